@@ -1,0 +1,6 @@
+// Umbrella header: the whole public C++ API of ailake.
+#pragma once
+
+#include "ailake/policy.h"
+#include "ailake/row_id.h"
+#include "ailake/version.h"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every test: the C++ suite (ctest) in the CI preset, Python tests (pytest),
+# the C++ suite again under ASan + UBSan, and the format check.
+# Set AILAKE_SKIP_ASAN=1 to skip the sanitizer pass locally.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+jobs="${AILAKE_JOBS:-$(nproc)}"
+
+echo "== C++ build and tests (preset ci)"
+cmake --preset ci >/dev/null
+cmake --build --preset ci -j "$jobs"
+ctest --preset ci -j "$jobs"
+
+echo "== Python tests"
+export AILAKE_BUILD_DIR="$root/build/ci"
+set +e
+.venv/bin/python -m pytest -q tests/python
+rc=$?
+set -e
+# pytest exits 5 when it collects nothing; that is a failure of this suite too.
+[ $rc -eq 0 ] || { echo "pytest failed (exit $rc)"; exit $rc; }
+
+if [ "${AILAKE_SKIP_ASAN:-0}" != "1" ]; then
+  echo "== C++ tests under ASan + UBSan (preset asan)"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$jobs"
+  ctest --preset asan -j "$jobs"
+fi
+
+echo "== format check"
+scripts/format_check.sh

@@ -1,0 +1,125 @@
+// The vector index interface (layer index/). Every index — FlatIndex,
+// HnswIndex, IvfPqIndex — implements VectorIndex; indexes are built from a
+// VectorView, serialized to one blob, and loaded back from a read-only blob
+// (for example bytes of a memory-mapped AI-Lake file) without rebuilding.
+//
+// Distances follow include/ailake/policy.h: lower is more similar, and every
+// index returns the metric's exact distance for the rows it returns, so results
+// of different indexes and files merge by distance.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <arrow/buffer.h>
+#include <arrow/result.h>
+
+#include "ailake/policy.h"
+
+namespace ailake {
+
+// Per-call search parameters; 0 means "the index's default".
+struct SearchParams {
+  uint32_t ef = 0;             // HNSW: candidate list size (>= k is enforced)
+  uint32_t nprobe = 0;         // IVF-PQ: inverted lists probed
+  uint32_t refine_factor = 0;  // IVF-PQ: k * refine_factor candidates re-ranked exactly
+};
+
+struct Neighbor {
+  uint32_t row = 0;       // position of the row in the indexed VectorView (0 .. size-1)
+  float distance = 0.0f;  // exact distance under the index's metric
+};
+
+// The rows a filtered search may return: bit r of `words` set = row r allowed.
+// A search with a filter returns min(k, allowed rows) results: the filter is
+// applied inside the search, never after it.
+struct RowFilter {
+  std::span<const uint64_t> words;
+  uint32_t num_rows = 0;
+  bool Contains(uint32_t r) const {
+    return r < num_rows && ((words[r >> 6] >> (r & 63)) & 1u) != 0;
+  }
+};
+
+// Stored vectors, in the column's precision, possibly in several contiguous
+// segments (for example one per Parquet data page of a memory-mapped file).
+// Every segment but the last holds exactly rows_per_segment rows, so a row is
+// found without a search. The bytes are borrowed: they must outlive the view
+// and every index that uses it.
+struct VectorSegment {
+  const uint8_t* data = nullptr;
+  uint32_t num_rows = 0;
+};
+
+class VectorView {
+ public:
+  VectorView() = default;
+  // One contiguous block of num_rows rows of row_bytes each.
+  static arrow::Result<VectorView> Contiguous(Precision precision, uint32_t dim,
+                                              const Int8Params& int8, const uint8_t* data,
+                                              uint32_t num_rows);
+  // Several blocks; all but the last must hold the same number of rows.
+  static arrow::Result<VectorView> Segmented(Precision precision, uint32_t dim,
+                                             const Int8Params& int8,
+                                             std::vector<VectorSegment> segments);
+
+  Precision precision() const { return precision_; }
+  uint32_t dim() const { return dim_; }
+  uint32_t num_rows() const { return num_rows_; }
+  uint32_t row_bytes() const { return row_bytes_; }
+  const Int8Params& int8() const { return int8_; }
+  const uint8_t* Row(uint32_t r) const {
+    if (segments_.size() == 1) return segments_[0].data + static_cast<size_t>(r) * row_bytes_;
+    const uint32_t s = r / rows_per_segment_;
+    return segments_[s].data + static_cast<size_t>(r - s * rows_per_segment_) * row_bytes_;
+  }
+  // Row r decoded to f32 (dim floats).
+  void Decode(uint32_t r, float* out) const;
+
+ private:
+  Precision precision_ = Precision::kF32;
+  uint32_t dim_ = 0;
+  uint32_t row_bytes_ = 0;
+  uint32_t num_rows_ = 0;
+  uint32_t rows_per_segment_ = 0;
+  Int8Params int8_;
+  std::vector<VectorSegment> segments_;
+};
+
+struct IndexBuildOptions {
+  uint32_t num_threads = 0;  // 0 = all logical cores
+};
+
+class VectorIndex {
+ public:
+  virtual ~VectorIndex() = default;
+  virtual IndexType type() const = 0;
+  virtual DistanceMetric metric() const = 0;
+  virtual uint32_t dim() const = 0;
+  virtual uint32_t size() const = 0;  // rows indexed
+
+  // Up to k nearest rows to `query` (dim floats), ascending by distance.
+  virtual arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query, uint32_t k,
+                                                      const SearchParams& params = {},
+                                                      const RowFilter* filter = nullptr) const = 0;
+
+  // The index as one versioned, little-endian blob (docs/FORMAT.md, "Index blobs").
+  virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const = 0;
+};
+
+// Builds the index the policy names (kFlat, kHnsw, kIvfPq; kAuto resolves
+// through the hardware profile) over `vectors`, which must match policy.dim
+// and policy.precision. The index borrows `vectors`.
+arrow::Result<std::unique_ptr<VectorIndex>> BuildIndex(const VectorStoragePolicy& policy,
+                                                       const VectorView& vectors,
+                                                       const IndexBuildOptions& options = {});
+
+// Opens a serialized blob in place: `blob` is validated (every count, offset
+// and id checked against its size) and kept alive by the index; nothing is
+// rebuilt. `vectors` are the rows the blob was built over.
+arrow::Result<std::unique_ptr<VectorIndex>> LoadIndex(std::shared_ptr<arrow::Buffer> blob,
+                                                      const VectorView& vectors);
+
+}  // namespace ailake

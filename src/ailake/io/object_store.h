@@ -1,0 +1,66 @@
+// Object storage used by the file and table layers.
+//
+// Paths are '/'-separated and relative to the store's root. The one operation
+// the table layer's atomic commits rest on is PutIfAbsent: the object either
+// appears complete under its name, or the call fails with AlreadyExists and
+// nothing is visible. On a local filesystem that is a write to a private
+// temporary file, fsync, then link(2) to the final name (which fails if the
+// name exists), so a reader can never observe a partial object, even if the
+// writer is killed at any point.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <arrow/buffer.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/result.h>
+#include <arrow/status.h>
+
+namespace ailake::io {
+
+struct ObjectInfo {
+  std::string path;  // relative to the store root
+  int64_t size = 0;  // bytes
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // Root as given when opened (a local directory path).
+  virtual const std::string& root() const = 0;
+
+  // Creates `path` with `data` only if no object of that name exists.
+  // Returns AlreadyExists (and writes nothing visible) otherwise.
+  virtual arrow::Status PutIfAbsent(std::string_view path, const arrow::Buffer& data) = 0;
+  // Creates or replaces `path` atomically (readers see the old or the new object).
+  virtual arrow::Status Put(std::string_view path, const arrow::Buffer& data) = 0;
+  // Whole object.
+  virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Read(std::string_view path) = 0;
+  // Random access; memory-mapped where the store is local.
+  virtual arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenRead(
+      std::string_view path) = 0;
+  // A stream for writing a large object; the object becomes visible under
+  // `path` only when the stream is closed (write-to-temporary then rename).
+  virtual arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenWrite(
+      std::string_view path) = 0;
+  // Objects directly under `dir` (not recursive), sorted by path. A missing
+  // directory lists as empty.
+  virtual arrow::Result<std::vector<ObjectInfo>> List(std::string_view dir) = 0;
+  virtual arrow::Result<bool> Exists(std::string_view path) = 0;
+  // Deletes an object; deleting a missing object is OK.
+  virtual arrow::Status Delete(std::string_view path) = 0;
+};
+
+// Opens a store rooted at a local directory (created if missing). A "file://"
+// prefix is accepted. Other URI schemes are refused with NotImplemented: a
+// remote store needs conditional writes for commits, which is not built yet.
+arrow::Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view uri);
+
+// Joins path pieces with '/'.
+std::string JoinPath(std::string_view a, std::string_view b);
+
+}  // namespace ailake::io

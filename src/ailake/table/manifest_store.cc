@@ -1,0 +1,206 @@
+#include "ailake/table/manifest_store.h"
+
+#include <chrono>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "ailake/table/table_paths.h"
+#include "ailake/table/table_schema.h"
+#include "ailake/version.h"
+
+namespace ailake::table {
+namespace {
+
+arrow::Status CheckRelativePath(const std::string& what, const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.find("..") != std::string::npos) {
+    return arrow::Status::Invalid("manifest: ", what, " path '", path, "' is not a table path");
+  }
+  return arrow::Status::OK();
+}
+
+uint64_t NowMicros() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+arrow::Status ConflictError(const std::string& what) {
+  return arrow::Status::Invalid(std::string(kConflictPrefix), what);
+}
+
+bool IsConflict(const arrow::Status& st) {
+  return st.IsInvalid() && st.message().starts_with(kConflictPrefix);
+}
+
+arrow::Status ValidateManifest(const Manifest& m) {
+  if ((m.reader_feature_flags() & ~kKnownReaderFeatures) != 0) {
+    return arrow::Status::NotImplemented("manifest v", m.version(), ": needs reader features 0x",
+                                         std::hex, m.reader_feature_flags(),
+                                         " this build does not know");
+  }
+  std::set<int32_t> ids;
+  for (const auto& f : m.fields()) {
+    if (f.id() < 0 || f.id() > m.max_field_id() || !ids.insert(f.id()).second) {
+      return arrow::Status::Invalid("manifest v", m.version(), ": bad or duplicate field id ",
+                                    f.id());
+    }
+  }
+  for (const auto& f : m.fields()) {
+    if (f.parent_id() != -1 && !ids.count(f.parent_id())) {
+      return arrow::Status::Invalid("manifest v", m.version(), ": field ", f.id(),
+                                    " has unknown parent ", f.parent_id());
+    }
+  }
+  ARROW_RETURN_NOT_OK(ManifestSchema(m).status());
+  std::set<uint64_t> frag_ids;
+  for (const auto& frag : m.fragments()) {
+    if (frag.id() >= m.next_fragment_id() || !frag_ids.insert(frag.id()).second) {
+      return arrow::Status::Invalid("manifest v", m.version(), ": bad or duplicate fragment id ",
+                                    frag.id());
+    }
+    if (frag.physical_rows() > UINT32_MAX) {
+      return arrow::Status::Invalid("manifest v", m.version(), ": fragment ", frag.id(), " has ",
+                                    frag.physical_rows(), " rows (max 2^32-1)");
+    }
+    if (frag.files_size() == 0) {
+      return arrow::Status::Invalid("manifest v", m.version(), ": fragment ", frag.id(),
+                                    " has no data file");
+    }
+    for (const auto& df : frag.files()) {
+      ARROW_RETURN_NOT_OK(CheckRelativePath("data file", df.path()));
+      if (df.fields_size() != df.column_indices_size()) {
+        return arrow::Status::Invalid("manifest v", m.version(), ": data file ", df.path(), " has ",
+                                      df.fields_size(), " fields but ", df.column_indices_size(),
+                                      " column indices");
+      }
+      std::set<int32_t> cols;
+      for (int i = 0; i < df.fields_size(); ++i) {
+        const int32_t fid = df.fields(i);
+        if (fid == -1) {
+          return arrow::Status::Invalid("manifest v", m.version(), ": data file ", df.path(),
+                                        " has an unassigned field id (-1)");
+        }
+        if (fid != -2 && !ids.count(fid)) {
+          return arrow::Status::Invalid("manifest v", m.version(), ": data file ", df.path(),
+                                        " names unknown field ", fid);
+        }
+        const int32_t col = df.column_indices(i);
+        if (col < -1 || (col >= 0 && !cols.insert(col).second)) {
+          return arrow::Status::Invalid("manifest v", m.version(), ": data file ", df.path(),
+                                        " has bad or duplicate column index ", col);
+        }
+      }
+    }
+    if (frag.has_deletion_file()) {
+      ARROW_RETURN_NOT_OK(CheckRelativePath("deletion file", frag.deletion_file().path()));
+      if (frag.deletion_file().num_deleted_rows() > frag.physical_rows()) {
+        return arrow::Status::Invalid("manifest v", m.version(), ": fragment ", frag.id(),
+                                      " deletes more rows than it has");
+      }
+    }
+  }
+  for (const auto& vc : m.vector_columns()) {
+    if (!ids.count(vc.field_id())) {
+      return arrow::Status::Invalid("manifest v", m.version(),
+                                    ": vector column names unknown field ", vc.field_id());
+    }
+    if (!vc.ivf_codebook_path().empty()) {
+      ARROW_RETURN_NOT_OK(CheckRelativePath("codebook", vc.ivf_codebook_path()));
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::vector<uint64_t>> ManifestStore::ListVersions() const {
+  ARROW_ASSIGN_OR_RAISE(auto objects, store_->List(kVersionsDir));
+  std::vector<uint64_t> versions;
+  for (const auto& o : objects) {
+    if (auto v = ParseVersionPath(o.path)) versions.push_back(*v);
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+arrow::Result<uint64_t> ManifestStore::LatestVersion() const {
+  ARROW_ASSIGN_OR_RAISE(auto versions, ListVersions());
+  if (versions.empty()) {
+    return arrow::Status::IOError("no ailake table at '", store_->root(),
+                                  "' (no committed version)");
+  }
+  return versions.back();
+}
+
+arrow::Result<Manifest> ManifestStore::Read(uint64_t version) const {
+  const std::string path = VersionPath(version);
+  auto bytes = store_->Read(path);
+  if (!bytes.ok()) {
+    return arrow::Status::IOError("table '", store_->root(), "' has no version ", version, " (",
+                                  bytes.status().message(), ")");
+  }
+  Manifest m;
+  if (!m.ParseFromArray((*bytes)->data(), static_cast<int>((*bytes)->size()))) {
+    return arrow::Status::Invalid("manifest ", path, ": not a valid Manifest message");
+  }
+  if (m.version() != version) {
+    return arrow::Status::Invalid("manifest ", path, ": records version ", m.version());
+  }
+  ARROW_RETURN_NOT_OK(ValidateManifest(m));
+  return m;
+}
+
+arrow::Result<Manifest> ManifestStore::ReadLatest() const {
+  ARROW_ASSIGN_OR_RAISE(uint64_t v, LatestVersion());
+  return Read(v);
+}
+
+arrow::Result<CommitResult> ManifestStore::Commit(const std::string& operation,
+                                                  const std::string& detail, const Operation& op,
+                                                  int max_attempts) const {
+  std::mt19937_64 rng(std::random_device{}());
+  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+    ARROW_ASSIGN_OR_RAISE(auto versions, ListVersions());
+    std::optional<Manifest> latest;
+    uint64_t latest_version = 0;
+    if (!versions.empty()) {
+      latest_version = versions.back();
+      ARROW_ASSIGN_OR_RAISE(latest, Read(latest_version));
+      if ((latest->writer_feature_flags() & ~kKnownWriterFeatures) != 0) {
+        return arrow::Status::NotImplemented("table '", store_->root(),
+                                             "' needs writer features this build does not know");
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(Manifest next, op(latest ? &*latest : nullptr));
+    next.set_version(latest_version + 1);
+    next.set_timestamp_micros(NowMicros());
+    next.set_writer_version(std::string(Version()));
+    ARROW_RETURN_NOT_OK(ValidateManifest(next));
+
+    Transaction txn;
+    txn.set_read_version(latest_version);
+    txn.set_uuid(NewUuid());
+    txn.set_operation(operation);
+    txn.set_detail(detail);
+    const std::string txn_path = TransactionPath(next.version(), txn.uuid());
+    next.set_transaction_file(txn_path);
+    if (next.tag().empty()) next.set_tag(operation);
+    ARROW_RETURN_NOT_OK(
+        store_->PutIfAbsent(txn_path, *arrow::Buffer::FromString(txn.SerializeAsString())));
+
+    const std::string bytes = next.SerializeAsString();
+    arrow::Status st =
+        store_->PutIfAbsent(VersionPath(next.version()), *arrow::Buffer::FromString(bytes));
+    if (st.ok()) return CommitResult{std::move(next), attempt};
+    (void)store_->Delete(txn_path);
+    if (!st.IsAlreadyExists()) return st;
+    // Lost the race for this version: back off briefly, then rebase.
+    std::uniform_int_distribution<int> jitter(0, std::min(attempt, 20) * 200);
+    std::this_thread::sleep_for(std::chrono::microseconds(jitter(rng)));
+  }
+  return arrow::Status::IOError("commit of '", operation, "' to '", store_->root(), "' lost ",
+                                max_attempts, " races in a row");
+}
+
+}  // namespace ailake::table

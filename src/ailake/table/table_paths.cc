@@ -1,0 +1,68 @@
+#include "ailake/table/table_paths.h"
+
+#include <cstdio>
+#include <random>
+
+namespace ailake::table {
+
+std::string VersionPath(uint64_t version) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%s/%020llu.manifest", kVersionsDir.data(),
+                static_cast<unsigned long long>(version));
+  return buf;
+}
+
+std::optional<uint64_t> ParseVersionPath(std::string_view path) {
+  const std::string_view prefix = "_versions/";
+  const std::string_view suffix = ".manifest";
+  if (!path.starts_with(prefix) || !path.ends_with(suffix)) return std::nullopt;
+  std::string_view digits = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  if (digits.size() != 20) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+std::string TransactionPath(uint64_t version, std::string_view uuid) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%020llu", static_cast<unsigned long long>(version));
+  return std::string(kTransactionsDir) + "/" + buf + "-" + std::string(uuid) + ".txn";
+}
+
+std::string DataFilePath(std::string_view uuid) {
+  return std::string(kDataDir) + "/" + std::string(uuid) + ".parquet";
+}
+
+std::string DeletionFilePath(uint64_t fragment_id, std::string_view uuid) {
+  return std::string(kDeletionsDir) + "/" + std::to_string(fragment_id) + "-" + std::string(uuid) +
+         ".del";
+}
+
+std::string CodebookPath(std::string_view column, std::string_view uuid) {
+  std::string safe;
+  for (char c : column) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    safe.push_back(ok ? c : '_');
+  }
+  return std::string(kIndexesDir) + "/" + safe + "-" + std::string(uuid) + ".codebook";
+}
+
+std::string NewUuid() {
+  // Fresh entropy on every call: a process forked from another must never
+  // repeat its parent's identifiers (a seeded generator's state would be copied).
+  std::random_device rd;
+  const uint64_t hi = (static_cast<uint64_t>(rd()) << 32) | rd();
+  const uint64_t lo = (static_cast<uint64_t>(rd()) << 32) | rd();
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(hi),
+                static_cast<unsigned long long>(lo));
+  return buf;
+}
+
+}  // namespace ailake::table

@@ -14,6 +14,11 @@
 
 namespace ailake::table {
 
+// DataFile.file_major_version / file_minor_version of the files we write:
+// 1.0 = AI-Lake Parquet file (docs/FORMAT.md section 2).
+inline constexpr uint32_t kDataFileMajorVersion = 1;
+inline constexpr uint32_t kDataFileMinorVersion = 0;
+
 inline constexpr std::string_view kVersionsDir = "_versions";
 inline constexpr std::string_view kTransactionsDir = "_transactions";
 inline constexpr std::string_view kDataDir = "data";

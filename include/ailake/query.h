@@ -1,0 +1,75 @@
+// Reading tables (layer query/): the scanner and table-wide vector search.
+//
+// Search runs over every fragment of one table version: files are ordered and
+// pruned by a lower bound on the distance from the query to any of their rows
+// (from the centroid and radius in their AILK section; the bound never drops a
+// true top-k row), searched in parallel (through the file's index, or an exact
+// scan for files whose index is still pending), and the per-file results —
+// exact distances under the column's metric — are merged into the top k.
+// Filters are evaluated per fragment into an allow-list that goes INTO each
+// index search, and deleted rows are never allowed, so k rows come back
+// whenever k live rows match.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <arrow/compute/expression.h>
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include "ailake/index.h"
+#include "ailake/table.h"
+
+namespace ailake {
+
+struct ScanOptions {
+  std::vector<std::string> columns;  // empty = all
+  std::optional<arrow::compute::Expression> filter;
+  int64_t limit = -1;  // < 0 = no limit
+  bool with_row_id = false;
+};
+
+// Streams the table's live rows fragment by fragment.
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanBatches(
+    std::shared_ptr<const Table> table, ScanOptions options = {});
+arrow::Result<std::shared_ptr<arrow::Table>> Scan(std::shared_ptr<const Table> table,
+                                                  const ScanOptions& options = {});
+
+struct VectorSearchOptions {
+  uint32_t k = 10;
+  std::string vector_column;  // empty = the table's first vector column
+  SearchParams params;        // per-call index parameters (ef, nprobe, refine_factor)
+  std::optional<arrow::compute::Expression> filter;
+  std::vector<std::string> columns;  // returned columns; empty = all but vector columns
+  bool exact = false;                // exact scan of every file (ground truth)
+  bool prune = true;                 // centroid/radius file pruning
+  uint32_t num_threads = 0;          // 0 = all cores
+};
+
+struct SearchStats {
+  int files = 0;
+  int files_pruned = 0;
+  int files_index_searched = 0;
+  int files_exact_scanned = 0;
+};
+
+// The k nearest live rows, ascending by distance, with the chosen columns plus
+// "_distance" (float32) and "_rowid" (uint64).
+arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
+                                                    std::span<const float> query,
+                                                    const VectorSearchOptions& options = {},
+                                                    SearchStats* stats = nullptr);
+
+// Lower bound on the distance (policy.h convention) from `query` to any vector
+// within `radius` of `centroid` (the file section's centroid and radius), for
+// `metric`. Exposed for tests.
+float DistanceLowerBound(DistanceMetric metric, std::span<const float> query,
+                         std::span<const float> centroid, float radius);
+
+}  // namespace ailake

@@ -1,0 +1,209 @@
+// Tables (layer table/): versioned manifests of fragments, each fragment one
+// or more AI-Lake data files (one per group of columns), with atomic commits.
+//
+//   <uri>/_versions/<version>.manifest    one protobuf Manifest per version
+//   <uri>/_transactions/...               what each version did
+//   <uri>/data/<uuid>.parquet             AI-Lake files (plain Parquet + AILK)
+//   <uri>/_deletions/...                  deleted rows of a fragment
+//   <uri>/_indexes/...                    shared IVF-PQ codebooks
+//
+// Every change — append, delete, index swap, compaction, schema change,
+// restore — commits a new version with put-if-absent; concurrent writers
+// rebase (appends on appends, deletes on deletes of other rows) or fail with
+// a "commit conflict:" error. Older versions stay readable (time travel).
+//
+// Row ids: MakeRowId(fragment id, physical row in the fragment), see row_id.h.
+// User-facing schema: vector columns are FixedSizeList<float32, dim>; in the
+// files they are FIXED_LEN_BYTE_ARRAY in the column's precision.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <arrow/compute/expression.h>
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include "ailake/file.h"
+#include "ailake/policy.h"
+#include "ailake/row_id.h"
+
+namespace ailake {
+
+namespace table {
+class Manifest;
+struct TableContext;
+}  // namespace table
+
+struct TableVersion {
+  uint64_t version = 0;
+  uint64_t timestamp_micros = 0;
+  std::string operation;  // create, append, delete, index, compact, add_columns, ...
+  std::string detail;
+  int64_t num_rows = 0;  // live rows
+  int num_fragments = 0;
+};
+
+struct DataFileInfo {
+  std::string path;  // relative to the table root
+  uint64_t size_bytes = 0;
+  std::string index_state;  // none, pending, indexed
+  std::vector<std::string> columns;
+};
+
+struct FragmentInfo {
+  uint64_t id = 0;
+  int64_t physical_rows = 0;
+  int64_t deleted_rows = 0;
+  std::vector<DataFileInfo> files;
+};
+
+struct CompactionOptions {
+  // Fragments with fewer live rows than this are merged together.
+  int64_t target_rows_per_fragment = 1 << 20;
+  // Fragments whose share of deleted rows reaches this are rewritten.
+  double max_deleted_fraction = 0.1;
+};
+
+struct CompactionResult {
+  int fragments_removed = 0;
+  int fragments_added = 0;
+  int64_t rows_dropped = 0;  // deleted rows physically removed
+  uint64_t version = 0;
+};
+
+class Table {
+ public:
+  ~Table();
+
+  // Creates an empty table (version 1). Each policy names a column of
+  // `schema` of type FixedSizeList<float32, policy.dim>.
+  static arrow::Result<std::shared_ptr<Table>> Create(
+      const std::string& uri, std::shared_ptr<arrow::Schema> schema,
+      std::vector<VectorStoragePolicy> vector_columns);
+  // The newest version, or `version`.
+  static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri,
+                                                    std::optional<uint64_t> version = {});
+
+  const std::string& uri() const;
+  uint64_t version() const;
+  std::shared_ptr<arrow::Schema> schema() const;
+  const std::vector<VectorStoragePolicy>& vector_columns() const;
+  // The policy of the named vector column (empty = the first).
+  arrow::Result<VectorStoragePolicy> vector_column(std::string_view name = {}) const;
+  int64_t num_rows() const;  // live rows
+  std::vector<FragmentInfo> fragments() const;
+
+  arrow::Result<std::vector<TableVersion>> Versions() const;
+  arrow::Result<std::shared_ptr<Table>> Checkout(uint64_t version) const;
+  arrow::Result<std::shared_ptr<Table>> Latest() const;
+  // Commits a new version whose content is that of `version`; returns it.
+  arrow::Result<uint64_t> Restore(uint64_t version) const;
+
+  // Rows of one fragment (live rows only), with `columns` (empty = all) and,
+  // if `with_row_id`, a "_rowid" uint64 column.
+  arrow::Result<std::shared_ptr<arrow::Table>> ReadFragment(
+      uint64_t fragment_id, const std::vector<std::string>& columns = {},
+      bool with_row_id = false) const;
+  // Rows by id, in the order given. Deleted or unknown ids are an error.
+  arrow::Result<std::shared_ptr<arrow::Table>> Take(std::span<const RowId> row_ids,
+                                                    const std::vector<std::string>& columns = {},
+                                                    bool with_row_id = false) const;
+
+  // Deletes the rows matching `predicate`; returns how many. Commits.
+  arrow::Result<int64_t> Delete(const arrow::compute::Expression& predicate) const;
+  arrow::Result<CompactionResult> Compact(const CompactionOptions& options = {}) const;
+  // Adds columns computed for every existing row: `values(fragment rows)`
+  // returns the new columns for a fragment's physical rows (deleted ones
+  // included, in order). Each fragment gets one new data file; existing files
+  // are not rewritten. Vector columns among them need a policy (and get an index).
+  using ColumnFiller = std::function<arrow::Result<std::shared_ptr<arrow::RecordBatch>>(
+      const std::shared_ptr<arrow::Table>& fragment_rows)>;
+  arrow::Result<uint64_t> AddColumns(std::shared_ptr<arrow::Schema> new_fields,
+                                     const ColumnFiller& values,
+                                     std::vector<VectorStoragePolicy> new_vector_columns = {},
+                                     const std::vector<std::string>& input_columns = {}) const;
+  arrow::Result<uint64_t> DropColumns(const std::vector<std::string>& names) const;
+  arrow::Result<uint64_t> RenameColumn(const std::string& from, const std::string& to) const;
+
+  // Builds the indexes owed by deferred writes (also what a restarted process
+  // runs to finish work a dead one left). Returns the number of files indexed.
+  arrow::Result<int> BuildPendingIndexes(const IndexBuildOptions& build = {}) const;
+
+  // Internal: for the query layer.
+  const table::Manifest& manifest() const;
+  const std::shared_ptr<table::TableContext>& context() const;
+  // An open reader of a data file (cached across queries and versions).
+  arrow::Result<std::shared_ptr<AilakeFileReader>> OpenDataFile(const std::string& path) const;
+  // Live-row bitmap of a fragment (bit r = physical row r live), or empty if
+  // no row of it is deleted.
+  arrow::Result<std::vector<uint64_t>> LiveRows(uint64_t fragment_id) const;
+
+ private:
+  Table(std::shared_ptr<table::TableContext> ctx, std::unique_ptr<table::Manifest> manifest);
+  std::shared_ptr<table::TableContext> ctx_;
+  std::unique_ptr<table::Manifest> manifest_;
+  std::shared_ptr<arrow::Schema> schema_;
+  std::vector<VectorStoragePolicy> policies_;
+};
+
+struct TableWriterOptions {
+  FileWriteOptions file;
+  IndexBuildOptions index_build;
+  // Threads of the background indexing pool (write_batch_deferred).
+  uint32_t background_threads = 1;
+  // Batches are buffered until this many rows are pending (0 = every write
+  // commits its own file). Commit() flushes the buffer.
+  int64_t min_rows_per_file = 0;
+};
+
+class TableWriter {
+ public:
+  ~TableWriter();  // waits for background indexing
+
+  static arrow::Result<std::unique_ptr<TableWriter>> Open(const std::string& uri,
+                                                          TableWriterOptions options = {});
+  // Creates the table if it does not exist (else checks the schema matches).
+  static arrow::Result<std::unique_ptr<TableWriter>> Create(
+      const std::string& uri, std::shared_ptr<arrow::Schema> schema,
+      std::vector<VectorStoragePolicy> vector_columns, TableWriterOptions options = {});
+
+  // Each returns the committed version (0 if the rows were only buffered).
+  // `embeddings`: row-major rows x dim for the primary vector column, or
+  // empty when the batch carries it as FixedSizeList<float32>.
+  arrow::Result<uint64_t> WriteBatch(const arrow::RecordBatch& batch,
+                                     std::span<const float> embeddings = {});
+  // Data committed at once (searchable by exact scan); the index is built in
+  // the background and swapped in by a later commit.
+  arrow::Result<uint64_t> WriteBatchDeferred(const arrow::RecordBatch& batch,
+                                             std::span<const float> embeddings = {});
+  // IVF-PQ with the table's shared codebook (trained on the first batch).
+  arrow::Result<uint64_t> WriteBatchIvfPq(const arrow::RecordBatch& batch,
+                                          std::span<const float> embeddings = {});
+  arrow::Result<uint64_t> WriteBatchIvfPqDeferred(const arrow::RecordBatch& batch,
+                                                  std::span<const float> embeddings = {});
+  arrow::Result<uint64_t> WriteBatchMulti(const arrow::RecordBatch& batch,
+                                          std::span<const VectorColumnBatch> columns);
+  arrow::Result<uint64_t> WriteBatchAuto(const arrow::RecordBatch& batch,
+                                         std::span<const float> embeddings = {});
+  // Flushes buffered rows (one file, one commit); returns the version.
+  arrow::Result<uint64_t> Commit();
+  // Blocks until every background index build has committed (or failed).
+  arrow::Status WaitForIndexing();
+
+  std::shared_ptr<Table> table() const;
+
+  class Impl;
+
+ private:
+  explicit TableWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ailake

@@ -1,0 +1,244 @@
+#include "ailake/query.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include "ailake/table/table_test_util.h"
+
+namespace ailake {
+namespace {
+
+namespace cp = arrow::compute;
+using testing_util::ClusteredVectors;
+using testing_util::TempTableDir;
+using testing_util::TestBatch;
+using testing_util::TestPolicy;
+using testing_util::TestSchema;
+
+constexpr uint32_t kDim = 16;
+
+float TrueDistance(DistanceMetric m, const float* q, const float* v, uint32_t d) {
+  double dot = 0, nq = 0, nv = 0, l2 = 0;
+  for (uint32_t i = 0; i < d; ++i) {
+    dot += double(q[i]) * v[i];
+    nq += double(q[i]) * q[i];
+    nv += double(v[i]) * v[i];
+    l2 += (double(q[i]) - v[i]) * (double(q[i]) - v[i]);
+  }
+  switch (m) {
+    case DistanceMetric::kEuclidean: return static_cast<float>(l2);
+    case DistanceMetric::kDotProduct: return static_cast<float>(-dot);
+    default: return static_cast<float>(nq == 0 || nv == 0 ? 1.0 : 1.0 - dot / std::sqrt(nq * nv));
+  }
+}
+
+class SearchTest : public ::testing::TestWithParam<DistanceMetric> {
+ protected:
+  void SetUp() override { dir_ = TempTableDir("s"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // 8 fragments of 200 rows, clustered so that pruning has something to prune;
+  // the last two are deferred (exact scan until indexed).
+  std::shared_ptr<Table> Build(DistanceMetric metric, bool index_deferred_ones = false) {
+    auto w = TableWriter::Create(dir_, TestSchema(kDim), {TestPolicy(kDim, metric)}).ValueOrDie();
+    for (int f = 0; f < 8; ++f) {
+      auto vecs = ClusteredVectors(200, kDim, f * 200);
+      all_.insert(all_.end(), vecs.begin(), vecs.end());
+      auto batch = TestBatch(f * 200, 200, kDim, vecs);
+      auto r = f >= 6 ? w->WriteBatchDeferred(*batch) : w->WriteBatch(*batch);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+    }
+    if (index_deferred_ones) EXPECT_TRUE(w->WaitForIndexing().ok());
+    return Table::Open(dir_).ValueOrDie();
+  }
+  // Exact top-k ids by brute force over the vectors we wrote.
+  std::vector<int64_t> BruteForce(DistanceMetric m, const std::vector<float>& q, uint32_t k,
+                                  const std::function<bool(int64_t)>& keep) {
+    std::vector<std::pair<float, int64_t>> d;
+    for (int64_t id = 0; id < static_cast<int64_t>(all_.size() / kDim); ++id) {
+      if (keep(id)) d.push_back({TrueDistance(m, q.data(), &all_[id * kDim], kDim), id});
+    }
+    std::sort(d.begin(), d.end());
+    std::vector<int64_t> out;
+    for (uint32_t i = 0; i < k && i < d.size(); ++i) out.push_back(d[i].second);
+    return out;
+  }
+  static std::vector<int64_t> Ids(const std::shared_ptr<arrow::Table>& t) {
+    std::vector<int64_t> out;
+    auto a = std::static_pointer_cast<arrow::Int64Array>(
+        t->GetColumnByName("id")->CombineChunks().ValueOrDie());
+    for (int64_t i = 0; i < a->length(); ++i) out.push_back(a->Value(i));
+    return out;
+  }
+  std::vector<float> Query(int64_t near_id, uint64_t seed) {
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    std::normal_distribution<float> n(0.0f, 0.1f);
+    std::vector<float> q(all_.begin() + near_id * kDim, all_.begin() + (near_id + 1) * kDim);
+    for (float& x : q) x += n(rng);
+    return q;
+  }
+  std::string dir_;
+  std::vector<float> all_;
+};
+
+TEST_P(SearchTest, MatchesBruteForceWithAndWithoutPruning) {
+  const DistanceMetric metric = GetParam();
+  auto t = Build(metric);
+  for (int qi = 0; qi < 10; ++qi) {
+    auto q = Query(qi * 157 % 1600, qi);
+    VectorSearchOptions opt;
+    opt.k = 10;
+    opt.params.ef = 200;
+    SearchStats stats;
+    auto r = Search(*t, q, opt, &stats);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    auto truth = BruteForce(metric, q, 10, [](int64_t) { return true; });
+    auto got = Ids(*r);
+    std::set<int64_t> g(got.begin(), got.end());
+    int hit = 0;
+    for (int64_t id : truth) hit += g.count(id);
+    EXPECT_GE(hit, 9) << "query " << qi;
+    EXPECT_EQ(stats.files, 8);
+    EXPECT_EQ(stats.files_exact_scanned + stats.files_index_searched + stats.files_pruned, 8);
+    // Distances are the metric's exact distances, ascending.
+    auto dist = std::static_pointer_cast<arrow::FloatArray>(
+        r->GetColumnByName("_distance")->CombineChunks().ValueOrDie());
+    for (int64_t i = 0; i < dist->length(); ++i) {
+      const int64_t id = got[i];
+      EXPECT_NEAR(dist->Value(i), TrueDistance(metric, q.data(), &all_[id * kDim], kDim),
+                  1e-3 * (1 + std::fabs(dist->Value(i))));
+      if (i) EXPECT_LE(dist->Value(i - 1), dist->Value(i));
+    }
+    // Exact mode is the ground truth: identical ids to brute force.
+    opt.exact = true;
+    auto ex = Search(*t, q, opt).ValueOrDie();
+    EXPECT_EQ(Ids(ex), truth);
+  }
+}
+
+TEST_P(SearchTest, PruningNeverDropsTrueResults) {
+  const DistanceMetric metric = GetParam();
+  auto t = Build(metric, /*index_deferred_ones=*/true);
+  int pruned_total = 0;
+  for (int qi = 0; qi < 20; ++qi) {
+    auto q = Query(qi * 79 % 1600, 100 + qi);
+    VectorSearchOptions opt;
+    opt.k = 5;
+    opt.params.ef = 400;
+    opt.num_threads = 1;  // deterministic pruning order
+    SearchStats stats;
+    auto pruned = Search(*t, q, opt, &stats).ValueOrDie();
+    pruned_total += stats.files_pruned;
+    opt.prune = false;
+    auto full = Search(*t, q, opt).ValueOrDie();
+    EXPECT_EQ(Ids(pruned), Ids(full)) << "query " << qi;
+  }
+  if (metric == DistanceMetric::kEuclidean) EXPECT_GT(pruned_total, 0);
+}
+
+TEST_P(SearchTest, FilterAndDeletesGoIntoTheSearch) {
+  const DistanceMetric metric = GetParam();
+  auto t = Build(metric);
+  ASSERT_TRUE(t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{100}))).ok());
+  t = t->Latest().ValueOrDie();
+  // A rare category near the query: k rows must still come back.
+  auto q = Query(50, 7);
+  VectorSearchOptions opt;
+  opt.k = 20;
+  opt.filter = cp::equal(cp::field_ref("category"), cp::literal(int32_t{4}));
+  opt.columns = {"id", "category"};
+  auto r = Search(*t, q, opt).ValueOrDie();
+  ASSERT_EQ(r->num_rows(), 20);
+  auto ids = Ids(r);
+  for (int64_t id : ids) {
+    EXPECT_EQ(id % 5, 4);
+    EXPECT_GE(id, 100);
+  }
+  auto truth = BruteForce(metric, q, 20, [](int64_t id) { return id % 5 == 4 && id >= 100; });
+  std::set<int64_t> g(ids.begin(), ids.end());
+  int hit = 0;
+  for (int64_t id : truth) hit += g.count(id);
+  EXPECT_GE(hit, 18);
+  EXPECT_EQ(r->schema()->field(0)->name(), "id");
+  EXPECT_EQ(r->schema()->field(2)->name(), "_distance");
+  EXPECT_EQ(r->schema()->field(3)->name(), "_rowid");
+  // A filter matching 3 rows returns 3.
+  opt.filter = cp::less(cp::field_ref("id"), cp::literal(int64_t{103}));
+  EXPECT_EQ(Search(*t, q, opt).ValueOrDie()->num_rows(), 3);
+}
+
+TEST_P(SearchTest, OldVersionsSearchTheirOwnRows) {
+  auto t = Build(GetParam());
+  auto v3 = t->Checkout(3).ValueOrDie();  // 2 fragments: ids 0..399
+  auto q = Query(1500, 1);
+  VectorSearchOptions opt;
+  opt.k = 5;
+  for (int64_t id : Ids(Search(*v3, q, opt).ValueOrDie())) EXPECT_LT(id, 400);
+}
+
+INSTANTIATE_TEST_SUITE_P(Metrics, SearchTest,
+                         ::testing::Values(DistanceMetric::kEuclidean, DistanceMetric::kCosine,
+                                           DistanceMetric::kDotProduct),
+                         [](const auto& info) { return std::string(MetricName(info.param)); });
+
+TEST(SearchValidationTest, BadQueries) {
+  const std::string dir = TempTableDir("v");
+  auto w = TableWriter::Create(dir, TestSchema(kDim), {TestPolicy(kDim)}).ValueOrDie();
+  auto vecs = ClusteredVectors(50, kDim, 0);
+  ASSERT_TRUE(w->WriteBatch(*TestBatch(0, 50, kDim, vecs)).ok());
+  auto t = Table::Open(dir).ValueOrDie();
+  std::vector<float> short_q(kDim - 1, 0.0f);
+  EXPECT_NE(Search(*t, short_q).status().message().find("dimensions"), std::string::npos);
+  std::vector<float> nan_q(kDim, NAN);
+  EXPECT_FALSE(Search(*t, nan_q).ok());
+  VectorSearchOptions opt;
+  opt.vector_column = "missing";
+  std::vector<float> q(kDim, 0.0f);
+  EXPECT_FALSE(Search(*t, q, opt).ok());
+  opt.vector_column = "";
+  opt.k = 0;
+  EXPECT_FALSE(Search(*t, q, opt).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LowerBoundTest, NeverAboveTheTrueDistance) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (DistanceMetric m :
+       {DistanceMetric::kEuclidean, DistanceMetric::kCosine, DistanceMetric::kDotProduct}) {
+    for (int trial = 0; trial < 200; ++trial) {
+      const uint32_t d = 8;
+      std::vector<float> c(d), q(d);
+      for (auto& x : c) x = n(rng);
+      for (auto& x : q) x = n(rng) * 3;
+      std::vector<std::vector<float>> pts(20, std::vector<float>(d));
+      float radius = 0;
+      for (auto& p : pts) {
+        for (uint32_t i = 0; i < d; ++i) p[i] = c[i] + n(rng) * 0.3f;
+        // Radius in the convention DistanceLowerBound documents.
+        float r = 0;
+        if (m == DistanceMetric::kEuclidean) {
+          r = TrueDistance(m, c.data(), p.data(), d);
+        } else if (m == DistanceMetric::kCosine) {
+          r = TrueDistance(m, c.data(), p.data(), d);
+        } else {
+          r = std::sqrt(TrueDistance(DistanceMetric::kEuclidean, c.data(), p.data(), d));
+        }
+        radius = std::max(radius, r);
+      }
+      const float lb = DistanceLowerBound(m, q, c, radius);
+      for (const auto& p : pts) {
+        ASSERT_LE(lb, TrueDistance(m, q.data(), p.data(), d) + 1e-5f) << MetricName(m);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ailake

@@ -1,0 +1,110 @@
+#include "ailake/table/data_file_writer.h"
+
+#include "ailake/table/table_context.h"
+#include "ailake/table/table_paths.h"
+#include "ailake/table/table_schema.h"
+
+namespace ailake::table {
+
+arrow::Status DescribeColumns(const Manifest& m, const arrow::Schema& file_schema, DataFile* df) {
+  df->clear_fields();
+  df->clear_column_indices();
+  df->clear_vector_fields();
+  for (int c = 0; c < file_schema.num_fields(); ++c) {
+    const int32_t id = TopLevelFieldId(m, file_schema.field(c)->name());
+    if (id < 0) {
+      return arrow::Status::Invalid("data file column '", file_schema.field(c)->name(),
+                                    "' is not a column of the table");
+    }
+    df->add_fields(id);
+    df->add_column_indices(c);
+    for (const auto& vc : m.vector_columns()) {
+      if (vc.field_id() == id) df->add_vector_fields(id);
+    }
+  }
+  return arrow::Status::OK();
+}
+
+std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFile& df) {
+  std::vector<VectorStoragePolicy> out;
+  for (int32_t id : df.vector_fields()) {
+    for (const auto& f : table.manifest().fields()) {
+      if (f.id() != id) continue;
+      auto p = table.vector_column(f.name());
+      if (p.ok()) out.push_back(*p);
+    }
+  }
+  return out;
+}
+
+arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::RecordBatch& batch,
+                                         std::span<const VectorColumnBatch> columns, IndexMode mode,
+                                         const FileWriteOptions& file_options) {
+  if (batch.num_rows() == 0) {
+    return arrow::Status::Invalid("cannot write an empty batch to table '", table.uri(), "'");
+  }
+  // Every batch column must be a table column of the same type; every table
+  // column must be present (vector columns may come as separate embeddings).
+  auto schema = table.schema();
+  for (const auto& f : batch.schema()->fields()) {
+    auto tf = schema->GetFieldByName(f->name());
+    if (!tf) {
+      return arrow::Status::Invalid("batch column '", f->name(), "' is not in table '", table.uri(),
+                                    "' (schema: ", schema->ToString(), ")");
+    }
+    bool is_vector = false;
+    for (const auto& p : table.vector_columns()) is_vector |= p.vector_column == f->name();
+    if (!is_vector && !tf->type()->Equals(*f->type())) {
+      return arrow::Status::TypeError("batch column '", f->name(), "' has type ",
+                                      f->type()->ToString(), ", the table has ",
+                                      tf->type()->ToString());
+    }
+  }
+  for (const auto& tf : schema->fields()) {
+    if (batch.schema()->GetFieldByName(tf->name())) continue;
+    bool given = false;
+    for (const auto& c : columns) {
+      given |= c.policy.vector_column == tf->name() && !c.embeddings.empty();
+    }
+    if (!given) {
+      return arrow::Status::Invalid("batch has no column '", tf->name(), "' of table '",
+                                    table.uri(), "'");
+    }
+  }
+
+  AilakeFileWriter writer(columns.empty() ? VectorStoragePolicy{} : columns.front().policy,
+                          file_options);
+  std::shared_ptr<arrow::Buffer> bytes;
+  IndexState state = INDEX_STATE_NONE;
+  if (columns.empty()) {
+    return arrow::Status::NotImplemented(
+        "tables without a vector column are not supported by the table writer yet");
+  } else if (mode == IndexMode::kDeferred) {
+    if (columns.size() != 1) {
+      return arrow::Status::NotImplemented(
+          "deferred indexing of a batch with several vector columns (use WriteBatchMulti)");
+    }
+    ARROW_ASSIGN_OR_RAISE(bytes, writer.WriteParquetOnly(batch, columns.front().embeddings));
+    state = INDEX_STATE_PENDING;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(bytes, writer.WriteMulti(batch, columns));
+    state = INDEX_STATE_INDEXED;
+    bool any_index = false;
+    for (const auto& c : columns) any_index |= c.policy.index_type != IndexType::kNone;
+    if (!any_index) state = INDEX_STATE_NONE;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto reader, AilakeFileReader::Open(bytes));
+  WrittenFile out;
+  out.num_rows = reader->num_rows();
+  DataFile& df = out.data_file;
+  ARROW_RETURN_NOT_OK(DescribeColumns(table.manifest(), *reader->schema(), &df));
+  df.set_path(DataFilePath(NewUuid()));
+  df.set_file_major_version(kDataFileMajorVersion);
+  df.set_file_minor_version(kDataFileMinorVersion);
+  df.set_file_size_bytes(static_cast<uint64_t>(bytes->size()));
+  df.set_index_state(state);
+  ARROW_RETURN_NOT_OK(table.context()->store->PutIfAbsent(df.path(), *bytes));
+  return out;
+}
+
+}  // namespace ailake::table

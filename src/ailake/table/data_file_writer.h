@@ -1,0 +1,45 @@
+// Writing one data file of a table and describing it as a DataFile: batch
+// checks against the table schema, the AI-Lake writer call for the requested
+// index mode, field ids and column indices of what was written.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include "ailake/file.h"
+#include "ailake/table.h"
+#include "ailake/table/manifest.pb.h"
+
+namespace ailake::table {
+
+enum class IndexMode {
+  kInline,    // sections built now (each column's policy, or the override)
+  kDeferred,  // plain Parquet now, index owed (INDEX_STATE_PENDING)
+};
+
+struct WrittenFile {
+  DataFile data_file;
+  int64_t num_rows = 0;
+};
+
+// Writes `batch` as a new data file of `table` (stored under data/ with
+// put-if-absent, not yet committed) and returns its DataFile. `columns` holds
+// one entry per vector column of the file: its policy (index settings as the
+// caller wants them) and its embeddings (empty = the batch's FixedSizeList column).
+arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::RecordBatch& batch,
+                                         std::span<const VectorColumnBatch> columns, IndexMode mode,
+                                         const FileWriteOptions& file_options);
+
+// DataFile.fields / column_indices for a file whose columns are `file_schema`,
+// matched to the table's top-level fields by name.
+arrow::Status DescribeColumns(const Manifest& m, const arrow::Schema& file_schema, DataFile* df);
+
+// Table field ids of the vector columns among a data file's fields.
+std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFile& df);
+
+}  // namespace ailake::table

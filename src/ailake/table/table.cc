@@ -1,0 +1,258 @@
+#include "ailake/table.h"
+
+#include <arrow/array.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api.h>
+
+#include <algorithm>
+#include <map>
+
+#include "ailake/table/deletion_file.h"
+#include "ailake/table/table_context.h"
+#include "ailake/table/table_schema.h"
+
+namespace ailake {
+
+using table::DataFile;
+using table::Fragment;
+using table::Manifest;
+using table::TableContext;
+
+namespace {
+
+arrow::Status CheckVectorColumns(const arrow::Schema& schema,
+                                 const std::vector<VectorStoragePolicy>& policies) {
+  for (size_t i = 0; i < policies.size(); ++i) {
+    const auto& p = policies[i];
+    ARROW_RETURN_NOT_OK(p.Validate());
+    for (size_t j = 0; j < i; ++j) {
+      if (policies[j].vector_column == p.vector_column) {
+        return arrow::Status::Invalid("vector column '", p.vector_column, "' is given twice");
+      }
+    }
+    auto field = schema.GetFieldByName(p.vector_column);
+    if (!field) {
+      return arrow::Status::Invalid("vector column '", p.vector_column, "' is not in the schema");
+    }
+    if (!field->type()->Equals(*table::VectorListType(p.dim), /*check_metadata=*/false)) {
+      const auto* fsl = dynamic_cast<const arrow::FixedSizeListType*>(field->type().get());
+      if (!fsl || fsl->list_size() != static_cast<int32_t>(p.dim) ||
+          fsl->value_type()->id() != arrow::Type::FLOAT) {
+        return arrow::Status::TypeError("vector column '", p.vector_column, "' has type ",
+                                        field->type()->ToString(),
+                                        "; expected fixed_size_list<float32>[", p.dim, "]");
+      }
+    }
+  }
+  return arrow::Status::OK();
+}
+
+// The user-facing schema with vector columns normalised to VectorListType.
+std::shared_ptr<arrow::Schema> NormaliseSchema(const arrow::Schema& schema,
+                                               const std::vector<VectorStoragePolicy>& policies) {
+  arrow::FieldVector fields;
+  for (const auto& f : schema.fields()) {
+    auto out = f;
+    for (const auto& p : policies) {
+      if (p.vector_column == f->name()) out = f->WithType(table::VectorListType(p.dim));
+    }
+    fields.push_back(out);
+  }
+  return arrow::schema(fields, schema.metadata());
+}
+
+std::string IndexStateName(table::IndexState s) {
+  switch (s) {
+    case table::INDEX_STATE_PENDING: return "pending";
+    case table::INDEX_STATE_INDEXED: return "indexed";
+    default: return "none";
+  }
+}
+
+int64_t LiveRowsOf(const Fragment& f) {
+  return static_cast<int64_t>(f.physical_rows()) -
+         (f.has_deletion_file() ? static_cast<int64_t>(f.deletion_file().num_deleted_rows()) : 0);
+}
+
+}  // namespace
+
+Table::Table(std::shared_ptr<TableContext> ctx, std::unique_ptr<Manifest> manifest)
+    : ctx_(std::move(ctx)), manifest_(std::move(manifest)) {}
+
+Table::~Table() = default;
+
+arrow::Result<std::shared_ptr<Table>> Table::Create(
+    const std::string& uri, std::shared_ptr<arrow::Schema> schema,
+    std::vector<VectorStoragePolicy> vector_columns) {
+  if (!schema || schema->num_fields() == 0) {
+    return arrow::Status::Invalid("table schema must have at least one field");
+  }
+  for (const auto& f : schema->fields()) {
+    if (f->name().empty() || f->name() == "_rowid" || f->name() == "_distance") {
+      return arrow::Status::Invalid("column name '", f->name(), "' is reserved or empty");
+    }
+    if (schema->GetFieldIndex(f->name()) == -1) {
+      return arrow::Status::Invalid("column name '", f->name(), "' appears more than once");
+    }
+  }
+  ARROW_RETURN_NOT_OK(CheckVectorColumns(*schema, vector_columns));
+  auto normalised = NormaliseSchema(*schema, vector_columns);
+  ARROW_ASSIGN_OR_RAISE(auto store, io::OpenObjectStore(uri));
+  auto ctx = std::make_shared<TableContext>(uri, store);
+  auto committed = ctx->manifests.Commit(
+      "create", "schema " + normalised->ToString(),
+      [&](const Manifest* latest) -> arrow::Result<Manifest> {
+        if (latest) return arrow::Status::AlreadyExists("table '", uri, "' already exists");
+        Manifest m;
+        table::AssignFieldIds(*normalised, &m);
+        ARROW_ASSIGN_OR_RAISE(*m.mutable_arrow_schema(), table::SerializeSchema(*normalised));
+        for (const auto& p : vector_columns) {
+          *m.add_vector_columns() =
+              table::PolicyToProto(p, table::TopLevelFieldId(m, p.vector_column));
+        }
+        return m;
+      });
+  ARROW_RETURN_NOT_OK(committed.status());
+  auto t = std::shared_ptr<Table>(
+      new Table(ctx, std::make_unique<Manifest>(std::move(committed->manifest))));
+  ARROW_ASSIGN_OR_RAISE(t->schema_, table::ManifestSchema(*t->manifest_));
+  t->policies_ = vector_columns;
+  return t;
+}
+
+arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri,
+                                                  std::optional<uint64_t> version) {
+  ARROW_ASSIGN_OR_RAISE(auto store, io::OpenObjectStore(uri));
+  auto ctx = std::make_shared<TableContext>(uri, store);
+  ARROW_ASSIGN_OR_RAISE(Manifest m,
+                        version ? ctx->manifests.Read(*version) : ctx->manifests.ReadLatest());
+  auto t = std::shared_ptr<Table>(new Table(ctx, std::make_unique<Manifest>(std::move(m))));
+  ARROW_ASSIGN_OR_RAISE(t->schema_, table::ManifestSchema(*t->manifest_));
+  for (const auto& vc : t->manifest_->vector_columns()) {
+    std::string name;
+    for (const auto& f : t->manifest_->fields()) {
+      if (f.id() == vc.field_id()) name = f.name();
+    }
+    ARROW_ASSIGN_OR_RAISE(auto p, table::PolicyFromProto(vc, name));
+    t->policies_.push_back(std::move(p));
+  }
+  return t;
+}
+
+const std::string& Table::uri() const { return ctx_->uri; }
+uint64_t Table::version() const { return manifest_->version(); }
+std::shared_ptr<arrow::Schema> Table::schema() const { return schema_; }
+const std::vector<VectorStoragePolicy>& Table::vector_columns() const { return policies_; }
+const table::Manifest& Table::manifest() const { return *manifest_; }
+const std::shared_ptr<table::TableContext>& Table::context() const { return ctx_; }
+
+arrow::Result<VectorStoragePolicy> Table::vector_column(std::string_view name) const {
+  if (policies_.empty()) {
+    return arrow::Status::Invalid("table '", ctx_->uri, "' has no vector column");
+  }
+  if (name.empty()) return policies_.front();
+  for (const auto& p : policies_) {
+    if (p.vector_column == name) return p;
+  }
+  return arrow::Status::Invalid("table '", ctx_->uri, "' has no vector column '", name, "'");
+}
+
+int64_t Table::num_rows() const {
+  int64_t n = 0;
+  for (const auto& f : manifest_->fragments()) n += LiveRowsOf(f);
+  return n;
+}
+
+std::vector<FragmentInfo> Table::fragments() const {
+  std::vector<FragmentInfo> out;
+  for (const auto& f : manifest_->fragments()) {
+    FragmentInfo fi;
+    fi.id = f.id();
+    fi.physical_rows = static_cast<int64_t>(f.physical_rows());
+    fi.deleted_rows = fi.physical_rows - LiveRowsOf(f);
+    for (const auto& df : f.files()) {
+      DataFileInfo d;
+      d.path = df.path();
+      d.size_bytes = df.file_size_bytes();
+      d.index_state = IndexStateName(df.index_state());
+      for (int32_t id : df.fields()) {
+        for (const auto& field : manifest_->fields()) {
+          if (field.id() == id && field.parent_id() == -1) d.columns.push_back(field.name());
+        }
+      }
+      fi.files.push_back(std::move(d));
+    }
+    out.push_back(std::move(fi));
+  }
+  return out;
+}
+
+arrow::Result<std::vector<TableVersion>> Table::Versions() const {
+  ARROW_ASSIGN_OR_RAISE(auto versions, ctx_->manifests.ListVersions());
+  std::vector<TableVersion> out;
+  for (uint64_t v : versions) {
+    ARROW_ASSIGN_OR_RAISE(Manifest m, ctx_->manifests.Read(v));
+    TableVersion tv;
+    tv.version = v;
+    tv.timestamp_micros = m.timestamp_micros();
+    tv.operation = m.tag();
+    for (const auto& f : m.fragments()) tv.num_rows += LiveRowsOf(f);
+    tv.num_fragments = m.fragments_size();
+    if (!m.transaction_file().empty()) {
+      auto bytes = ctx_->store->Read(m.transaction_file());
+      table::Transaction txn;
+      if (bytes.ok() && txn.ParseFromArray((*bytes)->data(), static_cast<int>((*bytes)->size()))) {
+        tv.operation = txn.operation();
+        tv.detail = txn.detail();
+      }
+    }
+    out.push_back(std::move(tv));
+  }
+  return out;
+}
+
+arrow::Result<std::shared_ptr<Table>> Table::Checkout(uint64_t version) const {
+  ARROW_ASSIGN_OR_RAISE(auto t, Open(ctx_->uri, version));
+  t->ctx_ = ctx_;  // share the caches
+  return t;
+}
+
+arrow::Result<std::shared_ptr<Table>> Table::Latest() const {
+  ARROW_ASSIGN_OR_RAISE(uint64_t v, ctx_->manifests.LatestVersion());
+  return Checkout(v);
+}
+
+arrow::Result<uint64_t> Table::Restore(uint64_t version) const {
+  ARROW_ASSIGN_OR_RAISE(Manifest old, ctx_->manifests.Read(version));
+  ARROW_ASSIGN_OR_RAISE(
+      auto r,
+      ctx_->manifests.Commit(
+          "restore", "content of version " + std::to_string(version),
+          [&](const Manifest* latest) -> arrow::Result<Manifest> {
+            Manifest m = old;
+            // Ids handed out since must never be reused.
+            m.set_next_fragment_id(std::max(m.next_fragment_id(), latest->next_fragment_id()));
+            m.set_max_field_id(std::max(m.max_field_id(), latest->max_field_id()));
+            m.clear_tag();
+            return m;
+          }));
+  return r.manifest.version();
+}
+
+arrow::Result<std::shared_ptr<AilakeFileReader>> Table::OpenDataFile(
+    const std::string& path) const {
+  return ctx_->OpenDataFile(path);
+}
+
+arrow::Result<std::vector<uint64_t>> Table::LiveRows(uint64_t fragment_id) const {
+  for (const auto& f : manifest_->fragments()) {
+    if (f.id() != fragment_id) continue;
+    ARROW_ASSIGN_OR_RAISE(auto del, ctx_->ReadDeletions(f));
+    if (del->empty()) return std::vector<uint64_t>{};
+    return table::LiveRowBitmap(*del, static_cast<uint32_t>(f.physical_rows()));
+  }
+  return arrow::Status::KeyError("table '", ctx_->uri, "' v", version(), " has no fragment ",
+                                 fragment_id);
+}
+
+}  // namespace ailake

@@ -1,0 +1,54 @@
+// Shared state of an open table, kept across versions and queries: the
+// object store, the manifest store, and caches of open data files and parsed
+// deletion files (both immutable once written, so caching by path is safe).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ailake/file.h"
+#include "ailake/io/object_store.h"
+#include "ailake/table/manifest.pb.h"
+#include "ailake/table/manifest_store.h"
+
+namespace ailake::table {
+
+struct TableContext {
+  TableContext(std::string uri_in, std::shared_ptr<io::ObjectStore> store_in)
+      : uri(std::move(uri_in)), store(store_in), manifests(std::move(store_in)) {}
+
+  arrow::Result<std::shared_ptr<AilakeFileReader>> OpenDataFile(const std::string& path);
+  arrow::Result<std::shared_ptr<const std::vector<uint32_t>>> ReadDeletions(
+      const Fragment& fragment);
+
+  std::string uri;
+  std::shared_ptr<io::ObjectStore> store;
+  ManifestStore manifests;
+
+  // Bounds on the caches (entries); past them the oldest half is dropped.
+  static constexpr size_t kMaxOpenFiles = 4096;
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<AilakeFileReader>> readers_;
+  std::unordered_map<std::string, std::shared_ptr<const std::vector<uint32_t>>> deletions_;
+};
+
+// Conversions between VectorStoragePolicy and its manifest form.
+VectorColumn PolicyToProto(const VectorStoragePolicy& policy, int32_t field_id);
+arrow::Result<VectorStoragePolicy> PolicyFromProto(const VectorColumn& vc, const std::string& name);
+
+// The user-facing type of a vector column: FixedSizeList<float32, dim>.
+std::shared_ptr<arrow::DataType> VectorListType(uint32_t dim);
+
+// Converts a stored vector column (FixedSizeBinary in the policy's precision)
+// to FixedSizeList<float32, dim>. f32 is converted without copying the values.
+arrow::Result<std::shared_ptr<arrow::Array>> StoredToVectorList(
+    const std::shared_ptr<arrow::Array>& stored, const VectorStoragePolicy& policy);
+arrow::Result<std::shared_ptr<arrow::ChunkedArray>> StoredToVectorList(
+    const std::shared_ptr<arrow::ChunkedArray>& stored, const VectorStoragePolicy& policy);
+
+}  // namespace ailake::table

@@ -1,0 +1,377 @@
+// The operations that change a table: delete, compact, schema changes and
+// pending index builds. Each computes its change from the version it read and
+// commits through ManifestStore::Commit, whose operation callback re-checks
+// the change against whatever was committed in between (the rebase rule of
+// each operation is stated where it is decided).
+#include <arrow/array.h>
+#include <arrow/compute/api.h>
+
+#include <map>
+#include <set>
+
+#include "ailake/table.h"
+#include "ailake/table/data_file_writer.h"
+#include "ailake/table/deletion_file.h"
+#include "ailake/table/fragment_reader.h"
+#include "ailake/table/table_context.h"
+#include "ailake/table/table_paths.h"
+#include "ailake/table/table_schema.h"
+
+namespace ailake {
+
+using table::DataFile;
+using table::Fragment;
+using table::Manifest;
+
+namespace table {
+arrow::Result<bool> IndexPendingFile(const Table& t, const std::string& path,
+                                     const IndexBuildOptions& build);
+}  // namespace table
+
+namespace {
+
+const Fragment* FindIn(const Manifest& m, uint64_t id) {
+  for (const auto& f : m.fragments()) {
+    if (f.id() == id) return &f;
+  }
+  return nullptr;
+}
+
+bool SameFiles(const Fragment& a, const Fragment& b) {
+  if (a.files_size() != b.files_size() || a.physical_rows() != b.physical_rows()) return false;
+  for (int i = 0; i < a.files_size(); ++i) {
+    if (a.files(i).path() != b.files(i).path()) {
+      // An index swap replaces a pending file by its indexed twin: same rows.
+      if (!(a.files(i).index_state() == table::INDEX_STATE_PENDING ||
+            b.files(i).index_state() == table::INDEX_STATE_PENDING)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+arrow::Result<int64_t> Table::Delete(const arrow::compute::Expression& predicate) const {
+  // Rows to delete per fragment, evaluated on this version.
+  std::map<uint64_t, std::vector<uint32_t>> doomed;
+  for (const auto& frag : manifest_->fragments()) {
+    ARROW_ASSIGN_OR_RAISE(auto rows, table::MatchingRows(*this, frag, predicate));
+    ARROW_ASSIGN_OR_RAISE(auto already, ctx_->ReadDeletions(frag));
+    std::vector<uint32_t> fresh;
+    std::set_difference(rows.begin(), rows.end(), already->begin(), already->end(),
+                        std::back_inserter(fresh));
+    if (!fresh.empty()) doomed[frag.id()] = std::move(fresh);
+  }
+  int64_t deleted = 0;
+  for (const auto& [id, rows] : doomed) deleted += static_cast<int64_t>(rows.size());
+  if (doomed.empty()) return 0;
+  auto r = ctx_->manifests.Commit(
+      "delete", predicate.ToString(), [&](const Manifest* latest) -> arrow::Result<Manifest> {
+        // Rebase: deletes of the same or other rows merge (union of deletion
+        // sets); a fragment rewritten since (compaction) is a conflict.
+        Manifest m = *latest;
+        for (auto& frag : *m.mutable_fragments()) {
+          auto it = doomed.find(frag.id());
+          if (it == doomed.end()) continue;
+          const Fragment* mine = FindIn(*manifest_, frag.id());
+          if (!mine || !SameFiles(*mine, frag)) {
+            return table::ConflictError("fragment " + std::to_string(frag.id()) +
+                                        " was rewritten at version " +
+                                        std::to_string(latest->version()));
+          }
+          ARROW_ASSIGN_OR_RAISE(auto current, ctx_->ReadDeletions(frag));
+          std::vector<uint32_t> merged = table::MergeDeleted(*current, it->second);
+          ARROW_ASSIGN_OR_RAISE(auto bytes,
+                                table::SerializeDeletionFile(merged, frag.physical_rows()));
+          const std::string path = table::DeletionFilePath(frag.id(), table::NewUuid());
+          ARROW_RETURN_NOT_OK(ctx_->store->PutIfAbsent(path, *bytes));
+          frag.mutable_deletion_file()->set_path(path);
+          frag.mutable_deletion_file()->set_num_deleted_rows(merged.size());
+        }
+        for (const auto& [id, rows] : doomed) {
+          if (!FindIn(m, id)) {
+            return table::ConflictError("fragment " + std::to_string(id) +
+                                        " was removed at version " +
+                                        std::to_string(latest->version()));
+          }
+        }
+        return m;
+      });
+  ARROW_RETURN_NOT_OK(r.status());
+  return deleted;
+}
+
+arrow::Result<uint64_t> Table::DropColumns(const std::vector<std::string>& names) const {
+  auto r = ctx_->manifests.Commit(
+      "drop_columns", "", [&](const Manifest* latest) -> arrow::Result<Manifest> {
+        Manifest m = *latest;
+        ARROW_ASSIGN_OR_RAISE(auto schema, table::DeserializeSchema(m.arrow_schema()));
+        std::set<int32_t> dropped;
+        for (const auto& name : names) {
+          const int32_t id = table::TopLevelFieldId(m, name);
+          if (id < 0)
+            return arrow::Status::KeyError("table '", uri(), "' has no column '", name, "'");
+          // Schema field position of `id` (schema order = top-level id order).
+          auto ids = table::TopLevelFieldIds(m);
+          const int pos = static_cast<int>(std::find(ids.begin(), ids.end(), id) - ids.begin());
+          ARROW_ASSIGN_OR_RAISE(schema, schema->RemoveField(pos));
+          for (int32_t sub : table::FieldSubtree(m, id)) dropped.insert(sub);
+          Manifest tmp = m;
+          tmp.clear_fields();
+          for (const auto& f : m.fields()) {
+            if (!dropped.count(f.id())) *tmp.add_fields() = f;
+          }
+          m = std::move(tmp);
+        }
+        if (schema->num_fields() == 0) {
+          return arrow::Status::Invalid("cannot drop every column of a table");
+        }
+        ARROW_ASSIGN_OR_RAISE(*m.mutable_arrow_schema(), table::SerializeSchema(*schema));
+        // Data files keep their bytes; their entries for dropped fields are tombstoned.
+        for (auto& frag : *m.mutable_fragments()) {
+          for (auto& df : *frag.mutable_files()) {
+            for (int i = 0; i < df.fields_size(); ++i) {
+              if (dropped.count(df.fields(i))) df.set_fields(i, -2);
+            }
+            auto* vf = df.mutable_vector_fields();
+            vf->erase(std::remove_if(vf->begin(), vf->end(),
+                                     [&](int32_t id) { return dropped.count(id) > 0; }),
+                      vf->end());
+          }
+        }
+        auto* vcs = m.mutable_vector_columns();
+        vcs->erase(std::remove_if(vcs->begin(), vcs->end(),
+                                  [&](const table::VectorColumn& vc) {
+                                    return dropped.count(vc.field_id()) > 0;
+                                  }),
+                   vcs->end());
+        return m;
+      });
+  ARROW_RETURN_NOT_OK(r.status());
+  return r->manifest.version();
+}
+
+arrow::Result<uint64_t> Table::RenameColumn(const std::string& from, const std::string& to) const {
+  if (to.empty() || to == "_rowid" || to == "_distance") {
+    return arrow::Status::Invalid("column name '", to, "' is reserved or empty");
+  }
+  auto r = ctx_->manifests.Commit(
+      "rename", from + " -> " + to, [&](const Manifest* latest) -> arrow::Result<Manifest> {
+        Manifest m = *latest;
+        const int32_t id = table::TopLevelFieldId(m, from);
+        if (id < 0)
+          return arrow::Status::KeyError("table '", uri(), "' has no column '", from, "'");
+        if (table::TopLevelFieldId(m, to) >= 0) {
+          return arrow::Status::Invalid("table '", uri(), "' already has a column '", to, "'");
+        }
+        for (auto& f : *m.mutable_fields()) {
+          if (f.id() == id) f.set_name(to);
+        }
+        return m;
+      });
+  ARROW_RETURN_NOT_OK(r.status());
+  return r->manifest.version();
+}
+
+arrow::Result<uint64_t> Table::AddColumns(std::shared_ptr<arrow::Schema> new_fields,
+                                          const ColumnFiller& values,
+                                          std::vector<VectorStoragePolicy> new_vector_columns,
+                                          const std::vector<std::string>& input_columns) const {
+  if (!new_fields || new_fields->num_fields() == 0) {
+    return arrow::Status::Invalid("AddColumns needs at least one new field");
+  }
+  for (const auto& f : new_fields->fields()) {
+    if (schema_->GetFieldByName(f->name())) {
+      return arrow::Status::Invalid("table '", uri(), "' already has a column '", f->name(), "'");
+    }
+  }
+  // The snapshot the new files are computed from, with the new fields added,
+  // so that the data file writer can describe them.
+  Manifest next = *manifest_;
+  auto ids = table::AssignFieldIds(*new_fields, &next);
+  arrow::FieldVector all = schema_->fields();
+  for (const auto& f : new_fields->fields()) {
+    std::shared_ptr<arrow::Field> g = f;
+    for (const auto& p : new_vector_columns) {
+      if (p.vector_column == f->name()) g = f->WithType(table::VectorListType(p.dim));
+    }
+    all.push_back(g);
+  }
+  ARROW_ASSIGN_OR_RAISE(*next.mutable_arrow_schema(), table::SerializeSchema(*arrow::schema(all)));
+  for (const auto& p : new_vector_columns) {
+    ARROW_RETURN_NOT_OK(p.Validate());
+    const int32_t id = table::TopLevelFieldId(next, p.vector_column);
+    if (id < 0) {
+      return arrow::Status::Invalid("vector column '", p.vector_column,
+                                    "' is not among the new fields");
+    }
+    *next.add_vector_columns() = table::PolicyToProto(p, id);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto shadow, Table::Open(uri(), version()));
+  *shadow->manifest_ = next;
+  ARROW_ASSIGN_OR_RAISE(shadow->schema_, table::ManifestSchema(next));
+  shadow->policies_ = policies_;
+  for (const auto& p : new_vector_columns) shadow->policies_.push_back(p);
+
+  std::map<uint64_t, table::WrittenFile> files;
+  for (const auto& frag : manifest_->fragments()) {
+    ARROW_ASSIGN_OR_RAISE(auto input,
+                          table::ReadFragmentColumns(*this, frag, input_columns, nullptr));
+    ARROW_ASSIGN_OR_RAISE(auto batch, values(input));
+    if (!batch || batch->num_rows() != static_cast<int64_t>(frag.physical_rows())) {
+      return arrow::Status::Invalid("AddColumns: values for fragment ", frag.id(), " have ",
+                                    batch ? batch->num_rows() : 0, " rows, expected ",
+                                    frag.physical_rows());
+    }
+    std::vector<VectorColumnBatch> cols;
+    for (const auto& p : new_vector_columns) cols.push_back({p, {}});
+    // The file holds only the new columns.
+    arrow::FieldVector want;
+    for (const auto& f : new_fields->fields()) want.push_back(f);
+    if (!batch->schema()->Equals(*arrow::schema(want), false)) {
+      // Allow the filler to return the new columns in any order with exact names.
+      std::vector<std::shared_ptr<arrow::Array>> arrays;
+      for (const auto& f : want) {
+        auto col = batch->GetColumnByName(f->name());
+        if (!col) return arrow::Status::Invalid("AddColumns: values lack column '", f->name(), "'");
+        arrays.push_back(col);
+      }
+      batch = arrow::RecordBatch::Make(arrow::schema(want), batch->num_rows(), arrays);
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        auto written, table::WriteDataFile(*shadow, *batch, cols, table::IndexMode::kInline, {}));
+    files[frag.id()] = std::move(written);
+  }
+  auto r = ctx_->manifests.Commit(
+      "add_columns", new_fields->ToString(),
+      [&](const Manifest* latest) -> arrow::Result<Manifest> {
+        // Rebase only onto the version we read: any fragment added or
+        // rewritten since would lack the new columns.
+        if (latest->version() != version()) {
+          return table::ConflictError("the table changed (version " +
+                                      std::to_string(latest->version()) +
+                                      ") while columns were being added; retry");
+        }
+        Manifest m = next;
+        for (auto& frag : *m.mutable_fragments()) *frag.add_files() = files[frag.id()].data_file;
+        return m;
+      });
+  if (!r.ok()) {
+    for (auto& [id, w] : files) (void)ctx_->store->Delete(w.data_file.path());
+    return r.status();
+  }
+  (void)ids;
+  return r->manifest.version();
+}
+
+arrow::Result<int> Table::BuildPendingIndexes(const IndexBuildOptions& build) const {
+  int n = 0;
+  for (const auto& frag : manifest_->fragments()) {
+    for (const auto& df : frag.files()) {
+      if (df.index_state() != table::INDEX_STATE_PENDING) continue;
+      ARROW_ASSIGN_OR_RAISE(bool done, table::IndexPendingFile(*this, df.path(), build));
+      n += done ? 1 : 0;
+    }
+  }
+  return n;
+}
+
+arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options) const {
+  CompactionResult result;
+  // Fragments to rewrite: small ones (merged together) and ones with many deletions.
+  std::vector<const Fragment*> picked;
+  int64_t small_rows = 0;
+  int small = 0;
+  for (const auto& f : manifest_->fragments()) {
+    const int64_t live = static_cast<int64_t>(f.physical_rows()) -
+                         (f.has_deletion_file() ? f.deletion_file().num_deleted_rows() : 0);
+    const double del_frac = f.physical_rows() ? 1.0 - double(live) / f.physical_rows() : 0.0;
+    if (live < options.target_rows_per_fragment || del_frac >= options.max_deleted_fraction) {
+      picked.push_back(&f);
+      small_rows += live;
+      ++small;
+    }
+  }
+  bool any_deletes = false;
+  for (const auto* f : picked) any_deletes |= f->has_deletion_file();
+  if (picked.empty() || (small < 2 && !any_deletes)) {
+    result.version = version();
+    return result;
+  }
+  // Read the live rows of the picked fragments and write them again in
+  // fragments of at most target_rows_per_fragment rows, indexes rebuilt.
+  std::vector<std::shared_ptr<arrow::Table>> parts;
+  for (const auto* f : picked) {
+    ARROW_ASSIGN_OR_RAISE(auto t, ReadFragment(f->id()));
+    result.rows_dropped += static_cast<int64_t>(f->physical_rows()) - t->num_rows();
+    if (t->num_rows() > 0) parts.push_back(t);
+  }
+  std::vector<table::WrittenFile> written;
+  if (!parts.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateTables(parts));
+    for (int64_t start = 0; start < all->num_rows(); start += options.target_rows_per_fragment) {
+      auto slice = all->Slice(start, options.target_rows_per_fragment);
+      ARROW_ASSIGN_OR_RAISE(auto batch, slice->CombineChunksToBatch());
+      std::vector<VectorColumnBatch> cols;
+      for (const auto& p : policies_) cols.push_back({p, {}});
+      ARROW_ASSIGN_OR_RAISE(
+          auto w, table::WriteDataFile(*this, *batch, cols, table::IndexMode::kInline, {}));
+      written.push_back(std::move(w));
+    }
+  }
+  std::set<uint64_t> removed;
+  for (const auto* f : picked) removed.insert(f->id());
+  auto r = ctx_->manifests.Commit(
+      "compact", std::to_string(picked.size()) + " fragments -> " + std::to_string(written.size()),
+      [&](const Manifest* latest) -> arrow::Result<Manifest> {
+        // Rebase over appends only: a picked fragment that changed (a delete,
+        // an index swap of other bytes, a rewrite) would resurrect or lose rows.
+        Manifest m = *latest;
+        if (m.fields_size() != manifest_->fields_size() ||
+            m.max_field_id() != manifest_->max_field_id()) {
+          return table::ConflictError("the schema changed during compaction");
+        }
+        Manifest out = m;
+        out.clear_fragments();
+        for (const auto& f : m.fragments()) {
+          if (!removed.count(f.id())) {
+            *out.add_fragments() = f;
+            continue;
+          }
+          const Fragment* mine = FindIn(*manifest_, f.id());
+          const bool same_deletes =
+              mine->has_deletion_file() == f.has_deletion_file() &&
+              (!f.has_deletion_file() || mine->deletion_file().path() == f.deletion_file().path());
+          if (!SameFiles(*mine, f) || !same_deletes) {
+            return table::ConflictError("fragment " + std::to_string(f.id()) +
+                                        " changed during compaction");
+          }
+        }
+        for (uint64_t id : removed) {
+          if (!FindIn(m, id)) {
+            return table::ConflictError("fragment " + std::to_string(id) +
+                                        " disappeared during compaction");
+          }
+        }
+        for (auto& w : written) {
+          Fragment* f = out.add_fragments();
+          f->set_id(out.next_fragment_id());
+          out.set_next_fragment_id(out.next_fragment_id() + 1);
+          f->set_physical_rows(static_cast<uint64_t>(w.num_rows));
+          *f->add_files() = w.data_file;
+        }
+        return out;
+      });
+  if (!r.ok()) {
+    for (auto& w : written) (void)ctx_->store->Delete(w.data_file.path());
+    return r.status();
+  }
+  result.fragments_removed = static_cast<int>(picked.size());
+  result.fragments_added = static_cast<int>(written.size());
+  result.version = r->manifest.version();
+  return result;
+}
+
+}  // namespace ailake

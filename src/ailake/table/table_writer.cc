@@ -1,0 +1,341 @@
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <arrow/compute/api.h>
+
+#include "ailake/table.h"
+#include "ailake/table/data_file_writer.h"
+#include "ailake/table/fragment_reader.h"
+#include "ailake/table/table_context.h"
+#include "ailake/table/table_paths.h"
+
+namespace ailake {
+
+using table::DataFile;
+using table::Fragment;
+using table::IndexMode;
+using table::Manifest;
+
+namespace table {
+
+// Commits fragments made of already written data files.
+arrow::Result<uint64_t> CommitAppend(const Table& t, std::vector<WrittenFile> files,
+                                     const std::string& detail) {
+  ARROW_ASSIGN_OR_RAISE(
+      auto r, t.context()->manifests.Commit(
+                  "append", detail, [&](const Manifest* latest) -> arrow::Result<Manifest> {
+                    if (!latest) return arrow::Status::IOError("table '", t.uri(), "' vanished");
+                    Manifest m = *latest;
+                    // Appends rebase on anything, but a concurrent schema change invalidates
+                    // the files' field ids.
+                    if (m.max_field_id() != t.manifest().max_field_id() ||
+                        m.fields_size() != t.manifest().fields_size()) {
+                      return ConflictError("the schema changed at version " +
+                                           std::to_string(m.version()) + " during an append");
+                    }
+                    for (auto& w : files) {
+                      Fragment* f = m.add_fragments();
+                      f->set_id(m.next_fragment_id());
+                      m.set_next_fragment_id(m.next_fragment_id() + 1);
+                      f->set_physical_rows(static_cast<uint64_t>(w.num_rows));
+                      *f->add_files() = w.data_file;
+                    }
+                    return m;
+                  }));
+  return r.manifest.version();
+}
+
+// Builds the sections a deferred file owes and swaps the indexed file in.
+// Returns false if the file is no longer pending in the latest version.
+arrow::Result<bool> IndexPendingFile(const Table& t, const std::string& path,
+                                     const IndexBuildOptions& build) {
+  auto ctx = t.context();
+  ARROW_ASSIGN_OR_RAISE(Manifest latest, ctx->manifests.ReadLatest());
+  const DataFile* pending = nullptr;
+  for (const auto& f : latest.fragments()) {
+    for (const auto& df : f.files()) {
+      if (df.path() == path && df.index_state() == INDEX_STATE_PENDING) pending = &df;
+    }
+  }
+  if (!pending) return false;
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, Table::Open(t.uri(), latest.version()));
+  std::vector<VectorStoragePolicy> policies = PoliciesOfFile(*snapshot, *pending);
+  ARROW_ASSIGN_OR_RAISE(auto in, ctx->store->OpenRead(path));
+  const std::string new_path = DataFilePath(NewUuid());
+  ARROW_ASSIGN_OR_RAISE(auto out, ctx->store->OpenWrite(new_path));
+  ARROW_RETURN_NOT_OK(AppendIndexSections(in, policies, out.get(), build));
+  ARROW_RETURN_NOT_OK(out->Close());
+  ARROW_ASSIGN_OR_RAISE(auto written, ctx->store->OpenRead(new_path));
+  ARROW_ASSIGN_OR_RAISE(int64_t new_size, written->GetSize());
+
+  bool swapped = false;
+  auto r = ctx->manifests.Commit(
+      "index", path + " -> " + new_path, [&](const Manifest* cur) -> arrow::Result<Manifest> {
+        Manifest m = *cur;
+        for (auto& f : *m.mutable_fragments()) {
+          for (auto& df : *f.mutable_files()) {
+            if (df.path() == path && df.index_state() == INDEX_STATE_PENDING) {
+              df.set_path(new_path);
+              df.set_file_size_bytes(static_cast<uint64_t>(new_size));
+              df.set_index_state(INDEX_STATE_INDEXED);
+              swapped = true;
+              return m;
+            }
+          }
+        }
+        swapped = false;
+        return arrow::Status::Cancelled("no longer pending");
+      });
+  if (!r.ok()) {
+    (void)ctx->store->Delete(new_path);
+    if (r.status().IsCancelled()) return false;  // compacted or indexed by someone else
+    return r.status();
+  }
+  return swapped;
+}
+
+}  // namespace table
+
+class TableWriter::Impl {
+ public:
+  Impl(std::shared_ptr<Table> table, TableWriterOptions options)
+      : table_(std::move(table)), options_(std::move(options)) {
+    const uint32_t n = std::max<uint32_t>(1, options_.background_threads);
+    for (uint32_t i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  }
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+
+  arrow::Result<std::shared_ptr<Table>> Refresh() {
+    ARROW_ASSIGN_OR_RAISE(auto t, table_->Latest());
+    std::lock_guard<std::mutex> lock(mu_);
+    table_ = t;
+    return t;
+  }
+  std::shared_ptr<Table> table() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return table_;
+  }
+
+  // One vector-column entry per table vector column; `embeddings` go to the
+  // primary one, `override_type` (if set) replaces every column's index type.
+  arrow::Result<std::vector<VectorColumnBatch>> Columns(const Table& t,
+                                                        std::span<const float> embeddings,
+                                                        std::optional<IndexType> override_type) {
+    std::vector<VectorColumnBatch> cols;
+    for (size_t i = 0; i < t.vector_columns().size(); ++i) {
+      VectorColumnBatch c;
+      c.policy = t.vector_columns()[i];
+      if (override_type) c.policy.index_type = *override_type;
+      if (i == 0) c.embeddings = embeddings;
+      cols.push_back(c);
+    }
+    if (cols.empty() && !embeddings.empty()) {
+      return arrow::Status::Invalid("table '", t.uri(), "' has no vector column for embeddings");
+    }
+    return cols;
+  }
+
+  arrow::Result<uint64_t> Write(const arrow::RecordBatch& batch,
+                                std::span<const VectorColumnBatch> cols, IndexMode mode) {
+    ARROW_ASSIGN_OR_RAISE(auto t, Refresh());
+    ARROW_ASSIGN_OR_RAISE(auto written, table::WriteDataFile(*t, batch, cols, mode, options_.file));
+    const std::string path = written.data_file.path();
+    auto committed =
+        table::CommitAppend(*t, {written}, std::to_string(written.num_rows) + " rows in " + path);
+    if (!committed.ok()) {
+      (void)t->context()->store->Delete(path);
+      return committed.status();
+    }
+    if (mode == IndexMode::kDeferred) Enqueue(path);
+    ARROW_RETURN_NOT_OK(Refresh().status());
+    return *committed;
+  }
+
+  void Enqueue(const std::string& path) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(path);
+      ++outstanding_;
+    }
+    cv_.notify_all();
+  }
+
+  arrow::Status Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return outstanding_ == 0; });
+    arrow::Status st = first_error_;
+    first_error_ = arrow::Status::OK();
+    return st;
+  }
+
+  arrow::Status ResumePending() {
+    for (const auto& f : table_->manifest().fragments()) {
+      for (const auto& df : f.files()) {
+        if (df.index_state() == table::INDEX_STATE_PENDING) Enqueue(df.path());
+      }
+    }
+    return arrow::Status::OK();
+  }
+
+  const TableWriterOptions& options() const { return options_; }
+  std::vector<std::shared_ptr<arrow::RecordBatch>> buffered;
+  int64_t buffered_rows = 0;
+
+ private:
+  void WorkerLoop() {
+    while (true) {
+      std::string path;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, nothing left
+        path = queue_.front();
+        queue_.pop_front();
+      }
+      auto t = table();
+      auto r = table::IndexPendingFile(*t, path, options_.index_build);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!r.ok() && first_error_.ok()) {
+          first_error_ =
+              r.status().WithMessage("background indexing of '", path, "': ", r.status().message());
+        }
+        --outstanding_;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable done_cv_;
+  std::deque<std::string> queue_;
+  int outstanding_ = 0;
+  bool stop_ = false;
+  arrow::Status first_error_;
+  std::shared_ptr<Table> table_;
+  TableWriterOptions options_;
+  std::vector<std::thread> workers_;
+};
+
+TableWriter::TableWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TableWriter::~TableWriter() {
+  if (impl_) (void)impl_->Wait();
+}
+
+arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Open(const std::string& uri,
+                                                              TableWriterOptions options) {
+  ARROW_ASSIGN_OR_RAISE(auto t, Table::Open(uri));
+  auto w = std::unique_ptr<TableWriter>(
+      new TableWriter(std::make_unique<Impl>(std::move(t), std::move(options))));
+  // Work a dead writer left behind (deferred files never indexed) is redone.
+  ARROW_RETURN_NOT_OK(w->impl_->ResumePending());
+  return w;
+}
+
+arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Create(
+    const std::string& uri, std::shared_ptr<arrow::Schema> schema,
+    std::vector<VectorStoragePolicy> vector_columns, TableWriterOptions options) {
+  auto created = Table::Create(uri, schema, vector_columns);
+  if (!created.ok() && !created.status().IsAlreadyExists()) return created.status();
+  if (!created.ok()) {
+    ARROW_ASSIGN_OR_RAISE(auto existing, Table::Open(uri));
+    if (existing->schema()->num_fields() != schema->num_fields()) {
+      return arrow::Status::Invalid(
+          "table '", uri, "' exists with another schema: ", existing->schema()->ToString());
+    }
+  }
+  return Open(uri, std::move(options));
+}
+
+std::shared_ptr<Table> TableWriter::table() const { return impl_->table(); }
+
+arrow::Result<uint64_t> TableWriter::WriteBatch(const arrow::RecordBatch& batch,
+                                                std::span<const float> embeddings) {
+  if (impl_->options().min_rows_per_file > 0 && embeddings.empty()) {
+    impl_->buffered.push_back(std::make_shared<arrow::RecordBatch>(batch));
+    impl_->buffered_rows += batch.num_rows();
+    if (impl_->buffered_rows < impl_->options().min_rows_per_file) return 0;
+    return Commit();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, std::nullopt));
+  return impl_->Write(batch, cols, IndexMode::kInline);
+}
+
+arrow::Result<uint64_t> TableWriter::Commit() {
+  if (impl_->buffered.empty()) return impl_->table()->version();
+  ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches(impl_->buffered));
+  ARROW_ASSIGN_OR_RAISE(auto combined, t->CombineChunksToBatch());
+  impl_->buffered.clear();
+  impl_->buffered_rows = 0;
+  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), {}, std::nullopt));
+  return impl_->Write(*combined, cols, IndexMode::kInline);
+}
+
+arrow::Result<uint64_t> TableWriter::WriteBatchDeferred(const arrow::RecordBatch& batch,
+                                                        std::span<const float> embeddings) {
+  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, std::nullopt));
+  return impl_->Write(batch, cols, IndexMode::kDeferred);
+}
+
+arrow::Result<uint64_t> TableWriter::WriteBatchIvfPq(const arrow::RecordBatch& batch,
+                                                     std::span<const float> embeddings) {
+  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, IndexType::kIvfPq));
+  return impl_->Write(batch, cols, IndexMode::kInline);
+}
+
+arrow::Result<uint64_t> TableWriter::WriteBatchIvfPqDeferred(const arrow::RecordBatch& batch,
+                                                             std::span<const float> embeddings) {
+  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, IndexType::kIvfPq));
+  return impl_->Write(batch, cols, IndexMode::kDeferred);
+}
+
+arrow::Result<uint64_t> TableWriter::WriteBatchMulti(const arrow::RecordBatch& batch,
+                                                     std::span<const VectorColumnBatch> columns) {
+  auto t = impl_->table();
+  // Each table vector column must be given once, with the table's storage.
+  std::vector<VectorColumnBatch> cols;
+  for (const auto& p : t->vector_columns()) {
+    VectorColumnBatch c;
+    c.policy = p;
+    for (const auto& given : columns) {
+      if (given.policy.vector_column != p.vector_column) continue;
+      if (given.policy.dim != p.dim || given.policy.metric != p.metric ||
+          given.policy.precision != p.precision) {
+        return arrow::Status::Invalid("vector column '", p.vector_column,
+                                      "': dim/metric/precision differ from the table's");
+      }
+      c.policy.index_type = given.policy.index_type;
+      c.policy.hnsw = given.policy.hnsw;
+      c.policy.ivf_pq = given.policy.ivf_pq;
+      c.embeddings = given.embeddings;
+    }
+    cols.push_back(c);
+  }
+  for (const auto& given : columns) {
+    if (!t->vector_column(given.policy.vector_column).ok()) {
+      return arrow::Status::Invalid("'", given.policy.vector_column,
+                                    "' is not a vector column of table '", t->uri(), "'");
+    }
+  }
+  return impl_->Write(batch, cols, IndexMode::kInline);
+}
+
+arrow::Result<uint64_t> TableWriter::WriteBatchAuto(const arrow::RecordBatch& batch,
+                                                    std::span<const float> embeddings) {
+  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, IndexType::kAuto));
+  return impl_->Write(batch, cols, IndexMode::kInline);
+}
+
+arrow::Status TableWriter::WaitForIndexing() { return impl_->Wait(); }
+
+}  // namespace ailake

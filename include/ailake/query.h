@@ -66,6 +66,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
                                                     const VectorSearchOptions& options = {},
                                                     SearchStats* stats = nullptr);
 
+// Compiles a SQL-like filter ("category = 3 AND (price < 10.5 OR name LIKE 'a%')",
+// "tag IN ('x', 'y')", "note IS NOT NULL") to an Arrow compute expression;
+// errors name the position and what was expected.
+arrow::Result<arrow::compute::Expression> ParseFilter(std::string_view text);
+
 // Lower bound on the distance (policy.h convention) from `query` to any vector
 // within `radius` of `centroid` (the file section's centroid and radius), for
 // `metric`. Exposed for tests.

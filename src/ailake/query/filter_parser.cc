@@ -1,0 +1,324 @@
+// A small SQL-like filter language compiled to Arrow compute expressions:
+//
+//   filter  := or
+//   or      := and ("OR" and)*
+//   and     := not ("AND" not)*
+//   not     := "NOT" not | cmp
+//   cmp     := operand [ ("=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=") operand
+//                      | "IS" ["NOT"] "NULL"
+//                      | ["NOT"] "IN" "(" literal ("," literal)* ")"
+//                      | ["NOT"] "LIKE" string ]
+//   operand := "(" or ")" | column | literal
+//   column  := identifier | "double-quoted name"
+//   literal := integer | float | 'single-quoted string' | TRUE | FALSE | NULL
+//
+// Keywords are case-insensitive. Errors name the position and what was expected.
+#include <arrow/array.h>
+#include <arrow/builder.h>
+#include <arrow/compute/api.h>
+
+#include <cctype>
+#include <string>
+#include <vector>
+
+#include "ailake/query.h"
+
+namespace ailake {
+namespace {
+
+namespace cp = arrow::compute;
+
+enum class Tok { kIdent, kQuotedIdent, kString, kInt, kFloat, kOp, kLParen, kRParen, kComma, kEnd };
+
+struct Token {
+  Tok kind;
+  std::string text;
+  size_t pos;
+};
+
+arrow::Result<std::vector<Token>> Lex(std::string_view s) {
+  std::vector<Token> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+      continue;
+    }
+    const size_t start = i;
+    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      while (i < s.size() &&
+             (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' || s[i] == '.')) {
+        ++i;
+      }
+      out.push_back({Tok::kIdent, std::string(s.substr(start, i - start)), start});
+    } else if (std::isdigit(static_cast<unsigned char>(c)) ||
+               ((c == '-' || c == '.') && i + 1 < s.size() &&
+                (std::isdigit(static_cast<unsigned char>(s[i + 1])) || s[i + 1] == '.'))) {
+      bool is_float = false;
+      ++i;
+      while (i < s.size()) {
+        const char d = s[i];
+        if (std::isdigit(static_cast<unsigned char>(d))) {
+          ++i;
+        } else if (d == '.' || d == 'e' || d == 'E') {
+          is_float = true;
+          ++i;
+          if ((d == 'e' || d == 'E') && i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+        } else {
+          break;
+        }
+      }
+      is_float |= s[start] == '.';
+      out.push_back(
+          {is_float ? Tok::kFloat : Tok::kInt, std::string(s.substr(start, i - start)), start});
+    } else if (c == '\'' || c == '"') {
+      std::string text;
+      ++i;
+      bool closed = false;
+      while (i < s.size()) {
+        if (s[i] == c) {
+          if (i + 1 < s.size() && s[i + 1] == c) {  // doubled quote escapes itself
+            text.push_back(c);
+            i += 2;
+            continue;
+          }
+          closed = true;
+          ++i;
+          break;
+        }
+        text.push_back(s[i++]);
+      }
+      if (!closed) {
+        return arrow::Status::Invalid("filter: unterminated quote starting at position ", start);
+      }
+      out.push_back({c == '\'' ? Tok::kString : Tok::kQuotedIdent, text, start});
+    } else if (c == '(') {
+      out.push_back({Tok::kLParen, "(", i++});
+    } else if (c == ')') {
+      out.push_back({Tok::kRParen, ")", i++});
+    } else if (c == ',') {
+      out.push_back({Tok::kComma, ",", i++});
+    } else if (c == '=' || c == '!' || c == '<' || c == '>') {
+      std::string op(1, c);
+      ++i;
+      if (i < s.size() && (s[i] == '=' || (c == '<' && s[i] == '>'))) op.push_back(s[i++]);
+      if (op == "!") {
+        return arrow::Status::Invalid("filter: '!' at position ", start, " must be '!='");
+      }
+      out.push_back({Tok::kOp, op, start});
+    } else {
+      return arrow::Status::Invalid("filter: unexpected character '", std::string(1, c),
+                                    "' at position ", i);
+    }
+  }
+  out.push_back({Tok::kEnd, "", s.size()});
+  return out;
+}
+
+bool IsKeyword(const Token& t, std::string_view kw) {
+  if (t.kind != Tok::kIdent || t.text.size() != kw.size()) return false;
+  for (size_t i = 0; i < kw.size(); ++i) {
+    if (std::toupper(static_cast<unsigned char>(t.text[i])) != kw[i]) return false;
+  }
+  return true;
+}
+
+class Parser {
+ public:
+  explicit Parser(std::vector<Token> toks) : toks_(std::move(toks)) {}
+
+  arrow::Result<cp::Expression> Parse() {
+    ARROW_ASSIGN_OR_RAISE(auto e, Or());
+    if (Peek().kind != Tok::kEnd) return Error("end of filter");
+    return e;
+  }
+
+ private:
+  const Token& Peek() const { return toks_[pos_]; }
+  const Token& Next() { return toks_[pos_++]; }
+  arrow::Status Error(std::string_view expected) const {
+    const Token& t = Peek();
+    return arrow::Status::Invalid(
+        "filter: expected ", expected, " at position ", t.pos,
+        t.kind == Tok::kEnd ? " (end of input)" : " near '" + t.text + "'");
+  }
+
+  arrow::Result<cp::Expression> Or() {
+    ARROW_ASSIGN_OR_RAISE(auto left, And());
+    while (IsKeyword(Peek(), "OR")) {
+      Next();
+      ARROW_ASSIGN_OR_RAISE(auto right, And());
+      left = cp::or_(left, right);
+    }
+    return left;
+  }
+  arrow::Result<cp::Expression> And() {
+    ARROW_ASSIGN_OR_RAISE(auto left, Not());
+    while (IsKeyword(Peek(), "AND")) {
+      Next();
+      ARROW_ASSIGN_OR_RAISE(auto right, Not());
+      left = cp::and_(left, right);
+    }
+    return left;
+  }
+  arrow::Result<cp::Expression> Not() {
+    if (IsKeyword(Peek(), "NOT")) {
+      Next();
+      ARROW_ASSIGN_OR_RAISE(auto e, Not());
+      return cp::not_(e);
+    }
+    return Comparison();
+  }
+
+  arrow::Result<cp::Expression> Comparison() {
+    ARROW_ASSIGN_OR_RAISE(auto left, Operand());
+    const Token& t = Peek();
+    if (t.kind == Tok::kOp) {
+      const std::string op = Next().text;
+      ARROW_ASSIGN_OR_RAISE(auto right, Operand());
+      if (op == "=" || op == "==") return cp::equal(left, right);
+      if (op == "!=" || op == "<>") return cp::not_equal(left, right);
+      if (op == "<") return cp::less(left, right);
+      if (op == "<=") return cp::less_equal(left, right);
+      if (op == ">") return cp::greater(left, right);
+      return cp::greater_equal(left, right);
+    }
+    if (IsKeyword(t, "IS")) {
+      Next();
+      bool negate = false;
+      if (IsKeyword(Peek(), "NOT")) {
+        Next();
+        negate = true;
+      }
+      if (!IsKeyword(Peek(), "NULL")) return Error("NULL");
+      Next();
+      auto e = cp::is_null(left);
+      return negate ? cp::not_(e) : e;
+    }
+    bool negate = false;
+    if (IsKeyword(t, "NOT") &&
+        (IsKeyword(toks_[pos_ + 1], "IN") || IsKeyword(toks_[pos_ + 1], "LIKE"))) {
+      Next();
+      negate = true;
+    }
+    if (IsKeyword(Peek(), "IN")) {
+      Next();
+      ARROW_ASSIGN_OR_RAISE(auto set, ValueSet());
+      auto e = cp::call("is_in", {left}, cp::SetLookupOptions(set));
+      return negate ? cp::not_(e) : e;
+    }
+    if (IsKeyword(Peek(), "LIKE")) {
+      Next();
+      if (Peek().kind != Tok::kString) return Error("a 'pattern' string after LIKE");
+      auto e = cp::call("match_like", {left}, cp::MatchSubstringOptions(Next().text));
+      return negate ? cp::not_(e) : e;
+    }
+    if (negate) return Error("IN or LIKE after NOT");
+    return left;
+  }
+
+  arrow::Result<cp::Expression> Operand() {
+    const Token& t = Peek();
+    switch (t.kind) {
+      case Tok::kLParen: {
+        Next();
+        ARROW_ASSIGN_OR_RAISE(auto e, Or());
+        if (Peek().kind != Tok::kRParen) return Error("')'");
+        Next();
+        return e;
+      }
+      case Tok::kQuotedIdent: return cp::field_ref(Next().text);
+      case Tok::kIdent:
+        if (IsKeyword(t, "TRUE")) return Next(), cp::literal(true);
+        if (IsKeyword(t, "FALSE")) return Next(), cp::literal(false);
+        if (IsKeyword(t, "NULL")) return Next(), cp::literal(arrow::MakeNullScalar(arrow::null()));
+        if (IsKeyword(t, "AND") || IsKeyword(t, "OR") || IsKeyword(t, "NOT") ||
+            IsKeyword(t, "IN") || IsKeyword(t, "IS") || IsKeyword(t, "LIKE")) {
+          return Error("a column or a value");
+        }
+        return cp::field_ref(Next().text);
+      default: {
+        ARROW_ASSIGN_OR_RAISE(auto scalar, Literal());
+        return cp::literal(scalar);
+      }
+    }
+  }
+
+  arrow::Result<std::shared_ptr<arrow::Scalar>> Literal() {
+    const Token& t = Peek();
+    try {
+      if (t.kind == Tok::kInt) {
+        size_t used = 0;
+        const long long v = std::stoll(t.text, &used);
+        if (used != t.text.size()) return Error("an integer");
+        Next();
+        return arrow::MakeScalar(static_cast<int64_t>(v));
+      }
+      if (t.kind == Tok::kFloat) {
+        size_t used = 0;
+        const double v = std::stod(t.text, &used);
+        if (used != t.text.size()) return Error("a number");
+        Next();
+        return arrow::MakeScalar(v);
+      }
+    } catch (const std::exception&) {
+      return Error("a number in range");
+    }
+    if (t.kind == Tok::kString) return arrow::MakeScalar(Next().text);
+    if (IsKeyword(t, "TRUE")) return Next(), arrow::MakeScalar(true);
+    if (IsKeyword(t, "FALSE")) return Next(), arrow::MakeScalar(false);
+    return Error("a literal value");
+  }
+
+  arrow::Result<std::shared_ptr<arrow::Array>> ValueSet() {
+    if (Peek().kind != Tok::kLParen) return Error("'(' after IN");
+    Next();
+    std::vector<std::shared_ptr<arrow::Scalar>> values;
+    while (true) {
+      ARROW_ASSIGN_OR_RAISE(auto v, Literal());
+      values.push_back(v);
+      if (Peek().kind == Tok::kComma) {
+        Next();
+        continue;
+      }
+      if (Peek().kind == Tok::kRParen) {
+        Next();
+        break;
+      }
+      return Error("',' or ')' in IN list");
+    }
+    // One type for the set: int64, else double if any float, else as given.
+    std::shared_ptr<arrow::DataType> type = values[0]->type;
+    bool numeric = true, any_float = false;
+    for (const auto& v : values) {
+      numeric &= v->type->id() == arrow::Type::INT64 || v->type->id() == arrow::Type::DOUBLE;
+      any_float |= v->type->id() == arrow::Type::DOUBLE;
+      if (!numeric && !v->type->Equals(*type)) {
+        return arrow::Status::Invalid("filter: IN list mixes ", type->ToString(), " and ",
+                                      v->type->ToString());
+      }
+    }
+    if (numeric && any_float) type = arrow::float64();
+    std::unique_ptr<arrow::ArrayBuilder> builder;
+    ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), type, &builder));
+    for (const auto& v : values) {
+      ARROW_ASSIGN_OR_RAISE(auto cast, v->CastTo(type));
+      ARROW_RETURN_NOT_OK(builder->AppendScalar(*cast));
+    }
+    return builder->Finish();
+  }
+
+  std::vector<Token> toks_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+arrow::Result<arrow::compute::Expression> ParseFilter(std::string_view text) {
+  ARROW_ASSIGN_OR_RAISE(auto toks, Lex(text));
+  if (toks.size() == 1) return arrow::Status::Invalid("filter: empty");
+  return Parser(std::move(toks)).Parse();
+}
+
+}  // namespace ailake

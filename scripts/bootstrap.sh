@@ -10,7 +10,7 @@ venv="${AILAKE_VENV:-$root/.venv}"
 
 apt_pkgs=(build-essential cmake ninja-build pkg-config ccache
           protobuf-compiler libprotobuf-dev libgtest-dev libgmock-dev libbenchmark-dev
-          clang-format clang-tidy python3-venv)
+          clang-format clang-tidy python3-venv libcli11-dev nlohmann-json3-dev)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

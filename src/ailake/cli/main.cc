@@ -1,0 +1,786 @@
+// The ailake command. Every verb prints a human-readable result by default
+// and JSON with --json. Exit codes: 0 success, 1 the operation failed (the
+// message says why), 2 the command line was wrong.
+#include <unistd.h>
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "ailake/ailake.h"
+#include "ailake/cli/npy.h"
+#include "ailake/cli/table_io.h"
+#include "ailake/file.h"
+#include "ailake/query.h"
+#include "ailake/table.h"
+
+namespace ailake::cli {
+namespace {
+
+using nlohmann::json;
+
+struct Globals {
+  bool json = false;
+  bool quiet = false;
+};
+Globals g;
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void Progress(const std::string& what, int64_t done, int64_t total) {
+  if (g.json || g.quiet || !::isatty(STDERR_FILENO) || total <= 0) return;
+  const int width = 30;
+  const int fill = static_cast<int>(width * done / total);
+  std::cerr << "\r" << what << " [" << std::string(fill, '#') << std::string(width - fill, ' ')
+            << "] " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
+}
+
+void Emit(const json& j, const std::string& human) {
+  if (g.json) {
+    std::cout << j.dump(2) << "\n";
+  } else if (!human.empty()) {
+    std::cout << human;
+  }
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+// --- create / write --------------------------------------------------------
+
+struct PolicyArgs {
+  std::string vector_column = "embedding";
+  std::string metric = "cosine";
+  std::string precision = "f32";
+  std::string index = "hnsw";
+  uint32_t m = 16, ef_construction = 200, nlist = 256, pq_m = 16;
+  bool normalize = false;
+
+  void Add(CLI::App* app) {
+    app->add_option("--vector-column", vector_column, "vector column name")->capture_default_str();
+    app->add_option("--metric", metric, "cosine | euclidean | dot | normalized_cosine")
+        ->capture_default_str();
+    app->add_option("--precision", precision, "f32 | f16 | int8")->capture_default_str();
+    app->add_option("--index", index, "hnsw | ivf_pq | flat | auto | none")->capture_default_str();
+    app->add_option("--hnsw-m", m, "HNSW M")->capture_default_str();
+    app->add_option("--ef-construction", ef_construction, "HNSW ef_construction")
+        ->capture_default_str();
+    app->add_option("--nlist", nlist, "IVF lists")->capture_default_str();
+    app->add_option("--pq-m", pq_m, "PQ sub-spaces")->capture_default_str();
+    app->add_flag("--normalize", normalize, "store unit-length vectors");
+  }
+  arrow::Result<VectorStoragePolicy> Make(uint32_t dim) const {
+    VectorStoragePolicy p;
+    p.vector_column = vector_column;
+    p.dim = dim;
+    ARROW_ASSIGN_OR_RAISE(p.metric, ParseMetric(metric));
+    ARROW_ASSIGN_OR_RAISE(p.precision, ParsePrecision(precision));
+    ARROW_ASSIGN_OR_RAISE(p.index_type, ParseIndexType(index));
+    if (p.precision == Precision::kInt8) p.int8.scaling = Int8Scaling::kPerVector;
+    p.pre_normalize = normalize || p.metric == DistanceMetric::kNormalizedCosine;
+    p.hnsw.m = m;
+    p.hnsw.ef_construction = ef_construction;
+    p.ivf_pq.nlist = nlist;
+    p.ivf_pq.m = pq_m;
+    ARROW_RETURN_NOT_OK(p.Validate());
+    return p;
+  }
+};
+
+// Input rows with the vector column as FixedSizeList<float32> (from the file
+// itself, or from a separate .npy).
+arrow::Result<std::shared_ptr<arrow::Table>> LoadRows(const std::string& input,
+                                                      const std::string& format,
+                                                      const std::string& vectors,
+                                                      const std::string& column, int32_t* dim) {
+  ARROW_ASSIGN_OR_RAISE(auto t, ReadInput(input, format));
+  if (!vectors.empty()) {
+    ARROW_ASSIGN_OR_RAISE(FloatMatrix m, ReadNpyFile(vectors));
+    if (m.rows != t->num_rows()) {
+      return arrow::Status::Invalid(vectors, " has ", m.rows, " vectors, ", input, " has ",
+                                    t->num_rows(), " rows");
+    }
+    auto type = arrow::fixed_size_list(arrow::field("item", arrow::float32(), false),
+                                       static_cast<int32_t>(m.cols));
+    auto values = std::make_shared<arrow::FloatArray>(
+        static_cast<int64_t>(m.values.size()), arrow::Buffer::FromVector(std::move(m.values)));
+    auto arr = std::make_shared<arrow::FixedSizeListArray>(type, m.rows, values);
+    if (t->schema()->GetFieldIndex(column) >= 0) {
+      return arrow::Status::Invalid(input, " already has a column '", column, "'");
+    }
+    ARROW_ASSIGN_OR_RAISE(t, t->AddColumn(t->num_columns(), arrow::field(column, type, false),
+                                          std::make_shared<arrow::ChunkedArray>(arr)));
+  }
+  return NormaliseVectorColumn(t, column, dim);
+}
+
+int CmdWrite(const std::string& uri, const std::string& input, const std::string& format,
+             const std::string& vectors, const PolicyArgs& pa, bool deferred, int64_t batch_rows,
+             bool wait) {
+  auto t0 = std::chrono::steady_clock::now();
+  int32_t dim = 0;
+  auto rows = LoadRows(input, format, vectors, pa.vector_column, &dim);
+  if (!rows.ok()) throw std::runtime_error(rows.status().ToString());
+  std::unique_ptr<TableWriter> writer;
+  auto existing = Table::Open(uri);
+  if (existing.ok()) {
+    auto w = TableWriter::Open(uri);
+    if (!w.ok()) throw std::runtime_error(w.status().ToString());
+    writer = std::move(*w);
+  } else {
+    auto policy = pa.Make(static_cast<uint32_t>(dim));
+    if (!policy.ok()) throw std::runtime_error(policy.status().ToString());
+    auto w = TableWriter::Create(uri, (*rows)->schema(), {*policy});
+    if (!w.ok()) throw std::runtime_error(w.status().ToString());
+    writer = std::move(*w);
+  }
+  arrow::TableBatchReader reader(**rows);
+  reader.set_chunksize(batch_rows);
+  std::shared_ptr<arrow::RecordBatch> batch;
+  int64_t written = 0;
+  uint64_t version = 0;
+  while (true) {
+    auto st = reader.ReadNext(&batch);
+    if (!st.ok()) throw std::runtime_error(st.ToString());
+    if (!batch) break;
+    auto r = deferred ? writer->WriteBatchDeferred(*batch) : writer->WriteBatch(*batch);
+    if (!r.ok()) throw std::runtime_error(r.status().ToString());
+    version = *r;
+    written += batch->num_rows();
+    Progress("writing", written, (*rows)->num_rows());
+  }
+  const double data_s = Seconds(t0);
+  if (wait || !deferred) {
+    auto st = writer->WaitForIndexing();
+    if (!st.ok()) throw std::runtime_error(st.ToString());
+  }
+  auto latest = writer->table()->Latest();
+  json j = {{"table", uri},
+            {"rows_written", written},
+            {"version", latest.ok() ? (*latest)->version() : version},
+            {"seconds_until_queryable", data_s},
+            {"seconds_total", Seconds(t0)},
+            {"deferred", deferred}};
+  std::ostringstream os;
+  os << "wrote " << written << " rows to " << uri << " (version " << j["version"] << ") in "
+     << data_s << " s" << (deferred && !wait ? "; indexes pending (run `ailake index`)" : "")
+     << "\n";
+  Emit(j, os.str());
+  return 0;
+}
+
+// --- search / scan / take --------------------------------------------------
+
+std::shared_ptr<Table> OpenTable(const std::string& uri, int64_t version) {
+  auto t = version >= 0 ? Table::Open(uri, static_cast<uint64_t>(version)) : Table::Open(uri);
+  if (!t.ok()) throw std::runtime_error(t.status().ToString());
+  return *t;
+}
+
+std::vector<float> ReadQuery(const std::string& npy, const std::string& text) {
+  if (!npy.empty()) {
+    auto m = ReadNpyFile(npy);
+    if (!m.ok()) throw std::runtime_error(m.status().ToString());
+    if (m->rows != 1) {
+      throw std::runtime_error(npy + ": a query .npy must hold one vector, it holds " +
+                               std::to_string(m->rows));
+    }
+    return m->values;
+  }
+  try {
+    auto j = json::parse(text);
+    if (!j.is_array()) throw std::runtime_error("");
+    std::vector<float> q;
+    for (const auto& v : j) q.push_back(v.get<float>());
+    return q;
+  } catch (const std::exception&) {
+    throw std::runtime_error("--query-json must be a JSON array of numbers, got: " + text);
+  }
+}
+
+void PrintResult(const std::shared_ptr<arrow::Table>& t, json extra, const std::string& footer) {
+  if (g.json) {
+    auto rows = TableToJson(*t);
+    if (!rows.ok()) throw std::runtime_error(rows.status().ToString());
+    extra["rows"] = *rows;
+    std::cout << extra.dump(2) << "\n";
+  } else {
+    PrintTable(*t, std::cout);
+    if (!footer.empty()) std::cout << footer;
+  }
+}
+
+// --- info / verify ---------------------------------------------------------
+
+json FileInfo(const AilakeFileReader& r) {
+  json cols = json::array();
+  for (const auto& c : r.vector_columns()) {
+    json s = {{"name", c.name},
+              {"dim", c.dim},
+              {"metric", MetricName(c.metric)},
+              {"precision", PrecisionName(c.precision)},
+              {"has_section", c.has_section}};
+    if (c.has_section) {
+      s["section"] = {{"format_version", c.section.format_version},
+                      {"offset", c.section.offset},
+                      {"length", c.section.length},
+                      {"index_type", IndexTypeName(c.section.index_type)},
+                      {"index_bytes", c.section.index_bytes},
+                      {"rows", c.section.num_rows}};
+    }
+    cols.push_back(s);
+  }
+  return {{"rows", r.num_rows()},
+          {"row_groups", r.num_row_groups()},
+          {"bytes", r.file_size()},
+          {"is_ailake_file", r.IsAilakeFile()},
+          {"schema", r.schema()->ToString()},
+          {"vector_columns", cols}};
+}
+
+int CmdInfo(const std::string& target, int64_t version) {
+  auto table =
+      version >= 0 ? Table::Open(target, static_cast<uint64_t>(version)) : Table::Open(target);
+  if (!table.ok()) {
+    auto reader = AilakeFileReader::Open(target);
+    if (!reader.ok()) {
+      throw std::runtime_error("'" + target + "' is neither an ailake table (" +
+                               table.status().message() + ") nor a readable file (" +
+                               reader.status().message() + ")");
+    }
+    json j = FileInfo(**reader);
+    j["path"] = target;
+    std::ostringstream os;
+    os << target << ": " << (*reader)->num_rows() << " rows, " << (*reader)->file_size()
+       << " bytes, " << ((*reader)->IsAilakeFile() ? "AI-Lake file" : "plain Parquet") << "\n";
+    for (const auto& c : j["vector_columns"]) {
+      os << "  vector column " << c["name"].get<std::string>() << ": dim " << c["dim"] << ", "
+         << c["metric"].get<std::string>() << ", " << c["precision"].get<std::string>();
+      if (c["has_section"]) {
+        os << ", AILK v" << c["section"]["format_version"] << " at " << c["section"]["offset"]
+           << " (" << c["section"]["length"] << " bytes, index "
+           << c["section"]["index_type"].get<std::string>() << ")";
+      } else {
+        os << ", no AILK section";
+      }
+      os << "\n";
+    }
+    Emit(j, os.str());
+    return 0;
+  }
+  const auto& t = *table;
+  auto versions = t->Versions();
+  if (!versions.ok()) throw std::runtime_error(versions.status().ToString());
+  json vj = json::array();
+  for (const auto& v : *versions) {
+    vj.push_back({{"version", v.version},
+                  {"timestamp_micros", v.timestamp_micros},
+                  {"operation", v.operation},
+                  {"detail", v.detail},
+                  {"rows", v.num_rows},
+                  {"fragments", v.num_fragments}});
+  }
+  json frags = json::array();
+  uint64_t bytes = 0;
+  int pending = 0;
+  for (const auto& f : t->fragments()) {
+    json files = json::array();
+    for (const auto& d : f.files) {
+      files.push_back({{"path", d.path},
+                       {"bytes", d.size_bytes},
+                       {"index_state", d.index_state},
+                       {"columns", d.columns}});
+      bytes += d.size_bytes;
+      pending += d.index_state == "pending";
+    }
+    frags.push_back(
+        {{"id", f.id}, {"rows", f.physical_rows}, {"deleted", f.deleted_rows}, {"files", files}});
+  }
+  json vcs = json::array();
+  for (const auto& p : t->vector_columns()) {
+    vcs.push_back({{"name", p.vector_column},
+                   {"dim", p.dim},
+                   {"metric", MetricName(p.metric)},
+                   {"precision", PrecisionName(p.precision)},
+                   {"index", IndexTypeName(p.index_type)}});
+  }
+  json j = {{"table", target},
+            {"version", t->version()},
+            {"rows", t->num_rows()},
+            {"schema", t->schema()->ToString()},
+            {"vector_columns", vcs},
+            {"bytes", bytes},
+            {"pending_index_files", pending},
+            {"fragments", frags},
+            {"versions", vj}};
+  std::ostringstream os;
+  os << "table " << target << " at version " << t->version() << ": " << t->num_rows() << " rows in "
+     << t->fragments().size() << " fragments, " << bytes << " bytes, " << pending
+     << " data files waiting for an index\n";
+  for (const auto& p : t->vector_columns()) {
+    os << "  vector column " << p.vector_column << ": dim " << p.dim << ", " << MetricName(p.metric)
+       << ", " << PrecisionName(p.precision) << ", index " << IndexTypeName(p.index_type) << "\n";
+  }
+  os << "schema:\n" << t->schema()->ToString() << "\nversions:\n";
+  for (const auto& v : *versions) {
+    os << "  " << v.version << "  " << v.operation << "  rows=" << v.num_rows
+       << "  fragments=" << v.num_fragments
+       << (v.detail.empty() ? "" : "  " + v.detail.substr(0, 60)) << "\n";
+  }
+  Emit(j, os.str());
+  return 0;
+}
+
+int CmdVerify(const std::string& target) {
+  json problems = json::array();
+  int files = 0;
+  auto table = Table::Open(target);
+  if (!table.ok()) {
+    auto reader = AilakeFileReader::Open(target);
+    if (!reader.ok()) throw std::runtime_error(reader.status().ToString());
+    auto st = (*reader)->Verify();
+    if (!st.ok()) problems.push_back(st.ToString());
+    files = 1;
+  } else {
+    for (const auto& f : (*table)->fragments()) {
+      for (const auto& d : f.files) {
+        ++files;
+        auto r = (*table)->OpenDataFile(d.path);
+        if (!r.ok()) {
+          problems.push_back(d.path + ": " + r.status().ToString());
+          continue;
+        }
+        auto st = (*r)->Verify();
+        if (!st.ok()) problems.push_back(d.path + ": " + st.ToString());
+        if ((*r)->num_rows() != f.physical_rows) {
+          problems.push_back(d.path + ": " + std::to_string((*r)->num_rows()) +
+                             " rows, fragment says " + std::to_string(f.physical_rows));
+        }
+      }
+      auto live = (*table)->LiveRows(f.id);
+      if (!live.ok())
+        problems.push_back("fragment " + std::to_string(f.id) + ": " + live.status().ToString());
+    }
+  }
+  json j = {{"target", target},
+            {"files_checked", files},
+            {"ok", problems.empty()},
+            {"problems", problems}};
+  std::ostringstream os;
+  os << (problems.empty() ? "OK: " : "FAILED: ") << files << " files checked\n";
+  for (const auto& p : problems) os << "  " << p.get<std::string>() << "\n";
+  Emit(j, os.str());
+  return problems.empty() ? 0 : 1;
+}
+
+// --- bench -----------------------------------------------------------------
+
+int CmdBench(const std::string& uri, int64_t rows, uint32_t dim, int queries, uint32_t k,
+             uint32_t ef, int64_t fragment_rows) {
+  std::mt19937_64 rng(42);
+  std::normal_distribution<float> noise(0.0f, 1.0f);
+  const int clusters = 64;
+  std::vector<float> centres(static_cast<size_t>(clusters) * dim);
+  for (float& c : centres) c = noise(rng) * 3.0f;
+  auto make = [&](int64_t n, int64_t first) {
+    std::vector<float> v(static_cast<size_t>(n) * dim);
+    for (int64_t r = 0; r < n; ++r) {
+      const float* c = &centres[static_cast<size_t>((first + r) % clusters) * dim];
+      for (uint32_t j = 0; j < dim; ++j) v[r * dim + j] = c[j] + noise(rng) * 0.5f;
+    }
+    return v;
+  };
+  VectorStoragePolicy p;
+  p.dim = dim;
+  p.metric = DistanceMetric::kEuclidean;
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64(), false),
+       arrow::field("embedding",
+                    arrow::fixed_size_list(arrow::field("item", arrow::float32(), false),
+                                           static_cast<int32_t>(dim)),
+                    false)});
+  auto w = TableWriter::Create(uri, schema, {p});
+  if (!w.ok()) throw std::runtime_error(w.status().ToString());
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t first = 0; first < rows; first += fragment_rows) {
+    const int64_t n = std::min(fragment_rows, rows - first);
+    auto v = make(n, first);
+    arrow::Int64Builder ids;
+    for (int64_t i = 0; i < n; ++i) (void)ids.Append(first + i);
+    std::shared_ptr<arrow::Array> id_arr;
+    (void)ids.Finish(&id_arr);
+    auto values =
+        std::make_shared<arrow::FloatArray>(n * dim, arrow::Buffer::FromVector(std::move(v)));
+    auto emb = std::make_shared<arrow::FixedSizeListArray>(schema->field(1)->type(), n, values);
+    auto r = (*w)->WriteBatchDeferred(*arrow::RecordBatch::Make(schema, n, {id_arr, emb}));
+    if (!r.ok()) throw std::runtime_error(r.status().ToString());
+    Progress("ingest", first + n, rows);
+  }
+  const double queryable = Seconds(t0);
+  auto st = (*w)->WaitForIndexing();
+  if (!st.ok()) throw std::runtime_error(st.ToString());
+  const double indexed = Seconds(t0);
+  auto table = Table::Open(uri);
+  if (!table.ok()) throw std::runtime_error(table.status().ToString());
+  std::vector<std::vector<float>> qs;
+  for (int i = 0; i < queries; ++i) qs.push_back(make(1, i * 7 + 3));
+  VectorSearchOptions exact;
+  exact.k = k;
+  exact.exact = true;
+  exact.columns = {"id"};
+  VectorSearchOptions approx = exact;
+  approx.exact = false;
+  approx.params.ef = ef;
+  approx.num_threads = 1;
+  double hits = 0, t_exact = 0, t_approx = 0;
+  for (const auto& q : qs) {
+    auto a0 = std::chrono::steady_clock::now();
+    auto truth = Search(**table, q, exact);
+    t_exact += Seconds(a0);
+    auto b0 = std::chrono::steady_clock::now();
+    auto got = Search(**table, q, approx);
+    t_approx += Seconds(b0);
+    if (!truth.ok() || !got.ok()) throw std::runtime_error("search failed");
+    auto ti =
+        std::static_pointer_cast<arrow::UInt64Array>((*truth)->GetColumnByName("_rowid")->chunk(0));
+    auto gi =
+        std::static_pointer_cast<arrow::UInt64Array>((*got)->GetColumnByName("_rowid")->chunk(0));
+    std::set<uint64_t> s;
+    for (int64_t i = 0; i < ti->length(); ++i) s.insert(ti->Value(i));
+    for (int64_t i = 0; i < gi->length(); ++i) hits += s.count(gi->Value(i));
+  }
+  json j = {{"rows", rows},
+            {"dim", dim},
+            {"fragments", (rows + fragment_rows - 1) / fragment_rows},
+            {"seconds_until_queryable", queryable},
+            {"seconds_until_indexed", indexed},
+            {"queries", queries},
+            {"k", k},
+            {"ef", ef},
+            {"recall_at_k", hits / (double(queries) * k)},
+            {"qps_index_1_thread", queries / t_approx},
+            {"qps_exact", queries / t_exact}};
+  std::ostringstream os;
+  os << "ingest " << rows << " x " << dim << ": queryable after " << queryable
+     << " s, indexed after " << indexed << " s\n"
+     << "search k=" << k << " ef=" << ef << ": recall@" << k << " " << j["recall_at_k"] << ", "
+     << j["qps_index_1_thread"] << " QPS (1 thread) vs exact scan " << j["qps_exact"] << " QPS\n";
+  Emit(j, os.str());
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"ailake: tables of Parquet files with the vector index inside"};
+  app.require_subcommand(1);
+  app.add_flag("--json", g.json, "print JSON for scripts");
+  app.add_flag("-q,--quiet", g.quiet, "no progress output");
+  app.set_version_flag("--version", std::string(Version()));
+
+  std::string uri, input, format, vectors, filter, columns, query_npy, query_json, rowids, name,
+      from, key, target;
+  int64_t version = -1, limit = -1, batch_rows = 100000, target_rows = 1 << 20, rows = 100000,
+          fragment_rows = 10000;
+  uint32_t k = 10, ef = 0, nprobe = 0, dim = 64;
+  int queries = 100;
+  bool deferred = false, wait = false, exact = false;
+  PolicyArgs pa;
+  std::function<int()> run;
+
+  auto* create = app.add_subcommand("create", "create an empty table from an input file's schema");
+  create->add_option("table", uri, "table directory")->required();
+  create->add_option("input", input, "file whose schema (and vector column) the table takes")
+      ->required();
+  create->add_option("--format", format, "parquet | ipc | csv | npy");
+  create->add_option("--vectors", vectors, ".npy of vectors, one per input row");
+  pa.Add(create);
+  create->callback([&] {
+    run = [&] {
+      int32_t d = 0;
+      auto t = LoadRows(input, format, vectors, pa.vector_column, &d);
+      if (!t.ok()) throw std::runtime_error(t.status().ToString());
+      auto p = pa.Make(static_cast<uint32_t>(d));
+      if (!p.ok()) throw std::runtime_error(p.status().ToString());
+      auto created = Table::Create(uri, (*t)->schema(), {*p});
+      if (!created.ok()) throw std::runtime_error(created.status().ToString());
+      Emit({{"table", uri}, {"version", (*created)->version()}},
+           "created " + uri + " (dim " + std::to_string(d) + ")\n");
+      return 0;
+    };
+  });
+
+  auto* write = app.add_subcommand("write", "append rows from Parquet, Arrow IPC, CSV or .npy");
+  write->add_option("table", uri, "table directory (created if missing)")->required();
+  write->add_option("input", input, "input file")->required();
+  write->add_option("--format", format, "parquet | ipc | csv | npy (default: from extension)");
+  write->add_option("--vectors", vectors, ".npy of vectors, one per input row");
+  write->add_option("--batch-rows", batch_rows, "rows per data file")->capture_default_str();
+  write->add_flag("--deferred", deferred, "commit data now, build indexes in the background");
+  write->add_flag("--wait", wait, "with --deferred: wait until indexes are built");
+  pa.Add(write);
+  write->callback([&] {
+    run = [&] { return CmdWrite(uri, input, format, vectors, pa, deferred, batch_rows, wait); };
+  });
+
+  auto* search = app.add_subcommand("search", "nearest rows to a query vector");
+  search->add_option("table", uri)->required();
+  search->add_option("--query", query_npy, "query vector (.npy, one vector)");
+  search->add_option("--query-json", query_json, "query vector as a JSON array");
+  search->add_option("-k", k, "results")->capture_default_str();
+  search->add_option("--filter", filter, "SQL-like filter, e.g. \"category = 3 AND price < 10\"");
+  search->add_option("--columns", columns, "comma-separated columns to return");
+  search->add_option("--version", version, "table version (time travel)");
+  search->add_option("--vector-column", name, "vector column (default: the first)");
+  search->add_option("--ef", ef, "HNSW ef per query");
+  search->add_option("--nprobe", nprobe, "IVF lists probed");
+  search->add_flag("--exact", exact, "exact scan (ground truth)");
+  search->callback([&] {
+    run = [&] {
+      if (query_npy.empty() == query_json.empty()) {
+        throw CLI::ValidationError("search needs exactly one of --query and --query-json");
+      }
+      auto t = OpenTable(uri, version);
+      VectorSearchOptions opt;
+      opt.k = k;
+      opt.vector_column = name;
+      opt.params.ef = ef;
+      opt.params.nprobe = nprobe;
+      opt.exact = exact;
+      opt.columns = SplitList(columns);
+      if (!filter.empty()) {
+        auto f = ParseFilter(filter);
+        if (!f.ok()) throw std::runtime_error(f.status().ToString());
+        opt.filter = *f;
+      }
+      auto q = ReadQuery(query_npy, query_json);
+      SearchStats stats;
+      auto t0 = std::chrono::steady_clock::now();
+      auto r = Search(*t, q, opt, &stats);
+      if (!r.ok()) throw std::runtime_error(r.status().ToString());
+      const double ms = Seconds(t0) * 1000;
+      json extra = {{"version", t->version()},
+                    {"milliseconds", ms},
+                    {"files", stats.files},
+                    {"files_pruned", stats.files_pruned},
+                    {"files_index_searched", stats.files_index_searched},
+                    {"files_exact_scanned", stats.files_exact_scanned}};
+      std::ostringstream os;
+      os << ms << " ms; " << stats.files << " files: " << stats.files_index_searched
+         << " by index, " << stats.files_exact_scanned << " scanned, " << stats.files_pruned
+         << " pruned\n";
+      PrintResult(*r, extra, os.str());
+      return 0;
+    };
+  });
+
+  auto* scan = app.add_subcommand("scan", "read rows, with projection, filter and limit");
+  scan->add_option("table", uri)->required();
+  scan->add_option("--columns", columns, "comma-separated columns");
+  scan->add_option("--filter", filter, "SQL-like filter");
+  scan->add_option("--limit", limit, "at most this many rows");
+  scan->add_option("--version", version, "table version");
+  scan->callback([&] {
+    run = [&] {
+      auto t = OpenTable(uri, version);
+      ScanOptions opt;
+      opt.columns = SplitList(columns);
+      opt.limit = limit;
+      opt.with_row_id = true;
+      if (!filter.empty()) {
+        auto f = ParseFilter(filter);
+        if (!f.ok()) throw std::runtime_error(f.status().ToString());
+        opt.filter = *f;
+      }
+      auto r = Scan(t, opt);
+      if (!r.ok()) throw std::runtime_error(r.status().ToString());
+      PrintResult(*r, {{"version", t->version()}}, "");
+      return 0;
+    };
+  });
+
+  auto* take = app.add_subcommand("take", "rows by row id");
+  take->add_option("table", uri)->required();
+  take->add_option("--rowids", rowids, "comma-separated row ids")->required();
+  take->add_option("--columns", columns, "comma-separated columns");
+  take->add_option("--version", version, "table version");
+  take->callback([&] {
+    run = [&] {
+      auto t = OpenTable(uri, version);
+      std::vector<RowId> ids;
+      for (const auto& s : SplitList(rowids)) {
+        try {
+          ids.push_back(std::stoull(s));
+        } catch (const std::exception&) {
+          throw CLI::ValidationError("--rowids: '" + s + "' is not a row id");
+        }
+      }
+      auto r = t->Take(ids, SplitList(columns), true);
+      if (!r.ok()) throw std::runtime_error(r.status().ToString());
+      PrintResult(*r, {{"version", t->version()}}, "");
+      return 0;
+    };
+  });
+
+  auto* info =
+      app.add_subcommand("info", "describe a table (versions, fragments, files) or one file");
+  info->add_option("target", target, "table directory or data file")->required();
+  info->add_option("--version", version, "table version");
+  info->callback([&] { run = [&] { return CmdInfo(target, version); }; });
+
+  auto* del = app.add_subcommand("delete", "delete the rows matching a filter");
+  del->add_option("table", uri)->required();
+  del->add_option("--filter", filter, "SQL-like filter")->required();
+  del->callback([&] {
+    run = [&] {
+      auto t = OpenTable(uri, -1);
+      auto f = ParseFilter(filter);
+      if (!f.ok()) throw std::runtime_error(f.status().ToString());
+      auto n = t->Delete(*f);
+      if (!n.ok()) throw std::runtime_error(n.status().ToString());
+      auto latest = OpenTable(uri, -1);
+      Emit({{"deleted", *n}, {"version", latest->version()}},
+           "deleted " + std::to_string(*n) + " rows (version " + std::to_string(latest->version()) +
+               ")\n");
+      return 0;
+    };
+  });
+
+  auto* compact = app.add_subcommand("compact", "merge small fragments and drop deleted rows");
+  compact->add_option("table", uri)->required();
+  compact->add_option("--target-rows", target_rows, "rows per fragment after compaction")
+      ->capture_default_str();
+  compact->callback([&] {
+    run = [&] {
+      auto t = OpenTable(uri, -1);
+      CompactionOptions opt;
+      opt.target_rows_per_fragment = target_rows;
+      auto r = t->Compact(opt);
+      if (!r.ok()) throw std::runtime_error(r.status().ToString());
+      Emit({{"fragments_removed", r->fragments_removed},
+            {"fragments_added", r->fragments_added},
+            {"rows_dropped", r->rows_dropped},
+            {"version", r->version}},
+           "compacted " + std::to_string(r->fragments_removed) + " fragments into " +
+               std::to_string(r->fragments_added) + ", dropped " + std::to_string(r->rows_dropped) +
+               " deleted rows (version " + std::to_string(r->version) + ")\n");
+      return 0;
+    };
+  });
+
+  auto* index = app.add_subcommand("index", "build the indexes that deferred writes left pending");
+  index->add_option("table", uri)->required();
+  index->callback([&] {
+    run = [&] {
+      auto t = OpenTable(uri, -1);
+      auto t0 = std::chrono::steady_clock::now();
+      auto n = t->BuildPendingIndexes();
+      if (!n.ok()) throw std::runtime_error(n.status().ToString());
+      Emit({{"files_indexed", *n}, {"seconds", Seconds(t0)}},
+           "indexed " + std::to_string(*n) + " files in " + std::to_string(Seconds(t0)) + " s\n");
+      return 0;
+    };
+  });
+
+  auto* add = app.add_subcommand(
+      "add-column", "add columns from a file, matched to the table's rows by a key column");
+  add->add_option("table", uri)->required();
+  add->add_option("--from", from, "Parquet / IPC / CSV file with the key and the new columns")
+      ->required();
+  add->add_option("--key", key, "key column present in both")->required();
+  add->add_option("--format", format, "input format");
+  add->callback([&] {
+    run = [&] {
+      auto t = OpenTable(uri, -1);
+      auto src = ReadInput(from, format);
+      if (!src.ok()) throw std::runtime_error(src.status().ToString());
+      auto src_key = (*src)->GetColumnByName(key);
+      if (!src_key) throw std::runtime_error(from + " has no column '" + key + "'");
+      arrow::FieldVector new_fields;
+      std::vector<int> new_idx;
+      for (int i = 0; i < (*src)->num_columns(); ++i) {
+        if ((*src)->schema()->field(i)->name() == key) continue;
+        new_fields.push_back((*src)->schema()->field(i)->WithNullable(true));
+        new_idx.push_back(i);
+      }
+      if (new_fields.empty()) throw std::runtime_error(from + " has no column besides the key");
+      auto filler = [&](const std::shared_ptr<arrow::Table>& rows)
+          -> arrow::Result<std::shared_ptr<arrow::RecordBatch>> {
+        // For each table row, the position of its key in the source (or null).
+        ARROW_ASSIGN_OR_RAISE(auto keys, rows->GetColumnByName(key)->CombineChunks());
+        ARROW_ASSIGN_OR_RAISE(auto src_keys, src_key->CombineChunks());
+        ARROW_ASSIGN_OR_RAISE(auto pos, arrow::compute::IndexIn(keys, src_keys));
+        ARROW_ASSIGN_OR_RAISE(auto batch, (*src)->CombineChunksToBatch());
+        std::vector<std::shared_ptr<arrow::Array>> cols;
+        for (int i : new_idx) {
+          ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(batch->column(i), pos));
+          cols.push_back(taken.make_array());
+        }
+        return arrow::RecordBatch::Make(arrow::schema(new_fields), rows->num_rows(), cols);
+      };
+      auto v = t->AddColumns(arrow::schema(new_fields), filler, {}, {key});
+      if (!v.ok()) throw std::runtime_error(v.status().ToString());
+      Emit({{"version", *v}, {"columns_added", static_cast<int>(new_fields.size())}},
+           "added " + std::to_string(new_fields.size()) + " columns (version " +
+               std::to_string(*v) + ")\n");
+      return 0;
+    };
+  });
+
+  auto* verify =
+      app.add_subcommand("verify", "check a table's files (or one file) for consistency");
+  verify->add_option("target", target)->required();
+  verify->callback([&] { run = [&] { return CmdVerify(target); }; });
+
+  auto* bench =
+      app.add_subcommand("bench", "ingest synthetic vectors, then measure recall and QPS");
+  bench->add_option("table", uri, "directory for the benchmark table (must not exist)")->required();
+  bench->add_option("--rows", rows)->capture_default_str();
+  bench->add_option("--dim", dim)->capture_default_str();
+  bench->add_option("--queries", queries)->capture_default_str();
+  bench->add_option("--fragment-rows", fragment_rows)->capture_default_str();
+  bench->add_option("-k", k)->capture_default_str();
+  bench->add_option("--ef", ef)->capture_default_str();
+  bench->callback([&] {
+    run = [&] { return CmdBench(uri, rows, dim, queries, k, ef ? ef : 64, fragment_rows); };
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    return run ? run() : 2;
+  } catch (const CLI::ValidationError& e) {
+    std::cerr << "ailake: usage error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    if (g.json) {
+      std::cout << json({{"error", e.what()}}).dump(2) << "\n";
+    }
+    std::cerr << "ailake: error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace ailake::cli
+
+int main(int argc, char** argv) { return ailake::cli::Main(argc, argv); }

@@ -1,0 +1,164 @@
+#include "ailake/cli/npy.h"
+
+#include <arrow/io/file.h>
+
+#include <cstring>
+#include <fstream>
+#include <string_view>
+
+namespace ailake::cli {
+namespace {
+
+// Value of `key` in the header dict, as raw text up to the next top-level ','
+// or '}' (the shape tuple keeps its parentheses).
+arrow::Result<std::string> DictValue(std::string_view header, std::string_view key) {
+  const std::string quoted1 = "'" + std::string(key) + "'";
+  const std::string quoted2 = "\"" + std::string(key) + "\"";
+  size_t k = header.find(quoted1);
+  size_t klen = quoted1.size();
+  if (k == std::string_view::npos) {
+    k = header.find(quoted2);
+    klen = quoted2.size();
+  }
+  if (k == std::string_view::npos) {
+    return arrow::Status::Invalid("npy: header has no '", key, "'");
+  }
+  size_t i = header.find(':', k + klen);
+  if (i == std::string_view::npos) return arrow::Status::Invalid("npy: malformed header");
+  ++i;
+  while (i < header.size() && header[i] == ' ') ++i;
+  int depth = 0;
+  size_t j = i;
+  for (; j < header.size(); ++j) {
+    const char c = header[j];
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (depth == 0 && (c == ',' || c == '}')) break;
+    if (depth < 0) return arrow::Status::Invalid("npy: malformed header");
+  }
+  std::string v(header.substr(i, j - i));
+  while (!v.empty() && v.back() == ' ') v.pop_back();
+  return v;
+}
+
+}  // namespace
+
+arrow::Result<FloatMatrix> ParseNpy(const uint8_t* data, size_t size) {
+  static const uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+  if (size < 10 || std::memcmp(data, kMagic, 6) != 0) {
+    return arrow::Status::Invalid("npy: not a .npy file (bad magic)");
+  }
+  const uint8_t major = data[6];
+  size_t header_len = 0, header_start = 0;
+  if (major == 1) {
+    header_len = static_cast<size_t>(data[8]) | (static_cast<size_t>(data[9]) << 8);
+    header_start = 10;
+  } else if (major == 2 || major == 3) {
+    if (size < 12) return arrow::Status::Invalid("npy: truncated header");
+    uint32_t len;
+    std::memcpy(&len, data + 8, 4);
+    header_len = len;
+    header_start = 12;
+  } else {
+    return arrow::Status::Invalid("npy: unsupported format version ", int(major));
+  }
+  if (header_len > size - header_start || header_len > (1u << 20)) {
+    return arrow::Status::Invalid("npy: header length ", header_len, " exceeds the file");
+  }
+  std::string_view header(reinterpret_cast<const char*>(data + header_start), header_len);
+  ARROW_ASSIGN_OR_RAISE(std::string descr, DictValue(header, "descr"));
+  ARROW_ASSIGN_OR_RAISE(std::string fortran, DictValue(header, "fortran_order"));
+  ARROW_ASSIGN_OR_RAISE(std::string shape, DictValue(header, "shape"));
+  int elem = 0;
+  if (descr == "'<f4'" || descr == "\"<f4\"") {
+    elem = 4;
+  } else if (descr == "'<f8'" || descr == "\"<f8\"") {
+    elem = 8;
+  } else {
+    return arrow::Status::Invalid("npy: dtype ", descr, " is not supported (need float32 '<f4')");
+  }
+  if (fortran != "False") {
+    return arrow::Status::Invalid("npy: Fortran-ordered arrays are not supported");
+  }
+  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') {
+    return arrow::Status::Invalid("npy: malformed shape ", shape);
+  }
+  std::vector<int64_t> dims;
+  std::string cur;
+  for (size_t i = 1; i + 1 < shape.size(); ++i) {
+    const char c = shape[i];
+    if (c >= '0' && c <= '9') {
+      if (cur.size() > 15) return arrow::Status::Invalid("npy: shape dimension too large");
+      cur.push_back(c);
+    } else if (c == ',' || c == ' ' || c == 'L') {
+      if (!cur.empty()) {
+        dims.push_back(std::stoll(cur));
+        cur.clear();
+      }
+    } else {
+      return arrow::Status::Invalid("npy: malformed shape ", shape);
+    }
+  }
+  if (!cur.empty()) dims.push_back(std::stoll(cur));
+  FloatMatrix m;
+  if (dims.size() == 1) {
+    m.rows = 1;
+    m.cols = dims[0];
+  } else if (dims.size() == 2) {
+    m.rows = dims[0];
+    m.cols = dims[1];
+  } else {
+    return arrow::Status::Invalid("npy: need a 1-d or 2-d array, shape is ", shape);
+  }
+  const size_t body = header_start + header_len;
+  const size_t available = size - body;
+  if (m.cols <= 0 && m.rows > 0) return arrow::Status::Invalid("npy: zero-width rows");
+  const uint64_t count = static_cast<uint64_t>(m.rows) * static_cast<uint64_t>(m.cols);
+  if (m.cols > 0 && static_cast<uint64_t>(m.rows) > UINT64_MAX / static_cast<uint64_t>(m.cols)) {
+    return arrow::Status::Invalid("npy: shape overflows");
+  }
+  if (count > available / elem) {
+    return arrow::Status::Invalid("npy: shape ", shape, " needs ", count * elem,
+                                  " bytes, file has ", available);
+  }
+  m.values.resize(count);
+  if (elem == 4) {
+    std::memcpy(m.values.data(), data + body, count * 4);
+  } else {
+    for (uint64_t i = 0; i < count; ++i) {
+      double d;
+      std::memcpy(&d, data + body + i * 8, 8);
+      m.values[i] = static_cast<float>(d);
+    }
+  }
+  return m;
+}
+
+arrow::Result<FloatMatrix> ReadNpyFile(const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
+  ARROW_ASSIGN_OR_RAISE(auto buf, file->ReadAt(0, size));
+  auto r = ParseNpy(buf->data(), static_cast<size_t>(buf->size()));
+  if (!r.ok()) return r.status().WithMessage(path, ": ", r.status().message());
+  return r;
+}
+
+arrow::Status WriteNpyFile(const std::string& path, const FloatMatrix& m) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
+                       std::to_string(m.rows) + ", " + std::to_string(m.cols) + "), }";
+  const size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header.push_back('\n');
+  std::string out = "\x93NUMPY";
+  out.push_back(1);
+  out.push_back(0);
+  out.push_back(static_cast<char>(header.size() & 0xff));
+  out.push_back(static_cast<char>(header.size() >> 8));
+  out += header;
+  ARROW_ASSIGN_OR_RAISE(auto f, arrow::io::FileOutputStream::Open(path));
+  ARROW_RETURN_NOT_OK(f->Write(out.data(), static_cast<int64_t>(out.size())));
+  ARROW_RETURN_NOT_OK(f->Write(m.values.data(), static_cast<int64_t>(m.values.size() * 4)));
+  return f->Close();
+}
+
+}  // namespace ailake::cli

@@ -1,0 +1,29 @@
+// NumPy .npy files of float32 matrices (the CLI's vector input and output).
+//
+// Format (NumPy's documented .npy v1/v2/v3): magic "\x93NUMPY", major, minor
+// version bytes, a little-endian u16 (v1) or u32 (v2, v3) header length, an
+// ASCII Python-dict header {'descr': ..., 'fortran_order': ..., 'shape': ...},
+// then the raw array. Accepted: descr '<f4' (or '<f8', converted), C order,
+// 1-d (one vector) or 2-d shape. Everything is validated against the size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <arrow/buffer.h>
+#include <arrow/result.h>
+
+namespace ailake::cli {
+
+struct FloatMatrix {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  std::vector<float> values;  // row-major rows x cols
+};
+
+arrow::Result<FloatMatrix> ParseNpy(const uint8_t* data, size_t size);
+arrow::Result<FloatMatrix> ReadNpyFile(const std::string& path);
+arrow::Status WriteNpyFile(const std::string& path, const FloatMatrix& m);
+
+}  // namespace ailake::cli

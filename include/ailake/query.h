@@ -71,10 +71,4 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
 // errors name the position and what was expected.
 arrow::Result<arrow::compute::Expression> ParseFilter(std::string_view text);
 
-// Lower bound on the distance (policy.h convention) from `query` to any vector
-// within `radius` of `centroid` (the file section's centroid and radius), for
-// `metric`. Exposed for tests.
-float DistanceLowerBound(DistanceMetric metric, std::span<const float> query,
-                         std::span<const float> centroid, float radius);
-
 }  // namespace ailake

@@ -16,6 +16,7 @@
 #include "ailake/table/manifest.pb.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_schema.h"
+#include "ailake/vec/centroid.h"
 
 namespace ailake {
 namespace {
@@ -77,43 +78,6 @@ struct FileTask {
 
 }  // namespace
 
-float DistanceLowerBound(DistanceMetric metric, std::span<const float> query,
-                         std::span<const float> centroid, float radius) {
-  // `radius` is the largest distance, in the column's metric, from the
-  // centroid to a row (see docs/FORMAT.md 2): squared L2 for euclidean,
-  // cosine distance for the cosine metrics, and L2 for dot product (where a
-  // "distance to the centroid" in the metric itself is meaningless).
-  if (radius < 0 || !std::isfinite(radius)) return -INFINITY;
-  switch (metric) {
-    case DistanceMetric::kEuclidean: {
-      double d2 = 0;
-      for (size_t i = 0; i < query.size(); ++i) {
-        const double t = double(query[i]) - centroid[i];
-        d2 += t * t;
-      }
-      const double gap = std::sqrt(d2) - std::sqrt(double(radius));
-      return gap <= 0 ? 0.0f : static_cast<float>(gap * gap * (1 - 1e-6));
-    }
-    case DistanceMetric::kCosine:
-    case DistanceMetric::kNormalizedCosine: {
-      const double nq = std::sqrt(Dot(query, query));
-      const double nc = std::sqrt(Dot(centroid, centroid));
-      if (nq == 0 || nc == 0) return -INFINITY;
-      const double cos_qc = std::clamp(Dot(query, centroid) / (nq * nc), -1.0, 1.0);
-      const double theta_qc = std::acos(cos_qc);
-      const double theta_r = std::acos(std::clamp(1.0 - double(radius), -1.0, 1.0));
-      const double gap = theta_qc - theta_r;
-      if (gap <= 0) return -INFINITY;
-      return static_cast<float>((1.0 - std::cos(gap)) * (1 - 1e-5) - 1e-6);
-    }
-    case DistanceMetric::kDotProduct: {
-      const double nq = std::sqrt(Dot(query, query));
-      return static_cast<float>(-(Dot(query, centroid) + nq * radius) - 1e-5 * (1 + nq));
-    }
-  }
-  return -INFINITY;
-}
-
 arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
                                                     std::span<const float> query_in,
                                                     const VectorSearchOptions& options,
@@ -150,9 +114,18 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
         t.file_column = reader->schema()->field(df.column_indices(i))->name();
         t.lower_bound = -INFINITY;
         if (options.prune && !options.exact) {
+          // Our sections (format_version >= 2) record centroid and radius as
+          // vec/centroid.h defines them, which LowerBoundDistance turns into a
+          // bound that never exceeds the distance to any row of the file.
+          auto info = reader->vector_column(t.file_column);
           auto c = reader->ReadCentroid(t.file_column);
-          if (c.ok() && c->centroid.size() == policy.dim) {
-            t.lower_bound = DistanceLowerBound(policy.metric, query, c->centroid, c->radius);
+          if (info.ok() && (*info)->has_section && (*info)->section.format_version >= 2 && c.ok() &&
+              c->centroid.size() == policy.dim) {
+            vec::CentroidRadius bounds;
+            bounds.centroid = c->centroid;
+            bounds.radius = c->radius;
+            bounds.rows = static_cast<uint32_t>(reader->num_rows());
+            t.lower_bound = vec::LowerBoundDistance(policy.metric, query.data(), bounds);
           }
         }
         tasks.push_back(t);

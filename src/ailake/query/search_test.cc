@@ -207,38 +207,5 @@ TEST(SearchValidationTest, BadQueries) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(LowerBoundTest, NeverAboveTheTrueDistance) {
-  std::mt19937 rng(5);
-  std::normal_distribution<float> n(0.0f, 1.0f);
-  for (DistanceMetric m :
-       {DistanceMetric::kEuclidean, DistanceMetric::kCosine, DistanceMetric::kDotProduct}) {
-    for (int trial = 0; trial < 200; ++trial) {
-      const uint32_t d = 8;
-      std::vector<float> c(d), q(d);
-      for (auto& x : c) x = n(rng);
-      for (auto& x : q) x = n(rng) * 3;
-      std::vector<std::vector<float>> pts(20, std::vector<float>(d));
-      float radius = 0;
-      for (auto& p : pts) {
-        for (uint32_t i = 0; i < d; ++i) p[i] = c[i] + n(rng) * 0.3f;
-        // Radius in the convention DistanceLowerBound documents.
-        float r = 0;
-        if (m == DistanceMetric::kEuclidean) {
-          r = TrueDistance(m, c.data(), p.data(), d);
-        } else if (m == DistanceMetric::kCosine) {
-          r = TrueDistance(m, c.data(), p.data(), d);
-        } else {
-          r = std::sqrt(TrueDistance(DistanceMetric::kEuclidean, c.data(), p.data(), d));
-        }
-        radius = std::max(radius, r);
-      }
-      const float lb = DistanceLowerBound(m, q, c, radius);
-      for (const auto& p : pts) {
-        ASSERT_LE(lb, TrueDistance(m, q.data(), p.data(), d) + 1e-5f) << MetricName(m);
-      }
-    }
-  }
-}
-
 }  // namespace
 }  // namespace ailake

@@ -17,7 +17,7 @@ inline bool NeighborLess(const Neighbor& a, const Neighbor& b) {
 
 class TopK {
  public:
-  explicit TopK(uint32_t k) : k_(k) { heap_.reserve(k + 1); }
+  explicit TopK(uint32_t k) : k_(k) { heap_.reserve(std::min<uint32_t>(k, 4096) + 1); }
   bool full() const { return heap_.size() >= k_; }
   size_t size() const { return heap_.size(); }
   // The distance a new row must beat to enter (+inf until full).

@@ -3,6 +3,7 @@
 
 #include "ailake/hardware.h"
 #include "ailake/index.h"
+#include "ailake/file.h"
 #include "ailake/policy.h"
 #include "ailake/row_id.h"
 #include "ailake/version.h"

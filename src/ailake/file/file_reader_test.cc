@@ -7,6 +7,7 @@
 #include <parquet/arrow/reader.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
@@ -229,6 +230,38 @@ TEST(FileReader, SearchMatchesBruteForceWithFilter) {
       for (const auto& n : filtered) EXPECT_EQ(n.row % 2, 0u);
     }
   }
+}
+
+TEST(FileReader, HnswLoadsInPlaceAndFindsTheExactNeighbours) {
+  const int64_t rows = 3000;
+  const uint32_t dim = 32;
+  auto batch = file_test::MakeBatch(rows);
+  auto v = file_test::MakeVectors(rows, dim, 21);
+  AilakeFileWriter w(Policy(dim, IndexType::kHnsw), SmallPages());
+  ASSERT_OK_AND_ASSIGN(auto file, w.Write(*batch, v));
+  ASSERT_OK_AND_ASSIGN(auto reader, AilakeFileReader::Open(file));
+  ASSERT_OK(reader->Verify());
+  EXPECT_EQ(reader->vector_columns()[0].section.index_type, IndexType::kHnsw);
+  // The vectors the index uses are the file's own bytes (no copy).
+  ASSERT_OK_AND_ASSIGN(auto view, reader->Vectors());
+  for (uint32_t r : {0u, 1234u, 2999u}) {
+    const uint8_t* p = view.Row(r);
+    EXPECT_TRUE(p >= file->data() && p + view.row_bytes() <= file->data() + file->size()) << r;
+    EXPECT_EQ(std::memcmp(p, v.data() + r * dim, 4 * dim), 0);
+  }
+  auto q = file_test::MakeVectors(50, dim, 77);
+  int found = 0;
+  for (int i = 0; i < 50; ++i) {
+    std::span<const float> query(q.data() + i * dim, dim);
+    SearchParams params;
+    params.ef = 64;
+    ASSERT_OK_AND_ASSIGN(auto got, reader->Search(query, 10, params));
+    auto want = BruteForce(v, dim, query.data(), 10);
+    for (const auto& g : got) {
+      for (const auto& x : want) found += g.row == x.row;
+    }
+  }
+  EXPECT_GE(found / 500.0, 0.9) << "recall@10";
 }
 
 TEST(FileReader, ParquetOnlyThenIndexLaterKeepsTheDataBytes) {

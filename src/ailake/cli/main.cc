@@ -723,8 +723,8 @@ int Main(int argc, char** argv) {
       auto filler = [&](const std::shared_ptr<arrow::Table>& rows)
           -> arrow::Result<std::shared_ptr<arrow::RecordBatch>> {
         // For each table row, the position of its key in the source (or null).
-        ARROW_ASSIGN_OR_RAISE(auto keys, rows->GetColumnByName(key)->CombineChunks());
-        ARROW_ASSIGN_OR_RAISE(auto src_keys, src_key->CombineChunks());
+        ARROW_ASSIGN_OR_RAISE(auto keys, arrow::Concatenate(rows->GetColumnByName(key)->chunks()));
+        ARROW_ASSIGN_OR_RAISE(auto src_keys, arrow::Concatenate(src_key->chunks()));
         ARROW_ASSIGN_OR_RAISE(auto pos, arrow::compute::IndexIn(keys, src_keys));
         ARROW_ASSIGN_OR_RAISE(auto batch, (*src)->CombineChunksToBatch());
         std::vector<std::shared_ptr<arrow::Array>> cols;

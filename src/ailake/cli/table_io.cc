@@ -177,7 +177,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> NormaliseVectorColumn(
     const std::shared_ptr<arrow::Table>& table, const std::string& name, int32_t* dim) {
   const int idx = table->schema()->GetFieldIndex(name);
   if (idx < 0) return arrow::Status::Invalid("input has no column '", name, "'");
-  ARROW_ASSIGN_OR_RAISE(auto col, table->column(idx)->CombineChunks());
+  ARROW_ASSIGN_OR_RAISE(auto col, arrow::Concatenate(table->column(idx)->chunks()));
   std::shared_ptr<arrow::Array> values;
   int32_t d = -1;
   const int64_t n = col->length();

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ailake/query.h"
+#include "ailake/table/table_context.h"
 
 namespace ailake {
 namespace {
@@ -316,6 +317,7 @@ class Parser {
 }  // namespace
 
 arrow::Result<arrow::compute::Expression> ParseFilter(std::string_view text) {
+  ARROW_RETURN_NOT_OK(table::EnsureComputeInitialized());
   ARROW_ASSIGN_OR_RAISE(auto toks, Lex(text));
   if (toks.size() == 1) return arrow::Status::Invalid("filter: empty");
   return Parser(std::move(toks)).Parse();

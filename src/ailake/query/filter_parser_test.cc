@@ -81,12 +81,12 @@ TEST(FilterParserTest, ErrorsNamePositionAndExpectation) {
     const char* text;
     const char* needle;
   };
-  for (const Case& c : {Case{"", "empty"}, Case{"cat =", "end of input"},
-                        Case{"cat = 1 AND", "a column or a value"}, Case{"(cat = 1", "')'"},
-                        Case{"name = 'abc", "unterminated"}, Case{"cat IN 1", "'(' after IN"},
-                        Case{"cat ! 1", "!="}, Case{"cat = 1 extra", "end of filter"},
-                        Case{"cat # 1", "unexpected"}, Case{"cat IN ('a', 1)", "mixes"},
-                        Case{"x = 99999999999999999999", "in range"}}) {
+  for (const Case& c :
+       {Case{"", "empty"}, Case{"cat =", "end of input"}, Case{"cat = 1 AND", "end of input"},
+        Case{"(cat = 1", "')'"}, Case{"name = 'abc", "unterminated"},
+        Case{"cat IN 1", "'(' after IN"}, Case{"cat ! 1", "!="},
+        Case{"cat = 1 extra", "end of filter"}, Case{"cat # 1", "unexpected"},
+        Case{"cat IN ('a', 1)", "mixes"}, Case{"x = 99999999999999999999", "in range"}}) {
     auto r = ParseFilter(c.text);
     ASSERT_FALSE(r.ok()) << c.text;
     EXPECT_NE(r.status().message().find(c.needle), std::string::npos)

@@ -72,7 +72,7 @@ class SearchTest : public ::testing::TestWithParam<DistanceMetric> {
   static std::vector<int64_t> Ids(const std::shared_ptr<arrow::Table>& t) {
     std::vector<int64_t> out;
     auto a = std::static_pointer_cast<arrow::Int64Array>(
-        t->GetColumnByName("id")->CombineChunks().ValueOrDie());
+        arrow::Concatenate(t->GetColumnByName("id")->chunks()).ValueOrDie());
     for (int64_t i = 0; i < a->length(); ++i) out.push_back(a->Value(i));
     return out;
   }
@@ -108,7 +108,7 @@ TEST_P(SearchTest, MatchesBruteForceWithAndWithoutPruning) {
     EXPECT_EQ(stats.files_exact_scanned + stats.files_index_searched + stats.files_pruned, 8);
     // Distances are the metric's exact distances, ascending.
     auto dist = std::static_pointer_cast<arrow::FloatArray>(
-        r->GetColumnByName("_distance")->CombineChunks().ValueOrDie());
+        arrow::Concatenate((*r)->GetColumnByName("_distance")->chunks()).ValueOrDie());
     for (int64_t i = 0; i < dist->length(); ++i) {
       const int64_t id = got[i];
       EXPECT_NEAR(dist->Value(i), TrueDistance(metric, q.data(), &all_[id * kDim], kDim),

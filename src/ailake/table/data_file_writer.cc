@@ -39,7 +39,8 @@ std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFi
 
 arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::RecordBatch& batch,
                                          std::span<const VectorColumnBatch> columns, IndexMode mode,
-                                         const FileWriteOptions& file_options) {
+                                         const FileWriteOptions& file_options,
+                                         bool require_all_columns) {
   if (batch.num_rows() == 0) {
     return arrow::Status::Invalid("cannot write an empty batch to table '", table.uri(), "'");
   }
@@ -61,7 +62,7 @@ arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::Record
     }
   }
   for (const auto& tf : schema->fields()) {
-    if (batch.schema()->GetFieldByName(tf->name())) continue;
+    if (!require_all_columns || batch.schema()->GetFieldByName(tf->name())) continue;
     bool given = false;
     for (const auto& c : columns) {
       given |= c.policy.vector_column == tf->name() && !c.embeddings.empty();
@@ -77,8 +78,12 @@ arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::Record
   std::shared_ptr<arrow::Buffer> bytes;
   IndexState state = INDEX_STATE_NONE;
   if (columns.empty()) {
-    return arrow::Status::NotImplemented(
-        "tables without a vector column are not supported by the table writer yet");
+    if (require_all_columns) {
+      return arrow::Status::NotImplemented(
+          "tables without a vector column are not supported by the table writer yet");
+    }
+    // Scalar columns only (AddColumns): a plain Parquet file, no AILK section.
+    ARROW_ASSIGN_OR_RAISE(bytes, writer.WriteParquetOnly(batch, {}));
   } else if (mode == IndexMode::kDeferred) {
     if (columns.size() != 1) {
       return arrow::Status::NotImplemented(

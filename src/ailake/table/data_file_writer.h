@@ -31,9 +31,11 @@ struct WrittenFile {
 // put-if-absent, not yet committed) and returns its DataFile. `columns` holds
 // one entry per vector column of the file: its policy (index settings as the
 // caller wants them) and its embeddings (empty = the batch's FixedSizeList column).
+// `require_all_columns` = false for the files of AddColumns (new columns only).
 arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::RecordBatch& batch,
                                          std::span<const VectorColumnBatch> columns, IndexMode mode,
-                                         const FileWriteOptions& file_options);
+                                         const FileWriteOptions& file_options,
+                                         bool require_all_columns = true);
 
 // DataFile.fields / column_indices for a file whose columns are `file_schema`,
 // matched to the table's top-level fields by name.

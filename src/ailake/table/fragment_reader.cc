@@ -118,6 +118,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFragmentColumns(
 
 arrow::Result<std::vector<uint32_t>> MatchingRows(const Table& t, const Fragment& frag,
                                                   const arrow::compute::Expression& predicate) {
+  ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
   std::vector<std::string> cols;
   for (const auto& ref : arrow::compute::FieldsInExpression(predicate)) {
     if (!ref.name()) return arrow::Status::Invalid("filter must reference columns by name");

@@ -4,6 +4,10 @@
 #include <arrow/builder.h>
 #include <arrow/util/bitmap_ops.h>
 
+#include <arrow/compute/initialize.h>
+
+#include <mutex>
+
 #include "ailake/index.h"
 #include "ailake/table/deletion_file.h"
 
@@ -11,6 +15,7 @@ namespace ailake::table {
 
 arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFile(
     const std::string& path) {
+  ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = readers_.find(path);
@@ -53,6 +58,13 @@ arrow::Result<std::shared_ptr<const std::vector<uint32_t>>> TableContext::ReadDe
   if (deletions_.size() >= kMaxOpenFiles) deletions_.clear();
   deletions_.emplace(path, shared);
   return shared;
+}
+
+arrow::Status EnsureComputeInitialized() {
+  static std::once_flag once;
+  static arrow::Status status;
+  std::call_once(once, [] { status = arrow::compute::Initialize(); });
+  return status;
 }
 
 VectorColumn PolicyToProto(const VectorStoragePolicy& p, int32_t field_id) {
@@ -124,9 +136,16 @@ arrow::Result<std::shared_ptr<arrow::Array>> StoredToVectorList(
     auto fsl = std::static_pointer_cast<arrow::FixedSizeListArray>(stored);
     if (fsl->value_type()->id() == arrow::Type::FLOAT &&
         fsl->list_type()->list_size() == static_cast<int32_t>(policy.dim)) {
-      return arrow::FixedSizeListArray::FromArrays(
-          fsl->values()->Slice(fsl->offset() * policy.dim, fsl->length() * policy.dim), list_type,
-          fsl->null_bitmap(), fsl->null_count(), fsl->offset());
+      std::shared_ptr<arrow::Buffer> bitmap;
+      if (fsl->null_count() > 0) {
+        ARROW_ASSIGN_OR_RAISE(bitmap, arrow::internal::CopyBitmap(arrow::default_memory_pool(),
+                                                                  fsl->null_bitmap_data(),
+                                                                  fsl->offset(), fsl->length()));
+      }
+      return std::make_shared<arrow::FixedSizeListArray>(
+          list_type, fsl->length(),
+          fsl->values()->Slice(fsl->offset() * policy.dim, fsl->length() * policy.dim), bitmap,
+          fsl->null_count());
     }
   }
   if (stored->type_id() != arrow::Type::FIXED_SIZE_BINARY) {

@@ -37,6 +37,10 @@ struct TableContext {
   std::unordered_map<std::string, std::shared_ptr<const std::vector<uint32_t>>> deletions_;
 };
 
+// Registers Arrow's compute kernels once per process (Arrow >= 21 keeps them
+// in libarrow_compute, which must be initialised before filters evaluate).
+arrow::Status EnsureComputeInitialized();
+
 // Conversions between VectorStoragePolicy and its manifest form.
 VectorColumn PolicyToProto(const VectorStoragePolicy& policy, int32_t field_id);
 arrow::Result<VectorStoragePolicy> PolicyFromProto(const VectorColumn& vc, const std::string& name);

@@ -240,8 +240,9 @@ arrow::Result<uint64_t> Table::AddColumns(std::shared_ptr<arrow::Schema> new_fie
       }
       batch = arrow::RecordBatch::Make(arrow::schema(want), batch->num_rows(), arrays);
     }
-    ARROW_ASSIGN_OR_RAISE(
-        auto written, table::WriteDataFile(*shadow, *batch, cols, table::IndexMode::kInline, {}));
+    ARROW_ASSIGN_OR_RAISE(auto written,
+                          table::WriteDataFile(*shadow, *batch, cols, table::IndexMode::kInline, {},
+                                               /*require_all_columns=*/false));
     files[frag.id()] = std::move(written);
   }
   auto r = ctx_->manifests.Commit(

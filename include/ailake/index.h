@@ -88,8 +88,15 @@ class VectorView {
   std::vector<VectorSegment> segments_;
 };
 
+class IvfPqCodebook;
+
 struct IndexBuildOptions {
   uint32_t num_threads = 0;  // 0 = all logical cores
+  // IVF-PQ only: a codebook trained once (TrainIvfPqCodebook) and shared by
+  // several indexes (for example every file of a table). When set, the index
+  // encodes with it instead of training, and its blob references the codebook
+  // by fingerprint instead of embedding it; LoadIndex then needs the codebook.
+  std::shared_ptr<const IvfPqCodebook> ivf_pq_codebook;
 };
 
 class VectorIndex {
@@ -105,9 +112,44 @@ class VectorIndex {
                                                       const SearchParams& params = {},
                                                       const RowFilter* filter = nullptr) const = 0;
 
+  // Many queries (num_queries x dim floats, row-major) at once, split across
+  // `num_threads` threads (0 = all logical cores). result[i] answers query i
+  // exactly as Search would.
+  virtual arrow::Result<std::vector<std::vector<Neighbor>>> SearchBatch(
+      std::span<const float> queries, uint32_t num_queries, uint32_t k,
+      const SearchParams& params = {}, const RowFilter* filter = nullptr,
+      uint32_t num_threads = 0) const;
+
   // The index as one versioned, little-endian blob (docs/FORMAT.md, "Index blobs").
   virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const = 0;
 };
+
+// The trained part of IVF-PQ: coarse centroids (nlist x dim) and the product
+// quantizer of the residuals (m sub-spaces x 256 codewords x dim/m), for one
+// distance space (squared L2 for euclidean, inner product for dot, unit vectors
+// for cosine and normalized_cosine). Immutable; share it with shared_ptr.
+class IvfPqCodebook {
+ public:
+  virtual ~IvfPqCodebook() = default;
+  virtual uint32_t dim() const = 0;
+  virtual uint32_t nlist() const = 0;
+  virtual uint32_t m() const = 0;
+  virtual DistanceMetric metric() const = 0;  // the metric it was trained for
+  // FNV-1a 64 of the serialized bytes; index blobs name their codebook by it.
+  virtual uint64_t fingerprint() const = 0;
+  // Its own versioned blob (docs/FORMAT.md, "IVF-PQ codebook").
+  virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const = 0;
+  // Validates and opens a serialized codebook in place (the buffer is kept).
+  static arrow::Result<std::shared_ptr<const IvfPqCodebook>> Load(
+      std::shared_ptr<arrow::Buffer> blob);
+};
+
+// Trains a codebook on `vectors` (k-means for the coarse centroids, then PQ on
+// the residuals; both sample at most 256 rows per centroid). Uses
+// policy.metric, policy.ivf_pq (nlist, m, nbits = 8, seed).
+arrow::Result<std::shared_ptr<const IvfPqCodebook>> TrainIvfPqCodebook(
+    const VectorStoragePolicy& policy, const VectorView& vectors,
+    const IndexBuildOptions& options = {});
 
 // Builds the index the policy names (kFlat, kHnsw, kIvfPq; kAuto resolves
 // through the hardware profile) over `vectors`, which must match policy.dim
@@ -121,5 +163,16 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIndex(const VectorStoragePolicy
 // rebuilt. `vectors` are the rows the blob was built over.
 arrow::Result<std::unique_ptr<VectorIndex>> LoadIndex(std::shared_ptr<arrow::Buffer> blob,
                                                       const VectorView& vectors);
+// The same for IVF-PQ blobs built with a shared codebook (IndexBuildOptions::
+// ivf_pq_codebook): `codebook` must have the fingerprint the blob names. Other
+// blobs ignore it.
+arrow::Result<std::unique_ptr<VectorIndex>> LoadIndex(
+    std::shared_ptr<arrow::Buffer> blob, const VectorView& vectors,
+    std::shared_ptr<const IvfPqCodebook> codebook);
+
+// The index type BuildIndex uses for `policy` over `num_rows` rows: the policy's
+// type, or for kAuto the rule of ChooseIndexType (ailake/hardware.h) on
+// ProbeHardware().
+IndexType ResolveIndexType(const VectorStoragePolicy& policy, uint64_t num_rows);
 
 }  // namespace ailake

@@ -1,0 +1,125 @@
+// ann_bench: builds one ailake index over a base set and sweeps a search
+// parameter, reporting build time, index bytes and single-thread QPS / recall@k
+// against a ground-truth file. bench/vector/run.py drives it side by side with
+// hnswlib, FAISS and USearch; it prints one JSON object on stdout.
+//
+//   ailake_ann_bench --base B.npy --queries Q.npy --gt GT.npy --metric l2|cosine|dot
+//                    --index hnsw|ivf_pq|flat [--m 16 --ef-construction 200]
+//                    [--nlist 1024 --pq-m 16 --refine 4] [--threads 2]
+//                    [--sweep 10,20,40] [--k 10]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ailake/index.h"
+#include "npy.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::vector<uint32_t> ParseList(const std::string& s) {
+  std::vector<uint32_t> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(static_cast<uint32_t>(std::stoul(item)));
+  return out;
+}
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "ailake_ann_bench: %s\n", msg.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> a;
+  for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
+  auto get = [&](const std::string& k, const std::string& def) {
+    auto it = a.find(k);
+    return it == a.end() ? def : it->second;
+  };
+  try {
+    const auto base = ailake::bench::ReadMatrix(get("--base", ""), true);
+    const auto queries = ailake::bench::ReadMatrix(get("--queries", ""), true);
+    const auto gt = ailake::bench::ReadMatrix(get("--gt", ""), false);
+    const uint32_t k = static_cast<uint32_t>(std::stoul(get("--k", "10")));
+    if (queries.cols != base.cols) return Fail("query dim differs from base dim");
+    if (gt.rows != queries.rows || gt.cols < k) return Fail("ground truth shape mismatch");
+    const auto dim = static_cast<uint32_t>(base.cols);
+    const auto n = static_cast<uint32_t>(base.rows);
+
+    ailake::VectorStoragePolicy policy;
+    policy.dim = dim;
+    policy.metric = ailake::ParseMetric(get("--metric", "l2")).ValueOrDie();
+    policy.index_type = ailake::ParseIndexType(get("--index", "hnsw")).ValueOrDie();
+    policy.hnsw.m = static_cast<uint32_t>(std::stoul(get("--m", "16")));
+    policy.hnsw.ef_construction =
+        static_cast<uint32_t>(std::stoul(get("--ef-construction", "200")));
+    policy.ivf_pq.nlist = static_cast<uint32_t>(std::stoul(get("--nlist", "1024")));
+    policy.ivf_pq.m = static_cast<uint32_t>(std::stoul(get("--pq-m", "16")));
+    policy.ivf_pq.refine_factor = static_cast<uint32_t>(std::stoul(get("--refine", "4")));
+    ailake::IndexBuildOptions options;
+    options.num_threads = static_cast<uint32_t>(std::stoul(get("--threads", "2")));
+
+    auto view = ailake::VectorView::Contiguous(ailake::Precision::kF32, dim, {},
+                                               reinterpret_cast<const uint8_t*>(base.f32.data()), n)
+                    .ValueOrDie();
+    const auto t0 = Clock::now();
+    auto built = ailake::BuildIndex(policy, view, options);
+    const auto t1 = Clock::now();
+    if (!built.ok()) return Fail(built.status().ToString());
+    auto& index = *built;
+    const auto blob = index->Serialize().ValueOrDie();
+
+    std::string sweep_name = policy.index_type == ailake::IndexType::kIvfPq ? "nprobe" : "ef";
+    std::vector<uint32_t> sweep = ParseList(get("--sweep", "10,20,40,80,160"));
+    std::printf(
+        "{\"library\": \"ailake\", \"index\": \"%s\", \"build_s\": %.4f, \"index_bytes\": %lld, "
+        "\"threads\": %u, \"sweep_param\": \"%s\", \"points\": [",
+        std::string(ailake::IndexTypeName(index->type())).c_str(), Seconds(t0, t1),
+        static_cast<long long>(blob->size()), options.num_threads, sweep_name.c_str());
+    const uint32_t nq = static_cast<uint32_t>(queries.rows);
+    bool first = true;
+    for (uint32_t p : sweep) {
+      ailake::SearchParams sp;
+      sp.ef = p;
+      sp.nprobe = p;
+      std::vector<std::vector<ailake::Neighbor>> results(nq);
+      // Warm-up pass, then the timed pass (single thread, one query at a time).
+      for (uint32_t i = 0; i < std::min<uint32_t>(nq, 50); ++i) {
+        (void)index->Search({&queries.f32[static_cast<size_t>(i) * dim], dim}, k, sp);
+      }
+      const auto s0 = Clock::now();
+      for (uint32_t i = 0; i < nq; ++i) {
+        results[i] =
+            index->Search({&queries.f32[static_cast<size_t>(i) * dim], dim}, k, sp).ValueOrDie();
+      }
+      const auto s1 = Clock::now();
+      size_t hits = 0;
+      for (uint32_t i = 0; i < nq; ++i) {
+        std::set<int64_t> want(gt.i64.begin() + static_cast<long>(i * gt.cols),
+                               gt.i64.begin() + static_cast<long>(i * gt.cols + k));
+        for (const auto& nb : results[i]) hits += want.count(nb.row);
+      }
+      std::printf("%s{\"param\": %u, \"recall\": %.4f, \"qps\": %.1f}", first ? "" : ", ", p,
+                  static_cast<double>(hits) / (static_cast<double>(nq) * k), nq / Seconds(s0, s1));
+      first = false;
+      std::fflush(stdout);
+    }
+    std::printf("]}\n");
+  } catch (const std::exception& e) {
+    return Fail(e.what());
+  }
+  return 0;
+}

@@ -1,0 +1,113 @@
+// Micro-benchmarks of the distance kernels per SIMD level and of the exact
+// (flat) scans: single-query scan throughput in bytes/s (compare with the
+// machine's memory bandwidth, printed by BM_MemoryBandwidth) and the batched
+// matrix kernel.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "ailake/index.h"
+#include "ailake/vec/kernels.h"
+#include "ailake/vec/matrix.h"
+
+namespace {
+
+using ailake::SimdLevel;
+using ailake::vec::KernelTable;
+
+std::vector<float> Random(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd;
+  std::vector<float> v(n);
+  for (float& x : v) x = nd(rng);
+  return v;
+}
+
+void BM_L2F32(benchmark::State& state) {
+  const KernelTable* k = ailake::vec::KernelsFor(static_cast<SimdLevel>(state.range(0)));
+  if (k == nullptr) return state.SkipWithError("level not supported");
+  const size_t d = static_cast<size_t>(state.range(1));
+  auto a = Random(d, 1), b = Random(d, 2);
+  for (auto _ : state) benchmark::DoNotOptimize(k->l2_f32(a.data(), b.data(), d));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * d * 8));
+}
+BENCHMARK(BM_L2F32)->ArgsProduct({{0, 1, 2}, {128, 384, 768, 1536}});
+
+void BM_DotF16(benchmark::State& state) {
+  const KernelTable* k = ailake::vec::KernelsFor(static_cast<SimdLevel>(state.range(0)));
+  if (k == nullptr) return state.SkipWithError("level not supported");
+  const size_t d = static_cast<size_t>(state.range(1));
+  auto a = Random(d, 1), b = Random(d, 2);
+  std::vector<uint16_t> h(d);
+  k->f32_to_f16(b.data(), h.data(), d);
+  for (auto _ : state) benchmark::DoNotOptimize(k->dot_f16(a.data(), h.data(), d));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * d * 6));
+}
+BENCHMARK(BM_DotF16)->ArgsProduct({{0, 1, 2}, {128, 768}});
+
+// Plain streaming read of the same bytes the flat scan reads: the bandwidth
+// the scan is compared with.
+void BM_MemoryBandwidth(benchmark::State& state) {
+  const size_t n = 1 << 20, d = 128;
+  auto x = Random(n * d, 3);
+  for (auto _ : state) {
+    const float* p = x.data();
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = 0; i < n * d; i += 4) {
+      s0 += p[i];
+      s1 += p[i + 1];
+      s2 += p[i + 2];
+      s3 += p[i + 3];
+    }
+    benchmark::DoNotOptimize(s0 + s1 + s2 + s3);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n * d * 4));
+}
+BENCHMARK(BM_MemoryBandwidth)->Unit(benchmark::kMillisecond);
+
+struct FlatFixture {
+  FlatFixture(uint32_t n, uint32_t d)
+      : data(Random(size_t{n} * d, 4)), queries(Random(1000 * size_t{d}, 5)) {
+    ailake::VectorStoragePolicy p;
+    p.dim = d;
+    p.metric = ailake::DistanceMetric::kEuclidean;
+    p.index_type = ailake::IndexType::kFlat;
+    view = ailake::VectorView::Contiguous(ailake::Precision::kF32, d, {},
+                                          reinterpret_cast<const uint8_t*>(data.data()), n)
+               .ValueOrDie();
+    index = ailake::BuildIndex(p, view).ValueOrDie();
+  }
+  std::vector<float> data, queries;
+  ailake::VectorView view;
+  std::unique_ptr<ailake::VectorIndex> index;
+};
+
+void BM_FlatSingleQuery(benchmark::State& state) {
+  const uint32_t n = 1 << 20, d = 128;
+  static FlatFixture f(n, d);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto r = f.index->Search({&f.queries[(i++ % 1000) * d], d}, 10);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * size_t{n} * d * 4));
+}
+BENCHMARK(BM_FlatSingleQuery)->Unit(benchmark::kMillisecond);
+
+void BM_FlatBatch(benchmark::State& state) {
+  const uint32_t n = 100000, d = 128;
+  static FlatFixture f(n, d);
+  const auto nq = static_cast<uint32_t>(state.range(0));
+  for (auto _ : state) {
+    auto r = f.index->SearchBatch({f.queries.data(), size_t{nq} * d}, nq, 10, {}, nullptr, 1);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * nq));
+}
+BENCHMARK(BM_FlatBatch)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

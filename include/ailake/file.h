@@ -1,0 +1,252 @@
+// The AI-Lake file (layer file/): a standard Parquet file with one AILK index
+// section per vector column between the Parquet data and the Parquet footer.
+//
+//   [PAR1][row groups][page index][AILK section]...[footer][footer_len][PAR1]
+//
+// Every Parquet engine reads it as plain Parquet (the footer never points at
+// the sections); ailake finds each section through the footer's key-value
+// metadata: "ailake.footer_offset" for the primary (first) vector column,
+// "ailake.<column>.footer_offset" for the others. Byte layouts: docs/FORMAT.md
+// section 2.
+//
+//   AilakeFileWriter  writes a RecordBatch plus embeddings as such a file
+//                     (WriteParquetOnly: no sections; Write; WriteMulti), to
+//                     bytes or to an arrow::io::OutputStream.
+//   AppendIndexSections  turns a WriteParquetOnly file into an AI-Lake file by
+//                     copying its data bytes unchanged and adding the sections
+//                     and a new footer (no row group is decoded or re-encoded).
+//   AilakeFileReader  opens a path (memory-mapped), a buffer or any
+//                     RandomAccessFile; lists vector columns and sections, reads
+//                     centroids, loads indexes in place, searches, reads and
+//                     takes rows, verifies.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <arrow/buffer.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include "ailake/index.h"
+#include "ailake/policy.h"
+
+namespace ailake {
+
+// Key-value metadata keys (Parquet footer) and field-metadata keys (the vector
+// column's Arrow field, stored in the ARROW:schema entry).
+inline constexpr std::string_view kFooterOffsetKey = "ailake.footer_offset";
+std::string ColumnFooterOffsetKey(std::string_view column);  // "ailake.<column>.footer_offset"
+inline constexpr std::string_view kFieldDimKey = "ailake.dim";
+inline constexpr std::string_view kFieldMetricKey = "ailake.metric";
+inline constexpr std::string_view kFieldPrecisionKey = "ailake.precision";
+inline constexpr std::string_view kFieldInt8ScalingKey = "ailake.int8_scaling";
+inline constexpr std::string_view kFieldInt8ScaleKey = "ailake.int8_scale";
+inline constexpr std::string_view kFieldInt8OffsetKey = "ailake.int8_offset";
+inline constexpr std::string_view kFieldPreNormalizeKey = "ailake.pre_normalize";
+
+// How the Parquet data section is laid out (docs/FORMAT.md 2.1 explains the
+// defaults: small pages for random access, one vector row never split).
+struct FileWriteOptions {
+  // Upper bound on rows per row group; rounded down to a multiple of the
+  // vector column's rows per page so every page but the last is full.
+  int64_t max_row_group_rows = 65536;
+  // Target bytes of one data page (all columns) and the row granularity the
+  // Parquet writer checks it at.
+  int64_t data_page_bytes = 64 * 1024;
+  int64_t write_batch_rows = 64;
+  // Largest dictionary page of a non-vector column; past it the column
+  // chunk falls back to plain pages. Kept small because a random read of any
+  // row of a chunk must read its dictionary too.
+  int64_t dictionary_page_bytes = 64 * 1024;
+  // Codec of the non-vector columns ("snappy", "zstd", "uncompressed"). The
+  // vector column is always PLAIN and UNCOMPRESSED.
+  std::string compression = "snappy";
+  IndexBuildOptions index_build;
+};
+
+// One vector column of WriteMulti: its policy (column name, dim, metric,
+// precision, index) and its embeddings, row-major num_rows x dim. Empty
+// embeddings = take them from a FixedSizeList<float32> column of the batch
+// named policy.vector_column.
+struct VectorColumnBatch {
+  VectorStoragePolicy policy;
+  std::span<const float> embeddings;
+};
+
+class AilakeFileWriter {
+ public:
+  explicit AilakeFileWriter(VectorStoragePolicy policy, FileWriteOptions options = {});
+
+  // Builder-style configuration (the seed's with_* methods).
+  AilakeFileWriter& WithHnswConfig(const HnswConfig& config);
+  AilakeFileWriter& WithIvfPq(const IvfPqConfig& config);
+  AilakeFileWriter& WithIndexType(IndexType type);
+  AilakeFileWriter& WithAutoIndex();  // = WithIndexType(IndexType::kAuto)
+  AilakeFileWriter& WithOptions(const FileWriteOptions& options);
+
+  const VectorStoragePolicy& policy() const { return policy_; }
+  const FileWriteOptions& options() const { return options_; }
+
+  // Plain Parquet with the vector column, no AILK section. `embeddings` is
+  // row-major num_rows x dim, or empty to use the batch's FixedSizeList<float32>
+  // column named policy().vector_column.
+  arrow::Result<std::shared_ptr<arrow::Buffer>> WriteParquetOnly(
+      const arrow::RecordBatch& batch, std::span<const float> embeddings) const;
+  arrow::Status WriteParquetOnly(const arrow::RecordBatch& batch, std::span<const float> embeddings,
+                                 arrow::io::OutputStream* sink) const;
+
+  // One AI-Lake file: Parquet plus the column's AILK section.
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Write(const arrow::RecordBatch& batch,
+                                                      std::span<const float> embeddings) const;
+  arrow::Status Write(const arrow::RecordBatch& batch, std::span<const float> embeddings,
+                      arrow::io::OutputStream* sink) const;
+
+  // Several vector columns, one AILK section each, in the order given; the
+  // first is the primary column (key ailake.footer_offset). The writer's own
+  // policy is not used: each column brings its own.
+  arrow::Result<std::shared_ptr<arrow::Buffer>> WriteMulti(
+      const arrow::RecordBatch& batch, std::span<const VectorColumnBatch> columns) const;
+  arrow::Status WriteMulti(const arrow::RecordBatch& batch,
+                           std::span<const VectorColumnBatch> columns,
+                           arrow::io::OutputStream* sink) const;
+
+  // Index later: from a WriteParquetOnly file, the AI-Lake file with this
+  // writer's index for its vector column (see AppendIndexSections).
+  arrow::Status WriteIndexFor(const std::shared_ptr<arrow::io::RandomAccessFile>& parquet_only,
+                              arrow::io::OutputStream* sink) const;
+
+ private:
+  arrow::Status WriteImpl(const arrow::RecordBatch& batch,
+                          std::span<const VectorColumnBatch> columns, bool with_sections,
+                          arrow::io::OutputStream* sink) const;
+
+  VectorStoragePolicy policy_;
+  FileWriteOptions options_;
+};
+
+// Index later. Copies every byte of `parquet_only` before its footer
+// unchanged, appends one AILK section per policy (built from the vectors the
+// file already holds, read in place), and writes the file's footer again with
+// the ailake.* keys added. Each policy names an existing vector column whose
+// stored dim/metric/precision it must match; its index settings are used.
+arrow::Status AppendIndexSections(const std::shared_ptr<arrow::io::RandomAccessFile>& parquet_only,
+                                  std::span<const VectorStoragePolicy> columns,
+                                  arrow::io::OutputStream* sink,
+                                  const IndexBuildOptions& build = {});
+
+// One AILK section as the reader sees it.
+struct AilkSectionInfo {
+  std::string column;
+  std::string kv_key;           // the footer key that points at it
+  uint16_t format_version = 0;  // ours: 2
+  uint64_t offset = 0;          // file offset of the section's first byte
+  uint64_t length = 0;          // section bytes, header through trailer
+  uint64_t num_rows = 0;
+  uint32_t dim = 0;
+  DistanceMetric metric = DistanceMetric::kCosine;
+  Precision precision = Precision::kF32;
+  Int8Params int8;
+  bool pre_normalize = false;
+  IndexType index_type = IndexType::kNone;
+  uint64_t index_offset = 0;  // file offset of the index blob
+  uint64_t index_bytes = 0;
+};
+
+// A vector column of the file (from its field metadata), with its section if
+// it has one.
+struct VectorColumnInfo {
+  std::string name;
+  int field_index = -1;  // in schema()
+  int leaf_index = -1;   // Parquet leaf column
+  uint32_t dim = 0;
+  DistanceMetric metric = DistanceMetric::kCosine;
+  Precision precision = Precision::kF32;
+  Int8Params int8;
+  bool pre_normalize = false;
+  bool has_section = false;
+  AilkSectionInfo section;
+};
+
+struct Centroid {
+  std::vector<float> centroid;  // dim floats
+  float radius = 0.0f;          // max distance of a row to the centroid, in the column's metric
+};
+
+struct FileReadOptions {
+  // Memory-map local files (zero-copy column bytes and index blobs).
+  bool memory_map = true;
+};
+
+// Columns and rows of a Read; empty columns = all, row_end < 0 = to the end.
+struct ReadRequest {
+  std::vector<std::string> columns;
+  int64_t row_start = 0;
+  int64_t row_end = -1;
+};
+
+class AilakeFileReader {
+ public:
+  ~AilakeFileReader();
+  static arrow::Result<std::unique_ptr<AilakeFileReader>> Open(const std::string& path,
+                                                               const FileReadOptions& options = {});
+  static arrow::Result<std::unique_ptr<AilakeFileReader>> Open(
+      std::shared_ptr<arrow::Buffer> bytes);
+  static arrow::Result<std::unique_ptr<AilakeFileReader>> Open(
+      std::shared_ptr<arrow::io::RandomAccessFile> file);
+
+  // True when the footer points at at least one AILK section.
+  bool IsAilakeFile() const;
+  int64_t num_rows() const;
+  int num_row_groups() const;
+  int64_t file_size() const;
+  std::shared_ptr<arrow::Schema> schema() const;
+  const std::vector<VectorColumnInfo>& vector_columns() const;
+  // The named vector column (empty name = the primary one).
+  arrow::Result<const VectorColumnInfo*> vector_column(std::string_view name = {}) const;
+
+  // Centroid and radius from the section, without touching data pages.
+  arrow::Result<Centroid> ReadCentroid(std::string_view column = {}) const;
+
+  // The column's stored vectors. In place (borrowing the file's mapped or
+  // buffered bytes, one segment per data page) when every data page is PLAIN,
+  // uncompressed and all pages but the last hold the same number of rows;
+  // otherwise a contiguous copy. The reader must outlive the view.
+  arrow::Result<VectorView> Vectors(std::string_view column = {}) const;
+
+  // The column's index, loaded in place from the section (cached; the reader
+  // must outlive it).
+  arrow::Result<std::shared_ptr<const VectorIndex>> LoadIndex(std::string_view column = {}) const;
+
+  // Up to k nearest rows of this file (row = position in the file).
+  arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query, uint32_t k,
+                                              const SearchParams& params = {},
+                                              const RowFilter* filter = nullptr,
+                                              std::string_view column = {}) const;
+
+  // Columns (projection) and a row range, as Arrow.
+  arrow::Result<std::shared_ptr<arrow::Table>> Read(const ReadRequest& request = {}) const;
+  // Rows by position, in the order given (repeats allowed), reading only the
+  // data pages that hold them (page index).
+  arrow::Result<std::shared_ptr<arrow::Table>> Take(
+      std::span<const int64_t> rows, const std::vector<std::string>& columns = {}) const;
+
+  // Checks that row counts in the footer, every section header and every index
+  // agree, that sections lie between the data and the footer without
+  // overlapping, and that every vector column's stored width matches its dim.
+  arrow::Status Verify() const;
+
+  class Impl;
+
+ private:
+  explicit AilakeFileReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ailake

@@ -1,0 +1,506 @@
+// AilakeFileReader: open, footer and AILK sections, centroid, index, search,
+// verify. Every offset read from the file is checked against the file size
+// before use; errors name the file position or column at fault.
+#include <arrow/api.h>
+#include <arrow/io/file.h>
+#include <arrow/io/memory.h>
+#include <parquet/arrow/schema.h>
+#include <parquet/exception.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <queue>
+
+#include "ailake/file.h"
+#include "ailake/file/ailk_section.h"
+#include "ailake/file/reader_impl.h"
+
+namespace ailake {
+namespace {
+
+using file_internal::AilkSectionHeader;
+
+arrow::Result<uint64_t> ParseOffset(const std::string& key, const std::string& value) {
+  uint64_t v = 0;
+  const auto* end = value.data() + value.size();
+  auto [p, ec] = std::from_chars(value.data(), end, v);
+  if (value.empty() || ec != std::errc() || p != end) {
+    return arrow::Status::Invalid("footer key '", key, "': value '", value,
+                                  "' is not a decimal file offset");
+  }
+  return v;
+}
+
+std::string_view MetaValue(const arrow::KeyValueMetadata* m, std::string_view key) {
+  if (m == nullptr) return {};
+  const int i = m->FindKey(std::string(key));
+  return i < 0 ? std::string_view{} : std::string_view(m->value(i));
+}
+
+// A vector column from its field metadata, or nullopt if the field has none.
+arrow::Result<std::optional<VectorColumnInfo>> VectorColumnFromField(const arrow::Field& f,
+                                                                     int index) {
+  const auto* m = f.metadata().get();
+  const auto dim_s = MetaValue(m, kFieldDimKey);
+  if (dim_s.empty()) return std::nullopt;
+  VectorColumnInfo info;
+  info.name = f.name();
+  info.field_index = index;
+  uint32_t dim = 0;
+  auto [p, ec] = std::from_chars(dim_s.data(), dim_s.data() + dim_s.size(), dim);
+  if (ec != std::errc() || p != dim_s.data() + dim_s.size() || dim == 0 ||
+      dim > VectorStoragePolicy::kMaxDim) {
+    return arrow::Status::Invalid("vector column '", f.name(), "': field metadata ", kFieldDimKey,
+                                  " = '", dim_s, "' is not a valid dimension");
+  }
+  info.dim = dim;
+  ARROW_ASSIGN_OR_RAISE(info.metric, ParseMetric(MetaValue(m, kFieldMetricKey)));
+  ARROW_ASSIGN_OR_RAISE(info.precision, ParsePrecision(MetaValue(m, kFieldPrecisionKey)));
+  info.pre_normalize = MetaValue(m, kFieldPreNormalizeKey) == "true";
+  if (info.precision == Precision::kInt8) {
+    const auto sc = MetaValue(m, kFieldInt8ScalingKey);
+    if (sc == "per_vector") {
+      info.int8.scaling = Int8Scaling::kPerVector;
+    } else if (sc == "fixed") {
+      info.int8.scaling = Int8Scaling::kFixed;
+      info.int8.scale = std::strtof(std::string(MetaValue(m, kFieldInt8ScaleKey)).c_str(), nullptr);
+      info.int8.offset =
+          std::strtof(std::string(MetaValue(m, kFieldInt8OffsetKey)).c_str(), nullptr);
+    } else {
+      return arrow::Status::Invalid("vector column '", f.name(), "': int8 precision with ",
+                                    kFieldInt8ScalingKey, " = '", sc,
+                                    "' (expected per_vector or fixed)");
+    }
+  }
+  VectorStoragePolicy pol;
+  pol.vector_column = info.name;
+  pol.dim = info.dim;
+  pol.precision = info.precision;
+  pol.int8 = info.int8;
+  pol.metric = info.metric;
+  pol.pre_normalize = info.pre_normalize || info.metric != DistanceMetric::kNormalizedCosine;
+  pol.index_type = IndexType::kNone;
+  const arrow::Status valid = pol.Validate();
+  if (!valid.ok()) {
+    return arrow::Status::Invalid("vector column '", f.name(),
+                                  "': field metadata is invalid: ", valid.message());
+  }
+  if (f.type()->id() != arrow::Type::FIXED_SIZE_BINARY ||
+      static_cast<const arrow::FixedSizeBinaryType&>(*f.type()).byte_width() !=
+          pol.StoredVectorBytes()) {
+    return arrow::Status::Invalid("vector column '", f.name(), "' is ", f.type()->ToString(),
+                                  " but its metadata (dim ", dim, ", ",
+                                  PrecisionName(info.precision), ") needs fixed_size_binary[",
+                                  pol.StoredVectorBytes(), "]");
+  }
+  return info;
+}
+
+}  // namespace
+
+AilakeFileReader::AilakeFileReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AilakeFileReader::~AilakeFileReader() = default;
+
+arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(const std::string& path,
+                                                                        const FileReadOptions& o) {
+  std::shared_ptr<arrow::io::RandomAccessFile> f;
+  if (o.memory_map) {
+    ARROW_ASSIGN_OR_RAISE(f, arrow::io::MemoryMappedFile::Open(path, arrow::io::FileMode::READ));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(f, arrow::io::ReadableFile::Open(path));
+  }
+  auto r = Open(std::move(f));
+  if (!r.ok()) return r.status().WithMessage(path, ": ", r.status().message());
+  return r;
+}
+
+arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
+    std::shared_ptr<arrow::Buffer> bytes) {
+  if (!bytes) return arrow::Status::Invalid("null buffer");
+  return Open(std::make_shared<arrow::io::BufferReader>(std::move(bytes)));
+}
+
+arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
+    std::shared_ptr<arrow::io::RandomAccessFile> file) {
+  auto impl = std::make_unique<Impl>();
+  impl->file = std::move(file);
+  ARROW_ASSIGN_OR_RAISE(impl->size, impl->file->GetSize());
+  const int64_t size = impl->size;
+  if (size < 12) {
+    return arrow::Status::Invalid("file of ", size,
+                                  " bytes is too short to be Parquet (needs at least 12)");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto head, impl->file->ReadAt(0, 4));
+  ARROW_ASSIGN_OR_RAISE(auto tail, impl->file->ReadAt(size - 8, 8));
+  if (head->size() != 4 || std::memcmp(head->data(), "PAR1", 4) != 0) {
+    return arrow::Status::Invalid("wrong magic at offset 0 (expected PAR1): not a Parquet file");
+  }
+  if (tail->size() != 8 || std::memcmp(tail->data() + 4, "PAR1", 4) != 0) {
+    return arrow::Status::Invalid("wrong magic at offset ", size - 4,
+                                  " (expected PAR1): truncated or not a Parquet file");
+  }
+  uint32_t flen;
+  std::memcpy(&flen, tail->data(), 4);
+  if (static_cast<int64_t>(flen) > size - 12) {
+    return arrow::Status::Invalid("footer length ", flen, " at offset ", size - 8,
+                                  " points before the start of the file (size ", size, ")");
+  }
+  impl->footer_start = size - 8 - flen;
+
+  std::unique_ptr<parquet::ParquetFileReader> pq;
+  ARROW_RETURN_NOT_OK(ParquetCall("reading the Parquet footer", [&]() {
+    pq = parquet::ParquetFileReader::Open(impl->file);
+    return arrow::Status::OK();
+  }));
+  impl->metadata = pq->metadata();
+  ARROW_RETURN_NOT_OK(ParquetCall("reading the Arrow schema", [&]() {
+    return parquet::arrow::FileReader::Make(arrow::default_memory_pool(), std::move(pq),
+                                            &impl->arrow_reader);
+  }));
+  ARROW_RETURN_NOT_OK(impl->arrow_reader->GetSchema(&impl->schema));
+  const auto& md = *impl->metadata;
+
+  // End of the Parquet data: column chunks and page index structures.
+  int64_t data_end = 4;
+  int64_t rows = 0;
+  for (int rg = 0; rg < md.num_row_groups(); ++rg) {
+    ARROW_RETURN_NOT_OK(ParquetCall("reading row group metadata", [&]() {
+      auto g = md.RowGroup(rg);
+      if (g->num_rows() < 0) return arrow::Status::Invalid("row group ", rg, " has negative rows");
+      rows += g->num_rows();
+      for (int c = 0; c < g->num_columns(); ++c) {
+        auto cc = g->ColumnChunk(c);
+        int64_t start = cc->data_page_offset();
+        if (cc->has_dictionary_page() && cc->dictionary_page_offset() > 0) {
+          start = std::min(start, cc->dictionary_page_offset());
+        }
+        const int64_t len = cc->total_compressed_size();
+        if (start < 4 || len < 0 || start > impl->footer_start ||
+            len > impl->footer_start - start) {
+          return arrow::Status::Invalid("row group ", rg, " column ", c, ": chunk at offset ",
+                                        start, " of ", len, " bytes runs past the footer at ",
+                                        impl->footer_start);
+        }
+        data_end = std::max(data_end, start + len);
+        for (const auto& loc : {cc->GetColumnIndexLocation(), cc->GetOffsetIndexLocation()}) {
+          if (!loc) continue;
+          if (loc->offset < 4 || loc->length < 0 || loc->offset > impl->footer_start ||
+              loc->length > impl->footer_start - loc->offset) {
+            return arrow::Status::Invalid("row group ", rg, " column ", c,
+                                          ": page index at offset ", loc->offset,
+                                          " runs past the footer");
+          }
+          data_end = std::max(data_end, loc->offset + loc->length);
+        }
+      }
+      return arrow::Status::OK();
+    }));
+  }
+  if (rows != md.num_rows()) {
+    return arrow::Status::Invalid("footer says ", md.num_rows(), " rows but its row groups hold ",
+                                  rows);
+  }
+  impl->data_end = data_end;
+
+  // Vector columns from field metadata.
+  const auto& manifest = impl->arrow_reader->manifest();
+  for (int i = 0; i < impl->schema->num_fields(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto v, VectorColumnFromField(*impl->schema->field(i), i));
+    if (!v) continue;
+    v->leaf_index = manifest.schema_fields[i].column_index;
+    if (v->leaf_index < 0)
+      return arrow::Status::Invalid("vector column '", v->name, "' is not a leaf");
+    impl->vectors.push_back(std::move(*v));
+  }
+  impl->section_bytes.resize(impl->vectors.size());
+
+  // Sections named by the footer's keys.
+  const auto kv = md.key_value_metadata();
+  std::vector<std::pair<uint64_t, uint64_t>> extents;
+  for (int64_t i = 0; kv && i < kv->size(); ++i) {
+    const std::string& key = kv->key(i);
+    std::string column;
+    if (key == kFooterOffsetKey) {
+      column.clear();
+    } else if (key.starts_with("ailake.") && key.ends_with(".footer_offset") &&
+               key.size() > std::string_view("ailake..footer_offset").size()) {
+      column = key.substr(7, key.size() - 7 - std::string_view(".footer_offset").size());
+    } else {
+      continue;
+    }
+    ARROW_ASSIGN_OR_RAISE(const uint64_t off, ParseOffset(key, kv->value(i)));
+    if (off < static_cast<uint64_t>(impl->data_end) ||
+        off >= static_cast<uint64_t>(impl->footer_start)) {
+      return arrow::Status::Invalid(
+          "footer key '", key, "' = ", off,
+          ": an AILK section must start between the end of the Parquet data (", impl->data_end,
+          ") and the footer (", impl->footer_start, ")");
+    }
+    const int64_t avail = impl->footer_start - static_cast<int64_t>(off);
+    ARROW_ASSIGN_OR_RAISE(
+        auto hdr, impl->file->ReadAt(static_cast<int64_t>(off),
+                                     std::min<int64_t>(avail, file_internal::kAilkHeaderBytes)));
+    ARROW_ASSIGN_OR_RAISE(
+        const uint64_t len,
+        file_internal::PeekAilkSectionBytes({hdr->data(), static_cast<size_t>(hdr->size())}, off));
+    if (len > static_cast<uint64_t>(avail)) {
+      return arrow::Status::Invalid("AILK section at file offset ", off, ": length ", len,
+                                    " runs past the Parquet footer at ", impl->footer_start);
+    }
+    ARROW_ASSIGN_OR_RAISE(auto sec,
+                          impl->file->ReadAt(static_cast<int64_t>(off), static_cast<int64_t>(len)));
+    if (static_cast<uint64_t>(sec->size()) != len) {
+      return arrow::Status::IOError("short read of the AILK section at file offset ", off);
+    }
+    for (const auto& [o, l] : extents) {
+      if (off < o + l && o < off + len) {
+        return arrow::Status::Invalid("AILK sections at file offsets ", o, " (", l, " bytes) and ",
+                                      off, " (", len, " bytes) overlap");
+      }
+    }
+    extents.emplace_back(off, len);
+    ARROW_ASSIGN_OR_RAISE(AilkSectionHeader h, file_internal::DecodeAilkHeader(
+                                                   {sec->data(), static_cast<size_t>(len)}, off));
+    if (!column.empty() && column != h.column) {
+      return arrow::Status::Invalid("footer key '", key, "' points at the section of column '",
+                                    h.column, "'");
+    }
+    auto it = std::find_if(impl->vectors.begin(), impl->vectors.end(),
+                           [&](const VectorColumnInfo& v) { return v.name == h.column; });
+    if (it == impl->vectors.end()) {
+      return arrow::Status::Invalid("AILK section at file offset ", off, " is for column '",
+                                    h.column, "', which is not a vector column of the file");
+    }
+    if (it->has_section) {
+      return arrow::Status::Invalid("column '", h.column, "' has two AILK sections");
+    }
+    if (h.dim != it->dim || h.precision != it->precision || h.metric != it->metric) {
+      return arrow::Status::Invalid(
+          "AILK section of column '", h.column, "' (dim ", h.dim, ", ", MetricName(h.metric), ", ",
+          PrecisionName(h.precision), ") disagrees with the column's field metadata (dim ", it->dim,
+          ", ", MetricName(it->metric), ", ", PrecisionName(it->precision), ")");
+    }
+    if (h.num_rows != static_cast<uint64_t>(md.num_rows())) {
+      return arrow::Status::Invalid("AILK section of column '", h.column, "' covers ", h.num_rows,
+                                    " rows but the file has ", md.num_rows());
+    }
+    it->has_section = true;
+    auto& s = it->section;
+    s.column = h.column;
+    s.kv_key = key;
+    s.format_version = h.format_version;
+    s.offset = off;
+    s.length = len;
+    s.num_rows = h.num_rows;
+    s.dim = h.dim;
+    s.metric = h.metric;
+    s.precision = h.precision;
+    s.int8 = h.int8;
+    s.pre_normalize = h.pre_normalize;
+    s.index_type = h.index_type;
+    s.index_offset = off + h.index_offset;
+    s.index_bytes = h.index_bytes;
+    impl->section_bytes[it - impl->vectors.begin()] = std::move(sec);
+  }
+  return std::unique_ptr<AilakeFileReader>(new AilakeFileReader(std::move(impl)));
+}
+
+bool AilakeFileReader::IsAilakeFile() const {
+  return std::any_of(impl_->vectors.begin(), impl_->vectors.end(),
+                     [](const VectorColumnInfo& v) { return v.has_section; });
+}
+int64_t AilakeFileReader::num_rows() const { return impl_->metadata->num_rows(); }
+int AilakeFileReader::num_row_groups() const { return impl_->metadata->num_row_groups(); }
+int64_t AilakeFileReader::file_size() const { return impl_->size; }
+std::shared_ptr<arrow::Schema> AilakeFileReader::schema() const { return impl_->schema; }
+const std::vector<VectorColumnInfo>& AilakeFileReader::vector_columns() const {
+  return impl_->vectors;
+}
+
+arrow::Result<size_t> AilakeFileReader::Impl::VectorIndexOf(std::string_view name) const {
+  if (vectors.empty()) return arrow::Status::KeyError("the file has no vector column");
+  if (name.empty()) {
+    // The primary column: the one the ailake.footer_offset key points at, else the first.
+    for (size_t i = 0; i < vectors.size(); ++i) {
+      if (vectors[i].has_section && vectors[i].section.kv_key == kFooterOffsetKey) return i;
+    }
+    return 0;
+  }
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    if (vectors[i].name == name) return i;
+  }
+  return arrow::Status::KeyError("no vector column named '", name, "'");
+}
+
+arrow::Result<const VectorColumnInfo*> AilakeFileReader::vector_column(
+    std::string_view name) const {
+  ARROW_ASSIGN_OR_RAISE(size_t i, impl_->VectorIndexOf(name));
+  return &impl_->vectors[i];
+}
+
+arrow::Result<Centroid> AilakeFileReader::ReadCentroid(std::string_view column) const {
+  ARROW_ASSIGN_OR_RAISE(size_t i, impl_->VectorIndexOf(column));
+  const auto& v = impl_->vectors[i];
+  if (!v.has_section) {
+    return arrow::Status::KeyError("column '", v.name, "' has no AILK section (file not indexed)");
+  }
+  const auto& sec = impl_->section_bytes[i];
+  ARROW_ASSIGN_OR_RAISE(
+      auto h, file_internal::DecodeAilkHeader({sec->data(), static_cast<size_t>(sec->size())},
+                                              v.section.offset));
+  Centroid c;
+  c.centroid.resize(v.dim);
+  std::memcpy(c.centroid.data(), sec->data() + h.centroid_offset, 4ull * v.dim);
+  std::memcpy(&c.radius, sec->data() + h.centroid_offset + 4ull * v.dim, 4);
+  return c;
+}
+
+arrow::Result<std::shared_ptr<const AilakeFileReader::Impl::Held>>
+AilakeFileReader::Impl::GetVectors(size_t v) const {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = views.find(vectors[v].name);
+    if (it != views.end()) return it->second;
+  }
+  auto held = VectorsInPlace(v);
+  if (!held.ok()) {
+    if (!held.status().IsNotImplemented()) return held.status();
+    held = VectorsByCopy(v);  // not laid out for in-place reads: copy
+  }
+  ARROW_RETURN_NOT_OK(held.status());
+  std::lock_guard<std::mutex> lock(mu);
+  views[vectors[v].name] = *held;
+  return *held;
+}
+
+arrow::Result<VectorView> AilakeFileReader::Vectors(std::string_view column) const {
+  ARROW_ASSIGN_OR_RAISE(size_t i, impl_->VectorIndexOf(column));
+  ARROW_ASSIGN_OR_RAISE(auto held, impl_->GetVectors(i));
+  return held->view;
+}
+
+arrow::Result<std::shared_ptr<const VectorIndex>> AilakeFileReader::LoadIndex(
+    std::string_view column) const {
+  ARROW_ASSIGN_OR_RAISE(size_t i, impl_->VectorIndexOf(column));
+  const auto& v = impl_->vectors[i];
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto it = impl_->indexes.find(v.name);
+    if (it != impl_->indexes.end()) return it->second;
+  }
+  if (!v.has_section) {
+    return arrow::Status::KeyError("column '", v.name, "' has no AILK section (file not indexed)");
+  }
+  if (v.section.index_type == IndexType::kNone || v.section.index_bytes == 0) {
+    return arrow::Status::KeyError("the AILK section of column '", v.name, "' holds no index");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto held, impl_->GetVectors(i));
+  const auto& sec = impl_->section_bytes[i];
+  auto blob =
+      arrow::SliceBuffer(sec, static_cast<int64_t>(v.section.index_offset - v.section.offset),
+                         static_cast<int64_t>(v.section.index_bytes));
+  auto loaded = ailake::LoadIndex(std::move(blob), held->view);
+  if (!loaded.ok()) {
+    return loaded.status().WithMessage("index of column '", v.name, "' at file offset ",
+                                       v.section.index_offset, ": ", loaded.status().message());
+  }
+  std::shared_ptr<const VectorIndex> index = std::move(*loaded);
+  if (index->size() != held->view.num_rows() || index->dim() != v.dim ||
+      index->metric() != v.metric) {
+    return arrow::Status::Invalid("index of column '", v.name, "' (", index->size(), " rows, dim ",
+                                  index->dim(), ", ", MetricName(index->metric()),
+                                  ") disagrees with the column (", held->view.num_rows(),
+                                  " rows, dim ", v.dim, ", ", MetricName(v.metric), ")");
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->indexes[v.name] = index;
+  return index;
+}
+
+arrow::Result<std::vector<Neighbor>> AilakeFileReader::Search(std::span<const float> query,
+                                                              uint32_t k,
+                                                              const SearchParams& params,
+                                                              const RowFilter* filter,
+                                                              std::string_view column) const {
+  ARROW_ASSIGN_OR_RAISE(size_t i, impl_->VectorIndexOf(column));
+  const auto& v = impl_->vectors[i];
+  if (query.size() != v.dim) {
+    return arrow::Status::Invalid("query has ", query.size(), " dimensions, column '", v.name,
+                                  "' has ", v.dim);
+  }
+  if (v.has_section && v.section.index_type != IndexType::kNone && v.section.index_bytes > 0) {
+    ARROW_ASSIGN_OR_RAISE(auto index, LoadIndex(v.name));
+    return index->Search(query, k, params, filter);
+  }
+  // No index: exact search over the stored vectors (a FlatIndex borrowing them).
+  std::shared_ptr<const VectorIndex> flat;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto it = impl_->indexes.find(std::string(1, '\0') + "flat:" + v.name);
+    if (it != impl_->indexes.end()) flat = it->second;
+  }
+  if (!flat) {
+    ARROW_ASSIGN_OR_RAISE(auto held, impl_->GetVectors(i));
+    VectorStoragePolicy p;
+    p.vector_column = v.name;
+    p.dim = v.dim;
+    p.metric = v.metric;
+    p.precision = v.precision;
+    p.int8 = v.int8;
+    p.pre_normalize = v.pre_normalize;
+    p.index_type = IndexType::kFlat;
+    ARROW_ASSIGN_OR_RAISE(auto built, BuildIndex(p, held->view));
+    flat = std::move(built);
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->indexes[std::string(1, '\0') + "flat:" + v.name] = flat;
+  }
+  return flat->Search(query, k, params, filter);
+}
+
+arrow::Status AilakeFileReader::Verify() const {
+  const auto& md = *impl_->metadata;
+  for (size_t i = 0; i < impl_->vectors.size(); ++i) {
+    const auto& v = impl_->vectors[i];
+    const auto* col = md.schema()->Column(v.leaf_index);
+    VectorStoragePolicy p;
+    p.dim = v.dim;
+    p.precision = v.precision;
+    p.int8 = v.int8;
+    if (col->physical_type() != parquet::Type::FIXED_LEN_BYTE_ARRAY ||
+        col->type_length() != p.StoredVectorBytes()) {
+      return arrow::Status::Invalid("vector column '", v.name, "' is stored as ", col->ToString(),
+                                    ", expected FIXED_LEN_BYTE_ARRAY(", p.StoredVectorBytes(), ")");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto held, impl_->GetVectors(i));
+    if (held->view.num_rows() != static_cast<uint64_t>(md.num_rows())) {
+      return arrow::Status::Invalid("vector column '", v.name, "' holds ", held->view.num_rows(),
+                                    " vectors but the footer says ", md.num_rows(), " rows");
+    }
+    if (!v.has_section) continue;
+    const auto& sec = impl_->section_bytes[i];
+    ARROW_ASSIGN_OR_RAISE(
+        auto h, file_internal::DecodeAilkHeader({sec->data(), static_cast<size_t>(sec->size())},
+                                                v.section.offset));
+    if (h.num_rows != static_cast<uint64_t>(md.num_rows())) {
+      return arrow::Status::Invalid("AILK header of '", v.name, "' says ", h.num_rows,
+                                    " rows, the footer ", md.num_rows());
+    }
+    if (v.section.offset < static_cast<uint64_t>(impl_->data_end) ||
+        v.section.offset + v.section.length > static_cast<uint64_t>(impl_->footer_start)) {
+      return arrow::Status::Invalid("AILK section of '", v.name,
+                                    "' is not between data and footer");
+    }
+    if (h.index_type != IndexType::kNone && h.index_bytes > 0) {
+      ARROW_ASSIGN_OR_RAISE(auto index, LoadIndex(v.name));
+      if (index->size() != h.num_rows) {
+        return arrow::Status::Invalid("index of '", v.name, "' holds ", index->size(),
+                                      " rows, its section header ", h.num_rows);
+      }
+    }
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace ailake

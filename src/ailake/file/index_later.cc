@@ -1,0 +1,62 @@
+// Index later: a WriteParquetOnly file becomes an AI-Lake file without
+// decoding or re-encoding any row group. The bytes before the old footer are
+// copied as they are (row groups and page index keep their offsets), the
+// sections are built from the vectors read in place, and the footer is
+// written again with only its key_value_metadata changed (thrift_compact.h).
+#include <arrow/api.h>
+
+#include <cstring>
+
+#include "ailake/file.h"
+#include "ailake/file/section_splice.h"
+#include "ailake/file/writer_internal.h"
+
+namespace ailake {
+
+arrow::Status AppendIndexSections(const std::shared_ptr<arrow::io::RandomAccessFile>& parquet_only,
+                                  std::span<const VectorStoragePolicy> columns,
+                                  arrow::io::OutputStream* sink, const IndexBuildOptions& build) {
+  if (columns.empty()) return arrow::Status::Invalid("no vector column to index");
+  ARROW_ASSIGN_OR_RAISE(auto reader, AilakeFileReader::Open(parquet_only));
+  if (reader->IsAilakeFile()) {
+    return arrow::Status::Invalid(
+        "the file already has AILK sections; index later needs a "
+        "WriteParquetOnly file");
+  }
+  std::vector<file_internal::SectionToWrite> sections;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const auto& p = columns[i];
+    ARROW_RETURN_NOT_OK(p.Validate());
+    ARROW_ASSIGN_OR_RAISE(const VectorColumnInfo* v, reader->vector_column(p.vector_column));
+    if (v->dim != p.dim || v->metric != p.metric || v->precision != p.precision ||
+        (p.precision == Precision::kInt8 && v->int8.scaling != p.int8.scaling)) {
+      return arrow::Status::Invalid("policy for column '", p.vector_column, "' (dim ", p.dim, ", ",
+                                    MetricName(p.metric), ", ", PrecisionName(p.precision),
+                                    ") does not match the file's column (dim ", v->dim, ", ",
+                                    MetricName(v->metric), ", ", PrecisionName(v->precision), ")");
+    }
+    VectorStoragePolicy stored = p;
+    stored.int8 = v->int8;  // the column's own decode rule
+    stored.pre_normalize = v->pre_normalize;
+    ARROW_ASSIGN_OR_RAISE(VectorView view, reader->Vectors(p.vector_column));
+    ARROW_ASSIGN_OR_RAISE(auto bytes, file_internal::BuildSectionFromView(stored, view, build));
+    sections.push_back({p.vector_column, i == 0, std::move(bytes)});
+  }
+
+  ARROW_ASSIGN_OR_RAISE(const int64_t size, parquet_only->GetSize());
+  ARROW_ASSIGN_OR_RAISE(auto tail, parquet_only->ReadAt(size - 8, 8));
+  uint32_t flen;
+  std::memcpy(&flen, tail->data(), 4);
+  const int64_t footer_start = size - 8 - flen;  // checked by Open()
+  constexpr int64_t kChunk = 8 << 20;
+  for (int64_t pos = 0; pos < footer_start; pos += kChunk) {
+    ARROW_ASSIGN_OR_RAISE(auto piece,
+                          parquet_only->ReadAt(pos, std::min(kChunk, footer_start - pos)));
+    ARROW_RETURN_NOT_OK(sink->Write(piece));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto footer, parquet_only->ReadAt(footer_start, flen));
+  return file_internal::WriteSectionsAndFooter(
+      sink, footer_start, {footer->data(), static_cast<size_t>(footer->size())}, sections);
+}
+
+}  // namespace ailake

@@ -1,0 +1,81 @@
+// AilakeFileReader's state, shared by its parts:
+//   file_reader.cc     open, footer and sections, centroid, index, search, verify
+//   vector_pages.cc    the vector column's bytes in place (page index + page headers)
+//   row_selection.cc   Read and Take through the page index
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <arrow/io/interfaces.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+#include <parquet/page_index.h>
+
+#include "ailake/file.h"
+
+namespace ailake {
+
+// Runs Parquet C++ code that may throw, turning exceptions into a Status.
+template <typename F>
+arrow::Status ParquetCall(const char* what, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return arrow::Status::Invalid(what, ": ", e.what());
+  }
+}
+
+class AilakeFileReader::Impl {
+ public:
+  std::shared_ptr<arrow::io::RandomAccessFile> file;
+  int64_t size = 0;
+  int64_t footer_start = 0;  // first byte of the Parquet FileMetaData
+  int64_t data_end = 0;      // end of the last row group / page index structure
+  std::shared_ptr<parquet::FileMetaData> metadata;
+  std::unique_ptr<parquet::arrow::FileReader> arrow_reader;  // owns a ParquetFileReader
+  std::shared_ptr<arrow::Schema> schema;
+  std::vector<VectorColumnInfo> vectors;
+  std::vector<std::shared_ptr<arrow::Buffer>> section_bytes;  // parallel to vectors (null if none)
+
+  mutable std::mutex mu;
+  mutable std::map<std::string, std::shared_ptr<const VectorIndex>> indexes;
+  struct Held {
+    VectorView view;
+    std::vector<std::shared_ptr<arrow::Buffer>> keep;  // bytes the view points into
+    bool in_place = false;
+  };
+  mutable std::map<std::string, std::shared_ptr<const Held>> views;
+  // Page index, read once per row group on first use.
+  mutable std::shared_ptr<parquet::PageIndexReader> page_index;
+  mutable bool page_index_opened = false;
+  mutable std::map<int, std::shared_ptr<parquet::RowGroupPageIndexReader>> rg_page_index;
+  mutable std::map<std::pair<int, int>, std::shared_ptr<parquet::OffsetIndex>> offset_indexes;
+
+  // The offset index of (row group, leaf), or null when the file has none.
+  arrow::Result<std::shared_ptr<parquet::OffsetIndex>> OffsetIndexOf(int rg, int leaf) const;
+
+  arrow::Result<size_t> VectorIndexOf(std::string_view name) const;
+  arrow::Result<std::shared_ptr<const Held>> GetVectors(size_t v) const;
+  arrow::Result<std::shared_ptr<const Held>> VectorsInPlace(size_t v) const;
+  arrow::Result<std::shared_ptr<const Held>> VectorsByCopy(size_t v) const;
+
+  // File byte ranges of the pages of (rg, leaf) that hold rows of `covered`
+  // (rg-relative), after the chunk's dictionary page if it has one.
+  arrow::Result<std::vector<std::pair<int64_t, int64_t>>> PageByteRanges(
+      int rg, int leaf, const parquet::OffsetIndex& oi,
+      const std::vector<std::pair<int64_t, int64_t>>& page_rows,
+      const std::vector<std::pair<int64_t, int64_t>>& covered) const;
+  // Leaf columns of top-level field `field`.
+  std::vector<int> LeavesOf(int field) const;
+  // Rows [row intervals, sorted, disjoint, global] of the named fields as a table.
+  arrow::Result<std::shared_ptr<arrow::Table>> ReadIntervals(
+      const std::vector<int>& fields, const std::vector<std::pair<int64_t, int64_t>>& intervals,
+      std::span<const int64_t> gather) const;
+};
+
+}  // namespace ailake

@@ -1,0 +1,142 @@
+#include "ailake/index/flat_index.h"
+
+#include <gtest/gtest.h>
+
+#include "ailake/index/test_util.h"
+
+namespace ailake::index {
+namespace {
+
+using testing::ClusteredData;
+using testing::Encode;
+
+constexpr DistanceMetric kMetrics[] = {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
+                                       DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine};
+
+TEST(FlatIndexTest, MatchesDoubleOracleForEveryMetricAndPrecision) {
+  const uint32_t dim = 17, n = 500, k = 10;
+  auto data = ClusteredData(n, dim, 8, 1);
+  const auto queries = ClusteredData(5, dim, 8, 2);
+  for (Precision prec : {Precision::kF32, Precision::kF16, Precision::kInt8}) {
+    for (DistanceMetric m : kMetrics) {
+      auto rows = data;
+      if (m == DistanceMetric::kNormalizedCosine) vec::NormalizeRows(rows.data(), n, dim);
+      auto enc = Encode(rows, dim, prec);
+      auto idx = BuildIndex(testing::Policy(dim, m, prec, IndexType::kFlat), enc.view).ValueOrDie();
+      EXPECT_EQ(idx->type(), IndexType::kFlat);
+      for (uint32_t qi = 0; qi < 5; ++qi) {
+        const float* q = &queries[qi * dim];
+        auto got = idx->Search({q, dim}, k).ValueOrDie();
+        const auto want = testing::OracleTopK(m, enc.decoded, dim, q, k);
+        ASSERT_EQ(got.size(), k);
+        for (uint32_t i = 0; i < k; ++i) {
+          const double wd = testing::OracleDistance(m, q, &enc.decoded[size_t{want[i]} * dim], dim);
+          EXPECT_NEAR(got[i].distance, wd, 1e-3 * (1 + std::fabs(wd)))
+              << MetricName(m) << " " << PrecisionName(prec) << " rank " << i;
+          const double gd =
+              testing::OracleDistance(m, q, &enc.decoded[size_t{got[i].row} * dim], dim);
+          EXPECT_NEAR(got[i].distance, gd, 1e-3 * (1 + std::fabs(gd)));
+        }
+      }
+    }
+  }
+}
+
+TEST(FlatIndexTest, FilterReturnsOnlyAllowedRowsAndAllOfTheWantedCount) {
+  const uint32_t dim = 8, n = 300;
+  auto enc = Encode(ClusteredData(n, dim, 4, 3), dim, Precision::kF32);
+  auto idx = BuildIndex(testing::Policy(dim, DistanceMetric::kEuclidean, Precision::kF32,
+                                        IndexType::kFlat),
+                        enc.view)
+                 .ValueOrDie();
+  testing::FilterBits few(n, [](uint32_t r) { return r % 97 == 5; });  // rows 5, 102, 199, 296
+  auto got = idx->Search({enc.decoded.data(), dim}, 10, {}, &few.filter).ValueOrDie();
+  ASSERT_EQ(got.size(), 4u);
+  for (const Neighbor& nb : got) EXPECT_EQ(nb.row % 97, 5u);
+}
+
+TEST(FlatIndexTest, BatchedSearchEqualsSingleSearch) {
+  const uint32_t dim = 33, n = 2100, nq = 40, k = 7;
+  auto enc = Encode(ClusteredData(n, dim, 16, 4), dim, Precision::kF32);
+  const auto q = ClusteredData(nq, dim, 16, 5);
+  for (DistanceMetric m :
+       {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct, DistanceMetric::kCosine}) {
+    auto idx = BuildIndex(testing::Policy(dim, m, Precision::kF32, IndexType::kFlat), enc.view)
+                   .ValueOrDie();
+    auto batch = idx->SearchBatch(q, nq, k, {}, nullptr, 2).ValueOrDie();
+    ASSERT_EQ(batch.size(), nq);
+    for (uint32_t i = 0; i < nq; ++i) {
+      auto one = idx->Search({&q[i * dim], dim}, k).ValueOrDie();
+      ASSERT_EQ(batch[i].size(), one.size());
+      for (uint32_t j = 0; j < k; ++j) {
+        EXPECT_EQ(batch[i][j].row, one[j].row) << MetricName(m) << " q" << i << " rank " << j;
+        EXPECT_FLOAT_EQ(batch[i][j].distance, one[j].distance);
+      }
+    }
+  }
+}
+
+TEST(FlatIndexTest, SerializeLoadRoundTripAndMismatchIsRejected) {
+  const uint32_t dim = 4, n = 50;
+  auto enc = Encode(ClusteredData(n, dim, 2, 6), dim, Precision::kF16);
+  auto idx =
+      BuildIndex(testing::Policy(dim, DistanceMetric::kCosine, Precision::kF16, IndexType::kFlat),
+                 enc.view)
+          .ValueOrDie();
+  auto blob = idx->Serialize().ValueOrDie();
+  EXPECT_EQ(blob->size(), 64);
+  auto loaded = LoadIndex(blob, enc.view).ValueOrDie();
+  EXPECT_EQ(loaded->metric(), DistanceMetric::kCosine);
+  EXPECT_EQ(loaded->size(), n);
+  auto a = idx->Search({enc.decoded.data(), dim}, 5).ValueOrDie();
+  auto b = loaded->Search({enc.decoded.data(), dim}, 5).ValueOrDie();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].row, b[i].row);
+  auto other = Encode(ClusteredData(n - 1, dim, 2, 6), dim, Precision::kF16);
+  auto bad = LoadIndex(blob, other.view);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("49 rows"), std::string::npos) << bad.status().message();
+}
+
+TEST(FlatIndexTest, WrongQueryDimIsAnError) {
+  auto enc = Encode(ClusteredData(10, 4, 2, 7), 4, Precision::kF32);
+  auto idx =
+      BuildIndex(testing::Policy(4, DistanceMetric::kEuclidean, Precision::kF32, IndexType::kFlat),
+                 enc.view)
+          .ValueOrDie();
+  std::vector<float> q(3);
+  EXPECT_TRUE(idx->Search(q, 1).status().IsInvalid());
+}
+
+TEST(VectorViewTest, SegmentedLocatesRowsAcrossSegments) {
+  const uint32_t dim = 3;
+  std::vector<float> a(4 * dim), b(2 * dim);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = 100.0f + static_cast<float>(i);
+  auto v = VectorView::Segmented(Precision::kF32, dim, {},
+                                 {{reinterpret_cast<const uint8_t*>(a.data()), 4},
+                                  {reinterpret_cast<const uint8_t*>(b.data()), 2}})
+               .ValueOrDie();
+  EXPECT_EQ(v.num_rows(), 6u);
+  float out[3];
+  v.Decode(5, out);
+  EXPECT_EQ(out[0], 103.0f);
+  v.Decode(3, out);
+  EXPECT_EQ(out[2], 11.0f);
+  auto bad = VectorView::Segmented(Precision::kF32, dim, {},
+                                   {{reinterpret_cast<const uint8_t*>(a.data()), 2},
+                                    {reinterpret_cast<const uint8_t*>(b.data()), 1},
+                                    {reinterpret_cast<const uint8_t*>(b.data()), 1}});
+  EXPECT_FALSE(bad.ok());
+  EXPECT_FALSE(VectorView::Contiguous(Precision::kInt8, dim, {}, nullptr, 0).ok());
+  EXPECT_FALSE(VectorView::Contiguous(Precision::kF32, 0, {}, nullptr, 0).ok());
+}
+
+TEST(IndexFactoryTest, NoneIsRejected) {
+  auto enc = Encode(ClusteredData(10, 4, 2, 8), 4, Precision::kF32);
+  auto p = testing::Policy(4, DistanceMetric::kEuclidean, Precision::kF32, IndexType::kNone);
+  EXPECT_FALSE(BuildIndex(p, enc.view).ok());
+}
+
+}  // namespace
+}  // namespace ailake::index

@@ -1,0 +1,369 @@
+// Multi-threaded HNSW construction. Rows are inserted concurrently; each row's
+// link lists are guarded by a one-byte spin lock, the entry point by a mutex
+// held only by a row that raises the top level. The lists are built directly in
+// the blob layout (hnsw_graph.h), so serializing is a copy.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#include "ailake/index/hnsw_graph.h"
+#include "ailake/index/hnsw_index.h"
+#include "ailake/vec/parallel.h"
+
+namespace ailake::index {
+namespace {
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// Level of a row: floor(-ln(u) / ln(m)), u uniform in (0, 1], from (seed, row)
+// so the graph does not depend on thread scheduling of the level draw.
+uint32_t DrawLevel(uint64_t seed, uint32_t row, double ml) {
+  const uint64_t bits = SplitMix64(seed ^ (0x51ed2701ull * (row + 1ull)));
+  const double u = (static_cast<double>(bits >> 11) + 1.0) / 9007199254740992.0;
+  const double level = std::floor(-std::log(u) * ml);
+  return static_cast<uint32_t>(std::min<double>(level, kMaxHnswLevel));
+}
+
+class SpinLock {
+ public:
+  void lock() {
+    while (flag_.exchange(1, std::memory_order_acquire) != 0) {
+      while (flag_.load(std::memory_order_relaxed) != 0) _mm_pause();
+    }
+  }
+  void unlock() { flag_.store(0, std::memory_order_release); }
+
+ private:
+  std::atomic<uint8_t> flag_{0};
+};
+
+class Builder {
+ public:
+  Builder(const VectorStoragePolicy& policy, const VectorView& view)
+      : view_(view),
+        metric_(policy.metric),
+        m_(policy.hnsw.m),
+        m0_(2 * policy.hnsw.m),
+        efc_(std::max(policy.hnsw.ef_construction, policy.hnsw.m)),
+        n_(view.num_rows()),
+        locks_(new SpinLock[view.num_rows() == 0 ? 1 : view.num_rows()]) {
+    level0_.assign(static_cast<size_t>(n_) * (1 + m0_), 0);
+    upper_index_.assign(n_, kNoUpper);
+    const double ml = 1.0 / std::log(static_cast<double>(m_));
+    uint64_t words = 0;
+    for (uint32_t r = 0; r < n_; ++r) {
+      const uint32_t level = DrawLevel(policy.hnsw.seed, r, ml);
+      if (level > 0) {
+        upper_index_[r] = static_cast<uint32_t>(words);
+        words += 1 + static_cast<uint64_t>(level) * (1 + m_);
+      }
+    }
+    upper_.assign(words, 0);
+    for (uint32_t r = 0; r < n_; ++r) {
+      if (upper_index_[r] != kNoUpper) {
+        upper_[upper_index_[r]] = DrawLevel(policy.hnsw.seed, r, ml);
+      }
+    }
+  }
+
+  void ComputeInverseNorms(uint32_t threads) {
+    if (metric_ != DistanceMetric::kCosine) return;
+    inv_norms_.resize(n_);
+    vec::ParallelFor(n_, threads, 4096, [&](size_t b, size_t e, uint32_t) {
+      for (size_t r = b; r < e; ++r) {
+        inv_norms_[r] = vec::InverseNorm(view_.precision(), view_.dim(), view_.int8(),
+                                         view_.Row(static_cast<uint32_t>(r)));
+      }
+    });
+  }
+
+  void Build(uint32_t threads) {
+    if (n_ == 0) return;
+    threads = vec::ResolveThreads(threads, n_);
+    std::vector<Worker> workers;
+    workers.reserve(threads);
+    for (uint32_t t = 0; t < threads; ++t) workers.emplace_back(*this);
+    Insert(0, &workers[0]);
+    vec::ParallelFor(n_ - 1, threads, 32, [&](size_t b, size_t e, uint32_t w) {
+      for (size_t i = b; i < e; ++i) Insert(static_cast<uint32_t>(i + 1), &workers[w]);
+    });
+  }
+
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize(const VectorStoragePolicy& policy);
+
+ private:
+  // Per-thread scratch: query buffers, visited marks, heaps.
+  struct Worker {
+    explicit Worker(const Builder& b)
+        : dist(b.metric_, b.view_, b.NormsBytes()),
+          query(b.view_.dim()),
+          a(b.view_.dim()),
+          c(b.view_.dim()) {}
+    HnswDistance dist;
+    std::vector<float> query, a, c;
+    VisitedTable visited;
+    std::vector<Candidate> cand, top, links, selected;
+    std::vector<uint32_t> copy;
+  };
+
+  const uint8_t* NormsBytes() const {
+    return inv_norms_.empty() ? nullptr : reinterpret_cast<const uint8_t*>(inv_norms_.data());
+  }
+  uint32_t Level(uint32_t r) const {
+    return upper_index_[r] == kNoUpper ? 0 : upper_[upper_index_[r]];
+  }
+  uint32_t* Links(uint32_t r, uint32_t level) {
+    if (level == 0) return &level0_[static_cast<size_t>(r) * (1 + m0_)];
+    return &upper_[upper_index_[r] + 1 + static_cast<size_t>(level - 1) * (1 + m_)];
+  }
+  // Copies r's links at `level` under its lock.
+  void ReadLinks(uint32_t r, uint32_t level, std::vector<uint32_t>* out) {
+    std::lock_guard<SpinLock> lock(locks_[r]);
+    const uint32_t* l = Links(r, level);
+    out->assign(l + 1, l + 1 + l[0]);
+  }
+
+  // Distance between two stored rows.
+  float PairDistance(uint32_t x, uint32_t y, Worker* w) const;
+  void SearchLayer(uint32_t ep, float ep_d, uint32_t level, Worker* w);
+  // Keeps up to `max` of `cands` (ascending by distance to the base row): a
+  // candidate is dropped when it is closer to an already kept one than to the
+  // base (the heuristic of the HNSW paper, Malkov & Yashunin, alg. 4).
+  void SelectNeighbors(std::vector<Candidate>* cands, uint32_t max, Worker* w) const;
+  void Insert(uint32_t x, Worker* w);
+
+  const VectorView& view_;
+  const DistanceMetric metric_;
+  const uint32_t m_, m0_, efc_, n_;
+  std::unique_ptr<SpinLock[]> locks_;
+  std::vector<uint32_t> level0_, upper_index_, upper_;
+  std::vector<float> inv_norms_;
+  std::mutex entry_mu_;
+  uint32_t entry_ = kNoNode;
+  uint32_t max_level_ = 0;
+};
+
+float Builder::PairDistance(uint32_t x, uint32_t y, Worker* w) const {
+  const uint32_t d = view_.dim();
+  const vec::KernelTable& k = vec::Kernels();
+  const float *a, *b;
+  if (view_.precision() == Precision::kF32) {
+    a = reinterpret_cast<const float*>(view_.Row(x));
+    b = reinterpret_cast<const float*>(view_.Row(y));
+  } else {
+    view_.Decode(x, w->a.data());
+    view_.Decode(y, w->c.data());
+    a = w->a.data();
+    b = w->c.data();
+  }
+  switch (metric_) {
+    case DistanceMetric::kEuclidean: return k.l2_f32(a, b, d);
+    case DistanceMetric::kDotProduct: return -k.dot_f32(a, b, d);
+    case DistanceMetric::kNormalizedCosine: return 1.0f - k.dot_f32(a, b, d);
+    case DistanceMetric::kCosine: {
+      const float ia = inv_norms_[x], ib = inv_norms_[y];
+      if (ia == 0.0f || ib == 0.0f) return (ia == 0.0f && ib == 0.0f) ? 0.0f : 1.0f;
+      return 1.0f - k.dot_f32(a, b, d) * ia * ib;
+    }
+  }
+  return 0.0f;
+}
+
+void Builder::SearchLayer(uint32_t ep, float ep_d, uint32_t level, Worker* w) {
+  w->visited.Reset(n_);
+  w->cand.clear();
+  w->top.clear();
+  w->visited.Mark(ep);
+  w->cand.push_back({ep_d, ep});
+  w->top.push_back({ep_d, ep});
+  while (!w->cand.empty()) {
+    const Candidate c = w->cand.front();
+    if (c.d > w->top.front().d && w->top.size() >= efc_) break;
+    std::pop_heap(w->cand.begin(), w->cand.end(), CloserFirst{});
+    w->cand.pop_back();
+    ReadLinks(c.id, level, &w->copy);
+    for (size_t i = 0; i < w->copy.size(); ++i) {
+      const uint32_t nb = w->copy[i];
+      if (i + 1 < w->copy.size()) __builtin_prefetch(view_.Row(w->copy[i + 1]));
+      if (!w->visited.Mark(nb)) continue;
+      const float d = w->dist(nb);
+      if (w->top.size() < efc_ || d < w->top.front().d) {
+        w->cand.push_back({d, nb});
+        std::push_heap(w->cand.begin(), w->cand.end(), CloserFirst{});
+        w->top.push_back({d, nb});
+        std::push_heap(w->top.begin(), w->top.end(), FartherFirst{});
+        if (w->top.size() > efc_) {
+          std::pop_heap(w->top.begin(), w->top.end(), FartherFirst{});
+          w->top.pop_back();
+        }
+      }
+    }
+  }
+  std::sort_heap(w->top.begin(), w->top.end(), FartherFirst{});  // ascending
+}
+
+void Builder::SelectNeighbors(std::vector<Candidate>* cands, uint32_t max, Worker* w) const {
+  if (cands->size() <= max) return;
+  w->selected.clear();
+  for (const Candidate& c : *cands) {
+    if (w->selected.size() >= max) break;
+    bool keep = true;
+    for (const Candidate& s : w->selected) {
+      if (PairDistance(c.id, s.id, w) < c.d) {
+        keep = false;
+        break;
+      }
+    }
+    if (keep) w->selected.push_back(c);
+  }
+  cands->swap(w->selected);
+}
+
+void Builder::Insert(uint32_t x, Worker* w) {
+  const uint32_t level = Level(x);
+  view_.Decode(x, w->query.data());
+  w->dist.SetQuery(w->query.data());
+
+  std::unique_lock<std::mutex> entry_lock(entry_mu_);
+  const uint32_t ep0 = entry_;
+  const uint32_t top_level = max_level_;
+  if (ep0 == kNoNode) {  // the first row
+    entry_ = x;
+    max_level_ = level;
+    return;
+  }
+  if (level <= top_level) entry_lock.unlock();
+
+  uint32_t cur = ep0;
+  float cur_d = w->dist(cur);
+  for (uint32_t l = top_level; l > level; --l) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      ReadLinks(cur, l, &w->copy);
+      for (uint32_t nb : w->copy) {
+        const float d = w->dist(nb);
+        if (d < cur_d) {
+          cur_d = d;
+          cur = nb;
+          changed = true;
+        }
+      }
+    }
+  }
+  for (uint32_t l = std::min(level, top_level) + 1; l-- > 0;) {
+    SearchLayer(cur, cur_d, l, w);
+    cur = w->top.front().id;
+    cur_d = w->top.front().d;
+    std::vector<Candidate>& sel = w->top;
+    SelectNeighbors(&sel, m_, w);
+    {
+      std::lock_guard<SpinLock> lock(locks_[x]);
+      uint32_t* mine = Links(x, l);
+      mine[0] = static_cast<uint32_t>(sel.size());
+      for (size_t i = 0; i < sel.size(); ++i) mine[1 + i] = sel[i].id;
+    }
+    const uint32_t max_links = l == 0 ? m0_ : m_;
+    // Copy: SelectNeighbors below reuses the worker's scratch.
+    std::vector<Candidate> chosen(sel.begin(), sel.end());
+    for (const Candidate& s : chosen) {
+      std::lock_guard<SpinLock> lock(locks_[s.id]);
+      uint32_t* theirs = Links(s.id, l);
+      const uint32_t count = theirs[0];
+      if (std::find(theirs + 1, theirs + 1 + count, x) != theirs + 1 + count) continue;
+      if (count < max_links) {
+        theirs[1 + count] = x;
+        theirs[0] = count + 1;
+        continue;
+      }
+      // Full: keep the best max_links of the old links plus x, by the heuristic.
+      w->links.clear();
+      w->links.push_back({s.d, x});
+      for (uint32_t i = 0; i < count; ++i) {
+        w->links.push_back({PairDistance(s.id, theirs[1 + i], w), theirs[1 + i]});
+      }
+      std::sort(w->links.begin(), w->links.end(),
+                [](const Candidate& a, const Candidate& b) { return a.d < b.d; });
+      SelectNeighbors(&w->links, max_links, w);
+      theirs[0] = static_cast<uint32_t>(w->links.size());
+      for (size_t i = 0; i < w->links.size(); ++i) theirs[1 + i] = w->links[i].id;
+    }
+  }
+  if (level > top_level) {
+    entry_ = x;
+    max_level_ = level;
+  }
+}
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(
+    const VectorStoragePolicy& policy) {
+  auto align = [](uint64_t v) { return (v + kSectionAlign - 1) / kSectionAlign * kSectionAlign; };
+  uint64_t at = kHnswHeaderBytes;
+  const uint64_t norms_off = inv_norms_.empty() ? 0 : at;
+  if (!inv_norms_.empty()) at = align(at + 4ull * n_);
+  const uint64_t level0_off = at;
+  at = align(at + 4ull * level0_.size());
+  const uint64_t upper_index_off = at;
+  at = align(at + 4ull * n_);
+  const uint64_t upper_off = at;
+  at = align(at + 4ull * upper_.size());
+  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> buf,
+                        arrow::AllocateBuffer(static_cast<int64_t>(at)));
+  uint8_t* p = buf->mutable_data();
+  std::memset(p, 0, at);
+  BlobWriter header(kHnswHeaderBytes);
+  CommonHeader h;
+  h.type = IndexType::kHnsw;
+  h.metric = metric_;
+  h.precision = view_.precision();
+  h.int8 = view_.int8();
+  h.flags = inv_norms_.empty() ? 0 : kFlagInverseNorms;
+  h.dim = view_.dim();
+  h.num_rows = n_;
+  WriteCommonHeader(&header, h);
+  header.PutU64(24, at);
+  header.PutU32(kHnswM, m_);
+  header.PutU32(kHnswM0, m0_);
+  header.PutU32(kHnswMaxLevel, max_level_);
+  header.PutU32(kHnswEntry, entry_);
+  header.PutU32(kHnswEfSearch, policy.hnsw.ef_search);
+  header.PutU32(kHnswEfConstruction, policy.hnsw.ef_construction);
+  header.PutU64(kHnswNormsOff, norms_off);
+  header.PutU64(kHnswLevel0Off, level0_off);
+  header.PutU64(kHnswUpperIndexOff, upper_index_off);
+  header.PutU64(kHnswUpperOff, upper_off);
+  header.PutU64(kHnswUpperWords, upper_.size());
+  std::memcpy(p, header.bytes().data(), kHnswHeaderBytes);
+  if (norms_off != 0) std::memcpy(p + norms_off, inv_norms_.data(), 4ull * n_);
+  std::memcpy(p + level0_off, level0_.data(), 4ull * level0_.size());
+  std::memcpy(p + upper_index_off, upper_index_.data(), 4ull * n_);
+  std::memcpy(p + upper_off, upper_.data(), 4ull * upper_.size());
+  return std::shared_ptr<arrow::Buffer>(std::move(buf));
+}
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePolicy& policy,
+                                                           const VectorView& vectors,
+                                                           const IndexBuildOptions& options) {
+  std::shared_ptr<arrow::Buffer> blob;
+  {
+    Builder b(policy, vectors);
+    b.ComputeInverseNorms(options.num_threads);
+    b.Build(options.num_threads);
+    ARROW_ASSIGN_OR_RAISE(blob, b.Serialize(policy));
+  }
+  ARROW_ASSIGN_OR_RAISE(CommonHeader h, ReadCommonHeader(*blob));
+  return LoadHnswIndex(std::move(blob), h, vectors);
+}
+
+}  // namespace ailake::index

@@ -1,0 +1,257 @@
+// HNSW search from a blob, and the loader that validates it.
+#include "ailake/index/hnsw_index.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ailake/index/flat_index.h"
+#include "ailake/index/hnsw_graph.h"
+#include "ailake/index/topk.h"
+
+namespace ailake::index {
+namespace {
+
+class HnswIndex final : public VectorIndex {
+ public:
+  HnswIndex(std::shared_ptr<arrow::Buffer> blob, const CommonHeader& h, const VectorView& view)
+      : blob_(std::move(blob)), h_(h), view_(view) {
+    const uint8_t* p = blob_->data();
+    graph_.m = LoadU32(p + kHnswM);
+    graph_.m0 = LoadU32(p + kHnswM0);
+    max_level_ = LoadU32(p + kHnswMaxLevel);
+    entry_ = LoadU32(p + kHnswEntry);
+    ef_search_ = LoadU32(p + kHnswEfSearch);
+    const uint64_t norms = LoadU64(p + kHnswNormsOff);
+    inv_norms_ = norms == 0 ? nullptr : p + norms;
+    graph_.level0 = p + LoadU64(p + kHnswLevel0Off);
+    graph_.upper_index = p + LoadU64(p + kHnswUpperIndexOff);
+    graph_.upper = p + LoadU64(p + kHnswUpperOff);
+  }
+
+  IndexType type() const override { return IndexType::kHnsw; }
+  DistanceMetric metric() const override { return h_.metric; }
+  uint32_t dim() const override { return h_.dim; }
+  uint32_t size() const override { return h_.num_rows; }
+
+  arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query, uint32_t k,
+                                              const SearchParams& params,
+                                              const RowFilter* filter) const override;
+
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const override { return blob_; }
+
+ private:
+  // Greedy descent through the upper levels, then a beam of width ef on level 0.
+  std::vector<Neighbor> SearchGraph(const HnswDistance& dist, uint32_t ef, uint32_t k,
+                                    const RowFilter* filter) const;
+
+  std::shared_ptr<arrow::Buffer> blob_;
+  CommonHeader h_;
+  VectorView view_;
+  HnswGraphRef graph_;
+  const uint8_t* inv_norms_ = nullptr;
+  uint32_t max_level_ = 0;
+  uint32_t entry_ = kNoNode;
+  uint32_t ef_search_ = 64;
+};
+
+std::vector<Neighbor> HnswIndex::SearchGraph(const HnswDistance& dist, uint32_t ef, uint32_t k,
+                                             const RowFilter* filter) const {
+  uint32_t cur = entry_;
+  float cur_d = dist(cur);
+  for (uint32_t level = max_level_; level > 0; --level) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      const uint8_t* links = graph_.Links(cur, level);
+      const uint32_t count = LoadU32(links);
+      for (uint32_t i = 0; i < count; ++i) {
+        const uint32_t nb = LoadU32(links + 4 + 4 * i);
+        const float d = dist(nb);
+        if (d < cur_d) {
+          cur_d = d;
+          cur = nb;
+          changed = true;
+        }
+      }
+    }
+  }
+
+  thread_local VisitedTable visited;
+  thread_local std::vector<Candidate> cand, top;
+  visited.Reset(h_.num_rows);
+  cand.clear();
+  top.clear();
+  visited.Mark(cur);
+  cand.push_back({cur_d, cur});
+  if (Allowed(filter, cur)) top.push_back({cur_d, cur});
+  const size_t row_bytes = view_.row_bytes();
+  while (!cand.empty()) {
+    const Candidate c = cand.front();
+    if (top.size() >= ef && c.d > top.front().d) break;
+    std::pop_heap(cand.begin(), cand.end(), CloserFirst{});
+    cand.pop_back();
+    const uint8_t* links = graph_.Links(c.id, 0);
+    const uint32_t count = LoadU32(links);
+    if (count > 0) {
+      const uint32_t first = LoadU32(links + 4);
+      __builtin_prefetch(view_.Row(first));
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t nb = LoadU32(links + 4 + 4 * i);
+      if (i + 1 < count) {
+        const uint8_t* next = view_.Row(LoadU32(links + 8 + 4 * i));
+        __builtin_prefetch(next);
+        if (row_bytes > 64) __builtin_prefetch(next + 64);
+      }
+      if (!visited.Mark(nb)) continue;
+      const float d = dist(nb);
+      const bool room = top.size() < ef;
+      if (room || d < top.front().d) {
+        cand.push_back({d, nb});
+        std::push_heap(cand.begin(), cand.end(), CloserFirst{});
+        if (filter != nullptr && !Allowed(filter, nb)) continue;
+        top.push_back({d, nb});
+        std::push_heap(top.begin(), top.end(), FartherFirst{});
+        if (top.size() > ef) {
+          std::pop_heap(top.begin(), top.end(), FartherFirst{});
+          top.pop_back();
+        }
+      }
+    }
+  }
+  std::sort_heap(top.begin(), top.end(), FartherFirst{});
+  std::vector<Neighbor> out;
+  out.reserve(std::min<size_t>(k, top.size()));
+  for (size_t i = 0; i < top.size() && i < k; ++i) out.push_back({top[i].id, top[i].d});
+  return out;
+}
+
+arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> query, uint32_t k,
+                                                       const SearchParams& params,
+                                                       const RowFilter* filter) const {
+  if (query.size() != h_.dim) {
+    return arrow::Status::Invalid("HnswIndex::Search: query has ", query.size(),
+                                  " floats, index dim is ", h_.dim);
+  }
+  const uint32_t n = h_.num_rows;
+  if (n == 0 || k == 0) return std::vector<Neighbor>{};
+  const uint32_t ef = std::max(params.ef != 0 ? params.ef : ef_search_, k);
+  if (filter != nullptr) {
+    const uint64_t allowed = CountAllowed(filter, n);
+    if (allowed == 0) return std::vector<Neighbor>{};
+    // A graph walk under a filter of selectivity s = allowed / n visits about
+    // ef * m0 / s rows; a scan of the allowed rows costs `allowed`. Scan when
+    // allowed^2 <= ef * m0 * n.
+    if (static_cast<double>(allowed) * static_cast<double>(allowed) <=
+        static_cast<double>(ef) * graph_.m0 * n) {
+      return ExactSearch(view_, h_.metric, query.data(), k, filter);
+    }
+  }
+  HnswDistance dist(h_.metric, view_, inv_norms_);
+  dist.SetQuery(query.data());
+  std::vector<Neighbor> out = SearchGraph(dist, ef, k, filter);
+  if (filter != nullptr && out.size() < k) {
+    // The walk could not reach k allowed rows: the contract is min(k, allowed).
+    const uint64_t allowed = CountAllowed(filter, n);
+    if (out.size() < std::min<uint64_t>(k, allowed)) {
+      return ExactSearch(view_, h_.metric, query.data(), k, filter);
+    }
+  }
+  return out;
+}
+
+// Every count, offset and link checked against the blob before any search.
+arrow::Status Validate(const arrow::Buffer& blob, const CommonHeader& h) {
+  const uint8_t* p = blob.data();
+  const uint64_t size = static_cast<uint64_t>(blob.size());
+  if (size < kHnswHeaderBytes) {
+    return arrow::Status::Invalid("HNSW blob: ", size, " bytes is shorter than its ",
+                                  kHnswHeaderBytes, "-byte header");
+  }
+  const uint32_t m = LoadU32(p + kHnswM), m0 = LoadU32(p + kHnswM0);
+  const uint32_t max_level = LoadU32(p + kHnswMaxLevel), entry = LoadU32(p + kHnswEntry);
+  const uint32_t n = h.num_rows;
+  if (m < 2 || m > 256 || m0 < m || m0 > 512) {
+    return arrow::Status::Invalid("HNSW blob: link counts m=", m, " m0=", m0,
+                                  " at offset 64 are out of range");
+  }
+  if (LoadU32(p + kHnswEfSearch) == 0) {
+    return arrow::Status::Invalid("HNSW blob: ef_search 0 at offset 80");
+  }
+  if (max_level > kMaxHnswLevel) {
+    return arrow::Status::Invalid("HNSW blob: max level ", max_level, " at offset 72 exceeds ",
+                                  kMaxHnswLevel);
+  }
+  const uint64_t norms = LoadU64(p + kHnswNormsOff), level0 = LoadU64(p + kHnswLevel0Off);
+  const uint64_t upper_index = LoadU64(p + kHnswUpperIndexOff);
+  const uint64_t upper = LoadU64(p + kHnswUpperOff), words = LoadU64(p + kHnswUpperWords);
+  const bool cosine = h.metric == DistanceMetric::kCosine;
+  if (cosine != (norms != 0) || cosine != ((h.flags & kFlagInverseNorms) != 0)) {
+    return arrow::Status::Invalid("HNSW blob: inverse norms section present=", norms != 0,
+                                  " but metric is ", MetricName(h.metric));
+  }
+  if (norms != 0) ARROW_RETURN_NOT_OK(CheckSection(size, norms, n, 4, "hnsw.inv_norms"));
+  ARROW_RETURN_NOT_OK(CheckSection(size, level0, n, 4ull * (1 + m0), "hnsw.level0"));
+  ARROW_RETURN_NOT_OK(CheckSection(size, upper_index, n, 4, "hnsw.upper_index"));
+  ARROW_RETURN_NOT_OK(CheckSection(size, upper, words, 4, "hnsw.upper"));
+  if (n == 0) {
+    if (entry != kNoNode) return arrow::Status::Invalid("HNSW blob: empty graph with an entry");
+    return arrow::Status::OK();
+  }
+  if (entry >= n) {
+    return arrow::Status::Invalid("HNSW blob: entry point ", entry, " >= num_rows ", n);
+  }
+  HnswGraphRef g{p + level0, p + upper_index, p + upper, m, m0};
+  // Upper blocks: in bounds and with a sane level, before any Links() call.
+  for (uint32_t r = 0; r < n; ++r) {
+    const uint32_t off = LoadU32(g.upper_index + 4ull * r);
+    if (off == kNoUpper) continue;
+    if (off >= words) {
+      return arrow::Status::Invalid("HNSW blob: row ", r, " upper offset ", off, " >= upper words ",
+                                    words);
+    }
+    const uint32_t level = LoadU32(g.upper + 4ull * off);
+    if (level == 0 || level > max_level) {
+      return arrow::Status::Invalid("HNSW blob: row ", r, " has level ", level,
+                                    " outside [1, max level ", max_level, "]");
+    }
+    if (static_cast<uint64_t>(off) + 1 + static_cast<uint64_t>(level) * (1 + m) > words) {
+      return arrow::Status::Invalid("HNSW blob: row ", r, " upper block overruns the section");
+    }
+  }
+  if (g.Level(entry) != max_level) {
+    return arrow::Status::Invalid("HNSW blob: entry point ", entry, " has level ", g.Level(entry),
+                                  ", max level is ", max_level);
+  }
+  for (uint32_t r = 0; r < n; ++r) {
+    const uint32_t top = g.Level(r);
+    for (uint32_t level = 0; level <= top; ++level) {
+      const uint8_t* links = g.Links(r, level);
+      const uint32_t count = LoadU32(links);
+      if (count > (level == 0 ? m0 : m)) {
+        return arrow::Status::Invalid("HNSW blob: row ", r, " level ", level, " has ", count,
+                                      " links, more than ", level == 0 ? m0 : m);
+      }
+      for (uint32_t i = 0; i < count; ++i) {
+        const uint32_t nb = LoadU32(links + 4 + 4 * i);
+        if (nb >= n || (level > 0 && g.Level(nb) < level)) {
+          return arrow::Status::Invalid("HNSW blob: row ", r, " level ", level, " links to ", nb,
+                                        nb >= n ? ", past the last row" : ", not on that level");
+        }
+      }
+    }
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<VectorIndex>> LoadHnswIndex(std::shared_ptr<arrow::Buffer> blob,
+                                                          const CommonHeader& header,
+                                                          const VectorView& vectors) {
+  ARROW_RETURN_NOT_OK(CheckVectorsMatch(header, vectors));
+  ARROW_RETURN_NOT_OK(Validate(*blob, header));
+  return std::make_unique<HnswIndex>(std::move(blob), header, vectors);
+}
+
+}  // namespace ailake::index

@@ -1,0 +1,176 @@
+#include "ailake/index/hnsw_index.h"
+
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "ailake/index/test_util.h"
+
+namespace ailake::index {
+namespace {
+
+using testing::ClusteredData;
+using testing::Encode;
+
+struct Fixture {
+  Fixture(uint32_t n, uint32_t dim, DistanceMetric m, Precision prec, uint32_t seed = 1)
+      : dim(dim), metric(m) {
+    auto rows = ClusteredData(n, dim, 20, seed);
+    if (m == DistanceMetric::kNormalizedCosine) vec::NormalizeRows(rows.data(), n, dim);
+    enc = Encode(rows, dim, prec);
+    policy = testing::Policy(dim, m, prec, IndexType::kHnsw);
+    policy.hnsw.m = 12;
+    policy.hnsw.ef_construction = 100;
+    queries = ClusteredData(50, dim, 20, seed + 100);
+  }
+  uint32_t dim;
+  DistanceMetric metric;
+  testing::EncodedVectors enc;
+  VectorStoragePolicy policy;
+  std::vector<float> queries;
+};
+
+double MeanRecall(const VectorIndex& idx, const Fixture& f, uint32_t k, uint32_t ef,
+                  const RowFilter* filter = nullptr) {
+  double sum = 0;
+  const uint32_t nq = static_cast<uint32_t>(f.queries.size() / f.dim);
+  for (uint32_t i = 0; i < nq; ++i) {
+    const float* q = &f.queries[size_t{i} * f.dim];
+    SearchParams p;
+    p.ef = ef;
+    auto got = idx.Search({q, f.dim}, k, p, filter).ValueOrDie();
+    const auto want = testing::OracleTopK(f.metric, f.enc.decoded, f.dim, q, k, filter);
+    EXPECT_EQ(got.size(), want.size());
+    for (size_t j = 1; j < got.size(); ++j) EXPECT_LE(got[j - 1].distance, got[j].distance);
+    for (const Neighbor& nb : got) {
+      // Every returned distance is the metric's true distance.
+      const double t =
+          testing::OracleDistance(f.metric, q, &f.enc.decoded[size_t{nb.row} * f.dim], f.dim);
+      EXPECT_NEAR(nb.distance, t, 2e-3 * (1 + std::fabs(t)));
+      if (filter != nullptr) {
+        EXPECT_TRUE(filter->Contains(nb.row));
+      }
+    }
+    sum += testing::Recall(got, want);
+  }
+  return sum / nq;
+}
+
+TEST(HnswIndexTest, HighRecallForEveryMetricAndPrecision) {
+  for (Precision prec : {Precision::kF32, Precision::kF16, Precision::kInt8}) {
+    for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
+                             DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine}) {
+      Fixture f(3000, 24, m, prec);
+      IndexBuildOptions opt;
+      opt.num_threads = 2;
+      auto idx = BuildIndex(f.policy, f.enc.view, opt).ValueOrDie();
+      EXPECT_EQ(idx->type(), IndexType::kHnsw);
+      const double r = MeanRecall(*idx, f, 10, 128);
+      // Dot product is not a metric (a row need not be its own nearest
+      // neighbour), so graph search is weaker there; the build is
+      // multi-threaded, so recall varies a little between runs.
+      EXPECT_GE(r, m == DistanceMetric::kDotProduct ? 0.7 : 0.93)
+          << MetricName(m) << " " << PrecisionName(prec);
+    }
+  }
+}
+
+TEST(HnswIndexTest, LargerEfDoesNotLowerRecall) {
+  Fixture f(4000, 32, DistanceMetric::kEuclidean, Precision::kF32);
+  auto idx = BuildIndex(f.policy, f.enc.view).ValueOrDie();
+  const double low = MeanRecall(*idx, f, 10, 10);
+  const double high = MeanRecall(*idx, f, 10, 200);
+  EXPECT_GE(high, low);
+  EXPECT_GE(high, 0.98);
+}
+
+TEST(HnswIndexTest, FilteredSearchReturnsKAllowedRows) {
+  Fixture f(3000, 16, DistanceMetric::kEuclidean, Precision::kF32);
+  auto idx = BuildIndex(f.policy, f.enc.view).ValueOrDie();
+  // Moderate (every 3rd row): graph walk with the filter inside.
+  testing::FilterBits third(3000, [](uint32_t r) { return r % 3 == 0; });
+  EXPECT_GE(MeanRecall(*idx, f, 10, 64, &third.filter), 0.9);
+  // Very selective (7 rows): all 7 come back although k = 10.
+  testing::FilterBits seven(3000, [](uint32_t r) { return r % 400 == 9; });
+  auto got = idx->Search({f.queries.data(), f.dim}, 10, {}, &seven.filter).ValueOrDie();
+  EXPECT_EQ(got.size(), 8u);
+  EXPECT_EQ(MeanRecall(*idx, f, 10, 64, &seven.filter), 1.0);
+  // Nothing allowed.
+  testing::FilterBits none(3000, [](uint32_t) { return false; });
+  EXPECT_TRUE(idx->Search({f.queries.data(), f.dim}, 10, {}, &none.filter).ValueOrDie().empty());
+}
+
+TEST(HnswIndexTest, BlobRoundTripSearchesIdentically) {
+  Fixture f(2000, 20, DistanceMetric::kCosine, Precision::kF32);
+  auto idx = BuildIndex(f.policy, f.enc.view).ValueOrDie();
+  auto blob = idx->Serialize().ValueOrDie();
+  // Copy into a fresh buffer at an odd offset: the loader must not need alignment.
+  std::vector<uint8_t> storage(static_cast<size_t>(blob->size()) + 3);
+  std::memcpy(storage.data() + 3, blob->data(), static_cast<size_t>(blob->size()));
+  auto view = std::make_shared<arrow::Buffer>(storage.data() + 3, blob->size());
+  auto loaded = LoadIndex(view, f.enc.view).ValueOrDie();
+  EXPECT_EQ(loaded->type(), IndexType::kHnsw);
+  for (uint32_t i = 0; i < 10; ++i) {
+    const float* q = &f.queries[size_t{i} * f.dim];
+    auto a = idx->Search({q, f.dim}, 5).ValueOrDie();
+    auto b = loaded->Search({q, f.dim}, 5).ValueOrDie();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t j = 0; j < a.size(); ++j) {
+      EXPECT_EQ(a[j].row, b[j].row);
+      EXPECT_EQ(a[j].distance, b[j].distance);
+    }
+  }
+}
+
+TEST(HnswIndexTest, BlobCostsAtMostTwoMPlusEightWordsPerRow) {
+  Fixture f(5000, 8, DistanceMetric::kCosine, Precision::kF32);
+  f.policy.hnsw.m = 16;
+  auto idx = BuildIndex(f.policy, f.enc.view).ValueOrDie();
+  auto blob = idx->Serialize().ValueOrDie();
+  EXPECT_LE(static_cast<double>(blob->size()) / 5000.0, (2.0 * 16 + 8) * 4);
+}
+
+TEST(HnswIndexTest, TinyAndEmptySets) {
+  for (uint32_t n : {0u, 1u, 2u, 5u}) {
+    Fixture f(n, 4, DistanceMetric::kEuclidean, Precision::kF32);
+    auto idx = BuildIndex(f.policy, f.enc.view).ValueOrDie();
+    auto got = idx->Search({f.queries.data(), 4}, 3).ValueOrDie();
+    EXPECT_EQ(got.size(), std::min(n, 3u));
+    auto loaded = LoadIndex(idx->Serialize().ValueOrDie(), f.enc.view).ValueOrDie();
+    EXPECT_EQ(loaded->Search({f.queries.data(), 4}, 3).ValueOrDie().size(), std::min(n, 3u));
+  }
+}
+
+TEST(HnswIndexTest, CorruptBlobsAreRejectedNotCrashed) {
+  Fixture f(500, 8, DistanceMetric::kCosine, Precision::kF32);
+  auto idx = BuildIndex(f.policy, f.enc.view).ValueOrDie();
+  auto blob = idx->Serialize().ValueOrDie();
+  const std::vector<uint8_t> good(blob->data(), blob->data() + blob->size());
+  // Truncations.
+  for (size_t len : {size_t{0}, size_t{10}, size_t{64}, size_t{127}, good.size() - 64}) {
+    auto b = std::make_shared<arrow::Buffer>(good.data(), static_cast<int64_t>(len));
+    EXPECT_FALSE(LoadIndex(b, f.enc.view).ok()) << "length " << len;
+  }
+  // A link past the last row.
+  std::vector<uint8_t> bad = good;
+  const uint64_t level0 = LoadU64(bad.data() + kHnswLevel0Off);
+  const uint32_t huge = 1u << 30;
+  uint32_t one = 1;
+  std::memcpy(bad.data() + level0, &one, 4);
+  std::memcpy(bad.data() + level0 + 4, &huge, 4);
+  auto st = LoadIndex(std::make_shared<arrow::Buffer>(bad.data(), bad.size()), f.enc.view);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("past the last row"), std::string::npos)
+      << st.status().message();
+  // Random byte flips: load fails or the index searches without crashing.
+  std::mt19937 rng(1);
+  for (int t = 0; t < 300; ++t) {
+    std::vector<uint8_t> m = good;
+    for (int j = 0; j < 4; ++j) m[rng() % m.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    auto r = LoadIndex(std::make_shared<arrow::Buffer>(m.data(), m.size()), f.enc.view);
+    if (r.ok()) (void)(*r)->Search({f.queries.data(), 8}, 5);
+  }
+}
+
+}  // namespace
+}  // namespace ailake::index

@@ -1,0 +1,363 @@
+// IVF-PQ: build (encode every row against a trained or shared codebook),
+// in-place search with ADC lookup tables and exact re-ranking, and the loader.
+#include "ailake/index/ivf_pq_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "ailake/index/flat_index.h"
+#include "ailake/index/ivf_pq_codebook.h"
+#include "ailake/index/topk.h"
+#include "ailake/vec/codec.h"
+#include "ailake/vec/distance.h"
+#include "ailake/vec/kernels.h"
+#include "ailake/vec/matrix.h"
+#include "ailake/vec/parallel.h"
+#include "ailake/vec/pq.h"
+
+namespace ailake::index {
+namespace {
+
+// Type header after the common header (docs/FORMAT.md 3.4).
+constexpr size_t kNlistAt = 64, kMAt = 68, kNbitsAt = 72, kNprobeAt = 76, kRefineAt = 80,
+                 kFingerprintAt = 88, kCodebookOffAt = 96, kCodebookBytesAt = 104, kListsAt = 112,
+                 kIdsAt = 120, kCodesAt = 128;
+constexpr size_t kIvfHeaderBytes = 192;
+constexpr uint32_t kMaxRefine = 4096;  // a larger default re-ranking factor is corrupt
+
+class IvfPqIndex final : public VectorIndex {
+ public:
+  IvfPqIndex(std::shared_ptr<arrow::Buffer> blob, const CommonHeader& h, const VectorView& view,
+             std::shared_ptr<const PqCodebook> codebook)
+      : blob_(std::move(blob)), h_(h), view_(view), cb_(std::move(codebook)) {
+    const uint8_t* p = blob_->data();
+    nprobe_ = LoadU32(p + kNprobeAt);
+    refine_ = LoadU32(p + kRefineAt);
+    lists_ = p + LoadU64(p + kListsAt);
+    ids_ = p + LoadU64(p + kIdsAt);
+    codes_ = p + LoadU64(p + kCodesAt);
+  }
+
+  IndexType type() const override { return IndexType::kIvfPq; }
+  DistanceMetric metric() const override { return h_.metric; }
+  uint32_t dim() const override { return h_.dim; }
+  uint32_t size() const override { return h_.num_rows; }
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const override { return blob_; }
+
+  arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query, uint32_t k,
+                                              const SearchParams& params,
+                                              const RowFilter* filter) const override;
+
+ private:
+  // Adds base + sum_j lut[j][code_j] for the rows of `list` to `cand`.
+  void ScanList(uint32_t list, float base, const float* lut, const RowFilter* filter,
+                TopK* cand) const;
+
+  std::shared_ptr<arrow::Buffer> blob_;
+  CommonHeader h_;
+  VectorView view_;
+  std::shared_ptr<const PqCodebook> cb_;
+  uint32_t nprobe_ = 16, refine_ = 4;
+  const uint8_t* lists_ = nullptr;
+  const uint8_t* ids_ = nullptr;
+  const uint8_t* codes_ = nullptr;
+};
+
+void IvfPqIndex::ScanList(uint32_t list, float base, const float* lut, const RowFilter* filter,
+                          TopK* cand) const {
+  const uint32_t b = LoadU32(lists_ + 4ull * list), e = LoadU32(lists_ + 4ull * list + 4);
+  const uint32_t m = cb_->m();
+  const uint8_t* code = codes_ + static_cast<size_t>(b) * m;
+  for (uint32_t i = b; i < e; ++i, code += m) {
+    const uint32_t id = LoadU32(ids_ + 4ull * i);
+    if (filter != nullptr && !Allowed(filter, id)) continue;
+    float s0 = base, s1 = 0, s2 = 0, s3 = 0;
+    uint32_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+      s0 += lut[(j + 0) * 256 + code[j + 0]];
+      s1 += lut[(j + 1) * 256 + code[j + 1]];
+      s2 += lut[(j + 2) * 256 + code[j + 2]];
+      s3 += lut[(j + 3) * 256 + code[j + 3]];
+    }
+    for (; j < m; ++j) s0 += lut[j * 256 + code[j]];
+    const float s = (s0 + s1) + (s2 + s3);
+    if (s < cand->threshold()) cand->Push(id, s);
+  }
+}
+
+arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> query, uint32_t k,
+                                                        const SearchParams& params,
+                                                        const RowFilter* filter) const {
+  const uint32_t d = h_.dim;
+  if (query.size() != d) {
+    return arrow::Status::Invalid("IvfPqIndex::Search: query has ", query.size(),
+                                  " floats, index dim is ", d);
+  }
+  if (h_.num_rows == 0 || k == 0) return std::vector<Neighbor>{};
+  const uint32_t nlist = cb_->nlist(), m = cb_->m(), dsub = cb_->dsub();
+  const uint32_t nprobe = std::min(nlist, std::max(1u, params.nprobe ? params.nprobe : nprobe_));
+  const uint32_t refine = std::max(1u, params.refine_factor ? params.refine_factor : refine_);
+  if (filter != nullptr) {
+    // So few allowed rows that the re-ranking pool could hold them all: scan
+    // them exactly instead of hoping the probed lists contain them.
+    const uint64_t allowed = CountAllowed(filter, h_.num_rows);
+    if (allowed == 0) return std::vector<Neighbor>{};
+    if (allowed <= 4ull * k * refine) return ExactSearch(view_, h_.metric, query.data(), k, filter);
+  }
+  const vec::KernelTable& kt = vec::Kernels();
+
+  thread_local std::vector<float> q, lut, coarse, tile;
+  thread_local std::vector<uint32_t> order;
+  q.assign(query.begin(), query.end());
+  const PqSpace space = cb_->space();
+  if (space == PqSpace::kUnit) vec::NormalizeRows(q.data(), 1, d);
+
+  // Coarse distances and the probe order.
+  coarse.resize(nlist);
+  for (uint32_t c = 0; c < nlist; ++c) {
+    coarse[c] = space == PqSpace::kInnerProduct ? -kt.dot_f32(q.data(), cb_->centroid(c), d)
+                                                : kt.l2_f32(q.data(), cb_->centroid(c), d);
+  }
+  order.resize(nlist);
+  std::iota(order.begin(), order.end(), 0u);
+  auto closer = [&](uint32_t a, uint32_t b) { return coarse[a] < coarse[b]; };
+  std::partial_sort(order.begin(), order.begin() + nprobe, order.end(), closer);
+  bool rest_sorted = nprobe == nlist;
+
+  // Lookup tables: lut[j][c] for sub-space j, codeword c.
+  lut.resize(size_t{m} * 256);
+  tile.resize(16 * 16);
+  auto sub_ip = [&](const float* y, uint32_t j, float* out) {  // out[c] = y_j . codeword_jc
+    const float* panels = cb_->panels(j);
+    for (uint32_t p = 0; p < 16; ++p) {
+      kt.ip_tile(y + size_t{j} * dsub, dsub, 1, panels + size_t{p} * dsub * 16, dsub, tile.data());
+      std::memcpy(out + p * 16, tile.data(), 16 * 4);
+    }
+  };
+  if (space == PqSpace::kInnerProduct) {  // one table for every list: -q_j . r_jc
+    for (uint32_t j = 0; j < m; ++j) {
+      sub_ip(q.data(), j, &lut[j * 256]);
+      for (uint32_t c = 0; c < 256; ++c) lut[j * 256 + c] = -lut[j * 256 + c];
+    }
+  }
+  std::vector<float> y(space == PqSpace::kInnerProduct ? 0 : d);
+  TopK cand(static_cast<uint32_t>(std::min<uint64_t>(uint64_t{k} * refine, h_.num_rows)));
+  for (uint32_t i = 0; i < nlist; ++i) {
+    // Past nprobe lists only while fewer than k rows (allowed by the filter)
+    // were seen: a search returns min(k, allowed rows) results.
+    if (i >= nprobe && cand.size() >= k) break;
+    if (i == nprobe && !rest_sorted) {
+      std::sort(order.begin() + nprobe, order.end(), closer);
+      rest_sorted = true;
+    }
+    const uint32_t list = order[i];
+    float base;
+    if (space == PqSpace::kInnerProduct) {
+      base = coarse[list];
+    } else {  // |y - r|^2 = |y|^2 - 2 y.r + |r|^2 with y = q - c, per sub-space
+      const float* c = cb_->centroid(list);
+      for (uint32_t t = 0; t < d; ++t) y[t] = q[t] - vec::Ld(c + t);
+      base = coarse[list];
+      for (uint32_t j = 0; j < m; ++j) {
+        float* row = &lut[j * 256];
+        sub_ip(y.data(), j, row);
+        const float* norms = cb_->code_norms(j);
+        for (uint32_t cw = 0; cw < 256; ++cw) row[cw] = vec::Ld(norms + cw) - 2.0f * row[cw];
+      }
+    }
+    ScanList(list, base, lut.data(), filter, &cand);
+  }
+
+  // Exact re-ranking: every returned distance is the metric's true distance.
+  std::vector<Neighbor> pool = cand.Take();
+  vec::QueryScorer scorer(h_.metric, view_.precision(), d, view_.int8());
+  scorer.SetQuery(query.data());
+  TopK top(k);
+  for (const Neighbor& nb : pool) top.Push(nb.row, scorer.Distance(view_.Row(nb.row)));
+  return top.Take();
+}
+
+arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const CommonHeader& h,
+                       const std::shared_ptr<const IvfPqCodebook>& external,
+                       std::shared_ptr<const PqCodebook>* codebook) {
+  const uint8_t* p = blob_ptr->data();
+  const uint64_t size = static_cast<uint64_t>(blob_ptr->size());
+  if (size < kIvfHeaderBytes) {
+    return arrow::Status::Invalid("IVF-PQ blob: ", size, " bytes is shorter than its header");
+  }
+  const uint32_t nlist = LoadU32(p + kNlistAt), m = LoadU32(p + kMAt);
+  if (LoadU32(p + kNbitsAt) != 8 || m == 0 || h.dim % m != 0 || nlist == 0 || nlist > (1u << 20) ||
+      LoadU32(p + kNprobeAt) == 0 || LoadU32(p + kRefineAt) == 0 ||
+      LoadU32(p + kRefineAt) > kMaxRefine) {
+    return arrow::Status::Invalid("IVF-PQ blob: parameters at offset 64 are invalid (nlist ", nlist,
+                                  ", m ", m, ", dim ", h.dim, ")");
+  }
+  const uint64_t fingerprint = LoadU64(p + kFingerprintAt);
+  if ((h.flags & kFlagExternalCodebook) != 0) {
+    if (external == nullptr) {
+      return arrow::Status::Invalid("IVF-PQ blob: built with a shared codebook (fingerprint ",
+                                    fingerprint, "); pass it to LoadIndex");
+    }
+    if (external->fingerprint() != fingerprint) {
+      return arrow::Status::Invalid("IVF-PQ blob: needs codebook ", fingerprint,
+                                    ", the one given is ", external->fingerprint());
+    }
+    *codebook = std::dynamic_pointer_cast<const PqCodebook>(external);
+    if (*codebook == nullptr) return arrow::Status::Invalid("IVF-PQ blob: foreign codebook type");
+  } else {
+    const uint64_t off = LoadU64(p + kCodebookOffAt), bytes = LoadU64(p + kCodebookBytesAt);
+    ARROW_RETURN_NOT_OK(CheckSection(size, off, bytes, 1, "ivf_pq.codebook"));
+    // The slice keeps the index blob alive for as long as the codebook lives.
+    auto slice =
+        arrow::SliceBuffer(blob_ptr, static_cast<int64_t>(off), static_cast<int64_t>(bytes));
+    ARROW_ASSIGN_OR_RAISE(*codebook, PqCodebook::Open(std::move(slice)));
+    if ((*codebook)->fingerprint() != fingerprint) {
+      return arrow::Status::Invalid("IVF-PQ blob: embedded codebook fingerprint mismatch");
+    }
+  }
+  const PqCodebook& cb = **codebook;
+  if (cb.dim() != h.dim || cb.nlist() != nlist || cb.m() != m || cb.space() != SpaceOf(h.metric)) {
+    return arrow::Status::Invalid("IVF-PQ blob: codebook (dim ", cb.dim(), ", nlist ", cb.nlist(),
+                                  ", m ", cb.m(), ") does not match the index");
+  }
+  const uint32_t n = h.num_rows;
+  const uint64_t lists = LoadU64(p + kListsAt), ids = LoadU64(p + kIdsAt),
+                 codes = LoadU64(p + kCodesAt);
+  ARROW_RETURN_NOT_OK(CheckSection(size, lists, uint64_t{nlist} + 1, 4, "ivf_pq.lists"));
+  ARROW_RETURN_NOT_OK(CheckSection(size, ids, n, 4, "ivf_pq.ids"));
+  ARROW_RETURN_NOT_OK(CheckSection(size, codes, n, m, "ivf_pq.codes"));
+  uint32_t prev = 0;
+  if (LoadU32(p + lists) != 0) return arrow::Status::Invalid("IVF-PQ blob: list 0 starts past 0");
+  for (uint32_t l = 1; l <= nlist; ++l) {
+    const uint32_t v = LoadU32(p + lists + 4ull * l);
+    if (v < prev || v > n) {
+      return arrow::Status::Invalid("IVF-PQ blob: list ", l - 1, " ends at ", v, " (previous ",
+                                    prev, ", rows ", n, ")");
+    }
+    prev = v;
+  }
+  if (prev != n)
+    return arrow::Status::Invalid("IVF-PQ blob: lists hold ", prev, " of ", n, " rows");
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t id = LoadU32(p + ids + 4ull * i);
+    if (id >= n) {
+      return arrow::Status::Invalid("IVF-PQ blob: entry ", i, " names row ", id, " >= ", n);
+    }
+  }
+  return arrow::Status::OK();
+}
+
+// Assigns rows to lists (nearest centroid; max inner product in IP space) and
+// PQ-encodes their residuals.
+void EncodeAll(const VectorView& vectors, const PqCodebook& cb, uint32_t threads,
+               std::vector<uint32_t>* list_of, std::vector<uint8_t>* codes) {
+  const uint32_t n = vectors.num_rows(), d = vectors.dim(), m = cb.m();
+  const std::vector<float> centroids = cb.Centroids();
+  const std::vector<float> words = cb.Codewords();
+  const vec::PackedRows packed = vec::PackRows(centroids.data(), cb.nlist(), d);
+  list_of->resize(n);
+  codes->resize(size_t{n} * m);
+  constexpr size_t kChunk = 1024;
+  vec::ParallelFor(n, threads, kChunk, [&](size_t b, size_t e, uint32_t) {
+    const size_t cnt = e - b;
+    std::vector<float> x(cnt * d), dist(cnt);
+    DecodeRowsForSpace(vectors, cb.space(), b, e, x.data());
+    uint32_t* assign = list_of->data() + b;
+    if (cb.space() == PqSpace::kInnerProduct) {
+      std::vector<float> ip(cnt * cb.nlist());
+      vec::InnerProducts(x.data(), cnt, packed, ip.data(), cb.nlist());
+      for (size_t i = 0; i < cnt; ++i) {
+        const float* r = &ip[i * cb.nlist()];
+        assign[i] = static_cast<uint32_t>(std::max_element(r, r + cb.nlist()) - r);
+      }
+    } else {
+      vec::NearestL2(x.data(), cnt, packed, assign, dist.data());
+    }
+    for (size_t i = 0; i < cnt; ++i) {
+      const float* c = &centroids[size_t{assign[i]} * d];
+      for (uint32_t t = 0; t < d; ++t) x[i * d + t] -= c[t];
+    }
+    vec::EncodeProductQuantizer(words.data(), d, m, x.data(), cnt, codes->data() + b * m, 1);
+  });
+}
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStoragePolicy& policy,
+                                                            const VectorView& vectors,
+                                                            const IndexBuildOptions& options) {
+  std::shared_ptr<const PqCodebook> cb;
+  const bool shared = options.ivf_pq_codebook != nullptr;
+  if (shared) {
+    cb = std::dynamic_pointer_cast<const PqCodebook>(options.ivf_pq_codebook);
+    if (cb == nullptr) return arrow::Status::Invalid("BuildIndex: foreign IVF-PQ codebook type");
+    if (cb->dim() != vectors.dim() || cb->space() != SpaceOf(policy.metric)) {
+      return arrow::Status::Invalid("BuildIndex: shared codebook is dim ", cb->dim(), " for ",
+                                    MetricName(cb->metric()), ", the index is dim ", vectors.dim(),
+                                    " ", MetricName(policy.metric));
+    }
+  } else {
+    if (vectors.num_rows() == 0) {
+      return arrow::Status::Invalid(
+          "BuildIndex: IVF-PQ needs rows to train on (or a shared "
+          "codebook)");
+    }
+    ARROW_ASSIGN_OR_RAISE(cb, TrainPqCodebook(policy, vectors, options.num_threads));
+  }
+  std::vector<uint32_t> list_of;
+  std::vector<uint8_t> codes;
+  EncodeAll(vectors, *cb, options.num_threads, &list_of, &codes);
+  const uint32_t n = vectors.num_rows(), nlist = cb->nlist(), m = cb->m();
+  std::vector<uint32_t> lists(nlist + 1, 0);
+  for (uint32_t l : list_of) ++lists[l + 1];
+  for (uint32_t l = 0; l < nlist; ++l) lists[l + 1] += lists[l];
+  std::vector<uint32_t> ids(n), fill(lists.begin(), lists.end() - 1);
+  std::vector<uint8_t> sorted(size_t{n} * m);
+  for (uint32_t r = 0; r < n; ++r) {
+    const uint32_t at = fill[list_of[r]]++;
+    ids[at] = r;
+    std::memcpy(&sorted[size_t{at} * m], &codes[size_t{r} * m], m);
+  }
+  std::vector<uint8_t>().swap(codes);
+
+  BlobWriter w(kIvfHeaderBytes);
+  CommonHeader h;
+  h.type = IndexType::kIvfPq;
+  h.metric = policy.metric;
+  h.precision = vectors.precision();
+  h.int8 = vectors.int8();
+  h.flags = shared ? kFlagExternalCodebook : 0;
+  h.dim = vectors.dim();
+  h.num_rows = n;
+  WriteCommonHeader(&w, h);
+  w.PutU32(kNlistAt, nlist);
+  w.PutU32(kMAt, m);
+  w.PutU32(kNbitsAt, 8);
+  w.PutU32(kNprobeAt, std::max(1u, policy.ivf_pq.nprobe));
+  w.PutU32(kRefineAt, std::max(1u, policy.ivf_pq.refine_factor));
+  w.PutU64(kFingerprintAt, cb->fingerprint());
+  if (!shared) {
+    ARROW_ASSIGN_OR_RAISE(auto cb_blob, cb->Serialize());
+    w.PutU64(kCodebookOffAt, w.Append(cb_blob->data(), static_cast<size_t>(cb_blob->size())));
+    w.PutU64(kCodebookBytesAt, static_cast<uint64_t>(cb_blob->size()));
+  }
+  w.PutU64(kListsAt, w.Append(lists.data(), lists.size() * 4));
+  w.PutU64(kIdsAt, w.Append(ids.data(), ids.size() * 4));
+  w.PutU64(kCodesAt, w.Append(sorted.data(), sorted.size()));
+  ARROW_ASSIGN_OR_RAISE(auto blob, w.Finish());
+  ARROW_ASSIGN_OR_RAISE(CommonHeader parsed, ReadCommonHeader(*blob));
+  return LoadIvfPqIndex(std::move(blob), parsed, vectors, options.ivf_pq_codebook);
+}
+
+arrow::Result<std::unique_ptr<VectorIndex>> LoadIvfPqIndex(
+    std::shared_ptr<arrow::Buffer> blob, const CommonHeader& header, const VectorView& vectors,
+    std::shared_ptr<const IvfPqCodebook> codebook) {
+  ARROW_RETURN_NOT_OK(CheckVectorsMatch(header, vectors));
+  std::shared_ptr<const PqCodebook> cb;
+  ARROW_RETURN_NOT_OK(Validate(blob, header, codebook, &cb));
+  return std::make_unique<IvfPqIndex>(std::move(blob), header, vectors, std::move(cb));
+}
+
+}  // namespace ailake::index

@@ -1,0 +1,20 @@
+// IvfPqIndex: inverted lists over coarse k-means centroids, residuals coded by
+// a product quantizer (8-bit codes), searched by asymmetric distance with
+// lookup tables and re-ranked with exact distances (docs/FORMAT.md 3.4).
+#pragma once
+
+#include <memory>
+
+#include "ailake/index.h"
+#include "ailake/index/blob.h"
+
+namespace ailake::index {
+
+arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStoragePolicy& policy,
+                                                            const VectorView& vectors,
+                                                            const IndexBuildOptions& options);
+arrow::Result<std::unique_ptr<VectorIndex>> LoadIvfPqIndex(
+    std::shared_ptr<arrow::Buffer> blob, const CommonHeader& header, const VectorView& vectors,
+    std::shared_ptr<const IvfPqCodebook> codebook);
+
+}  // namespace ailake::index

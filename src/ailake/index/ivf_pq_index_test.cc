@@ -1,0 +1,162 @@
+#include "ailake/index/ivf_pq_index.h"
+
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "ailake/index/ivf_pq_codebook.h"
+#include "ailake/index/test_util.h"
+
+namespace ailake::index {
+namespace {
+
+using testing::ClusteredData;
+using testing::Encode;
+
+VectorStoragePolicy IvfPolicy(uint32_t dim, DistanceMetric m, Precision p) {
+  auto policy = testing::Policy(dim, m, p, IndexType::kIvfPq);
+  policy.ivf_pq.nlist = 32;
+  policy.ivf_pq.m = 8;
+  policy.ivf_pq.nprobe = 8;
+  policy.ivf_pq.refine_factor = 8;
+  return policy;
+}
+
+double MeanRecall(const VectorIndex& idx, DistanceMetric m, const testing::EncodedVectors& enc,
+                  uint32_t dim, const std::vector<float>& queries, SearchParams params,
+                  const RowFilter* filter = nullptr) {
+  const uint32_t nq = static_cast<uint32_t>(queries.size() / dim), k = 10;
+  double sum = 0;
+  for (uint32_t i = 0; i < nq; ++i) {
+    const float* q = &queries[size_t{i} * dim];
+    auto got = idx.Search({q, dim}, k, params, filter).ValueOrDie();
+    const auto want = testing::OracleTopK(m, enc.decoded, dim, q, k, filter);
+    EXPECT_EQ(got.size(), want.size());
+    for (const Neighbor& nb : got) {
+      const double t = testing::OracleDistance(m, q, &enc.decoded[size_t{nb.row} * dim], dim);
+      EXPECT_NEAR(nb.distance, t, 2e-3 * (1 + std::fabs(t)));  // exact after re-ranking
+      if (filter != nullptr) {
+        EXPECT_TRUE(filter->Contains(nb.row));
+      }
+    }
+    sum += testing::Recall(got, want);
+  }
+  return sum / nq;
+}
+
+TEST(IvfPqIndexTest, RecallWithRefinementForEveryMetric) {
+  const uint32_t dim = 32, n = 4000;
+  const auto queries = ClusteredData(40, dim, 16, 50);
+  for (Precision prec : {Precision::kF32, Precision::kF16}) {
+    for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
+                             DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine}) {
+      auto rows = ClusteredData(n, dim, 16, 5);
+      if (m == DistanceMetric::kNormalizedCosine) vec::NormalizeRows(rows.data(), n, dim);
+      auto enc = Encode(rows, dim, prec);
+      auto idx = BuildIndex(IvfPolicy(dim, m, prec), enc.view).ValueOrDie();
+      EXPECT_EQ(idx->type(), IndexType::kIvfPq);
+      SearchParams all;
+      all.nprobe = 32;
+      EXPECT_GE(MeanRecall(*idx, m, enc, dim, queries, all), 0.9)
+          << MetricName(m) << " " << PrecisionName(prec);
+      SearchParams few;
+      few.nprobe = 1;
+      EXPECT_LE(MeanRecall(*idx, m, enc, dim, queries, few),
+                MeanRecall(*idx, m, enc, dim, queries, all) + 1e-9);
+    }
+  }
+}
+
+TEST(IvfPqIndexTest, FilterProbesFurtherUntilKAllowedRows) {
+  const uint32_t dim = 16, n = 3000;
+  auto enc = Encode(ClusteredData(n, dim, 16, 6), dim, Precision::kF32);
+  auto idx = BuildIndex(IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32), enc.view)
+                 .ValueOrDie();
+  const auto queries = ClusteredData(20, dim, 16, 60);
+  testing::FilterBits sparse(n, [](uint32_t r) { return r % 250 == 3; });  // 12 rows
+  SearchParams one;
+  one.nprobe = 1;
+  EXPECT_EQ(MeanRecall(*idx, DistanceMetric::kEuclidean, enc, dim, queries, one, &sparse.filter),
+            1.0);
+  // Moderate filter (1 row in 5): one probed list rarely holds 10 allowed rows,
+  // so the search probes on until it has k (MeanRecall checks the count).
+  testing::FilterBits fifth(n, [](uint32_t r) { return r % 5 == 0; });
+  EXPECT_GT(MeanRecall(*idx, DistanceMetric::kEuclidean, enc, dim, queries, one, &fifth.filter),
+            0.3);
+}
+
+TEST(IvfPqIndexTest, SharedCodebookIsTrainedOnceAndReused) {
+  const uint32_t dim = 16;
+  auto policy = IvfPolicy(dim, DistanceMetric::kCosine, Precision::kF32);
+  // Two files of one table: same distribution, different rows.
+  const auto all_rows = ClusteredData(3500, dim, 8, 7);
+  auto a = Encode({all_rows.begin(), all_rows.begin() + 2000 * dim}, dim, Precision::kF32);
+  auto b = Encode({all_rows.begin() + 2000 * dim, all_rows.end()}, dim, Precision::kF32);
+  auto cb = TrainIvfPqCodebook(policy, a.view).ValueOrDie();
+  EXPECT_EQ(cb->nlist(), 32u);
+  // The codebook round-trips through its own blob.
+  auto cb_blob = cb->Serialize().ValueOrDie();
+  auto cb2 = IvfPqCodebook::Load(cb_blob).ValueOrDie();
+  EXPECT_EQ(cb2->fingerprint(), cb->fingerprint());
+  IndexBuildOptions opt;
+  opt.ivf_pq_codebook = cb2;
+  auto ia = BuildIndex(policy, a.view, opt).ValueOrDie();
+  auto ib = BuildIndex(policy, b.view, opt).ValueOrDie();
+  auto blob_a = ia->Serialize().ValueOrDie();
+  auto blob_b = ib->Serialize().ValueOrDie();
+  // Shared: the blobs do not embed the codebook.
+  EXPECT_LT(blob_b->size(), 64 + 192 + 4 * 33 + 1500 * (4 + 8) + 4 * 64);
+  auto missing = LoadIndex(blob_b, b.view);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("shared codebook"), std::string::npos);
+  auto lb = LoadIndex(blob_b, b.view, cb).ValueOrDie();
+  const auto queries =
+      std::vector<float>(all_rows.begin() + 100 * dim, all_rows.begin() + 120 * dim);
+  SearchParams all;
+  all.nprobe = 32;
+  EXPECT_GE(MeanRecall(*lb, DistanceMetric::kCosine, b, dim, queries, all), 0.9);
+  // A different codebook is refused.
+  policy.ivf_pq.seed = 99;
+  auto other = TrainIvfPqCodebook(policy, b.view).ValueOrDie();
+  EXPECT_FALSE(LoadIndex(blob_a, a.view, other).ok());
+}
+
+TEST(IvfPqIndexTest, EmbeddedBlobRoundTripAndCorruption) {
+  const uint32_t dim = 8;
+  auto enc = Encode(ClusteredData(800, dim, 4, 9), dim, Precision::kF32);
+  auto policy = IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32);
+  policy.ivf_pq.m = 4;
+  auto idx = BuildIndex(policy, enc.view).ValueOrDie();
+  auto blob = idx->Serialize().ValueOrDie();
+  auto loaded = LoadIndex(blob, enc.view).ValueOrDie();
+  const float* q = enc.decoded.data();
+  auto x = idx->Search({q, dim}, 5).ValueOrDie();
+  auto y = loaded->Search({q, dim}, 5).ValueOrDie();
+  ASSERT_EQ(x.size(), y.size());
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(x[i].row, y[i].row);
+  EXPECT_EQ(y[0].row, 0u);  // the query is row 0
+  const std::vector<uint8_t> good(blob->data(), blob->data() + blob->size());
+  std::mt19937 rng(3);
+  int rejected = 0;
+  for (int t = 0; t < 300; ++t) {
+    std::vector<uint8_t> m = good;
+    for (int j = 0; j < 3; ++j) m[rng() % m.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    auto r = LoadIndex(std::make_shared<arrow::Buffer>(m.data(), m.size()), enc.view);
+    if (!r.ok()) {
+      ++rejected;
+      continue;
+    }
+    (void)(*r)->Search({q, dim}, 5);
+  }
+  EXPECT_GT(rejected, 0);
+}
+
+TEST(IvfPqIndexTest, InvalidParametersAreRejected) {
+  auto enc = Encode(ClusteredData(100, 10, 2, 10), 10, Precision::kF32);
+  auto policy = IvfPolicy(10, DistanceMetric::kEuclidean, Precision::kF32);
+  policy.ivf_pq.m = 3;  // does not divide 10
+  EXPECT_TRUE(BuildIndex(policy, enc.view).status().IsInvalid());
+}
+
+}  // namespace
+}  // namespace ailake::index

@@ -1,0 +1,73 @@
+// VectorView: locating stored rows in one or several borrowed segments.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+#include "ailake/index.h"
+#include "ailake/vec/codec.h"
+
+namespace ailake {
+namespace {
+
+arrow::Status CheckLayout(Precision precision, uint32_t dim, const Int8Params& int8) {
+  if (dim == 0 || dim > VectorStoragePolicy::kMaxDim) {
+    return arrow::Status::Invalid("VectorView: dim ", dim, " is out of range [1, ",
+                                  VectorStoragePolicy::kMaxDim, "]");
+  }
+  ARROW_RETURN_NOT_OK(PrecisionFromCode(static_cast<uint32_t>(precision)).status());
+  if (precision == Precision::kInt8 && int8.scaling != Int8Scaling::kPerVector &&
+      int8.scaling != Int8Scaling::kFixed) {
+    return arrow::Status::Invalid("VectorView: int8 rows need per_vector or fixed scaling");
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+arrow::Result<VectorView> VectorView::Contiguous(Precision precision, uint32_t dim,
+                                                 const Int8Params& int8, const uint8_t* data,
+                                                 uint32_t num_rows) {
+  return Segmented(precision, dim, int8, {VectorSegment{data, num_rows}});
+}
+
+arrow::Result<VectorView> VectorView::Segmented(Precision precision, uint32_t dim,
+                                                const Int8Params& int8,
+                                                std::vector<VectorSegment> segments) {
+  ARROW_RETURN_NOT_OK(CheckLayout(precision, dim, int8));
+  VectorView v;
+  v.precision_ = precision;
+  v.dim_ = dim;
+  v.int8_ = int8;
+  v.row_bytes_ = static_cast<uint32_t>(vec::StoredRowBytes(precision, dim, int8));
+  uint64_t total = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const VectorSegment& s = segments[i];
+    if (s.num_rows > 0 && s.data == nullptr) {
+      return arrow::Status::Invalid("VectorView: segment ", i, " has ", s.num_rows,
+                                    " rows but no data");
+    }
+    if (i + 1 < segments.size() && s.num_rows != segments[0].num_rows) {
+      return arrow::Status::Invalid("VectorView: segment ", i, " has ", s.num_rows,
+                                    " rows; every segment but the last must have ",
+                                    segments[0].num_rows);
+    }
+    if (i + 1 < segments.size() && s.num_rows == 0) {
+      return arrow::Status::Invalid("VectorView: segment ", i, " is empty and not the last");
+    }
+    total += s.num_rows;
+  }
+  if (total > std::numeric_limits<uint32_t>::max()) {
+    return arrow::Status::Invalid("VectorView: ", total, " rows exceed the 2^32 - 1 limit");
+  }
+  v.num_rows_ = static_cast<uint32_t>(total);
+  v.rows_per_segment_ = segments.empty() ? 1 : std::max<uint32_t>(1, segments[0].num_rows);
+  v.segments_ = std::move(segments);
+  return v;
+}
+
+void VectorView::Decode(uint32_t r, float* out) const {
+  vec::DecodeRow(precision_, dim_, int8_, Row(r), out);
+}
+
+}  // namespace ailake

@@ -1,0 +1,75 @@
+// Distance kernels: one f32 query against one stored row (f32, f16 or int8),
+// f16 conversion, and the register-blocked inner-product tile behind the
+// many-queries x many-rows matrix kernel. One table per instruction set
+// (scalar, AVX2, AVX-512); Kernels() returns the table chosen once per process
+// from the CPU (see ailake/hardware.h). All functions accept unaligned pointers
+// and any dimension d >= 0.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "ailake/hardware.h"
+
+namespace ailake::vec {
+
+// Rows per packed panel of the matrix kernel: a panel holds kPanelRows rows
+// transposed (d x kPanelRows floats, element k of row j at [k * kPanelRows + j]).
+inline constexpr size_t kPanelRows = 16;
+// Queries handled by one call of ip_tile.
+inline constexpr size_t kTileQueries = 8;
+
+struct KernelTable {
+  SimdLevel level;
+  // sum_i a_i * b_i
+  float (*dot_f32)(const float* a, const float* b, size_t d);
+  // sum_i (a_i - b_i)^2
+  float (*l2_f32)(const float* a, const float* b, size_t d);
+  // *qv = sum q_i v_i, *vv = sum v_i^2 in one pass (cosine without stored norms)
+  void (*dot_norm_f32)(const float* q, const float* v, size_t d, float* qv, float* vv);
+  // The same with v in IEEE binary16.
+  float (*dot_f16)(const float* q, const uint16_t* v, size_t d);
+  float (*l2_f16)(const float* q, const uint16_t* v, size_t d);
+  void (*dot_norm_f16)(const float* q, const uint16_t* v, size_t d, float* qv, float* vv);
+  // int8 codes c: *qc = sum q_i c_i, *cc = sum c_i^2, *sc = sum c_i. Any affine
+  // decode (value = c * scale + offset) gives every metric from these three.
+  void (*stats_i8)(const float* q, const int8_t* c, size_t d, float* qc, float* cc, float* sc);
+  // Conversions, round to nearest even, NaN/Inf/subnormals preserved.
+  void (*f16_to_f32)(const uint16_t* in, float* out, size_t n);
+  void (*f32_to_f16)(const float* in, uint16_t* out, size_t n);
+  // out[i * kPanelRows + j] = dot(q + i * ldq, row j of panel) for i < nq
+  // (nq <= kTileQueries), j < kPanelRows.
+  void (*ip_tile)(const float* q, size_t ldq, size_t nq, const float* panel, size_t d, float* out);
+};
+
+// The table for the detected (or AILAKE_SIMD-capped) level, chosen once.
+const KernelTable& Kernels();
+// A specific table; nullptr when the CPU lacks the instructions. For tests and
+// benchmarks that compare levels.
+const KernelTable* KernelsFor(SimdLevel level);
+// The level Kernels() uses.
+SimdLevel ActiveSimdLevel();
+
+const KernelTable& ScalarKernels();
+const KernelTable& Avx2Kernels();    // only call when the CPU has AVX2+FMA+F16C
+const KernelTable& Avx512Kernels();  // only call when the CPU has AVX-512 F/BW/DQ/VL
+
+// Loads that are defined for any alignment (rows inside Parquet pages or
+// memory-mapped blobs need not be aligned to their element size).
+inline float Ld(const float* p) {
+  float x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+inline uint16_t Ld(const uint16_t* p) {
+  uint16_t x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+
+// Scalar IEEE binary16 <-> binary32 (the reference for the SIMD paths).
+float HalfToFloat(uint16_t h);
+uint16_t FloatToHalf(float f);
+
+}  // namespace ailake::vec

@@ -1,0 +1,209 @@
+// AVX2 + FMA + F16C kernels (compiled with -mavx2 -mfma -mf16c; used only when
+// the CPU has them). Tails shorter than a vector fall back to scalar code.
+#include <immintrin.h>
+
+#include "ailake/vec/kernels.h"
+
+namespace ailake::vec {
+namespace {
+
+inline float HSum(__m256 v) {
+  const __m128 lo = _mm256_castps256_ps128(v);
+  const __m128 hi = _mm256_extractf128_ps(v, 1);
+  __m128 s = _mm_add_ps(lo, hi);
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
+  return _mm_cvtss_f32(s);
+}
+
+inline __m256 LoadHalf8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+float DotF32(const float* a, const float* b, size_t d) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  for (; i + 8 <= d; i += 8)
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  float s = HSum(_mm256_add_ps(s0, s1));
+  for (; i < d; ++i) s += Ld(a + i) * Ld(b + i);
+  return s;
+}
+
+float L2F32(const float* a, const float* b, size_t d) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    const __m256 t0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    const __m256 t1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+    s0 = _mm256_fmadd_ps(t0, t0, s0);
+    s1 = _mm256_fmadd_ps(t1, t1, s1);
+  }
+  for (; i + 8 <= d; i += 8) {
+    const __m256 t = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    s0 = _mm256_fmadd_ps(t, t, s0);
+  }
+  float s = HSum(_mm256_add_ps(s0, s1));
+  for (; i < d; ++i) {
+    const float t = Ld(a + i) - Ld(b + i);
+    s += t * t;
+  }
+  return s;
+}
+
+void DotNormF32(const float* q, const float* v, size_t d, float* qv, float* vv) {
+  __m256 s = _mm256_setzero_ps(), n = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= d; i += 8) {
+    const __m256 x = _mm256_loadu_ps(v + i);
+    s = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x, s);
+    n = _mm256_fmadd_ps(x, x, n);
+  }
+  float ss = HSum(s), nn = HSum(n);
+  for (; i < d; ++i) {
+    ss += Ld(q + i) * Ld(v + i);
+    nn += Ld(v + i) * Ld(v + i);
+  }
+  *qv = ss;
+  *vv = nn;
+}
+
+float DotF16(const float* q, const uint16_t* v, size_t d) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), LoadHalf8(v + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), LoadHalf8(v + i + 8), s1);
+  }
+  for (; i + 8 <= d; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), LoadHalf8(v + i), s0);
+  float s = HSum(_mm256_add_ps(s0, s1));
+  for (; i < d; ++i) s += Ld(q + i) * HalfToFloat(Ld(v + i));
+  return s;
+}
+
+float L2F16(const float* q, const uint16_t* v, size_t d) {
+  __m256 s0 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= d; i += 8) {
+    const __m256 t = _mm256_sub_ps(_mm256_loadu_ps(q + i), LoadHalf8(v + i));
+    s0 = _mm256_fmadd_ps(t, t, s0);
+  }
+  float s = HSum(s0);
+  for (; i < d; ++i) {
+    const float t = Ld(q + i) - HalfToFloat(Ld(v + i));
+    s += t * t;
+  }
+  return s;
+}
+
+void DotNormF16(const float* q, const uint16_t* v, size_t d, float* qv, float* vv) {
+  __m256 s = _mm256_setzero_ps(), n = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= d; i += 8) {
+    const __m256 x = LoadHalf8(v + i);
+    s = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x, s);
+    n = _mm256_fmadd_ps(x, x, n);
+  }
+  float ss = HSum(s), nn = HSum(n);
+  for (; i < d; ++i) {
+    const float x = HalfToFloat(Ld(v + i));
+    ss += Ld(q + i) * x;
+    nn += x * x;
+  }
+  *qv = ss;
+  *vv = nn;
+}
+
+void StatsI8(const float* q, const int8_t* c, size_t d, float* qc, float* cc, float* sc) {
+  __m256 s = _mm256_setzero_ps();
+  __m256i n = _mm256_setzero_si256(), t = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 8 <= d; i += 8) {
+    const __m256i ci =
+        _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c + i)));
+    s = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_cvtepi32_ps(ci), s);
+    n = _mm256_add_epi32(n, _mm256_mullo_epi32(ci, ci));
+    t = _mm256_add_epi32(t, ci);
+  }
+  alignas(32) int32_t nn[8], tt[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(nn), n);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(tt), t);
+  int64_t n_sum = 0, t_sum = 0;
+  for (int j = 0; j < 8; ++j) {
+    n_sum += nn[j];
+    t_sum += tt[j];
+  }
+  float ss = HSum(s);
+  for (; i < d; ++i) {
+    ss += Ld(q + i) * static_cast<float>(c[i]);
+    n_sum += static_cast<int32_t>(c[i]) * c[i];
+    t_sum += c[i];
+  }
+  *qc = ss;
+  *cc = static_cast<float>(n_sum);
+  *sc = static_cast<float>(t_sum);
+}
+
+void F16ToF32(const uint16_t* in, float* out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, LoadHalf8(in + i));
+  for (; i < n; ++i) out[i] = HalfToFloat(Ld(in + i));
+}
+
+void F32ToF16(const float* in, uint16_t* out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < n; ++i) out[i] = FloatToHalf(Ld(in + i));
+}
+
+// Four queries against one 16-row panel: 8 accumulators, 2 panel registers.
+template <int NQ>
+void Tile4(const float* q, size_t ldq, const float* panel, size_t d, float* out) {
+  __m256 lo[NQ], hi[NQ];
+  for (int i = 0; i < NQ; ++i) lo[i] = hi[i] = _mm256_setzero_ps();
+  for (size_t k = 0; k < d; ++k) {
+    const __m256 p0 = _mm256_loadu_ps(panel + k * kPanelRows);
+    const __m256 p1 = _mm256_loadu_ps(panel + k * kPanelRows + 8);
+    for (int i = 0; i < NQ; ++i) {
+      const __m256 x = _mm256_broadcast_ss(q + i * ldq + k);
+      lo[i] = _mm256_fmadd_ps(x, p0, lo[i]);
+      hi[i] = _mm256_fmadd_ps(x, p1, hi[i]);
+    }
+  }
+  for (int i = 0; i < NQ; ++i) {
+    _mm256_storeu_ps(out + i * kPanelRows, lo[i]);
+    _mm256_storeu_ps(out + i * kPanelRows + 8, hi[i]);
+  }
+}
+
+void IpTile(const float* q, size_t ldq, size_t nq, const float* panel, size_t d, float* out) {
+  while (nq > 0) {
+    const size_t n = nq < 4 ? nq : 4;
+    switch (n) {
+      case 1: Tile4<1>(q, ldq, panel, d, out); break;
+      case 2: Tile4<2>(q, ldq, panel, d, out); break;
+      case 3: Tile4<3>(q, ldq, panel, d, out); break;
+      default: Tile4<4>(q, ldq, panel, d, out); break;
+    }
+    q += n * ldq;
+    out += n * kPanelRows;
+    nq -= n;
+  }
+}
+
+}  // namespace
+
+const KernelTable& Avx2Kernels() {
+  static const KernelTable t{SimdLevel::kAvx2, DotF32,  L2F32,    DotNormF32, DotF16, L2F16,
+                             DotNormF16,       StatsI8, F16ToF32, F32ToF16,   IpTile};
+  return t;
+}
+
+}  // namespace ailake::vec

@@ -1,0 +1,199 @@
+// AVX-512 (F, BW, DQ, VL) kernels, compiled with the matching -m flags and used
+// only when the CPU has them. Tails use masked loads, so no scalar remainder.
+#include <immintrin.h>
+
+#include "ailake/vec/kernels.h"
+
+namespace ailake::vec {
+namespace {
+
+inline __mmask16 TailMask(size_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+inline __m512 LoadHalf16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline __m512 LoadHalf16Masked(const uint16_t* p, __mmask16 m) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+
+float DotF32(const float* a, const float* b, size_t d) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= d; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+  }
+  for (; i + 16 <= d; i += 16) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+  }
+  if (i < d) {
+    const __mmask16 m = TailMask(d - i);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+float L2F32(const float* a, const float* b, size_t d) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= d; i += 32) {
+    const __m512 t0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    const __m512 t1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+    s0 = _mm512_fmadd_ps(t0, t0, s0);
+    s1 = _mm512_fmadd_ps(t1, t1, s1);
+  }
+  for (; i + 16 <= d; i += 16) {
+    const __m512 t = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    s0 = _mm512_fmadd_ps(t, t, s0);
+  }
+  if (i < d) {
+    const __mmask16 m = TailMask(d - i);
+    const __m512 t =
+        _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+    s1 = _mm512_fmadd_ps(t, t, s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+void DotNormF32(const float* q, const float* v, size_t d, float* qv, float* vv) {
+  __m512 s = _mm512_setzero_ps(), n = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    const __m512 x = _mm512_loadu_ps(v + i);
+    s = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), x, s);
+    n = _mm512_fmadd_ps(x, x, n);
+  }
+  if (i < d) {
+    const __mmask16 m = TailMask(d - i);
+    const __m512 x = _mm512_maskz_loadu_ps(m, v + i);
+    s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), x, s);
+    n = _mm512_fmadd_ps(x, x, n);
+  }
+  *qv = _mm512_reduce_add_ps(s);
+  *vv = _mm512_reduce_add_ps(n);
+}
+
+float DotF16(const float* q, const uint16_t* v, size_t d) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= d; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), LoadHalf16(v + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), LoadHalf16(v + i + 16), s1);
+  }
+  for (; i + 16 <= d; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), LoadHalf16(v + i), s0);
+  if (i < d) {
+    const __mmask16 m = TailMask(d - i);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), LoadHalf16Masked(v + i, m), s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+float L2F16(const float* q, const uint16_t* v, size_t d) {
+  __m512 s0 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    const __m512 t = _mm512_sub_ps(_mm512_loadu_ps(q + i), LoadHalf16(v + i));
+    s0 = _mm512_fmadd_ps(t, t, s0);
+  }
+  if (i < d) {
+    const __mmask16 m = TailMask(d - i);
+    const __m512 t = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, q + i), LoadHalf16Masked(v + i, m));
+    s0 = _mm512_fmadd_ps(t, t, s0);
+  }
+  return _mm512_reduce_add_ps(s0);
+}
+
+void DotNormF16(const float* q, const uint16_t* v, size_t d, float* qv, float* vv) {
+  __m512 s = _mm512_setzero_ps(), n = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    const __m512 x = LoadHalf16(v + i);
+    s = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), x, s);
+    n = _mm512_fmadd_ps(x, x, n);
+  }
+  if (i < d) {
+    const __mmask16 m = TailMask(d - i);
+    const __m512 x = LoadHalf16Masked(v + i, m);
+    s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), x, s);
+    n = _mm512_fmadd_ps(x, x, n);
+  }
+  *qv = _mm512_reduce_add_ps(s);
+  *vv = _mm512_reduce_add_ps(n);
+}
+
+void StatsI8(const float* q, const int8_t* c, size_t d, float* qc, float* cc, float* sc) {
+  __m512 s = _mm512_setzero_ps();
+  __m512i n = _mm512_setzero_si512(), t = _mm512_setzero_si512();
+  size_t i = 0;
+  for (; i < d; i += 16) {
+    const size_t left = d - i;
+    const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xffff) : TailMask(left);
+    const __m512i ci = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, c + i));
+    s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), _mm512_cvtepi32_ps(ci), s);
+    n = _mm512_add_epi32(n, _mm512_mullo_epi32(ci, ci));
+    t = _mm512_add_epi32(t, ci);
+  }
+  *qc = _mm512_reduce_add_ps(s);
+  *cc = static_cast<float>(_mm512_reduce_add_epi32(n));
+  *sc = static_cast<float>(_mm512_reduce_add_epi32(t));
+}
+
+void F16ToF32(const uint16_t* in, float* out, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, LoadHalf16(in + i));
+  if (i < n) {
+    const __mmask16 m = TailMask(n - i);
+    _mm512_mask_storeu_ps(out + i, m, LoadHalf16Masked(in + i, m));
+  }
+}
+
+void F32ToF16(const float* in, uint16_t* out, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        _mm512_cvtps_ph(_mm512_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+  if (i < n) {
+    const __mmask16 m = TailMask(n - i);
+    _mm256_mask_storeu_epi16(
+        out + i, m, _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, in + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+}
+
+// NQ queries against one 16-row panel: NQ accumulators, one panel load per k.
+template <int NQ>
+void Tile(const float* q, size_t ldq, const float* panel, size_t d, float* out) {
+  __m512 acc[NQ];
+  for (int i = 0; i < NQ; ++i) acc[i] = _mm512_setzero_ps();
+  for (size_t k = 0; k < d; ++k) {
+    const __m512 p = _mm512_loadu_ps(panel + k * kPanelRows);
+    for (int i = 0; i < NQ; ++i) {
+      acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(q[i * ldq + k]), p, acc[i]);
+    }
+  }
+  for (int i = 0; i < NQ; ++i) _mm512_storeu_ps(out + i * kPanelRows, acc[i]);
+}
+
+void IpTile(const float* q, size_t ldq, size_t nq, const float* panel, size_t d, float* out) {
+  switch (nq) {
+    case 0: return;
+    case 1: return Tile<1>(q, ldq, panel, d, out);
+    case 2: return Tile<2>(q, ldq, panel, d, out);
+    case 3: return Tile<3>(q, ldq, panel, d, out);
+    case 4: return Tile<4>(q, ldq, panel, d, out);
+    case 5: return Tile<5>(q, ldq, panel, d, out);
+    case 6: return Tile<6>(q, ldq, panel, d, out);
+    case 7: return Tile<7>(q, ldq, panel, d, out);
+    default: return Tile<8>(q, ldq, panel, d, out);
+  }
+}
+
+}  // namespace
+
+const KernelTable& Avx512Kernels() {
+  static const KernelTable t{SimdLevel::kAvx512, DotF32,  L2F32,    DotNormF32, DotF16, L2F16,
+                             DotNormF16,         StatsI8, F16ToF32, F32ToF16,   IpTile};
+  return t;
+}
+
+}  // namespace ailake::vec

@@ -1,0 +1,158 @@
+// Scalar reference kernels: the definition every SIMD kernel is tested against.
+#include <cstring>
+
+#include "ailake/vec/kernels.h"
+
+namespace ailake::vec {
+
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal half: normalize into a binary32 normal
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400u) == 0);
+      bits = sign | (static_cast<uint32_t>(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);  // Inf or NaN (payload kept)
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t FloatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  const uint32_t absx = x & 0x7fffffffu;
+  if (absx >= 0x7f800000u) {  // Inf or NaN
+    if (absx == 0x7f800000u) return sign | 0x7c00u;
+    return static_cast<uint16_t>(sign | 0x7e00u | ((absx >> 13) & 0x3ffu));  // quiet NaN
+  }
+  if (absx >= 0x477ff000u) return sign | 0x7c00u;  // rounds to >= 65520: overflow to Inf
+  if (absx < 0x38800000u) {                        // below the smallest normal half (2^-14)
+    if (absx < 0x33000000u) return sign;           // < 2^-25: rounds to zero
+    // Subnormal: value = mant_full * 2^(e-150); half subnormal unit is 2^-24.
+    const uint32_t e = absx >> 23;
+    const uint32_t mant_full = (absx & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126 - e;  // 14..24 (bits to drop to reach 2^-24 units)
+    uint32_t q = mant_full >> shift;
+    const uint32_t rem = mant_full & ((1u << shift) - 1);
+    const uint32_t half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (q & 1u))) ++q;
+    return static_cast<uint16_t>(sign | q);
+  }
+  // Normal: rebias exponent, round 23-bit mantissa to 10 bits (nearest even).
+  uint32_t h = ((absx >> 23) - 112) << 10 | ((absx >> 13) & 0x3ffu);
+  const uint32_t rem = absx & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // carry may bump the exponent
+  return static_cast<uint16_t>(sign | h);
+}
+
+namespace {
+
+float DotF32(const float* a, const float* b, size_t d) {
+  float s = 0.0f;
+  for (size_t i = 0; i < d; ++i) s += Ld(a + i) * Ld(b + i);
+  return s;
+}
+
+float L2F32(const float* a, const float* b, size_t d) {
+  float s = 0.0f;
+  for (size_t i = 0; i < d; ++i) {
+    const float t = Ld(a + i) - Ld(b + i);
+    s += t * t;
+  }
+  return s;
+}
+
+void DotNormF32(const float* q, const float* v, size_t d, float* qv, float* vv) {
+  float s = 0.0f, n = 0.0f;
+  for (size_t i = 0; i < d; ++i) {
+    s += Ld(q + i) * Ld(v + i);
+    n += Ld(v + i) * Ld(v + i);
+  }
+  *qv = s;
+  *vv = n;
+}
+
+float DotF16(const float* q, const uint16_t* v, size_t d) {
+  float s = 0.0f;
+  for (size_t i = 0; i < d; ++i) s += Ld(q + i) * HalfToFloat(Ld(v + i));
+  return s;
+}
+
+float L2F16(const float* q, const uint16_t* v, size_t d) {
+  float s = 0.0f;
+  for (size_t i = 0; i < d; ++i) {
+    const float t = Ld(q + i) - HalfToFloat(Ld(v + i));
+    s += t * t;
+  }
+  return s;
+}
+
+void DotNormF16(const float* q, const uint16_t* v, size_t d, float* qv, float* vv) {
+  float s = 0.0f, n = 0.0f;
+  for (size_t i = 0; i < d; ++i) {
+    const float x = HalfToFloat(Ld(v + i));
+    s += Ld(q + i) * x;
+    n += x * x;
+  }
+  *qv = s;
+  *vv = n;
+}
+
+void StatsI8(const float* q, const int8_t* c, size_t d, float* qc, float* cc, float* sc) {
+  float s = 0.0f;
+  int64_t n = 0, t = 0;
+  for (size_t i = 0; i < d; ++i) {
+    s += Ld(q + i) * static_cast<float>(c[i]);
+    n += static_cast<int32_t>(c[i]) * c[i];
+    t += c[i];
+  }
+  *qc = s;
+  *cc = static_cast<float>(n);
+  *sc = static_cast<float>(t);
+}
+
+void F16ToF32(const uint16_t* in, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = HalfToFloat(Ld(in + i));
+}
+
+void F32ToF16(const float* in, uint16_t* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = FloatToHalf(Ld(in + i));
+}
+
+void IpTile(const float* q, size_t ldq, size_t nq, const float* panel, size_t d, float* out) {
+  for (size_t i = 0; i < nq; ++i) {
+    float acc[kPanelRows] = {};
+    const float* qi = q + i * ldq;
+    for (size_t k = 0; k < d; ++k) {
+      const float x = Ld(qi + k);
+      const float* p = panel + k * kPanelRows;
+      for (size_t j = 0; j < kPanelRows; ++j) acc[j] += x * Ld(p + j);
+    }
+    for (size_t j = 0; j < kPanelRows; ++j) out[i * kPanelRows + j] = acc[j];
+  }
+}
+
+}  // namespace
+
+const KernelTable& ScalarKernels() {
+  static const KernelTable t{SimdLevel::kScalar, DotF32,  L2F32,    DotNormF32, DotF16, L2F16,
+                             DotNormF16,         StatsI8, F16ToF32, F32ToF16,   IpTile};
+  return t;
+}
+
+}  // namespace ailake::vec

@@ -1,0 +1,206 @@
+#include "ailake/vec/kernels.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "ailake/vec/matrix.h"
+
+namespace ailake::vec {
+namespace {
+
+constexpr size_t kDims[] = {1, 3, 17, 100, 768, 1536};
+
+// Buffers deliberately offset by one element (4 bytes for f32, 2 for f16, 1 for
+// int8) from a 64-byte boundary, so every kernel sees unaligned inputs.
+template <typename T>
+struct Unaligned {
+  explicit Unaligned(size_t n) : storage((n + 64) * sizeof(T) + 64) {}
+  T* get() {
+    auto base = reinterpret_cast<uintptr_t>(storage.data());
+    base = (base + 63) / 64 * 64 + sizeof(T) * 1 + 1;  // odd byte offset
+    return reinterpret_cast<T*>(base);
+  }
+  std::vector<uint8_t> storage;
+};
+
+void Fill(float* x, size_t n, std::mt19937* rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (size_t i = 0; i < n; ++i) {
+    const float v = nd(*rng);
+    std::memcpy(x + i, &v, 4);
+  }
+}
+
+// Relative agreement with the scalar reference; the tolerance covers a
+// different summation order over d terms.
+void ExpectClose(float got, float want, size_t d, const char* what) {
+  const float tol = 1e-5f * static_cast<float>(d) * (1.0f + std::fabs(want));
+  EXPECT_NEAR(got, want, tol) << what << " d=" << d;
+}
+
+std::vector<const KernelTable*> SimdTables() {
+  std::vector<const KernelTable*> t;
+  for (SimdLevel l : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    if (const KernelTable* k = KernelsFor(l)) t.push_back(k);
+  }
+  return t;
+}
+
+TEST(KernelsTest, ActiveTableIsTheDetectedOne) {
+  const KernelTable* active = KernelsFor(ActiveSimdLevel());
+  ASSERT_NE(active, nullptr);
+  EXPECT_EQ(&Kernels(), active);
+  EXPECT_EQ(ScalarKernels().level, SimdLevel::kScalar);
+}
+
+TEST(KernelsTest, SimdMatchesScalarOnOddDimsAndUnalignedInputs) {
+  const KernelTable& ref = ScalarKernels();
+  if (SimdTables().empty()) GTEST_SKIP() << "no SIMD level on this CPU";
+  std::mt19937 rng(7);
+  for (size_t d : kDims) {
+    Unaligned<float> qa(d), va(d);
+    Unaligned<uint16_t> ha(d);
+    Unaligned<int8_t> ca(d);
+    float* q = qa.get();
+    float* v = va.get();
+    uint16_t* h = ha.get();
+    int8_t* c = ca.get();
+    Fill(q, d, &rng);
+    Fill(v, d, &rng);
+    for (size_t i = 0; i < d; ++i) {
+      const uint16_t hv = FloatToHalf(Ld(v + i));
+      std::memcpy(h + i, &hv, 2);
+      c[i] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    }
+    for (const KernelTable* k : SimdTables()) {
+      SCOPED_TRACE(SimdLevelName(k->level));
+      ExpectClose(k->dot_f32(q, v, d), ref.dot_f32(q, v, d), d, "dot_f32");
+      ExpectClose(k->l2_f32(q, v, d), ref.l2_f32(q, v, d), d, "l2_f32");
+      ExpectClose(k->dot_f16(q, h, d), ref.dot_f16(q, h, d), d, "dot_f16");
+      ExpectClose(k->l2_f16(q, h, d), ref.l2_f16(q, h, d), d, "l2_f16");
+      float a1, b1, a2, b2;
+      k->dot_norm_f32(q, v, d, &a1, &b1);
+      ref.dot_norm_f32(q, v, d, &a2, &b2);
+      ExpectClose(a1, a2, d, "dot_norm_f32 dot");
+      ExpectClose(b1, b2, d, "dot_norm_f32 norm");
+      k->dot_norm_f16(q, h, d, &a1, &b1);
+      ref.dot_norm_f16(q, h, d, &a2, &b2);
+      ExpectClose(a1, a2, d, "dot_norm_f16 dot");
+      ExpectClose(b1, b2, d, "dot_norm_f16 norm");
+      float s1, s2, t1, t2, u1, u2;
+      k->stats_i8(q, c, d, &s1, &t1, &u1);
+      ref.stats_i8(q, c, d, &s2, &t2, &u2);
+      ExpectClose(s1, s2, d, "stats_i8 qc");
+      EXPECT_EQ(t1, t2) << "stats_i8 cc d=" << d;  // integer sums are exact
+      EXPECT_EQ(u1, u2) << "stats_i8 sc d=" << d;
+      std::vector<float> f1(d), f2(d);
+      k->f16_to_f32(h, f1.data(), d);
+      ref.f16_to_f32(h, f2.data(), d);
+      EXPECT_EQ(0, std::memcmp(f1.data(), f2.data(), d * 4)) << "f16_to_f32 d=" << d;
+      std::vector<uint16_t> g1(d), g2(d);
+      k->f32_to_f16(q, g1.data(), d);
+      ref.f32_to_f16(q, g2.data(), d);
+      EXPECT_EQ(g1, g2) << "f32_to_f16 d=" << d;
+    }
+  }
+}
+
+TEST(KernelsTest, IpTileMatchesScalarForEveryQueryCount) {
+  if (SimdTables().empty()) GTEST_SKIP() << "no SIMD level on this CPU";
+  std::mt19937 rng(3);
+  for (size_t d : kDims) {
+    std::vector<float> q(kTileQueries * d), panel(d * kPanelRows);
+    Fill(q.data(), q.size(), &rng);
+    Fill(panel.data(), panel.size(), &rng);
+    for (size_t nq = 1; nq <= kTileQueries; ++nq) {
+      std::vector<float> want(kTileQueries * kPanelRows), got(kTileQueries * kPanelRows);
+      ScalarKernels().ip_tile(q.data(), d, nq, panel.data(), d, want.data());
+      for (const KernelTable* k : SimdTables()) {
+        k->ip_tile(q.data(), d, nq, panel.data(), d, got.data());
+        for (size_t i = 0; i < nq * kPanelRows; ++i) {
+          ExpectClose(got[i], want[i], d, "ip_tile");
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelsTest, HalfConversionIsExactOnEveryHalf) {
+  // Every binary16 value decodes and re-encodes to itself (NaNs stay NaN).
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float f = HalfToFloat(static_cast<uint16_t>(h));
+    const uint16_t back = FloatToHalf(f);
+    if (std::isnan(f)) {
+      EXPECT_TRUE(std::isnan(HalfToFloat(back)));
+    } else {
+      ASSERT_EQ(back, h) << "half " << h;
+    }
+  }
+  EXPECT_EQ(HalfToFloat(0x3c00), 1.0f);
+  EXPECT_EQ(HalfToFloat(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
+  EXPECT_EQ(HalfToFloat(0x7bff), 65504.0f);
+  EXPECT_EQ(FloatToHalf(65520.0f), 0x7c00);                      // rounds to infinity
+  EXPECT_EQ(FloatToHalf(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // tie to even
+}
+
+TEST(KernelsTest, HardwareF16ConversionAgreesWithScalarRounding) {
+  // The SIMD conversions use the CPU's F16C rounding; the scalar reference must
+  // round identically, including ties, subnormals and overflow.
+  std::mt19937 rng(11);
+  std::vector<float> in(4096);
+  for (size_t i = 0; i < in.size(); ++i) {
+    uint32_t bits = rng();
+    if (i % 4 == 0) bits = (bits & 0x807fffffu) | ((100u + bits % 50) << 23);  // near subnormal
+    std::memcpy(&in[i], &bits, 4);
+  }
+  std::vector<uint16_t> want(in.size()), got(in.size());
+  ScalarKernels().f32_to_f16(in.data(), want.data(), in.size());
+  for (const KernelTable* k : SimdTables()) {
+    k->f32_to_f16(in.data(), got.data(), in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (std::isnan(in[i])) continue;  // NaN payload bits may differ
+      ASSERT_EQ(got[i], want[i]) << SimdLevelName(k->level) << " input " << in[i];
+    }
+  }
+}
+
+TEST(MatrixTest, InnerProductsAndNearestMatchDirectKernels) {
+  std::mt19937 rng(5);
+  for (size_t d : {3u, 17u, 128u}) {
+    const size_t nq = 13, n = 37;
+    std::vector<float> q(nq * d), x(n * d);
+    Fill(q.data(), q.size(), &rng);
+    Fill(x.data(), x.size(), &rng);
+    const PackedRows packed = PackRows(x.data(), n, d);
+    std::vector<float> ip(nq * n);
+    InnerProducts(q.data(), nq, packed, ip.data(), n);
+    std::vector<uint32_t> idx(nq);
+    std::vector<float> dist(nq);
+    NearestL2(q.data(), nq, packed, idx.data(), dist.data());
+    for (size_t i = 0; i < nq; ++i) {
+      size_t best = 0;
+      double best_d = 1e30;
+      for (size_t j = 0; j < n; ++j) {
+        double dot = 0, l2 = 0;
+        for (size_t t = 0; t < d; ++t) {
+          dot += double{q[i * d + t]} * x[j * d + t];
+          l2 += (double{q[i * d + t]} - x[j * d + t]) * (double{q[i * d + t]} - x[j * d + t]);
+        }
+        EXPECT_NEAR(ip[i * n + j], dot, 1e-4 * d);
+        if (l2 < best_d) {
+          best_d = l2;
+          best = j;
+        }
+      }
+      EXPECT_EQ(idx[i], best);
+      EXPECT_NEAR(dist[i], best_d, 1e-3 * d);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ailake::vec

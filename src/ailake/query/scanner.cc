@@ -20,7 +20,7 @@ class FragmentScanReader : public arrow::RecordBatchReader {
   arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
     *out = nullptr;
     const auto& frags = table_->manifest().fragments();
-    while (next_ < frags.size()) {
+    while (next_ < static_cast<size_t>(frags.size())) {
       if (options_.limit >= 0 && emitted_ >= options_.limit) return arrow::Status::OK();
       const auto& frag = frags[static_cast<int>(next_++)];
       // Read the requested columns plus the filter's, filter, then project.

@@ -124,9 +124,10 @@ arrow::Result<std::shared_ptr<arrow::Array>> StoredToVectorList(
     auto fsl = std::static_pointer_cast<arrow::FixedSizeListArray>(stored);
     if (fsl->value_type()->id() == arrow::Type::FLOAT &&
         fsl->list_type()->list_size() == static_cast<int32_t>(policy.dim)) {
-      return arrow::FixedSizeListArray::FromArrays(
-          fsl->values()->Slice(fsl->offset() * policy.dim, fsl->length() * policy.dim), list_type,
-          fsl->null_bitmap(), fsl->null_count(), fsl->offset());
+      // values() is the whole child; `offset` keeps the slice (rows and validity).
+      return std::static_pointer_cast<arrow::Array>(std::make_shared<arrow::FixedSizeListArray>(
+          list_type, fsl->length(), fsl->values(), fsl->null_bitmap(), fsl->null_count(),
+          fsl->offset()));
     }
   }
   if (stored->type_id() != arrow::Type::FIXED_SIZE_BINARY) {

@@ -262,7 +262,8 @@ std::shared_ptr<Table> TableWriter::table() const { return impl_->table(); }
 arrow::Result<uint64_t> TableWriter::WriteBatch(const arrow::RecordBatch& batch,
                                                 std::span<const float> embeddings) {
   if (impl_->options().min_rows_per_file > 0 && embeddings.empty()) {
-    impl_->buffered.push_back(std::make_shared<arrow::RecordBatch>(batch));
+    impl_->buffered.push_back(
+        arrow::RecordBatch::Make(batch.schema(), batch.num_rows(), batch.columns()));
     impl_->buffered_rows += batch.num_rows();
     if (impl_->buffered_rows < impl_->options().min_rows_per_file) return 0;
     return Commit();

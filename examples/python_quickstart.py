@@ -28,11 +28,9 @@ query = rng.normal(size=dim).astype(np.float32)
 hits = table.search(query, k=5, filter="category = 2", columns=["id", "title"], ef=64)
 print("nearest:", hits.to_pylist())
 
-# 3. Delete, add a column, and read an older version.
+# 3. Delete rows, and read an older version.
 first_version = table.version
 table.delete("id < 100")
-table.add_column("price", lambda rows: rows["id"].to_numpy() * 0.5, type=pa.float64(),
-                 input_columns=["id"])
 print("rows now:", table.num_rows, "rows at version", first_version, ":",
       ailake.open_table(path, version=first_version).num_rows)
 print("versions:", [(v["version"], v["operation"]) for v in table.versions()])

@@ -537,10 +537,10 @@ class File:
         if columns is None:
             vec = {c["name"] for c in self.vector_columns}
             columns = [n for n in self.schema.names if n not in vec]
-        if len(columns) > 0:
-            out = self.take(rows, columns)
-        else:
-            out = pa.table({})
+        if len(columns) == 0:
+            return pa.table({"_row": pa.array(rows, type=pa.int64()),
+                             "_distance": pa.array(dist, type=pa.float32())})
+        out = self.take(rows, columns)
         out = out.append_column("_row", pa.array(rows, type=pa.int64()))
         return out.append_column("_distance", pa.array(dist, type=pa.float32()))
 

@@ -50,7 +50,7 @@ def test_open_file_reads_searches_and_takes(table):
         data = af.read()
         ids = data["id"].to_numpy()
         fx = x[ids]
-        got = np.asarray(data["embedding"].combine_chunks().values.to_numpy()).reshape(-1, DIM)
+        got = stored_vectors(data["embedding"].to_pylist())
         np.testing.assert_array_equal(got, fx)
         part = af.read(columns=["id"], row_start=10, row_end=20)
         assert part["id"].to_pylist() == ids[10:20].tolist()

@@ -14,6 +14,9 @@ ctest --preset ci -j "$jobs"
 
 echo "== Python tests"
 export AILAKE_BUILD_DIR="$root/build/ci"
+# The ailake package as the ci preset builds it (AILAKE_BUILD_PYTHON=ON):
+# build/ci/python/ailake holds the module and links to python/ailake/*.py.
+export PYTHONPATH="$root/build/ci/python${PYTHONPATH:+:$PYTHONPATH}"
 set +e
 .venv/bin/python -m pytest -q tests/python
 rc=$?

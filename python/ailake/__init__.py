@@ -1,0 +1,671 @@
+"""ailake: vector-native lakehouse tables in standard Parquet.
+
+Tables are folders of AI-Lake files (Parquet with the vector index embedded
+between the last row group and the footer), versioned with atomic commits and
+searchable by similarity with filters. Every Parquet engine reads the files.
+
+Entry points:
+
+* :class:`TableWriter` writes batches to a table (created on first write).
+* :func:`open_table` opens a table (any version) to search, scan, take,
+  delete, compact, add columns and travel in time.
+* :func:`open_file` opens one AI-Lake file.
+* :class:`Index` is the index layer on its own (flat, HNSW, IVF-PQ) over a
+  numpy matrix, like FAISS.
+
+Arrow data goes in through the Arrow PyCapsule interface (pyarrow, polars,
+pandas) and comes out as ``pyarrow.Table``; numpy float32 C-contiguous
+matrices are used in place. The GIL is released during I/O, index builds and
+searches.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+# pyarrow first: it loads the Arrow C++ libraries the extension module links.
+import pyarrow as pa
+
+from . import _ailake
+
+__version__ = _ailake.__version__
+
+__all__ = [
+    "TableWriter",
+    "Table",
+    "File",
+    "Index",
+    "open_table",
+    "open_file",
+    "build_index",
+    "load_index",
+    "__version__",
+]
+
+_INDEX_PARAM_KEYS = ("ef", "nprobe", "refine_factor")
+
+
+class _Stream:
+    """Holds an ``arrow_array_stream`` capsule for pyarrow to import."""
+
+    def __init__(self, capsule: Any) -> None:
+        self._capsule = capsule
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        capsule, self._capsule = self._capsule, None
+        if capsule is None:
+            raise RuntimeError("the Arrow stream was already consumed")
+        return capsule
+
+
+def _to_table(capsule: Any) -> pa.Table:
+    return pa.RecordBatchReader.from_stream(_Stream(capsule)).read_all()
+
+
+def _schema(capsule: Any) -> pa.Schema:
+    return pa.RecordBatchReader.from_stream(_Stream(capsule)).schema
+
+
+def _as_vectors(values: Any, dim: Optional[int] = None) -> np.ndarray:
+    """A C-contiguous float32 matrix (no copy when ``values`` already is one)."""
+    a = np.asarray(values)
+    if a.dtype != np.float32:
+        a = a.astype(np.float32)
+    if a.ndim == 1 and dim is not None and a.size % dim == 0:
+        a = a.reshape(-1, dim)
+    if a.ndim != 2:
+        raise ValueError(f"vectors must be a 2-D matrix (rows x dim), got shape {a.shape}")
+    if dim is not None and a.shape[1] != dim:
+        raise ValueError(f"vectors have {a.shape[1]} columns, expected dim {dim}")
+    return np.ascontiguousarray(a)
+
+
+def _as_query(query: Any) -> np.ndarray:
+    q = np.ascontiguousarray(np.asarray(query, dtype=np.float32))
+    if q.ndim == 2 and q.shape[0] == 1:
+        q = q[0]
+    if q.ndim != 1:
+        raise ValueError(f"query must be one vector, got shape {q.shape}")
+    return q
+
+
+def _vector_array(vectors: np.ndarray) -> pa.FixedSizeListArray:
+    """A FixedSizeList<float32, dim> column over the matrix's memory (no copy)."""
+    flat = pa.array(vectors.reshape(-1), type=pa.float32())
+    return pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1])
+
+
+def _arrow_data(data: Any) -> Any:
+    """An object the extension can import (Arrow PyCapsule interface)."""
+    if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
+        return data
+    if isinstance(data, Mapping):
+        return pa.table(dict(data))
+    raise TypeError(
+        "data must implement the Arrow PyCapsule interface (pyarrow Table/RecordBatch, "
+        f"polars or pandas DataFrame) or be a dict of columns, got {type(data).__name__}"
+    )
+
+
+def _with_vectors(data: Any, columns: Mapping[str, Any], dims: Mapping[str, int]) -> Any:
+    """``data`` plus FixedSizeList columns made from numpy matrices."""
+    if data is None:
+        table = None
+    else:
+        data = _arrow_data(data)
+        table = pa.table(data) if not isinstance(data, (pa.Table, pa.RecordBatch)) else data
+    for name, values in columns.items():
+        if values is None:
+            continue
+        arr = _vector_array(_as_vectors(values, dims.get(name)))
+        if table is None:
+            table = pa.table({name: arr})
+        elif name in table.schema.names:
+            raise ValueError(f"column '{name}' is given both in data and as embeddings")
+        else:
+            table = table.append_column(name, arr)
+    if table is None:
+        raise ValueError("nothing to write: no data and no embeddings")
+    return table
+
+
+def _policy(
+    vector_column: str,
+    dim: int,
+    metric: str,
+    precision: str,
+    index: Optional[str],
+    params: Mapping[str, Any],
+) -> Dict[str, Any]:
+    d: Dict[str, Any] = dict(params)
+    d.update(
+        vector_column=vector_column, dim=int(dim), metric=metric, precision=precision, index=index
+    )
+    return d
+
+
+class TableWriter:
+    """Writes batches to the table at ``path``, creating it on the first write.
+
+    ``vector_column``/``dim``/``metric``/``precision``/``index`` describe the
+    primary vector column (a ``FixedSizeList<float32, dim>`` column of the
+    data, or numpy embeddings given to the write methods). ``index`` is one
+    of ``"hnsw"``, ``"ivf_pq"`` (one codebook shared by the table's files),
+    ``"flat"``, ``"auto"`` (chosen from the hardware and row count) or None
+    (plain Parquet, exact search). ``vector_columns`` adds more vector
+    columns as dicts with the same keys. Index parameters: ``m``,
+    ``ef_construction``, ``ef_search``, ``nlist``, ``nprobe``, ``pq_m``,
+    ``refine_factor``, ``seed``, ``pre_normalize``. Writer options:
+    ``background_threads``, ``min_rows_per_file``, ``max_row_group_rows``,
+    ``compression``, ``num_threads``.
+
+    To append to an existing table, ``dim`` may be omitted: the table's own
+    vector columns are used.
+    """
+
+    def __init__(
+        self,
+        path: Union[str, os.PathLike],
+        vector_column: str = "embedding",
+        dim: Optional[int] = None,
+        metric: str = "cosine",
+        precision: str = "f32",
+        index: Optional[str] = "hnsw",
+        *,
+        vector_columns: Optional[Sequence[Mapping[str, Any]]] = None,
+        background_threads: int = 1,
+        min_rows_per_file: int = 0,
+        max_row_group_rows: Optional[int] = None,
+        compression: Optional[str] = None,
+        num_threads: int = 0,
+        **index_params: Any,
+    ) -> None:
+        self.path = os.fspath(path)
+        policies: List[Dict[str, Any]] = []
+        if dim is not None:
+            policies.append(_policy(vector_column, dim, metric, precision, index, index_params))
+        for extra in vector_columns or ():
+            d = dict(extra)
+            d.setdefault("metric", "cosine")
+            d.setdefault("precision", "f32")
+            d.setdefault("index", "hnsw")
+            policies.append(d)
+        self._dims = {p["vector_column"]: int(p["dim"]) for p in policies}
+        self._primary = policies[0]["vector_column"] if policies else vector_column
+        options = dict(
+            background_threads=background_threads,
+            min_rows_per_file=min_rows_per_file,
+            max_row_group_rows=max_row_group_rows,
+            compression=compression,
+            num_threads=num_threads,
+        )
+        self._w = _ailake.TableWriter(self.path, policies, options)
+
+    def write_batch(self, data: Any = None, embeddings: Any = None) -> int:
+        """Writes one data file with its index built inline and commits it.
+
+        ``data``: Arrow data (pyarrow, polars, pandas) or a dict of columns;
+        ``embeddings``: an optional numpy matrix for the primary vector column
+        when ``data`` does not carry it. Returns the committed version (0 when
+        the rows were only buffered, see ``min_rows_per_file``).
+        """
+        return self._write(data, embeddings, deferred=False)
+
+    def write_batch_deferred(self, data: Any = None, embeddings: Any = None) -> int:
+        """Commits the rows at once (searchable by exact scan) and builds their
+        index in the background; a later commit swaps it in. See
+        :meth:`wait_for_indexing`."""
+        return self._write(data, embeddings, deferred=True)
+
+    def write_batch_multi(
+        self,
+        data: Any = None,
+        embeddings: Optional[Mapping[str, Any]] = None,
+        index: Optional[Mapping[str, Optional[str]]] = None,
+    ) -> int:
+        """Writes rows carrying several vector columns, one index section per
+        column. ``embeddings`` maps column names to numpy matrices for columns
+        ``data`` does not carry; ``index`` overrides a column's index type for
+        this file."""
+        table = _with_vectors(data, dict(embeddings or {}), self._dims)
+        columns: List[Dict[str, Any]] = []
+        if index:
+            t = self._w.table()
+            for p in t.vector_columns():
+                if p["vector_column"] in index:
+                    q = dict(p)
+                    q["index"] = index[p["vector_column"]]
+                    columns.append(q)
+        return self._w.write_multi(table, columns)
+
+    def _write(self, data: Any, embeddings: Any, deferred: bool) -> int:
+        if embeddings is not None:
+            data = _with_vectors(data, {self._primary: embeddings}, self._dims)
+        elif data is None:
+            raise ValueError("nothing to write: no data and no embeddings")
+        else:
+            data = _arrow_data(data)
+        return self._w.write(data, deferred)
+
+    def commit(self) -> int:
+        """Flushes buffered rows (one file, one commit); returns the version."""
+        return self._w.commit()
+
+    def wait_for_indexing(self) -> None:
+        """Blocks until every background index build of this writer committed."""
+        self._w.wait_for_indexing()
+
+    @property
+    def table(self) -> "Table":
+        """The latest version of the table."""
+        return Table(self._w.table())
+
+    def close(self) -> None:
+        """Waits for background indexing and releases the writer."""
+        self._w.close()
+
+    def __enter__(self) -> "TableWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is None:
+            self.commit()
+        self.close()
+
+
+class Table:
+    """One version of a table. :meth:`delete`, :meth:`compact`,
+    :meth:`add_column`, :meth:`restore` and :meth:`wait_for_indexing` commit
+    new versions and move this object to the latest one."""
+
+    def __init__(self, handle: Any) -> None:
+        self._t = handle
+
+    @property
+    def version(self) -> int:
+        return self._t.version
+
+    @property
+    def num_rows(self) -> int:
+        """Live rows (deleted rows excluded)."""
+        return self._t.num_rows
+
+    @property
+    def uri(self) -> str:
+        return self._t.uri
+
+    @property
+    def schema(self) -> pa.Schema:
+        return _schema(self._t.schema_stream())
+
+    @property
+    def vector_columns(self) -> List[Dict[str, Any]]:
+        return self._t.vector_columns()
+
+    def fragments(self) -> List[Dict[str, Any]]:
+        """Fragments of this version with their data files (paths relative to the table)."""
+        return self._t.fragments()
+
+    def data_files(self) -> List[str]:
+        """Absolute paths of this version's data files."""
+        return [
+            os.path.join(self.uri, f["path"]) for fr in self.fragments() for f in fr["files"]
+        ]
+
+    def search(
+        self,
+        query: Any,
+        k: int = 10,
+        filter: Optional[str] = None,
+        columns: Optional[Sequence[str]] = None,
+        *,
+        vector_column: str = "",
+        exact: bool = False,
+        prune: bool = True,
+        num_threads: int = 0,
+        **index_params: Any,
+    ) -> pa.Table:
+        """The k nearest live rows to ``query``, ascending by ``_distance``.
+
+        ``filter`` is a SQL-like predicate (``"category = 3 AND price < 10"``,
+        ``"tag IN ('a', 'b')"``, ``"name LIKE 'x%'"``) applied inside the index
+        search, so k rows come back whenever k rows match. ``columns``: the
+        returned columns (default all but vector columns), plus ``_distance``
+        and ``_rowid``. ``index_params``: ``ef`` (HNSW), ``nprobe`` and
+        ``refine_factor`` (IVF-PQ). ``exact=True`` scans every row.
+        """
+        unknown = set(index_params) - set(_INDEX_PARAM_KEYS)
+        if unknown:
+            raise TypeError(f"unknown search parameters: {sorted(unknown)}")
+        return _to_table(
+            self._t.search(
+                _as_query(query),
+                int(k),
+                filter,
+                list(columns) if columns is not None else None,
+                vector_column,
+                int(index_params.get("ef", 0)),
+                int(index_params.get("nprobe", 0)),
+                int(index_params.get("refine_factor", 0)),
+                exact,
+                prune,
+                num_threads,
+            )
+        )
+
+    def last_search_stats(self) -> Dict[str, int]:
+        """Files searched, pruned, index-searched and scanned by the last search."""
+        return self._t.last_search_stats()
+
+    def scan(
+        self,
+        columns: Optional[Sequence[str]] = None,
+        filter: Optional[str] = None,
+        limit: int = -1,
+        with_row_id: bool = False,
+    ) -> pa.Table:
+        """The live rows (optionally filtered and projected) as one table."""
+        return self.to_reader(columns, filter, limit, with_row_id).read_all()
+
+    def to_reader(
+        self,
+        columns: Optional[Sequence[str]] = None,
+        filter: Optional[str] = None,
+        limit: int = -1,
+        with_row_id: bool = False,
+    ) -> pa.RecordBatchReader:
+        """The live rows streamed fragment by fragment."""
+        cap = self._t.scan(
+            list(columns) if columns is not None else None, filter, int(limit), with_row_id
+        )
+        return pa.RecordBatchReader.from_stream(_Stream(cap))
+
+    def take(
+        self,
+        row_ids: Any,
+        columns: Optional[Sequence[str]] = None,
+        with_row_id: bool = False,
+    ) -> pa.Table:
+        """Rows by ``_rowid`` (as returned by search/scan), in the order given."""
+        if isinstance(row_ids, (pa.Array, pa.ChunkedArray)):
+            row_ids = row_ids.to_numpy()
+        ids = np.ascontiguousarray(np.asarray(row_ids, dtype=np.uint64))
+        return _to_table(
+            self._t.take(ids, list(columns) if columns is not None else None, with_row_id)
+        )
+
+    def versions(self) -> List[Dict[str, Any]]:
+        """Every version of the table: version, timestamp_micros, operation,
+        detail, num_rows, num_fragments."""
+        return self._t.versions()
+
+    def checkout(self, version: int) -> "Table":
+        """The table as of ``version`` (time travel); this object is unchanged."""
+        return Table(self._t.checkout(int(version)))
+
+    def refresh(self) -> "Table":
+        """Moves to the latest version; returns self."""
+        self._t.refresh()
+        return self
+
+    def delete(self, filter: str) -> int:
+        """Deletes the rows matching the SQL-like ``filter``; returns how many."""
+        return self._t.delete(filter)
+
+    def compact(
+        self, target_rows_per_fragment: int = 1 << 20, max_deleted_fraction: float = 0.1
+    ) -> Dict[str, int]:
+        """Merges small fragments and rewrites those with many deleted rows."""
+        return self._t.compact(int(target_rows_per_fragment), float(max_deleted_fraction))
+
+    def add_column(
+        self,
+        name: str,
+        values: Callable[[pa.Table], Any],
+        type: Optional[pa.DataType] = None,
+        input_columns: Optional[Sequence[str]] = None,
+    ) -> int:
+        """Adds column ``name`` computed per fragment: ``values(rows)`` gets a
+        fragment's rows (``input_columns`` of them; deleted rows included, in
+        order) and returns one value per row (pyarrow array, numpy array or
+        list). Existing files are not rewritten. Returns the new version."""
+        if type is None:
+            raise TypeError("add_column needs the column's pyarrow type (type=...)")
+        field = pa.field(name, type)
+
+        def fill(capsule: Any) -> pa.RecordBatch:
+            rows = _to_table(capsule)
+            out = values(rows)
+            if isinstance(out, pa.ChunkedArray):
+                out = out.combine_chunks()
+            arr = pa.array(out, type=type) if not isinstance(out, pa.Array) else out.cast(type)
+            if len(arr) != rows.num_rows:
+                raise ValueError(f"add_column: {len(arr)} values for {rows.num_rows} rows")
+            return pa.RecordBatch.from_arrays([arr], schema=pa.schema([field]))
+
+        return self._t.add_columns(
+            pa.schema([field]), fill, list(input_columns) if input_columns else None, []
+        )
+
+    def drop_columns(self, names: Sequence[str]) -> int:
+        return self._t.drop_columns(list(names))
+
+    def restore(self, version: int) -> int:
+        """Commits a new version with the content of ``version``."""
+        return self._t.restore(int(version))
+
+    def wait_for_indexing(self, num_threads: int = 0) -> int:
+        """Builds every index still owed by deferred writes (also those a dead
+        process left) and commits them; returns the number of files indexed."""
+        return self._t.build_pending_indexes(int(num_threads))
+
+    def to_arrow(self) -> pa.Table:
+        return self.scan()
+
+    def __len__(self) -> int:
+        return self.num_rows
+
+    def __repr__(self) -> str:
+        return f"ailake.Table({self.uri!r}, version={self.version}, rows={self.num_rows})"
+
+
+def open_table(path: Union[str, os.PathLike], version: Optional[int] = None) -> Table:
+    """Opens the table at ``path``: its newest version, or ``version``."""
+    return Table(_ailake.Table.open(os.fspath(path), version))
+
+
+class File:
+    """One AI-Lake file (or plain Parquet file) opened for reading."""
+
+    def __init__(self, handle: Any, path: str) -> None:
+        self._f = handle
+        self.path = path
+
+    def is_ailake_file(self) -> bool:
+        """True when the footer points at an AILK index section."""
+        return self._f.is_ailake_file()
+
+    @property
+    def num_rows(self) -> int:
+        return self._f.num_rows
+
+    @property
+    def num_row_groups(self) -> int:
+        return self._f.num_row_groups
+
+    @property
+    def file_size(self) -> int:
+        return self._f.file_size
+
+    @property
+    def schema(self) -> pa.Schema:
+        return _schema(self._f.schema_stream())
+
+    @property
+    def vector_columns(self) -> List[Dict[str, Any]]:
+        return self._f.vector_columns()
+
+    def search(
+        self,
+        query: Any,
+        k: int = 10,
+        columns: Optional[Sequence[str]] = None,
+        *,
+        vector_column: str = "",
+        allowed: Any = None,
+        **index_params: Any,
+    ) -> pa.Table:
+        """The k nearest rows of this file: ``columns`` (default all but vector
+        columns) plus ``_row`` (position in the file) and ``_distance``.
+        ``allowed``: optional boolean mask of the rows that may be returned."""
+        unknown = set(index_params) - set(_INDEX_PARAM_KEYS)
+        if unknown:
+            raise TypeError(f"unknown search parameters: {sorted(unknown)}")
+        mask = None if allowed is None else np.ascontiguousarray(np.asarray(allowed, dtype=bool))
+        rows, dist = self._f.search(
+            _as_query(query),
+            int(k),
+            vector_column,
+            int(index_params.get("ef", 0)),
+            int(index_params.get("nprobe", 0)),
+            int(index_params.get("refine_factor", 0)),
+            mask,
+        )
+        if columns is None:
+            vec = {c["name"] for c in self.vector_columns}
+            columns = [n for n in self.schema.names if n not in vec]
+        if len(columns) == 0:
+            return pa.table({"_row": pa.array(rows, type=pa.int64()),
+                             "_distance": pa.array(dist, type=pa.float32())})
+        out = self.take(rows, columns)
+        out = out.append_column("_row", pa.array(rows, type=pa.int64()))
+        return out.append_column("_distance", pa.array(dist, type=pa.float32()))
+
+    def search_rows(self, query: Any, k: int = 10, **kwargs: Any) -> "tuple[np.ndarray, np.ndarray]":
+        """(rows, distances) as numpy arrays."""
+        t = self.search(query, k, columns=[], **kwargs)
+        return t["_row"].to_numpy(), t["_distance"].to_numpy()
+
+    def read(
+        self, columns: Optional[Sequence[str]] = None, row_start: int = 0, row_end: int = -1
+    ) -> pa.Table:
+        """Columns and a row range [row_start, row_end) (row_end < 0 = to the end)."""
+        return _to_table(
+            self._f.read(list(columns) if columns is not None else None, row_start, row_end)
+        )
+
+    def take(self, rows: Any, columns: Optional[Sequence[str]] = None) -> pa.Table:
+        """Rows by position, in the order given, reading only their pages."""
+        r = np.ascontiguousarray(np.asarray(rows, dtype=np.int64))
+        return _to_table(self._f.take(r, list(columns) if columns is not None else None))
+
+    def centroid(self, vector_column: str = "") -> "tuple[np.ndarray, float]":
+        """(centroid, radius) of a vector column, from its index section."""
+        return self._f.centroid(vector_column)
+
+    def verify(self) -> None:
+        """Raises if row counts, sections or vector widths disagree."""
+        self._f.verify()
+
+
+def open_file(path: Union[str, os.PathLike], memory_map: bool = True) -> File:
+    """Opens one AI-Lake (or plain Parquet) file."""
+    p = os.fspath(path)
+    return File(_ailake.File.open(p, memory_map), p)
+
+
+class Index:
+    """A vector index over a float32 matrix (rows x dim), searched in batches.
+
+    Build with :meth:`Index.build` (or :func:`build_index`), search with
+    :meth:`search`, persist with :meth:`save` / :meth:`Index.load`. Row ids
+    are positions in the matrix it was built from. The index keeps its own
+    copy of the vectors.
+    """
+
+    def __init__(self, handle: Any) -> None:
+        self._ix = handle
+
+    @staticmethod
+    def build(
+        vectors: Any,
+        index: str = "hnsw",
+        metric: str = "euclidean",
+        *,
+        num_threads: int = 0,
+        **params: Any,
+    ) -> "Index":
+        """Builds ``index`` ("flat", "hnsw", "ivf_pq", "auto") under ``metric``
+        ("euclidean", "cosine", "dot", "normalized_cosine"). ``params``: ``m``,
+        ``ef_construction``, ``ef_search`` (HNSW); ``nlist``, ``nprobe``,
+        ``pq_m``, ``refine_factor`` (IVF-PQ); ``seed``."""
+        x = _as_vectors(vectors)
+        policy = _policy("embedding", x.shape[1], metric, "f32", index, params)
+        return Index(_ailake.Index.build(x, policy, int(num_threads)))
+
+    @staticmethod
+    def load(path: Union[str, os.PathLike], memory_map: bool = True) -> "Index":
+        """Opens an index saved by :meth:`save` (validated, nothing rebuilt)."""
+        return Index(_ailake.Index.load(os.fspath(path), memory_map))
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        self._ix.save(os.fspath(path))
+
+    def search(
+        self,
+        queries: Any,
+        k: int = 10,
+        *,
+        allowed: Any = None,
+        num_threads: int = 0,
+        **index_params: Any,
+    ) -> "tuple[np.ndarray, np.ndarray]":
+        """(distances, ids), each (num_queries, k); missing results are inf / -1.
+        ``allowed``: optional boolean mask of the rows that may be returned."""
+        unknown = set(index_params) - set(_INDEX_PARAM_KEYS)
+        if unknown:
+            raise TypeError(f"unknown search parameters: {sorted(unknown)}")
+        q = np.asarray(queries, dtype=np.float32)
+        if q.ndim == 1:
+            q = q.reshape(1, -1)
+        mask = None if allowed is None else np.ascontiguousarray(np.asarray(allowed, dtype=bool))
+        return self._ix.search(
+            np.ascontiguousarray(q),
+            int(k),
+            int(index_params.get("ef", 0)),
+            int(index_params.get("nprobe", 0)),
+            int(index_params.get("refine_factor", 0)),
+            mask,
+            int(num_threads),
+        )
+
+    @property
+    def dim(self) -> int:
+        return self._ix.dim
+
+    @property
+    def metric(self) -> str:
+        return self._ix.metric
+
+    @property
+    def type(self) -> str:
+        return self._ix.type
+
+    def __len__(self) -> int:
+        return self._ix.size
+
+    def __repr__(self) -> str:
+        return f"ailake.Index(type={self.type!r}, metric={self.metric!r}, dim={self.dim}, rows={len(self)})"
+
+
+def build_index(vectors: Any, index: str = "hnsw", metric: str = "euclidean", **params: Any) -> Index:
+    """Same as :meth:`Index.build`."""
+    return Index.build(vectors, index, metric, **params)
+
+
+def load_index(path: Union[str, os.PathLike], memory_map: bool = True) -> Index:
+    """Same as :meth:`Index.load`."""
+    return Index.load(path, memory_map)

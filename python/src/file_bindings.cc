@@ -1,0 +1,147 @@
+// One AI-Lake file (layer file/): open, inspect, search, read, take.
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "ailake/file.h"
+#include "bindings.h"
+#include "convert.h"
+
+namespace ailake::py {
+
+namespace {
+
+using FloatVector = nb::ndarray<const float, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using Rows = nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using Mask = nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+// Packs a boolean mask into the bitmap a RowFilter borrows.
+std::vector<uint64_t> PackMask(const Mask& mask) {
+  std::vector<uint64_t> words((mask.shape(0) + 63) / 64, 0);
+  for (size_t i = 0; i < mask.shape(0); ++i) {
+    if (mask.data()[i]) words[i >> 6] |= uint64_t{1} << (i & 63);
+  }
+  return words;
+}
+
+nb::dict ColumnInfo(const VectorColumnInfo& c) {
+  nb::dict d;
+  d["name"] = c.name;
+  d["dim"] = c.dim;
+  d["metric"] = std::string(MetricName(c.metric));
+  d["precision"] = std::string(PrecisionName(c.precision));
+  d["pre_normalize"] = c.pre_normalize;
+  d["has_section"] = c.has_section;
+  d["index"] = std::string(IndexTypeName(c.has_section ? c.section.index_type : IndexType::kNone));
+  d["index_bytes"] = c.section.index_bytes;
+  return d;
+}
+
+class PyFile {
+ public:
+  static PyFile Open(const std::string& path, bool memory_map) {
+    FileReadOptions o;
+    o.memory_map = memory_map;
+    PyFile f;
+    f.r_ = Value(NoGil([&] { return AilakeFileReader::Open(path, o); }));
+    return f;
+  }
+
+  bool IsAilakeFile() const { return r_->IsAilakeFile(); }
+  int64_t num_rows() const { return r_->num_rows(); }
+  int num_row_groups() const { return r_->num_row_groups(); }
+  int64_t file_size() const { return r_->file_size(); }
+  std::vector<nb::dict> vector_columns() const {
+    std::vector<nb::dict> out;
+    for (const auto& c : r_->vector_columns()) out.push_back(ColumnInfo(c));
+    return out;
+  }
+  nb::object SchemaStream() const {
+    return ExportReader(arrow::RecordBatchReader::Make({}, r_->schema()).ValueOrDie());
+  }
+
+  // (rows, distances) of up to k nearest rows.
+  nb::tuple Search(FloatVector query, uint32_t k, std::string column, uint32_t ef, uint32_t nprobe,
+                   uint32_t refine_factor, std::optional<Mask> allowed) const {
+    SearchParams params{ef, nprobe, refine_factor};
+    std::vector<uint64_t> words;
+    RowFilter filter;
+    if (allowed) {
+      if (static_cast<int64_t>(allowed->shape(0)) != r_->num_rows()) {
+        Throw(arrow::Status::Invalid("allowed mask has ", allowed->shape(0), " entries, file has ",
+                                     r_->num_rows(), " rows"));
+      }
+      words = PackMask(*allowed);
+      filter.words = words;
+      filter.num_rows = static_cast<uint32_t>(allowed->shape(0));
+    }
+    std::span<const float> q(query.data(), query.shape(0));
+    auto hits =
+        Value(NoGil([&] { return r_->Search(q, k, params, allowed ? &filter : nullptr, column); }));
+    auto* rows = new int64_t[hits.size()];
+    auto* dist = new float[hits.size()];
+    for (size_t i = 0; i < hits.size(); ++i) {
+      rows[i] = hits[i].row;
+      dist[i] = hits[i].distance;
+    }
+    nb::capsule rows_owner(rows, [](void* p) noexcept { delete[] static_cast<int64_t*>(p); });
+    nb::capsule dist_owner(dist, [](void* p) noexcept { delete[] static_cast<float*>(p); });
+    size_t n = hits.size();
+    return nb::make_tuple(nb::ndarray<nb::numpy, int64_t, nb::ndim<1>>(rows, {n}, rows_owner),
+                          nb::ndarray<nb::numpy, float, nb::ndim<1>>(dist, {n}, dist_owner));
+  }
+
+  nb::object Read(std::optional<std::vector<std::string>> columns, int64_t row_start,
+                  int64_t row_end) const {
+    ReadRequest req;
+    if (columns) req.columns = *columns;
+    req.row_start = row_start;
+    req.row_end = row_end;
+    return ExportTable(Value(NoGil([&] { return r_->Read(req); })));
+  }
+
+  nb::object Take(Rows rows, std::optional<std::vector<std::string>> columns) const {
+    std::span<const int64_t> span(rows.data(), rows.shape(0));
+    std::vector<std::string> cols = columns.value_or(std::vector<std::string>{});
+    return ExportTable(Value(NoGil([&] { return r_->Take(span, cols); })));
+  }
+
+  nb::tuple Centroid(std::string column) const {
+    auto c = Value(NoGil([&] { return r_->ReadCentroid(column); }));
+    auto* data = new float[c.centroid.size()];
+    std::copy(c.centroid.begin(), c.centroid.end(), data);
+    nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<float*>(p); });
+    return nb::make_tuple(
+        nb::ndarray<nb::numpy, float, nb::ndim<1>>(data, {c.centroid.size()}, owner), c.radius);
+  }
+
+  void Verify() const {
+    Check(NoGil([&] { return r_->Verify(); }));
+  }
+
+ private:
+  std::shared_ptr<AilakeFileReader> r_;
+};
+
+}  // namespace
+
+void BindFiles(nb::module_& m) {
+  nb::class_<PyFile>(m, "File")
+      .def_static("open", &PyFile::Open, nb::arg("path"), nb::arg("memory_map"))
+      .def("is_ailake_file", &PyFile::IsAilakeFile)
+      .def_prop_ro("num_rows", &PyFile::num_rows)
+      .def_prop_ro("num_row_groups", &PyFile::num_row_groups)
+      .def_prop_ro("file_size", &PyFile::file_size)
+      .def("vector_columns", &PyFile::vector_columns)
+      .def("schema_stream", &PyFile::SchemaStream)
+      .def("search", &PyFile::Search, nb::arg("query"), nb::arg("k"), nb::arg("column"),
+           nb::arg("ef"), nb::arg("nprobe"), nb::arg("refine_factor"), nb::arg("allowed").none())
+      .def("read", &PyFile::Read, nb::arg("columns").none(), nb::arg("row_start"),
+           nb::arg("row_end"))
+      .def("take", &PyFile::Take, nb::arg("rows"), nb::arg("columns").none())
+      .def("centroid", &PyFile::Centroid, nb::arg("column"))
+      .def("verify", &PyFile::Verify);
+}
+
+}  // namespace ailake::py

@@ -1,0 +1,397 @@
+// Tables: the writer and a version of a table (layers table/ and query/).
+#include <arrow/c/abi.h>
+#include <arrow/c/bridge.h>
+#include <arrow/compute/cast.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "ailake/query.h"
+#include "ailake/table.h"
+#include "bindings.h"
+#include "convert.h"
+
+namespace ailake::py {
+
+namespace {
+
+using FloatVector = nb::ndarray<const float, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using FloatMatrix = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+using RowIds = nb::ndarray<const uint64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+TableWriterOptions WriterOptions(const nb::dict& d) {
+  TableWriterOptions o;
+  auto get = [&](const char* key, auto* out) {
+    if (d.contains(key) && !d[key].is_none())
+      *out = nb::cast<std::remove_pointer_t<decltype(out)>>(d[key]);
+  };
+  get("background_threads", &o.background_threads);
+  get("min_rows_per_file", &o.min_rows_per_file);
+  get("max_row_group_rows", &o.file.max_row_group_rows);
+  get("compression", &o.file.compression);
+  uint32_t threads = 0;
+  get("num_threads", &threads);
+  o.index_build.num_threads = threads;
+  o.file.index_build.num_threads = threads;
+  return o;
+}
+
+// The type a column gets in a table: view types (polars' strings) become
+// their plain forms, which every Parquet engine reads.
+std::shared_ptr<arrow::DataType> StorageType(const std::shared_ptr<arrow::DataType>& t) {
+  if (t->id() == arrow::Type::STRING_VIEW) return arrow::utf8();
+  if (t->id() == arrow::Type::BINARY_VIEW) return arrow::binary();
+  return t;
+}
+
+// `batch` with its columns in the order and types of `target` (the table's
+// schema), cast where the type differs (string_view to string, another
+// child field name of a FixedSizeList, ...). Without a target (first write),
+// only view types change. Batches whose column names differ from the
+// table's are left for the writer to reject with its own message.
+std::shared_ptr<arrow::RecordBatch> Conform(std::shared_ptr<arrow::RecordBatch> batch,
+                                            const std::shared_ptr<arrow::Schema>& target) {
+  std::vector<std::shared_ptr<arrow::Field>> fields;
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  const auto& schema = *batch->schema();
+  if (target) {
+    if (target->num_fields() != schema.num_fields()) return batch;
+    for (const auto& f : target->fields()) {
+      int i = schema.GetFieldIndex(f->name());
+      if (i < 0) return batch;
+      fields.push_back(f);
+      columns.push_back(batch->column(i));
+    }
+  } else {
+    for (int i = 0; i < schema.num_fields(); ++i) {
+      fields.push_back(schema.field(i)->WithType(StorageType(schema.field(i)->type())));
+      columns.push_back(batch->column(i));
+    }
+  }
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (!columns[i]->type()->Equals(*fields[i]->type())) {
+      columns[i] = Value(arrow::compute::Cast(*columns[i], fields[i]->type()));
+    }
+  }
+  return arrow::RecordBatch::Make(arrow::schema(fields, schema.metadata()), batch->num_rows(),
+                                  columns);
+}
+
+class PyTableWriter {
+ public:
+  PyTableWriter(std::string path, std::vector<nb::dict> policies, nb::dict options)
+      : path_(std::move(path)), options_(WriterOptions(options)) {
+    for (const auto& d : policies) policies_.push_back(PolicyFromDict(d));
+  }
+
+  // Mode: "inline" or "deferred"; the index type of the primary column picks
+  // the C++ entry point (IVF-PQ with the table's shared codebook, auto rule).
+  uint64_t Write(nb::handle data, bool deferred) {
+    auto batch = Prepare(data);
+    const IndexType type = primary_type();
+    return Value(NoGil([&] {
+      if (type == IndexType::kIvfPq) {
+        return deferred ? writer_->WriteBatchIvfPqDeferred(*batch)
+                        : writer_->WriteBatchIvfPq(*batch);
+      }
+      if (type == IndexType::kAuto && !deferred) return writer_->WriteBatchAuto(*batch);
+      return deferred ? writer_->WriteBatchDeferred(*batch) : writer_->WriteBatch(*batch);
+    }));
+  }
+
+  uint64_t WriteMulti(nb::handle data, std::vector<nb::dict> columns) {
+    auto batch = Prepare(data);
+    std::vector<VectorColumnBatch> cols;
+    for (const auto& d : columns) cols.push_back({PolicyFromDict(d), {}});
+    if (cols.empty()) {
+      for (const auto& p : writer_->table()->vector_columns()) cols.push_back({p, {}});
+    }
+    return Value(NoGil([&] { return writer_->WriteBatchMulti(*batch, cols); }));
+  }
+
+  uint64_t Commit() {
+    if (!writer_) Open();
+    return Value(NoGil([&] { return writer_->Commit(); }));
+  }
+
+  void WaitForIndexing() {
+    if (!writer_) return;
+    Check(NoGil([&] { return writer_->WaitForIndexing(); }));
+  }
+
+  std::shared_ptr<Table> table() {
+    if (!writer_) Open();
+    return writer_->table();
+  }
+
+  void Close() {
+    if (writer_) {
+      NoGil([&] {
+        writer_.reset();
+        return 0;
+      });
+    }
+  }
+
+ private:
+  std::shared_ptr<arrow::RecordBatch> Prepare(nb::handle data) {
+    auto batch = ImportBatch(data);
+    if (!writer_) Ensure(Conform(batch, nullptr)->schema());
+    return Conform(std::move(batch), writer_->table()->schema());
+  }
+
+  IndexType primary_type() const {
+    if (writer_ && !writer_->table()->vector_columns().empty()) {
+      return writer_->table()->vector_columns()[0].index_type;
+    }
+    return policies_.empty() ? IndexType::kHnsw : policies_[0].index_type;
+  }
+  void Open() {
+    writer_ = Value(NoGil([&] { return TableWriter::Open(path_, options_); }));
+  }
+  void Ensure(const std::shared_ptr<arrow::Schema>& schema) {
+    if (writer_) return;
+    if (policies_.empty()) return Open();
+    writer_ = Value(NoGil([&] { return TableWriter::Create(path_, schema, policies_, options_); }));
+  }
+
+  std::string path_;
+  TableWriterOptions options_;
+  std::vector<VectorStoragePolicy> policies_;
+  std::unique_ptr<TableWriter> writer_;
+};
+
+// One version of a table. Operations that commit move it to the new latest version.
+class PyTable {
+ public:
+  explicit PyTable(std::shared_ptr<Table> t) : t_(std::move(t)) {}
+
+  static PyTable Open(const std::string& path, std::optional<uint64_t> version) {
+    return PyTable(Value(NoGil([&] { return Table::Open(path, version); })));
+  }
+
+  uint64_t version() const { return t_->version(); }
+  int64_t num_rows() const { return t_->num_rows(); }
+  std::string uri() const { return t_->uri(); }
+  nb::object schema() const {
+    auto reader = arrow::RecordBatchReader::Make({}, t_->schema()).ValueOrDie();
+    return ExportReader(reader);
+  }
+  std::vector<nb::dict> vector_columns() const {
+    std::vector<nb::dict> out;
+    for (const auto& p : t_->vector_columns()) out.push_back(PolicyToDict(p));
+    return out;
+  }
+  std::vector<nb::dict> fragments() const {
+    std::vector<nb::dict> out;
+    for (const auto& f : t_->fragments()) {
+      nb::dict d;
+      d["id"] = f.id;
+      d["physical_rows"] = f.physical_rows;
+      d["deleted_rows"] = f.deleted_rows;
+      std::vector<nb::dict> files;
+      for (const auto& file : f.files) {
+        nb::dict fd;
+        fd["path"] = file.path;
+        fd["size_bytes"] = file.size_bytes;
+        fd["index_state"] = file.index_state;
+        fd["columns"] = file.columns;
+        files.push_back(fd);
+      }
+      d["files"] = files;
+      out.push_back(d);
+    }
+    return out;
+  }
+
+  nb::object Search(FloatVector query, uint32_t k, std::optional<std::string> filter,
+                    std::optional<std::vector<std::string>> columns, std::string vector_column,
+                    uint32_t ef, uint32_t nprobe, uint32_t refine_factor, bool exact, bool prune,
+                    uint32_t num_threads) const {
+    VectorSearchOptions o;
+    o.k = k;
+    o.vector_column = std::move(vector_column);
+    o.params.ef = ef;
+    o.params.nprobe = nprobe;
+    o.params.refine_factor = refine_factor;
+    if (filter) o.filter = Value(ParseFilter(*filter));
+    if (columns) o.columns = *columns;
+    o.exact = exact;
+    o.prune = prune;
+    o.num_threads = num_threads;
+    std::span<const float> q(query.data(), query.shape(0));
+    SearchStats stats;
+    auto result = Value(NoGil([&] { return ailake::Search(*t_, q, o, &stats); }));
+    last_stats_ = stats;
+    return ExportTable(std::move(result));
+  }
+
+  nb::dict LastSearchStats() const {
+    nb::dict d;
+    d["files"] = last_stats_.files;
+    d["files_pruned"] = last_stats_.files_pruned;
+    d["files_index_searched"] = last_stats_.files_index_searched;
+    d["files_exact_scanned"] = last_stats_.files_exact_scanned;
+    return d;
+  }
+
+  nb::object Scan(std::optional<std::vector<std::string>> columns,
+                  std::optional<std::string> filter, int64_t limit, bool with_row_id) const {
+    ScanOptions o;
+    if (columns) o.columns = *columns;
+    if (filter) o.filter = Value(ParseFilter(*filter));
+    o.limit = limit;
+    o.with_row_id = with_row_id;
+    auto t = t_;
+    auto reader = Value(NoGil([&] { return ScanBatches(t, o); }));
+    return ExportReader(std::move(reader));
+  }
+
+  nb::object Take(RowIds ids, std::optional<std::vector<std::string>> columns,
+                  bool with_row_id) const {
+    std::span<const RowId> span(ids.data(), ids.shape(0));
+    std::vector<std::string> cols = columns.value_or(std::vector<std::string>{});
+    auto result = Value(NoGil([&] { return t_->Take(span, cols, with_row_id); }));
+    return ExportTable(std::move(result));
+  }
+
+  std::vector<nb::dict> Versions() const {
+    auto versions = Value(NoGil([&] { return t_->Versions(); }));
+    std::vector<nb::dict> out;
+    for (const auto& v : versions) {
+      nb::dict d;
+      d["version"] = v.version;
+      d["timestamp_micros"] = v.timestamp_micros;
+      d["operation"] = v.operation;
+      d["detail"] = v.detail;
+      d["num_rows"] = v.num_rows;
+      d["num_fragments"] = v.num_fragments;
+      out.push_back(d);
+    }
+    return out;
+  }
+
+  PyTable Checkout(uint64_t version) const {
+    return PyTable(Value(NoGil([&] { return t_->Checkout(version); })));
+  }
+  void Refresh() {
+    t_ = Value(NoGil([&] { return t_->Latest(); }));
+  }
+
+  int64_t Delete(const std::string& filter) {
+    auto expr = Value(ParseFilter(filter));
+    int64_t n = Value(NoGil([&] { return t_->Delete(expr); }));
+    Refresh();
+    return n;
+  }
+
+  nb::dict Compact(int64_t target_rows_per_fragment, double max_deleted_fraction) {
+    CompactionOptions o;
+    o.target_rows_per_fragment = target_rows_per_fragment;
+    o.max_deleted_fraction = max_deleted_fraction;
+    auto r = Value(NoGil([&] { return t_->Compact(o); }));
+    Refresh();
+    nb::dict d;
+    d["fragments_removed"] = r.fragments_removed;
+    d["fragments_added"] = r.fragments_added;
+    d["rows_dropped"] = r.rows_dropped;
+    d["version"] = r.version;
+    return d;
+  }
+
+  // `fill(capsule of the fragment's rows)` returns an object implementing
+  // __arrow_c_array__ / __arrow_c_stream__ with the new columns (one value
+  // per physical row). It is called with the GIL held.
+  uint64_t AddColumns(nb::handle new_fields, nb::object fill,
+                      std::optional<std::vector<std::string>> input_columns,
+                      std::vector<nb::dict> vector_policies) {
+    auto schema = ImportSchema(new_fields);
+    std::vector<VectorStoragePolicy> policies;
+    for (const auto& d : vector_policies) policies.push_back(PolicyFromDict(d));
+    Table::ColumnFiller filler = [fill](const std::shared_ptr<arrow::Table>& rows)
+        -> arrow::Result<std::shared_ptr<arrow::RecordBatch>> {
+      nb::gil_scoped_acquire gil;
+      try {
+        nb::object out = fill(ExportTable(rows));
+        return ImportBatch(out);
+      } catch (nb::python_error& e) {
+        return arrow::Status::Invalid("add_column: the values function raised: ", e.what());
+      } catch (std::exception& e) {
+        return arrow::Status::Invalid("add_column: ", e.what());
+      }
+    };
+    std::vector<std::string> inputs = input_columns.value_or(std::vector<std::string>{});
+    uint64_t v = Value(NoGil([&] { return t_->AddColumns(schema, filler, policies, inputs); }));
+    Refresh();
+    return v;
+  }
+
+  uint64_t DropColumns(const std::vector<std::string>& names) {
+    uint64_t v = Value(NoGil([&] { return t_->DropColumns(names); }));
+    Refresh();
+    return v;
+  }
+
+  uint64_t Restore(uint64_t version) {
+    uint64_t v = Value(NoGil([&] { return t_->Restore(version); }));
+    Refresh();
+    return v;
+  }
+
+  int BuildPendingIndexes(uint32_t num_threads) {
+    IndexBuildOptions o;
+    o.num_threads = num_threads;
+    int n = Value(NoGil([&] { return t_->BuildPendingIndexes(o); }));
+    Refresh();
+    return n;
+  }
+
+ private:
+  std::shared_ptr<Table> t_;
+  mutable SearchStats last_stats_;
+};
+
+}  // namespace
+
+void BindTables(nb::module_& m) {
+  nb::class_<PyTableWriter>(m, "TableWriter")
+      .def(nb::init<std::string, std::vector<nb::dict>, nb::dict>(), nb::arg("path"),
+           nb::arg("vector_columns"), nb::arg("options"))
+      .def("write", &PyTableWriter::Write, nb::arg("data"), nb::arg("deferred"))
+      .def("write_multi", &PyTableWriter::WriteMulti, nb::arg("data"), nb::arg("columns"))
+      .def("commit", &PyTableWriter::Commit)
+      .def("wait_for_indexing", &PyTableWriter::WaitForIndexing)
+      .def("table", [](PyTableWriter& w) { return PyTable(w.table()); })
+      .def("close", &PyTableWriter::Close);
+
+  nb::class_<PyTable>(m, "Table")
+      .def_static("open", &PyTable::Open, nb::arg("path"), nb::arg("version").none())
+      .def_prop_ro("version", &PyTable::version)
+      .def_prop_ro("num_rows", &PyTable::num_rows)
+      .def_prop_ro("uri", &PyTable::uri)
+      .def("schema_stream", &PyTable::schema)
+      .def("vector_columns", &PyTable::vector_columns)
+      .def("fragments", &PyTable::fragments)
+      .def("search", &PyTable::Search, nb::arg("query"), nb::arg("k"), nb::arg("filter").none(),
+           nb::arg("columns").none(), nb::arg("vector_column"), nb::arg("ef"), nb::arg("nprobe"),
+           nb::arg("refine_factor"), nb::arg("exact"), nb::arg("prune"), nb::arg("num_threads"))
+      .def("last_search_stats", &PyTable::LastSearchStats)
+      .def("scan", &PyTable::Scan, nb::arg("columns").none(), nb::arg("filter").none(),
+           nb::arg("limit"), nb::arg("with_row_id"))
+      .def("take", &PyTable::Take, nb::arg("row_ids"), nb::arg("columns").none(),
+           nb::arg("with_row_id"))
+      .def("versions", &PyTable::Versions)
+      .def("checkout", &PyTable::Checkout, nb::arg("version"))
+      .def("refresh", &PyTable::Refresh)
+      .def("delete", &PyTable::Delete, nb::arg("filter"))
+      .def("compact", &PyTable::Compact, nb::arg("target_rows_per_fragment"),
+           nb::arg("max_deleted_fraction"))
+      .def("add_columns", &PyTable::AddColumns, nb::arg("new_fields"), nb::arg("fill"),
+           nb::arg("input_columns").none(), nb::arg("vector_policies"))
+      .def("drop_columns", &PyTable::DropColumns, nb::arg("names"))
+      .def("restore", &PyTable::Restore, nb::arg("version"))
+      .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"));
+}
+
+}  // namespace ailake::py

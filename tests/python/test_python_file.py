@@ -1,0 +1,109 @@
+"""ailake.open_file on a table's data files, and other engines reading those files."""
+import glob
+import os
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+import ailake
+from ailake_testdata import DIM, exact_topk, recall, rows, vectors
+
+N = 800
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("files") / "t"
+    x = vectors(2 * N, seed=21)
+    w = ailake.TableWriter(path, dim=DIM, metric="euclidean", index="hnsw")
+    w.write_batch(rows(0, x[:N]))
+    w.write_batch(rows(N, x[N:]))
+    w.close()
+    return str(path), x
+
+
+def data_files(path):
+    files = sorted(glob.glob(os.path.join(path, "data", "*.parquet")))
+    assert len(files) == 2
+    return files
+
+
+def stored_vectors(column) -> np.ndarray:
+    """FIXED_LEN_BYTE_ARRAY little-endian float32 rows, as other engines see them."""
+    return np.frombuffer(b"".join(column), dtype="<f4").reshape(-1, DIM)
+
+
+def test_open_file_reads_searches_and_takes(table):
+    path, x = table
+    t = ailake.open_table(path)
+    assert sorted(t.data_files()) == data_files(path)
+    for f in data_files(path):
+        af = ailake.open_file(f)
+        assert af.is_ailake_file()
+        af.verify()
+        assert af.num_rows == N
+        [vc] = af.vector_columns
+        assert (vc["name"], vc["dim"], vc["metric"], vc["index"]) == ("embedding", DIM, "euclidean", "hnsw")
+        data = af.read()
+        ids = data["id"].to_numpy()
+        fx = x[ids]
+        got = stored_vectors(data["embedding"].to_pylist())
+        np.testing.assert_array_equal(got, fx)
+        part = af.read(columns=["id"], row_start=10, row_end=20)
+        assert part["id"].to_pylist() == ids[10:20].tolist()
+        assert af.take([5, 1, 5], columns=["id"])["id"].to_pylist() == [ids[5], ids[1], ids[5]]
+        # Search within the file: rows are positions in the file.
+        q = fx[33] + 0.01
+        r = af.search(q, k=10, ef=100)
+        assert r.column_names[-2:] == ["_row", "_distance"]
+        assert r["_row"][0].as_py() == 33 and r["id"][0].as_py() == ids[33]
+        assert recall(r["_row"].to_pylist(), exact_topk("euclidean", q, fx, 10)) >= 0.9
+        np.testing.assert_allclose(r["_distance"].to_numpy(),
+                                   ((fx[r["_row"].to_numpy()] - q) ** 2).sum(1), rtol=1e-4, atol=1e-4)
+        allowed = np.zeros(N, bool)
+        allowed[[3, 500, 700]] = True
+        rows_, _ = af.search_rows(q, k=10, allowed=allowed)
+        assert sorted(rows_.tolist()) == [3, 500, 700]
+        c, radius = af.centroid()
+        np.testing.assert_allclose(c, fx.mean(0), rtol=1e-3, atol=1e-3)
+        assert radius > 0
+
+
+def test_open_file_rejects_non_parquet(tmp_path):
+    p = tmp_path / "junk.parquet"
+    p.write_bytes(b"not a parquet file at all")
+    with pytest.raises((ValueError, OSError)):
+        ailake.open_file(p)
+
+
+def test_pyarrow_reads_data_files(table):
+    path, x = table
+    for f in data_files(path):
+        t = pq.read_table(f)
+        ids = t["id"].to_numpy()
+        np.testing.assert_array_equal(stored_vectors(t["embedding"].to_pylist()), x[ids])
+        assert t["name"].to_pylist() == [f"item {i}" for i in ids]
+        np.testing.assert_array_equal(t["category"].to_numpy(), (ids % 5).astype(np.int32))
+
+
+def test_duckdb_reads_data_files(table):
+    path, x = table
+    glob_pat = os.path.join(path, "data", "*.parquet")
+    n, lo, hi, s = duckdb.sql(f"SELECT count(*), min(id), max(id), sum(price) FROM '{glob_pat}'").fetchall()[0]
+    assert (n, lo, hi) == (2 * N, 0, 2 * N - 1)
+    assert s == pytest.approx(np.arange(2 * N).sum() / 10.0)
+    got = duckdb.sql(f"SELECT id, embedding FROM '{glob_pat}' WHERE category = 3 ORDER BY id").fetchall()
+    assert [r[0] for r in got] == [i for i in range(2 * N) if i % 5 == 3]
+    np.testing.assert_array_equal(stored_vectors([r[1] for r in got]), x[[r[0] for r in got]])
+
+
+def test_polars_reads_data_files(table):
+    path, x = table
+    df = pl.read_parquet(os.path.join(path, "data", "*.parquet")).sort("id")
+    assert df.height == 2 * N
+    assert df["id"].to_list() == list(range(2 * N))
+    assert df["name"][17] == "item 17"
+    np.testing.assert_array_equal(stored_vectors(df["embedding"].to_list()), x)

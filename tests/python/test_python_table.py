@@ -202,7 +202,6 @@ def test_delete_compact_versions_time_travel(tmp_path):
     assert newv == t.version and t.num_rows == 2 * N
 
 
-@pytest.mark.xfail(strict=True, reason="Table::AddColumns rejects the per-fragment batch: \"batch has no column 'id'\" (table layer)")
 def test_add_column_computed_per_fragment(tmp_path):
     x = vectors(2 * N, seed=8)
     p = tmp_path / "a"

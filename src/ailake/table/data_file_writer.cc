@@ -1,5 +1,9 @@
 #include "ailake/table/data_file_writer.h"
 
+#include <arrow/io/memory.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/properties.h>
+
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
@@ -82,8 +86,20 @@ arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::Record
       return arrow::Status::NotImplemented(
           "tables without a vector column are not supported by the table writer yet");
     }
-    // Scalar columns only (AddColumns): a plain Parquet file, no AILK section.
-    ARROW_ASSIGN_OR_RAISE(bytes, writer.WriteParquetOnly(batch, {}));
+    // Scalar columns only (AddColumns): a plain Parquet file with its page
+    // index, no vector column and no AILK section.
+    ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
+    auto props = parquet::WriterProperties::Builder()
+                     .enable_write_page_index()
+                     ->compression(parquet::Compression::SNAPPY)
+                     ->build();
+    auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
+    ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches({arrow::RecordBatch::Make(
+                                      batch.schema(), batch.num_rows(), batch.columns())}));
+    ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*t, arrow::default_memory_pool(), sink,
+                                                   file_options.max_row_group_rows, props,
+                                                   arrow_props));
+    ARROW_ASSIGN_OR_RAISE(bytes, sink->Finish());
   } else if (mode == IndexMode::kDeferred) {
     if (columns.size() != 1) {
       return arrow::Status::NotImplemented(

@@ -1,0 +1,128 @@
+"""The ailake command end to end: every verb, human and --json output, exit codes."""
+import json
+import subprocess
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+DIM = 8
+
+
+@pytest.fixture()
+def cli(build_dir):
+    exe = build_dir / "bin" / "ailake"
+    if not exe.exists():
+        pytest.fail(f"{exe} was not built")
+
+    def run(*args, check=True):
+        r = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=300)
+        if check and r.returncode != 0:
+            raise AssertionError(f"ailake {args} -> {r.returncode}: {r.stderr}")
+        return r
+
+    return run
+
+
+def make_input(tmp_path, n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, DIM)).astype(np.float32)
+    t = pa.table({
+        "id": pa.array(np.arange(n), pa.int64()),
+        "category": pa.array(np.arange(n) % 4, pa.int32()),
+        "embedding": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), DIM),
+    })
+    path = tmp_path / "in.parquet"
+    pq.write_table(t, path)
+    return path, x
+
+
+def test_write_search_scan_take_info(cli, tmp_path):
+    src, x = make_input(tmp_path)
+    table = tmp_path / "t"
+    out = json.loads(cli("--json", "write", table, src, "--metric", "euclidean", "--batch-rows", "100").stdout)
+    assert out["rows_written"] == 400
+    # Search: the exact answer is a brute-force oracle.
+    q = x[17] + 0.01
+    res = json.loads(cli("--json", "search", table, "--query-json", json.dumps(q.tolist()), "-k", "5",
+                         "--exact").stdout)
+    truth = np.argsort(((x - q) ** 2).sum(1))[:5]
+    assert [r["id"] for r in res["rows"]] == truth.tolist()
+    assert res["files"] == 4
+    approx = json.loads(cli("--json", "search", table, "--query-json", json.dumps(q.tolist()), "-k", "5",
+                            "--ef", "100").stdout)
+    assert approx["rows"][0]["id"] == 17
+    # Filter inside the search.
+    filt = json.loads(cli("--json", "search", table, "--query-json", json.dumps(q.tolist()), "-k", "7",
+                          "--filter", "category = 2 AND id > 100", "--columns", "id,category").stdout)
+    assert len(filt["rows"]) == 7
+    assert all(r["category"] == 2 and r["id"] > 100 for r in filt["rows"])
+    # Human output is a table with the hit.
+    human = cli("search", table, "--query-json", json.dumps(q.tolist()), "-k", "3").stdout
+    assert "_distance" in human and "17" in human
+    # Query from .npy.
+    np.save(tmp_path / "q.npy", q[None, :])
+    npy = json.loads(cli("--json", "search", table, "--query", tmp_path / "q.npy", "-k", "1").stdout)
+    assert npy["rows"][0]["id"] == 17
+
+    scan = json.loads(cli("--json", "scan", table, "--filter", "id < 10", "--columns", "id").stdout)
+    assert sorted(r["id"] for r in scan["rows"]) == list(range(10))
+    rowid = scan["rows"][3]["_rowid"]
+    took = json.loads(cli("--json", "take", table, "--rowids", rowid, "--columns", "id").stdout)
+    assert took["rows"][0]["id"] == scan["rows"][3]["id"]
+
+    info = json.loads(cli("--json", "info", table).stdout)
+    assert info["rows"] == 400 and len(info["fragments"]) == 4 and info["pending_index_files"] == 0
+    f = table / info["fragments"][0]["files"][0]["path"]
+    finfo = json.loads(cli("--json", "info", f).stdout)
+    assert finfo["is_ailake_file"] and finfo["vector_columns"][0]["has_section"]
+    assert duckdb.sql(f"SELECT count(*) FROM '{f}'").fetchall()[0][0] == 100
+    assert json.loads(cli("--json", "verify", table).stdout)["ok"]
+
+
+def test_delete_compact_index_add_column_and_versions(cli, tmp_path):
+    src, x = make_input(tmp_path, n=300)
+    table = tmp_path / "t"
+    cli("write", table, src, "--deferred", "--batch-rows", "100", "--metric", "euclidean")
+    info = json.loads(cli("--json", "info", table).stdout)
+    assert info["pending_index_files"] in (0, 1, 2, 3)
+    idx = json.loads(cli("--json", "index", table).stdout)
+    assert json.loads(cli("--json", "info", table).stdout)["pending_index_files"] == 0
+    assert idx["files_indexed"] >= 0
+    d = json.loads(cli("--json", "delete", table, "--filter", "category = 1").stdout)
+    assert d["deleted"] == 75
+    c = json.loads(cli("--json", "compact", table, "--target-rows", "1000").stdout)
+    assert c["fragments_added"] == 1 and c["rows_dropped"] == 75
+    extra = pa.table({"id": pa.array([5, 6, 999], pa.int64()), "label": ["five", "six", "none"]})
+    pq.write_table(extra, tmp_path / "labels.parquet")
+    cli("add-column", table, "--from", tmp_path / "labels.parquet", "--key", "id")
+    rows = json.loads(cli("--json", "scan", table, "--filter", "id IN (4, 5, 6)", "--columns", "id,label").stdout)
+    labels = {r["id"]: r["label"] for r in rows["rows"]}
+    assert labels == {4: None, 6: "six"} or labels == {4: None, 5: "five", 6: "six"}
+    # Time travel: version 2 still has every row.
+    v2 = json.loads(cli("--json", "scan", table, "--version", "2", "--columns", "id").stdout)
+    assert len(v2["rows"]) == 100
+    assert json.loads(cli("--json", "verify", table).stdout)["ok"]
+
+
+def test_errors_and_exit_codes(cli, tmp_path):
+    r = cli("search", tmp_path / "missing", "--query-json", "[1,2]", check=False)
+    assert r.returncode == 1 and "no ailake table" in r.stderr
+    r = cli("frobnicate", check=False)
+    assert r.returncode == 2
+    src, _ = make_input(tmp_path, n=50)
+    cli("write", tmp_path / "t", src)
+    r = cli("search", tmp_path / "t", "--query-json", "[1, 2]", check=False)
+    assert r.returncode == 1 and "dimensions" in r.stderr
+    r = cli("search", tmp_path / "t", "--query-json", "[1,", check=False)
+    assert r.returncode == 1 and "JSON array" in r.stderr
+    r = cli("scan", tmp_path / "t", "--filter", "category = ", check=False)
+    assert r.returncode == 1 and "filter" in r.stderr
+    r = cli("search", tmp_path / "t", check=False)
+    assert r.returncode == 2
+    (tmp_path / "bad.npy").write_bytes(b"\x93NUMPY\x01\x00garbage")
+    r = cli("search", tmp_path / "t", "--query", tmp_path / "bad.npy", check=False)
+    assert r.returncode == 1 and "npy" in r.stderr
+    assert "--json" in cli("--help").stdout

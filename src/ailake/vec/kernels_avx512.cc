@@ -188,11 +188,29 @@ void IpTile(const float* q, size_t ldq, size_t nq, const float* panel, size_t d,
   }
 }
 
+void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid, uint32_t base,
+                float* best, uint32_t* arg) {
+  const __mmask16 m = valid >= 16 ? static_cast<__mmask16>(0xffff) : TailMask(valid);
+  const __m512 inf = _mm512_set1_ps(__builtin_inff());
+  const __m512 nv = _mm512_mask_loadu_ps(inf, m, norms2);
+  const __m512 two = _mm512_set1_ps(2.0f);
+  for (size_t i = 0; i < nq; ++i) {
+    const __m512 v = _mm512_mask_blend_ps(
+        m, inf, _mm512_fnmadd_ps(two, _mm512_loadu_ps(tile + i * kPanelRows), nv));
+    const float mn = _mm512_reduce_min_ps(v);
+    if (mn < best[i]) {
+      const __mmask16 at = _mm512_cmp_ps_mask(v, _mm512_set1_ps(mn), _CMP_EQ_OQ);
+      best[i] = mn;
+      arg[i] = base + static_cast<uint32_t>(__builtin_ctz(at));
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable& Avx512Kernels() {
   static const KernelTable t{SimdLevel::kAvx512, DotF32,  L2F32,    DotNormF32, DotF16, L2F16,
-                             DotNormF16,         StatsI8, F16ToF32, F32ToF16,   IpTile};
+                             DotNormF16,         StatsI8, F16ToF32, F32ToF16,   IpTile, ArgminTile};
   return t;
 }
 

@@ -147,11 +147,24 @@ void IpTile(const float* q, size_t ldq, size_t nq, const float* panel, size_t d,
   }
 }
 
+void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid, uint32_t base,
+                float* best, uint32_t* arg) {
+  for (size_t i = 0; i < nq; ++i) {
+    for (size_t j = 0; j < valid; ++j) {
+      const float v = norms2[j] - 2.0f * tile[i * kPanelRows + j];
+      if (v < best[i]) {
+        best[i] = v;
+        arg[i] = base + static_cast<uint32_t>(j);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
   static const KernelTable t{SimdLevel::kScalar, DotF32,  L2F32,    DotNormF32, DotF16, L2F16,
-                             DotNormF16,         StatsI8, F16ToF32, F32ToF16,   IpTile};
+                             DotNormF16,         StatsI8, F16ToF32, F32ToF16,   IpTile, ArgminTile};
   return t;
 }
 

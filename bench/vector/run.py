@@ -208,6 +208,36 @@ def run_faiss_ivfpq(base, queries, gt, metric, args):
             "points": timed_sweep(search, NPROBE_SWEEP, q, gt, args.k)}
 
 
+def run_faiss_flat(base, queries, gt, metric, args):
+    """Exact search: single queries and one batch, one thread each."""
+    import faiss
+    b, q = faiss_data(base, queries, metric)
+    index = faiss.IndexFlatIP(b.shape[1]) if metric == "cosine" else faiss.IndexFlatL2(b.shape[1])
+    index.add(b)
+    faiss.omp_set_num_threads(1)
+    nq = min(len(q), args.flat_single)
+    with Timer() as ts:
+        for i in range(nq):
+            index.search(q[i:i + 1], args.k)
+    with Timer() as tb:
+        _, ids = index.search(q, args.k)
+    return {"library": "faiss", "index": "flat", "recall": round(recall(ids, gt, args.k), 4),
+            "single_qps_cpu": round(nq / ts.cpu, 1), "single_qps": round(nq / ts.wall, 1),
+            "batch_qps_cpu": round(len(q) / tb.cpu, 1), "batch_qps": round(len(q) / tb.wall, 1)}
+
+
+def run_ailake_flat(files, metric, args):
+    exe = os.path.join(args.build_dir, "bin", "ailake_ann_bench")
+    cmd = [exe, "--base", files["base"], "--queries", files["queries"], "--gt", files["gt"],
+           "--metric", metric, "--index", "flat", "--k", str(args.k), "--sweep", "0",
+           "--single-queries", str(args.flat_single)]
+    log(" ".join(cmd))
+    r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    return {"library": "ailake", "index": "flat", "recall": r["batch"]["recall"],
+            "single_qps_cpu": r["points"][0]["qps_cpu"], "single_qps": r["points"][0]["qps"],
+            "batch_qps_cpu": r["batch"]["qps_cpu"], "batch_qps": r["batch"]["qps"]}
+
+
 def run_usearch(base, queries, gt, metric, args):
     from usearch.index import Index
     index = Index(ndim=base.shape[1], metric="cos" if metric == "cosine" else "l2sq",
@@ -307,7 +337,10 @@ def main():
     ap.add_argument("--nlist", type=int, default=1024)
     ap.add_argument("--pq-m", dest="pq_m", type=int, default=16)
     ap.add_argument("--refine", type=int, default=16, help="IVF-PQ re-ranking factor (both libraries)")
-    ap.add_argument("--libs", default="ailake-hnsw,hnswlib,faiss-hnsw,usearch,ailake-ivfpq,faiss-ivfpq")
+    ap.add_argument("--libs", default="ailake-hnsw,hnswlib,faiss-hnsw,usearch,ailake-ivfpq,"
+                    "faiss-ivfpq,ailake-flat,faiss-flat")
+    ap.add_argument("--flat-single", dest="flat_single", type=int, default=200,
+                    help="queries timed one at a time for the exact-search comparison")
     ap.add_argument("--debian", default="/work/main/.cache/datasets/debian_minilm.npy")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"))
     ap.add_argument("--json", default=None, help="write results here")
@@ -336,6 +369,8 @@ def main():
         "faiss-hnsw": lambda: run_faiss_hnsw(base, queries, gt, metric, args),
         "faiss-ivfpq": lambda: run_faiss_ivfpq(base, queries, gt, metric, args),
         "usearch": lambda: run_usearch(base, queries, gt, metric, args),
+        "ailake-flat": lambda: run_ailake_flat(files, metric, args),
+        "faiss-flat": lambda: run_faiss_flat(base, queries, gt, metric, args),
     }
     results = []
     for name in args.libs.split(","):
@@ -343,6 +378,7 @@ def main():
         r = runners[name]()
         log(json.dumps(r))
         results.append(r)
+    flat = [r for r in results if r["index"] == "flat"]
     hnsw = summarize([r for r in results if r["index"] == "hnsw"])
     ivf = summarize([r for r in results if r["index"] == "ivf_pq"])
     title = (f"{args.dataset}: {base.shape[0]:,} x {base.shape[1]}, {metric}, {queries.shape[0]} "
@@ -350,11 +386,20 @@ def main():
     print(table(hnsw, "HNSW — " + title))
     print()
     print(table(ivf, f"IVF-PQ (nlist={args.nlist}, m={args.pq_m}, refine x{args.refine}) — " + title))
+    if flat:
+        print()
+        print("### Exact search (flat), one thread, queries per CPU-second")
+        print()
+        print("| library | single-query QPS | batched QPS | recall@10 |")
+        print("|---|---|---|---|")
+        for r in flat:
+            print(f"| {r['library']} | {r['single_qps_cpu']:,.0f} | {r['batch_qps_cpu']:,.0f} | "
+                  f"{r['recall']} |")
     doc = {"dataset": args.dataset, "n": int(base.shape[0]), "dim": int(base.shape[1]),
            "metric": metric, "queries": int(queries.shape[0]), "k": args.k,
            "threads": args.threads, "M": args.M, "ef_construction": args.efc,
            "nlist": args.nlist, "pq_m": args.pq_m, "refine": args.refine,
-           "command": " ".join(sys.argv), "hnsw": hnsw, "ivf_pq": ivf}
+           "command": " ".join(sys.argv), "hnsw": hnsw, "ivf_pq": ivf, "flat": flat}
     print(json.dumps(doc))
     if args.json:
         with open(args.json, "w") as f:

@@ -47,6 +47,10 @@ struct KernelTable {
   // + the first j reaching it.
   void (*argmin_tile)(const float* tile, size_t nq, const float* norms2, size_t valid,
                       uint32_t base, float* best, uint32_t* arg);
+  // PQ lookup table of one sub-space: out[c] = bias[c] + scale * dot(y, codeword c)
+  // for the 256 codewords stored as 16 panels of dsub x 16 (bias may be null = 0).
+  void (*pq_lut)(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
+                 float* out);
 };
 
 // The table for the detected (or AILAKE_SIMD-capped) level, chosen once.

@@ -223,11 +223,30 @@ void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid,
   }
 }
 
+void PqLut(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
+           float* out) {
+  const __m256 sc = _mm256_set1_ps(scale);
+  for (size_t p = 0; p < 16; ++p) {
+    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+    const float* pp = panels + p * dsub * 16;
+    for (size_t t = 0; t < dsub; ++t) {
+      const __m256 yt = _mm256_set1_ps(Ld(y + t));
+      lo = _mm256_fmadd_ps(yt, _mm256_loadu_ps(pp + t * 16), lo);
+      hi = _mm256_fmadd_ps(yt, _mm256_loadu_ps(pp + t * 16 + 8), hi);
+    }
+    const __m256 b0 = bias != nullptr ? _mm256_loadu_ps(bias + p * 16) : _mm256_setzero_ps();
+    const __m256 b1 = bias != nullptr ? _mm256_loadu_ps(bias + p * 16 + 8) : _mm256_setzero_ps();
+    _mm256_storeu_ps(out + p * 16, _mm256_fmadd_ps(sc, lo, b0));
+    _mm256_storeu_ps(out + p * 16 + 8, _mm256_fmadd_ps(sc, hi, b1));
+  }
+}
+
 }  // namespace
 
 const KernelTable& Avx2Kernels() {
-  static const KernelTable t{SimdLevel::kAvx2, DotF32,  L2F32,    DotNormF32, DotF16, L2F16,
-                             DotNormF16,       StatsI8, F16ToF32, F32ToF16,   IpTile, ArgminTile};
+  static const KernelTable t{
+      SimdLevel::kAvx2, DotF32,   L2F32,    DotNormF32, DotF16,     L2F16, DotNormF16,
+      StatsI8,          F16ToF32, F32ToF16, IpTile,     ArgminTile, PqLut};
   return t;
 }
 

@@ -206,11 +206,26 @@ void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid,
   }
 }
 
+void PqLut(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
+           float* out) {
+  const __m512 sc = _mm512_set1_ps(scale);
+  for (size_t p = 0; p < 16; ++p) {
+    __m512 acc = _mm512_setzero_ps();
+    const float* pp = panels + p * dsub * 16;
+    for (size_t t = 0; t < dsub; ++t) {
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(y[t]), _mm512_loadu_ps(pp + t * 16), acc);
+    }
+    const __m512 b = bias != nullptr ? _mm512_loadu_ps(bias + p * 16) : _mm512_setzero_ps();
+    _mm512_storeu_ps(out + p * 16, _mm512_fmadd_ps(sc, acc, b));
+  }
+}
+
 }  // namespace
 
 const KernelTable& Avx512Kernels() {
-  static const KernelTable t{SimdLevel::kAvx512, DotF32,  L2F32,    DotNormF32, DotF16, L2F16,
-                             DotNormF16,         StatsI8, F16ToF32, F32ToF16,   IpTile, ArgminTile};
+  static const KernelTable t{
+      SimdLevel::kAvx512, DotF32,   L2F32,  DotNormF32, DotF16, L2F16, DotNormF16, StatsI8,
+      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut};
   return t;
 }
 

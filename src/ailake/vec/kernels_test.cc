@@ -158,6 +158,26 @@ TEST(KernelsTest, ArgminTileMatchesScalarIncludingTiesAndPartialPanels) {
   }
 }
 
+TEST(KernelsTest, PqLutMatchesScalar) {
+  if (SimdTables().empty()) GTEST_SKIP() << "no SIMD level on this CPU";
+  std::mt19937 rng(17);
+  for (size_t dsub : {1u, 3u, 8u, 24u}) {
+    std::vector<float> y(dsub), panels(256 * dsub), bias(256);
+    Fill(y.data(), dsub, &rng);
+    Fill(panels.data(), panels.size(), &rng);
+    Fill(bias.data(), 256, &rng);
+    for (const float* b :
+         {static_cast<const float*>(bias.data()), static_cast<const float*>(nullptr)}) {
+      std::vector<float> want(256), got(256);
+      ScalarKernels().pq_lut(y.data(), panels.data(), b, -2.0f, dsub, want.data());
+      for (const KernelTable* k : SimdTables()) {
+        k->pq_lut(y.data(), panels.data(), b, -2.0f, dsub, got.data());
+        for (size_t c = 0; c < 256; ++c) ExpectClose(got[c], want[c], dsub, "pq_lut");
+      }
+    }
+  }
+}
+
 TEST(KernelsTest, HalfConversionIsExactOnEveryHalf) {
   // Every binary16 value decodes and re-encodes to itself (NaNs stay NaN).
   for (uint32_t h = 0; h < 65536; ++h) {

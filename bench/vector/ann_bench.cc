@@ -7,6 +7,9 @@
 //                    --index hnsw|ivf_pq|flat [--m 16 --ef-construction 200]
 //                    [--nlist 1024 --pq-m 16 --refine 4] [--threads 2]
 //                    [--sweep 10,20,40] [--k 10]
+#include <sys/resource.h>
+#include <time.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +25,20 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// CPU seconds of the whole process (all threads) and of the calling thread:
+// on a shared machine they are steadier than wall time.
+double ProcessCpu() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+double ThreadCpu() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -75,9 +92,11 @@ int main(int argc, char** argv) {
     auto view = ailake::VectorView::Contiguous(ailake::Precision::kF32, dim, {},
                                                reinterpret_cast<const uint8_t*>(base.f32.data()), n)
                     .ValueOrDie();
+    const double c0 = ProcessCpu();
     const auto t0 = Clock::now();
     auto built = ailake::BuildIndex(policy, view, options);
     const auto t1 = Clock::now();
+    const double build_cpu = ProcessCpu() - c0;
     if (!built.ok()) return Fail(built.status().ToString());
     auto& index = *built;
     const auto blob = index->Serialize().ValueOrDie();
@@ -85,39 +104,65 @@ int main(int argc, char** argv) {
     std::string sweep_name = policy.index_type == ailake::IndexType::kIvfPq ? "nprobe" : "ef";
     std::vector<uint32_t> sweep = ParseList(get("--sweep", "10,20,40,80,160"));
     std::printf(
-        "{\"library\": \"ailake\", \"index\": \"%s\", \"build_s\": %.4f, \"index_bytes\": %lld, "
+        "{\"library\": \"ailake\", \"index\": \"%s\", \"build_s\": %.4f, \"build_cpu_s\": %.4f, "
+        "\"index_bytes\": %lld, "
         "\"threads\": %u, \"sweep_param\": \"%s\", \"points\": [",
-        std::string(ailake::IndexTypeName(index->type())).c_str(), Seconds(t0, t1),
+        std::string(ailake::IndexTypeName(index->type())).c_str(), Seconds(t0, t1), build_cpu,
         static_cast<long long>(blob->size()), options.num_threads, sweep_name.c_str());
     const uint32_t nq = static_cast<uint32_t>(queries.rows);
+    // Queries timed one at a time (all by default; fewer for slow exact scans).
+    const uint32_t nq_single = std::min<uint32_t>(
+        nq, static_cast<uint32_t>(std::stoul(get("--single-queries", std::to_string(nq)))));
     bool first = true;
     for (uint32_t p : sweep) {
       ailake::SearchParams sp;
       sp.ef = p;
       sp.nprobe = p;
-      std::vector<std::vector<ailake::Neighbor>> results(nq);
+      std::vector<std::vector<ailake::Neighbor>> results(nq_single);
       // Warm-up pass, then the timed pass (single thread, one query at a time).
       for (uint32_t i = 0; i < std::min<uint32_t>(nq, 50); ++i) {
         (void)index->Search({&queries.f32[static_cast<size_t>(i) * dim], dim}, k, sp);
       }
+      const double u0 = ThreadCpu();
       const auto s0 = Clock::now();
-      for (uint32_t i = 0; i < nq; ++i) {
+      for (uint32_t i = 0; i < nq_single; ++i) {
         results[i] =
             index->Search({&queries.f32[static_cast<size_t>(i) * dim], dim}, k, sp).ValueOrDie();
       }
       const auto s1 = Clock::now();
+      const double cpu = ThreadCpu() - u0;
       size_t hits = 0;
-      for (uint32_t i = 0; i < nq; ++i) {
+      for (uint32_t i = 0; i < nq_single; ++i) {
         std::set<int64_t> want(gt.i64.begin() + static_cast<long>(i * gt.cols),
                                gt.i64.begin() + static_cast<long>(i * gt.cols + k));
         for (const auto& nb : results[i]) hits += want.count(nb.row);
       }
-      std::printf("%s{\"param\": %u, \"recall\": %.4f, \"qps\": %.1f}", first ? "" : ", ", p,
-                  static_cast<double>(hits) / (static_cast<double>(nq) * k), nq / Seconds(s0, s1));
+      std::printf("%s{\"param\": %u, \"recall\": %.4f, \"qps\": %.1f, \"qps_cpu\": %.1f}",
+                  first ? "" : ", ", p,
+                  static_cast<double>(hits) / (static_cast<double>(nq_single) * k),
+                  nq_single / Seconds(s0, s1), nq_single / cpu);
       first = false;
       std::fflush(stdout);
     }
-    std::printf("]}\n");
+    std::printf("]");
+    if (policy.index_type == ailake::IndexType::kFlat) {
+      // Batched exact search (the matrix kernel), one thread.
+      const double u0 = ThreadCpu();
+      const auto s0 = Clock::now();
+      auto batch = index->SearchBatch(queries.f32, nq, k, {}, nullptr, 1).ValueOrDie();
+      const auto s1 = Clock::now();
+      const double cpu = ThreadCpu() - u0;
+      size_t hits = 0;
+      for (uint32_t i = 0; i < nq; ++i) {
+        std::set<int64_t> want(gt.i64.begin() + static_cast<long>(i * gt.cols),
+                               gt.i64.begin() + static_cast<long>(i * gt.cols + k));
+        for (const auto& nb : batch[i]) hits += want.count(nb.row);
+      }
+      std::printf(", \"batch\": {\"recall\": %.4f, \"qps\": %.1f, \"qps_cpu\": %.1f}",
+                  static_cast<double>(hits) / (static_cast<double>(nq) * k), nq / Seconds(s0, s1),
+                  nq / cpu);
+    }
+    std::printf("}\n");
   } catch (const std::exception& e) {
     return Fail(e.what());
   }

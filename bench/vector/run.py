@@ -20,6 +20,7 @@ exact search (FAISS IndexFlat). Prints a table and writes JSON (--json).
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -95,15 +96,31 @@ def recall(ids, gt, k=10):
 
 
 # ---------------------------------------------------------------- peers
+def cpu_seconds():
+    """CPU seconds of this process, all threads (steadier than wall time on a
+    shared machine)."""
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+class Timer:
+    def __enter__(self):
+        self.w, self.c = time.perf_counter(), cpu_seconds()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.w, cpu_seconds() - self.c
+
+
 def timed_sweep(search, params, queries, gt, k):
     points = []
     for p in params:
         search(p, queries[:50], k)  # warm-up
-        t0 = time.perf_counter()
-        ids = search(p, queries, k)
-        dt = time.perf_counter() - t0
+        with Timer() as t:
+            ids = search(p, queries, k)
         points.append({"param": p, "recall": round(recall(ids, gt, k), 4),
-                       "qps": round(len(queries) / dt, 1)})
+                       "qps": round(len(queries) / t.wall, 1),
+                       "qps_cpu": round(len(queries) / t.cpu, 1)})
         if points[-1]["recall"] >= 0.999:
             break
     return points
@@ -113,11 +130,11 @@ def run_hnswlib(base, queries, gt, metric, args):
     import hnswlib
     space = "cosine" if metric == "cosine" else "l2"
     index = hnswlib.Index(space=space, dim=base.shape[1])
-    t0 = time.perf_counter()
-    index.init_index(max_elements=base.shape[0], M=args.M, ef_construction=args.efc, random_seed=42)
-    index.set_num_threads(args.threads)
-    index.add_items(base, np.arange(base.shape[0]))
-    build = time.perf_counter() - t0
+    with Timer() as t:
+        index.init_index(max_elements=base.shape[0], M=args.M, ef_construction=args.efc,
+                         random_seed=42)
+        index.set_num_threads(args.threads)
+        index.add_items(base, np.arange(base.shape[0]))
     with tempfile.NamedTemporaryFile() as f:
         index.save_index(f.name)
         size = os.path.getsize(f.name)
@@ -128,7 +145,8 @@ def run_hnswlib(base, queries, gt, metric, args):
         ids, _ = index.knn_query(q, k=k, num_threads=1)
         return ids
 
-    return {"library": "hnswlib", "index": "hnsw", "build_s": build, "index_bytes": size,
+    return {"library": "hnswlib", "index": "hnsw", "build_s": t.wall, "build_cpu_s": t.cpu,
+            "index_bytes": size,
             "sweep_param": "ef", "points": timed_sweep(search, EF_SWEEP, queries, gt, args.k)}
 
 
@@ -147,9 +165,8 @@ def run_faiss_hnsw(base, queries, gt, metric, args):
     index = faiss.IndexHNSWFlat(b.shape[1], args.M, mt)
     index.hnsw.efConstruction = args.efc
     faiss.omp_set_num_threads(args.threads)
-    t0 = time.perf_counter()
-    index.add(b)
-    build = time.perf_counter() - t0
+    with Timer() as t:
+        index.add(b)
     size = len(faiss.serialize_index(index))
     faiss.omp_set_num_threads(1)
 
@@ -158,7 +175,8 @@ def run_faiss_hnsw(base, queries, gt, metric, args):
         _, ids = index.search(qq, k)
         return ids
 
-    return {"library": "faiss", "index": "hnsw", "build_s": build, "index_bytes": size,
+    return {"library": "faiss", "index": "hnsw", "build_s": t.wall, "build_cpu_s": t.cpu,
+            "index_bytes": size,
             "sweep_param": "ef", "points": timed_sweep(search, EF_SWEEP, q, gt, args.k)}
 
 
@@ -171,11 +189,10 @@ def run_faiss_ivfpq(base, queries, gt, metric, args):
     ivf = faiss.IndexIVFPQ(quant, d, args.nlist, args.pq_m, 8, mt)
     index = faiss.IndexRefineFlat(ivf)
     faiss.omp_set_num_threads(args.threads)
-    t0 = time.perf_counter()
-    index.train(b)
-    train = time.perf_counter() - t0
-    index.add(b)
-    build = time.perf_counter() - t0
+    with Timer() as tt:
+        index.train(b)
+    with Timer() as ta:
+        index.add(b)
     size = len(faiss.serialize_index(index))
     faiss.omp_set_num_threads(1)
 
@@ -185,18 +202,48 @@ def run_faiss_ivfpq(base, queries, gt, metric, args):
         _, ids = index.search(qq, k)
         return ids
 
-    return {"library": "faiss", "index": "ivf_pq", "build_s": build, "train_s": train,
+    return {"library": "faiss", "index": "ivf_pq", "build_s": tt.wall + ta.wall,
+            "build_cpu_s": tt.cpu + ta.cpu, "train_s": tt.wall, "train_cpu_s": tt.cpu,
             "index_bytes": size, "sweep_param": "nprobe",
             "points": timed_sweep(search, NPROBE_SWEEP, q, gt, args.k)}
+
+
+def run_faiss_flat(base, queries, gt, metric, args):
+    """Exact search: single queries and one batch, one thread each."""
+    import faiss
+    b, q = faiss_data(base, queries, metric)
+    index = faiss.IndexFlatIP(b.shape[1]) if metric == "cosine" else faiss.IndexFlatL2(b.shape[1])
+    index.add(b)
+    faiss.omp_set_num_threads(1)
+    nq = min(len(q), args.flat_single)
+    with Timer() as ts:
+        for i in range(nq):
+            index.search(q[i:i + 1], args.k)
+    with Timer() as tb:
+        _, ids = index.search(q, args.k)
+    return {"library": "faiss", "index": "flat", "recall": round(recall(ids, gt, args.k), 4),
+            "single_qps_cpu": round(nq / ts.cpu, 1), "single_qps": round(nq / ts.wall, 1),
+            "batch_qps_cpu": round(len(q) / tb.cpu, 1), "batch_qps": round(len(q) / tb.wall, 1)}
+
+
+def run_ailake_flat(files, metric, args):
+    exe = os.path.join(args.build_dir, "bin", "ailake_ann_bench")
+    cmd = [exe, "--base", files["base"], "--queries", files["queries"], "--gt", files["gt"],
+           "--metric", metric, "--index", "flat", "--k", str(args.k), "--sweep", "0",
+           "--single-queries", str(args.flat_single)]
+    log(" ".join(cmd))
+    r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    return {"library": "ailake", "index": "flat", "recall": r["batch"]["recall"],
+            "single_qps_cpu": r["points"][0]["qps_cpu"], "single_qps": r["points"][0]["qps"],
+            "batch_qps_cpu": r["batch"]["qps_cpu"], "batch_qps": r["batch"]["qps"]}
 
 
 def run_usearch(base, queries, gt, metric, args):
     from usearch.index import Index
     index = Index(ndim=base.shape[1], metric="cos" if metric == "cosine" else "l2sq",
                   dtype="f32", connectivity=args.M, expansion_add=args.efc)
-    t0 = time.perf_counter()
-    index.add(np.arange(base.shape[0]), base, threads=args.threads)
-    build = time.perf_counter() - t0
+    with Timer() as t:
+        index.add(np.arange(base.shape[0]), base, threads=args.threads)
     with tempfile.NamedTemporaryFile() as f:
         index.save(f.name)
         size = os.path.getsize(f.name)
@@ -205,7 +252,8 @@ def run_usearch(base, queries, gt, metric, args):
         index.expansion_search = max(ef, k)
         return index.search(q, k, threads=1).keys.astype(np.int64)
 
-    return {"library": "usearch", "index": "hnsw", "build_s": build, "index_bytes": size,
+    return {"library": "usearch", "index": "hnsw", "build_s": t.wall, "build_cpu_s": t.cpu,
+            "index_bytes": size,
             "sweep_param": "expansion_search",
             "points": timed_sweep(search, EF_SWEEP, queries, gt, args.k)}
 
@@ -228,25 +276,30 @@ def run_ailake(kind, files, metric, args, nbase, dim):
 
 
 # ---------------------------------------------------------------- report
-def qps_at(points, target):
-    ok = [p["qps"] for p in points if p["recall"] >= target]
+def qps_at(points, target, key):
+    ok = [p[key] for p in points if p["recall"] >= target]
     return max(ok) if ok else None
 
 
 def summarize(results):
     for r in results:
-        r["qps_at"] = {str(t): qps_at(r["points"], t) for t in TARGETS}
+        r["qps_at"] = {str(t): qps_at(r["points"], t, "qps") for t in TARGETS}
+        r["qps_cpu_at"] = {str(t): qps_at(r["points"], t, "qps_cpu") for t in TARGETS}
     for kind in ("hnsw", "ivf_pq"):
         peers = [r for r in results if r["library"] != "ailake"]
         for r in results:
             same = [p for p in peers if p is not r]
             r.setdefault("ratio_to_best_peer", {})
             for t in TARGETS:
-                mine = r["qps_at"][str(t)]
-                best = max((p["qps_at"][str(t)] or 0 for p in same), default=0)
-                r["ratio_to_best_peer"][f"qps@{t}"] = round(mine / best, 3) if mine and best else None
-            fastest = min((p["build_s"] for p in same), default=None)
-            r["ratio_to_best_peer"]["build"] = round(r["build_s"] / fastest, 3) if fastest else None
+                for key, name in (("qps_at", "qps"), ("qps_cpu_at", "qps_cpu")):
+                    mine = r[key][str(t)]
+                    best = max((p[key][str(t)] or 0 for p in same), default=0)
+                    r["ratio_to_best_peer"][f"{name}@{t}"] = (
+                        round(mine / best, 3) if mine and best else None)
+            for key in ("build_s", "build_cpu_s"):
+                fastest = min((p[key] for p in same), default=None)
+                r["ratio_to_best_peer"][key.replace("_s", "")] = (
+                    round(r[key] / fastest, 3) if fastest else None)
             smallest = min((p["index_bytes"] for p in same), default=None)
             r["ratio_to_best_peer"]["bytes"] = round(r["index_bytes"] / smallest, 3) if smallest else None
         break
@@ -255,16 +308,20 @@ def summarize(results):
 
 def table(results, title):
     lines = [f"### {title}", "",
-             "| library | index | build s | QPS@0.90 | QPS@0.95 | QPS@0.99 | index MB | "
-             "QPS@0.95 / best peer | build / fastest peer |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "QPS = single-thread queries per CPU-second (wall-clock QPS in the JSON); "
+             "build = CPU seconds (wall in brackets); ratios are to the best other library.", "",
+             "| library | index | build CPU s (wall) | QPS@0.90 | QPS@0.95 | QPS@0.99 | index MB | "
+             "QPS@0.90 ratio | QPS@0.95 ratio | QPS@0.99 ratio | build ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    f = lambda v: "-" if v is None else f"{v:,.0f}"
+    g = lambda v: "-" if v is None else f"{v:.2f}"
     for r in results:
-        q = r["qps_at"]
-        f = lambda v: "-" if v is None else f"{v:,.0f}"
+        q = r["qps_cpu_at"]
         rr = r["ratio_to_best_peer"]
-        lines.append(f"| {r['library']} | {r['index']} | {r['build_s']:.1f} | {f(q['0.9'])} | "
-                     f"{f(q['0.95'])} | {f(q['0.99'])} | {r['index_bytes'] / 1e6:.1f} | "
-                     f"{rr['qps@0.95'] if rr['qps@0.95'] is not None else '-'} | {rr['build']} |")
+        lines.append(f"| {r['library']} | {r['index']} | {r['build_cpu_s']:.1f} ({r['build_s']:.1f}) | "
+                     f"{f(q['0.9'])} | {f(q['0.95'])} | {f(q['0.99'])} | "
+                     f"{r['index_bytes'] / 1e6:.1f} | {g(rr['qps_cpu@0.9'])} | "
+                     f"{g(rr['qps_cpu@0.95'])} | {g(rr['qps_cpu@0.99'])} | {g(rr['build_cpu'])} |")
     return "\n".join(lines)
 
 
@@ -279,8 +336,11 @@ def main():
     ap.add_argument("--efc", type=int, default=200)
     ap.add_argument("--nlist", type=int, default=1024)
     ap.add_argument("--pq-m", dest="pq_m", type=int, default=16)
-    ap.add_argument("--refine", type=int, default=4)
-    ap.add_argument("--libs", default="ailake-hnsw,hnswlib,faiss-hnsw,usearch,ailake-ivfpq,faiss-ivfpq")
+    ap.add_argument("--refine", type=int, default=16, help="IVF-PQ re-ranking factor (both libraries)")
+    ap.add_argument("--libs", default="ailake-hnsw,hnswlib,faiss-hnsw,usearch,ailake-ivfpq,"
+                    "faiss-ivfpq,ailake-flat,faiss-flat")
+    ap.add_argument("--flat-single", dest="flat_single", type=int, default=200,
+                    help="queries timed one at a time for the exact-search comparison")
     ap.add_argument("--debian", default="/work/main/.cache/datasets/debian_minilm.npy")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"))
     ap.add_argument("--json", default=None, help="write results here")
@@ -309,6 +369,8 @@ def main():
         "faiss-hnsw": lambda: run_faiss_hnsw(base, queries, gt, metric, args),
         "faiss-ivfpq": lambda: run_faiss_ivfpq(base, queries, gt, metric, args),
         "usearch": lambda: run_usearch(base, queries, gt, metric, args),
+        "ailake-flat": lambda: run_ailake_flat(files, metric, args),
+        "faiss-flat": lambda: run_faiss_flat(base, queries, gt, metric, args),
     }
     results = []
     for name in args.libs.split(","):
@@ -316,6 +378,7 @@ def main():
         r = runners[name]()
         log(json.dumps(r))
         results.append(r)
+    flat = [r for r in results if r["index"] == "flat"]
     hnsw = summarize([r for r in results if r["index"] == "hnsw"])
     ivf = summarize([r for r in results if r["index"] == "ivf_pq"])
     title = (f"{args.dataset}: {base.shape[0]:,} x {base.shape[1]}, {metric}, {queries.shape[0]} "
@@ -323,11 +386,20 @@ def main():
     print(table(hnsw, "HNSW — " + title))
     print()
     print(table(ivf, f"IVF-PQ (nlist={args.nlist}, m={args.pq_m}, refine x{args.refine}) — " + title))
+    if flat:
+        print()
+        print("### Exact search (flat), one thread, queries per CPU-second")
+        print()
+        print("| library | single-query QPS | batched QPS | recall@10 |")
+        print("|---|---|---|---|")
+        for r in flat:
+            print(f"| {r['library']} | {r['single_qps_cpu']:,.0f} | {r['batch_qps_cpu']:,.0f} | "
+                  f"{r['recall']} |")
     doc = {"dataset": args.dataset, "n": int(base.shape[0]), "dim": int(base.shape[1]),
            "metric": metric, "queries": int(queries.shape[0]), "k": args.k,
            "threads": args.threads, "M": args.M, "ef_construction": args.efc,
            "nlist": args.nlist, "pq_m": args.pq_m, "refine": args.refine,
-           "command": " ".join(sys.argv), "hnsw": hnsw, "ivf_pq": ivf}
+           "command": " ".join(sys.argv), "hnsw": hnsw, "ivf_pq": ivf, "flat": flat}
     print(json.dumps(doc))
     if args.json:
         with open(args.json, "w") as f:

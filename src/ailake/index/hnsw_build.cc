@@ -343,10 +343,11 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(
   header.PutU64(kHnswUpperOff, upper_off);
   header.PutU64(kHnswUpperWords, upper_.size());
   std::memcpy(p, header.bytes().data(), kHnswHeaderBytes);
+  // (Empty vectors may have null data: copy only what exists.)
   if (norms_off != 0) std::memcpy(p + norms_off, inv_norms_.data(), 4ull * n_);
-  std::memcpy(p + level0_off, level0_.data(), 4ull * level0_.size());
-  std::memcpy(p + upper_index_off, upper_index_.data(), 4ull * n_);
-  std::memcpy(p + upper_off, upper_.data(), 4ull * upper_.size());
+  if (!level0_.empty()) std::memcpy(p + level0_off, level0_.data(), 4ull * level0_.size());
+  if (n_ > 0) std::memcpy(p + upper_index_off, upper_index_.data(), 4ull * n_);
+  if (!upper_.empty()) std::memcpy(p + upper_off, upper_.data(), 4ull * upper_.size());
   return std::shared_ptr<arrow::Buffer>(std::move(buf));
 }
 

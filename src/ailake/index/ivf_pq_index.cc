@@ -108,7 +108,7 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
   }
   const vec::KernelTable& kt = vec::Kernels();
 
-  thread_local std::vector<float> q, lut, coarse, tile;
+  thread_local std::vector<float> q, lut, coarse;
   thread_local std::vector<uint32_t> order;
   q.assign(query.begin(), query.end());
   const PqSpace space = cb_->space();
@@ -128,18 +128,9 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
 
   // Lookup tables: lut[j][c] for sub-space j, codeword c.
   lut.resize(size_t{m} * 256);
-  tile.resize(16 * 16);
-  auto sub_ip = [&](const float* y, uint32_t j, float* out) {  // out[c] = y_j . codeword_jc
-    const float* panels = cb_->panels(j);
-    for (uint32_t p = 0; p < 16; ++p) {
-      kt.ip_tile(y + size_t{j} * dsub, dsub, 1, panels + size_t{p} * dsub * 16, dsub, tile.data());
-      std::memcpy(out + p * 16, tile.data(), 16 * 4);
-    }
-  };
   if (space == PqSpace::kInnerProduct) {  // one table for every list: -q_j . r_jc
     for (uint32_t j = 0; j < m; ++j) {
-      sub_ip(q.data(), j, &lut[j * 256]);
-      for (uint32_t c = 0; c < 256; ++c) lut[j * 256 + c] = -lut[j * 256 + c];
+      kt.pq_lut(q.data() + size_t{j} * dsub, cb_->panels(j), nullptr, -1.0f, dsub, &lut[j * 256]);
     }
   }
   std::vector<float> y(space == PqSpace::kInnerProduct ? 0 : d);
@@ -161,10 +152,8 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
       for (uint32_t t = 0; t < d; ++t) y[t] = q[t] - vec::Ld(c + t);
       base = coarse[list];
       for (uint32_t j = 0; j < m; ++j) {
-        float* row = &lut[j * 256];
-        sub_ip(y.data(), j, row);
-        const float* norms = cb_->code_norms(j);
-        for (uint32_t cw = 0; cw < 256; ++cw) row[cw] = vec::Ld(norms + cw) - 2.0f * row[cw];
+        kt.pq_lut(y.data() + size_t{j} * dsub, cb_->panels(j), cb_->code_norms(j), -2.0f, dsub,
+                  &lut[j * 256]);
       }
     }
     ScanList(list, base, lut.data(), filter, &cand);

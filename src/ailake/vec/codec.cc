@@ -58,7 +58,9 @@ arrow::Status EncodeRows(Precision precision, uint32_t dim, const Int8Params& in
                          const float* rows, size_t n, uint8_t* out) {
   const size_t row_bytes = StoredRowBytes(precision, dim, int8);
   switch (precision) {
-    case Precision::kF32: std::memcpy(out, rows, n * row_bytes); return arrow::Status::OK();
+    case Precision::kF32:
+      if (n > 0) std::memcpy(out, rows, n * row_bytes);
+      return arrow::Status::OK();
     case Precision::kF16: {
       // Aligned scratch: `out` may be unaligned for uint16_t.
       std::vector<uint16_t> tmp(dim);

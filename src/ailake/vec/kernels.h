@@ -41,6 +41,16 @@ struct KernelTable {
   // out[i * kPanelRows + j] = dot(q + i * ldq, row j of panel) for i < nq
   // (nq <= kTileQueries), j < kPanelRows.
   void (*ip_tile)(const float* q, size_t ldq, size_t nq, const float* panel, size_t d, float* out);
+  // Nearest-row update from one ip_tile result: for each query i < nq, with
+  // v_j = norms2[j] - 2 * tile[i * kPanelRows + j] over the first `valid`
+  // rows, if min_j v_j < best[i] then best[i] = that minimum and arg[i] = base
+  // + the first j reaching it.
+  void (*argmin_tile)(const float* tile, size_t nq, const float* norms2, size_t valid,
+                      uint32_t base, float* best, uint32_t* arg);
+  // PQ lookup table of one sub-space: out[c] = bias[c] + scale * dot(y, codeword c)
+  // for the 256 codewords stored as 16 panels of dsub x 16 (bias may be null = 0).
+  void (*pq_lut)(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
+                 float* out);
 };
 
 // The table for the detected (or AILAKE_SIMD-capped) level, chosen once.

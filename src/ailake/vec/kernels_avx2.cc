@@ -198,11 +198,55 @@ void IpTile(const float* q, size_t ldq, size_t nq, const float* panel, size_t d,
   }
 }
 
+void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid, uint32_t base,
+                float* best, uint32_t* arg) {
+  if (valid < kPanelRows) {  // the last, partial panel: scalar
+    ScalarKernels().argmin_tile(tile, nq, norms2, valid, base, best, arg);
+    return;
+  }
+  const __m256 two = _mm256_set1_ps(2.0f);
+  const __m256 n0 = _mm256_loadu_ps(norms2), n1 = _mm256_loadu_ps(norms2 + 8);
+  for (size_t i = 0; i < nq; ++i) {
+    const __m256 v0 = _mm256_fnmadd_ps(two, _mm256_loadu_ps(tile + i * kPanelRows), n0);
+    const __m256 v1 = _mm256_fnmadd_ps(two, _mm256_loadu_ps(tile + i * kPanelRows + 8), n1);
+    __m256 mn = _mm256_min_ps(v0, v1);
+    mn = _mm256_min_ps(mn, _mm256_permute2f128_ps(mn, mn, 1));
+    mn = _mm256_min_ps(mn, _mm256_shuffle_ps(mn, mn, 0x4e));
+    mn = _mm256_min_ps(mn, _mm256_shuffle_ps(mn, mn, 0xb1));
+    const float m = _mm256_cvtss_f32(mn);
+    if (m < best[i]) {
+      const int lo = _mm256_movemask_ps(_mm256_cmp_ps(v0, mn, _CMP_EQ_OQ));
+      const int hi = _mm256_movemask_ps(_mm256_cmp_ps(v1, mn, _CMP_EQ_OQ));
+      best[i] = m;
+      arg[i] = base + static_cast<uint32_t>(__builtin_ctz(static_cast<unsigned>(lo | (hi << 8))));
+    }
+  }
+}
+
+void PqLut(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
+           float* out) {
+  const __m256 sc = _mm256_set1_ps(scale);
+  for (size_t p = 0; p < 16; ++p) {
+    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+    const float* pp = panels + p * dsub * 16;
+    for (size_t t = 0; t < dsub; ++t) {
+      const __m256 yt = _mm256_set1_ps(Ld(y + t));
+      lo = _mm256_fmadd_ps(yt, _mm256_loadu_ps(pp + t * 16), lo);
+      hi = _mm256_fmadd_ps(yt, _mm256_loadu_ps(pp + t * 16 + 8), hi);
+    }
+    const __m256 b0 = bias != nullptr ? _mm256_loadu_ps(bias + p * 16) : _mm256_setzero_ps();
+    const __m256 b1 = bias != nullptr ? _mm256_loadu_ps(bias + p * 16 + 8) : _mm256_setzero_ps();
+    _mm256_storeu_ps(out + p * 16, _mm256_fmadd_ps(sc, lo, b0));
+    _mm256_storeu_ps(out + p * 16 + 8, _mm256_fmadd_ps(sc, hi, b1));
+  }
+}
+
 }  // namespace
 
 const KernelTable& Avx2Kernels() {
-  static const KernelTable t{SimdLevel::kAvx2, DotF32,  L2F32,    DotNormF32, DotF16, L2F16,
-                             DotNormF16,       StatsI8, F16ToF32, F32ToF16,   IpTile};
+  static const KernelTable t{
+      SimdLevel::kAvx2, DotF32,   L2F32,    DotNormF32, DotF16,     L2F16, DotNormF16,
+      StatsI8,          F16ToF32, F32ToF16, IpTile,     ArgminTile, PqLut};
   return t;
 }
 

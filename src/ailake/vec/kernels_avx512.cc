@@ -188,11 +188,44 @@ void IpTile(const float* q, size_t ldq, size_t nq, const float* panel, size_t d,
   }
 }
 
+void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid, uint32_t base,
+                float* best, uint32_t* arg) {
+  const __mmask16 m = valid >= 16 ? static_cast<__mmask16>(0xffff) : TailMask(valid);
+  const __m512 inf = _mm512_set1_ps(__builtin_inff());
+  const __m512 nv = _mm512_mask_loadu_ps(inf, m, norms2);
+  const __m512 two = _mm512_set1_ps(2.0f);
+  for (size_t i = 0; i < nq; ++i) {
+    const __m512 v = _mm512_mask_blend_ps(
+        m, inf, _mm512_fnmadd_ps(two, _mm512_loadu_ps(tile + i * kPanelRows), nv));
+    const float mn = _mm512_reduce_min_ps(v);
+    if (mn < best[i]) {
+      const __mmask16 at = _mm512_cmp_ps_mask(v, _mm512_set1_ps(mn), _CMP_EQ_OQ);
+      best[i] = mn;
+      arg[i] = base + static_cast<uint32_t>(__builtin_ctz(at));
+    }
+  }
+}
+
+void PqLut(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
+           float* out) {
+  const __m512 sc = _mm512_set1_ps(scale);
+  for (size_t p = 0; p < 16; ++p) {
+    __m512 acc = _mm512_setzero_ps();
+    const float* pp = panels + p * dsub * 16;
+    for (size_t t = 0; t < dsub; ++t) {
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(y[t]), _mm512_loadu_ps(pp + t * 16), acc);
+    }
+    const __m512 b = bias != nullptr ? _mm512_loadu_ps(bias + p * 16) : _mm512_setzero_ps();
+    _mm512_storeu_ps(out + p * 16, _mm512_fmadd_ps(sc, acc, b));
+  }
+}
+
 }  // namespace
 
 const KernelTable& Avx512Kernels() {
-  static const KernelTable t{SimdLevel::kAvx512, DotF32,  L2F32,    DotNormF32, DotF16, L2F16,
-                             DotNormF16,         StatsI8, F16ToF32, F32ToF16,   IpTile};
+  static const KernelTable t{
+      SimdLevel::kAvx512, DotF32,   L2F32,  DotNormF32, DotF16, L2F16, DotNormF16, StatsI8,
+      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut};
   return t;
 }
 

@@ -147,11 +147,39 @@ void IpTile(const float* q, size_t ldq, size_t nq, const float* panel, size_t d,
   }
 }
 
+void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid, uint32_t base,
+                float* best, uint32_t* arg) {
+  for (size_t i = 0; i < nq; ++i) {
+    for (size_t j = 0; j < valid; ++j) {
+      const float v = norms2[j] - 2.0f * tile[i * kPanelRows + j];
+      if (v < best[i]) {
+        best[i] = v;
+        arg[i] = base + static_cast<uint32_t>(j);
+      }
+    }
+  }
+}
+
+void PqLut(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
+           float* out) {
+  for (size_t p = 0; p < 16; ++p) {
+    float acc[16] = {};
+    for (size_t t = 0; t < dsub; ++t) {
+      const float yt = Ld(y + t);
+      for (size_t j = 0; j < 16; ++j) acc[j] += yt * Ld(panels + (p * dsub + t) * 16 + j);
+    }
+    for (size_t j = 0; j < 16; ++j) {
+      out[p * 16 + j] = (bias != nullptr ? Ld(bias + p * 16 + j) : 0.0f) + scale * acc[j];
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
-  static const KernelTable t{SimdLevel::kScalar, DotF32,  L2F32,    DotNormF32, DotF16, L2F16,
-                             DotNormF16,         StatsI8, F16ToF32, F32ToF16,   IpTile};
+  static const KernelTable t{
+      SimdLevel::kScalar, DotF32,   L2F32,  DotNormF32, DotF16, L2F16, DotNormF16, StatsI8,
+      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut};
   return t;
 }
 

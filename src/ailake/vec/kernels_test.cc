@@ -1,5 +1,6 @@
 #include "ailake/vec/kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -124,6 +125,54 @@ TEST(KernelsTest, IpTileMatchesScalarForEveryQueryCount) {
         for (size_t i = 0; i < nq * kPanelRows; ++i) {
           ExpectClose(got[i], want[i], d, "ip_tile");
         }
+      }
+    }
+  }
+}
+
+TEST(KernelsTest, ArgminTileMatchesScalarIncludingTiesAndPartialPanels) {
+  std::mt19937 rng(13);
+  std::vector<float> tile(kTileQueries * kPanelRows), norms(kPanelRows);
+  for (int round = 0; round < 200; ++round) {
+    for (float& v : tile) v = static_cast<float>(rng() % 7);  // many ties
+    for (float& v : norms) v = static_cast<float>(rng() % 9);
+    const size_t valid = 1 + rng() % kPanelRows, nq = 1 + rng() % kTileQueries;
+    float best_ref[kTileQueries], best[kTileQueries];
+    uint32_t arg_ref[kTileQueries], arg[kTileQueries];
+    for (size_t i = 0; i < kTileQueries; ++i) {
+      best_ref[i] = best[i] = (round % 3 == 0) ? -5.0f : 1e30f;
+      arg_ref[i] = arg[i] = 7;
+    }
+    ScalarKernels().argmin_tile(tile.data(), nq, norms.data(), valid, 32, best_ref, arg_ref);
+    for (const KernelTable* k : SimdTables()) {
+      float b2[kTileQueries];
+      uint32_t a2[kTileQueries];
+      std::copy(best, best + kTileQueries, b2);
+      std::copy(arg, arg + kTileQueries, a2);
+      k->argmin_tile(tile.data(), nq, norms.data(), valid, 32, b2, a2);
+      for (size_t i = 0; i < nq; ++i) {
+        EXPECT_EQ(b2[i], best_ref[i]) << SimdLevelName(k->level);
+        EXPECT_EQ(a2[i], arg_ref[i]) << SimdLevelName(k->level);
+      }
+    }
+  }
+}
+
+TEST(KernelsTest, PqLutMatchesScalar) {
+  if (SimdTables().empty()) GTEST_SKIP() << "no SIMD level on this CPU";
+  std::mt19937 rng(17);
+  for (size_t dsub : {1u, 3u, 8u, 24u}) {
+    std::vector<float> y(dsub), panels(256 * dsub), bias(256);
+    Fill(y.data(), dsub, &rng);
+    Fill(panels.data(), panels.size(), &rng);
+    Fill(bias.data(), 256, &rng);
+    for (const float* b :
+         {static_cast<const float*>(bias.data()), static_cast<const float*>(nullptr)}) {
+      std::vector<float> want(256), got(256);
+      ScalarKernels().pq_lut(y.data(), panels.data(), b, -2.0f, dsub, want.data());
+      for (const KernelTable* k : SimdTables()) {
+        k->pq_lut(y.data(), panels.data(), b, -2.0f, dsub, got.data());
+        for (size_t c = 0; c < 256; ++c) ExpectClose(got[c], want[c], dsub, "pq_lut");
       }
     }
   }

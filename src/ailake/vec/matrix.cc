@@ -57,15 +57,7 @@ void NearestL2(const float* q, size_t nq, const PackedRows& packed, uint32_t* id
       k.ip_tile(q + q0 * d, d, tq, packed.panels.data() + p * d * kPanelRows, d, tile);
       const size_t r0 = p * kPanelRows;
       const size_t tr = std::min(kPanelRows, packed.n - r0);
-      for (size_t i = 0; i < tq; ++i) {
-        for (size_t j = 0; j < tr; ++j) {
-          const float v = packed.norms2[r0 + j] - 2.0f * tile[i * kPanelRows + j];
-          if (v < best[i]) {
-            best[i] = v;
-            arg[i] = static_cast<uint32_t>(r0 + j);
-          }
-        }
-      }
+      k.argmin_tile(tile, tq, packed.norms2.data() + r0, tr, static_cast<uint32_t>(r0), best, arg);
     }
     for (size_t i = 0; i < tq; ++i) {
       const float* qi = q + (q0 + i) * d;

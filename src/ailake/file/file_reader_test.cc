@@ -7,8 +7,8 @@
 #include <parquet/arrow/reader.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <numeric>
 #include <random>

@@ -145,7 +145,7 @@ arrow::Status AppendIndexSections(const std::shared_ptr<arrow::io::RandomAccessF
 struct AilkSectionInfo {
   std::string column;
   std::string kv_key;           // the footer key that points at it
-  uint16_t format_version = 0;  // ours: 2
+  uint16_t format_version = 0;  // ours: 2; 1 = the reference implementation's layout
   uint64_t offset = 0;          // file offset of the section's first byte
   uint64_t length = 0;          // section bytes, header through trailer
   uint64_t num_rows = 0;
@@ -155,7 +155,8 @@ struct AilkSectionInfo {
   Int8Params int8;
   bool pre_normalize = false;
   IndexType index_type = IndexType::kNone;
-  uint64_t index_offset = 0;  // file offset of the index blob
+  uint64_t centroid_offset = 0;  // file offset of the centroid (dim f32, then radius f32)
+  uint64_t index_offset = 0;     // file offset of the index blob
   uint64_t index_bytes = 0;
 };
 
@@ -170,6 +171,9 @@ struct VectorColumnInfo {
   Precision precision = Precision::kF32;
   Int8Params int8;
   bool pre_normalize = false;
+  // False for int8 codes stored without their scale (the reference
+  // implementation's i8 columns): such vectors cannot be decoded.
+  bool decodable = true;
   bool has_section = false;
   AilkSectionInfo section;
 };

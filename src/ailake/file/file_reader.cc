@@ -16,6 +16,7 @@
 #include "ailake/file.h"
 #include "ailake/file/ailk_section.h"
 #include "ailake/file/reader_impl.h"
+#include "ailake/file/reference_section.h"
 
 namespace ailake {
 namespace {
@@ -56,9 +57,14 @@ arrow::Result<std::optional<VectorColumnInfo>> VectorColumnFromField(const arrow
                                   " = '", dim_s, "' is not a valid dimension");
   }
   info.dim = dim;
-  ARROW_ASSIGN_OR_RAISE(info.metric, ParseMetric(MetaValue(m, kFieldMetricKey)));
+  const auto metric = MetaValue(m, kFieldMetricKey);
+  // "dotproduct" is the reference implementation's spelling.
+  ARROW_ASSIGN_OR_RAISE(info.metric, ParseMetric(metric == "dotproduct" ? "dot" : metric));
   ARROW_ASSIGN_OR_RAISE(info.precision, ParsePrecision(MetaValue(m, kFieldPrecisionKey)));
-  info.pre_normalize = MetaValue(m, kFieldPreNormalizeKey) == "true";
+  // Without the key (other writers), normalized_cosine implies unit vectors.
+  const auto pre = MetaValue(m, kFieldPreNormalizeKey);
+  info.pre_normalize =
+      pre == "true" || (pre.empty() && info.metric == DistanceMetric::kNormalizedCosine);
   if (info.precision == Precision::kInt8) {
     const auto sc = MetaValue(m, kFieldInt8ScalingKey);
     if (sc == "per_vector") {
@@ -68,6 +74,8 @@ arrow::Result<std::optional<VectorColumnInfo>> VectorColumnFromField(const arrow
       info.int8.scale = std::strtof(std::string(MetaValue(m, kFieldInt8ScaleKey)).c_str(), nullptr);
       info.int8.offset =
           std::strtof(std::string(MetaValue(m, kFieldInt8OffsetKey)).c_str(), nullptr);
+    } else if (sc.empty()) {
+      info.decodable = false;  // codes without a stored scale (reference layout)
     } else {
       return arrow::Status::Invalid("vector column '", f.name(), "': int8 precision with ",
                                     kFieldInt8ScalingKey, " = '", sc,
@@ -82,18 +90,18 @@ arrow::Result<std::optional<VectorColumnInfo>> VectorColumnFromField(const arrow
   pol.metric = info.metric;
   pol.pre_normalize = info.pre_normalize || info.metric != DistanceMetric::kNormalizedCosine;
   pol.index_type = IndexType::kNone;
+  if (!info.decodable) pol.int8.scaling = Int8Scaling::kPerVector;  // validate the rest
   const arrow::Status valid = pol.Validate();
+  const int32_t width = info.decodable ? pol.StoredVectorBytes() : static_cast<int32_t>(dim);
   if (!valid.ok()) {
     return arrow::Status::Invalid("vector column '", f.name(),
                                   "': field metadata is invalid: ", valid.message());
   }
   if (f.type()->id() != arrow::Type::FIXED_SIZE_BINARY ||
-      static_cast<const arrow::FixedSizeBinaryType&>(*f.type()).byte_width() !=
-          pol.StoredVectorBytes()) {
-    return arrow::Status::Invalid("vector column '", f.name(), "' is ", f.type()->ToString(),
-                                  " but its metadata (dim ", dim, ", ",
-                                  PrecisionName(info.precision), ") needs fixed_size_binary[",
-                                  pol.StoredVectorBytes(), "]");
+      static_cast<const arrow::FixedSizeBinaryType&>(*f.type()).byte_width() != width) {
+    return arrow::Status::Invalid(
+        "vector column '", f.name(), "' is ", f.type()->ToString(), " but its metadata (dim ", dim,
+        ", ", PrecisionName(info.precision), ") needs fixed_size_binary[", width, "]");
   }
   return info;
 }
@@ -219,6 +227,12 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
   // Sections named by the footer's keys.
   const auto kv = md.key_value_metadata();
   std::vector<std::pair<uint64_t, uint64_t>> extents;
+  // Version-1 (reference) sections do not name their column: the primary one
+  // is named by the footer key ailake.vector_column, else the first.
+  std::string primary_name = impl->vectors.empty() ? "" : impl->vectors[0].name;
+  if (kv && kv->FindKey("ailake.vector_column") >= 0) {
+    primary_name = kv->value(kv->FindKey("ailake.vector_column"));
+  }
   for (int64_t i = 0; kv && i < kv->size(); ++i) {
     const std::string& key = kv->key(i);
     std::string column;
@@ -242,9 +256,12 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
     ARROW_ASSIGN_OR_RAISE(
         auto hdr, impl->file->ReadAt(static_cast<int64_t>(off),
                                      std::min<int64_t>(avail, file_internal::kAilkHeaderBytes)));
-    ARROW_ASSIGN_OR_RAISE(
-        const uint64_t len,
-        file_internal::PeekAilkSectionBytes({hdr->data(), static_cast<size_t>(hdr->size())}, off));
+    const std::span<const uint8_t> head(hdr->data(), static_cast<size_t>(hdr->size()));
+    ARROW_ASSIGN_OR_RAISE(const uint16_t version, file_internal::PeekAilkVersion(head, off));
+    const bool reference = version == file_internal::kReferenceFormatVersion;
+    ARROW_ASSIGN_OR_RAISE(const uint64_t len,
+                          reference ? file_internal::PeekReferenceSectionBytes(head, off)
+                                    : file_internal::PeekAilkSectionBytes(head, off));
     if (len > static_cast<uint64_t>(avail)) {
       return arrow::Status::Invalid("AILK section at file offset ", off, ": length ", len,
                                     " runs past the Parquet footer at ", impl->footer_start);
@@ -261,14 +278,22 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
       }
     }
     extents.emplace_back(off, len);
-    ARROW_ASSIGN_OR_RAISE(AilkSectionHeader h, file_internal::DecodeAilkHeader(
-                                                   {sec->data(), static_cast<size_t>(len)}, off));
+    const std::span<const uint8_t> body(sec->data(), static_cast<size_t>(len));
+    ARROW_ASSIGN_OR_RAISE(AilkSectionHeader h,
+                          reference ? file_internal::DecodeReferenceSection(body, off)
+                                    : file_internal::DecodeAilkHeader(body, off));
+    if (reference) h.column = column.empty() ? primary_name : column;
     if (!column.empty() && column != h.column) {
       return arrow::Status::Invalid("footer key '", key, "' points at the section of column '",
                                     h.column, "'");
     }
     auto it = std::find_if(impl->vectors.begin(), impl->vectors.end(),
                            [&](const VectorColumnInfo& v) { return v.name == h.column; });
+    if (it == impl->vectors.end() && reference) {
+      // The reference keeps secondary (and PQ-only) columns' vectors only in
+      // their index blob, with no Parquet column: nothing to read here.
+      continue;
+    }
     if (it == impl->vectors.end()) {
       return arrow::Status::Invalid("AILK section at file offset ", off, " is for column '",
                                     h.column, "', which is not a vector column of the file");
@@ -300,6 +325,7 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
     s.int8 = h.int8;
     s.pre_normalize = h.pre_normalize;
     s.index_type = h.index_type;
+    s.centroid_offset = off + h.centroid_offset;
     s.index_offset = off + h.index_offset;
     s.index_bytes = h.index_bytes;
     impl->section_bytes[it - impl->vectors.begin()] = std::move(sec);
@@ -346,14 +372,13 @@ arrow::Result<Centroid> AilakeFileReader::ReadCentroid(std::string_view column) 
   if (!v.has_section) {
     return arrow::Status::KeyError("column '", v.name, "' has no AILK section (file not indexed)");
   }
+  // Open() validated the section: the centroid and radius lie inside it.
   const auto& sec = impl_->section_bytes[i];
-  ARROW_ASSIGN_OR_RAISE(
-      auto h, file_internal::DecodeAilkHeader({sec->data(), static_cast<size_t>(sec->size())},
-                                              v.section.offset));
+  const uint64_t at = v.section.centroid_offset - v.section.offset;
   Centroid c;
   c.centroid.resize(v.dim);
-  std::memcpy(c.centroid.data(), sec->data() + h.centroid_offset, 4ull * v.dim);
-  std::memcpy(&c.radius, sec->data() + h.centroid_offset + 4ull * v.dim, 4);
+  std::memcpy(c.centroid.data(), sec->data() + at, 4ull * v.dim);
+  std::memcpy(&c.radius, sec->data() + at + 4ull * v.dim, 4);
   return c;
 }
 
@@ -393,6 +418,12 @@ arrow::Result<std::shared_ptr<const VectorIndex>> AilakeFileReader::LoadIndex(
   if (!v.has_section) {
     return arrow::Status::KeyError("column '", v.name, "' has no AILK section (file not indexed)");
   }
+  if (v.section.format_version == file_internal::kReferenceFormatVersion) {
+    return arrow::Status::NotImplemented(
+        "column '", v.name,
+        "': index blobs of AILK format_version 1 (the reference "
+        "implementation's layout) are not loaded; Search scans the column exactly");
+  }
   if (v.section.index_type == IndexType::kNone || v.section.index_bytes == 0) {
     return arrow::Status::KeyError("the AILK section of column '", v.name, "' holds no index");
   }
@@ -430,7 +461,8 @@ arrow::Result<std::vector<Neighbor>> AilakeFileReader::Search(std::span<const fl
     return arrow::Status::Invalid("query has ", query.size(), " dimensions, column '", v.name,
                                   "' has ", v.dim);
   }
-  if (v.has_section && v.section.index_type != IndexType::kNone && v.section.index_bytes > 0) {
+  if (v.has_section && v.section.format_version != file_internal::kReferenceFormatVersion &&
+      v.section.index_type != IndexType::kNone && v.section.index_bytes > 0) {
     ARROW_ASSIGN_OR_RAISE(auto index, LoadIndex(v.name));
     return index->Search(query, k, params, filter);
   }
@@ -442,6 +474,12 @@ arrow::Result<std::vector<Neighbor>> AilakeFileReader::Search(std::span<const fl
     if (it != impl_->indexes.end()) flat = it->second;
   }
   if (!flat) {
+    if (!v.decodable) {
+      return arrow::Status::NotImplemented(
+          "column '", v.name,
+          "' stores int8 codes without their scale (reference layout): its "
+          "vectors cannot be decoded for an exact scan");
+    }
     ARROW_ASSIGN_OR_RAISE(auto held, impl_->GetVectors(i));
     VectorStoragePolicy p;
     p.vector_column = v.name;
@@ -473,12 +511,15 @@ arrow::Status AilakeFileReader::Verify() const {
       return arrow::Status::Invalid("vector column '", v.name, "' is stored as ", col->ToString(),
                                     ", expected FIXED_LEN_BYTE_ARRAY(", p.StoredVectorBytes(), ")");
     }
+    if (!v.decodable) continue;
     ARROW_ASSIGN_OR_RAISE(auto held, impl_->GetVectors(i));
     if (held->view.num_rows() != static_cast<uint64_t>(md.num_rows())) {
       return arrow::Status::Invalid("vector column '", v.name, "' holds ", held->view.num_rows(),
                                     " vectors but the footer says ", md.num_rows(), " rows");
     }
-    if (!v.has_section) continue;
+    if (!v.has_section || v.section.format_version == file_internal::kReferenceFormatVersion) {
+      continue;  // version 1: checked on open; its index is not loaded
+    }
     const auto& sec = impl_->section_bytes[i];
     ARROW_ASSIGN_OR_RAISE(
         auto h, file_internal::DecodeAilkHeader({sec->data(), static_cast<size_t>(sec->size())},

@@ -60,7 +60,7 @@ inline std::shared_ptr<arrow::RecordBatch> MakeBatch(int64_t rows, uint64_t seed
       (void)score.Append(static_cast<double>(rng() % 1000) / 7.0);
     }
     (void)tags.Append();
-    for (uint64_t t = 0; t < r % 3; ++t) (void)tag_values->Append("t" + std::to_string(t));
+    for (int64_t t = 0; t < r % 3; ++t) (void)tag_values->Append("t" + std::to_string(t));
     (void)meta.Append();
     (void)a->Append(static_cast<int32_t>(r * 3));
     (void)b->Append("m" + std::to_string(r % 11));

@@ -121,8 +121,9 @@ TEST_F(ObjectStoreTest, WriterKilledMidPutLeavesNothingVisible) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     auto exists = store_->Exists(name).ValueOrDie();
-    if (exists)
+    if (exists) {
       EXPECT_EQ(store_->Read(name).ValueOrDie()->size(), static_cast<int64_t>(big.size()));
+    }
     // Listing never shows the temporary file.
     for (const auto& o : store_->List("k").ValueOrDie())
       EXPECT_EQ(o.path.find(".tmp."), std::string::npos);

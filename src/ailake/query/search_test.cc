@@ -54,7 +54,9 @@ class SearchTest : public ::testing::TestWithParam<DistanceMetric> {
       auto r = f >= 6 ? w->WriteBatchDeferred(*batch) : w->WriteBatch(*batch);
       EXPECT_TRUE(r.ok()) << r.status().ToString();
     }
-    if (index_deferred_ones) EXPECT_TRUE(w->WaitForIndexing().ok());
+    if (index_deferred_ones) {
+      EXPECT_TRUE(w->WaitForIndexing().ok());
+    }
     return Table::Open(dir_).ValueOrDie();
   }
   // Exact top-k ids by brute force over the vectors we wrote.
@@ -113,7 +115,9 @@ TEST_P(SearchTest, MatchesBruteForceWithAndWithoutPruning) {
       const int64_t id = got[i];
       EXPECT_NEAR(dist->Value(i), TrueDistance(metric, q.data(), &all_[id * kDim], kDim),
                   1e-3 * (1 + std::fabs(dist->Value(i))));
-      if (i) EXPECT_LE(dist->Value(i - 1), dist->Value(i));
+      if (i) {
+        EXPECT_LE(dist->Value(i - 1), dist->Value(i));
+      }
     }
     // Exact mode is the ground truth: identical ids to brute force.
     opt.exact = true;
@@ -139,7 +143,9 @@ TEST_P(SearchTest, PruningNeverDropsTrueResults) {
     auto full = Search(*t, q, opt).ValueOrDie();
     EXPECT_EQ(Ids(pruned), Ids(full)) << "query " << qi;
   }
-  if (metric == DistanceMetric::kEuclidean) EXPECT_GT(pruned_total, 0);
+  if (metric == DistanceMetric::kEuclidean) {
+    EXPECT_GT(pruned_total, 0);
+  }
 }
 
 TEST_P(SearchTest, FilterAndDeletesGoIntoTheSearch) {

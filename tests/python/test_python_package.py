@@ -56,6 +56,9 @@ def test_pip_install_into_fresh_venv(tmp_path):
         "assert (pathlib.Path(ailake.__file__).parent / 'py.typed').exists()\n"
         "assert (pathlib.Path(ailake.__file__).parent / '_ailake.pyi').exists()\n"
     )
-    out = subprocess.run([str(py), "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    # Without PYTHONPATH: the test suite's own build of the module must not shadow the install.
+    clean_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([str(py), "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env=clean_env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[0, 1]"

@@ -122,7 +122,9 @@ arrow::Result<FloatMatrix> ParseNpy(const uint8_t* data, size_t size) {
                                   " bytes, file has ", available);
   }
   m.values.resize(count);
-  if (elem == 4) {
+  if (count == 0) {
+    // Nothing to copy (an empty vector has no data pointer).
+  } else if (elem == 4) {
     std::memcpy(m.values.data(), data + body, count * 4);
   } else {
     for (uint64_t i = 0; i < count; ++i) {

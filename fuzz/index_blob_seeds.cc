@@ -1,11 +1,16 @@
 // Writes real index blobs of every type, metric and precision (prefixed with
 // the fuzz_views.h view selector byte) into the directory given: the seed
-// corpus of index_blob_fuzz.
+// corpus of index_blob_fuzz. Also the reference implementation's blobs of the
+// small fixtures in tests/data/reference/ (with the 5-byte prefix that
+// index_blob_fuzz.cc describes).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include <arrow/io/file.h>
+
+#include "ailake/file.h"
 #include "fuzz_views.h"
 
 int main(int argc, char** argv) {
@@ -59,6 +64,33 @@ int main(int argc, char** argv) {
     std::ofstream out(std::string(argv[1]) + "/codebook", std::ios::binary);
     out.put(0);
     out.write(reinterpret_cast<const char*>(cb->data()), cb->size());
+    ++written;
+  }
+  for (const char* name :
+       {"hnsw_dot_f32", "hnsw_normalized_cosine_f32", "hnsw_cosine_i8", "ivfpq_euclidean_f32",
+        "ivfpq_residual_euclidean_f32", "ivfpq_pq_only_euclidean"}) {
+    const std::string path =
+        std::string(AILAKE_SOURCE_DIR) + "/tests/data/reference/" + name + ".parquet";
+    auto reader = ailake::AilakeFileReader::Open(path);
+    if (!reader.ok()) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), reader.status().ToString().c_str());
+      return 1;
+    }
+    const auto& s = (*(*reader)->vector_column())->section;
+    auto file = arrow::io::ReadableFile::Open(path).ValueOrDie();
+    auto blob =
+        file->ReadAt(static_cast<int64_t>(s.index_offset), static_cast<int64_t>(s.index_bytes))
+            .ValueOrDie();
+    const auto dim = static_cast<uint16_t>(s.dim), rows = static_cast<uint16_t>(s.num_rows);
+    const uint8_t selector =
+        static_cast<uint8_t>(0x80 | (s.index_type == ailake::IndexType::kIvfPq ? 1 : 0) |
+                             (static_cast<uint8_t>(s.metric) << 1) |
+                             (std::string(name) == "ivfpq_euclidean_f32" ? 8 : 0));
+    std::ofstream out(std::string(argv[1]) + "/reference_" + name, std::ios::binary);
+    out.put(static_cast<char>(selector));
+    out.write(reinterpret_cast<const char*>(&dim), 2);
+    out.write(reinterpret_cast<const char*>(&rows), 2);
+    out.write(reinterpret_cast<const char*>(blob->data()), blob->size());
     ++written;
   }
   std::printf("wrote %d seed blobs to %s\n", written, argv[1]);

@@ -174,6 +174,11 @@ struct VectorColumnInfo {
   // False for int8 codes stored without their scale (the reference
   // implementation's i8 columns): such vectors cannot be decoded.
   bool decodable = true;
+  // False for a column the reference implementation keeps only inside its
+  // AILK section (secondary columns of write_multi, pq_only files): no Parquet
+  // column (field_index and leaf_index are -1, Vectors() fails), searchable
+  // through the section's index only.
+  bool in_parquet = true;
   bool has_section = false;
   AilkSectionInfo section;
 };
@@ -181,6 +186,14 @@ struct VectorColumnInfo {
 struct Centroid {
   std::vector<float> centroid;  // dim floats
   float radius = 0.0f;          // max distance of a row to the centroid, in the column's metric
+};
+
+// How Search answers for a column (AilakeFileReader::SearchPathOf).
+enum class SearchPath {
+  kIndex,             // through the column's embedded index; exact distances
+  kIndexApproximate,  // through a reference IVF-PQ index with no decodable vectors
+                      // to re-rank with: ADC distances (docs/REFERENCE_FORMAT.md 4)
+  kExactScan,         // no usable index: an exact scan of the stored vectors
 };
 
 struct FileReadOptions {
@@ -227,6 +240,11 @@ class AilakeFileReader {
   // The column's index, loaded in place from the section (cached; the reader
   // must outlive it).
   arrow::Result<std::shared_ptr<const VectorIndex>> LoadIndex(std::string_view column = {}) const;
+
+  // Which path Search takes for the column (loads its index to find out).
+  // Both our sections and the reference implementation's (format_version 1,
+  // HNSW and IVF-PQ blobs) are searched through their embedded index.
+  arrow::Result<SearchPath> SearchPathOf(std::string_view column = {}) const;
 
   // Up to k nearest rows of this file (row = position in the file).
   arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query, uint32_t k,

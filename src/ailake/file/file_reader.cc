@@ -289,10 +289,20 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
     }
     auto it = std::find_if(impl->vectors.begin(), impl->vectors.end(),
                            [&](const VectorColumnInfo& v) { return v.name == h.column; });
-    if (it == impl->vectors.end() && reference) {
+    if (it == impl->vectors.end() && reference && impl->schema->GetFieldIndex(h.column) < 0) {
       // The reference keeps secondary (and PQ-only) columns' vectors only in
-      // their index blob, with no Parquet column: nothing to read here.
-      continue;
+      // their index blob, with no Parquet column: a column known by its section.
+      VectorColumnInfo only;
+      only.name = h.column;
+      only.dim = h.dim;
+      only.metric = h.metric;
+      only.precision = h.precision;
+      only.pre_normalize = h.metric == DistanceMetric::kNormalizedCosine;
+      only.decodable = false;
+      only.in_parquet = false;
+      impl->vectors.push_back(std::move(only));
+      impl->section_bytes.emplace_back();
+      it = impl->vectors.end() - 1;
     }
     if (it == impl->vectors.end()) {
       return arrow::Status::Invalid("AILK section at file offset ", off, " is for column '",
@@ -384,6 +394,11 @@ arrow::Result<Centroid> AilakeFileReader::ReadCentroid(std::string_view column) 
 
 arrow::Result<std::shared_ptr<const AilakeFileReader::Impl::Held>>
 AilakeFileReader::Impl::GetVectors(size_t v) const {
+  if (!vectors[v].in_parquet) {
+    return arrow::Status::NotImplemented("column '", vectors[v].name,
+                                         "' has no Parquet column: its vectors exist only "
+                                         "inside its AILK section's index");
+  }
   {
     std::lock_guard<std::mutex> lock(mu);
     auto it = views.find(vectors[v].name);
@@ -418,17 +433,23 @@ arrow::Result<std::shared_ptr<const VectorIndex>> AilakeFileReader::LoadIndex(
   if (!v.has_section) {
     return arrow::Status::KeyError("column '", v.name, "' has no AILK section (file not indexed)");
   }
-  if (v.section.format_version == file_internal::kReferenceFormatVersion) {
-    return arrow::Status::NotImplemented(
-        "column '", v.name,
-        "': index blobs of AILK format_version 1 (the reference "
-        "implementation's layout) are not loaded; Search scans the column exactly");
-  }
   if (v.section.index_type == IndexType::kNone || v.section.index_bytes == 0) {
     return arrow::Status::KeyError("the AILK section of column '", v.name, "' holds no index");
   }
-  ARROW_ASSIGN_OR_RAISE(auto held, impl_->GetVectors(i));
   const auto& sec = impl_->section_bytes[i];
+  if (v.section.format_version == file_internal::kReferenceFormatVersion) {
+    std::shared_ptr<const Impl::Held> exact;  // IVF-PQ re-ranks with the column's vectors
+    if (v.section.index_type == IndexType::kIvfPq && v.in_parquet && v.decodable) {
+      ARROW_ASSIGN_OR_RAISE(exact, impl_->GetVectors(i));
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        std::shared_ptr<const VectorIndex> index,
+        file_internal::LoadReferenceIndex(sec, v.section, exact ? &exact->view : nullptr));
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->indexes[v.name] = index;
+    return index;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto held, impl_->GetVectors(i));
   auto blob =
       arrow::SliceBuffer(sec, static_cast<int64_t>(v.section.index_offset - v.section.offset),
                          static_cast<int64_t>(v.section.index_bytes));
@@ -450,6 +471,24 @@ arrow::Result<std::shared_ptr<const VectorIndex>> AilakeFileReader::LoadIndex(
   return index;
 }
 
+arrow::Result<SearchPath> AilakeFileReader::SearchPathOf(std::string_view column) const {
+  ARROW_ASSIGN_OR_RAISE(size_t i, impl_->VectorIndexOf(column));
+  const auto& v = impl_->vectors[i];
+  const bool exact_ok = v.in_parquet && v.decodable;
+  if (v.has_section && v.section.index_type != IndexType::kNone && v.section.index_bytes > 0) {
+    auto index = LoadIndex(v.name);
+    if (index.ok()) {
+      const bool adc_only = v.section.format_version == file_internal::kReferenceFormatVersion &&
+                            v.section.index_type == IndexType::kIvfPq && !exact_ok;
+      return adc_only ? SearchPath::kIndexApproximate : SearchPath::kIndex;
+    }
+    // A reference blob variant this build does not search: scan when possible.
+    if (!index.status().IsNotImplemented() || !exact_ok) return index.status();
+  }
+  if (!v.in_parquet) return impl_->GetVectors(i).status();  // says why there is nothing to scan
+  return SearchPath::kExactScan;
+}
+
 arrow::Result<std::vector<Neighbor>> AilakeFileReader::Search(std::span<const float> query,
                                                               uint32_t k,
                                                               const SearchParams& params,
@@ -461,8 +500,8 @@ arrow::Result<std::vector<Neighbor>> AilakeFileReader::Search(std::span<const fl
     return arrow::Status::Invalid("query has ", query.size(), " dimensions, column '", v.name,
                                   "' has ", v.dim);
   }
-  if (v.has_section && v.section.format_version != file_internal::kReferenceFormatVersion &&
-      v.section.index_type != IndexType::kNone && v.section.index_bytes > 0) {
+  ARROW_ASSIGN_OR_RAISE(const SearchPath path, SearchPathOf(v.name));
+  if (path != SearchPath::kExactScan) {
     ARROW_ASSIGN_OR_RAISE(auto index, LoadIndex(v.name));
     return index->Search(query, k, params, filter);
   }
@@ -501,6 +540,12 @@ arrow::Status AilakeFileReader::Verify() const {
   const auto& md = *impl_->metadata;
   for (size_t i = 0; i < impl_->vectors.size(); ++i) {
     const auto& v = impl_->vectors[i];
+    if (v.has_section && v.section.format_version == file_internal::kReferenceFormatVersion &&
+        v.section.index_type != IndexType::kNone && v.section.index_bytes > 0) {
+      auto index = LoadIndex(v.name);  // validates the whole blob
+      if (!index.ok() && !index.status().IsNotImplemented()) return index.status();
+    }
+    if (!v.in_parquet) continue;
     const auto* col = md.schema()->Column(v.leaf_index);
     VectorStoragePolicy p;
     p.dim = v.dim;
@@ -518,7 +563,7 @@ arrow::Status AilakeFileReader::Verify() const {
                                     " vectors but the footer says ", md.num_rows(), " rows");
     }
     if (!v.has_section || v.section.format_version == file_internal::kReferenceFormatVersion) {
-      continue;  // version 1: checked on open; its index is not loaded
+      continue;  // version 1: its section was checked on open, its index above
     }
     const auto& sec = impl_->section_bytes[i];
     ARROW_ASSIGN_OR_RAISE(

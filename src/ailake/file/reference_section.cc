@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
+
+#include "ailake/index/reference_index.h"
 
 namespace ailake::file_internal {
 namespace {
@@ -86,6 +89,27 @@ arrow::Result<AilkSectionHeader> DecodeReferenceSection(std::span<const uint8_t>
     }
   }
   return h;
+}
+
+arrow::Result<std::unique_ptr<VectorIndex>> LoadReferenceIndex(
+    const std::shared_ptr<arrow::Buffer>& section, const AilkSectionInfo& info,
+    const VectorView* exact) {
+  if (info.num_rows > std::numeric_limits<uint32_t>::max()) {
+    return arrow::Status::NotImplemented("column '", info.column, "': ", info.num_rows,
+                                         " rows in one file (at most 2^32 - 1 are indexed)");
+  }
+  auto blob = arrow::SliceBuffer(section, static_cast<int64_t>(info.index_offset - info.offset),
+                                 static_cast<int64_t>(info.index_bytes));
+  const index::ReferenceBlobShape shape{info.metric, info.dim,
+                                        static_cast<uint32_t>(info.num_rows)};
+  auto loaded = info.index_type == IndexType::kHnsw
+                    ? index::LoadReferenceHnsw(std::move(blob), shape)
+                    : index::LoadReferenceIvfPq(std::move(blob), shape, exact);
+  if (!loaded.ok()) {
+    return loaded.status().WithMessage("index of column '", info.column, "' at file offset ",
+                                       info.index_offset, ": ", loaded.status().message());
+  }
+  return loaded;
 }
 
 }  // namespace ailake::file_internal

@@ -1,15 +1,19 @@
 // AILK sections of format_version 1, the layout the reference implementation
 // (PyPI `ailake` 0.1.x) writes: a 64-byte header, centroid + radius, the index
 // blob, a 24-byte trailer, nothing aligned (docs/FORMAT.md 2.5). ailake reads
-// their header, centroid and radius; their index blobs are not loaded (search
-// falls back to an exact scan of the Parquet column).
+// their header, centroid and radius, and searches their HNSW and IVF-PQ blobs
+// in place (index/reference_index.h parses the blobs; this file only frames
+// them, as ailk_section.cc does for ours).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 
+#include <arrow/buffer.h>
 #include <arrow/result.h>
 
+#include "ailake/file.h"
 #include "ailake/file/ailk_section.h"
 
 namespace ailake::file_internal {
@@ -29,5 +33,13 @@ arrow::Result<uint64_t> PeekReferenceSectionBytes(std::span<const uint8_t> heade
 // The column name is not in the section; the caller supplies it.
 arrow::Result<AilkSectionHeader> DecodeReferenceSection(std::span<const uint8_t> bytes,
                                                         uint64_t where);
+
+// The searcher of a version-1 section's index blob. `section` holds the whole
+// section described by `info` (decoded and validated by DecodeReferenceSection);
+// `exact` is the column's decodable vectors (IVF-PQ re-ranks with them) or
+// null. Errors name the column and the blob's file offset.
+arrow::Result<std::unique_ptr<VectorIndex>> LoadReferenceIndex(
+    const std::shared_ptr<arrow::Buffer>& section, const AilkSectionInfo& info,
+    const VectorView* exact);
 
 }  // namespace ailake::file_internal

@@ -483,7 +483,8 @@ arrow::Result<SearchPath> AilakeFileReader::SearchPathOf(std::string_view column
       return adc_only ? SearchPath::kIndexApproximate : SearchPath::kIndex;
     }
     // A reference blob variant this build does not search: scan when possible.
-    if (!index.status().IsNotImplemented() || !exact_ok) return index.status();
+    const bool reference = v.section.format_version == file_internal::kReferenceFormatVersion;
+    if (!reference || !index.status().IsNotImplemented() || !exact_ok) return index.status();
   }
   if (!v.in_parquet) return impl_->GetVectors(i).status();  // says why there is nothing to scan
   return SearchPath::kExactScan;

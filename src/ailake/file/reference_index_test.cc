@@ -328,5 +328,26 @@ TEST(ReferenceBlobTest, IvfPqIdsCodesAndFlagsAreChecked) {
   }
 }
 
+TEST(ReferenceBlobTest, ACorruptBlobInAFileIsAnErrorOfSearchAndVerify) {
+  const std::string path = kDir + "hnsw_dot_f32.parquet";
+  auto file = arrow::io::ReadableFile::Open(path).ValueOrDie();
+  auto whole = file->Read(file->GetSize().ValueOrDie()).ValueOrDie();
+  const Blob b = BlobOf("hnsw_dot_f32");
+  ASSERT_OK_AND_ASSIGN(auto clean, AilakeFileReader::Open(whole));
+  const uint64_t blob_at = (*clean->vector_column())->section.index_offset;
+  const uint64_t n = b.shape.num_rows, d = b.shape.dim;
+  auto bytes = arrow::AllocateBuffer(whole->size()).ValueOrDie();
+  std::memcpy(bytes->mutable_data(), whole->data(), static_cast<size_t>(whole->size()));
+  const uint64_t past = n + 5;  // node 0's first link, past the last node
+  std::memcpy(bytes->mutable_data() + blob_at + 45 + 8 * n + 4 * n * d + 24, &past, 8);
+  ASSERT_OK_AND_ASSIGN(auto r, AilakeFileReader::Open(std::shared_ptr<arrow::Buffer>(
+                                   std::move(bytes))));  // the blob is read on first search
+  const std::vector<float> q(d, 0.5f);
+  const auto st = r->Search(q, 5).status();
+  EXPECT_TRUE(st.IsInvalid()) << st.ToString();
+  EXPECT_NE(st.message().find("links to"), std::string::npos) << st.ToString();
+  EXPECT_FALSE(r->Verify().ok());
+}
+
 }  // namespace
 }  // namespace ailake

@@ -1,6 +1,7 @@
 // Fuzz target: arbitrary bytes as an index blob (every index type) and as an
-// IVF-PQ codebook. Loading must fail cleanly or give an index that searches
-// without crashing or hanging.
+// IVF-PQ codebook (and the shared-codebook reference read from its headers).
+// Loading must fail cleanly or give an index that searches without crashing
+// or hanging.
 //
 // Input: byte 0 picks the vector view the blob is loaded against (the seeds
 // use the same fixed views, index_blob_seeds.cc); the rest is the blob.
@@ -64,6 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const ailake::fuzz::FuzzViews& views = ailake::fuzz::Views();
   const ailake::fuzz::FuzzView& v = views.Pick(data[0]);
   auto blob = std::make_shared<arrow::Buffer>(data + 1, static_cast<int64_t>(size - 1));
+  (void)ailake::SharedCodebookFingerprint(*blob);
   auto index = ailake::LoadIndex(blob, v.view, views.codebook);
   if (index.ok()) {
     ailake::SearchParams params;

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -75,9 +76,13 @@ struct FileWriteOptions {
 // precision, index) and its embeddings, row-major num_rows x dim. Empty
 // embeddings = take them from a FixedSizeList<float32> column of the batch
 // named policy.vector_column.
+// ivf_pq_codebook: for an IVF-PQ column, the shared codebook to encode with
+// (its section then names it by fingerprint, docs/FORMAT.md 3.4); null = the
+// writer's (WithIvfPqCodebook), and without either the index trains its own.
 struct VectorColumnBatch {
   VectorStoragePolicy policy;
   std::span<const float> embeddings;
+  std::shared_ptr<const IvfPqCodebook> ivf_pq_codebook;
 };
 
 class AilakeFileWriter {
@@ -90,6 +95,12 @@ class AilakeFileWriter {
   AilakeFileWriter& WithIndexType(IndexType type);
   AilakeFileWriter& WithAutoIndex();  // = WithIndexType(IndexType::kAuto)
   AilakeFileWriter& WithOptions(const FileWriteOptions& options);
+  // IVF-PQ encoded with a codebook trained once (TrainIvfPqCodebook, for
+  // example one per table) instead of one trained per file: sets the index
+  // type to IVF-PQ and nlist/m to the codebook's. The sections written name
+  // the codebook by fingerprint and do not embed it, so a reader needs it
+  // (AilakeFileReader::SetIvfPqCodebooks). Null = train per file again.
+  AilakeFileWriter& WithIvfPqCodebook(std::shared_ptr<const IvfPqCodebook> codebook);
 
   const VectorStoragePolicy& policy() const { return policy_; }
   const FileWriteOptions& options() const { return options_; }
@@ -208,6 +219,11 @@ struct ReadRequest {
   int64_t row_end = -1;
 };
 
+// Finds the shared IVF-PQ codebook with the given fingerprint (for sections
+// written with one, docs/FORMAT.md 3.4), or returns an error saying why not.
+using IvfPqCodebookResolver =
+    std::function<arrow::Result<std::shared_ptr<const IvfPqCodebook>>(uint64_t fingerprint)>;
+
 class AilakeFileReader {
  public:
   ~AilakeFileReader();
@@ -238,13 +254,21 @@ class AilakeFileReader {
   arrow::Result<VectorView> Vectors(std::string_view column = {}) const;
 
   // The column's index, loaded in place from the section (cached; the reader
-  // must outlive it).
+  // must outlive it). A section built with a shared IVF-PQ codebook needs
+  // that codebook from the resolver (below); without it, or when the
+  // resolver fails, the error names the codebook's fingerprint.
   arrow::Result<std::shared_ptr<const VectorIndex>> LoadIndex(std::string_view column = {}) const;
 
   // Which path Search takes for the column (loads its index to find out).
   // Both our sections and the reference implementation's (format_version 1,
   // HNSW and IVF-PQ blobs) are searched through their embedded index.
   arrow::Result<SearchPath> SearchPathOf(std::string_view column = {}) const;
+  // Where LoadIndex (and Search, Verify) find shared IVF-PQ codebooks.
+  // Set it before the first LoadIndex of such a section; indexes already
+  // loaded keep theirs.
+  void SetIvfPqCodebookResolver(IvfPqCodebookResolver resolver);
+  // The same with a fixed set of codebooks, matched by fingerprint.
+  void SetIvfPqCodebooks(std::vector<std::shared_ptr<const IvfPqCodebook>> codebooks);
 
   // Up to k nearest rows of this file (row = position in the file).
   arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query, uint32_t k,

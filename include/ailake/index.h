@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <arrow/buffer.h>
@@ -144,6 +146,9 @@ class IvfPqCodebook {
       std::shared_ptr<arrow::Buffer> blob);
 };
 
+// A fingerprint as error messages and tools print it: "0x" + 16 hex digits.
+std::string FormatFingerprint(uint64_t fingerprint);
+
 // Trains a codebook on `vectors` (k-means for the coarse centroids, then PQ on
 // the residuals; both sample at most 256 rows per centroid). Uses
 // policy.metric, policy.ivf_pq (nlist, m, nbits = 8, seed).
@@ -169,6 +174,12 @@ arrow::Result<std::unique_ptr<VectorIndex>> LoadIndex(std::shared_ptr<arrow::Buf
 arrow::Result<std::unique_ptr<VectorIndex>> LoadIndex(
     std::shared_ptr<arrow::Buffer> blob, const VectorView& vectors,
     std::shared_ptr<const IvfPqCodebook> codebook);
+
+// The fingerprint of the shared IVF-PQ codebook a serialized blob names
+// (built with IndexBuildOptions::ivf_pq_codebook), or nullopt when the blob
+// needs none (another index type, or a codebook embedded in the blob). Reads
+// only the headers; LoadIndex still validates the whole blob.
+arrow::Result<std::optional<uint64_t>> SharedCodebookFingerprint(const arrow::Buffer& blob);
 
 // The index type BuildIndex uses for `policy` over `num_rows` rows: the policy's
 // type, or for kAuto the rule of ChooseIndexType (ailake/hardware.h) on

@@ -34,6 +34,7 @@ nb::dict ColumnInfo(const VectorColumnInfo& c) {
   d["pre_normalize"] = c.pre_normalize;
   d["has_section"] = c.has_section;
   d["index"] = std::string(IndexTypeName(c.has_section ? c.section.index_type : IndexType::kNone));
+  d["index_offset"] = c.section.index_offset;
   d["index_bytes"] = c.section.index_bytes;
   return d;
 }

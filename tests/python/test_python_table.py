@@ -166,6 +166,43 @@ def test_ivf_pq_and_auto_and_none_indexes(tmp_path):
         w.close()
 
 
+def _shared_codebook_fingerprints(table):
+    """The codebook fingerprint each data file's IVF-PQ blob names (FORMAT.md 3.4)."""
+    out = []
+    for path in table.data_files():
+        col = ailake.open_file(path).vector_columns[0]
+        assert col["index"] == "ivf_pq"
+        with open(path, "rb") as f:
+            f.seek(col["index_offset"])
+            header = f.read(96)
+        flags = int.from_bytes(header[10:12], "little")
+        assert flags & 2, "the blob embeds its own codebook"
+        out.append(int.from_bytes(header[88:96], "little"))
+    return out
+
+
+def test_ivf_pq_files_share_one_codebook(tmp_path):
+    x = vectors(3 * N, seed=8)
+    p = tmp_path / "shared"
+    with ailake.TableWriter(p, dim=DIM, metric="euclidean", index="ivf_pq", nlist=16, pq_m=8) as w:
+        w.write_batch(rows(0, x[:N]))
+        w.write_batch(rows(N, x[N:2 * N]))
+    codebooks = sorted((p / "_indexes").glob("*.codebook"))
+    assert len(codebooks) == 1
+    # A writer opened later, and deferred indexing, reuse it.
+    with ailake.TableWriter(p, index="ivf_pq") as w:
+        w.write_batch_deferred(rows(2 * N, x[2 * N:]))
+        w.wait_for_indexing()
+    assert sorted((p / "_indexes").glob("*.codebook")) == codebooks
+    t = ailake.open_table(p)
+    fps = _shared_codebook_fingerprints(t)
+    assert len(fps) == 3 and len(set(fps)) == 1
+    qs = vectors(10, seed=80)
+    rec = np.mean([recall(t.search(q, k=10, nprobe=16, refine_factor=16)["id"].to_pylist(),
+                          exact_topk("euclidean", q, x, 10)) for q in qs])
+    assert rec >= 0.9, rec
+
+
 def test_delete_compact_versions_time_travel(tmp_path):
     x = vectors(2 * N, seed=7)
     p = tmp_path / "v"

@@ -453,7 +453,8 @@ arrow::Result<std::shared_ptr<const VectorIndex>> AilakeFileReader::LoadIndex(
   auto blob =
       arrow::SliceBuffer(sec, static_cast<int64_t>(v.section.index_offset - v.section.offset),
                          static_cast<int64_t>(v.section.index_bytes));
-  auto loaded = ailake::LoadIndex(std::move(blob), held->view);
+  ARROW_ASSIGN_OR_RAISE(auto codebook, impl_->SharedCodebookOf(v, *blob));
+  auto loaded = ailake::LoadIndex(std::move(blob), held->view, std::move(codebook));
   if (!loaded.ok()) {
     return loaded.status().WithMessage("index of column '", v.name, "' at file offset ",
                                        v.section.index_offset, ": ", loaded.status().message());
@@ -488,6 +489,58 @@ arrow::Result<SearchPath> AilakeFileReader::SearchPathOf(std::string_view column
   }
   if (!v.in_parquet) return impl_->GetVectors(i).status();  // says why there is nothing to scan
   return SearchPath::kExactScan;
+}
+
+void AilakeFileReader::SetIvfPqCodebookResolver(IvfPqCodebookResolver resolver) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->codebook_resolver = std::move(resolver);
+}
+
+void AilakeFileReader::SetIvfPqCodebooks(
+    std::vector<std::shared_ptr<const IvfPqCodebook>> codebooks) {
+  SetIvfPqCodebookResolver([codebooks = std::move(codebooks)](uint64_t fingerprint)
+                               -> arrow::Result<std::shared_ptr<const IvfPqCodebook>> {
+    std::string given;
+    for (const auto& cb : codebooks) {
+      if (cb && cb->fingerprint() == fingerprint) return cb;
+      if (cb) given += (given.empty() ? "" : ", ") + FormatFingerprint(cb->fingerprint());
+    }
+    return arrow::Status::KeyError("none of the codebooks given (", given.empty() ? "none" : given,
+                                   ") has that fingerprint");
+  });
+}
+
+arrow::Result<std::shared_ptr<const IvfPqCodebook>> AilakeFileReader::Impl::SharedCodebookOf(
+    const VectorColumnInfo& v, const arrow::Buffer& blob) const {
+  auto fingerprint = SharedCodebookFingerprint(blob);
+  // A malformed header is reported by LoadIndex itself, with its offsets.
+  if (!fingerprint.ok() || !fingerprint->has_value()) {
+    return std::shared_ptr<const IvfPqCodebook>{};
+  }
+  const uint64_t fp = **fingerprint;
+  IvfPqCodebookResolver resolver;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    resolver = codebook_resolver;
+  }
+  const auto where = [&] {
+    return "index of column '" + v.name + "' at file offset " +
+           std::to_string(v.section.index_offset) + " was built with the shared IVF-PQ codebook " +
+           FormatFingerprint(fp);
+  };
+  if (!resolver) {
+    return arrow::Status::Invalid(where(), "; no codebook was given to the reader ",
+                                  "(AilakeFileReader::SetIvfPqCodebooks)");
+  }
+  auto found = resolver(fp);
+  if (!found.ok()) {
+    return found.status().WithMessage(where(), ": ", found.status().message());
+  }
+  if (*found == nullptr || (*found)->fingerprint() != fp) {
+    return arrow::Status::Invalid(where(), "; the codebook resolved for it has fingerprint ",
+                                  *found ? FormatFingerprint((*found)->fingerprint()) : "(none)");
+  }
+  return *found;
 }
 
 arrow::Result<std::vector<Neighbor>> AilakeFileReader::Search(std::span<const float> query,

@@ -101,14 +101,25 @@ AilakeFileWriter& AilakeFileWriter::WithOptions(const FileWriteOptions& options)
   options_ = options;
   return *this;
 }
+AilakeFileWriter& AilakeFileWriter::WithIvfPqCodebook(
+    std::shared_ptr<const IvfPqCodebook> codebook) {
+  if (codebook) {
+    policy_.index_type = IndexType::kIvfPq;
+    policy_.ivf_pq.nlist = codebook->nlist();
+    policy_.ivf_pq.m = codebook->m();
+  }
+  options_.index_build.ivf_pq_codebook = std::move(codebook);
+  return *this;
+}
 
 namespace {
 
 // One vector column ready to write: its stored bytes and where it goes.
 struct PreparedColumn {
   VectorStoragePolicy policy;
-  std::shared_ptr<arrow::Buffer> stored;  // num_rows * row_bytes
-  int replace_field = -1;                 // batch field it replaces (FixedSizeList input), or -1
+  std::shared_ptr<const IvfPqCodebook> ivf_pq_codebook;  // null = the writer's
+  std::shared_ptr<arrow::Buffer> stored;                 // num_rows * row_bytes
+  int replace_field = -1;  // batch field it replaces (FixedSizeList input), or -1
 };
 
 arrow::Result<std::vector<float>> FloatsFromList(const arrow::RecordBatch& batch, int field,
@@ -145,6 +156,7 @@ arrow::Result<std::vector<float>> FloatsFromList(const arrow::RecordBatch& batch
 arrow::Result<PreparedColumn> Prepare(const arrow::RecordBatch& batch, const VectorColumnBatch& c) {
   PreparedColumn out;
   out.policy = c.policy;
+  out.ivf_pq_codebook = c.ivf_pq_codebook;
   const auto& p = out.policy;
   ARROW_RETURN_NOT_OK(p.Validate());
   const int64_t n = batch.num_rows();
@@ -198,7 +210,10 @@ arrow::Result<std::string> BuildSection(const PreparedColumn& c, int64_t num_row
   ARROW_ASSIGN_OR_RAISE(auto view,
                         VectorView::Contiguous(p.precision, p.dim, p.int8, c.stored->data(),
                                                static_cast<uint32_t>(num_rows)));
-  return file_internal::BuildSectionFromView(p, view, build);
+  if (c.ivf_pq_codebook == nullptr) return file_internal::BuildSectionFromView(p, view, build);
+  IndexBuildOptions own = build;
+  own.ivf_pq_codebook = c.ivf_pq_codebook;
+  return file_internal::BuildSectionFromView(p, view, own);
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ class AilakeFileReader::Impl {
 
   mutable std::mutex mu;
   mutable std::map<std::string, std::shared_ptr<const VectorIndex>> indexes;
+  IvfPqCodebookResolver codebook_resolver;  // guarded by mu
   struct Held {
     VectorView view;
     std::vector<std::shared_ptr<arrow::Buffer>> keep;  // bytes the view points into
@@ -60,6 +61,10 @@ class AilakeFileReader::Impl {
   arrow::Result<std::shared_ptr<parquet::OffsetIndex>> OffsetIndexOf(int rg, int leaf) const;
 
   arrow::Result<size_t> VectorIndexOf(std::string_view name) const;
+  // The shared IVF-PQ codebook an index blob of column `v` names (through
+  // the resolver), or null when the blob needs none.
+  arrow::Result<std::shared_ptr<const IvfPqCodebook>> SharedCodebookOf(
+      const VectorColumnInfo& v, const arrow::Buffer& blob) const;
   arrow::Result<std::shared_ptr<const Held>> GetVectors(size_t v) const;
   arrow::Result<std::shared_ptr<const Held>> VectorsInPlace(size_t v) const;
   arrow::Result<std::shared_ptr<const Held>> VectorsByCopy(size_t v) const;

@@ -89,6 +89,14 @@ arrow::Result<std::unique_ptr<VectorIndex>> LoadIndex(
   return arrow::Status::Invalid("LoadIndex: unknown index type code ", static_cast<int>(h.type));
 }
 
+arrow::Result<std::optional<uint64_t>> SharedCodebookFingerprint(const arrow::Buffer& blob) {
+  ARROW_ASSIGN_OR_RAISE(index::CommonHeader h, index::ReadCommonHeader(blob));
+  if (h.type != IndexType::kIvfPq || (h.flags & index::kFlagExternalCodebook) == 0) {
+    return std::nullopt;
+  }
+  return index::IvfPqFingerprintOf(blob);
+}
+
 arrow::Result<std::unique_ptr<VectorIndex>> LoadIndex(std::shared_ptr<arrow::Buffer> blob,
                                                       const VectorView& vectors) {
   return LoadIndex(std::move(blob), vectors, nullptr);

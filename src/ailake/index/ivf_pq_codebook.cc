@@ -1,5 +1,6 @@
 #include "ailake/index/ivf_pq_codebook.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include "ailake/vec/codec.h"
@@ -200,6 +201,12 @@ arrow::Result<std::shared_ptr<const IvfPqCodebook>> TrainIvfPqCodebook(
   }
   ARROW_ASSIGN_OR_RAISE(auto cb, index::TrainPqCodebook(policy, vectors, options.num_threads));
   return std::shared_ptr<const IvfPqCodebook>(std::move(cb));
+}
+
+std::string FormatFingerprint(uint64_t fingerprint) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "0x%016llx", static_cast<unsigned long long>(fingerprint));
+  return buf;
 }
 
 }  // namespace ailake

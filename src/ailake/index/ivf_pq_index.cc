@@ -340,6 +340,14 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStorageP
   return LoadIvfPqIndex(std::move(blob), parsed, vectors, options.ivf_pq_codebook);
 }
 
+arrow::Result<uint64_t> IvfPqFingerprintOf(const arrow::Buffer& blob) {
+  if (static_cast<uint64_t>(blob.size()) < kIvfHeaderBytes) {
+    return arrow::Status::Invalid("IVF-PQ blob: ", blob.size(),
+                                  " bytes is shorter than its header");
+  }
+  return LoadU64(blob.data() + kFingerprintAt);
+}
+
 arrow::Result<std::unique_ptr<VectorIndex>> LoadIvfPqIndex(
     std::shared_ptr<arrow::Buffer> blob, const CommonHeader& header, const VectorView& vectors,
     std::shared_ptr<const IvfPqCodebook> codebook) {

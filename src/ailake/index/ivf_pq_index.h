@@ -16,5 +16,8 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStorageP
 arrow::Result<std::unique_ptr<VectorIndex>> LoadIvfPqIndex(
     std::shared_ptr<arrow::Buffer> blob, const CommonHeader& header, const VectorView& vectors,
     std::shared_ptr<const IvfPqCodebook> codebook);
+// The codebook fingerprint an IVF-PQ blob records (offset 88), checked to lie
+// inside the blob.
+arrow::Result<uint64_t> IvfPqFingerprintOf(const arrow::Buffer& blob);
 
 }  // namespace ailake::index

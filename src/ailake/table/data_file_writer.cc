@@ -41,10 +41,13 @@ std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFi
   return out;
 }
 
-arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::RecordBatch& batch,
-                                         std::span<const VectorColumnBatch> columns, IndexMode mode,
-                                         const FileWriteOptions& file_options,
-                                         bool require_all_columns) {
+namespace {
+
+arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::RecordBatch& batch,
+                                             std::span<VectorColumnBatch> columns, IndexMode mode,
+                                             const FileWriteOptions& file_options,
+                                             std::vector<ColumnCodebook>* codebooks,
+                                             bool require_all_columns) {
   if (batch.num_rows() == 0) {
     return arrow::Status::Invalid("cannot write an empty batch to table '", table.uri(), "'");
   }
@@ -77,10 +80,12 @@ arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::Record
     }
   }
 
+  ARROW_RETURN_NOT_OK(AttachCodebooks(table, batch, columns, file_options.index_build, codebooks));
   AilakeFileWriter writer(columns.empty() ? VectorStoragePolicy{} : columns.front().policy,
                           file_options);
   std::shared_ptr<arrow::Buffer> bytes;
   IndexState state = INDEX_STATE_NONE;
+  IndexType pending_type = IndexType::kNone;
   if (columns.empty()) {
     if (require_all_columns) {
       return arrow::Status::NotImplemented(
@@ -107,6 +112,7 @@ arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::Record
     }
     ARROW_ASSIGN_OR_RAISE(bytes, writer.WriteParquetOnly(batch, columns.front().embeddings));
     state = INDEX_STATE_PENDING;
+    pending_type = columns.front().policy.index_type;
   } else {
     ARROW_ASSIGN_OR_RAISE(bytes, writer.WriteMulti(batch, columns));
     state = INDEX_STATE_INDEXED;
@@ -124,8 +130,30 @@ arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::Record
   df.set_file_minor_version(kDataFileMinorVersion);
   df.set_file_size_bytes(static_cast<uint64_t>(bytes->size()));
   df.set_index_state(state);
+  df.set_pending_index_type(static_cast<uint32_t>(pending_type));
   ARROW_RETURN_NOT_OK(table.context()->store->PutIfAbsent(df.path(), *bytes));
   return out;
+}
+
+}  // namespace
+
+arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::RecordBatch& batch,
+                                         std::span<const VectorColumnBatch> columns, IndexMode mode,
+                                         const FileWriteOptions& file_options,
+                                         std::vector<ColumnCodebook>* codebooks,
+                                         bool require_all_columns) {
+  std::vector<VectorColumnBatch> cols(columns.begin(), columns.end());
+  const size_t before = codebooks->size();
+  auto written =
+      WriteDataFileImpl(table, batch, cols, mode, file_options, codebooks, require_all_columns);
+  if (!written.ok()) {
+    // Codebooks trained for this file alone are garbage now.
+    std::vector<ColumnCodebook> mine(codebooks->begin() + static_cast<std::ptrdiff_t>(before),
+                                     codebooks->end());
+    DiscardTrained(*table.context()->store, mine);
+    codebooks->resize(before);
+  }
+  return written;
 }
 
 }  // namespace ailake::table

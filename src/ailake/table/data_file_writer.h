@@ -14,6 +14,7 @@
 #include "ailake/file.h"
 #include "ailake/table.h"
 #include "ailake/table/manifest.pb.h"
+#include "ailake/table/shared_codebook.h"
 
 namespace ailake::table {
 
@@ -32,9 +33,14 @@ struct WrittenFile {
 // one entry per vector column of the file: its policy (index settings as the
 // caller wants them) and its embeddings (empty = the batch's FixedSizeList column).
 // `require_all_columns` = false for the files of AddColumns (new columns only).
+// IVF-PQ columns (inline, or owed by a deferred file) use the column's shared
+// codebook (shared_codebook.h); `codebooks` collects those used, across the
+// files of one operation, for its commit (RecordCodebooks). On failure the
+// codebooks this call trained are deleted again.
 arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::RecordBatch& batch,
                                          std::span<const VectorColumnBatch> columns, IndexMode mode,
                                          const FileWriteOptions& file_options,
+                                         std::vector<ColumnCodebook>* codebooks,
                                          bool require_all_columns = true);
 
 // DataFile.fields / column_indices for a file whose columns are `file_schema`,

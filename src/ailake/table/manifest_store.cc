@@ -76,6 +76,10 @@ arrow::Status ValidateManifest(const Manifest& m) {
                                       df.fields_size(), " fields but ", df.column_indices_size(),
                                       " column indices");
       }
+      if (df.pending_index_type() > 4) {  // IndexType codes: none .. auto
+        return arrow::Status::Invalid("manifest v", m.version(), ": data file ", df.path(),
+                                      " owes unknown index type ", df.pending_index_type());
+      }
       std::set<int32_t> cols;
       for (int i = 0; i < df.fields_size(); ++i) {
         const int32_t fid = df.fields(i);

@@ -241,6 +241,8 @@ arrow::Result<uint64_t> Table::Restore(uint64_t version) const {
 
 arrow::Result<std::shared_ptr<AilakeFileReader>> Table::OpenDataFile(
     const std::string& path) const {
+  // The codebooks this version names become findable by the file's sections.
+  ctx_->codebooks->Register(*manifest_);
   return ctx_->OpenDataFile(path);
 }
 

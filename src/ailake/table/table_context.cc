@@ -27,6 +27,8 @@ arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFile(
                                        "': ", opened.status().message());
   }
   std::shared_ptr<AilakeFileReader> reader = std::move(*opened);
+  reader->SetIvfPqCodebookResolver(
+      [cache = codebooks](uint64_t fingerprint) { return cache->Find(fingerprint); });
   std::lock_guard<std::mutex> lock(mu_);
   if (readers_.size() >= kMaxOpenFiles) readers_.clear();
   auto [it, inserted] = readers_.emplace(path, reader);

@@ -13,13 +13,19 @@
 #include "ailake/io/object_store.h"
 #include "ailake/table/manifest.pb.h"
 #include "ailake/table/manifest_store.h"
+#include "ailake/table/shared_codebook.h"
 
 namespace ailake::table {
 
 struct TableContext {
   TableContext(std::string uri_in, std::shared_ptr<io::ObjectStore> store_in)
-      : uri(std::move(uri_in)), store(store_in), manifests(std::move(store_in)) {}
+      : uri(std::move(uri_in)),
+        store(store_in),
+        manifests(store_in),
+        codebooks(std::make_shared<CodebookCache>(std::move(store_in))) {}
 
+  // An open reader of a data file; its shared IVF-PQ codebooks are found
+  // through `codebooks` (register a manifest there before searching).
   arrow::Result<std::shared_ptr<AilakeFileReader>> OpenDataFile(const std::string& path);
   arrow::Result<std::shared_ptr<const std::vector<uint32_t>>> ReadDeletions(
       const Fragment& fragment);
@@ -27,6 +33,9 @@ struct TableContext {
   std::string uri;
   std::shared_ptr<io::ObjectStore> store;
   ManifestStore manifests;
+  // Shared IVF-PQ codebooks, loaded once per table (not owned by readers'
+  // resolvers in a cycle: the cache holds only the store).
+  std::shared_ptr<CodebookCache> codebooks;
 
   // Bounds on the caches (entries); past them the oldest half is dropped.
   static constexpr size_t kMaxOpenFiles = 4096;

@@ -216,6 +216,8 @@ arrow::Result<uint64_t> Table::AddColumns(std::shared_ptr<arrow::Schema> new_fie
   for (const auto& p : new_vector_columns) shadow->policies_.push_back(p);
 
   std::map<uint64_t, table::WrittenFile> files;
+  // A new IVF-PQ column gets one codebook, trained on the first fragment.
+  std::vector<table::ColumnCodebook> codebooks;
   for (const auto& frag : manifest_->fragments()) {
     ARROW_ASSIGN_OR_RAISE(auto input,
                           table::ReadFragmentColumns(*this, frag, input_columns, nullptr));
@@ -242,7 +244,7 @@ arrow::Result<uint64_t> Table::AddColumns(std::shared_ptr<arrow::Schema> new_fie
     }
     ARROW_ASSIGN_OR_RAISE(auto written,
                           table::WriteDataFile(*shadow, *batch, cols, table::IndexMode::kInline, {},
-                                               /*require_all_columns=*/false));
+                                               &codebooks, /*require_all_columns=*/false));
     files[frag.id()] = std::move(written);
   }
   auto r = ctx_->manifests.Commit(
@@ -257,10 +259,12 @@ arrow::Result<uint64_t> Table::AddColumns(std::shared_ptr<arrow::Schema> new_fie
         }
         Manifest m = next;
         for (auto& frag : *m.mutable_fragments()) *frag.add_files() = files[frag.id()].data_file;
+        ARROW_RETURN_NOT_OK(table::RecordCodebooks(&m, codebooks, nullptr));
         return m;
       });
   if (!r.ok()) {
     for (auto& [id, w] : files) (void)ctx_->store->Delete(w.data_file.path());
+    table::DiscardTrained(*ctx_->store, codebooks);
     return r.status();
   }
   (void)ids;
@@ -310,6 +314,9 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
     if (t->num_rows() > 0) parts.push_back(t);
   }
   std::vector<table::WrittenFile> written;
+  // Rebuilt IVF-PQ sections use the column's shared codebook (trained on the
+  // first rewritten fragment if the column has none yet).
+  std::vector<table::ColumnCodebook> codebooks;
   if (!parts.empty()) {
     ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateTables(parts));
     for (int64_t start = 0; start < all->num_rows(); start += options.target_rows_per_fragment) {
@@ -318,7 +325,8 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
       std::vector<VectorColumnBatch> cols;
       for (const auto& p : policies_) cols.push_back({p, {}});
       ARROW_ASSIGN_OR_RAISE(
-          auto w, table::WriteDataFile(*this, *batch, cols, table::IndexMode::kInline, {}));
+          auto w,
+          table::WriteDataFile(*this, *batch, cols, table::IndexMode::kInline, {}, &codebooks));
       written.push_back(std::move(w));
     }
   }
@@ -356,6 +364,8 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
                                         " disappeared during compaction");
           }
         }
+        // A codebook committed meanwhile by another writer: conflict.
+        ARROW_RETURN_NOT_OK(table::RecordCodebooks(&out, codebooks, nullptr));
         for (auto& w : written) {
           Fragment* f = out.add_fragments();
           f->set_id(out.next_fragment_id());
@@ -367,6 +377,7 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
       });
   if (!r.ok()) {
     for (auto& w : written) (void)ctx_->store->Delete(w.data_file.path());
+    table::DiscardTrained(*ctx_->store, codebooks);
     return r.status();
   }
   result.fragments_removed = static_cast<int>(picked.size());

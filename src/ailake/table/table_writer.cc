@@ -13,6 +13,7 @@
 
 namespace ailake {
 
+using table::ColumnCodebook;
 using table::DataFile;
 using table::Fragment;
 using table::IndexMode;
@@ -20,9 +21,13 @@ using table::Manifest;
 
 namespace table {
 
-// Commits fragments made of already written data files.
+// Commits fragments made of already written data files, recording the
+// shared codebooks they were encoded with (*codebook_raced: another writer
+// committed another codebook for one of the columns first).
 arrow::Result<uint64_t> CommitAppend(const Table& t, std::vector<WrittenFile> files,
-                                     const std::string& detail) {
+                                     const std::string& detail,
+                                     const std::vector<ColumnCodebook>& codebooks,
+                                     bool* codebook_raced) {
   ARROW_ASSIGN_OR_RAISE(
       auto r, t.context()->manifests.Commit(
                   "append", detail, [&](const Manifest* latest) -> arrow::Result<Manifest> {
@@ -35,6 +40,7 @@ arrow::Result<uint64_t> CommitAppend(const Table& t, std::vector<WrittenFile> fi
                       return ConflictError("the schema changed at version " +
                                            std::to_string(m.version()) + " during an append");
                     }
+                    ARROW_RETURN_NOT_OK(RecordCodebooks(&m, codebooks, codebook_raced));
                     for (auto& w : files) {
                       Fragment* f = m.add_fragments();
                       f->set_id(m.next_fragment_id());
@@ -47,10 +53,10 @@ arrow::Result<uint64_t> CommitAppend(const Table& t, std::vector<WrittenFile> fi
   return r.manifest.version();
 }
 
-// Builds the sections a deferred file owes and swaps the indexed file in.
-// Returns false if the file is no longer pending in the latest version.
-arrow::Result<bool> IndexPendingFile(const Table& t, const std::string& path,
-                                     const IndexBuildOptions& build) {
+namespace {
+
+arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path,
+                                         const IndexBuildOptions& build, bool* raced) {
   auto ctx = t.context();
   ARROW_ASSIGN_OR_RAISE(Manifest latest, ctx->manifests.ReadLatest());
   const DataFile* pending = nullptr;
@@ -60,40 +66,83 @@ arrow::Result<bool> IndexPendingFile(const Table& t, const std::string& path,
     }
   }
   if (!pending) return false;
-  ARROW_ASSIGN_OR_RAISE(auto snapshot, Table::Open(t.uri(), latest.version()));
+  // Checkout shares the context: the codebook is loaded once, not per file.
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, t.Checkout(latest.version()));
   std::vector<VectorStoragePolicy> policies = PoliciesOfFile(*snapshot, *pending);
+  if (pending->pending_index_type() != 0) {
+    for (auto& p : policies) p.index_type = static_cast<IndexType>(pending->pending_index_type());
+  }
   ARROW_ASSIGN_OR_RAISE(auto in, ctx->store->OpenRead(path));
+  // IVF-PQ sections use the column's shared codebook (one column per
+  // deferred file, so the build options carry it).
+  std::vector<ColumnCodebook> codebooks;
+  IndexBuildOptions own = build;
+  ARROW_ASSIGN_OR_RAISE(auto reader, AilakeFileReader::Open(in));
+  for (const auto& p : policies) {
+    ARROW_ASSIGN_OR_RAISE(auto view, reader->Vectors(p.vector_column));
+    if (ResolveIndexType(p, view.num_rows()) != IndexType::kIvfPq) continue;
+    if (own.ivf_pq_codebook != nullptr) {
+      return arrow::Status::NotImplemented("deferred IVF-PQ indexing of several vector columns");
+    }
+    ARROW_ASSIGN_OR_RAISE(own.ivf_pq_codebook,
+                          CodebookForStoredVectors(*snapshot, p, view, build, &codebooks));
+  }
   const std::string new_path = DataFilePath(NewUuid());
-  ARROW_ASSIGN_OR_RAISE(auto out, ctx->store->OpenWrite(new_path));
-  ARROW_RETURN_NOT_OK(AppendIndexSections(in, policies, out.get(), build));
-  ARROW_RETURN_NOT_OK(out->Close());
-  ARROW_ASSIGN_OR_RAISE(auto written, ctx->store->OpenRead(new_path));
-  ARROW_ASSIGN_OR_RAISE(int64_t new_size, written->GetSize());
+  auto discard = [&] {
+    (void)ctx->store->Delete(new_path);
+    DiscardTrained(*ctx->store, codebooks);
+  };
+  auto write = [&]() -> arrow::Result<int64_t> {
+    ARROW_ASSIGN_OR_RAISE(auto out, ctx->store->OpenWrite(new_path));
+    ARROW_RETURN_NOT_OK(AppendIndexSections(in, policies, out.get(), own));
+    ARROW_RETURN_NOT_OK(out->Close());
+    ARROW_ASSIGN_OR_RAISE(auto written, ctx->store->OpenRead(new_path));
+    return written->GetSize();
+  };
+  auto new_size = write();
+  if (!new_size.ok()) {
+    discard();
+    return new_size.status();
+  }
 
-  bool swapped = false;
   auto r = ctx->manifests.Commit(
       "index", path + " -> " + new_path, [&](const Manifest* cur) -> arrow::Result<Manifest> {
         Manifest m = *cur;
         for (auto& f : *m.mutable_fragments()) {
           for (auto& df : *f.mutable_files()) {
             if (df.path() == path && df.index_state() == INDEX_STATE_PENDING) {
+              ARROW_RETURN_NOT_OK(RecordCodebooks(&m, codebooks, raced));
               df.set_path(new_path);
-              df.set_file_size_bytes(static_cast<uint64_t>(new_size));
+              df.set_file_size_bytes(static_cast<uint64_t>(*new_size));
               df.set_index_state(INDEX_STATE_INDEXED);
-              swapped = true;
+              df.set_pending_index_type(0);
               return m;
             }
           }
         }
-        swapped = false;
         return arrow::Status::Cancelled("no longer pending");
       });
   if (!r.ok()) {
-    (void)ctx->store->Delete(new_path);
+    discard();
     if (r.status().IsCancelled()) return false;  // compacted or indexed by someone else
     return r.status();
   }
-  return swapped;
+  return true;
+}
+
+}  // namespace
+
+// Builds the sections a deferred file owes and swaps the indexed file in.
+// Returns false if the file is no longer pending in the latest version.
+arrow::Result<bool> IndexPendingFile(const Table& t, const std::string& path,
+                                     const IndexBuildOptions& build) {
+  // Redone when another writer commits the column's first codebook meanwhile.
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    bool raced = false;
+    auto r = IndexPendingFileOnce(t, path, build, &raced);
+    if (r.ok() || !raced || attempt == kAttempts) return r;
+  }
 }
 
 }  // namespace table
@@ -146,18 +195,28 @@ class TableWriter::Impl {
 
   arrow::Result<uint64_t> Write(const arrow::RecordBatch& batch,
                                 std::span<const VectorColumnBatch> cols, IndexMode mode) {
-    ARROW_ASSIGN_OR_RAISE(auto t, Refresh());
-    ARROW_ASSIGN_OR_RAISE(auto written, table::WriteDataFile(*t, batch, cols, mode, options_.file));
-    const std::string path = written.data_file.path();
-    auto committed =
-        table::CommitAppend(*t, {written}, std::to_string(written.num_rows) + " rows in " + path);
-    if (!committed.ok()) {
-      (void)t->context()->store->Delete(path);
-      return committed.status();
+    // A writer that trained a column's first codebook and lost the race to
+    // commit it adopts the committed one: the file is written again with it.
+    constexpr int kAttempts = 3;
+    for (int attempt = 1;; ++attempt) {
+      ARROW_ASSIGN_OR_RAISE(auto t, Refresh());
+      std::vector<table::ColumnCodebook> codebooks;
+      ARROW_ASSIGN_OR_RAISE(auto written,
+                            table::WriteDataFile(*t, batch, cols, mode, options_.file, &codebooks));
+      const std::string path = written.data_file.path();
+      bool raced = false;
+      auto committed = table::CommitAppend(
+          *t, {written}, std::to_string(written.num_rows) + " rows in " + path, codebooks, &raced);
+      if (!committed.ok()) {
+        (void)t->context()->store->Delete(path);
+        table::DiscardTrained(*t->context()->store, codebooks);
+        if (raced && attempt < kAttempts) continue;
+        return committed.status();
+      }
+      if (mode == IndexMode::kDeferred) Enqueue(path);
+      ARROW_RETURN_NOT_OK(Refresh().status());
+      return *committed;
     }
-    if (mode == IndexMode::kDeferred) Enqueue(path);
-    ARROW_RETURN_NOT_OK(Refresh().status());
-    return *committed;
   }
 
   void Enqueue(const std::string& path) {

@@ -237,7 +237,7 @@ class AilakeFileReader {
   // Columns (projection) and a row range, as Arrow.
   arrow::Result<std::shared_ptr<arrow::Table>> Read(const ReadRequest& request = {}) const;
   // Rows by position, in the order given (repeats allowed), reading only the
-  // data pages that hold them (page index).
+  // data pages that hold them (page index); fields are read in parallel.
   arrow::Result<std::shared_ptr<arrow::Table>> Take(
       std::span<const int64_t> rows, const std::vector<std::string>& columns = {}) const;
 

@@ -25,6 +25,7 @@
 #include "ailake/file/page_stream.h"
 #include "ailake/file/reader_impl.h"
 #include "ailake/file/thrift_compact.h"
+#include "ailake/vec/parallel.h"
 
 namespace ailake {
 namespace {
@@ -407,26 +408,35 @@ arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Take(
     ARROW_ASSIGN_OR_RAISE(gather, b.Finish());
   }
 
+  // The fast paths, one field per task on up to all cores (a field's pages
+  // are independent of the others'); NotImplemented leaves the field to the
+  // general path.
+  std::vector<arrow::Status> status(fields.size());
+  vec::ParallelFor(fields.size(), 0, 1, [&](size_t b, size_t e, uint32_t) {
+    for (size_t i = b; i < e; ++i) {
+      status[i] = [&]() -> arrow::Status {
+        auto direct = impl_->TakeFixedWidthInPlace(fields[i], rows, rg_first_row);
+        if (direct.ok()) {
+          out[i] = std::make_shared<arrow::ChunkedArray>(std::move(*direct));
+          return arrow::Status::OK();
+        }
+        if (!direct.status().IsNotImplemented()) return direct.status();
+        ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Array> a,
+                              impl_->TakeFlat(fields[i], sorted, rg_first_row));
+        if (gather) {
+          ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(a, gather));
+          a = taken.make_array();
+        }
+        out[i] = std::make_shared<arrow::ChunkedArray>(std::move(a));
+        return arrow::Status::OK();
+      }();
+    }
+  });
   std::vector<int> general;  // fields for ReadIntervals
   std::vector<size_t> general_at;
   for (size_t i = 0; i < fields.size(); ++i) {
-    auto direct = impl_->TakeFixedWidthInPlace(fields[i], rows, rg_first_row);
-    if (direct.ok()) {
-      out[i] = std::make_shared<arrow::ChunkedArray>(std::move(*direct));
-      continue;
-    }
-    if (!direct.status().IsNotImplemented()) return direct.status();
-    auto flat = impl_->TakeFlat(fields[i], sorted, rg_first_row);
-    if (flat.ok()) {
-      std::shared_ptr<arrow::Array> a = std::move(*flat);
-      if (gather) {
-        ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(a, gather));
-        a = taken.make_array();
-      }
-      out[i] = std::make_shared<arrow::ChunkedArray>(std::move(a));
-      continue;
-    }
-    if (!flat.status().IsNotImplemented()) return flat.status();
+    if (status[i].ok()) continue;
+    if (!status[i].IsNotImplemented()) return status[i];
     general.push_back(fields[i]);
     general_at.push_back(i);
   }

@@ -59,16 +59,20 @@ struct FileWriteOptions {
   // vector column's rows per page so every page but the last is full.
   int64_t max_row_group_rows = 65536;
   // Target bytes of one data page (all columns) and the row granularity the
-  // Parquet writer checks it at.
-  int64_t data_page_bytes = 64 * 1024;
+  // Parquet writer checks it at. Small, because Take reads one page per
+  // column per row; the vector column's pages still hold write_batch_rows
+  // rows at least (64 for 384-d f32).
+  int64_t data_page_bytes = 4 * 1024;
   int64_t write_batch_rows = 64;
   // Largest dictionary page of a non-vector column; past it the column
   // chunk falls back to plain pages. Kept small because a random read of any
   // row of a chunk must read its dictionary too.
   int64_t dictionary_page_bytes = 64 * 1024;
-  // Codec of the non-vector columns ("snappy", "zstd", "uncompressed"). The
-  // vector column is always PLAIN and UNCOMPRESSED.
-  std::string compression = "snappy";
+  // Codec of the non-vector columns ("uncompressed", "snappy", "lz4_raw",
+  // "zstd"). Uncompressed by default: a random row then costs a copy of its
+  // pages, not their decompression (docs/FORMAT.md 2.2 has the trade-off).
+  // The vector column is always PLAIN and UNCOMPRESSED.
+  std::string compression = "uncompressed";
   IndexBuildOptions index_build;
 };
 
@@ -279,7 +283,7 @@ class AilakeFileReader {
   // Columns (projection) and a row range, as Arrow.
   arrow::Result<std::shared_ptr<arrow::Table>> Read(const ReadRequest& request = {}) const;
   // Rows by position, in the order given (repeats allowed), reading only the
-  // data pages that hold them (page index).
+  // data pages that hold them (page index); fields are read in parallel.
   arrow::Result<std::shared_ptr<arrow::Table>> Take(
       std::span<const int64_t> rows, const std::vector<std::string>& columns = {}) const;
 

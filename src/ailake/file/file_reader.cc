@@ -121,6 +121,9 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(const st
   }
   auto r = Open(std::move(f));
   if (!r.ok()) return r.status().WithMessage(path, ": ", r.status().message());
+  if (o.memory_map) {
+    ARROW_ASSIGN_OR_RAISE((*r)->impl_->page_file, arrow::io::ReadableFile::Open(path));
+  }
   return r;
 }
 
@@ -134,6 +137,7 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
     std::shared_ptr<arrow::io::RandomAccessFile> file) {
   auto impl = std::make_unique<Impl>();
   impl->file = std::move(file);
+  impl->page_file = impl->file;
   ARROW_ASSIGN_OR_RAISE(impl->size, impl->file->GetSize());
   const int64_t size = impl->size;
   if (size < 12) {

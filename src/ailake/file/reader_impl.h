@@ -1,7 +1,8 @@
 // AilakeFileReader's state, shared by its parts:
 //   file_reader.cc     open, footer and sections, centroid, index, search, verify
 //   vector_pages.cc    the vector column's bytes in place (page index + page headers)
-//   row_selection.cc   Read and Take through the page index
+//   row_selection.cc   Read through the page index; Take's general path
+//   row_take.cc        Take: vector bytes in place, flat columns page by page
 #pragma once
 
 #include <map>
@@ -33,6 +34,11 @@ arrow::Status ParquetCall(const char* what, F&& f) {
 class AilakeFileReader::Impl {
  public:
   std::shared_ptr<arrow::io::RandomAccessFile> file;
+  // Where Take reads its pages: `file`, except for a memory-mapped path,
+  // where it is the same file opened for pread. A take touches a few bytes
+  // on each of many scattered pages; copying them costs less than mapping
+  // them (a fault on first touch, unmapping on close).
+  std::shared_ptr<arrow::io::RandomAccessFile> page_file;
   int64_t size = 0;
   int64_t footer_start = 0;  // first byte of the Parquet FileMetaData
   int64_t data_end = 0;      // end of the last row group / page index structure
@@ -69,18 +75,31 @@ class AilakeFileReader::Impl {
   arrow::Result<std::shared_ptr<const Held>> VectorsInPlace(size_t v) const;
   arrow::Result<std::shared_ptr<const Held>> VectorsByCopy(size_t v) const;
 
-  // File byte ranges of the pages of (rg, leaf) that hold rows of `covered`
-  // (rg-relative), after the chunk's dictionary page if it has one.
+  // File byte ranges of pages `kept` (indexes into the offset index, ascending)
+  // of (rg, leaf), after the chunk's dictionary page if it has one.
   arrow::Result<std::vector<std::pair<int64_t, int64_t>>> PageByteRanges(
-      int rg, int leaf, const parquet::OffsetIndex& oi,
-      const std::vector<std::pair<int64_t, int64_t>>& page_rows,
-      const std::vector<std::pair<int64_t, int64_t>>& covered) const;
+      int rg, int leaf, const parquet::OffsetIndex& oi, std::span<const size_t> kept) const;
+  // Fields of schema named by `columns` (empty = all), in that order.
+  arrow::Result<std::vector<int>> ResolveFields(const std::vector<std::string>& columns) const;
   // Leaf columns of top-level field `field`.
   std::vector<int> LeavesOf(int field) const;
   // Rows [row intervals, sorted, disjoint, global] of the named fields as a table.
   arrow::Result<std::shared_ptr<arrow::Table>> ReadIntervals(
       const std::vector<int>& fields, const std::vector<std::pair<int64_t, int64_t>>& intervals,
       std::span<const int64_t> gather) const;
+
+  // Take's fast paths (row_take.cc). `rg_first_row` holds each row group's
+  // first row, then the file's row count. NotImplemented = this field or
+  // file is not laid out for the path; the caller takes the general one.
+  //
+  // A REQUIRED FIXED_LEN_BYTE_ARRAY leaf stored PLAIN and UNCOMPRESSED: each
+  // row's bytes copied from its data page, in the order of `rows`.
+  arrow::Result<std::shared_ptr<arrow::Array>> TakeFixedWidthInPlace(
+      int field, std::span<const int64_t> rows, const std::vector<int64_t>& rg_first_row) const;
+  // A flat leaf (no repetition) of a plain Arrow type: the rows of `sorted`
+  // (ascending, distinct), decoded from the pages that hold them.
+  arrow::Result<std::shared_ptr<arrow::Array>> TakeFlat(
+      int field, std::span<const int64_t> sorted, const std::vector<int64_t>& rg_first_row) const;
 };
 
 }  // namespace ailake

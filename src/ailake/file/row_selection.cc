@@ -1,6 +1,6 @@
-// Read (projection + row range) and Take (rows by position) through the page
-// index: only the data pages that hold wanted rows are decompressed and
-// decoded. Parquet C++ has no row selection in its Arrow reader, so the
+// Read (projection + row range) through the page index, and the general path
+// of Take (row_take.cc): only the data pages that hold wanted rows are
+// decompressed and decoded. Parquet C++ has no row selection in its Arrow reader, so the
 // selection goes in underneath it: a ParquetFileReader::Contents wraps the
 // real one and sets a data-page filter on every page reader it hands out,
 // skipping the pages the plan does not keep. Each top-level field is read on
@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "ailake/file/page_stream.h"
 #include "ailake/file/reader_impl.h"
 
 namespace ailake {
@@ -26,84 +27,9 @@ using Intervals = std::vector<std::pair<int64_t, int64_t>>;  // [begin, end), so
 
 // The byte ranges (file offset, length) of the pages to decode for one column
 // chunk: its dictionary page if any, then the kept data pages.
-using PageRanges_t = std::vector<std::pair<int64_t, int64_t>>;
+using file_internal::PageRanges_t;
+using file_internal::PageRangesStream;
 using Plan = std::map<std::pair<int, int>, PageRanges_t>;  // (row group, leaf) -> ranges
-
-// A stream over the plan's page ranges, read lazily from the file: the page
-// reader sees a column chunk made only of the kept pages, so the others are
-// never read. Reads inside one range are zero-copy on mapped files.
-class PageRangesStream : public arrow::io::InputStream {
- public:
-  PageRangesStream(std::shared_ptr<arrow::io::RandomAccessFile> file, PageRanges_t ranges)
-      : file_(std::move(file)), ranges_(std::move(ranges)) {}
-  arrow::Status Close() override {
-    closed_ = true;
-    return arrow::Status::OK();
-  }
-  bool closed() const override { return closed_; }
-  arrow::Result<int64_t> Tell() const override { return pos_; }
-  arrow::Result<int64_t> Read(int64_t nbytes, void* out) override {
-    int64_t done = 0;
-    while (done < nbytes && r_ < ranges_.size()) {
-      const int64_t left = ranges_[r_].second - in_;
-      const int64_t n = std::min(left, nbytes - done);
-      ARROW_ASSIGN_OR_RAISE(int64_t got, file_->ReadAt(ranges_[r_].first + in_, n,
-                                                       static_cast<uint8_t*>(out) + done));
-      if (got != n) return arrow::Status::IOError("short read of a data page");
-      Advance(n);
-      done += n;
-    }
-    return done;
-  }
-  arrow::Result<std::shared_ptr<arrow::Buffer>> Read(int64_t nbytes) override {
-    if (r_ < ranges_.size() && nbytes <= ranges_[r_].second - in_) {
-      const int64_t at = ranges_[r_].first + in_;
-      if (peeked_ && at >= peeked_at_ && at + nbytes <= peeked_at_ + peeked_->size()) {
-        auto b = arrow::SliceBuffer(peeked_, at - peeked_at_, nbytes);  // bytes Peek already read
-        Advance(nbytes);
-        return b;
-      }
-      ARROW_ASSIGN_OR_RAISE(auto b, file_->ReadAt(at, nbytes));
-      Advance(b->size());
-      return b;
-    }
-    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::ResizableBuffer> b,
-                          arrow::AllocateResizableBuffer(nbytes));
-    ARROW_ASSIGN_OR_RAISE(int64_t got, Read(nbytes, b->mutable_data()));
-    ARROW_RETURN_NOT_OK(b->Resize(got));
-    return b;
-  }
-  arrow::Result<std::string_view> Peek(int64_t nbytes) override {
-    if (r_ >= ranges_.size()) return std::string_view();
-    const int64_t n = std::min(nbytes, ranges_[r_].second - in_);
-    const int64_t at = ranges_[r_].first + in_;
-    if (!(peeked_ && at >= peeked_at_ && at + n <= peeked_at_ + peeked_->size())) {
-      ARROW_ASSIGN_OR_RAISE(peeked_, file_->ReadAt(at, n));
-      peeked_at_ = at;
-    }
-    auto view = arrow::SliceBuffer(peeked_, at - peeked_at_, n);
-    return std::string_view(reinterpret_cast<const char*>(view->data()), view->size());
-  }
-
- private:
-  void Advance(int64_t n) {
-    pos_ += n;
-    in_ += n;
-    if (r_ < ranges_.size() && in_ >= ranges_[r_].second) {
-      ++r_;
-      in_ = 0;
-    }
-  }
-
-  std::shared_ptr<arrow::io::RandomAccessFile> file_;
-  PageRanges_t ranges_;
-  size_t r_ = 0;
-  int64_t in_ = 0;
-  int64_t pos_ = 0;
-  bool closed_ = false;
-  std::shared_ptr<arrow::Buffer> peeked_;  // the last Peek's bytes, from file offset peeked_at_
-  int64_t peeked_at_ = 0;
-};
 
 class FilteredRowGroup : public parquet::RowGroupReader::Contents {
  public:
@@ -224,8 +150,7 @@ std::vector<int> AilakeFileReader::Impl::LeavesOf(int field) const {
 }
 
 arrow::Result<std::vector<std::pair<int64_t, int64_t>>> AilakeFileReader::Impl::PageByteRanges(
-    int rg, int leaf, const parquet::OffsetIndex& oi, const Intervals& page_rows,
-    const Intervals& covered) const {
+    int rg, int leaf, const parquet::OffsetIndex& oi, std::span<const size_t> kept) const {
   std::vector<std::pair<int64_t, int64_t>> out;
   const auto& pages = oi.page_locations();
   std::unique_ptr<parquet::ColumnChunkMetaData> cc;
@@ -240,9 +165,8 @@ arrow::Result<std::vector<std::pair<int64_t, int64_t>>> AilakeFileReader::Impl::
   if (!pages.empty() && pages[0].offset > chunk_start) {
     out.emplace_back(chunk_start, pages[0].offset - chunk_start);  // dictionary page
   }
-  for (size_t p = 0; p < pages.size(); ++p) {
-    if (!Overlaps(covered, page_rows[p].first, page_rows[p].second)) continue;
-    if (pages[p].offset < chunk_start || pages[p].compressed_page_size < 0 ||
+  for (const size_t p : kept) {
+    if (p >= pages.size() || pages[p].offset < chunk_start || pages[p].compressed_page_size < 0 ||
         pages[p].offset + pages[p].compressed_page_size > chunk_end) {
       return arrow::Status::Invalid("row group ", rg, " column ", leaf, " page ", p,
                                     ": offset index entry lies outside its column chunk");
@@ -314,8 +238,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Impl::ReadInterva
           }
         }
         for (size_t l = 0; l < leaves.size(); ++l) {
-          ARROW_ASSIGN_OR_RAISE(
-              auto bytes, PageByteRanges(rg, leaves[l], *chunk_offsets[l], ranges[l], covered));
+          std::vector<size_t> kept;
+          for (size_t p = 0; p < ranges[l].size(); ++p) {
+            if (Overlaps(covered, ranges[l][p].first, ranges[l][p].second)) kept.push_back(p);
+          }
+          ARROW_ASSIGN_OR_RAISE(auto bytes, PageByteRanges(rg, leaves[l], *chunk_offsets[l], kept));
           plan[{rg, leaves[l]}] = std::move(bytes);
         }
       } else {
@@ -395,25 +322,23 @@ arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Impl::ReadInterva
   return arrow::Table::Make(arrow::schema(out_fields, schema->metadata()), out_columns, n);
 }
 
-namespace {
-arrow::Result<std::vector<int>> ResolveFields(const arrow::Schema& schema,
-                                              const std::vector<std::string>& columns) {
+arrow::Result<std::vector<int>> AilakeFileReader::Impl::ResolveFields(
+    const std::vector<std::string>& columns) const {
   std::vector<int> fields;
   if (columns.empty()) {
-    for (int i = 0; i < schema.num_fields(); ++i) fields.push_back(i);
+    for (int i = 0; i < schema->num_fields(); ++i) fields.push_back(i);
     return fields;
   }
   for (const auto& c : columns) {
-    const int i = schema.GetFieldIndex(c);
+    const int i = schema->GetFieldIndex(c);
     if (i < 0) return arrow::Status::KeyError("no column named '", c, "' in the file");
     fields.push_back(i);
   }
   return fields;
 }
-}  // namespace
 
 arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Read(const ReadRequest& req) const {
-  ARROW_ASSIGN_OR_RAISE(auto fields, ResolveFields(*impl_->schema, req.columns));
+  ARROW_ASSIGN_OR_RAISE(auto fields, impl_->ResolveFields(req.columns));
   const int64_t n = num_rows();
   const int64_t end = req.row_end < 0 ? n : req.row_end;
   if (req.row_start < 0 || req.row_start > end || end > n) {
@@ -436,32 +361,6 @@ arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Read(const ReadRe
   Intervals want;
   if (end > req.row_start) want.emplace_back(req.row_start, end);
   return impl_->ReadIntervals(fields, want, {});
-}
-
-arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Take(
-    std::span<const int64_t> rows, const std::vector<std::string>& columns) const {
-  ARROW_ASSIGN_OR_RAISE(auto fields, ResolveFields(*impl_->schema, columns));
-  const int64_t n = num_rows();
-  Intervals want;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i] < 0 || rows[i] >= n) {
-      return arrow::Status::IndexError("row ", rows[i], " (position ", i,
-                                       ") is outside the file's ", n, " rows");
-    }
-    want.emplace_back(rows[i], rows[i] + 1);
-  }
-  want = Normalize(std::move(want));
-  if (rows.empty()) {
-    std::vector<std::shared_ptr<arrow::Field>> fs;
-    std::vector<std::shared_ptr<arrow::ChunkedArray>> cs;
-    for (int f : fields) {
-      fs.push_back(impl_->schema->field(f));
-      ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeEmptyArray(fs.back()->type()));
-      cs.push_back(std::make_shared<arrow::ChunkedArray>(a));
-    }
-    return arrow::Table::Make(arrow::schema(fs, impl_->schema->metadata()), cs, 0);
-  }
-  return impl_->ReadIntervals(fields, want, rows);
 }
 
 }  // namespace ailake

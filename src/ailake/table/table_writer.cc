@@ -51,7 +51,7 @@ arrow::Result<uint64_t> CommitAppend(const Table& t, std::vector<WrittenFile> fi
 // Returns false if the file is no longer pending in the latest version.
 arrow::Result<bool> IndexPendingFile(const Table& t, const std::string& path,
                                      const IndexBuildOptions& build) {
-  auto ctx = t.context();
+  const auto& ctx = t.context();
   ARROW_ASSIGN_OR_RAISE(Manifest latest, ctx->manifests.ReadLatest());
   const DataFile* pending = nullptr;
   for (const auto& f : latest.fragments()) {
@@ -243,9 +243,9 @@ arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Open(const std::string&
 }
 
 arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Create(
-    const std::string& uri, std::shared_ptr<arrow::Schema> schema,
+    const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
     std::vector<VectorStoragePolicy> vector_columns, TableWriterOptions options) {
-  auto created = Table::Create(uri, schema, vector_columns);
+  auto created = Table::Create(uri, schema, std::move(vector_columns));
   if (!created.ok() && !created.status().IsAlreadyExists()) return created.status();
   if (!created.ok()) {
     ARROW_ASSIGN_OR_RAISE(auto existing, Table::Open(uri));

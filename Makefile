@@ -1,7 +1,7 @@
 # The two entry points of the README. Both bootstrap first (idempotent).
 #   make demo   - builds everything and runs the main job
 #   make test   - builds and runs every test (C++ via ctest, Python via pytest),
-#                 then the sanitizer build's ctest and the format check
+#                 then the sanitizer build's ctest, the format check and clang-tidy
 .PHONY: bootstrap build demo test test-cpp test-python test-asan format-check tidy clean
 
 PRESET ?= release

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& in : inputs) Run(in);
   std::printf("replayed %zu inputs\n", inputs.size());
-  if (inputs.empty()) inputs.push_back({});
+  if (inputs.empty()) inputs.emplace_back();
   std::mt19937_64 rng(seed);
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   uint64_t runs = 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test: the C++ suite (ctest) in the CI preset, Python tests (pytest),
-# the C++ suite again under ASan + UBSan, and the format check.
+# the C++ suite again under ASan + UBSan, the format check and clang-tidy.
 # Set AILAKE_SKIP_ASAN=1 to skip the sanitizer pass locally.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,3 +33,6 @@ fi
 
 echo "== format check"
 scripts/format_check.sh
+
+echo "== clang-tidy (.clang-tidy checks, on the ci preset's compile commands)"
+scripts/tidy.sh

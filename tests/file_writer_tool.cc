@@ -125,6 +125,7 @@ arrow::Status Write(const std::string& out, const std::string& mode, const std::
     ARROW_RETURN_NOT_OK(w.Write(*batch, vecs[0].values, sink.get()));
   } else if (mode == "multi") {
     std::vector<ailake::VectorColumnBatch> cols;
+    cols.reserve(vecs.size());
     for (const auto& v : vecs) cols.push_back({v.policy, v.values});
     ARROW_RETURN_NOT_OK(w.WriteMulti(*batch, cols, sink.get()));
   } else {

@@ -85,7 +85,7 @@ class Table {
   // Creates an empty table (version 1). Each policy names a column of
   // `schema` of type FixedSizeList<float32, policy.dim>.
   static arrow::Result<std::shared_ptr<Table>> Create(
-      const std::string& uri, std::shared_ptr<arrow::Schema> schema,
+      const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
       std::vector<VectorStoragePolicy> vector_columns);
   // The newest version, or `version`.
   static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri,
@@ -125,10 +125,10 @@ class Table {
   // are not rewritten. Vector columns among them need a policy (and get an index).
   using ColumnFiller = std::function<arrow::Result<std::shared_ptr<arrow::RecordBatch>>(
       const std::shared_ptr<arrow::Table>& fragment_rows)>;
-  arrow::Result<uint64_t> AddColumns(std::shared_ptr<arrow::Schema> new_fields,
-                                     const ColumnFiller& values,
-                                     std::vector<VectorStoragePolicy> new_vector_columns = {},
-                                     const std::vector<std::string>& input_columns = {}) const;
+  arrow::Result<uint64_t> AddColumns(
+      const std::shared_ptr<arrow::Schema>& new_fields, const ColumnFiller& values,
+      const std::vector<VectorStoragePolicy>& new_vector_columns = {},
+      const std::vector<std::string>& input_columns = {}) const;
   arrow::Result<uint64_t> DropColumns(const std::vector<std::string>& names) const;
   arrow::Result<uint64_t> RenameColumn(const std::string& from, const std::string& to) const;
 
@@ -171,7 +171,7 @@ class TableWriter {
                                                           TableWriterOptions options = {});
   // Creates the table if it does not exist (else checks the schema matches).
   static arrow::Result<std::unique_ptr<TableWriter>> Create(
-      const std::string& uri, std::shared_ptr<arrow::Schema> schema,
+      const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
       std::vector<VectorStoragePolicy> vector_columns, TableWriterOptions options = {});
 
   // Each returns the committed version (0 if the rows were only buffered).

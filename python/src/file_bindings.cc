@@ -63,8 +63,8 @@ class PyFile {
   }
 
   // (rows, distances) of up to k nearest rows.
-  nb::tuple Search(FloatVector query, uint32_t k, std::string column, uint32_t ef, uint32_t nprobe,
-                   uint32_t refine_factor, std::optional<Mask> allowed) const {
+  nb::tuple Search(const FloatVector& query, uint32_t k, std::string column, uint32_t ef,
+                   uint32_t nprobe, uint32_t refine_factor, std::optional<Mask> allowed) const {
     SearchParams params{ef, nprobe, refine_factor};
     std::vector<uint64_t> words;
     RowFilter filter;
@@ -102,7 +102,7 @@ class PyFile {
     return ExportTable(Value(NoGil([&] { return r_->Read(req); })));
   }
 
-  nb::object Take(Rows rows, std::optional<std::vector<std::string>> columns) const {
+  nb::object Take(const Rows& rows, const std::optional<std::vector<std::string>>& columns) const {
     std::span<const int64_t> span(rows.data(), rows.shape(0));
     std::vector<std::string> cols = columns.value_or(std::vector<std::string>{});
     return ExportTable(Value(NoGil([&] { return r_->Take(span, cols); })));

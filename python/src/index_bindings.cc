@@ -44,7 +44,8 @@ T ReadLe(const uint8_t* p) {
 
 class PyIndex {
  public:
-  static PyIndex Build(FloatMatrix vectors, const nb::dict& policy_dict, uint32_t num_threads) {
+  static PyIndex Build(const FloatMatrix& vectors, const nb::dict& policy_dict,
+                       uint32_t num_threads) {
     PyIndex ix;
     ix.policy_ = PolicyFromDict(policy_dict);
     ix.policy_.precision = Precision::kF32;
@@ -163,7 +164,7 @@ class PyIndex {
   }
 
   // (distances, ids), each num_queries x k; missing results are (inf, -1).
-  nb::tuple Search(FloatMatrix queries, uint32_t k, uint32_t ef, uint32_t nprobe,
+  nb::tuple Search(const FloatMatrix& queries, uint32_t k, uint32_t ef, uint32_t nprobe,
                    uint32_t refine_factor, std::optional<Mask> allowed,
                    uint32_t num_threads) const {
     const size_t nq = queries.shape(0);

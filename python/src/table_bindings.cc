@@ -80,7 +80,7 @@ std::shared_ptr<arrow::RecordBatch> Conform(std::shared_ptr<arrow::RecordBatch> 
 
 class PyTableWriter {
  public:
-  PyTableWriter(std::string path, std::vector<nb::dict> policies, nb::dict options)
+  PyTableWriter(std::string path, const std::vector<nb::dict>& policies, const nb::dict& options)
       : path_(std::move(path)), options_(WriterOptions(options)) {
     for (const auto& d : policies) policies_.push_back(PolicyFromDict(d));
   }
@@ -100,9 +100,10 @@ class PyTableWriter {
     }));
   }
 
-  uint64_t WriteMulti(nb::handle data, std::vector<nb::dict> columns) {
+  uint64_t WriteMulti(nb::handle data, const std::vector<nb::dict>& columns) {
     auto batch = Prepare(data);
     std::vector<VectorColumnBatch> cols;
+    cols.reserve(columns.size());
     for (const auto& d : columns) cols.push_back({PolicyFromDict(d), {}});
     if (cols.empty()) {
       for (const auto& p : writer_->table()->vector_columns()) cols.push_back({p, {}});
@@ -205,7 +206,7 @@ class PyTable {
     return out;
   }
 
-  nb::object Search(FloatVector query, uint32_t k, std::optional<std::string> filter,
+  nb::object Search(const FloatVector& query, uint32_t k, std::optional<std::string> filter,
                     std::optional<std::vector<std::string>> columns, std::string vector_column,
                     uint32_t ef, uint32_t nprobe, uint32_t refine_factor, bool exact, bool prune,
                     uint32_t num_threads) const {
@@ -248,7 +249,7 @@ class PyTable {
     return ExportReader(std::move(reader));
   }
 
-  nb::object Take(RowIds ids, std::optional<std::vector<std::string>> columns,
+  nb::object Take(const RowIds& ids, const std::optional<std::vector<std::string>>& columns,
                   bool with_row_id) const {
     std::span<const RowId> span(ids.data(), ids.shape(0));
     std::vector<std::string> cols = columns.value_or(std::vector<std::string>{});
@@ -304,12 +305,13 @@ class PyTable {
   // __arrow_c_array__ / __arrow_c_stream__ with the new columns (one value
   // per physical row). It is called with the GIL held.
   uint64_t AddColumns(nb::handle new_fields, nb::object fill,
-                      std::optional<std::vector<std::string>> input_columns,
-                      std::vector<nb::dict> vector_policies) {
+                      const std::optional<std::vector<std::string>>& input_columns,
+                      const std::vector<nb::dict>& vector_policies) {
     auto schema = ImportSchema(new_fields);
     std::vector<VectorStoragePolicy> policies;
+    policies.reserve(vector_policies.size());
     for (const auto& d : vector_policies) policies.push_back(PolicyFromDict(d));
-    Table::ColumnFiller filler = [fill](const std::shared_ptr<arrow::Table>& rows)
+    Table::ColumnFiller filler = [fill = std::move(fill)](const std::shared_ptr<arrow::Table>& rows)
         -> arrow::Result<std::shared_ptr<arrow::RecordBatch>> {
       nb::gil_scoped_acquire gil;
       try {

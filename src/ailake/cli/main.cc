@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <random>
 #include <set>
@@ -439,6 +440,7 @@ int CmdBench(const std::string& uri, int64_t rows, uint32_t dim, int queries, ui
   auto table = Table::Open(uri);
   if (!table.ok()) throw std::runtime_error(table.status().ToString());
   std::vector<std::vector<float>> qs;
+  qs.reserve(std::max(queries, 0));
   for (int i = 0; i < queries; ++i) qs.push_back(make(1, i * 7 + 3));
   VectorSearchOptions exact;
   exact.k = k;
@@ -783,4 +785,14 @@ int Main(int argc, char** argv) {
 
 }  // namespace ailake::cli
 
-int main(int argc, char** argv) { return ailake::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // Main reports the errors of a command; this catches the rest (building the
+  // option table, or printing an error as JSON), so the exit status stays 1
+  // rather than an abort.
+  try {
+    return ailake::cli::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ailake: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -253,10 +253,12 @@ void PrintTable(const arrow::Table& table, std::ostream& out, int64_t max_rows) 
     out << "\n";
   };
   std::vector<std::string> head;
+  head.reserve(ncol);
   for (int c = 0; c < ncol; ++c) head.push_back(batch->schema()->field(c)->name());
   line(head);
   std::vector<std::string> rule;
-  for (int c = 0; c < ncol; ++c) rule.push_back(std::string(width[c], '-'));
+  rule.reserve(ncol);
+  for (int c = 0; c < ncol; ++c) rule.emplace_back(width[c], '-');
   line(rule);
   for (const auto& r : cells) line(r);
   if (batch->num_rows() > rows) out << "… " << batch->num_rows() - rows << " more rows\n";

@@ -130,6 +130,7 @@ TEST(FileReader, TakeAndRangesMatchTheFullRead) {
 
   std::mt19937_64 rng(5);
   std::vector<int64_t> ids;
+  ids.reserve(203);
   for (int i = 0; i < 200; ++i) ids.push_back(static_cast<int64_t>(rng() % rows));
   ids.push_back(0);
   ids.push_back(rows - 1);
@@ -247,7 +248,9 @@ TEST(FileReader, HnswLoadsInPlaceAndFindsTheExactNeighbours) {
   for (uint32_t r : {0u, 1234u, 2999u}) {
     const uint8_t* p = view.Row(r);
     EXPECT_TRUE(p >= file->data() && p + view.row_bytes() <= file->data() + file->size()) << r;
-    EXPECT_EQ(std::memcmp(p, v.data() + r * dim, 4 * dim), 0);
+    // Byte-for-byte: the stored row is the input's float32 bytes.
+    const auto* want = reinterpret_cast<const uint8_t*>(v.data() + r * dim);
+    EXPECT_EQ(std::memcmp(p, want, 4 * dim), 0);
   }
   auto q = file_test::MakeVectors(50, dim, 77);
   int found = 0;

@@ -295,6 +295,7 @@ arrow::Status AilakeFileWriter::WriteImpl(const arrow::RecordBatch& batch,
   auto table = arrow::Table::Make(schema, arrays, batch.num_rows());
 
   std::vector<std::string> vector_names;
+  vector_names.reserve(prepared.size());
   for (const auto& pc : prepared) vector_names.push_back(pc.policy.vector_column);
   const int64_t page_rows =
       file_internal::VectorPageRows(options_, prepared.front().policy.StoredVectorBytes());

@@ -21,10 +21,14 @@
   } while (0)
 #endif
 #ifndef ASSERT_OK_AND_ASSIGN
+// `tmp` is a name being declared and `lhs` may be a declaration (`auto x`):
+// neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define AILAKE_ASSIGN_IMPL(tmp, lhs, rexpr)         \
   auto tmp = (rexpr);                               \
   ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
   lhs = std::move(tmp).ValueUnsafe();
+// NOLINTEND(bugprone-macro-parentheses)
 #define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
   AILAKE_ASSIGN_IMPL(AILAKE_TEST_CAT(_result_, __LINE__), lhs, rexpr)
 #endif

@@ -169,7 +169,7 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
 }
 
 arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const CommonHeader& h,
-                       const std::shared_ptr<const IvfPqCodebook>& external,
+                       std::shared_ptr<const IvfPqCodebook> external,
                        std::shared_ptr<const PqCodebook>* codebook) {
   const uint8_t* p = blob_ptr->data();
   const uint64_t size = static_cast<uint64_t>(blob_ptr->size());
@@ -193,7 +193,7 @@ arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const Com
       return arrow::Status::Invalid("IVF-PQ blob: needs codebook ", fingerprint,
                                     ", the one given is ", external->fingerprint());
     }
-    *codebook = std::dynamic_pointer_cast<const PqCodebook>(external);
+    *codebook = std::dynamic_pointer_cast<const PqCodebook>(std::move(external));
     if (*codebook == nullptr) return arrow::Status::Invalid("IVF-PQ blob: foreign codebook type");
   } else {
     const uint64_t off = LoadU64(p + kCodebookOffAt), bytes = LoadU64(p + kCodebookBytesAt);
@@ -353,7 +353,7 @@ arrow::Result<std::unique_ptr<VectorIndex>> LoadIvfPqIndex(
     std::shared_ptr<const IvfPqCodebook> codebook) {
   ARROW_RETURN_NOT_OK(CheckVectorsMatch(header, vectors));
   std::shared_ptr<const PqCodebook> cb;
-  ARROW_RETURN_NOT_OK(Validate(blob, header, codebook, &cb));
+  ARROW_RETURN_NOT_OK(Validate(blob, header, std::move(codebook), &cb));
   return std::make_unique<IvfPqIndex>(std::move(blob), header, vectors, std::move(cb));
 }
 

@@ -82,7 +82,7 @@ inline std::vector<uint32_t> OracleTopK(DistanceMetric m, const std::vector<floa
   std::vector<std::pair<double, uint32_t>> all;
   for (uint32_t r = 0; r < n; ++r) {
     if (filter != nullptr && !filter->Contains(r)) continue;
-    all.push_back({OracleDistance(m, q, &decoded[static_cast<size_t>(r) * dim], dim), r});
+    all.emplace_back(OracleDistance(m, q, &decoded[static_cast<size_t>(r) * dim], dim), r);
   }
   const size_t kk = std::min<size_t>(k, all.size());
   std::partial_sort(all.begin(), all.begin() + kk, all.end());

@@ -39,6 +39,7 @@ TEST_F(ObjectStoreTest, PutIfAbsentRefusesSecondWriter) {
 TEST_F(ObjectStoreTest, ConcurrentPutIfAbsentHasOneWinner) {
   std::atomic<int> winners{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       if (store_->PutIfAbsent("race", *Buf("writer " + std::to_string(t))).ok()) ++winners;

@@ -239,6 +239,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
     }
   }
   std::vector<RowId> ids;
+  ids.reserve(hits.size());
   for (const auto& h : hits) ids.push_back(h.row_id);
   std::shared_ptr<arrow::Table> out;
   if (columns.empty()) {

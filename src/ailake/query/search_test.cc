@@ -64,7 +64,7 @@ class SearchTest : public ::testing::TestWithParam<DistanceMetric> {
                                   const std::function<bool(int64_t)>& keep) {
     std::vector<std::pair<float, int64_t>> d;
     for (int64_t id = 0; id < static_cast<int64_t>(all_.size() / kDim); ++id) {
-      if (keep(id)) d.push_back({TrueDistance(m, q.data(), &all_[id * kDim], kDim), id});
+      if (keep(id)) d.emplace_back(TrueDistance(m, q.data(), &all_[id * kDim], kDim), id);
     }
     std::sort(d.begin(), d.end());
     std::vector<int64_t> out;

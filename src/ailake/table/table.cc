@@ -82,7 +82,7 @@ Table::Table(std::shared_ptr<TableContext> ctx, std::unique_ptr<Manifest> manife
 Table::~Table() = default;
 
 arrow::Result<std::shared_ptr<Table>> Table::Create(
-    const std::string& uri, std::shared_ptr<arrow::Schema> schema,
+    const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
     std::vector<VectorStoragePolicy> vector_columns) {
   if (!schema || schema->num_fields() == 0) {
     return arrow::Status::Invalid("table schema must have at least one field");

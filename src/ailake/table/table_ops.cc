@@ -175,10 +175,10 @@ arrow::Result<uint64_t> Table::RenameColumn(const std::string& from, const std::
   return r->manifest.version();
 }
 
-arrow::Result<uint64_t> Table::AddColumns(std::shared_ptr<arrow::Schema> new_fields,
-                                          const ColumnFiller& values,
-                                          std::vector<VectorStoragePolicy> new_vector_columns,
-                                          const std::vector<std::string>& input_columns) const {
+arrow::Result<uint64_t> Table::AddColumns(
+    const std::shared_ptr<arrow::Schema>& new_fields, const ColumnFiller& values,
+    const std::vector<VectorStoragePolicy>& new_vector_columns,
+    const std::vector<std::string>& input_columns) const {
   if (!new_fields || new_fields->num_fields() == 0) {
     return arrow::Status::Invalid("AddColumns needs at least one new field");
   }
@@ -228,6 +228,7 @@ arrow::Result<uint64_t> Table::AddColumns(std::shared_ptr<arrow::Schema> new_fie
                                     frag.physical_rows());
     }
     std::vector<VectorColumnBatch> cols;
+    cols.reserve(new_vector_columns.size());
     for (const auto& p : new_vector_columns) cols.push_back({p, {}});
     // The file holds only the new columns.
     arrow::FieldVector want;
@@ -287,7 +288,6 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
   CompactionResult result;
   // Fragments to rewrite: small ones (merged together) and ones with many deletions.
   std::vector<const Fragment*> picked;
-  int64_t small_rows = 0;
   int small = 0;
   for (const auto& f : manifest_->fragments()) {
     const int64_t live = static_cast<int64_t>(f.physical_rows()) -
@@ -295,7 +295,6 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
     const double del_frac = f.physical_rows() ? 1.0 - double(live) / f.physical_rows() : 0.0;
     if (live < options.target_rows_per_fragment || del_frac >= options.max_deleted_fraction) {
       picked.push_back(&f);
-      small_rows += live;
       ++small;
     }
   }

@@ -32,8 +32,9 @@ class TableTest : public ::testing::Test {
 
   std::unique_ptr<TableWriter> MakeWriter(IndexType index = IndexType::kHnsw,
                                           TableWriterOptions opts = {}) {
-    auto w = TableWriter::Create(dir_, TestSchema(kDim),
-                                 {TestPolicy(kDim, DistanceMetric::kEuclidean, index)}, opts);
+    auto w =
+        TableWriter::Create(dir_, TestSchema(kDim),
+                            {TestPolicy(kDim, DistanceMetric::kEuclidean, index)}, std::move(opts));
     EXPECT_TRUE(w.ok()) << w.status().ToString();
     return std::move(*w);
   }

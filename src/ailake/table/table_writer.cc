@@ -57,7 +57,7 @@ namespace {
 
 arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path,
                                          const IndexBuildOptions& build, bool* raced) {
-  auto ctx = t.context();
+  const auto& ctx = t.context();
   ARROW_ASSIGN_OR_RAISE(Manifest latest, ctx->manifests.ReadLatest());
   const DataFile* pending = nullptr;
   for (const auto& f : latest.fragments()) {
@@ -302,9 +302,9 @@ arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Open(const std::string&
 }
 
 arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Create(
-    const std::string& uri, std::shared_ptr<arrow::Schema> schema,
+    const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
     std::vector<VectorStoragePolicy> vector_columns, TableWriterOptions options) {
-  auto created = Table::Create(uri, schema, vector_columns);
+  auto created = Table::Create(uri, schema, std::move(vector_columns));
   if (!created.ok() && !created.status().IsAlreadyExists()) return created.status();
   if (!created.ok()) {
     ARROW_ASSIGN_OR_RAISE(auto existing, Table::Open(uri));

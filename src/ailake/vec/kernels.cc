@@ -1,4 +1,6 @@
 // Runtime selection of the kernel table: CPUID once, capped by AILAKE_SIMD.
+#include <cpuid.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -7,15 +9,22 @@
 namespace ailake::vec {
 namespace {
 
+// F16C from CPUID leaf 1, ECX bit 29: clang before 15 has no "f16c" for
+// __builtin_cpu_supports. Asked only after AVX2 or AVX-512 passed, which
+// already means the OS saves the YMM state.
+bool HasF16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+}
+
 SimdLevel CpuLevel() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+      __builtin_cpu_supports("fma") && HasF16c()) {
     return SimdLevel::kAvx512;
   }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c")) {
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && HasF16c()) {
     return SimdLevel::kAvx2;
   }
   return SimdLevel::kScalar;

@@ -21,9 +21,10 @@ template <typename T>
 struct Unaligned {
   explicit Unaligned(size_t n) : storage((n + 64) * sizeof(T) + 64) {}
   T* get() {
-    auto base = reinterpret_cast<uintptr_t>(storage.data());
-    base = (base + 63) / 64 * 64 + sizeof(T) * 1 + 1;  // odd byte offset
-    return reinterpret_cast<T*>(base);
+    // Past the next 64-byte boundary by sizeof(T) + 1: an odd byte offset.
+    uint8_t* base = storage.data();
+    const size_t to_boundary = (64 - reinterpret_cast<uintptr_t>(base) % 64) % 64;
+    return reinterpret_cast<T*>(base + to_boundary + sizeof(T) + 1);
   }
   std::vector<uint8_t> storage;
 };

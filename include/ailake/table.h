@@ -64,11 +64,17 @@ struct FragmentInfo {
   std::vector<DataFileInfo> files;
 };
 
+// Progress of long table operations: `done` of `total` units (fragments read
+// and files written for compaction, files for indexing). Called on the
+// calling thread; must not call back into the table.
+using ProgressFn = std::function<void(int64_t done, int64_t total)>;
+
 struct CompactionOptions {
   // Fragments with fewer live rows than this are merged together.
   int64_t target_rows_per_fragment = 1 << 20;
   // Fragments whose share of deleted rows reaches this are rewritten.
   double max_deleted_fraction = 0.1;
+  ProgressFn progress;  // optional
 };
 
 struct CompactionResult {
@@ -134,7 +140,8 @@ class Table {
 
   // Builds the indexes owed by deferred writes (also what a restarted process
   // runs to finish work a dead one left). Returns the number of files indexed.
-  arrow::Result<int> BuildPendingIndexes(const IndexBuildOptions& build = {}) const;
+  arrow::Result<int> BuildPendingIndexes(const IndexBuildOptions& build = {},
+                                         const ProgressFn& progress = {}) const;
 
   // Internal: for the query layer.
   const table::Manifest& manifest() const;
@@ -156,7 +163,9 @@ class Table {
 struct TableWriterOptions {
   FileWriteOptions file;
   IndexBuildOptions index_build;
-  // Threads of the background indexing pool (write_batch_deferred).
+  // Threads of the background indexing pool (write_batch_deferred). 0: no
+  // pool; deferred files stay pending until WaitForIndexing builds them on
+  // the calling thread (or Detach leaves them to a later writer).
   uint32_t background_threads = 1;
   // Batches are buffered until this many rows are pending (0 = every write
   // commits its own file). Commit() flushes the buffer.
@@ -196,6 +205,11 @@ class TableWriter {
   arrow::Result<uint64_t> Commit();
   // Blocks until every background index build has committed (or failed).
   arrow::Status WaitForIndexing();
+  // Stops background indexing without building what is still queued: those
+  // files stay pending in the table, for BuildPendingIndexes or the next
+  // TableWriter::Open. A build already running finishes first. Returns the
+  // number of files left pending.
+  int Detach();
 
   std::shared_ptr<Table> table() const;
 

@@ -126,3 +126,52 @@ def test_errors_and_exit_codes(cli, tmp_path):
     r = cli("search", tmp_path / "t", "--query", tmp_path / "bad.npy", check=False)
     assert r.returncode == 1 and "npy" in r.stderr
     assert "--json" in cli("--help").stdout
+
+
+def run_on_terminal(exe, *args):
+    """Runs the CLI with stdout/stderr on a pseudo-terminal; returns (rc, output)."""
+    import os
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.execv(str(exe), [str(exe), *map(str, args)])
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:  # EIO once the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bars_on_a_terminal_only(cli, build_dir, tmp_path):
+    exe = build_dir / "bin" / "ailake"
+    src, _ = make_input(tmp_path, n=300)
+    table = tmp_path / "t"
+    rc, out = run_on_terminal(exe, "write", table, src, "--deferred", "--batch-rows", "50",
+                              "--metric", "euclidean")
+    assert rc == 0 and "writing [" in out
+    rc, out = run_on_terminal(exe, "index", table)
+    assert rc == 0 and "indexing [" in out and "indexed" in out
+    cli("delete", table, "--filter", "category = 1")
+    rc, out = run_on_terminal(exe, "compact", table, "--target-rows", "120")
+    assert rc == 0 and "compacting [" in out
+    rc, out = run_on_terminal(exe, "verify", table)
+    assert rc == 0 and "verifying [" in out
+    # Not a terminal (or --json / -q): no bar.
+    assert "[" not in cli("verify", table).stderr
+    rc, out = run_on_terminal(exe, "-q", "verify", table)
+    assert rc == 0 and "verifying [" not in out
+
+
+def test_compact_rejects_a_non_positive_target(cli, tmp_path):
+    src, _ = make_input(tmp_path, n=100)
+    cli("write", tmp_path / "t", src, "--batch-rows", "50")
+    r = cli("compact", tmp_path / "t", "--target-rows", "0", check=False)
+    assert r.returncode == 1 and "target_rows_per_fragment" in r.stderr

@@ -139,15 +139,19 @@ int CmdWrite(const std::string& uri, const std::string& input, const std::string
   auto rows = LoadRows(input, format, vectors, pa.vector_column, &dim);
   if (!rows.ok()) throw std::runtime_error(rows.status().ToString());
   std::unique_ptr<TableWriter> writer;
+  // Deferred without --wait: no background pool, the files stay pending for
+  // `ailake index` (the process is about to exit anyway).
+  TableWriterOptions options;
+  options.background_threads = deferred && !wait ? 0 : 1;
   auto existing = Table::Open(uri);
   if (existing.ok()) {
-    auto w = TableWriter::Open(uri);
+    auto w = TableWriter::Open(uri, options);
     if (!w.ok()) throw std::runtime_error(w.status().ToString());
     writer = std::move(*w);
   } else {
     auto policy = pa.Make(static_cast<uint32_t>(dim));
     if (!policy.ok()) throw std::runtime_error(policy.status().ToString());
-    auto w = TableWriter::Create(uri, (*rows)->schema(), {*policy});
+    auto w = TableWriter::Create(uri, (*rows)->schema(), {*policy}, options);
     if (!w.ok()) throw std::runtime_error(w.status().ToString());
     writer = std::move(*w);
   }
@@ -170,6 +174,8 @@ int CmdWrite(const std::string& uri, const std::string& input, const std::string
   if (wait || !deferred) {
     auto st = writer->WaitForIndexing();
     if (!st.ok()) throw std::runtime_error(st.ToString());
+  } else {
+    writer->Detach();  // the rest is left for `ailake index`
   }
   auto latest = writer->table()->Latest();
   json j = {{"table", uri},
@@ -359,9 +365,12 @@ int CmdVerify(const std::string& target) {
     if (!st.ok()) problems.push_back(st.ToString());
     files = 1;
   } else {
+    int64_t total = 0;
+    for (const auto& f : (*table)->fragments()) total += static_cast<int64_t>(f.files.size());
     for (const auto& f : (*table)->fragments()) {
       for (const auto& d : f.files) {
         ++files;
+        Progress("verifying", files, total);
         auto r = (*table)->OpenDataFile(d.path);
         if (!r.ok()) {
           problems.push_back(d.path + ": " + r.status().ToString());
@@ -673,6 +682,7 @@ int Main(int argc, char** argv) {
       auto t = OpenTable(uri, -1);
       CompactionOptions opt;
       opt.target_rows_per_fragment = target_rows;
+      opt.progress = [](int64_t done, int64_t total) { Progress("compacting", done, total); };
       auto r = t->Compact(opt);
       if (!r.ok()) throw std::runtime_error(r.status().ToString());
       Emit({{"fragments_removed", r->fragments_removed},
@@ -692,7 +702,8 @@ int Main(int argc, char** argv) {
     run = [&] {
       auto t = OpenTable(uri, -1);
       auto t0 = std::chrono::steady_clock::now();
-      auto n = t->BuildPendingIndexes();
+      auto n = t->BuildPendingIndexes(
+          {}, [](int64_t done, int64_t total) { Progress("indexing", done, total); });
       if (!n.ok()) throw std::runtime_error(n.status().ToString());
       Emit({{"files_indexed", *n}, {"seconds", Seconds(t0)}},
            "indexed " + std::to_string(*n) + " files in " + std::to_string(Seconds(t0)) + " s\n");

@@ -272,19 +272,34 @@ arrow::Result<uint64_t> Table::AddColumns(
   return r->manifest.version();
 }
 
-arrow::Result<int> Table::BuildPendingIndexes(const IndexBuildOptions& build) const {
-  int n = 0;
+arrow::Result<int> Table::BuildPendingIndexes(const IndexBuildOptions& build,
+                                              const ProgressFn& progress) const {
+  std::vector<std::string> pending;
   for (const auto& frag : manifest_->fragments()) {
     for (const auto& df : frag.files()) {
-      if (df.index_state() != table::INDEX_STATE_PENDING) continue;
-      ARROW_ASSIGN_OR_RAISE(bool done, table::IndexPendingFile(*this, df.path(), build));
-      n += done ? 1 : 0;
+      if (df.index_state() == table::INDEX_STATE_PENDING) pending.push_back(df.path());
     }
+  }
+  const auto total = static_cast<int64_t>(pending.size());
+  if (progress) progress(0, total);
+  int n = 0;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(bool done, table::IndexPendingFile(*this, pending[i], build));
+    n += done ? 1 : 0;
+    if (progress) progress(static_cast<int64_t>(i) + 1, total);
   }
   return n;
 }
 
 arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options) const {
+  if (options.target_rows_per_fragment <= 0) {
+    return arrow::Status::Invalid("compaction: target_rows_per_fragment must be positive, got ",
+                                  options.target_rows_per_fragment);
+  }
+  if (!(options.max_deleted_fraction > 0.0 && options.max_deleted_fraction <= 1.0)) {
+    return arrow::Status::Invalid("compaction: max_deleted_fraction must be in (0, 1], got ",
+                                  options.max_deleted_fraction);
+  }
   CompactionResult result;
   // Fragments to rewrite: small ones (merged together) and ones with many deletions.
   std::vector<const Fragment*> picked;
@@ -306,11 +321,19 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
   }
   // Read the live rows of the picked fragments and write them again in
   // fragments of at most target_rows_per_fragment rows, indexes rebuilt.
+  // Progress units: each picked fragment read, then each file written.
+  const int64_t target = options.target_rows_per_fragment;
+  const int64_t total = static_cast<int64_t>(picked.size()) + (small_rows + target - 1) / target;
+  int64_t done = 0;
+  auto step = [&] {
+    if (options.progress) options.progress(++done, std::max(total, done));
+  };
   std::vector<std::shared_ptr<arrow::Table>> parts;
   for (const auto* f : picked) {
     ARROW_ASSIGN_OR_RAISE(auto t, ReadFragment(f->id()));
     result.rows_dropped += static_cast<int64_t>(f->physical_rows()) - t->num_rows();
     if (t->num_rows() > 0) parts.push_back(t);
+    step();
   }
   std::vector<table::WrittenFile> written;
   // Rebuilt IVF-PQ sections use the column's shared codebook (trained on the
@@ -327,6 +350,7 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
           auto w,
           table::WriteDataFile(*this, *batch, cols, table::IndexMode::kInline, {}, &codebooks));
       written.push_back(std::move(w));
+      step();
     }
   }
   std::set<uint64_t> removed;

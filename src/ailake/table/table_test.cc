@@ -301,6 +301,29 @@ TEST_F(TableTest, DeadIndexerLeavesPendingWorkThatIsRedone) {
   (void)pending;
 }
 
+TEST_F(TableTest, NoBackgroundThreadsLeavesDeferredFilesPendingUntilWaitOrDetach) {
+  MakeWriter(IndexType::kHnsw);
+  TableWriterOptions opt;
+  opt.background_threads = 0;
+  {
+    auto w = TableWriter::Open(dir_, opt).ValueOrDie();
+    Append(w.get(), 0, 100, /*deferred=*/true);
+    Append(w.get(), 100, 100, /*deferred=*/true);
+    EXPECT_EQ(w->Detach(), 2);  // nothing was built
+  }
+  auto t = Table::Open(dir_).ValueOrDie();
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "pending");
+  {
+    // A new writer without threads finds the pending files; Wait builds them here.
+    auto w = TableWriter::Open(dir_, opt).ValueOrDie();
+    ASSERT_TRUE(w->WaitForIndexing().ok());
+  }
+  t = Table::Open(dir_).ValueOrDie();
+  ASSERT_EQ(t->fragments().size(), 2u);
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "indexed");
+  EXPECT_EQ(AllIds(*t).size(), 200u);
+}
+
 TEST_F(TableTest, FourProcessesAppendThroughTableWriter) {
   MakeWriter(IndexType::kFlat);
   std::vector<pid_t> kids;

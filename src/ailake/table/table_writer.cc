@@ -151,8 +151,9 @@ class TableWriter::Impl {
  public:
   Impl(std::shared_ptr<Table> table, TableWriterOptions options)
       : table_(std::move(table)), options_(std::move(options)) {
-    const uint32_t n = std::max<uint32_t>(1, options_.background_threads);
-    for (uint32_t i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    for (uint32_t i = 0; i < options_.background_threads; ++i) {
+      workers_.emplace_back([this] { WorkerLoop(); });
+    }
   }
   ~Impl() {
     {
@@ -229,11 +230,37 @@ class TableWriter::Impl {
   }
 
   arrow::Status Wait() {
+    // Without background threads the queued builds run here.
+    while (workers_.empty()) {
+      std::string path;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (queue_.empty()) break;
+        path = queue_.front();
+        queue_.pop_front();
+      }
+      RunOne(path);
+    }
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [&] { return outstanding_ == 0; });
     arrow::Status st = first_error_;
     first_error_ = arrow::Status::OK();
     return st;
+  }
+
+  // Drops queued (not started) index builds and waits for running ones;
+  // returns how many files were left pending.
+  int Detach() {
+    int dropped;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      dropped = static_cast<int>(queue_.size());
+      queue_.clear();
+      outstanding_ -= dropped;
+    }
+    done_cv_.notify_all();
+    (void)Wait();
+    return dropped;
   }
 
   arrow::Status ResumePending() {
@@ -260,18 +287,22 @@ class TableWriter::Impl {
         path = queue_.front();
         queue_.pop_front();
       }
-      auto t = table();
-      auto r = table::IndexPendingFile(*t, path, options_.index_build);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!r.ok() && first_error_.ok()) {
-          first_error_ =
-              r.status().WithMessage("background indexing of '", path, "': ", r.status().message());
-        }
-        --outstanding_;
-      }
-      done_cv_.notify_all();
+      RunOne(path);
     }
+  }
+
+  void RunOne(const std::string& path) {
+    auto t = table();
+    auto r = table::IndexPendingFile(*t, path, options_.index_build);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!r.ok() && first_error_.ok()) {
+        first_error_ =
+            r.status().WithMessage("background indexing of '", path, "': ", r.status().message());
+      }
+      --outstanding_;
+    }
+    done_cv_.notify_all();
   }
 
   std::mutex mu_;
@@ -290,6 +321,8 @@ TableWriter::TableWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TableWriter::~TableWriter() {
   if (impl_) (void)impl_->Wait();
 }
+
+int TableWriter::Detach() { return impl_->Detach(); }
 
 arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Open(const std::string& uri,
                                                               TableWriterOptions options) {

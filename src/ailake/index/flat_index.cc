@@ -12,7 +12,7 @@
 namespace ailake::index {
 namespace {
 
-// Rows packed per block of the batched scan (fits L2 for d <= 256).
+// Rows packed per block of the batched scan (a block of d <= 256 fits L2).
 constexpr uint32_t kBlockRows = 1024;
 
 class FlatIndex final : public VectorIndex {
@@ -54,55 +54,109 @@ class FlatIndex final : public VectorIndex {
 
  private:
   void BlockedScan(const float* q, uint32_t nq, uint32_t k, const RowFilter* filter,
-                   std::vector<Neighbor>* out) const;
+                   uint32_t num_threads, std::vector<Neighbor>* out) const;
 
   DistanceMetric metric_;
   VectorView vectors_;
 };
 
-// Queries [q, q + nq) against every row through the packed inner-product kernel
-// (f32 rows only), then exact re-scoring of the k winners.
+// Batched exact search over f32 rows. Each worker takes blocks of kBlockRows
+// rows, packs a block once and streams every query through it (the block stays
+// in cache); the inner-product tile is screened against each query's current
+// k-th distance in SIMD, so only rows that can enter a top-k reach the heap.
+// Per-worker top-k lists are merged, then the winners are re-scored exactly.
+//
+// Screening value v = bias_j + scale_j * dot(q, x_j), and the distance is
+// qa + qb * v per query:
+//   euclidean           v = |x|^2 - 2 q.x      dist = |q|^2 + v
+//   dot                 v = -q.x               dist = v
+//   normalized cosine   v = -q.x               dist = 1 + v
+//   cosine              v = -q.x / |x|         dist = 1 + v / |q|   (q != 0)
 void FlatIndex::BlockedScan(const float* q, uint32_t nq, uint32_t k, const RowFilter* filter,
-                            std::vector<Neighbor>* out) const {
+                            uint32_t num_threads, std::vector<Neighbor>* out) const {
+  const vec::KernelTable& kt = vec::Kernels();
   const uint32_t d = vectors_.dim();
   const uint32_t n = vectors_.num_rows();
-  std::vector<float> qn(nq);
+  std::vector<float> qa(nq, 0.0f), qb(nq, 1.0f);
   for (uint32_t i = 0; i < nq; ++i) {
-    qn[i] =
-        vec::Kernels().dot_f32(q + static_cast<size_t>(i) * d, q + static_cast<size_t>(i) * d, d);
-  }
-  std::vector<TopK> tops(nq, TopK(k));
-  std::vector<float> block(static_cast<size_t>(kBlockRows) * d);
-  std::vector<float> ip(static_cast<size_t>(nq) * kBlockRows);
-  for (uint32_t r0 = 0; r0 < n; r0 += kBlockRows) {
-    const uint32_t br = std::min(kBlockRows, n - r0);
-    for (uint32_t j = 0; j < br; ++j) {
-      std::memcpy(&block[static_cast<size_t>(j) * d], vectors_.Row(r0 + j),
-                  static_cast<size_t>(d) * 4);
+    const float* qi = q + size_t{i} * d;
+    const float qn = kt.dot_f32(qi, qi, d);
+    switch (metric_) {
+      case DistanceMetric::kEuclidean: qa[i] = qn; break;
+      case DistanceMetric::kDotProduct: break;
+      case DistanceMetric::kNormalizedCosine: qa[i] = 1.0f; break;
+      default:
+        qa[i] = 1.0f;
+        qb[i] = 1.0f / std::sqrt(qn);  // callers route zero queries elsewhere
+        break;
     }
-    const vec::PackedRows packed = vec::PackRows(block.data(), br, d);
-    vec::InnerProducts(q, nq, packed, ip.data(), kBlockRows);
-    for (uint32_t i = 0; i < nq; ++i) {
-      const float* row_ip = &ip[static_cast<size_t>(i) * kBlockRows];
-      TopK& top = tops[i];
+  }
+  const uint32_t blocks = (n + kBlockRows - 1) / kBlockRows;
+  const uint32_t workers = vec::ResolveThreads(num_threads, blocks);
+  std::vector<std::vector<TopK>> tops(workers, std::vector<TopK>(nq, TopK(k)));
+  vec::ParallelFor(blocks, workers, 1, [&](size_t b, size_t e, uint32_t w) {
+    std::vector<TopK>& top = tops[w];
+    std::vector<float> rows(size_t{kBlockRows} * d), bias(kBlockRows), scale(kBlockRows);
+    float vals[vec::kTileQueries * vec::kScreenRows], thr[vec::kTileQueries];
+    uint32_t masks[vec::kTileQueries];
+    for (size_t blk = b; blk < e; ++blk) {
+      const uint32_t r0 = static_cast<uint32_t>(blk) * kBlockRows;
+      const uint32_t br = std::min(kBlockRows, n - r0);
       for (uint32_t j = 0; j < br; ++j) {
-        float dist;
+        std::memcpy(&rows[size_t{j} * d], vectors_.Row(r0 + j), size_t{d} * 4);
+      }
+      const vec::PackedRows packed = vec::PackRows(rows.data(), br, d);
+      for (uint32_t j = 0; j < br; ++j) {
         switch (metric_) {
           case DistanceMetric::kEuclidean:
-            dist = qn[i] + packed.norms2[j] - 2.0f * row_ip[j];
+            bias[j] = packed.norms2[j];
+            scale[j] = -2.0f;
             break;
-          case DistanceMetric::kDotProduct: dist = -row_ip[j]; break;
-          case DistanceMetric::kNormalizedCosine: dist = 1.0f - row_ip[j]; break;
-          default: dist = vec::CosineFromDot(row_ip[j], qn[i], packed.norms2[j]); break;
+          case DistanceMetric::kDotProduct:
+          case DistanceMetric::kNormalizedCosine:
+            bias[j] = 0.0f;
+            scale[j] = -1.0f;
+            break;
+          default:
+            bias[j] = 0.0f;
+            scale[j] = packed.norms2[j] > 0.0f ? -1.0f / std::sqrt(packed.norms2[j]) : 0.0f;
+            break;
         }
-        if (dist < top.threshold() && Allowed(filter, r0 + j)) top.Push(r0 + j, dist);
+      }
+      for (uint32_t q0 = 0; q0 < nq; q0 += vec::kTileQueries) {
+        const uint32_t tq = std::min<uint32_t>(vec::kTileQueries, nq - q0);
+        for (uint32_t i = 0; i < tq; ++i)
+          thr[i] = (top[q0 + i].threshold() - qa[q0 + i]) / qb[q0 + i];
+        for (uint32_t c0 = 0; c0 < br; c0 += vec::kScreenRows) {
+          const uint32_t valid = std::min<uint32_t>(vec::kScreenRows, br - c0);
+          kt.ip_screen(q + size_t{q0} * d, d, tq, packed.panels.data() + size_t{c0} * d, valid, d,
+                       bias.data() + c0, scale.data() + c0, thr, vals, masks);
+          for (uint32_t i = 0; i < tq; ++i) {
+            uint32_t m = masks[i];
+            if (m == 0) continue;
+            TopK& t = top[q0 + i];
+            while (m != 0) {
+              const uint32_t j = static_cast<uint32_t>(__builtin_ctz(m));
+              m &= m - 1;
+              const uint32_t row = r0 + c0 + j;
+              if (Allowed(filter, row)) {
+                t.Push(row, qa[q0 + i] + qb[q0 + i] * vals[i * vec::kScreenRows + j]);
+              }
+            }
+            thr[i] = (t.threshold() - qa[q0 + i]) / qb[q0 + i];
+          }
+        }
       }
     }
-  }
+  });
   vec::QueryScorer scorer(metric_, vectors_.precision(), d, vectors_.int8());
   for (uint32_t i = 0; i < nq; ++i) {
-    std::vector<Neighbor> res = tops[i].Take();
-    scorer.SetQuery(q + static_cast<size_t>(i) * d);
+    TopK merged(k);
+    for (uint32_t w = 0; w < workers; ++w) {
+      for (const Neighbor& nb : tops[w][i].Take()) merged.Push(nb.row, nb.distance);
+    }
+    std::vector<Neighbor> res = merged.Take();
+    scorer.SetQuery(q + size_t{i} * d);
     for (Neighbor& nb : res) nb.distance = scorer.Distance(vectors_.Row(nb.row));
     std::sort(res.begin(), res.end(), NeighborLess);
     out[i] = std::move(res);
@@ -121,11 +175,23 @@ arrow::Result<std::vector<std::vector<Neighbor>>> FlatIndex::SearchBatch(
     return VectorIndex::SearchBatch(queries, nq, k, params, filter, num_threads);
   }
   std::vector<std::vector<Neighbor>> out(nq);
-  // Each worker scans all rows for its own group of queries.
-  constexpr uint32_t kGroup = 64;
-  vec::ParallelFor(nq, num_threads, kGroup, [&](size_t b, size_t e, uint32_t) {
-    BlockedScan(queries.data() + b * d, static_cast<uint32_t>(e - b), k, filter, &out[b]);
-  });
+  // Cosine queries of norm 0 (every row at distance 1, or 0 for zero rows)
+  // take the one-query path; the rest are scanned together.
+  std::vector<float> batch;
+  std::vector<uint32_t> ids;
+  batch.reserve(queries.size());
+  for (uint32_t i = 0; i < nq; ++i) {
+    const float* qi = queries.data() + size_t{i} * d;
+    if (metric_ == DistanceMetric::kCosine && vec::Kernels().dot_f32(qi, qi, d) == 0.0f) {
+      out[i] = ExactSearch(vectors_, metric_, qi, k, filter);
+      continue;
+    }
+    ids.push_back(i);
+    batch.insert(batch.end(), qi, qi + d);
+  }
+  std::vector<std::vector<Neighbor>> res(ids.size());
+  BlockedScan(batch.data(), static_cast<uint32_t>(ids.size()), k, filter, num_threads, res.data());
+  for (size_t j = 0; j < ids.size(); ++j) out[ids[j]] = std::move(res[j]);
   return out;
 }
 

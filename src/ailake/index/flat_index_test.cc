@@ -63,14 +63,27 @@ TEST(FlatIndexTest, BatchedSearchEqualsSingleSearch) {
        {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct, DistanceMetric::kCosine}) {
     auto idx = BuildIndex(testing::Policy(dim, m, Precision::kF32, IndexType::kFlat), enc.view)
                    .ValueOrDie();
-    auto batch = idx->SearchBatch(q, nq, k, {}, nullptr, 2).ValueOrDie();
-    ASSERT_EQ(batch.size(), nq);
-    for (uint32_t i = 0; i < nq; ++i) {
-      auto one = idx->Search({&q[i * dim], dim}, k).ValueOrDie();
-      ASSERT_EQ(batch[i].size(), one.size());
-      for (uint32_t j = 0; j < k; ++j) {
-        EXPECT_EQ(batch[i][j].row, one[j].row) << MetricName(m) << " q" << i << " rank " << j;
-        EXPECT_FLOAT_EQ(batch[i][j].distance, one[j].distance);
+    // Every third row allowed; a zero query (cosine: every distance 1) at 3.
+    std::vector<uint64_t> words((n + 63) / 64, 0);
+    for (uint32_t r = 0; r < n; r += 3) words[r / 64] |= 1ull << (r % 64);
+    RowFilter filter;
+    filter.num_rows = n;
+    filter.words = words;
+    std::vector<float> qs = q;
+    std::fill(qs.begin() + 3 * dim, qs.begin() + 4 * dim, 0.0f);
+    const std::vector<const RowFilter*> filters = {nullptr, &filter};
+    for (const RowFilter* f : filters) {
+      for (uint32_t threads : {1u, 2u}) {
+        auto batch = idx->SearchBatch(qs, nq, k, {}, f, threads).ValueOrDie();
+        ASSERT_EQ(batch.size(), nq);
+        for (uint32_t i = 0; i < nq; ++i) {
+          auto one = idx->Search({&qs[i * dim], dim}, k, {}, f).ValueOrDie();
+          ASSERT_EQ(batch[i].size(), one.size());
+          for (uint32_t j = 0; j < k; ++j) {
+            EXPECT_EQ(batch[i][j].row, one[j].row) << MetricName(m) << " q" << i << " rank " << j;
+            EXPECT_FLOAT_EQ(batch[i][j].distance, one[j].distance);
+          }
+        }
       }
     }
   }

@@ -98,6 +98,13 @@ class Builder {
     });
   }
 
+  // Makes every row reachable on level 0 from the entry point. The pruning
+  // heuristic can leave a tight, far-away cluster with no link into it; for
+  // each such component one row gets an in-link from its nearest reachable
+  // row (replacing that row's farthest link whose target keeps another
+  // in-link when its list is full). Returns the links added.
+  uint32_t RepairConnectivity();
+
   arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize(const VectorStoragePolicy& policy);
 
  private:
@@ -191,10 +198,15 @@ void Builder::SearchLayer(uint32_t ep, float ep_d, uint32_t level, Worker* w) {
     std::pop_heap(w->cand.begin(), w->cand.end(), CloserFirst{});
     w->cand.pop_back();
     ReadLinks(c.id, level, &w->copy);
-    for (size_t i = 0; i < w->copy.size(); ++i) {
-      const uint32_t nb = w->copy[i];
-      if (i + 1 < w->copy.size()) __builtin_prefetch(view_.Row(w->copy[i + 1]));
+    // Unvisited neighbours first, all their rows prefetched, then distances.
+    size_t nf = 0;
+    for (const uint32_t nb : w->copy) {
       if (!w->visited.Mark(nb)) continue;
+      w->dist.Prefetch(nb);
+      w->copy[nf++] = nb;
+    }
+    for (size_t i = 0; i < nf; ++i) {
+      const uint32_t nb = w->copy[i];
       const float d = w->dist(nb);
       if (w->top.size() < efc_ || d < w->top.front().d) {
         w->cand.push_back({d, nb});
@@ -304,6 +316,81 @@ void Builder::Insert(uint32_t x, Worker* w) {
   }
 }
 
+uint32_t Builder::RepairConnectivity() {
+  if (n_ <= 1) return 0;
+  Worker w(*this);
+  std::vector<uint8_t> reached(n_);
+  std::vector<uint32_t> queue, in_degree(n_);
+  queue.reserve(n_);
+  // Marks everything reachable from `start` on level 0.
+  auto flood = [&](uint32_t start) {
+    if (reached[start] != 0) return;
+    size_t head = queue.size();
+    reached[start] = 1;
+    queue.push_back(start);
+    while (head < queue.size()) {
+      const uint32_t* l = Links(queue[head++], 0);
+      for (uint32_t i = 0; i < l[0]; ++i) {
+        if (reached[l[1 + i]] == 0) {
+          reached[l[1 + i]] = 1;
+          queue.push_back(l[1 + i]);
+        }
+      }
+    }
+  };
+  uint32_t added = 0;
+  // A replaced link can cut off its target's own followers, so each round
+  // starts again from the entry; a few rounds settle every graph seen so far.
+  for (int round = 0; round < 4; ++round) {
+    std::fill(reached.begin(), reached.end(), 0);
+    queue.clear();
+    flood(entry_);
+    if (queue.size() == n_) break;
+    std::fill(in_degree.begin(), in_degree.end(), 0);
+    for (uint32_t r = 0; r < n_; ++r) {
+      const uint32_t* l = Links(r, 0);
+      for (uint32_t i = 0; i < l[0]; ++i) ++in_degree[l[1 + i]];
+    }
+    for (uint32_t u = 0; u < n_ && queue.size() < n_; ++u) {
+      if (reached[u] != 0) continue;
+      // The rows nearest to u among the reachable ones (a walk from the entry
+      // meets only those).
+      view_.Decode(u, w.query.data());
+      w.dist.SetQuery(w.query.data());
+      SearchLayer(entry_, w.dist(entry_), 0, &w);
+      bool linked = false;
+      for (const Candidate& c : w.top) {
+        uint32_t* l = Links(c.id, 0);
+        if (l[0] < m0_) {
+          l[1 + l[0]++] = u;
+          linked = true;
+          break;
+        }
+        int victim = -1;
+        float far = -1.0f;
+        for (uint32_t i = 0; i < l[0]; ++i) {
+          if (in_degree[l[1 + i]] < 2) continue;
+          const float d = PairDistance(c.id, l[1 + i], &w);
+          if (d > far) {
+            far = d;
+            victim = static_cast<int>(i);
+          }
+        }
+        if (victim < 0) continue;
+        --in_degree[l[1 + victim]];
+        l[1 + victim] = u;
+        linked = true;
+        break;
+      }
+      if (!linked) continue;
+      ++in_degree[u];
+      ++added;
+      flood(u);
+    }
+  }
+  return added;
+}
+
 arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(
     const VectorStoragePolicy& policy) {
   auto align = [](uint64_t v) { return (v + kSectionAlign - 1) / kSectionAlign * kSectionAlign; };
@@ -361,6 +448,7 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePo
     Builder b(policy, vectors);
     b.ComputeInverseNorms(options.num_threads);
     b.Build(options.num_threads);
+    b.RepairConnectivity();
     ARROW_ASSIGN_OR_RAISE(blob, b.Serialize(policy));
   }
   ARROW_ASSIGN_OR_RAISE(CommonHeader h, ReadCommonHeader(*blob));

@@ -57,6 +57,14 @@ class HnswDistance {
     return scorer_.Distance(row);
   }
   const VectorView& view() const { return *view_; }
+  // Starts loading row r (every cache line of it, up to kPrefetchBytes) so a
+  // batch of neighbours is fetched in parallel before their distances.
+  void Prefetch(uint32_t r) const {
+    const uint8_t* row = view_->Row(r);
+    const size_t bytes = std::min<size_t>(view_->row_bytes(), kPrefetchBytes);
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(row + o);
+  }
+  static constexpr size_t kPrefetchBytes = 1024;
 
  private:
   const VectorView* view_;

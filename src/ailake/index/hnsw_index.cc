@@ -78,32 +78,31 @@ std::vector<Neighbor> HnswIndex::SearchGraph(const HnswDistance& dist, uint32_t 
 
   thread_local VisitedTable visited;
   thread_local std::vector<Candidate> cand, top;
+  thread_local std::vector<uint32_t> fresh;
+  fresh.resize(graph_.m0);
   visited.Reset(h_.num_rows);
   cand.clear();
   top.clear();
   visited.Mark(cur);
   cand.push_back({cur_d, cur});
   if (Allowed(filter, cur)) top.push_back({cur_d, cur});
-  const size_t row_bytes = view_.row_bytes();
   while (!cand.empty()) {
     const Candidate c = cand.front();
     if (top.size() >= ef && c.d > top.front().d) break;
     std::pop_heap(cand.begin(), cand.end(), CloserFirst{});
     cand.pop_back();
     const uint8_t* links = graph_.Links(c.id, 0);
-    const uint32_t count = LoadU32(links);
-    if (count > 0) {
-      const uint32_t first = LoadU32(links + 4);
-      __builtin_prefetch(view_.Row(first));
-    }
+    const uint32_t count = std::min(LoadU32(links), graph_.m0);
+    // Unvisited neighbours first, all their rows prefetched, then distances.
+    uint32_t nf = 0;
     for (uint32_t i = 0; i < count; ++i) {
       const uint32_t nb = LoadU32(links + 4 + 4 * i);
-      if (i + 1 < count) {
-        const uint8_t* next = view_.Row(LoadU32(links + 8 + 4 * i));
-        __builtin_prefetch(next);
-        if (row_bytes > 64) __builtin_prefetch(next + 64);
-      }
       if (!visited.Mark(nb)) continue;
+      dist.Prefetch(nb);
+      fresh[nf++] = nb;
+    }
+    for (uint32_t i = 0; i < nf; ++i) {
+      const uint32_t nb = fresh[i];
       const float d = dist(nb);
       const bool room = top.size() < ef;
       if (room || d < top.front().d) {
@@ -252,6 +251,31 @@ arrow::Result<std::unique_ptr<VectorIndex>> LoadHnswIndex(std::shared_ptr<arrow:
   ARROW_RETURN_NOT_OK(CheckVectorsMatch(header, vectors));
   ARROW_RETURN_NOT_OK(Validate(*blob, header));
   return std::make_unique<HnswIndex>(std::move(blob), header, vectors);
+}
+
+arrow::Result<uint32_t> HnswReachableRows(const arrow::Buffer& blob) {
+  ARROW_ASSIGN_OR_RAISE(const CommonHeader h, ReadCommonHeader(blob));
+  if (h.type != IndexType::kHnsw) return arrow::Status::Invalid("not an HNSW blob");
+  ARROW_RETURN_NOT_OK(Validate(blob, h));
+  const uint8_t* p = blob.data();
+  const uint32_t n = h.num_rows;
+  if (n == 0) return 0;
+  const HnswGraphRef g{p + LoadU64(p + kHnswLevel0Off), p + LoadU64(p + kHnswUpperIndexOff),
+                       p + LoadU64(p + kHnswUpperOff), LoadU32(p + kHnswM), LoadU32(p + kHnswM0)};
+  std::vector<uint8_t> seen(n, 0);
+  std::vector<uint32_t> queue{LoadU32(p + kHnswEntry)};
+  seen[queue[0]] = 1;
+  for (size_t head = 0; head < queue.size(); ++head) {
+    const uint8_t* links = g.Links(queue[head], 0);
+    for (uint32_t i = 0; i < LoadU32(links); ++i) {
+      const uint32_t nb = LoadU32(links + 4 + 4 * i);
+      if (seen[nb] == 0) {
+        seen[nb] = 1;
+        queue.push_back(nb);
+      }
+    }
+  }
+  return static_cast<uint32_t>(queue.size());
 }
 
 }  // namespace ailake::index

@@ -25,4 +25,8 @@ arrow::Result<std::unique_ptr<VectorIndex>> LoadHnswIndex(std::shared_ptr<arrow:
                                                           const CommonHeader& header,
                                                           const VectorView& vectors);
 
+// Rows reachable on level 0 from the entry point of an HNSW blob (validated
+// first): num_rows for a connected graph.
+arrow::Result<uint32_t> HnswReachableRows(const arrow::Buffer& blob);
+
 }  // namespace ailake::index

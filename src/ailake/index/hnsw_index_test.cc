@@ -141,6 +141,32 @@ TEST(HnswIndexTest, TinyAndEmptySets) {
   }
 }
 
+// Tight clusters far apart: the pruning heuristic alone leaves some of them
+// without any level-0 link into them; the build repairs that.
+TEST(HnswIndexTest, TightSeparatedClustersStayReachable) {
+  const uint32_t dim = 8, clusters = 300, per = 20, n = clusters * per;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> far(-1000.0f, 1000.0f);
+  std::normal_distribution<float> tight(0.0f, 0.001f);
+  std::vector<float> rows(size_t{n} * dim);
+  std::vector<float> centre(dim);
+  for (uint32_t c = 0; c < clusters; ++c) {
+    for (float& x : centre) x = far(rng);
+    for (uint32_t i = 0; i < per; ++i) {
+      for (uint32_t j = 0; j < dim; ++j)
+        rows[(size_t{c} * per + i) * dim + j] = centre[j] + tight(rng);
+    }
+  }
+  auto enc = Encode(rows, dim, Precision::kF32);
+  auto policy = testing::Policy(dim, DistanceMetric::kEuclidean, Precision::kF32, IndexType::kHnsw);
+  policy.hnsw.m = 4;
+  policy.hnsw.ef_construction = 16;
+  auto idx = BuildIndex(policy, enc.view).ValueOrDie();
+  auto blob = idx->Serialize().ValueOrDie();
+  // (Without the repair, 5 of the 300 clusters had no way in.)
+  EXPECT_EQ(HnswReachableRows(*blob).ValueOrDie(), n);
+}
+
 TEST(HnswIndexTest, CorruptBlobsAreRejectedNotCrashed) {
   Fixture f(500, 8, DistanceMetric::kCosine, Precision::kF32);
   auto idx = BuildIndex(f.policy, f.enc.view).ValueOrDie();

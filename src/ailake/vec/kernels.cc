@@ -65,4 +65,34 @@ const KernelTable& Kernels() {
   return *table;
 }
 
+void NearestPanelsVia(IpTileFn ip_tile, ArgminTileFn argmin_tile, const float* q, size_t ldq,
+                      size_t nq, const float* panels, size_t n, size_t d, const float* norms2,
+                      float* best, uint32_t* arg) {
+  float tile[kTileQueries * kPanelRows];
+  for (size_t r0 = 0; r0 < n; r0 += kPanelRows) {
+    ip_tile(q, ldq, nq, panels + r0 * d, d, tile);
+    const size_t valid = n - r0 < kPanelRows ? n - r0 : kPanelRows;
+    argmin_tile(tile, nq, norms2 + r0, valid, static_cast<uint32_t>(r0), best, arg);
+  }
+}
+
+void IpScreenVia(IpTileFn ip_tile, const float* q, size_t ldq, size_t nq, const float* panel,
+                 size_t valid, size_t d, const float* bias, const float* scale, const float* thr,
+                 float* out, uint32_t* masks) {
+  float tile[kTileQueries * kPanelRows];
+  for (size_t i = 0; i < nq; ++i) masks[i] = 0;
+  for (size_t h = 0; h * kPanelRows < valid; ++h) {
+    ip_tile(q, ldq, nq, panel + h * d * kPanelRows, d, tile);
+    const size_t rows = valid - h * kPanelRows < kPanelRows ? valid - h * kPanelRows : kPanelRows;
+    for (size_t i = 0; i < nq; ++i) {
+      for (size_t j = 0; j < rows; ++j) {
+        const size_t c = h * kPanelRows + j;
+        const float v = bias[c] + scale[c] * tile[i * kPanelRows + j];
+        out[i * kScreenRows + c] = v;
+        if (v < thr[i]) masks[i] |= 1u << c;
+      }
+    }
+  }
+}
+
 }  // namespace ailake::vec

@@ -51,7 +51,35 @@ struct KernelTable {
   // for the 256 codewords stored as 16 panels of dsub x 16 (bias may be null = 0).
   void (*pq_lut)(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
                  float* out);
+  // Nearest row over all panels of a packed matrix (n rows, panel p at
+  // panels + p * d * kPanelRows): for each query i < nq (nq <= kTileQueries),
+  // v_j = norms2[j] - 2 * dot(q_i, row j); if min_j v_j < best[i] then
+  // best[i] = that minimum and arg[i] = the first j reaching it. The running
+  // minimum stays in registers across panels (no reduction per panel).
+  void (*nearest_panels)(const float* q, size_t ldq, size_t nq, const float* panels, size_t n,
+                         size_t d, const float* norms2, float* best, uint32_t* arg);
+  // Top-k screening of one or two panels (rows j < valid <= kScreenRows, panel
+  // 1 right after panel 0): out[i * kScreenRows + j] = bias[j] + scale[j] *
+  // dot(q_i, row j) and bit j of masks[i] set when that value < thr[i].
+  void (*ip_screen)(const float* q, size_t ldq, size_t nq, const float* panel, size_t valid,
+                    size_t d, const float* bias, const float* scale, const float* thr, float* out,
+                    uint32_t* masks);
 };
+
+// Rows screened by one ip_screen call (two panels).
+inline constexpr size_t kScreenRows = 2 * kPanelRows;
+
+using IpTileFn = void (*)(const float*, size_t, size_t, const float*, size_t, float*);
+using ArgminTileFn = void (*)(const float*, size_t, const float*, size_t, uint32_t, float*,
+                              uint32_t*);
+// nearest_panels and ip_screen composed from a table's ip_tile and
+// argmin_tile (the scalar and AVX2 tables use these).
+void NearestPanelsVia(IpTileFn ip_tile, ArgminTileFn argmin_tile, const float* q, size_t ldq,
+                      size_t nq, const float* panels, size_t n, size_t d, const float* norms2,
+                      float* best, uint32_t* arg);
+void IpScreenVia(IpTileFn ip_tile, const float* q, size_t ldq, size_t nq, const float* panel,
+                 size_t valid, size_t d, const float* bias, const float* scale, const float* thr,
+                 float* out, uint32_t* masks);
 
 // The table for the detected (or AILAKE_SIMD-capped) level, chosen once.
 const KernelTable& Kernels();

@@ -167,16 +167,19 @@ void F32ToF16(const float* in, uint16_t* out, size_t n) {
 template <int NQ>
 void Tile4(const float* q, size_t ldq, const float* panel, size_t d, float* out) {
   __m256 lo[NQ], hi[NQ];
+#pragma GCC unroll 8
   for (int i = 0; i < NQ; ++i) lo[i] = hi[i] = _mm256_setzero_ps();
   for (size_t k = 0; k < d; ++k) {
     const __m256 p0 = _mm256_loadu_ps(panel + k * kPanelRows);
     const __m256 p1 = _mm256_loadu_ps(panel + k * kPanelRows + 8);
+#pragma GCC unroll 8
     for (int i = 0; i < NQ; ++i) {
       const __m256 x = _mm256_broadcast_ss(q + i * ldq + k);
       lo[i] = _mm256_fmadd_ps(x, p0, lo[i]);
       hi[i] = _mm256_fmadd_ps(x, p1, hi[i]);
     }
   }
+#pragma GCC unroll 8
   for (int i = 0; i < NQ; ++i) {
     _mm256_storeu_ps(out + i * kPanelRows, lo[i]);
     _mm256_storeu_ps(out + i * kPanelRows + 8, hi[i]);
@@ -241,12 +244,23 @@ void PqLut(const float* y, const float* panels, const float* bias, float scale, 
   }
 }
 
+void NearestPanels(const float* q, size_t ldq, size_t nq, const float* panels, size_t n, size_t d,
+                   const float* norms2, float* best, uint32_t* arg) {
+  NearestPanelsVia(IpTile, ArgminTile, q, ldq, nq, panels, n, d, norms2, best, arg);
+}
+
+void IpScreen(const float* q, size_t ldq, size_t nq, const float* panel, size_t valid, size_t d,
+              const float* bias, const float* scale, const float* thr, float* out,
+              uint32_t* masks) {
+  IpScreenVia(IpTile, q, ldq, nq, panel, valid, d, bias, scale, thr, out, masks);
+}
+
 }  // namespace
 
 const KernelTable& Avx2Kernels() {
   static const KernelTable t{
-      SimdLevel::kAvx2, DotF32,   L2F32,    DotNormF32, DotF16,     L2F16, DotNormF16,
-      StatsI8,          F16ToF32, F32ToF16, IpTile,     ArgminTile, PqLut};
+      SimdLevel::kAvx2, DotF32,   L2F32,  DotNormF32, DotF16, L2F16,         DotNormF16, StatsI8,
+      F16ToF32,         F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen};
   return t;
 }
 

@@ -164,13 +164,16 @@ void F32ToF16(const float* in, uint16_t* out, size_t n) {
 template <int NQ>
 void Tile(const float* q, size_t ldq, const float* panel, size_t d, float* out) {
   __m512 acc[NQ];
+#pragma GCC unroll 8
   for (int i = 0; i < NQ; ++i) acc[i] = _mm512_setzero_ps();
   for (size_t k = 0; k < d; ++k) {
     const __m512 p = _mm512_loadu_ps(panel + k * kPanelRows);
+#pragma GCC unroll 8
     for (int i = 0; i < NQ; ++i) {
       acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(q[i * ldq + k]), p, acc[i]);
     }
   }
+#pragma GCC unroll 8
   for (int i = 0; i < NQ; ++i) _mm512_storeu_ps(out + i * kPanelRows, acc[i]);
 }
 
@@ -220,12 +223,161 @@ void PqLut(const float* y, const float* panels, const float* bias, float scale, 
   }
 }
 
+// NQ queries against two adjacent 16-row panels: 2 NQ accumulators, two panel
+// loads and NQ broadcasts per k (half the loads per FMA of Tile).
+template <int NQ>
+inline void Tile2(const float* q, size_t ldq, const float* p0, size_t d, __m512* a0, __m512* a1) {
+  const float* p1 = p0 + d * kPanelRows;
+#pragma GCC unroll 8
+  for (int i = 0; i < NQ; ++i) a0[i] = a1[i] = _mm512_setzero_ps();
+  for (size_t k = 0; k < d; ++k) {
+    const __m512 l0 = _mm512_loadu_ps(p0 + k * kPanelRows);
+    const __m512 l1 = _mm512_loadu_ps(p1 + k * kPanelRows);
+#pragma GCC unroll 8
+    for (int i = 0; i < NQ; ++i) {
+      const __m512 b = _mm512_set1_ps(q[i * ldq + k]);
+      a0[i] = _mm512_fmadd_ps(b, l0, a0[i]);
+      a1[i] = _mm512_fmadd_ps(b, l1, a1[i]);
+    }
+  }
+}
+
+template <int NQ>
+inline void Tile1(const float* q, size_t ldq, const float* p0, size_t d, __m512* a0) {
+#pragma GCC unroll 8
+  for (int i = 0; i < NQ; ++i) a0[i] = _mm512_setzero_ps();
+  for (size_t k = 0; k < d; ++k) {
+    const __m512 l0 = _mm512_loadu_ps(p0 + k * kPanelRows);
+#pragma GCC unroll 8
+    for (int i = 0; i < NQ; ++i) a0[i] = _mm512_fmadd_ps(_mm512_set1_ps(q[i * ldq + k]), l0, a0[i]);
+  }
+}
+
+inline __mmask16 RowsMask(size_t rows) {
+  return rows >= 16 ? static_cast<__mmask16>(0xffff) : TailMask(rows);
+}
+
+// Lane-wise running minimum of norms2 - 2 acc for the 16 rows at r0 (rows past
+// n have +inf norms: zero-padded panels give inf there, never a minimum).
+template <int NQ>
+inline void UpdateMin(const __m512* acc, const float* norms2, size_t r0, size_t n, __m512* bv,
+                      __m512i* bi) {
+  const __mmask16 m = RowsMask(n - r0);
+  const __m512 nv = _mm512_mask_loadu_ps(_mm512_set1_ps(__builtin_inff()), m, norms2 + r0);
+  const __m512i idx =
+      _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                       _mm512_set1_epi32(static_cast<int>(r0)));
+  const __m512 two = _mm512_set1_ps(2.0f);
+#pragma GCC unroll 8
+  for (int i = 0; i < NQ; ++i) {
+    const __m512 v = _mm512_fnmadd_ps(two, acc[i], nv);
+    const __mmask16 lt = _mm512_cmp_ps_mask(v, bv[i], _CMP_LT_OQ);
+    bv[i] = _mm512_mask_mov_ps(bv[i], lt, v);
+    bi[i] = _mm512_mask_mov_epi32(bi[i], lt, idx);
+  }
+}
+
+template <int NQ>
+void NearestT(const float* q, size_t ldq, const float* panels, size_t n, size_t d,
+              const float* norms2, float* best, uint32_t* arg) {
+  __m512 bv[NQ];
+  __m512i bi[NQ];
+#pragma GCC unroll 8
+  for (int i = 0; i < NQ; ++i) {
+    bv[i] = _mm512_set1_ps(__builtin_inff());
+    bi[i] = _mm512_setzero_si512();
+  }
+  const size_t np = (n + kPanelRows - 1) / kPanelRows;
+  size_t p = 0;
+  for (; p + 2 <= np; p += 2) {
+    __m512 a0[NQ], a1[NQ];
+    Tile2<NQ>(q, ldq, panels + p * d * kPanelRows, d, a0, a1);
+    UpdateMin<NQ>(a0, norms2, p * kPanelRows, n, bv, bi);
+    UpdateMin<NQ>(a1, norms2, (p + 1) * kPanelRows, n, bv, bi);
+  }
+  if (p < np) {
+    __m512 a0[NQ];
+    Tile1<NQ>(q, ldq, panels + p * d * kPanelRows, d, a0);
+    UpdateMin<NQ>(a0, norms2, p * kPanelRows, n, bv, bi);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < NQ; ++i) {
+    const float mn = _mm512_reduce_min_ps(bv[i]);
+    if (mn < best[i]) {
+      // The smallest row index among the lanes holding the minimum (each lane
+      // kept its first row reaching its own minimum).
+      const __mmask16 at = _mm512_cmp_ps_mask(bv[i], _mm512_set1_ps(mn), _CMP_EQ_OQ);
+      best[i] = mn;
+      arg[i] = _mm512_reduce_min_epu32(_mm512_mask_mov_epi32(_mm512_set1_epi32(-1), at, bi[i]));
+    }
+  }
+}
+
+void NearestPanels(const float* q, size_t ldq, size_t nq, const float* panels, size_t n, size_t d,
+                   const float* norms2, float* best, uint32_t* arg) {
+  switch (nq) {
+    case 0: return;
+    case 1: return NearestT<1>(q, ldq, panels, n, d, norms2, best, arg);
+    case 2: return NearestT<2>(q, ldq, panels, n, d, norms2, best, arg);
+    case 3: return NearestT<3>(q, ldq, panels, n, d, norms2, best, arg);
+    case 4: return NearestT<4>(q, ldq, panels, n, d, norms2, best, arg);
+    case 5: return NearestT<5>(q, ldq, panels, n, d, norms2, best, arg);
+    case 6: return NearestT<6>(q, ldq, panels, n, d, norms2, best, arg);
+    case 7: return NearestT<7>(q, ldq, panels, n, d, norms2, best, arg);
+    default: return NearestT<8>(q, ldq, panels, n, d, norms2, best, arg);
+  }
+}
+
+template <int NQ>
+void ScreenT(const float* q, size_t ldq, const float* panel, size_t valid, size_t d,
+             const float* bias, const float* scale, const float* thr, float* out, uint32_t* masks) {
+  __m512 a0[NQ], a1[NQ];
+  const __mmask16 m0 = RowsMask(valid);
+  const __mmask16 m1 = valid > kPanelRows ? RowsMask(valid - kPanelRows) : 0;
+  if (m1 != 0) {
+    Tile2<NQ>(q, ldq, panel, d, a0, a1);
+  } else {
+    Tile1<NQ>(q, ldq, panel, d, a0);
+#pragma GCC unroll 8
+    for (int i = 0; i < NQ; ++i) a1[i] = _mm512_setzero_ps();
+  }
+  const __m512 b0 = _mm512_maskz_loadu_ps(m0, bias), s0 = _mm512_maskz_loadu_ps(m0, scale);
+  const __m512 b1 = _mm512_maskz_loadu_ps(m1, bias + kPanelRows);
+  const __m512 s1 = _mm512_maskz_loadu_ps(m1, scale + kPanelRows);
+#pragma GCC unroll 8
+  for (int i = 0; i < NQ; ++i) {
+    const __m512 t = _mm512_set1_ps(thr[i]);
+    const __m512 v0 = _mm512_fmadd_ps(s0, a0[i], b0), v1 = _mm512_fmadd_ps(s1, a1[i], b1);
+    _mm512_storeu_ps(out + i * kScreenRows, v0);
+    _mm512_storeu_ps(out + i * kScreenRows + kPanelRows, v1);
+    const uint32_t k0 = _mm512_mask_cmp_ps_mask(m0, v0, t, _CMP_LT_OQ);
+    const uint32_t k1 = _mm512_mask_cmp_ps_mask(m1, v1, t, _CMP_LT_OQ);
+    masks[i] = k0 | (k1 << 16);
+  }
+}
+
+void IpScreen(const float* q, size_t ldq, size_t nq, const float* panel, size_t valid, size_t d,
+              const float* bias, const float* scale, const float* thr, float* out,
+              uint32_t* masks) {
+  switch (nq) {
+    case 0: return;
+    case 1: return ScreenT<1>(q, ldq, panel, valid, d, bias, scale, thr, out, masks);
+    case 2: return ScreenT<2>(q, ldq, panel, valid, d, bias, scale, thr, out, masks);
+    case 3: return ScreenT<3>(q, ldq, panel, valid, d, bias, scale, thr, out, masks);
+    case 4: return ScreenT<4>(q, ldq, panel, valid, d, bias, scale, thr, out, masks);
+    case 5: return ScreenT<5>(q, ldq, panel, valid, d, bias, scale, thr, out, masks);
+    case 6: return ScreenT<6>(q, ldq, panel, valid, d, bias, scale, thr, out, masks);
+    case 7: return ScreenT<7>(q, ldq, panel, valid, d, bias, scale, thr, out, masks);
+    default: return ScreenT<8>(q, ldq, panel, valid, d, bias, scale, thr, out, masks);
+  }
+}
+
 }  // namespace
 
 const KernelTable& Avx512Kernels() {
   static const KernelTable t{
-      SimdLevel::kAvx512, DotF32,   L2F32,  DotNormF32, DotF16, L2F16, DotNormF16, StatsI8,
-      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut};
+      SimdLevel::kAvx512, DotF32,   L2F32,  DotNormF32, DotF16, L2F16,         DotNormF16, StatsI8,
+      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen};
   return t;
 }
 

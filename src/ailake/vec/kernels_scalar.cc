@@ -174,12 +174,23 @@ void PqLut(const float* y, const float* panels, const float* bias, float scale, 
   }
 }
 
+void NearestPanels(const float* q, size_t ldq, size_t nq, const float* panels, size_t n, size_t d,
+                   const float* norms2, float* best, uint32_t* arg) {
+  NearestPanelsVia(IpTile, ArgminTile, q, ldq, nq, panels, n, d, norms2, best, arg);
+}
+
+void IpScreen(const float* q, size_t ldq, size_t nq, const float* panel, size_t valid, size_t d,
+              const float* bias, const float* scale, const float* thr, float* out,
+              uint32_t* masks) {
+  IpScreenVia(IpTile, q, ldq, nq, panel, valid, d, bias, scale, thr, out, masks);
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
   static const KernelTable t{
-      SimdLevel::kScalar, DotF32,   L2F32,  DotNormF32, DotF16, L2F16, DotNormF16, StatsI8,
-      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut};
+      SimdLevel::kScalar, DotF32,   L2F32,  DotNormF32, DotF16, L2F16,         DotNormF16, StatsI8,
+      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen};
   return t;
 }
 

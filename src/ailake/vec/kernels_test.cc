@@ -218,6 +218,88 @@ TEST(KernelsTest, HardwareF16ConversionAgreesWithScalarRounding) {
   }
 }
 
+// Small integers: every sum is exact in f32, so SIMD and scalar must agree
+// bit for bit, ties included.
+void FillInts(float* x, size_t n, std::mt19937* rng, int range) {
+  for (size_t i = 0; i < n; ++i)
+    x[i] = static_cast<float>(static_cast<int>((*rng)() % range) - range / 2);
+}
+
+TEST(KernelsTest, NearestPanelsMatchesScalarIncludingTiesAndPartialPanels) {
+  if (SimdTables().empty()) GTEST_SKIP() << "no SIMD level on this CPU";
+  std::mt19937 rng(21);
+  for (size_t d : {1u, 3u, 17u, 128u}) {
+    for (size_t n : {1u, 15u, 16u, 17u, 31u, 32u, 33u, 100u}) {
+      std::vector<float> x(n * d), q(kTileQueries * d);
+      FillInts(x.data(), x.size(), &rng, 3);
+      FillInts(q.data(), q.size(), &rng, 3);
+      const PackedRows packed = PackRows(x.data(), n, d);
+      for (size_t nq = 1; nq <= kTileQueries; ++nq) {
+        float best_ref[kTileQueries];
+        uint32_t arg_ref[kTileQueries];
+        for (size_t i = 0; i < kTileQueries; ++i) {
+          best_ref[i] = (i % 3 == 0) ? -1e30f : 1e30f;  // some queries keep their old best
+          arg_ref[i] = 7;
+        }
+        float best[kTileQueries];
+        uint32_t arg[kTileQueries];
+        std::copy(best_ref, best_ref + kTileQueries, best);
+        std::copy(arg_ref, arg_ref + kTileQueries, arg);
+        ScalarKernels().nearest_panels(q.data(), d, nq, packed.panels.data(), n, d,
+                                       packed.norms2.data(), best_ref, arg_ref);
+        for (const KernelTable* k : SimdTables()) {
+          float b2[kTileQueries];
+          uint32_t a2[kTileQueries];
+          std::copy(best, best + kTileQueries, b2);
+          std::copy(arg, arg + kTileQueries, a2);
+          k->nearest_panels(q.data(), d, nq, packed.panels.data(), n, d, packed.norms2.data(), b2,
+                            a2);
+          for (size_t i = 0; i < nq; ++i) {
+            EXPECT_EQ(b2[i], best_ref[i]) << SimdLevelName(k->level) << " d=" << d << " n=" << n;
+            EXPECT_EQ(a2[i], arg_ref[i]) << SimdLevelName(k->level) << " d=" << d << " n=" << n;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelsTest, IpScreenMatchesScalarOnOneAndTwoPanels) {
+  if (SimdTables().empty()) GTEST_SKIP() << "no SIMD level on this CPU";
+  std::mt19937 rng(22);
+  for (size_t d : {1u, 3u, 17u, 128u}) {
+    std::vector<float> x(kScreenRows * d), q(kTileQueries * d), bias(kScreenRows),
+        scale(kScreenRows), thr(kTileQueries);
+    FillInts(x.data(), x.size(), &rng, 5);
+    FillInts(q.data(), q.size(), &rng, 5);
+    FillInts(bias.data(), bias.size(), &rng, 9);
+    FillInts(scale.data(), scale.size(), &rng, 5);
+    const PackedRows packed = PackRows(x.data(), kScreenRows, d);
+    for (size_t valid : {1u, 5u, 16u, 17u, 31u, 32u}) {
+      for (size_t nq = 1; nq <= kTileQueries; ++nq) {
+        FillInts(thr.data(), thr.size(), &rng, static_cast<int>(4 * d + 8));
+        std::vector<float> want(kTileQueries * kScreenRows), got(kTileQueries * kScreenRows);
+        uint32_t mref[kTileQueries], m[kTileQueries];
+        ScalarKernels().ip_screen(q.data(), d, nq, packed.panels.data(), valid, d, bias.data(),
+                                  scale.data(), thr.data(), want.data(), mref);
+        for (const KernelTable* k : SimdTables()) {
+          k->ip_screen(q.data(), d, nq, packed.panels.data(), valid, d, bias.data(), scale.data(),
+                       thr.data(), got.data(), m);
+          for (size_t i = 0; i < nq; ++i) {
+            EXPECT_EQ(m[i], mref[i]) << SimdLevelName(k->level) << " valid=" << valid;
+            if (valid < 32) {
+              EXPECT_EQ(m[i] >> valid, 0u);
+            }
+            for (size_t j = 0; j < valid; ++j) {
+              EXPECT_EQ(got[i * kScreenRows + j], want[i * kScreenRows + j]);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(MatrixTest, InnerProductsAndNearestMatchDirectKernels) {
   std::mt19937 rng(5);
   for (size_t d : {3u, 17u, 128u}) {

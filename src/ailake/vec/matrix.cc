@@ -45,20 +45,14 @@ void InnerProducts(const float* q, size_t nq, const PackedRows& packed, float* o
 void NearestL2(const float* q, size_t nq, const PackedRows& packed, uint32_t* idx, float* dist) {
   const KernelTable& k = Kernels();
   const size_t d = packed.d;
-  const size_t panels = (packed.n + kPanelRows - 1) / kPanelRows;
-  float tile[kTileQueries * kPanelRows];
   for (size_t q0 = 0; q0 < nq; q0 += kTileQueries) {
     const size_t tq = std::min(kTileQueries, nq - q0);
     // argmin_j |x_j|^2 - 2 q.x_j  (|q|^2 added back at the end)
     float best[kTileQueries];
     uint32_t arg[kTileQueries] = {};
     std::fill(best, best + kTileQueries, std::numeric_limits<float>::infinity());
-    for (size_t p = 0; p < panels; ++p) {
-      k.ip_tile(q + q0 * d, d, tq, packed.panels.data() + p * d * kPanelRows, d, tile);
-      const size_t r0 = p * kPanelRows;
-      const size_t tr = std::min(kPanelRows, packed.n - r0);
-      k.argmin_tile(tile, tq, packed.norms2.data() + r0, tr, static_cast<uint32_t>(r0), best, arg);
-    }
+    k.nearest_panels(q + q0 * d, d, tq, packed.panels.data(), packed.n, d, packed.norms2.data(),
+                     best, arg);
     for (size_t i = 0; i < tq; ++i) {
       const float* qi = q + (q0 + i) * d;
       idx[q0 + i] = arg[i];

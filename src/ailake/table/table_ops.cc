@@ -304,12 +304,14 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
   // Fragments to rewrite: small ones (merged together) and ones with many deletions.
   std::vector<const Fragment*> picked;
   int small = 0;
+  int64_t picked_rows = 0;  // live rows of the picked fragments
   for (const auto& f : manifest_->fragments()) {
     const int64_t live = static_cast<int64_t>(f.physical_rows()) -
                          (f.has_deletion_file() ? f.deletion_file().num_deleted_rows() : 0);
     const double del_frac = f.physical_rows() ? 1.0 - double(live) / f.physical_rows() : 0.0;
     if (live < options.target_rows_per_fragment || del_frac >= options.max_deleted_fraction) {
       picked.push_back(&f);
+      picked_rows += live;
       ++small;
     }
   }
@@ -323,7 +325,7 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
   // fragments of at most target_rows_per_fragment rows, indexes rebuilt.
   // Progress units: each picked fragment read, then each file written.
   const int64_t target = options.target_rows_per_fragment;
-  const int64_t total = static_cast<int64_t>(picked.size()) + (small_rows + target - 1) / target;
+  const int64_t total = static_cast<int64_t>(picked.size()) + (picked_rows + target - 1) / target;
   int64_t done = 0;
   auto step = [&] {
     if (options.progress) options.progress(++done, std::max(total, done));

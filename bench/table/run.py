@@ -88,6 +88,7 @@ class Child:
         self.rows, self.dim = self.base.shape
         self.out = {"system": spec["system"], "phases": []}
         self.table = spec["table"]
+        self.live_bytes = None  # bytes the latest version references, when the system says
         shutil.rmtree(self.table, ignore_errors=True)
         os.makedirs(os.path.dirname(self.table), exist_ok=True)
 
@@ -189,6 +190,8 @@ class Child:
         self.save("sweep")
         self.measure(search, best, n)
         self.out["bytes"] = dir_bytes(self.table)
+        if self.live_bytes:
+            self.out["live_bytes"] = self.live_bytes()
         self.save("measure")
 
 
@@ -216,6 +219,10 @@ def child_ailake(c):
     c.out["indexed_files"] = sum(1 for fr in frags for f in fr["files"]
                                  if f["index_state"] in ("indexed", 1, "INDEX_STATE_INDEXED"))
     c.save("indexed")
+
+    # Deferred indexing rewrites each data file with its index; the first
+    # versions still reference the unindexed files until they are cleaned up.
+    c.live_bytes = lambda: sum(os.path.getsize(f) for f in t.data_files())
 
     def search(q, p):
         r = t.search(q, k=c.k, columns=["id"], ef=p["ef"], num_threads=1)
@@ -339,6 +346,13 @@ def child_lancedb(c):
     st = tbl.index_stats(idx[0].name) if idx else None
     c.out["unindexed_rows"] = getattr(st, "num_unindexed_rows", None)
     c.save("indexed")
+
+    def lance_live():
+        ds = tbl.to_lance()
+        n = sum(os.path.getsize(os.path.join(c.table, "data", f.path))
+                for fr in ds.get_fragments() for f in fr.data_files())
+        return n + dir_bytes(os.path.join(c.table, "_indices"))
+    c.live_bytes = lance_live
 
     def search(q, p):
         b = tbl.search(q, vector_column_name="vector").distance_type(metric).limit(c.k)
@@ -482,7 +496,7 @@ def report(doc):
              f"HNSW M={doc['m']} ef_construction={doc['ef_construction']}, "
              f"all-cores = {doc['threads']} threads", "",
              "| system | queryable s | indexed s | setting | recall@10 | QPS 1 thread | p50 ms | "
-             "p99 ms | QPS all cores | MB on disk |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "p99 ms | QPS all cores | MB on disk | MB live |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in doc["systems"]:
         r = res.get(name, {})
         setting = ",".join(f"{k}={v}" for k, v in (r.get("params") or {}).items()) or "-"
@@ -495,7 +509,8 @@ def report(doc):
             f"| {name} | {fmt(r.get('queryable_s'))} | {idx_s} | {setting} | "
             f"{fmt(r.get('recall'), '.3f')} | {fmt(r.get('qps_1t'))} | {fmt(r.get('p50_ms'), '.2f')} | "
             f"{fmt(r.get('p99_ms'), '.2f')} | {fmt(r.get('qps_mt'))} | "
-            f"{fmt(r['bytes'] / 1e6 if r.get('bytes') else None)} |")
+            f"{fmt(r['bytes'] / 1e6 if r.get('bytes') else None)} |"
+            f" {fmt(r['live_bytes'] / 1e6 if r.get('live_bytes') else None)} |")
     lines += ["", "| ailake / peer | queryable time | indexed time | QPS 1 thread | p99 | "
               "QPS all cores | bytes |", "|---|---|---|---|---|---|---|"]
     for name, r in res.items():
@@ -552,6 +567,9 @@ def main():
     ap.add_argument("--ref-python", dest="ref_python",
                     default=os.path.join(ROOT, ".venv-ref", "bin", "python"))
     ap.add_argument("--json", default=None)
+    ap.add_argument("--reuse", default="",
+                    help="systems whose result of an earlier run on the same data "
+                         "(<work>/<dataset>_<rows>/<system>.json) is taken instead of rerunning")
     ap.add_argument("--keep-tables", dest="keep_tables", action="store_true")
     args = ap.parse_args()
     if args.child:
@@ -574,7 +592,17 @@ def main():
                                 + sys.argv[1:]),
                started=time.strftime("%Y-%m-%d %H:%M:%S"), nproc=os.cpu_count(),
                loadavg_start=os.getloadavg(), lance_index=args.lance_index, results=[])
+    reuse = [s for s in args.reuse.split(",") if s]
     for s in systems:
+        prev = os.path.join(work, f"{s}.json")
+        if s in reuse and os.path.exists(prev):
+            with open(prev) as f:
+                r = json.load(f)
+            r["reused"] = time.strftime("%Y-%m-%d %H:%M:%S",
+                                        time.localtime(os.path.getmtime(prev)))
+            log(f"== {s}: reusing {prev} (written {r['reused']})")
+            doc["results"].append(r)
+            continue
         doc["results"].append(run_system(s, args, files, metric, work))
         doc[f"loadavg_after_{s}"] = os.getloadavg()
         if not args.keep_tables:

@@ -89,11 +89,13 @@ class Child:
         self.out = {"system": spec["system"], "phases": []}
         self.table = spec["table"]
         self.live_bytes = None  # bytes the latest version references, when the system says
+        self.cpu0 = time.process_time()  # CPU seconds of this process, all its threads
         shutil.rmtree(self.table, ignore_errors=True)
         os.makedirs(os.path.dirname(self.table), exist_ok=True)
 
     def save(self, phase):
         self.out["phases"].append(phase)
+        self.out[f"cpu_s_at_{phase}"] = round(time.process_time() - self.cpu0, 2)
         with open(self.spec["result"], "w") as f:
             json.dump(self.out, f, indent=1)
         log(f"[{self.spec['system']}] {phase} done: "
@@ -115,6 +117,7 @@ class Child:
         points = []
         t_end = time.monotonic() + self.spec["sweep_budget"]
         for row in grid:
+            row_recalls = []
             for p in row:
                 for q in qs[:5]:
                     search(q, p)  # warm-up
@@ -126,6 +129,11 @@ class Child:
                                "queries": len(qs)})
                 log(f"[{self.spec['system']}] sweep {p}: recall {r:.4f}, {len(qs) / dt:.1f} QPS")
                 if r >= target or time.monotonic() > t_end:
+                    break
+                # This row has levelled off (e.g. LanceDB's nprobes or SQ codes
+                # bound the recall, not ef): go to the next row.
+                row_recalls.append(r)
+                if len(row_recalls) >= 3 and row_recalls[-1] - row_recalls[-3] < 0.003:
                     break
             if time.monotonic() > t_end:
                 log(f"[{self.spec['system']}] sweep budget spent")
@@ -370,10 +378,12 @@ def child_lancedb(c):
         grid = [[{"nprobes": n, "refine": r} for n in probes] for r in (0, 5, 10, 20, 50)]
     else:
         # Lance wants ef >= the candidates it fetches (k, or k x refine_factor).
-        grid = [[{"nprobes": n, "ef": ef} for ef in EF_SWEEP if ef >= c.k] for n in probes[:4]]
-        if c.spec["lance_index"] != "IVF_HNSW_FLAT":
-            grid += [[{"nprobes": n, "ef": ef, "refine": 5} for ef in EF_SWEEP if ef >= 5 * c.k]
-                     for n in probes[:4]]
+        grid = []
+        for n in probes[:5]:
+            grid.append([{"nprobes": n, "ef": ef} for ef in EF_SWEEP if ef >= c.k])
+            if c.spec["lance_index"] != "IVF_HNSW_FLAT":  # SQ codes: re-rank exactly
+                grid.append([{"nprobes": n, "ef": ef, "refine": 5} for ef in EF_SWEEP
+                             if ef >= 5 * c.k])
     c.finish(search, grid)
 
 
@@ -507,6 +517,8 @@ def report(doc):
             idx_s = f"{fmt(idx)} (rows lost; sync {fmt(r.get('sync_indexed_s'))})"
         else:
             idx_s = fmt(idx)
+        if r.get("cpu_s_at_indexed") is not None:
+            idx_s += f" ({fmt(r['cpu_s_at_indexed'])} CPU)"
         lines.append(
             f"| {name} | {fmt(r.get('queryable_s'))} | {idx_s} | {setting} | "
             f"{fmt(r.get('recall'), '.3f')} | {fmt(r.get('qps_1t'))} | {fmt(r.get('p50_ms'), '.2f')} | "

@@ -12,6 +12,10 @@ time on one thread, per query (wall and CPU microseconds):
                                  file, merge, then the result rows' `id` values)
   file.search_rows x fragments   the same index searches through ailake.open_file,
                                  returning row positions only (no column read)
+For a profile, keep the table and loop table.search:
+  ... search_overhead.py --base ... --keep            (writes the table once)
+  perf record -F 499 -g -- .venv-bench/bin/python bench/table/search_overhead.py \
+      --base ... --keep --loop 20
 """
 import argparse
 import os
@@ -32,10 +36,20 @@ def main():
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--ef", type=int, default=10)
     ap.add_argument("--table", default="/tmp/ailake_search_overhead")
+    ap.add_argument("--keep", action="store_true", help="keep (and reuse) the table")
+    ap.add_argument("--loop", type=float, default=0,
+                    help="then run table.search for this many seconds (for a profiler)")
     args = ap.parse_args()
 
     base = np.load(args.base, mmap_mode="r")
-    shutil.rmtree(args.table, ignore_errors=True)
+    if not (args.keep and os.path.exists(args.table)):
+        shutil.rmtree(args.table, ignore_errors=True)
+        write(args, base)
+    t = ailake.open_table(args.table)
+    return measure(args, base, t)
+
+
+def write(args, base):
     w = ailake.TableWriter(args.table, dim=base.shape[1], metric="euclidean", index="hnsw",
                            m=16, ef_construction=150)
     per = args.rows // args.fragments
@@ -44,7 +58,9 @@ def main():
         w.write_batch(pa.table({"id": np.arange(s, s + per)}),
                       embeddings=np.ascontiguousarray(base[s:s + per], dtype=np.float32))
     w.close()
-    t = ailake.open_table(args.table)
+
+
+def measure(args, base, t):
     rng = np.random.default_rng(3)
     q = base[rng.integers(0, args.rows, args.queries)] + rng.normal(
         0, 0.5, (args.queries, base.shape[1])).astype(np.float32)
@@ -66,7 +82,12 @@ def main():
           lambda v: t.search(v, k=10, columns=["id"], ef=args.ef, num_threads=1))
     bench(f"file.search_rows x {len(files)}",
           lambda v: [f.search_rows(v, k=10, ef=args.ef) for f in files])
-    shutil.rmtree(args.table, ignore_errors=True)
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < args.loop:
+        for v in q:
+            t.search(v, k=10, columns=["id"], ef=args.ef, num_threads=1)
+    if not args.keep:
+        shutil.rmtree(args.table, ignore_errors=True)
 
 
 if __name__ == "__main__":

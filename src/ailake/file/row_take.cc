@@ -374,6 +374,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Take(
     }
   }
   std::vector<std::shared_ptr<arrow::Field>> out_fields;
+  out_fields.reserve(fields.size());
   for (int f : fields) out_fields.push_back(impl_->schema->field(f));
   auto out_schema = arrow::schema(out_fields, impl_->schema->metadata());
   std::vector<std::shared_ptr<arrow::ChunkedArray>> out(fields.size());

@@ -111,6 +111,7 @@ FileWriteOptions SmallPages(const std::string& compression) {
 std::vector<std::vector<int64_t>> IdSets(int64_t rows, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<int64_t> ids;
+  ids.reserve(256);
   for (int i = 0; i < 250; ++i) ids.push_back(static_cast<int64_t>(rng() % rows));
   for (int64_t r : {int64_t{0}, rows - 1, int64_t{511}, int64_t{512}, int64_t{511}, int64_t{40}}) {
     ids.push_back(r);

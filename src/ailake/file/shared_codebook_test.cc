@@ -87,7 +87,8 @@ TEST(SharedCodebookFile, SectionsNameTheCodebookAndReadersNeedIt) {
         << loaded.status().ToString();
 
     // A resolver that lies about what it returns is caught too.
-    r->SetIvfPqCodebookResolver([other](uint64_t) { return other; });
+    r->SetIvfPqCodebookResolver(
+        [other](uint64_t) { return std::shared_ptr<const IvfPqCodebook>(other); });
     EXPECT_FALSE(r->LoadIndex().ok());
 
     r->SetIvfPqCodebooks({other, cb});

@@ -58,7 +58,7 @@ TEST(SharedCodebookSearch, SeveralFilesMatchBruteForce) {
         const float x = query[j] - all[id * kDim + j];
         d += x * x;
       }
-      exact.push_back({d, id});
+      exact.emplace_back(d, id);
     }
     std::sort(exact.begin(), exact.end());
     std::set<int64_t> truth;

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <utility>
 
 #include "ailake/table.h"
 #include "ailake/table/data_file_writer.h"
@@ -46,8 +47,9 @@ class SharedCodebookTest : public ::testing::Test {
 
   std::unique_ptr<TableWriter> MakeWriter(IndexType index = IndexType::kHnsw,
                                           TableWriterOptions opts = {}) {
-    auto w = TableWriter::Create(dir_, TestSchema(kDim),
-                                 {TestPolicy(kDim, DistanceMetric::kEuclidean, index)}, opts);
+    auto w =
+        TableWriter::Create(dir_, TestSchema(kDim),
+                            {TestPolicy(kDim, DistanceMetric::kEuclidean, index)}, std::move(opts));
     EXPECT_TRUE(w.ok()) << w.status().ToString();
     return std::move(*w);
   }

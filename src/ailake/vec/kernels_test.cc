@@ -221,8 +221,10 @@ TEST(KernelsTest, HardwareF16ConversionAgreesWithScalarRounding) {
 // Small integers: every sum is exact in f32, so SIMD and scalar must agree
 // bit for bit, ties included.
 void FillInts(float* x, size_t n, std::mt19937* rng, int range) {
-  for (size_t i = 0; i < n; ++i)
-    x[i] = static_cast<float>(static_cast<int>((*rng)() % range) - range / 2);
+  for (size_t i = 0; i < n; ++i) {
+    const int v = static_cast<int>((*rng)() % range) - range / 2;
+    x[i] = static_cast<float>(v);
+  }
 }
 
 TEST(KernelsTest, NearestPanelsMatchesScalarIncludingTiesAndPartialPanels) {

@@ -257,14 +257,17 @@ TEST(FileReader, HnswLoadsInPlaceAndFindsTheExactNeighbours) {
   for (int i = 0; i < 50; ++i) {
     std::span<const float> query(q.data() + i * dim, dim);
     SearchParams params;
-    params.ef = 64;
+    // The queries come from other cluster centres than the rows, so each
+    // query's neighbours are near-ties inside one far cluster: a hard case
+    // for any graph index (hnswlib scores 0.90-0.92 here at ef=64).
+    params.ef = 200;
     ASSERT_OK_AND_ASSIGN(auto got, reader->Search(query, 10, params));
     auto want = BruteForce(v, dim, query.data(), 10);
     for (const auto& g : got) {
       for (const auto& x : want) found += g.row == x.row;
     }
   }
-  EXPECT_GE(found / 500.0, 0.9) << "recall@10";
+  EXPECT_GE(found / 500.0, 0.97) << "recall@10";
 }
 
 TEST(FileReader, ParquetOnlyThenIndexLaterKeepsTheDataBytes) {

@@ -13,15 +13,22 @@ Datasets
              the last --nq rows are the queries, the rest the base set
 
 For each library: build time with --threads threads (2), single-thread QPS at
-recall@10 of 0.90 / 0.95 / 0.99 (best QPS over a parameter sweep among points
-reaching the recall), index bytes, and ratios to the best peer. Ground truth by
+recall@10 of 0.90 / 0.95 / 0.99 (read off the recall/QPS curve of a parameter
+sweep, interpolating between the two sweep points around the target), index bytes, and ratios to the best peer. Ground truth by
 exact search (FAISS IndexFlat). Prints a table and writes JSON (--json).
+
+Every library runs in this process through its Python package (ailake's from
+--build-dir, default build/release: `cmake --preset release
+-DAILAKE_BUILD_PYTHON=ON && cmake --build --preset release --target _ailake`).
+All indexes of a kind are built first; then at each sweep point the libraries
+are timed in alternation, --reps rounds with a different one first each
+round, and each keeps its best round. Machine speed drifts by 10-20% over
+minutes on a shared host; alternating puts that drift on every library alike.
 """
 import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -112,21 +119,86 @@ class Timer:
         self.wall, self.cpu = time.perf_counter() - self.w, cpu_seconds() - self.c
 
 
-def timed_sweep(search, params, queries, gt, k):
-    points = []
+class Built:
+    """One library's index, built and ready: its build cost, its size, and a
+    search(param, queries, k) -> ids that runs on one thread."""
+
+    def __init__(self, library, index, timer, size, search, queries, sweep_param, **extra):
+        self.info = {"library": library, "index": index, "build_s": round(timer.wall, 4),
+                     "build_cpu_s": round(timer.cpu, 4), "index_bytes": int(size),
+                     "sweep_param": sweep_param, **extra}
+        self.search = search
+        self.queries = queries
+
+
+def interleaved_sweep(built, params, gt, k, reps):
+    """Times every library at every sweep point, alternating libraries within
+    each point (reps rounds, a different library first each round) and keeping
+    each library's best round, so that drift in machine speed during the run
+    falls on all libraries alike. A library leaves the sweep once its recall
+    reaches 0.999."""
+    points = {id(b): [] for b in built}
+    active = list(built)
     for p in params:
-        search(p, queries[:50], k)  # warm-up
-        with Timer() as t:
-            ids = search(p, queries, k)
-        points.append({"param": p, "recall": round(recall(ids, gt, k), 4),
-                       "qps": round(len(queries) / t.wall, 1),
-                       "qps_cpu": round(len(queries) / t.cpu, 1)})
-        if points[-1]["recall"] >= 0.999:
+        if not active:
             break
-    return points
+        best = {id(b): [float("inf"), float("inf"), None] for b in active}
+        for b in active:
+            b.search(p, b.queries[:50], k)  # warm-up
+        for rep in range(reps):
+            order = active[rep % len(active):] + active[:rep % len(active)]
+            for b in order:
+                with Timer() as t:
+                    ids = b.search(p, b.queries, k)
+                e = best[id(b)]
+                e[0], e[1] = min(e[0], t.wall), min(e[1], t.cpu)
+                e[2] = ids
+        for b in list(active):
+            wall, cpu, ids = best[id(b)]
+            nq = len(b.queries)
+            points[id(b)].append({"param": p, "recall": round(recall(ids, gt, k), 4),
+                                  "qps": round(nq / wall, 1), "qps_cpu": round(nq / max(cpu, 1e-9), 1)})
+            log(f"  {b.info['library']} {b.info['sweep_param']}={p}: {points[id(b)][-1]}")
+            if points[id(b)][-1]["recall"] >= 0.999:
+                active.remove(b)
+    out = []
+    for b in built:
+        r = dict(b.info)
+        r["points"] = points[id(b)]
+        out.append(r)
+    return out
 
 
-def run_hnswlib(base, queries, gt, metric, args):
+def saved_size(save):
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "index")
+        save(path)
+        return os.path.getsize(path)
+
+
+# ---------------------------------------------------------------- libraries
+def ailake_module(args):
+    sys.path.insert(0, os.path.join(args.build_dir, "python"))
+    import ailake
+    return ailake
+
+
+def build_ailake(kind, base, queries, metric, args):
+    ailake = ailake_module(args)
+    params = ({"m": args.M, "ef_construction": args.efc} if kind == "hnsw" else
+              {"nlist": args.nlist, "pq_m": args.pq_m, "refine_factor": args.refine})
+    with Timer() as t:
+        index = ailake.build_index(base, kind, "cosine" if metric == "cosine" else "euclidean",
+                                   num_threads=args.threads, **params)
+    key = "ef" if kind == "hnsw" else "nprobe"
+
+    def search(p, q, k):
+        return index.search(q, k, num_threads=1, **{key: p})[1]
+
+    return Built("ailake", kind, t, saved_size(index.save), search, queries, key)
+
+
+def build_hnswlib(base, queries, metric, args):
     import hnswlib
     space = "cosine" if metric == "cosine" else "l2"
     index = hnswlib.Index(space=space, dim=base.shape[1])
@@ -135,9 +207,7 @@ def run_hnswlib(base, queries, gt, metric, args):
                          random_seed=42)
         index.set_num_threads(args.threads)
         index.add_items(base, np.arange(base.shape[0]))
-    with tempfile.NamedTemporaryFile() as f:
-        index.save_index(f.name)
-        size = os.path.getsize(f.name)
+    size = saved_size(index.save_index)
     index.set_num_threads(1)
 
     def search(ef, q, k):
@@ -145,9 +215,7 @@ def run_hnswlib(base, queries, gt, metric, args):
         ids, _ = index.knn_query(q, k=k, num_threads=1)
         return ids
 
-    return {"library": "hnswlib", "index": "hnsw", "build_s": t.wall, "build_cpu_s": t.cpu,
-            "index_bytes": size,
-            "sweep_param": "ef", "points": timed_sweep(search, EF_SWEEP, queries, gt, args.k)}
+    return Built("hnswlib", "hnsw", t, size, search, queries, "ef")
 
 
 def faiss_data(base, queries, metric):
@@ -158,7 +226,7 @@ def faiss_data(base, queries, metric):
     return nb.astype(np.float32), nq.astype(np.float32)
 
 
-def run_faiss_hnsw(base, queries, gt, metric, args):
+def build_faiss_hnsw(base, queries, metric, args):
     import faiss
     b, q = faiss_data(base, queries, metric)
     mt = faiss.METRIC_INNER_PRODUCT if metric == "cosine" else faiss.METRIC_L2
@@ -168,19 +236,17 @@ def run_faiss_hnsw(base, queries, gt, metric, args):
     with Timer() as t:
         index.add(b)
     size = len(faiss.serialize_index(index))
-    faiss.omp_set_num_threads(1)
+    del b
 
     def search(ef, qq, k):
+        faiss.omp_set_num_threads(1)
         index.hnsw.efSearch = max(ef, k)
-        _, ids = index.search(qq, k)
-        return ids
+        return index.search(qq, k)[1]
 
-    return {"library": "faiss", "index": "hnsw", "build_s": t.wall, "build_cpu_s": t.cpu,
-            "index_bytes": size,
-            "sweep_param": "ef", "points": timed_sweep(search, EF_SWEEP, q, gt, args.k)}
+    return Built("faiss", "hnsw", t, size, search, q, "ef")
 
 
-def run_faiss_ivfpq(base, queries, gt, metric, args):
+def build_faiss_ivfpq(base, queries, metric, args):
     import faiss
     b, q = faiss_data(base, queries, metric)
     d = b.shape[1]
@@ -194,91 +260,94 @@ def run_faiss_ivfpq(base, queries, gt, metric, args):
     with Timer() as ta:
         index.add(b)
     size = len(faiss.serialize_index(index))
-    faiss.omp_set_num_threads(1)
+    del b
 
-    def search(nprobe, qq, k):
+    def search(nprobe, qq, k, keep=(quant, ivf)):  # keep: the wrapped indexes stay alive
+        faiss.omp_set_num_threads(1)
         ivf.nprobe = nprobe
         index.k_factor = args.refine
-        _, ids = index.search(qq, k)
-        return ids
+        return index.search(qq, k)[1]
 
-    return {"library": "faiss", "index": "ivf_pq", "build_s": tt.wall + ta.wall,
-            "build_cpu_s": tt.cpu + ta.cpu, "train_s": tt.wall, "train_cpu_s": tt.cpu,
-            "index_bytes": size, "sweep_param": "nprobe",
-            "points": timed_sweep(search, NPROBE_SWEEP, q, gt, args.k)}
-
-
-def run_faiss_flat(base, queries, gt, metric, args):
-    """Exact search: single queries and one batch, one thread each."""
-    import faiss
-    b, q = faiss_data(base, queries, metric)
-    index = faiss.IndexFlatIP(b.shape[1]) if metric == "cosine" else faiss.IndexFlatL2(b.shape[1])
-    index.add(b)
-    faiss.omp_set_num_threads(1)
-    nq = min(len(q), args.flat_single)
-    with Timer() as ts:
-        for i in range(nq):
-            index.search(q[i:i + 1], args.k)
-    with Timer() as tb:
-        _, ids = index.search(q, args.k)
-    return {"library": "faiss", "index": "flat", "recall": round(recall(ids, gt, args.k), 4),
-            "single_qps_cpu": round(nq / ts.cpu, 1), "single_qps": round(nq / ts.wall, 1),
-            "batch_qps_cpu": round(len(q) / tb.cpu, 1), "batch_qps": round(len(q) / tb.wall, 1)}
+    t = Timer()
+    t.wall, t.cpu = tt.wall + ta.wall, tt.cpu + ta.cpu
+    return Built("faiss", "ivf_pq", t, size, search, q, "nprobe",
+                 train_s=round(tt.wall, 4), train_cpu_s=round(tt.cpu, 4))
 
 
-def run_ailake_flat(files, metric, args):
-    exe = os.path.join(args.build_dir, "bin", "ailake_ann_bench")
-    cmd = [exe, "--base", files["base"], "--queries", files["queries"], "--gt", files["gt"],
-           "--metric", metric, "--index", "flat", "--k", str(args.k), "--sweep", "0",
-           "--single-queries", str(args.flat_single)]
-    log(" ".join(cmd))
-    r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-    return {"library": "ailake", "index": "flat", "recall": r["batch"]["recall"],
-            "single_qps_cpu": r["points"][0]["qps_cpu"], "single_qps": r["points"][0]["qps"],
-            "batch_qps_cpu": r["batch"]["qps_cpu"], "batch_qps": r["batch"]["qps"]}
-
-
-def run_usearch(base, queries, gt, metric, args):
+def build_usearch(base, queries, metric, args):
     from usearch.index import Index
     index = Index(ndim=base.shape[1], metric="cos" if metric == "cosine" else "l2sq",
                   dtype="f32", connectivity=args.M, expansion_add=args.efc)
     with Timer() as t:
         index.add(np.arange(base.shape[0]), base, threads=args.threads)
-    with tempfile.NamedTemporaryFile() as f:
-        index.save(f.name)
-        size = os.path.getsize(f.name)
+    size = saved_size(index.save)
 
     def search(ef, q, k):
         index.expansion_search = max(ef, k)
         return index.search(q, k, threads=1).keys.astype(np.int64)
 
-    return {"library": "usearch", "index": "hnsw", "build_s": t.wall, "build_cpu_s": t.cpu,
-            "index_bytes": size,
-            "sweep_param": "expansion_search",
-            "points": timed_sweep(search, EF_SWEEP, queries, gt, args.k)}
+    return Built("usearch", "hnsw", t, size, search, queries, "expansion_search")
 
 
-def run_ailake(kind, files, metric, args, nbase, dim):
-    exe = os.path.join(args.build_dir, "bin", "ailake_ann_bench")
-    cmd = [exe, "--base", files["base"], "--queries", files["queries"], "--gt", files["gt"],
-           "--metric", metric, "--index", kind, "--threads", str(args.threads),
-           "--m", str(args.M), "--ef-construction", str(args.efc), "--k", str(args.k),
-           "--nlist", str(args.nlist), "--pq-m", str(args.pq_m), "--refine", str(args.refine),
-           "--sweep", ",".join(map(str, EF_SWEEP if kind == "hnsw" else NPROBE_SWEEP))]
-    log(" ".join(cmd))
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    r = json.loads(out)
-    # Our blob holds no vectors (they live in the Parquet column); count them
-    # so the size compares like for like with peers that store them.
-    r["blob_bytes"] = r["index_bytes"]
-    r["index_bytes"] = r["blob_bytes"] + nbase * dim * 4
-    return r
+def flat_compare(base, queries, gt, metric, args, libs):
+    """Exact search, one thread: queries one at a time and as one batch, the
+    libraries alternating within each of --reps rounds (best round kept)."""
+    entries = []
+    if "ailake-flat" in libs:
+        ailake = ailake_module(args)
+        index = ailake.build_index(base, "flat", "cosine" if metric == "cosine" else "euclidean")
+        entries.append(("ailake", lambda qq, k: index.search(qq, k, num_threads=1)[1], queries))
+    if "faiss-flat" in libs:
+        import faiss
+        b, q = faiss_data(base, queries, metric)
+        findex = faiss.IndexFlatIP(b.shape[1]) if metric == "cosine" else faiss.IndexFlatL2(b.shape[1])
+        findex.add(b)
+        del b
+
+        def fsearch(qq, k):
+            faiss.omp_set_num_threads(1)
+            return findex.search(qq, k)[1]
+
+        entries.append(("faiss", fsearch, q))
+    nq = min(len(queries), args.flat_single)
+    best = {name: [float("inf")] * 4 + [None] for name, _, _ in entries}
+    for rep in range(args.reps):
+        order = entries[rep % max(1, len(entries)):] + entries[:rep % max(1, len(entries))]
+        for name, search, q in order:
+            with Timer() as ts:
+                for i in range(nq):
+                    search(q[i:i + 1], args.k)
+            with Timer() as tb:
+                ids = search(q, args.k)
+            e = best[name]
+            e[0], e[1], e[2], e[3], e[4] = (min(e[0], ts.wall), min(e[1], ts.cpu),
+                                            min(e[2], tb.wall), min(e[3], tb.cpu), ids)
+    out = []
+    for name, _, q in entries:
+        sw, sc, bw, bc, ids = best[name]
+        out.append({"library": name, "index": "flat", "recall": round(recall(ids, gt, args.k), 4),
+                    "single_qps_cpu": round(nq / sc, 1), "single_qps": round(nq / sw, 1),
+                    "batch_qps_cpu": round(len(q) / bc, 1), "batch_qps": round(len(q) / bw, 1)})
+    return out
 
 
 # ---------------------------------------------------------------- report
 def qps_at(points, target, key):
-    ok = [p[key] for p in points if p["recall"] >= target]
-    return max(ok) if ok else None
+    """QPS at recall `target` on the library's recall/QPS curve: the sweep
+    points are joined by straight lines (recall rises and QPS falls along the
+    sweep), so a target between two points gets the QPS between them rather
+    than the slower point's. None when no point reaches the target."""
+    best = None
+    for lo, hi in zip([None] + points[:-1], points):
+        if hi["recall"] < target:
+            continue
+        if lo is None or lo["recall"] >= target or hi["recall"] <= lo["recall"]:
+            q = hi[key]
+        else:
+            f = (target - lo["recall"]) / (hi["recall"] - lo["recall"])
+            q = lo[key] + f * (hi[key] - lo[key])
+        best = q if best is None else max(best, q)
+    return None if best is None else round(best, 1)
 
 
 def summarize(results):
@@ -342,7 +411,10 @@ def main():
     ap.add_argument("--flat-single", dest="flat_single", type=int, default=200,
                     help="queries timed one at a time for the exact-search comparison")
     ap.add_argument("--debian", default="/work/main/.cache/datasets/debian_minilm.npy")
-    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"))
+    ap.add_argument("--reps", type=int, default=3,
+                    help="alternating timing rounds per sweep point (best kept)")
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"),
+                    help="build tree holding the ailake Python module (python/ailake)")
     ap.add_argument("--json", default=None, help="write results here")
     args = ap.parse_args()
 
@@ -362,22 +434,33 @@ def main():
         log(f"ground truth in {time.perf_counter() - t0:.1f}s")
     gt = np.load(files["gt"])
 
-    runners = {
-        "ailake-hnsw": lambda: run_ailake("hnsw", files, metric, args, *base.shape),
-        "ailake-ivfpq": lambda: run_ailake("ivf_pq", files, metric, args, *base.shape),
-        "hnswlib": lambda: run_hnswlib(base, queries, gt, metric, args),
-        "faiss-hnsw": lambda: run_faiss_hnsw(base, queries, gt, metric, args),
-        "faiss-ivfpq": lambda: run_faiss_ivfpq(base, queries, gt, metric, args),
-        "usearch": lambda: run_usearch(base, queries, gt, metric, args),
-        "ailake-flat": lambda: run_ailake_flat(files, metric, args),
-        "faiss-flat": lambda: run_faiss_flat(base, queries, gt, metric, args),
+    builders = {
+        "ailake-hnsw": lambda: build_ailake("hnsw", base, queries, metric, args),
+        "hnswlib": lambda: build_hnswlib(base, queries, metric, args),
+        "faiss-hnsw": lambda: build_faiss_hnsw(base, queries, metric, args),
+        "usearch": lambda: build_usearch(base, queries, metric, args),
+        "ailake-ivfpq": lambda: build_ailake("ivf_pq", base, queries, metric, args),
+        "faiss-ivfpq": lambda: build_faiss_ivfpq(base, queries, metric, args),
     }
+    libs = args.libs.split(",")
+    unknown = [x for x in libs if x not in builders and x not in ("ailake-flat", "faiss-flat")]
+    if unknown:
+        ap.error(f"unknown --libs entries: {unknown}")
     results = []
-    for name in args.libs.split(","):
-        log(f"== {name}")
-        r = runners[name]()
-        log(json.dumps(r))
-        results.append(r)
+    for kind, sweep in (("hnsw", EF_SWEEP), ("ivf_pq", NPROBE_SWEEP)):
+        built = []
+        for name in libs:
+            if name in builders and name.endswith("ivfpq") == (kind == "ivf_pq"):
+                log(f"== build {name}")
+                built.append(builders[name]())
+                log(json.dumps(built[-1].info, default=str))
+        if built:
+            log(f"== {kind} sweep, {args.reps} alternating rounds per point")
+            results += interleaved_sweep(built, sweep, gt, args.k, args.reps)
+        del built
+    if "ailake-flat" in libs or "faiss-flat" in libs:
+        log("== exact search")
+        results += flat_compare(base, queries, gt, metric, args, libs)
     flat = [r for r in results if r["index"] == "flat"]
     hnsw = summarize([r for r in results if r["index"] == "hnsw"])
     ivf = summarize([r for r in results if r["index"] == "ivf_pq"])

@@ -571,10 +571,25 @@ class File:
         self._f.verify()
 
 
-def open_file(path: Union[str, os.PathLike], memory_map: bool = True) -> File:
-    """Opens one AI-Lake (or plain Parquet) file."""
+def open_file(
+    path: Union[str, os.PathLike],
+    memory_map: bool = True,
+    codebooks: Optional[Sequence[Union[str, os.PathLike]]] = None,
+) -> File:
+    """Opens one AI-Lake (or plain Parquet) file.
+
+    ``codebooks``: paths of shared IVF-PQ codebook files that the file's
+    IVF-PQ sections may be encoded with. A table's IVF-PQ files name the
+    table's codebook instead of embedding one; when ``codebooks`` is None and
+    the file sits in a table's ``data/`` folder, the table's
+    ``_indexes/*.codebook`` files are used."""
     p = os.fspath(path)
-    return File(_ailake.File.open(p, memory_map), p)
+    if codebooks is None:
+        idx = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(p))), "_indexes")
+        if os.path.basename(os.path.dirname(os.path.abspath(p))) == "data" and os.path.isdir(idx):
+            codebooks = sorted(os.path.join(idx, n) for n in os.listdir(idx) if n.endswith(".codebook"))
+    cbs = [os.fspath(c) for c in (codebooks or [])]
+    return File(_ailake.File.open(p, memory_map, cbs), p)
 
 
 class Index:

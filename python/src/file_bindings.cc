@@ -4,7 +4,10 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <arrow/io/file.h>
+
 #include "ailake/file.h"
+#include "ailake/index.h"
 #include "bindings.h"
 #include "convert.h"
 
@@ -41,11 +44,34 @@ nb::dict ColumnInfo(const VectorColumnInfo& c) {
 
 class PyFile {
  public:
-  static PyFile Open(const std::string& path, bool memory_map) {
+  // `codebooks`: paths of shared IVF-PQ codebook files the file's IVF-PQ
+  // sections may name (a table's _indexes/*.codebook).
+  static PyFile Open(const std::string& path, bool memory_map,
+                     const std::vector<std::string>& codebooks) {
     FileReadOptions o;
     o.memory_map = memory_map;
     PyFile f;
     f.r_ = Value(NoGil([&] { return AilakeFileReader::Open(path, o); }));
+    if (!codebooks.empty()) {
+      auto loaded =
+          Value(NoGil([&]() -> arrow::Result<std::vector<std::shared_ptr<const IvfPqCodebook>>> {
+            std::vector<std::shared_ptr<const IvfPqCodebook>> out;
+            out.reserve(codebooks.size());
+            for (const auto& cb : codebooks) {
+              auto read = [&]() -> arrow::Result<std::shared_ptr<const IvfPqCodebook>> {
+                ARROW_ASSIGN_OR_RAISE(auto in, arrow::io::ReadableFile::Open(cb));
+                ARROW_ASSIGN_OR_RAISE(const int64_t size, in->GetSize());
+                ARROW_ASSIGN_OR_RAISE(auto blob, in->ReadAt(0, size));
+                return IvfPqCodebook::Load(std::move(blob));
+              }();
+              if (!read.ok())
+                return read.status().WithMessage("codebook ", cb, ": ", read.status().message());
+              out.push_back(*std::move(read));
+            }
+            return out;
+          }));
+      f.r_->SetIvfPqCodebooks(std::move(loaded));
+    }
     return f;
   }
 
@@ -129,7 +155,8 @@ class PyFile {
 
 void BindFiles(nb::module_& m) {
   nb::class_<PyFile>(m, "File")
-      .def_static("open", &PyFile::Open, nb::arg("path"), nb::arg("memory_map"))
+      .def_static("open", &PyFile::Open, nb::arg("path"), nb::arg("memory_map"),
+                  nb::arg("codebooks"))
       .def("is_ailake_file", &PyFile::IsAilakeFile)
       .def_prop_ro("num_rows", &PyFile::num_rows)
       .def_prop_ro("num_row_groups", &PyFile::num_row_groups)

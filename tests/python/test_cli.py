@@ -23,6 +23,7 @@ def cli(build_dir):
             raise AssertionError(f"ailake {args} -> {r.returncode}: {r.stderr}")
         return r
 
+    run.exe = exe
     return run
 
 
@@ -126,6 +127,18 @@ def test_errors_and_exit_codes(cli, tmp_path):
     r = cli("search", tmp_path / "t", "--query", tmp_path / "bad.npy", check=False)
     assert r.returncode == 1 and "npy" in r.stderr
     assert "--json" in cli("--help").stdout
+    # A path that is not UTF-8 still gives a JSON error object (the bytes
+    # become U+FFFD), not a failure to print one.
+    bad = str(tmp_path) + "/t\udcff\udcfe"
+    r = subprocess.run([str(cli.exe), "--json", "info", bad], capture_output=True, timeout=60)
+    assert r.returncode == 1
+    assert "\ufffd" in json.loads(r.stdout.decode("utf-8"))["error"]
+    assert b"\xff\xfe" in r.stderr  # stderr keeps the path's own bytes
+    # Reading verbs never create the location they were given.
+    for verb in ("info", "scan", "verify"):
+        r = cli(verb, tmp_path / "nowhere" / "t", check=False)
+        assert r.returncode == 1 and str(tmp_path / "nowhere" / "t") in r.stderr
+        assert not (tmp_path / "nowhere").exists(), verb
 
 
 def run_on_terminal(exe, *args):

@@ -107,3 +107,31 @@ def test_polars_reads_data_files(table):
     assert df["id"].to_list() == list(range(2 * N))
     assert df["name"][17] == "item 17"
     np.testing.assert_array_equal(stored_vectors(df["embedding"].to_list()), x)
+
+
+def test_open_file_searches_a_tables_shared_codebook_ivf_pq_file(tmp_path):
+    path = tmp_path / "pq"
+    x = vectors(2 * N, seed=5)
+    w = ailake.TableWriter(path, dim=DIM, metric="euclidean", index="ivf_pq", nlist=16, pq_m=4)
+    w.write_batch(rows(0, x[:N]))
+    w.write_batch(rows(N, x[N:]))
+    w.close()
+    files = data_files(str(path))
+    [codebook] = glob.glob(os.path.join(path, "_indexes", "*.codebook"))
+    for f in files:
+        af = ailake.open_file(f)  # finds the table's codebook beside data/
+        assert af.vector_columns[0]["index"] == "ivf_pq"
+        fx = x[af.read(columns=["id"])["id"].to_numpy()]
+        q = fx[7] + 0.01
+        want = exact_topk("euclidean", q, fx, 10)
+        r = af.search(q, k=10, nprobe=16, refine_factor=8)
+        assert r["_row"][0].as_py() == 7
+        assert recall(r["_row"].to_pylist(), want) >= 0.9
+        # The same codebook named explicitly.
+        r2 = ailake.open_file(f, codebooks=[codebook]).search(q, k=10, nprobe=16, refine_factor=8)
+        assert r2["_row"].to_pylist() == r["_row"].to_pylist()
+        # Without it, the search says which codebook it needs.
+        with pytest.raises(Exception, match="codebook"):
+            ailake.open_file(f, codebooks=[]).search(q, k=10)
+    with pytest.raises(Exception, match="codebook .*missing"):
+        ailake.open_file(files[0], codebooks=[str(tmp_path / "missing.codebook")])

@@ -45,9 +45,13 @@ void Progress(const std::string& what, int64_t done, int64_t total) {
             << "] " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
 }
 
+// JSON text of j; bytes that are not UTF-8 (a path or a value read from a
+// file) become U+FFFD instead of failing the dump.
+std::string Dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); }
+
 void Emit(const json& j, const std::string& human) {
   if (g.json) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << Dump(j) << "\n";
   } else if (!human.empty()) {
     std::cout << human;
   }
@@ -226,7 +230,7 @@ void PrintResult(const std::shared_ptr<arrow::Table>& t, json extra, const std::
     auto rows = TableToJson(*t);
     if (!rows.ok()) throw std::runtime_error(rows.status().ToString());
     extra["rows"] = *rows;
-    std::cout << extra.dump(2) << "\n";
+    std::cout << Dump(extra) << "\n";
   } else {
     PrintTable(*t, std::cout);
     if (!footer.empty()) std::cout << footer;
@@ -787,7 +791,7 @@ int Main(int argc, char** argv) {
     return 2;
   } catch (const std::exception& e) {
     if (g.json) {
-      std::cout << json({{"error", e.what()}}).dump(2) << "\n";
+      std::cout << Dump(json({{"error", e.what()}})) << "\n";
     }
     std::cerr << "ailake: error: " << e.what() << "\n";
     return 1;

@@ -257,9 +257,8 @@ arrow::Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view uri
                                          "conditional writes for atomic commits)");
   }
   if (path.empty()) return arrow::Status::Invalid("empty table location");
-  std::error_code ec;
-  fs::create_directories(std::string(path), ec);
-  if (ec) return arrow::Status::IOError("create '", path, "': ", ec.message());
+  // Nothing is created here: a reader of a missing table must not leave a
+  // directory behind; writes create the folders they put objects in.
   std::string root(path);
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   return std::make_shared<LocalObjectStore>(std::move(root));

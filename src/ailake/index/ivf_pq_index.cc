@@ -126,14 +126,20 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
   std::partial_sort(order.begin(), order.begin() + nprobe, order.end(), closer);
   bool rest_sorted = nprobe == nlist;
 
-  // Lookup tables: lut[j][c] for sub-space j, codeword c.
+  // Lookup tables: lut[j][c] for sub-space j, codeword c. Inner product and
+  // unit vectors score a row x ~ c + r by -q.(c + r), so one table serves
+  // every list: -q_j . r_jc, plus -q.c per list. (For unit q and x,
+  // |q - x|^2 = 2 - 2 q.x ranks the same; the approximation only drops the
+  // quantization error in |c + r|^2, and the candidates are re-ranked
+  // exactly.) L2 needs a table per list, of y = q - c.
   lut.resize(size_t{m} * 256);
-  if (space == PqSpace::kInnerProduct) {  // one table for every list: -q_j . r_jc
+  const bool shared_lut = space == PqSpace::kInnerProduct || space == PqSpace::kUnit;
+  if (shared_lut) {
     for (uint32_t j = 0; j < m; ++j) {
       kt.pq_lut(q.data() + size_t{j} * dsub, cb_->panels(j), nullptr, -1.0f, dsub, &lut[j * 256]);
     }
   }
-  std::vector<float> y(space == PqSpace::kInnerProduct ? 0 : d);
+  std::vector<float> y(shared_lut ? 0 : d);
   TopK cand(static_cast<uint32_t>(std::min<uint64_t>(uint64_t{k} * refine, h_.num_rows)));
   for (uint32_t i = 0; i < nlist; ++i) {
     // Past nprobe lists only while fewer than k rows (allowed by the filter)
@@ -147,6 +153,8 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
     float base;
     if (space == PqSpace::kInnerProduct) {
       base = coarse[list];
+    } else if (space == PqSpace::kUnit) {
+      base = -kt.dot_f32(q.data(), cb_->centroid(list), d);
     } else {  // |y - r|^2 = |y|^2 - 2 y.r + |r|^2 with y = q - c, per sub-space
       const float* c = cb_->centroid(list);
       for (uint32_t t = 0; t < d; ++t) y[t] = q[t] - vec::Ld(c + t);

@@ -50,6 +50,14 @@ std::vector<float> PqCodebook::Codewords() const {
   return out;
 }
 
+const vec::PackedRows& PqCodebook::PackedCentroids() const {
+  std::call_once(packed_once_, [this] {
+    const std::vector<float> c = Centroids();
+    packed_centroids_ = vec::PackRows(c.data(), nlist_, dim_);
+  });
+  return packed_centroids_;
+}
+
 std::vector<float> PqCodebook::Centroids() const {
   std::vector<float> out(size_t{nlist_} * dim_);
   std::memcpy(out.data(), centroids_, out.size() * 4);

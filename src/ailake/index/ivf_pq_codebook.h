@@ -4,10 +4,12 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "ailake/index.h"
 #include "ailake/index/blob.h"
+#include "ailake/vec/matrix.h"
 
 namespace ailake::index {
 
@@ -48,8 +50,13 @@ class PqCodebook final : public IvfPqCodebook {
   // Codewords unpacked to m x 256 x dsub (for encoding).
   std::vector<float> Codewords() const;
   std::vector<float> Centroids() const;
+  // The centroids packed for the matrix kernel (with |c|^2), made on first
+  // use and shared by every index using this codebook.
+  const vec::PackedRows& PackedCentroids() const;
 
  private:
+  mutable std::once_flag packed_once_;
+  mutable vec::PackedRows packed_centroids_;
   std::shared_ptr<arrow::Buffer> blob_;
   uint32_t dim_ = 0, nlist_ = 0, m_ = 0;
   DistanceMetric metric_ = DistanceMetric::kEuclidean;

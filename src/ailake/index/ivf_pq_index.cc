@@ -50,7 +50,23 @@ class IvfPqIndex final : public VectorIndex {
                                               const SearchParams& params,
                                               const RowFilter* filter) const override;
 
+  // Queries in blocks: the coarse step of a block is one matrix product of
+  // its queries and the packed centroids.
+  arrow::Result<std::vector<std::vector<Neighbor>>> SearchBatch(
+      std::span<const float> queries, uint32_t nq, uint32_t k, const SearchParams& params,
+      const RowFilter* filter, uint32_t num_threads) const override;
+
  private:
+  // Queries per coarse matrix product in SearchBatch.
+  static constexpr uint32_t kCoarseBlock = 32;
+
+  // The query as the codebook's space sees it (unit length for kUnit).
+  void PrepareQuery(const float* query, float* out) const;
+  // Search given dots[c] = q . centroid_c for the prepared query q.
+  std::vector<Neighbor> SearchWithDots(const float* query, const float* q, const float* dots,
+                                       uint32_t k, const SearchParams& params,
+                                       const RowFilter* filter) const;
+
   // Adds base + sum_j lut[j][code_j] for the rows of `list` to `cand`.
   void ScanList(uint32_t list, float base, const float* lut, const RowFilter* filter,
                 TopK* cand) const;
@@ -73,18 +89,27 @@ void IvfPqIndex::ScanList(uint32_t list, float base, const float* lut, const Row
   for (uint32_t i = b; i < e; ++i, code += m) {
     const uint32_t id = LoadU32(ids_ + 4ull * i);
     if (filter != nullptr && !Allowed(filter, id)) continue;
+    // Pointer steps, so each lookup is one load with the code byte as index
+    // (no 32-bit index arithmetic per lookup).
     float s0 = base, s1 = 0, s2 = 0, s3 = 0;
-    uint32_t j = 0;
-    for (; j + 4 <= m; j += 4) {
-      s0 += lut[(j + 0) * 256 + code[j + 0]];
-      s1 += lut[(j + 1) * 256 + code[j + 1]];
-      s2 += lut[(j + 2) * 256 + code[j + 2]];
-      s3 += lut[(j + 3) * 256 + code[j + 3]];
+    const float* t = lut;
+    const uint8_t* c = code;
+    const uint8_t* end4 = code + (m & ~3u);
+    for (; c != end4; c += 4, t += 1024) {
+      s0 += t[c[0]];
+      s1 += t[256 + c[1]];
+      s2 += t[512 + c[2]];
+      s3 += t[768 + c[3]];
     }
-    for (; j < m; ++j) s0 += lut[j * 256 + code[j]];
+    for (; c != code + m; ++c, t += 256) s0 += t[c[0]];
     const float s = (s0 + s1) + (s2 + s3);
     if (s < cand->threshold()) cand->Push(id, s);
   }
+}
+
+void IvfPqIndex::PrepareQuery(const float* query, float* out) const {
+  std::memcpy(out, query, size_t{h_.dim} * 4);
+  if (cb_->space() == PqSpace::kUnit) vec::NormalizeRows(out, 1, h_.dim);
 }
 
 arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> query, uint32_t k,
@@ -96,6 +121,51 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
                                   " floats, index dim is ", d);
   }
   if (h_.num_rows == 0 || k == 0) return std::vector<Neighbor>{};
+  thread_local std::vector<float> q, dots;
+  q.resize(d);
+  dots.resize(cb_->nlist());
+  PrepareQuery(query.data(), q.data());
+  vec::InnerProducts(q.data(), 1, cb_->PackedCentroids(), dots.data(), cb_->nlist());
+  return SearchWithDots(query.data(), q.data(), dots.data(), k, params, filter);
+}
+
+arrow::Result<std::vector<std::vector<Neighbor>>> IvfPqIndex::SearchBatch(
+    std::span<const float> queries, uint32_t nq, uint32_t k, const SearchParams& params,
+    const RowFilter* filter, uint32_t num_threads) const {
+  const uint32_t d = h_.dim, nlist = cb_->nlist();
+  if (queries.size() != static_cast<size_t>(nq) * d) {
+    return arrow::Status::Invalid("IvfPqIndex::SearchBatch: ", queries.size(), " floats is not ",
+                                  nq, " queries of dim ", d);
+  }
+  std::vector<std::vector<Neighbor>> out(nq);
+  if (h_.num_rows == 0 || k == 0 || nq == 0) return out;
+  const vec::PackedRows& packed = cb_->PackedCentroids();
+  const uint32_t blocks = (nq + kCoarseBlock - 1) / kCoarseBlock;
+  vec::ParallelFor(
+      blocks, vec::ResolveThreads(num_threads, blocks), 1, [&](size_t b, size_t e, uint32_t) {
+        std::vector<float> q(size_t{kCoarseBlock} * d);
+        std::vector<float> dots(size_t{kCoarseBlock} * nlist);
+        for (size_t blk = b; blk < e; ++blk) {
+          const uint32_t q0 = static_cast<uint32_t>(blk) * kCoarseBlock;
+          const uint32_t bq = std::min(kCoarseBlock, nq - q0);
+          for (uint32_t i = 0; i < bq; ++i) {
+            PrepareQuery(&queries[size_t{q0 + i} * d], &q[size_t{i} * d]);
+          }
+          vec::InnerProducts(q.data(), bq, packed, dots.data(), nlist);
+          for (uint32_t i = 0; i < bq; ++i) {
+            out[q0 + i] = SearchWithDots(&queries[size_t{q0 + i} * d], &q[size_t{i} * d],
+                                         &dots[size_t{i} * nlist], k, params, filter);
+          }
+        }
+      });
+  return out;
+}
+
+std::vector<Neighbor> IvfPqIndex::SearchWithDots(const float* query, const float* q,
+                                                 const float* dots, uint32_t k,
+                                                 const SearchParams& params,
+                                                 const RowFilter* filter) const {
+  const uint32_t d = h_.dim;
   const uint32_t nlist = cb_->nlist(), m = cb_->m(), dsub = cb_->dsub();
   const uint32_t nprobe = std::min(nlist, std::max(1u, params.nprobe ? params.nprobe : nprobe_));
   const uint32_t refine = std::max(1u, params.refine_factor ? params.refine_factor : refine_);
@@ -103,22 +173,23 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
     // So few allowed rows that the re-ranking pool could hold them all: scan
     // them exactly instead of hoping the probed lists contain them.
     const uint64_t allowed = CountAllowed(filter, h_.num_rows);
-    if (allowed == 0) return std::vector<Neighbor>{};
-    if (allowed <= 4ull * k * refine) return ExactSearch(view_, h_.metric, query.data(), k, filter);
+    if (allowed == 0) return {};
+    if (allowed <= 4ull * k * refine) return ExactSearch(view_, h_.metric, query, k, filter);
   }
   const vec::KernelTable& kt = vec::Kernels();
+  const vec::PackedRows& packed = cb_->PackedCentroids();
 
-  thread_local std::vector<float> q, lut, coarse;
+  thread_local std::vector<float> lut, coarse;
   thread_local std::vector<uint32_t> order;
-  q.assign(query.begin(), query.end());
   const PqSpace space = cb_->space();
-  if (space == PqSpace::kUnit) vec::NormalizeRows(q.data(), 1, d);
 
-  // Coarse distances and the probe order.
+  // Coarse distances from the dot products, and the probe order.
+  const float qq = space == PqSpace::kInnerProduct ? 0.0f : kt.dot_f32(q, q, d);
   coarse.resize(nlist);
   for (uint32_t c = 0; c < nlist; ++c) {
-    coarse[c] = space == PqSpace::kInnerProduct ? -kt.dot_f32(q.data(), cb_->centroid(c), d)
-                                                : kt.l2_f32(q.data(), cb_->centroid(c), d);
+    coarse[c] = space == PqSpace::kInnerProduct
+                    ? -dots[c]
+                    : std::max(0.0f, qq + packed.norms2[c] - 2.0f * dots[c]);
   }
   order.resize(nlist);
   std::iota(order.begin(), order.end(), 0u);
@@ -136,7 +207,7 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
   const bool shared_lut = space == PqSpace::kInnerProduct || space == PqSpace::kUnit;
   if (shared_lut) {
     for (uint32_t j = 0; j < m; ++j) {
-      kt.pq_lut(q.data() + size_t{j} * dsub, cb_->panels(j), nullptr, -1.0f, dsub, &lut[j * 256]);
+      kt.pq_lut(q + size_t{j} * dsub, cb_->panels(j), nullptr, -1.0f, dsub, &lut[j * 256]);
     }
   }
   std::vector<float> y(shared_lut ? 0 : d);
@@ -151,10 +222,8 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
     }
     const uint32_t list = order[i];
     float base;
-    if (space == PqSpace::kInnerProduct) {
-      base = coarse[list];
-    } else if (space == PqSpace::kUnit) {
-      base = -kt.dot_f32(q.data(), cb_->centroid(list), d);
+    if (shared_lut) {
+      base = -dots[list];
     } else {  // |y - r|^2 = |y|^2 - 2 y.r + |r|^2 with y = q - c, per sub-space
       const float* c = cb_->centroid(list);
       for (uint32_t t = 0; t < d; ++t) y[t] = q[t] - vec::Ld(c + t);
@@ -170,7 +239,7 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::Search(std::span<const float> q
   // Exact re-ranking: every returned distance is the metric's true distance.
   std::vector<Neighbor> pool = cand.Take();
   vec::QueryScorer scorer(h_.metric, view_.precision(), d, view_.int8());
-  scorer.SetQuery(query.data());
+  scorer.SetQuery(query);
   TopK top(k);
   for (const Neighbor& nb : pool) top.Push(nb.row, scorer.Distance(view_.Row(nb.row)));
   return top.Take();

@@ -67,6 +67,46 @@ TEST(IvfPqIndexTest, RecallWithRefinementForEveryMetric) {
   }
 }
 
+TEST(IvfPqIndexTest, BatchSearchEqualsSingleSearch) {
+  // 45 queries: one full block of the batched coarse step and a partial one.
+  const uint32_t dim = 24, n = 2500, nq = 45, k = 7;
+  const auto queries = ClusteredData(nq, dim, 8, 70);
+  testing::FilterBits odd(n, [](uint32_t r) { return r % 2 == 1; });
+  for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
+                           DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine}) {
+    auto rows = ClusteredData(n, dim, 8, 8);
+    if (m == DistanceMetric::kNormalizedCosine) vec::NormalizeRows(rows.data(), n, dim);
+    auto enc = Encode(rows, dim, Precision::kF32);
+    auto idx = BuildIndex(IvfPolicy(dim, m, Precision::kF32), enc.view).ValueOrDie();
+    const RowFilter* none = nullptr;
+    const RowFilter* odd_rows = &odd.filter;
+    for (const RowFilter* filter : {none, odd_rows}) {
+      for (uint32_t threads : {1u, 2u}) {
+        SCOPED_TRACE(std::string(MetricName(m)) + (filter ? " filtered" : "") + " threads " +
+                     std::to_string(threads));
+        SearchParams p;
+        p.nprobe = 3;
+        auto batch = idx->SearchBatch(queries, nq, k, p, filter, threads).ValueOrDie();
+        ASSERT_EQ(batch.size(), nq);
+        for (uint32_t i = 0; i < nq; ++i) {
+          auto one = idx->Search({&queries[size_t{i} * dim], dim}, k, p, filter).ValueOrDie();
+          ASSERT_EQ(batch[i].size(), one.size()) << i;
+          for (size_t j = 0; j < one.size(); ++j) {
+            EXPECT_EQ(batch[i][j].row, one[j].row) << i << " " << j;
+            EXPECT_EQ(batch[i][j].distance, one[j].distance) << i << " " << j;
+          }
+        }
+      }
+    }
+  }
+  auto enc = Encode(ClusteredData(100, dim, 2, 9), dim, Precision::kF32);
+  auto idx = BuildIndex(IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32), enc.view)
+                 .ValueOrDie();
+  EXPECT_TRUE(idx->SearchBatch(std::span<const float>(queries).first(dim + 1), 1, k, {}, nullptr, 1)
+                  .status()
+                  .IsInvalid());
+}
+
 TEST(IvfPqIndexTest, FilterProbesFurtherUntilKAllowedRows) {
   const uint32_t dim = 16, n = 3000;
   auto enc = Encode(ClusteredData(n, dim, 16, 6), dim, Precision::kF32);

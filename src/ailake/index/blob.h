@@ -25,7 +25,7 @@ inline constexpr size_t kCommonHeaderBytes = 64;
 inline constexpr size_t kSectionAlign = 64;
 
 enum BlobFlags : uint16_t {
-  kFlagInverseNorms = 1,      // HNSW cosine: 1/|v| per row
+  kFlagInverseNorms = 1,      // flat and HNSW, cosine: 1/|v| per row
   kFlagExternalCodebook = 2,  // IVF-PQ: codebook referenced by fingerprint, not embedded
 };
 

@@ -17,8 +17,13 @@ constexpr uint32_t kBlockRows = 1024;
 
 class FlatIndex final : public VectorIndex {
  public:
-  FlatIndex(DistanceMetric metric, const VectorView& vectors)
-      : metric_(metric), vectors_(vectors) {}
+  // `blob`: the serialized index (header, and inverse norms for cosine).
+  FlatIndex(DistanceMetric metric, const VectorView& vectors, std::shared_ptr<arrow::Buffer> blob)
+      : metric_(metric), vectors_(vectors), blob_(std::move(blob)) {
+    if (blob_->size() > static_cast<int64_t>(kCommonHeaderBytes)) {
+      inv_norms_ = blob_->data() + kCommonHeaderBytes;
+    }
+  }
 
   IndexType type() const override { return IndexType::kFlat; }
   DistanceMetric metric() const override { return metric_; }
@@ -32,25 +37,14 @@ class FlatIndex final : public VectorIndex {
       return arrow::Status::Invalid("FlatIndex::Search: query has ", query.size(),
                                     " floats, index dim is ", vectors_.dim());
     }
-    return ExactSearch(vectors_, metric_, query.data(), k, filter);
+    return ExactSearch(vectors_, metric_, query.data(), k, filter, inv_norms_);
   }
 
   arrow::Result<std::vector<std::vector<Neighbor>>> SearchBatch(
       std::span<const float> queries, uint32_t nq, uint32_t k, const SearchParams& params,
       const RowFilter* filter, uint32_t num_threads) const override;
 
-  arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const override {
-    BlobWriter w(kCommonHeaderBytes);
-    CommonHeader h;
-    h.type = IndexType::kFlat;
-    h.metric = metric_;
-    h.precision = vectors_.precision();
-    h.int8 = vectors_.int8();
-    h.dim = vectors_.dim();
-    h.num_rows = vectors_.num_rows();
-    WriteCommonHeader(&w, h);
-    return w.Finish();
-  }
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const override { return blob_; }
 
  private:
   void BlockedScan(const float* q, uint32_t nq, uint32_t k, const RowFilter* filter,
@@ -58,6 +52,8 @@ class FlatIndex final : public VectorIndex {
 
   DistanceMetric metric_;
   VectorView vectors_;
+  std::shared_ptr<arrow::Buffer> blob_;
+  const uint8_t* inv_norms_ = nullptr;  // cosine: num_rows f32 in blob_
 };
 
 // Batched exact search over f32 rows. Each worker takes blocks of kBlockRows
@@ -183,7 +179,7 @@ arrow::Result<std::vector<std::vector<Neighbor>>> FlatIndex::SearchBatch(
   for (uint32_t i = 0; i < nq; ++i) {
     const float* qi = queries.data() + size_t{i} * d;
     if (metric_ == DistanceMetric::kCosine && vec::Kernels().dot_f32(qi, qi, d) == 0.0f) {
-      out[i] = ExactSearch(vectors_, metric_, qi, k, filter);
+      out[i] = ExactSearch(vectors_, metric_, qi, k, filter, inv_norms_);
       continue;
     }
     ids.push_back(i);
@@ -198,29 +194,83 @@ arrow::Result<std::vector<std::vector<Neighbor>>> FlatIndex::SearchBatch(
 }  // namespace
 
 std::vector<Neighbor> ExactSearch(const VectorView& vectors, DistanceMetric metric,
-                                  const float* query, uint32_t k, const RowFilter* filter) {
+                                  const float* query, uint32_t k, const RowFilter* filter,
+                                  const uint8_t* inv_norms) {
   vec::QueryScorer scorer(metric, vectors.precision(), vectors.dim(), vectors.int8());
   scorer.SetQuery(query);
   TopK top(k);
   const uint32_t n = vectors.num_rows();
+  const bool with_norms = inv_norms != nullptr && metric == DistanceMetric::kCosine;
   for (uint32_t r = 0; r < n; ++r) {
     if (filter != nullptr && !Allowed(filter, r)) continue;
     if (r + 4 < n) __builtin_prefetch(vectors.Row(r + 4));
-    const float dist = scorer.Distance(vectors.Row(r));
+    const float dist =
+        with_norms ? scorer.CosineWithInvNorm(vectors.Row(r), LoadF32(inv_norms + size_t{r} * 4))
+                   : scorer.Distance(vectors.Row(r));
     if (dist < top.threshold() || !top.full()) top.Push(r, dist);
   }
   return top.Take();
 }
 
-arrow::Result<std::unique_ptr<VectorIndex>> BuildFlatIndex(const VectorStoragePolicy& policy,
-                                                           const VectorView& vectors) {
-  return std::make_unique<FlatIndex>(policy.metric, vectors);
+namespace {
+
+CommonHeader FlatHeader(DistanceMetric metric, const VectorView& vectors) {
+  CommonHeader h;
+  h.type = IndexType::kFlat;
+  h.metric = metric;
+  h.precision = vectors.precision();
+  h.int8 = vectors.int8();
+  h.dim = vectors.dim();
+  h.num_rows = vectors.num_rows();
+  return h;
 }
 
-arrow::Result<std::unique_ptr<VectorIndex>> LoadFlatIndex(const CommonHeader& header,
+}  // namespace
+
+arrow::Result<std::unique_ptr<VectorIndex>> BuildFlatIndex(const VectorStoragePolicy& policy,
+                                                           const VectorView& vectors) {
+  BlobWriter w(kCommonHeaderBytes);
+  CommonHeader h = FlatHeader(policy.metric, vectors);
+  if (policy.metric == DistanceMetric::kCosine && vectors.num_rows() > 0) {
+    const uint32_t n = vectors.num_rows();
+    std::vector<float> inv(n);
+    vec::ParallelFor(n, vec::ResolveThreads(0, n / 4096 + 1), 4096,
+                     [&](size_t b, size_t e, uint32_t) {
+                       for (size_t r = b; r < e; ++r) {
+                         inv[r] = vec::InverseNorm(vectors.precision(), vectors.dim(),
+                                                   vectors.int8(), vectors.Row(r));
+                       }
+                     });
+    const uint64_t at = w.Append(inv.data(), inv.size() * 4);
+    if (at != kCommonHeaderBytes) return arrow::Status::Invalid("flat blob: norms misplaced");
+    h.flags = kFlagInverseNorms;
+  }
+  WriteCommonHeader(&w, h);
+  ARROW_ASSIGN_OR_RAISE(auto blob, w.Finish());
+  return std::make_unique<FlatIndex>(policy.metric, vectors, std::move(blob));
+}
+
+arrow::Result<std::unique_ptr<VectorIndex>> LoadFlatIndex(std::shared_ptr<arrow::Buffer> blob,
+                                                          const CommonHeader& header,
                                                           const VectorView& vectors) {
   ARROW_RETURN_NOT_OK(CheckVectorsMatch(header, vectors));
-  return std::make_unique<FlatIndex>(header.metric, vectors);
+  const bool norms = (header.flags & kFlagInverseNorms) != 0;
+  if ((header.flags & ~kFlagInverseNorms) != 0) {
+    return arrow::Status::Invalid("flat blob: unknown flags ", header.flags);
+  }
+  if (norms && header.metric != DistanceMetric::kCosine) {
+    return arrow::Status::Invalid("flat blob: inverse norms flagged for metric ",
+                                  MetricName(header.metric), " (cosine only)");
+  }
+  const uint64_t size = static_cast<uint64_t>(blob->size());
+  if (norms) {
+    ARROW_RETURN_NOT_OK(
+        CheckSection(size, kCommonHeaderBytes, header.num_rows, 4, "flat.inv_norms"));
+  } else if (size != kCommonHeaderBytes) {
+    return arrow::Status::Invalid("flat blob: ", size, " bytes, expected the ", kCommonHeaderBytes,
+                                  "-byte header alone");
+  }
+  return std::make_unique<FlatIndex>(header.metric, vectors, std::move(blob));
 }
 
 }  // namespace ailake::index

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "ailake/index/test_util.h"
 
 namespace ailake::index {
@@ -97,8 +99,39 @@ TEST(FlatIndexTest, SerializeLoadRoundTripAndMismatchIsRejected) {
                  enc.view)
           .ValueOrDie();
   auto blob = idx->Serialize().ValueOrDie();
-  EXPECT_EQ(blob->size(), 64);
+  // Cosine: the header, then 1/|v| per row (50 x 4 bytes, padded to 64).
+  EXPECT_EQ(blob->size(), 64 + 256);
   auto loaded = LoadIndex(blob, enc.view).ValueOrDie();
+  for (uint32_t r = 0; r < n; r += 7) {
+    auto hits = loaded->Search({&enc.decoded[size_t{r} * dim], dim}, n).ValueOrDie();
+    for (const Neighbor& nb : hits) {
+      const double t =
+          testing::OracleDistance(DistanceMetric::kCosine, &enc.decoded[size_t{r} * dim],
+                                  &enc.decoded[size_t{nb.row} * dim], dim);
+      EXPECT_NEAR(nb.distance, t, 1e-5);
+    }
+  }
+  // Other metrics: the header alone; a norms flag there, or norms cut short,
+  // is refused.
+  auto l2 = BuildIndex(
+                testing::Policy(dim, DistanceMetric::kEuclidean, Precision::kF16, IndexType::kFlat),
+                enc.view)
+                .ValueOrDie()
+                ->Serialize()
+                .ValueOrDie();
+  EXPECT_EQ(l2->size(), 64);
+  std::vector<uint8_t> flagged(l2->data(), l2->data() + l2->size());
+  flagged[10] = 1;
+  EXPECT_TRUE(LoadIndex(std::make_shared<arrow::Buffer>(flagged.data(), 64), enc.view)
+                  .status()
+                  .IsInvalid());
+  std::vector<uint8_t> cut(blob->data(), blob->data() + 128);
+  const uint64_t cut_size = cut.size();
+  std::memcpy(&cut[24], &cut_size, 8);
+  auto short_norms = LoadIndex(std::make_shared<arrow::Buffer>(cut.data(), 128), enc.view);
+  ASSERT_FALSE(short_norms.ok());
+  EXPECT_NE(short_norms.status().message().find("inv_norms"), std::string::npos)
+      << short_norms.status().message();
   EXPECT_EQ(loaded->metric(), DistanceMetric::kCosine);
   EXPECT_EQ(loaded->size(), n);
   auto a = idx->Search({enc.decoded.data(), dim}, 5).ValueOrDie();

@@ -143,7 +143,7 @@ arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> qu
     // allowed^2 <= ef * m0 * n.
     if (static_cast<double>(allowed) * static_cast<double>(allowed) <=
         static_cast<double>(ef) * graph_.m0 * n) {
-      return ExactSearch(view_, h_.metric, query.data(), k, filter);
+      return ExactSearch(view_, h_.metric, query.data(), k, filter, inv_norms_);
     }
   }
   HnswDistance dist(h_.metric, view_, inv_norms_);
@@ -153,7 +153,7 @@ arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> qu
     // The walk could not reach k allowed rows: the contract is min(k, allowed).
     const uint64_t allowed = CountAllowed(filter, n);
     if (out.size() < std::min<uint64_t>(k, allowed)) {
-      return ExactSearch(view_, h_.metric, query.data(), k, filter);
+      return ExactSearch(view_, h_.metric, query.data(), k, filter, inv_norms_);
     }
   }
   return out;

@@ -80,7 +80,7 @@ arrow::Result<std::unique_ptr<VectorIndex>> LoadIndex(
   ARROW_ASSIGN_OR_RAISE(index::CommonHeader h, index::ReadCommonHeader(*blob));
   ARROW_RETURN_NOT_OK(index::CheckVectorsMatch(h, vectors));
   switch (h.type) {
-    case IndexType::kFlat: return index::LoadFlatIndex(h, vectors);
+    case IndexType::kFlat: return index::LoadFlatIndex(std::move(blob), h, vectors);
     case IndexType::kHnsw: return index::LoadHnswIndex(std::move(blob), h, vectors);
     case IndexType::kIvfPq:
       return index::LoadIvfPqIndex(std::move(blob), h, vectors, std::move(codebook));

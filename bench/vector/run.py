@@ -322,13 +322,37 @@ def flat_compare(base, queries, gt, metric, args, libs):
             e = best[name]
             e[0], e[1], e[2], e[3], e[4] = (min(e[0], ts.wall), min(e[1], ts.cpu),
                                             min(e[2], tb.wall), min(e[3], tb.cpu), ids)
+    bandwidth = memory_bandwidth(args)
+    scan_bytes = base.shape[0] * base.shape[1] * 4
     out = []
     for name, _, q in entries:
         sw, sc, bw, bc, ids = best[name]
-        out.append({"library": name, "index": "flat", "recall": round(recall(ids, gt, args.k), 4),
-                    "single_qps_cpu": round(nq / sc, 1), "single_qps": round(nq / sw, 1),
-                    "batch_qps_cpu": round(len(q) / bc, 1), "batch_qps": round(len(q) / bw, 1)})
+        r = {"library": name, "index": "flat", "recall": round(recall(ids, gt, args.k), 4),
+             "single_qps_cpu": round(nq / sc, 1), "single_qps": round(nq / sw, 1),
+             "batch_qps_cpu": round(len(q) / bc, 1), "batch_qps": round(len(q) / bw, 1),
+             "single_scan_gbps": round(scan_bytes * nq / sw / 1e9, 2)}
+        if bandwidth:
+            r["memory_bandwidth_gbps"] = round(bandwidth / 1e9, 2)
+            r["bandwidth_fraction"] = round(scan_bytes * nq / sw / bandwidth, 3)
+        out.append(r)
     return out
+
+
+def memory_bandwidth(args):
+    """Bytes/s of a plain streaming read on one thread (BM_MemoryBandwidth of
+    ailake_vec_bench: 512 MiB read with four running sums), the yardstick of
+    the single-query scan. None when the binary was not built."""
+    exe = os.path.join(args.build_dir, "bin", "ailake_vec_bench")
+    if not os.path.exists(exe):
+        log(f"{exe} not built (cmake --build --preset release --target ailake_vec_bench): "
+            "no bandwidth figure")
+        return None
+    import subprocess
+    out = subprocess.run([exe, "--benchmark_filter=BM_MemoryBandwidth", "--benchmark_format=json",
+                          "--benchmark_repetitions=3"], check=True, capture_output=True,
+                         text=True).stdout
+    runs = [b for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
+    return max(b["bytes_per_second"] for b in runs)
 
 
 # ---------------------------------------------------------------- report
@@ -473,11 +497,14 @@ def main():
         print()
         print("### Exact search (flat), one thread, queries per CPU-second")
         print()
-        print("| library | single-query QPS | batched QPS | recall@10 |")
-        print("|---|---|---|---|")
+        print("| library | single-query QPS | single-query scan GB/s (share of memory bandwidth) "
+              "| batched QPS | recall@10 |")
+        print("|---|---|---|---|---|")
         for r in flat:
-            print(f"| {r['library']} | {r['single_qps_cpu']:,.0f} | {r['batch_qps_cpu']:,.0f} | "
-                  f"{r['recall']} |")
+            share = (f" ({r['bandwidth_fraction']:.0%} of {r['memory_bandwidth_gbps']} GB/s)"
+                     if "bandwidth_fraction" in r else "")
+            print(f"| {r['library']} | {r['single_qps_cpu']:,.0f} | {r['single_scan_gbps']}{share} | "
+                  f"{r['batch_qps_cpu']:,.0f} | {r['recall']} |")
     doc = {"dataset": args.dataset, "n": int(base.shape[0]), "dim": int(base.shape[1]),
            "metric": metric, "queries": int(queries.shape[0]), "k": args.k,
            "threads": args.threads, "M": args.M, "ef_construction": args.efc,

@@ -47,6 +47,25 @@ void BM_DotF16(benchmark::State& state) {
 }
 BENCHMARK(BM_DotF16)->ArgsProduct({{0, 1, 2}, {128, 768}});
 
+// ADC scan of one inverted list (130 codes, as nlist 1024 over 133k rows) at
+// m sub-spaces, per SIMD level: codes scored per second.
+void BM_PqScan(benchmark::State& state) {
+  const KernelTable* k = ailake::vec::KernelsFor(static_cast<SimdLevel>(state.range(0)));
+  if (k == nullptr) return state.SkipWithError("level not supported");
+  const size_t m = static_cast<size_t>(state.range(1)), n = 130;
+  auto lut = Random(m * 256, 5);
+  std::vector<uint8_t> codes(n * m);
+  std::mt19937 rng(6);
+  for (uint8_t& c : codes) c = static_cast<uint8_t>(rng());
+  std::vector<float> out(n);
+  for (auto _ : state) {
+    k->pq_scan(codes.data(), n, m, lut.data(), 0.0f, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_PqScan)->ArgsProduct({{0, 1, 2}, {16, 48, 64}});
+
 // Plain streaming read of 512 MiB: the bandwidth the single-query scan is
 // compared with. Reads go through the widest SIMD loads the machine has (the
 // dispatched dot kernel of each 16 KiB chunk with itself, one load per

@@ -85,25 +85,15 @@ void IvfPqIndex::ScanList(uint32_t list, float base, const float* lut, const Row
                           TopK* cand) const {
   const uint32_t b = LoadU32(lists_ + 4ull * list), e = LoadU32(lists_ + 4ull * list + 4);
   const uint32_t m = cb_->m();
-  const uint8_t* code = codes_ + static_cast<size_t>(b) * m;
-  for (uint32_t i = b; i < e; ++i, code += m) {
+  thread_local std::vector<float> scores;
+  scores.resize(e - b);
+  vec::Kernels().pq_scan(codes_ + static_cast<size_t>(b) * m, e - b, m, lut, base, scores.data());
+  for (uint32_t i = b; i < e; ++i) {
+    const float s = scores[i - b];
+    if (s >= cand->threshold()) continue;
     const uint32_t id = LoadU32(ids_ + 4ull * i);
     if (filter != nullptr && !Allowed(filter, id)) continue;
-    // Pointer steps, so each lookup is one load with the code byte as index
-    // (no 32-bit index arithmetic per lookup).
-    float s0 = base, s1 = 0, s2 = 0, s3 = 0;
-    const float* t = lut;
-    const uint8_t* c = code;
-    const uint8_t* end4 = code + (m & ~3u);
-    for (; c != end4; c += 4, t += 1024) {
-      s0 += t[c[0]];
-      s1 += t[256 + c[1]];
-      s2 += t[512 + c[2]];
-      s3 += t[768 + c[3]];
-    }
-    for (; c != code + m; ++c, t += 256) s0 += t[c[0]];
-    const float s = (s0 + s1) + (s2 + s3);
-    if (s < cand->threshold()) cand->Push(id, s);
+    cand->Push(id, s);
   }
 }
 

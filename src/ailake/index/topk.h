@@ -15,6 +15,12 @@ inline bool NeighborLess(const Neighbor& a, const Neighbor& b) {
   return a.distance < b.distance || (a.distance == b.distance && a.row < b.row);
 }
 
+// NeighborLess as a function object: the heap algorithms inline it, where a
+// function pointer is often called per comparison.
+struct NeighborOrder {
+  bool operator()(const Neighbor& a, const Neighbor& b) const { return NeighborLess(a, b); }
+};
+
 class TopK {
  public:
   explicit TopK(uint32_t k) : k_(k) { heap_.reserve(std::min<uint32_t>(k, 4096) + 1); }
@@ -30,16 +36,16 @@ class TopK {
     const Neighbor n{row, distance};
     if (!full()) {
       heap_.push_back(n);
-      std::push_heap(heap_.begin(), heap_.end(), NeighborLess);
+      std::push_heap(heap_.begin(), heap_.end(), NeighborOrder{});
     } else if (NeighborLess(n, heap_.front())) {
-      std::pop_heap(heap_.begin(), heap_.end(), NeighborLess);
+      std::pop_heap(heap_.begin(), heap_.end(), NeighborOrder{});
       heap_.back() = n;
-      std::push_heap(heap_.begin(), heap_.end(), NeighborLess);
+      std::push_heap(heap_.begin(), heap_.end(), NeighborOrder{});
     }
   }
   // Ascending by distance; leaves the heap empty.
   std::vector<Neighbor> Take() {
-    std::sort_heap(heap_.begin(), heap_.end(), NeighborLess);
+    std::sort_heap(heap_.begin(), heap_.end(), NeighborOrder{});
     return std::move(heap_);
   }
 

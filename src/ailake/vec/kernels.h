@@ -64,6 +64,10 @@ struct KernelTable {
   void (*ip_screen)(const float* q, size_t ldq, size_t nq, const float* panel, size_t valid,
                     size_t d, const float* bias, const float* scale, const float* thr, float* out,
                     uint32_t* masks);
+  // ADC scores of n PQ codes of m bytes each, stored back to back:
+  // out[i] = base + sum_j lut[j * 256 + codes[i * m + j]].
+  void (*pq_scan)(const uint8_t* codes, size_t n, size_t m, const float* lut, float base,
+                  float* out);
 };
 
 // Rows screened by one ip_screen call (two panels).

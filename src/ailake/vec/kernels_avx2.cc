@@ -255,12 +255,34 @@ void IpScreen(const float* q, size_t ldq, size_t nq, const float* panel, size_t 
   IpScreenVia(IpTile, q, ldq, nq, panel, valid, d, bias, scale, thr, out, masks);
 }
 
+// Eight sub-spaces per gather; the rest of m one lookup at a time.
+void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float base, float* out) {
+  const __m256i lane =
+      _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(256));
+  const size_t m8 = m & ~size_t{7};
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* code = codes + i * m;
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t j = 0; j < m8; j += 8) {
+      const __m256i idx = _mm256_add_epi32(
+          _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(code + j))), lane);
+      acc = _mm256_add_ps(acc, _mm256_i32gather_ps(lut + j * 256, idx, 4));
+    }
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    float s = base + _mm_cvtss_f32(h);
+    for (size_t j = m8; j < m; ++j) s += lut[j * 256 + code[j]];
+    out[i] = s;
+  }
+}
+
 }  // namespace
 
 const KernelTable& Avx2Kernels() {
   static const KernelTable t{
       SimdLevel::kAvx2, DotF32,   L2F32,  DotNormF32, DotF16, L2F16,         DotNormF16, StatsI8,
-      F16ToF32,         F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen};
+      F16ToF32,         F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen,   PqScan};
   return t;
 }
 

@@ -372,12 +372,37 @@ void IpScreen(const float* q, size_t ldq, size_t nq, const float* panel, size_t 
   }
 }
 
+// Sixteen sub-spaces per gather, a masked gather for the last m % 16.
+void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float base, float* out) {
+  const __m512i lane =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(256));
+  const size_t m16 = m & ~size_t{15};
+  const __mmask16 tail = TailMask(m - m16);
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* code = codes + i * m;
+    __m512 acc = _mm512_setzero_ps();
+    for (size_t j = 0; j < m16; j += 16) {
+      const __m512i idx = _mm512_add_epi32(
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(code + j))), lane);
+      acc = _mm512_add_ps(acc, _mm512_i32gather_ps(idx, lut + j * 256, 4));
+    }
+    if (tail != 0) {
+      const __m512i idx =
+          _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(tail, code + m16)), lane);
+      acc = _mm512_add_ps(
+          acc, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), tail, idx, lut + m16 * 256, 4));
+    }
+    out[i] = base + _mm512_reduce_add_ps(acc);
+  }
+}
+
 }  // namespace
 
 const KernelTable& Avx512Kernels() {
   static const KernelTable t{
       SimdLevel::kAvx512, DotF32,   L2F32,  DotNormF32, DotF16, L2F16,         DotNormF16, StatsI8,
-      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen};
+      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen,   PqScan};
   return t;
 }
 

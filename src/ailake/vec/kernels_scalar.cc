@@ -185,12 +185,29 @@ void IpScreen(const float* q, size_t ldq, size_t nq, const float* panel, size_t 
   IpScreenVia(IpTile, q, ldq, nq, panel, valid, d, bias, scale, thr, out, masks);
 }
 
+void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float base, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* code = codes + i * m;
+    float s0 = base, s1 = 0, s2 = 0, s3 = 0;
+    const float* t = lut;
+    size_t j = 0;
+    for (; j + 4 <= m; j += 4, t += 1024) {
+      s0 += t[code[j]];
+      s1 += t[256 + code[j + 1]];
+      s2 += t[512 + code[j + 2]];
+      s3 += t[768 + code[j + 3]];
+    }
+    for (; j < m; ++j, t += 256) s0 += t[code[j]];
+    out[i] = (s0 + s1) + (s2 + s3);
+  }
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
   static const KernelTable t{
       SimdLevel::kScalar, DotF32,   L2F32,  DotNormF32, DotF16, L2F16,         DotNormF16, StatsI8,
-      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen};
+      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen,   PqScan};
   return t;
 }
 

@@ -179,6 +179,36 @@ TEST(KernelsTest, PqLutMatchesScalar) {
   }
 }
 
+TEST(KernelsTest, PqScanMatchesScalarForEverySubspaceCount) {
+  // Integer-valued tables and base: every sum is exact in any order, so SIMD
+  // and scalar must agree bit for bit.
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<int> value(-1000, 1000);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (size_t m : {1u, 3u, 7u, 8u, 15u, 16u, 17u, 48u, 64u, 100u}) {
+    for (size_t n : {0u, 1u, 5u, 33u}) {
+      std::vector<float> lut(m * 256);
+      for (float& x : lut) x = static_cast<float>(value(rng));
+      Unaligned<uint8_t> codes(n * m + 1);
+      for (size_t i = 0; i < n * m; ++i) codes.get()[i] = static_cast<uint8_t>(byte(rng));
+      std::vector<float> want(n + 1, -1.0f), got(n + 1, -1.0f);
+      ScalarKernels().pq_scan(codes.get(), n, m, lut.data(), 7.0f, want.data());
+      for (size_t i = 0; i < n; ++i) {
+        double direct = 7.0;
+        for (size_t j = 0; j < m; ++j) direct += lut[j * 256 + codes.get()[i * m + j]];
+        ASSERT_EQ(want[i], static_cast<float>(direct)) << "m=" << m << " i=" << i;
+      }
+      EXPECT_EQ(want[n], -1.0f);  // nothing written past n
+      for (const KernelTable* k : SimdTables()) {
+        k->pq_scan(codes.get(), n, m, lut.data(), 7.0f, got.data());
+        for (size_t i = 0; i <= n; ++i) {
+          EXPECT_EQ(got[i], want[i]) << SimdLevelName(k->level) << " m=" << m << " i=" << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(KernelsTest, HalfConversionIsExactOnEveryHalf) {
   // Every binary16 value decodes and re-encodes to itself (NaNs stay NaN).
   for (uint32_t h = 0; h < 65536; ++h) {

@@ -29,13 +29,23 @@ arrow::Status DescribeColumns(const Manifest& m, const arrow::Schema& file_schem
   return arrow::Status::OK();
 }
 
-std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFile& df) {
+std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFile& df,
+                                                const arrow::Schema* file_schema) {
   std::vector<VectorStoragePolicy> out;
   for (int32_t id : df.vector_fields()) {
     for (const auto& f : table.manifest().fields()) {
       if (f.id() != id) continue;
       auto p = table.vector_column(f.name());
-      if (p.ok()) out.push_back(*p);
+      if (!p.ok()) continue;
+      // The file keeps the name the column had when it was written; a rename
+      // since then changed only the manifest. Find it by field id.
+      for (int k = 0; file_schema != nullptr && k < df.fields_size(); ++k) {
+        const int32_t col = df.column_indices(k);
+        if (df.fields(k) == id && col >= 0 && col < file_schema->num_fields()) {
+          p->vector_column = file_schema->field(col)->name();
+        }
+      }
+      out.push_back(*p);
     }
   }
   return out;

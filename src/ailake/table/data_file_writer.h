@@ -47,7 +47,10 @@ arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::Record
 // matched to the table's top-level fields by name.
 arrow::Status DescribeColumns(const Manifest& m, const arrow::Schema& file_schema, DataFile* df);
 
-// Table field ids of the vector columns among a data file's fields.
-std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFile& df);
+// The policies of the vector columns among a data file's fields. With the
+// file's schema, each policy's vector_column is the column's name in that
+// file (it differs from the table's after a rename); without, the table's.
+std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFile& df,
+                                                const arrow::Schema* file_schema = nullptr);
 
 }  // namespace ailake::table

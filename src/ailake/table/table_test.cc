@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <set>
 
+#include "ailake/file.h"
 #include "ailake/table/manifest.pb.h"
 #include "ailake/table/table_test_util.h"
 
@@ -322,6 +323,43 @@ TEST_F(TableTest, NoBackgroundThreadsLeavesDeferredFilesPendingUntilWaitOrDetach
   ASSERT_EQ(t->fragments().size(), 2u);
   for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "indexed");
   EXPECT_EQ(AllIds(*t).size(), 200u);
+}
+
+TEST_F(TableTest, PendingFilesAreIndexedAfterTheirVectorColumnIsRenamed) {
+  MakeWriter(IndexType::kHnsw);
+  TableWriterOptions opt;
+  opt.background_threads = 0;
+  {
+    auto w = TableWriter::Open(dir_, opt).ValueOrDie();
+    Append(w.get(), 0, 100, /*deferred=*/true);
+    Append(w.get(), 100, 60, /*deferred=*/true);
+    EXPECT_EQ(w->Detach(), 2);
+  }
+  // The files still call the column "embedding"; the table now says "vec".
+  ASSERT_TRUE(Table::Open(dir_).ValueOrDie()->RenameColumn("embedding", "vec").ok());
+  {
+    auto w = TableWriter::Open(dir_, opt).ValueOrDie();
+    auto waited = w->WaitForIndexing();
+    ASSERT_TRUE(waited.ok()) << waited.ToString();
+  }
+  auto t = Table::Open(dir_).ValueOrDie();
+  ASSERT_EQ(t->fragments().size(), 2u);
+  for (const FragmentInfo& frag : t->fragments()) {
+    const DataFileInfo f = frag.files[0];
+    EXPECT_EQ(f.index_state, "indexed");
+    auto reader = AilakeFileReader::Open(dir_ + "/" + f.path).ValueOrDie();
+    ASSERT_TRUE(reader->IsAilakeFile());
+    ASSERT_EQ(reader->vector_columns().size(), 1u);
+    EXPECT_EQ(reader->vector_columns()[0].name, "embedding");
+    EXPECT_EQ(reader->vector_columns()[0].section.index_type, IndexType::kHnsw);
+  }
+  // Compaction of the renamed column's files: one indexed file, every row.
+  auto compacted = t->Compact();
+  ASSERT_TRUE(compacted.ok()) << compacted.status().ToString();
+  t = Table::Open(dir_).ValueOrDie();
+  ASSERT_EQ(t->fragments().size(), 1u);
+  EXPECT_EQ(t->fragments()[0].files[0].index_state, "indexed");
+  EXPECT_EQ(AllIds(*t).size(), 160u);
 }
 
 TEST_F(TableTest, FourProcessesAppendThroughTableWriter) {

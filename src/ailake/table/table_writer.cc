@@ -68,16 +68,17 @@ arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path
   if (!pending) return false;
   // Checkout shares the context: the codebook is loaded once, not per file.
   ARROW_ASSIGN_OR_RAISE(auto snapshot, t.Checkout(latest.version()));
-  std::vector<VectorStoragePolicy> policies = PoliciesOfFile(*snapshot, *pending);
+  ARROW_ASSIGN_OR_RAISE(auto in, ctx->store->OpenRead(path));
+  ARROW_ASSIGN_OR_RAISE(auto reader, AilakeFileReader::Open(in));
+  std::vector<VectorStoragePolicy> policies =
+      PoliciesOfFile(*snapshot, *pending, reader->schema().get());
   if (pending->pending_index_type() != 0) {
     for (auto& p : policies) p.index_type = static_cast<IndexType>(pending->pending_index_type());
   }
-  ARROW_ASSIGN_OR_RAISE(auto in, ctx->store->OpenRead(path));
   // IVF-PQ sections use the column's shared codebook (one column per
   // deferred file, so the build options carry it).
   std::vector<ColumnCodebook> codebooks;
   IndexBuildOptions own = build;
-  ARROW_ASSIGN_OR_RAISE(auto reader, AilakeFileReader::Open(in));
   for (const auto& p : policies) {
     ARROW_ASSIGN_OR_RAISE(auto view, reader->Vectors(p.vector_column));
     if (ResolveIndexType(p, view.num_rows()) != IndexType::kIvfPq) continue;

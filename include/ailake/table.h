@@ -84,6 +84,22 @@ struct CompactionResult {
   uint64_t version = 0;
 };
 
+struct CleanupOptions {
+  // The newest `retain_versions` versions are kept (at least 1). Older
+  // version manifests are removed, so time travel to them ends.
+  uint32_t retain_versions = 1;
+  // A file no kept version references is deleted only once it was last
+  // modified at least this long ago: a writer may have written it for a
+  // commit that is still to come.
+  int64_t grace_seconds = 3600;
+};
+
+struct CleanupResult {
+  int versions_removed = 0;
+  int files_removed = 0;  // data, deletion, codebook and transaction files
+  int64_t bytes_removed = 0;
+};
+
 class Table {
  public:
   ~Table();
@@ -111,6 +127,12 @@ class Table {
   arrow::Result<std::shared_ptr<Table>> Latest() const;
   // Commits a new version whose content is that of `version`; returns it.
   arrow::Result<uint64_t> Restore(uint64_t version) const;
+  // Removes versions older than the newest options.retain_versions, then the
+  // files that no remaining version references (files replaced by indexing or
+  // compaction, deletion files superseded, files of failed commits). Commits
+  // nothing. A reader or writer still working on a removed version gets an
+  // error naming the missing object.
+  arrow::Result<CleanupResult> Cleanup(const CleanupOptions& options = {}) const;
 
   // Rows of one fragment (live rows only), with `columns` (empty = all) and,
   // if `with_row_id`, a "_rowid" uint64 column.

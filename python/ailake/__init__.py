@@ -457,6 +457,14 @@ class Table:
         """Commits a new version with the content of ``version``."""
         return self._t.restore(int(version))
 
+    def cleanup(self, retain_versions: int = 1, grace_seconds: int = 3600) -> Dict[str, int]:
+        """Removes versions older than the newest ``retain_versions`` (time
+        travel to them ends), then every file no remaining version names and
+        that was last modified more than ``grace_seconds`` ago (younger files
+        may belong to a commit in progress). Returns ``versions_removed``,
+        ``files_removed`` and ``bytes_removed``."""
+        return self._t.cleanup(int(retain_versions), int(grace_seconds))
+
     def wait_for_indexing(self, num_threads: int = 0) -> int:
         """Builds every index still owed by deferred writes (also those a dead
         process left) and commits them; returns the number of files indexed."""

@@ -341,6 +341,18 @@ class PyTable {
     return v;
   }
 
+  nb::dict Cleanup(uint32_t retain_versions, int64_t grace_seconds) {
+    CleanupOptions o;
+    o.retain_versions = retain_versions;
+    o.grace_seconds = grace_seconds;
+    const CleanupResult r = Value(NoGil([&] { return t_->Cleanup(o); }));
+    nb::dict d;
+    d["versions_removed"] = r.versions_removed;
+    d["files_removed"] = r.files_removed;
+    d["bytes_removed"] = r.bytes_removed;
+    return d;
+  }
+
   int BuildPendingIndexes(uint32_t num_threads) {
     IndexBuildOptions o;
     o.num_threads = num_threads;
@@ -393,6 +405,7 @@ void BindTables(nb::module_& m) {
            nb::arg("input_columns").none(), nb::arg("vector_policies"))
       .def("drop_columns", &PyTable::DropColumns, nb::arg("names"))
       .def("restore", &PyTable::Restore, nb::arg("version"))
+      .def("cleanup", &PyTable::Cleanup, nb::arg("retain_versions"), nb::arg("grace_seconds"))
       .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"));
 }
 

@@ -106,6 +106,15 @@ def test_delete_compact_index_add_column_and_versions(cli, tmp_path):
     v2 = json.loads(cli("--json", "scan", table, "--version", "2", "--columns", "id").stdout)
     assert len(v2["rows"]) == 100
     assert json.loads(cli("--json", "verify", table).stdout)["ok"]
+    # Cleanup: old versions and the replaced files go; the table reads the same.
+    before = json.loads(cli("--json", "scan", table, "--columns", "id").stdout)["rows"]
+    c = json.loads(cli("--json", "cleanup", table, "--grace-seconds", "0").stdout)
+    assert c["versions_removed"] > 0 and c["files_removed"] > 0
+    assert json.loads(cli("--json", "scan", table, "--columns", "id").stdout)["rows"] == before
+    assert len(json.loads(cli("--json", "info", table).stdout)["versions"]) == 1
+    assert cli("scan", table, "--version", "2", check=False).returncode == 1
+    assert cli("cleanup", table, "--retain-versions", "0", check=False).returncode == 2
+    assert json.loads(cli("--json", "verify", table).stdout)["ok"]
 
 
 def test_errors_and_exit_codes(cli, tmp_path):

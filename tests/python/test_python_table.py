@@ -237,6 +237,21 @@ def test_delete_compact_versions_time_travel(tmp_path):
     # Restore commits the old content as a new version.
     newv = t.restore(v_before)
     assert newv == t.version and t.num_rows == 2 * N
+    # Cleanup: within the grace period only old versions go; without it, also
+    # every file the newest version does not name (the compacted-away ones).
+    nversions = len(t.versions())
+    r = t.cleanup(retain_versions=2)
+    assert r["versions_removed"] == nversions - 2 and r["files_removed"] == 0
+    with pytest.raises(Exception):
+        ailake.open_table(p, version=v_before)
+    r = t.cleanup(grace_seconds=0)
+    assert r["versions_removed"] == 1 and r["files_removed"] > 0 and r["bytes_removed"] > 0
+    t = ailake.open_table(p)
+    assert [v["version"] for v in t.versions()] == [newv]
+    on_disk = sorted(str(f) for f in (p / "data").iterdir())
+    assert on_disk == sorted(t.data_files())
+    assert sorted(t.scan(columns=["id"])["id"].to_pylist()) == list(range(2 * N))
+    assert t.search(x[5], k=1)["id"][0].as_py() == 5
 
 
 def test_add_column_computed_per_fragment(tmp_path):

@@ -677,6 +677,37 @@ int Main(int argc, char** argv) {
     };
   });
 
+  uint32_t retain_versions = 1;
+  int64_t grace_seconds = 3600;
+  auto* cleanup =
+      app.add_subcommand("cleanup", "remove old versions and the files no remaining version uses");
+  cleanup->add_option("table", uri)->required();
+  cleanup->add_option("--retain-versions", retain_versions, "newest versions kept (at least 1)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cleanup
+      ->add_option("--grace-seconds", grace_seconds,
+                   "keep unreferenced files younger than this (a commit may be in progress)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cleanup->callback([&] {
+    run = [&] {
+      auto t = OpenTable(uri, -1);
+      CleanupOptions opt;
+      opt.retain_versions = retain_versions;
+      opt.grace_seconds = grace_seconds;
+      auto r = t->Cleanup(opt);
+      if (!r.ok()) throw std::runtime_error(r.status().ToString());
+      Emit({{"versions_removed", r->versions_removed},
+            {"files_removed", r->files_removed},
+            {"bytes_removed", r->bytes_removed}},
+           "removed " + std::to_string(r->versions_removed) + " versions and " +
+               std::to_string(r->files_removed) + " files (" + std::to_string(r->bytes_removed) +
+               " bytes)\n");
+      return 0;
+    };
+  });
+
   auto* compact = app.add_subcommand("compact", "merge small fragments and drop deleted rows");
   compact->add_option("table", uri)->required();
   compact->add_option("--target-rows", target_rows, "rows per fragment after compaction")

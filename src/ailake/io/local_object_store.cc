@@ -202,8 +202,11 @@ class LocalObjectStore : public ObjectStore {
       if (!it->is_regular_file(ec)) continue;
       std::error_code sec;
       const auto size = it->file_size(sec);
+      struct stat st {};
+      const int64_t mtime =
+          ::stat(it->path().c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) : 0;
       out.push_back(
-          {dir.empty() ? name : JoinPath(dir, name), sec ? 0 : static_cast<int64_t>(size)});
+          {dir.empty() ? name : JoinPath(dir, name), sec ? 0 : static_cast<int64_t>(size), mtime});
     }
     if (ec) return arrow::Status::IOError("list '", full, "': ", ec.message());
     std::sort(out.begin(), out.end(),

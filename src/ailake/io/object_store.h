@@ -22,8 +22,9 @@
 namespace ailake::io {
 
 struct ObjectInfo {
-  std::string path;  // relative to the store root
-  int64_t size = 0;  // bytes
+  std::string path;             // relative to the store root
+  int64_t size = 0;             // bytes
+  int64_t modified_unix_s = 0;  // last modification, seconds since the epoch
 };
 
 class ObjectStore {

@@ -5,10 +5,13 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
+#include <set>
 
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/table_context.h"
+#include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
 
 namespace ailake {
@@ -237,6 +240,58 @@ arrow::Result<uint64_t> Table::Restore(uint64_t version) const {
             return m;
           }));
   return r.manifest.version();
+}
+
+arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const {
+  if (options.grace_seconds < 0) {
+    return arrow::Status::Invalid("Cleanup: grace_seconds must be >= 0, got ",
+                                  options.grace_seconds);
+  }
+  const auto& store = ctx_->store;
+  ARROW_ASSIGN_OR_RAISE(std::vector<uint64_t> versions, ctx_->manifests.ListVersions());
+  if (versions.empty()) {
+    return arrow::Status::Invalid("Cleanup: table '", ctx_->uri, "' has no committed version");
+  }
+  std::sort(versions.begin(), versions.end());
+  const size_t keep =
+      std::min<size_t>(versions.size(), std::max<uint32_t>(1, options.retain_versions));
+  const std::vector<uint64_t> kept(versions.end() - static_cast<std::ptrdiff_t>(keep),
+                                   versions.end());
+  // Everything a kept version names.
+  std::set<std::string> referenced;
+  for (uint64_t v : kept) {
+    ARROW_ASSIGN_OR_RAISE(Manifest m, ctx_->manifests.Read(v));
+    if (!m.transaction_file().empty()) referenced.insert(m.transaction_file());
+    for (const auto& f : m.fragments()) {
+      for (const auto& df : f.files()) referenced.insert(df.path());
+      if (f.has_deletion_file() && !f.deletion_file().path().empty()) {
+        referenced.insert(f.deletion_file().path());
+      }
+    }
+    for (const auto& vc : m.vector_columns()) {
+      if (!vc.ivf_codebook_path().empty()) referenced.insert(vc.ivf_codebook_path());
+    }
+  }
+  CleanupResult out;
+  // Old manifests first, oldest first: no remaining version can then name a
+  // file deleted below, whatever point this stops at.
+  for (uint64_t v : versions) {
+    if (v >= kept.front()) break;
+    ARROW_RETURN_NOT_OK(store->Delete(table::VersionPath(v)));
+    ++out.versions_removed;
+  }
+  const int64_t cutoff = static_cast<int64_t>(std::time(nullptr)) - options.grace_seconds;
+  for (std::string_view dir :
+       {table::kDataDir, table::kDeletionsDir, table::kIndexesDir, table::kTransactionsDir}) {
+    ARROW_ASSIGN_OR_RAISE(auto objects, store->List(dir));
+    for (const auto& o : objects) {
+      if (referenced.count(o.path) != 0 || o.modified_unix_s > cutoff) continue;
+      ARROW_RETURN_NOT_OK(store->Delete(o.path));
+      ++out.files_removed;
+      out.bytes_removed += o.size;
+    }
+  }
+  return out;
 }
 
 arrow::Result<std::shared_ptr<AilakeFileReader>> Table::OpenDataFile(

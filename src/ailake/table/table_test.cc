@@ -362,6 +362,70 @@ TEST_F(TableTest, PendingFilesAreIndexedAfterTheirVectorColumnIsRenamed) {
   EXPECT_EQ(AllIds(*t).size(), 160u);
 }
 
+TEST_F(TableTest, CleanupRemovesOldVersionsAndUnreferencedFilesOnly) {
+  namespace cp = arrow::compute;
+  MakeWriter(IndexType::kHnsw);
+  {
+    auto w = TableWriter::Open(dir_).ValueOrDie();
+    Append(w.get(), 0, 120, /*deferred=*/true);  // unindexed copy, replaced when indexed
+    Append(w.get(), 120, 80, /*deferred=*/true);
+    ASSERT_TRUE(w->WaitForIndexing().ok());
+  }
+  auto t = Table::Open(dir_).ValueOrDie();
+  ASSERT_EQ(t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{30}))).ValueOrDie(), 30);
+  t = t->Latest().ValueOrDie();
+  ASSERT_TRUE(t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{40}))).ok());
+  t = t->Latest().ValueOrDie();
+  ASSERT_TRUE(t->Compact().ok());
+  t = t->Latest().ValueOrDie();
+  const uint64_t latest = t->version();
+  const std::vector<int64_t> live = AllIds(*t);
+  ASSERT_EQ(live.size(), 160u);
+  auto count = [&](const char* dir) {
+    size_t n = 0;
+    if (!std::filesystem::exists(dir_ + "/" + dir)) return n;
+    for (const auto& e : std::filesystem::directory_iterator(dir_ + "/" + dir))
+      n += e.is_regular_file();
+    return n;
+  };
+  const size_t data_before = count("data");
+  ASSERT_GT(data_before, 1u);
+
+  EXPECT_TRUE(t->Cleanup({1, -1}).status().IsInvalid());
+  // Within the grace period: old versions go, every file stays.
+  CleanupResult r = t->Cleanup({2, 3600}).ValueOrDie();
+  EXPECT_EQ(r.versions_removed, static_cast<int>(latest) - 2);
+  EXPECT_EQ(r.files_removed, 0);
+  EXPECT_EQ(count("data"), data_before);
+  EXPECT_FALSE(Table::Open(dir_, latest - 2).ok());  // time travel to a removed version ends
+  EXPECT_TRUE(Table::Open(dir_, latest - 1).ok());
+  // Without grace, keeping only the newest: files of no kept version go.
+  r = t->Cleanup({1, 0}).ValueOrDie();
+  EXPECT_EQ(r.versions_removed, 1);
+  EXPECT_GT(r.files_removed, 0);
+  EXPECT_GT(r.bytes_removed, 0);
+  t = Table::Open(dir_).ValueOrDie();
+  EXPECT_EQ(t->version(), latest);
+  EXPECT_EQ(AllIds(*t), live);
+  // What is left is exactly what the newest version names.
+  std::set<std::string> named;
+  for (const auto& f : t->fragments()) {
+    for (const auto& df : f.files) named.insert(df.path);
+  }
+  EXPECT_EQ(count("data"), named.size());
+  for (const auto& p : named) EXPECT_TRUE(std::filesystem::exists(dir_ + "/" + p)) << p;
+  for (const auto& f : t->fragments()) {
+    auto rows = t->ReadFragment(f.id, {}, true).ValueOrDie();  // vectors and all
+    EXPECT_EQ(rows->num_rows(), f.physical_rows - f.deleted_rows);
+  }
+  // A second run finds nothing more, and the table stays writable.
+  r = t->Cleanup({1, 0}).ValueOrDie();
+  EXPECT_EQ(r.versions_removed + r.files_removed, 0);
+  auto w = TableWriter::Open(dir_).ValueOrDie();
+  Append(w.get(), 1000, 10);
+  EXPECT_EQ(AllIds(*Table::Open(dir_).ValueOrDie()).size(), 170u);
+}
+
 TEST_F(TableTest, FourProcessesAppendThroughTableWriter) {
   MakeWriter(IndexType::kFlat);
   std::vector<pid_t> kids;

@@ -84,6 +84,36 @@ struct CompactionResult {
   uint64_t version = 0;
 };
 
+// Optimize: the table's layout and indexes brought to their efficient state.
+//
+// Merging is size-tiered (log-structured): a fragment of L live rows sits in
+// tier floor(log_merge_factor(L)). Whenever a tier holds merge_factor
+// fragments they are rewritten as one fragment (with its index rebuilt),
+// which lands in a higher tier. So a row is rewritten at most once per tier,
+// log_merge_factor(max_rows_per_fragment) times over its life (6 for the
+// defaults), never once per optimize, and the table holds at most
+// (merge_factor - 1) fragments per tier below max_rows_per_fragment.
+// Fragments whose share of deleted rows reaches max_deleted_fraction are
+// rewritten too, and indexes owed by deferred writes are built.
+struct OptimizeOptions {
+  int merge_factor = 10;                    // at least 2
+  int64_t max_rows_per_fragment = 1 << 20;  // merges write no larger fragment
+  double max_deleted_fraction = 0.1;        // in (0, 1]
+  bool build_pending_indexes = true;
+  IndexBuildOptions index_build;
+  ProgressFn progress;  // optional: merge groups and pending files done / total
+};
+
+struct OptimizeResult {
+  int merges = 0;  // merge commits
+  int fragments_removed = 0;
+  int fragments_added = 0;
+  int64_t rows_rewritten = 0;  // live rows written again by merges
+  int64_t rows_dropped = 0;    // deleted rows physically removed
+  int indexes_built = 0;       // pending files indexed
+  uint64_t version = 0;        // the table's version afterwards
+};
+
 struct CleanupOptions {
   // The newest `retain_versions` versions are kept (at least 1). Older
   // version manifests are removed, so time travel to them ends.
@@ -160,6 +190,12 @@ class Table {
   arrow::Result<uint64_t> DropColumns(const std::vector<std::string>& names) const;
   arrow::Result<uint64_t> RenameColumn(const std::string& from, const std::string& to) const;
 
+  // Merges and indexes as OptimizeOptions describes, committing each merge
+  // on its own (an interrupted optimize loses nothing: each commit is
+  // atomic, and the files of a merge that did not commit are left to
+  // Cleanup). Works on the latest version, whatever version this is.
+  arrow::Result<OptimizeResult> Optimize(const OptimizeOptions& options = {}) const;
+
   // Builds the indexes owed by deferred writes (also what a restarted process
   // runs to finish work a dead one left). Returns the number of files indexed.
   arrow::Result<int> BuildPendingIndexes(const IndexBuildOptions& build = {},
@@ -189,6 +225,12 @@ struct TableWriterOptions {
   // pool; deferred files stay pending until WaitForIndexing builds them on
   // the calling thread (or Detach leaves them to a later writer).
   uint32_t background_threads = 1;
+  // After each commit, the background pool runs Optimize (merges and owed
+  // indexes) whenever the table has a full tier, so a table written only
+  // through writers converges without an explicit optimize. Needs
+  // background_threads > 0.
+  bool auto_optimize = true;
+  OptimizeOptions optimize;
   // Batches are buffered until this many rows are pending (0 = every write
   // commits its own file). Commit() flushes the buffer.
   int64_t min_rows_per_file = 0;

@@ -159,7 +159,9 @@ class TableWriter:
     columns as dicts with the same keys. Index parameters: ``m``,
     ``ef_construction``, ``ef_search``, ``nlist``, ``nprobe``, ``pq_m``,
     ``refine_factor``, ``seed``, ``pre_normalize``. Writer options:
-    ``background_threads``, ``min_rows_per_file``, ``max_row_group_rows``,
+    ``background_threads``, ``auto_optimize`` (merge small files in the
+    background, as ``Table.optimize`` does; needs ``background_threads``),
+    ``merge_factor``, ``min_rows_per_file``, ``max_row_group_rows``,
     ``compression``, ``num_threads``.
 
     To append to an existing table, ``dim`` may be omitted: the table's own
@@ -177,6 +179,8 @@ class TableWriter:
         *,
         vector_columns: Optional[Sequence[Mapping[str, Any]]] = None,
         background_threads: int = 1,
+        auto_optimize: bool = True,
+        merge_factor: int = 10,
         min_rows_per_file: int = 0,
         max_row_group_rows: Optional[int] = None,
         compression: Optional[str] = None,
@@ -197,6 +201,8 @@ class TableWriter:
         self._primary = policies[0]["vector_column"] if policies else vector_column
         options = dict(
             background_threads=background_threads,
+            auto_optimize=auto_optimize,
+            merge_factor=merge_factor,
             min_rows_per_file=min_rows_per_file,
             max_row_group_rows=max_row_group_rows,
             compression=compression,
@@ -414,6 +420,36 @@ class Table:
     def delete(self, filter: str) -> int:
         """Deletes the rows matching the SQL-like ``filter``; returns how many."""
         return self._t.delete(filter)
+
+    def optimize(
+        self,
+        merge_factor: int = 10,
+        max_rows_per_fragment: int = 1 << 20,
+        max_deleted_fraction: float = 0.1,
+        build_pending_indexes: bool = True,
+        num_threads: int = 0,
+    ) -> Dict[str, int]:
+        """Brings the table's layout and indexes to their efficient state.
+
+        Log-structured merging: fragments of similar size (a tier is a power
+        of ``merge_factor`` in live rows) are merged ``merge_factor`` at a
+        time into one indexed fragment, so each row is rewritten at most once
+        per tier (a bounded number of times over its life), never once per
+        call. Fragments with ``max_deleted_fraction`` of their rows deleted
+        are rewritten, and indexes owed by deferred writes are built. Each
+        merge commits on its own; an interrupted optimize loses nothing.
+        Returns what it did (``merges``, ``fragments_removed``,
+        ``fragments_added``, ``rows_rewritten``, ``rows_dropped``,
+        ``indexes_built``, ``version``). Writers run the same merges in the
+        background (``TableWriter(auto_optimize=True)``, the default).
+        """
+        return self._t.optimize(
+            int(merge_factor),
+            int(max_rows_per_fragment),
+            float(max_deleted_fraction),
+            bool(build_pending_indexes),
+            int(num_threads),
+        )
 
     def compact(
         self, target_rows_per_fragment: int = 1 << 20, max_deleted_fraction: float = 0.1

@@ -24,6 +24,8 @@ class TableWriter:
         *,
         vector_columns: Optional[Sequence[Mapping[str, Any]]] = ...,
         background_threads: int = ...,
+        auto_optimize: bool = ...,
+        merge_factor: int = ...,
         min_rows_per_file: int = ...,
         max_row_group_rows: Optional[int] = ...,
         compression: Optional[str] = ...,
@@ -95,6 +97,14 @@ class Table:
     def checkout(self, version: int) -> Table: ...
     def refresh(self) -> Table: ...
     def delete(self, filter: str) -> int: ...
+    def optimize(
+        self,
+        merge_factor: int = ...,
+        max_rows_per_fragment: int = ...,
+        max_deleted_fraction: float = ...,
+        build_pending_indexes: bool = ...,
+        num_threads: int = ...,
+    ) -> Dict[str, int]: ...
     def compact(self, target_rows_per_fragment: int = ..., max_deleted_fraction: float = ...) -> Dict[str, int]: ...
     def add_column(
         self,

@@ -28,6 +28,9 @@ TableWriterOptions WriterOptions(const nb::dict& d) {
   };
   get("background_threads", &o.background_threads);
   get("min_rows_per_file", &o.min_rows_per_file);
+  get("auto_optimize", &o.auto_optimize);
+  get("merge_factor", &o.optimize.merge_factor);
+  get("max_rows_per_fragment", &o.optimize.max_rows_per_fragment);
   get("max_row_group_rows", &o.file.max_row_group_rows);
   get("compression", &o.file.compression);
   uint32_t threads = 0;
@@ -287,6 +290,27 @@ class PyTable {
     return n;
   }
 
+  nb::dict Optimize(int merge_factor, int64_t max_rows_per_fragment, double max_deleted_fraction,
+                    bool build_pending_indexes, uint32_t num_threads) {
+    OptimizeOptions o;
+    o.merge_factor = merge_factor;
+    o.max_rows_per_fragment = max_rows_per_fragment;
+    o.max_deleted_fraction = max_deleted_fraction;
+    o.build_pending_indexes = build_pending_indexes;
+    o.index_build.num_threads = num_threads;
+    auto r = Value(NoGil([&] { return t_->Optimize(o); }));
+    Refresh();
+    nb::dict d;
+    d["merges"] = r.merges;
+    d["fragments_removed"] = r.fragments_removed;
+    d["fragments_added"] = r.fragments_added;
+    d["rows_rewritten"] = r.rows_rewritten;
+    d["rows_dropped"] = r.rows_dropped;
+    d["indexes_built"] = r.indexes_built;
+    d["version"] = r.version;
+    return d;
+  }
+
   nb::dict Compact(int64_t target_rows_per_fragment, double max_deleted_fraction) {
     CompactionOptions o;
     o.target_rows_per_fragment = target_rows_per_fragment;
@@ -399,6 +423,9 @@ void BindTables(nb::module_& m) {
       .def("checkout", &PyTable::Checkout, nb::arg("version"))
       .def("refresh", &PyTable::Refresh)
       .def("delete", &PyTable::Delete, nb::arg("filter"))
+      .def("optimize", &PyTable::Optimize, nb::arg("merge_factor"),
+           nb::arg("max_rows_per_fragment"), nb::arg("max_deleted_fraction"),
+           nb::arg("build_pending_indexes"), nb::arg("num_threads"))
       .def("compact", &PyTable::Compact, nb::arg("target_rows_per_fragment"),
            nb::arg("max_deleted_fraction"))
       .def("add_columns", &PyTable::AddColumns, nb::arg("new_fields"), nb::arg("fill"),

@@ -731,6 +731,39 @@ int Main(int argc, char** argv) {
     };
   });
 
+  int merge_factor = 10;
+  auto* optimize = app.add_subcommand(
+      "optimize",
+      "merge small fragments (log-structured: a row is rewritten once per size tier), "
+      "drop deleted rows and build pending indexes");
+  optimize->add_option("table", uri)->required();
+  optimize->add_option("--merge-factor", merge_factor, "fragments of one size tier merged at once")
+      ->capture_default_str();
+  optimize->callback([&] {
+    run = [&] {
+      auto t = OpenTable(uri, -1);
+      OptimizeOptions opt;
+      opt.merge_factor = merge_factor;
+      opt.progress = [](int64_t done, int64_t total) { Progress("optimizing", done, total); };
+      auto r = t->Optimize(opt);
+      if (!r.ok()) throw std::runtime_error(r.status().ToString());
+      Emit({{"merges", r->merges},
+            {"fragments_removed", r->fragments_removed},
+            {"fragments_added", r->fragments_added},
+            {"rows_rewritten", r->rows_rewritten},
+            {"rows_dropped", r->rows_dropped},
+            {"indexes_built", r->indexes_built},
+            {"version", r->version}},
+           std::to_string(r->merges) + " merges: " + std::to_string(r->fragments_removed) +
+               " fragments into " + std::to_string(r->fragments_added) + ", " +
+               std::to_string(r->rows_rewritten) + " rows rewritten, " +
+               std::to_string(r->rows_dropped) + " deleted rows dropped, " +
+               std::to_string(r->indexes_built) + " pending indexes built (version " +
+               std::to_string(r->version) + ")\n");
+      return 0;
+    };
+  });
+
   auto* index = app.add_subcommand("index", "build the indexes that deferred writes left pending");
   index->add_option("table", uri)->required();
   index->callback([&] {

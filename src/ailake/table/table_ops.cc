@@ -13,6 +13,7 @@
 #include "ailake/table/data_file_writer.h"
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/fragment_reader.h"
+#include "ailake/table/optimize.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
@@ -30,35 +31,15 @@ arrow::Result<bool> IndexPendingFile(const Table& t, const std::string& path,
 
 namespace {
 
-const Fragment* FindIn(const Manifest& m, uint64_t id) {
-  for (const auto& f : m.fragments()) {
-    if (f.id() == id) return &f;
-  }
-  return nullptr;
-}
-
-bool SameFiles(const Fragment& a, const Fragment& b) {
-  if (a.files_size() != b.files_size() || a.physical_rows() != b.physical_rows()) return false;
-  for (int i = 0; i < a.files_size(); ++i) {
-    if (a.files(i).path() != b.files(i).path()) {
-      // An index swap replaces a pending file by its indexed twin: same rows.
-      if (!(a.files(i).index_state() == table::INDEX_STATE_PENDING ||
-            b.files(i).index_state() == table::INDEX_STATE_PENDING)) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
-arrow::Result<int64_t> Table::Delete(const arrow::compute::Expression& predicate) const {
+// One attempt of Table::Delete, evaluated on `t`'s version.
+arrow::Result<int64_t> DeleteOnce(const Table& t, const arrow::compute::Expression& predicate) {
+  const auto& ctx = t.context();
+  const Manifest& read = t.manifest();
   // Rows to delete per fragment, evaluated on this version.
   std::map<uint64_t, std::vector<uint32_t>> doomed;
-  for (const auto& frag : manifest_->fragments()) {
-    ARROW_ASSIGN_OR_RAISE(auto rows, table::MatchingRows(*this, frag, predicate));
-    ARROW_ASSIGN_OR_RAISE(auto already, ctx_->ReadDeletions(frag));
+  for (const auto& frag : read.fragments()) {
+    ARROW_ASSIGN_OR_RAISE(auto rows, table::MatchingRows(t, frag, predicate));
+    ARROW_ASSIGN_OR_RAISE(auto already, ctx->ReadDeletions(frag));
     std::vector<uint32_t> fresh;
     std::set_difference(rows.begin(), rows.end(), already->begin(), already->end(),
                         std::back_inserter(fresh));
@@ -67,7 +48,7 @@ arrow::Result<int64_t> Table::Delete(const arrow::compute::Expression& predicate
   int64_t deleted = 0;
   for (const auto& [id, rows] : doomed) deleted += static_cast<int64_t>(rows.size());
   if (doomed.empty()) return 0;
-  auto r = ctx_->manifests.Commit(
+  auto r = ctx->manifests.Commit(
       "delete", predicate.ToString(), [&](const Manifest* latest) -> arrow::Result<Manifest> {
         // Rebase: deletes of the same or other rows merge (union of deletion
         // sets); a fragment rewritten since (compaction) is a conflict.
@@ -75,23 +56,23 @@ arrow::Result<int64_t> Table::Delete(const arrow::compute::Expression& predicate
         for (auto& frag : *m.mutable_fragments()) {
           auto it = doomed.find(frag.id());
           if (it == doomed.end()) continue;
-          const Fragment* mine = FindIn(*manifest_, frag.id());
-          if (!mine || !SameFiles(*mine, frag)) {
+          const Fragment* mine = table::FragmentById(read, frag.id());
+          if (!mine || !table::SameFiles(*mine, frag)) {
             return table::ConflictError("fragment " + std::to_string(frag.id()) +
                                         " was rewritten at version " +
                                         std::to_string(latest->version()));
           }
-          ARROW_ASSIGN_OR_RAISE(auto current, ctx_->ReadDeletions(frag));
+          ARROW_ASSIGN_OR_RAISE(auto current, ctx->ReadDeletions(frag));
           std::vector<uint32_t> merged = table::MergeDeleted(*current, it->second);
           ARROW_ASSIGN_OR_RAISE(auto bytes,
                                 table::SerializeDeletionFile(merged, frag.physical_rows()));
           const std::string path = table::DeletionFilePath(frag.id(), table::NewUuid());
-          ARROW_RETURN_NOT_OK(ctx_->store->PutIfAbsent(path, *bytes));
+          ARROW_RETURN_NOT_OK(ctx->store->PutIfAbsent(path, *bytes));
           frag.mutable_deletion_file()->set_path(path);
           frag.mutable_deletion_file()->set_num_deleted_rows(merged.size());
         }
         for (const auto& [id, rows] : doomed) {
-          if (!FindIn(m, id)) {
+          if (!table::FragmentById(m, id)) {
             return table::ConflictError("fragment " + std::to_string(id) +
                                         " was removed at version " +
                                         std::to_string(latest->version()));
@@ -101,6 +82,22 @@ arrow::Result<int64_t> Table::Delete(const arrow::compute::Expression& predicate
       });
   ARROW_RETURN_NOT_OK(r.status());
   return deleted;
+}
+
+}  // namespace
+
+arrow::Result<int64_t> Table::Delete(const arrow::compute::Expression& predicate) const {
+  // A fragment rewritten meanwhile (a merge by Optimize, perhaps in a
+  // writer's background) holds the same rows under new ids: the predicate is
+  // evaluated again on the newer version.
+  constexpr int kAttempts = 8;
+  auto r = DeleteOnce(*this, predicate);
+  for (int attempt = 1; attempt < kAttempts && !r.ok() && table::IsConflict(r.status());
+       ++attempt) {
+    ARROW_ASSIGN_OR_RAISE(auto latest, Latest());
+    r = DeleteOnce(*latest, predicate);
+  }
+  return r;
 }
 
 arrow::Result<uint64_t> Table::DropColumns(const std::vector<std::string>& names) const {
@@ -289,126 +286,6 @@ arrow::Result<int> Table::BuildPendingIndexes(const IndexBuildOptions& build,
     if (progress) progress(static_cast<int64_t>(i) + 1, total);
   }
   return n;
-}
-
-arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options) const {
-  if (options.target_rows_per_fragment <= 0) {
-    return arrow::Status::Invalid("compaction: target_rows_per_fragment must be positive, got ",
-                                  options.target_rows_per_fragment);
-  }
-  if (!(options.max_deleted_fraction > 0.0 && options.max_deleted_fraction <= 1.0)) {
-    return arrow::Status::Invalid("compaction: max_deleted_fraction must be in (0, 1], got ",
-                                  options.max_deleted_fraction);
-  }
-  CompactionResult result;
-  // Fragments to rewrite: small ones (merged together) and ones with many deletions.
-  std::vector<const Fragment*> picked;
-  int small = 0;
-  int64_t picked_rows = 0;  // live rows of the picked fragments
-  for (const auto& f : manifest_->fragments()) {
-    const int64_t live = static_cast<int64_t>(f.physical_rows()) -
-                         (f.has_deletion_file() ? f.deletion_file().num_deleted_rows() : 0);
-    const double del_frac = f.physical_rows() ? 1.0 - double(live) / f.physical_rows() : 0.0;
-    if (live < options.target_rows_per_fragment || del_frac >= options.max_deleted_fraction) {
-      picked.push_back(&f);
-      picked_rows += live;
-      ++small;
-    }
-  }
-  bool any_deletes = false;
-  for (const auto* f : picked) any_deletes |= f->has_deletion_file();
-  if (picked.empty() || (small < 2 && !any_deletes)) {
-    result.version = version();
-    return result;
-  }
-  // Read the live rows of the picked fragments and write them again in
-  // fragments of at most target_rows_per_fragment rows, indexes rebuilt.
-  // Progress units: each picked fragment read, then each file written.
-  const int64_t target = options.target_rows_per_fragment;
-  const int64_t total = static_cast<int64_t>(picked.size()) + (picked_rows + target - 1) / target;
-  int64_t done = 0;
-  auto step = [&] {
-    if (options.progress) options.progress(++done, std::max(total, done));
-  };
-  std::vector<std::shared_ptr<arrow::Table>> parts;
-  for (const auto* f : picked) {
-    ARROW_ASSIGN_OR_RAISE(auto t, ReadFragment(f->id()));
-    result.rows_dropped += static_cast<int64_t>(f->physical_rows()) - t->num_rows();
-    if (t->num_rows() > 0) parts.push_back(t);
-    step();
-  }
-  std::vector<table::WrittenFile> written;
-  // Rebuilt IVF-PQ sections use the column's shared codebook (trained on the
-  // first rewritten fragment if the column has none yet).
-  std::vector<table::ColumnCodebook> codebooks;
-  if (!parts.empty()) {
-    ARROW_ASSIGN_OR_RAISE(auto all, arrow::ConcatenateTables(parts));
-    for (int64_t start = 0; start < all->num_rows(); start += options.target_rows_per_fragment) {
-      auto slice = all->Slice(start, options.target_rows_per_fragment);
-      ARROW_ASSIGN_OR_RAISE(auto batch, slice->CombineChunksToBatch());
-      std::vector<VectorColumnBatch> cols;
-      for (const auto& p : policies_) cols.push_back({p, {}});
-      ARROW_ASSIGN_OR_RAISE(
-          auto w,
-          table::WriteDataFile(*this, *batch, cols, table::IndexMode::kInline, {}, &codebooks));
-      written.push_back(std::move(w));
-      step();
-    }
-  }
-  std::set<uint64_t> removed;
-  for (const auto* f : picked) removed.insert(f->id());
-  auto r = ctx_->manifests.Commit(
-      "compact", std::to_string(picked.size()) + " fragments -> " + std::to_string(written.size()),
-      [&](const Manifest* latest) -> arrow::Result<Manifest> {
-        // Rebase over appends only: a picked fragment that changed (a delete,
-        // an index swap of other bytes, a rewrite) would resurrect or lose rows.
-        Manifest m = *latest;
-        if (m.fields_size() != manifest_->fields_size() ||
-            m.max_field_id() != manifest_->max_field_id()) {
-          return table::ConflictError("the schema changed during compaction");
-        }
-        Manifest out = m;
-        out.clear_fragments();
-        for (const auto& f : m.fragments()) {
-          if (!removed.count(f.id())) {
-            *out.add_fragments() = f;
-            continue;
-          }
-          const Fragment* mine = FindIn(*manifest_, f.id());
-          const bool same_deletes =
-              mine->has_deletion_file() == f.has_deletion_file() &&
-              (!f.has_deletion_file() || mine->deletion_file().path() == f.deletion_file().path());
-          if (!SameFiles(*mine, f) || !same_deletes) {
-            return table::ConflictError("fragment " + std::to_string(f.id()) +
-                                        " changed during compaction");
-          }
-        }
-        for (uint64_t id : removed) {
-          if (!FindIn(m, id)) {
-            return table::ConflictError("fragment " + std::to_string(id) +
-                                        " disappeared during compaction");
-          }
-        }
-        // A codebook committed meanwhile by another writer: conflict.
-        ARROW_RETURN_NOT_OK(table::RecordCodebooks(&out, codebooks, nullptr));
-        for (auto& w : written) {
-          Fragment* f = out.add_fragments();
-          f->set_id(out.next_fragment_id());
-          out.set_next_fragment_id(out.next_fragment_id() + 1);
-          f->set_physical_rows(static_cast<uint64_t>(w.num_rows));
-          *f->add_files() = w.data_file;
-        }
-        return out;
-      });
-  if (!r.ok()) {
-    for (auto& w : written) (void)ctx_->store->Delete(w.data_file.path());
-    table::DiscardTrained(*ctx_->store, codebooks);
-    return r.status();
-  }
-  result.fragments_removed = static_cast<int>(picked.size());
-  result.fragments_added = static_cast<int>(written.size());
-  result.version = r->manifest.version();
-  return result;
 }
 
 }  // namespace ailake

@@ -450,7 +450,8 @@ TEST_F(TableTest, FourProcessesAppendThroughTableWriter) {
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   }
   auto t = Table::Open(dir_).ValueOrDie();
-  EXPECT_EQ(t->fragments().size(), 200u);
+  // 200 appends, some merged by the writers' background optimize.
+  EXPECT_LE(t->fragments().size(), 200u);
   auto ids = AllIds(*t);
   ASSERT_EQ(ids.size(), 600u);
   for (int64_t i = 0; i < 600; ++i) ASSERT_EQ(ids[i], i);
@@ -473,12 +474,16 @@ TEST_F(TableTest, KilledWriterLeavesLastCommittedVersion) {
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    // Whatever was committed is whole: every fragment reads its 20 rows.
+    // Whatever was committed is whole: every fragment (appended, or merged
+    // by the writer's background optimize) reads all its rows, each id once.
     auto t = Table::Open(dir_);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
+    std::set<int64_t> seen;
     for (const auto& f : (*t)->fragments()) {
-      ASSERT_EQ(f.physical_rows, 20);
-      ASSERT_EQ((*t)->ReadFragment(f.id, {"id"}).ValueOrDie()->num_rows(), 20);
+      ASSERT_EQ(f.physical_rows % 20, 0);
+      auto rows = (*t)->ReadFragment(f.id, {"id"}).ValueOrDie();
+      ASSERT_EQ(rows->num_rows(), f.physical_rows);
+      for (int64_t id : Ids(rows)) ASSERT_TRUE(seen.insert(id).second) << id;
     }
   }
 }

@@ -8,6 +8,7 @@
 #include "ailake/table.h"
 #include "ailake/table/data_file_writer.h"
 #include "ailake/table/fragment_reader.h"
+#include "ailake/table/optimize.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 
@@ -215,32 +216,52 @@ class TableWriter::Impl {
         if (raced && attempt < kAttempts) continue;
         return committed.status();
       }
-      if (mode == IndexMode::kDeferred) Enqueue(path);
-      ARROW_RETURN_NOT_OK(Refresh().status());
+      if (mode == IndexMode::kDeferred) Enqueue({Job::kIndex, path});
+      ARROW_ASSIGN_OR_RAISE(auto now, Refresh());
+      MaybeOptimize(*now);
       return *committed;
     }
   }
 
-  void Enqueue(const std::string& path) {
+  // Background work: an owed index build of one file, or an optimize.
+  struct Job {
+    enum Kind { kIndex, kOptimize } kind;
+    std::string path;  // kIndex: the pending file
+  };
+
+  void Enqueue(Job job) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(path);
+      if (job.kind == Job::kOptimize) {
+        // One queued optimize covers every full tier; it plans when it runs.
+        if (optimize_queued_) return;
+        optimize_queued_ = true;
+      }
+      queue_.push_back(std::move(job));
       ++outstanding_;
     }
     cv_.notify_all();
   }
 
+  // Queues an optimize when `t` has a full tier (and the writer may merge).
+  void MaybeOptimize(const Table& t) {
+    if (!options_.auto_optimize || workers_.empty()) return;
+    if (!table::PlanMerges(t.manifest(), options_.optimize).empty()) {
+      Enqueue({Job::kOptimize, {}});
+    }
+  }
+
   arrow::Status Wait() {
     // Without background threads the queued builds run here.
     while (workers_.empty()) {
-      std::string path;
+      Job job;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (queue_.empty()) break;
-        path = queue_.front();
+        job = std::move(queue_.front());
         queue_.pop_front();
       }
-      RunOne(path);
+      RunOne(job);
     }
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [&] { return outstanding_ == 0; });
@@ -255,9 +276,11 @@ class TableWriter::Impl {
     int dropped;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      dropped = static_cast<int>(queue_.size());
+      dropped = 0;
+      for (const auto& job : queue_) dropped += job.kind == Job::kIndex ? 1 : 0;
+      outstanding_ -= static_cast<int>(queue_.size());
       queue_.clear();
-      outstanding_ -= dropped;
+      optimize_queued_ = false;
     }
     done_cv_.notify_all();
     (void)Wait();
@@ -267,9 +290,10 @@ class TableWriter::Impl {
   arrow::Status ResumePending() {
     for (const auto& f : table_->manifest().fragments()) {
       for (const auto& df : f.files()) {
-        if (df.index_state() == table::INDEX_STATE_PENDING) Enqueue(df.path());
+        if (df.index_state() == table::INDEX_STATE_PENDING) Enqueue({Job::kIndex, df.path()});
       }
     }
+    MaybeOptimize(*table_);
     return arrow::Status::OK();
   }
 
@@ -280,27 +304,43 @@ class TableWriter::Impl {
  private:
   void WorkerLoop() {
     while (true) {
-      std::string path;
+      Job job;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping, nothing left
-        path = queue_.front();
+        job = std::move(queue_.front());
         queue_.pop_front();
       }
-      RunOne(path);
+      RunOne(job);
     }
   }
 
-  void RunOne(const std::string& path) {
+  void RunOne(const Job& job) {
     auto t = table();
-    auto r = table::IndexPendingFile(*t, path, options_.index_build);
+    arrow::Status st;
+    if (job.kind == Job::kIndex) {
+      st = table::IndexPendingFile(*t, job.path, options_.index_build).status();
+      if (!st.ok()) {
+        st = st.WithMessage("background indexing of '", job.path, "': ", st.message());
+      }
+    } else {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        optimize_queued_ = false;
+      }
+      // Owed indexes have jobs of their own; a merge that keeps losing to
+      // concurrent deletes is left to the next optimize.
+      OptimizeOptions opt = options_.optimize;
+      opt.build_pending_indexes = false;
+      opt.progress = {};
+      st = t->Optimize(opt).status();
+      if (table::IsConflict(st)) st = arrow::Status::OK();
+      if (!st.ok()) st = st.WithMessage("background optimize: ", st.message());
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!r.ok() && first_error_.ok()) {
-        first_error_ =
-            r.status().WithMessage("background indexing of '", path, "': ", r.status().message());
-      }
+      if (!st.ok() && first_error_.ok()) first_error_ = st;
       --outstanding_;
     }
     done_cv_.notify_all();
@@ -309,7 +349,8 @@ class TableWriter::Impl {
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable done_cv_;
-  std::deque<std::string> queue_;
+  std::deque<Job> queue_;
+  bool optimize_queued_ = false;
   int outstanding_ = 0;
   bool stop_ = false;
   arrow::Status first_error_;

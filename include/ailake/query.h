@@ -47,8 +47,9 @@ struct VectorSearchOptions {
   SearchParams params;        // per-call index parameters (ef, nprobe, refine_factor)
   std::optional<arrow::compute::Expression> filter;
   std::vector<std::string> columns;  // returned columns; empty = all but vector columns
-  bool exact = false;                // exact scan of every file (ground truth)
-  bool prune = true;                 // centroid/radius file pruning
+  bool exact = false;                // exact distances from every file's stored vectors, no index
+  bool prune = true;                 // centroid/radius file pruning (never drops a true top-k row);
+                                     // exact with prune off scans every row (the ground truth)
   uint32_t num_threads = 0;          // 0 = all cores
 };
 
@@ -65,6 +66,17 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
                                                     std::span<const float> query,
                                                     const VectorSearchOptions& options = {},
                                                     SearchStats* stats = nullptr);
+
+// Many queries in one call: `queries` is num_queries x dim, row-major. Per
+// query the same rows as Search, in one table whose first column "_query"
+// (uint32) is the query's row in `queries`, each query's rows ascending by
+// distance. Files are opened and their allow-lists computed once per call,
+// and each file is searched for the queries it can still contribute to.
+arrow::Result<std::shared_ptr<arrow::Table>> SearchBatch(const Table& table,
+                                                         std::span<const float> queries,
+                                                         uint32_t num_queries,
+                                                         const VectorSearchOptions& options = {},
+                                                         SearchStats* stats = nullptr);
 
 // Compiles a SQL-like filter ("category = 3 AND (price < 10.5 OR name LIKE 'a%')",
 // "tag IN ('x', 'y')", "note IS NOT NULL") to an Arrow compute expression;

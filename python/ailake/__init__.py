@@ -336,6 +336,10 @@ class Table:
     ) -> pa.Table:
         """The k nearest live rows to ``query``, ascending by ``_distance``.
 
+        ``query``: one vector (1-D), or many (a 2-D array, one query per row),
+        searched in one call; the result then starts with a ``_query`` column
+        (the query's row) and holds each query's rows in turn.
+
         ``filter`` is a SQL-like predicate (``"category = 3 AND price < 10"``,
         ``"tag IN ('a', 'b')"``, ``"name LIKE 'x%'"``) applied inside the index
         search, so k rows come back whenever k rows match. ``columns``: the
@@ -346,9 +350,11 @@ class Table:
         unknown = set(index_params) - set(_INDEX_PARAM_KEYS)
         if unknown:
             raise TypeError(f"unknown search parameters: {sorted(unknown)}")
+        q = np.asarray(query, dtype=np.float32)
+        call = self._t.search_batch if q.ndim == 2 else self._t.search
         return _to_table(
-            self._t.search(
-                _as_query(query),
+            call(
+                np.ascontiguousarray(q) if q.ndim == 2 else _as_query(q),
                 int(k),
                 filter,
                 list(columns) if columns is not None else None,

@@ -41,6 +41,20 @@ class Table:
         prune: bool,
         num_threads: int,
     ) -> Any: ...
+    def search_batch(
+        self,
+        queries: npt.NDArray[np.float32],
+        k: int,
+        filter: Optional[str],
+        columns: Optional[List[str]],
+        vector_column: str,
+        ef: int,
+        nprobe: int,
+        refine_factor: int,
+        exact: bool,
+        prune: bool,
+        num_threads: int,
+    ) -> Any: ...
     def last_search_stats(self) -> Dict[str, int]: ...
     def scan(self, columns: Optional[List[str]], filter: Optional[str], limit: int, with_row_id: bool) -> Any: ...
     def take(self, row_ids: npt.NDArray[np.uint64], columns: Optional[List[str]], with_row_id: bool) -> Any: ...

@@ -213,6 +213,36 @@ class PyTable {
                     std::optional<std::vector<std::string>> columns, std::string vector_column,
                     uint32_t ef, uint32_t nprobe, uint32_t refine_factor, bool exact, bool prune,
                     uint32_t num_threads) const {
+    VectorSearchOptions o =
+        SearchOptions(k, std::move(filter), std::move(columns), std::move(vector_column), ef,
+                      nprobe, refine_factor, exact, prune, num_threads);
+    std::span<const float> q(query.data(), query.shape(0));
+    SearchStats stats;
+    auto result = Value(NoGil([&] { return ailake::Search(*t_, q, o, &stats); }));
+    last_stats_ = stats;
+    return ExportTable(std::move(result));
+  }
+
+  nb::object SearchBatch(const FloatMatrix& queries, uint32_t k, std::optional<std::string> filter,
+                         std::optional<std::vector<std::string>> columns, std::string vector_column,
+                         uint32_t ef, uint32_t nprobe, uint32_t refine_factor, bool exact,
+                         bool prune, uint32_t num_threads) const {
+    VectorSearchOptions o =
+        SearchOptions(k, std::move(filter), std::move(columns), std::move(vector_column), ef,
+                      nprobe, refine_factor, exact, prune, num_threads);
+    const auto nq = static_cast<uint32_t>(queries.shape(0));
+    std::span<const float> q(queries.data(), queries.shape(0) * queries.shape(1));
+    SearchStats stats;
+    auto result = Value(NoGil([&] { return ailake::SearchBatch(*t_, q, nq, o, &stats); }));
+    last_stats_ = stats;
+    return ExportTable(std::move(result));
+  }
+
+  static VectorSearchOptions SearchOptions(uint32_t k, std::optional<std::string> filter,
+                                           std::optional<std::vector<std::string>> columns,
+                                           std::string vector_column, uint32_t ef, uint32_t nprobe,
+                                           uint32_t refine_factor, bool exact, bool prune,
+                                           uint32_t num_threads) {
     VectorSearchOptions o;
     o.k = k;
     o.vector_column = std::move(vector_column);
@@ -224,11 +254,7 @@ class PyTable {
     o.exact = exact;
     o.prune = prune;
     o.num_threads = num_threads;
-    std::span<const float> q(query.data(), query.shape(0));
-    SearchStats stats;
-    auto result = Value(NoGil([&] { return ailake::Search(*t_, q, o, &stats); }));
-    last_stats_ = stats;
-    return ExportTable(std::move(result));
+    return o;
   }
 
   nb::dict LastSearchStats() const {
@@ -414,6 +440,10 @@ void BindTables(nb::module_& m) {
       .def("search", &PyTable::Search, nb::arg("query"), nb::arg("k"), nb::arg("filter").none(),
            nb::arg("columns").none(), nb::arg("vector_column"), nb::arg("ef"), nb::arg("nprobe"),
            nb::arg("refine_factor"), nb::arg("exact"), nb::arg("prune"), nb::arg("num_threads"))
+      .def("search_batch", &PyTable::SearchBatch, nb::arg("queries"), nb::arg("k"),
+           nb::arg("filter").none(), nb::arg("columns").none(), nb::arg("vector_column"),
+           nb::arg("ef"), nb::arg("nprobe"), nb::arg("refine_factor"), nb::arg("exact"),
+           nb::arg("prune"), nb::arg("num_threads"))
       .def("last_search_stats", &PyTable::LastSearchStats)
       .def("scan", &PyTable::Scan, nb::arg("columns").none(), nb::arg("filter").none(),
            nb::arg("limit"), nb::arg("with_row_id"))

@@ -1,3 +1,13 @@
+// Table-wide vector search, one query or many: plan the files holding the
+// vector column (each with the lower bound of its centroid/radius), search
+// them in parallel (each file for the queries whose running k-th distance
+// its bound does not exceed), merge per query, then read the hits' columns
+// with one Take.
+//
+// Cost per query: one index (or exact) search per file that is not pruned,
+// so it follows the fragment count, which Table::Optimize keeps logarithmic
+// in the row count. Per-file work shared by the queries of a call: opening
+// the reader (cached by the table), the allow-list of live and matching rows.
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
@@ -5,12 +15,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <map>
+#include <deque>
 #include <mutex>
 #include <numeric>
-#include <thread>
 
 #include "ailake/query.h"
+#include "ailake/query/search_pool.h"
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/fragment_reader.h"
 #include "ailake/table/manifest.pb.h"
@@ -35,12 +45,12 @@ struct Hit {
   }
 };
 
-// The running top k across files, with the current k-th distance as the
-// pruning bound.
+// The running top k of one query across files, with the current k-th
+// distance as the pruning bound.
 class TopK {
  public:
   explicit TopK(uint32_t k) : k_(k) {}
-  void Add(const std::vector<Hit>& hits) {
+  void Add(std::span<const Hit> hits) {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& h : hits) {
       heap_.push_back(h);
@@ -72,37 +82,47 @@ class TopK {
 struct FileTask {
   const table::Fragment* fragment = nullptr;
   const table::DataFile* file = nullptr;
-  std::string file_column;  // vector column's name inside the file
-  float lower_bound = 0.0f;
+  std::shared_ptr<AilakeFileReader> reader;
+  std::string file_column;          // vector column's name inside the file
+  bool has_index = false;           // searched through its AILK section
+  std::vector<float> lower_bounds;  // per query; -inf when the file has no bound
 };
 
-}  // namespace
+struct Plan {
+  VectorStoragePolicy policy;
+  std::vector<float> queries;  // num_queries x dim, normalised where the metric wants it
+  uint32_t num_queries = 0;
+  std::vector<FileTask> tasks;
+};
 
-arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
-                                                    std::span<const float> query_in,
-                                                    const VectorSearchOptions& options,
-                                                    SearchStats* stats) {
-  ARROW_ASSIGN_OR_RAISE(VectorStoragePolicy policy, table.vector_column(options.vector_column));
-  if (query_in.size() != policy.dim) {
-    return arrow::Status::Invalid("query has ", query_in.size(), " dimensions, column '",
-                                  policy.vector_column, "' has ", policy.dim);
+arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_in,
+                             uint32_t num_queries, const VectorSearchOptions& options) {
+  Plan plan;
+  ARROW_ASSIGN_OR_RAISE(plan.policy, table.vector_column(options.vector_column));
+  const VectorStoragePolicy& policy = plan.policy;
+  const uint32_t dim = policy.dim;
+  if (num_queries == 0) return arrow::Status::Invalid("no query given");
+  if (queries_in.size() != static_cast<size_t>(num_queries) * dim) {
+    return arrow::Status::Invalid("query has ", queries_in.size() / num_queries,
+                                  " dimensions, column '", policy.vector_column, "' has ", dim);
   }
-  for (float v : query_in) {
+  for (float v : queries_in) {
     if (!std::isfinite(v)) return arrow::Status::Invalid("query holds a NaN or infinite value");
   }
   if (options.k == 0) return arrow::Status::Invalid("k must be at least 1");
-  std::vector<float> query(query_in.begin(), query_in.end());
+  plan.num_queries = num_queries;
+  plan.queries.assign(queries_in.begin(), queries_in.end());
   if (policy.pre_normalize || policy.metric == DistanceMetric::kNormalizedCosine) {
-    const double n = std::sqrt(Dot(query, query));
-    if (n > 0) {
-      for (float& v : query) v = static_cast<float>(v / n);
+    for (uint32_t q = 0; q < num_queries; ++q) {
+      std::span<float> v(plan.queries.data() + static_cast<size_t>(q) * dim, dim);
+      const double n = std::sqrt(Dot(v, v));
+      if (n > 0) {
+        for (float& x : v) x = static_cast<float>(x / n);
+      }
     }
   }
   const table::Manifest& m = table.manifest();
   const int32_t field_id = table::TopLevelFieldId(m, policy.vector_column);
-
-  // Files holding the vector column, with their pruning bound.
-  std::vector<FileTask> tasks;
   for (const auto& frag : m.fragments()) {
     for (const auto& df : frag.files()) {
       for (int i = 0; i < df.fields_size(); ++i) {
@@ -110,126 +130,100 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
         FileTask t;
         t.fragment = &frag;
         t.file = &df;
-        ARROW_ASSIGN_OR_RAISE(auto reader, table.OpenDataFile(df.path()));
-        t.file_column = reader->schema()->field(df.column_indices(i))->name();
-        t.lower_bound = -INFINITY;
-        if (options.prune && !options.exact) {
+        ARROW_ASSIGN_OR_RAISE(t.reader, table.OpenDataFile(df.path()));
+        t.file_column = t.reader->schema()->field(df.column_indices(i))->name();
+        auto info = t.reader->vector_column(t.file_column);
+        t.has_index = !options.exact && df.index_state() == table::INDEX_STATE_INDEXED &&
+                      info.ok() && (*info)->has_section;
+        t.lower_bounds.assign(num_queries, -INFINITY);
+        if (options.prune) {
           // Our sections (format_version >= 2) record centroid and radius as
-          // vec/centroid.h defines them, which LowerBoundDistance turns into a
-          // bound that never exceeds the distance to any row of the file.
-          auto info = reader->vector_column(t.file_column);
-          auto c = reader->ReadCentroid(t.file_column);
+          // vec/centroid.h defines them, which LowerBoundDistance turns into
+          // a bound that never exceeds the distance to any row of the file:
+          // skipping the file when it exceeds a query's k-th distance so far
+          // never drops a true top-k row, for exact scans as for indexes.
+          auto c = t.reader->ReadCentroid(t.file_column);
           if (info.ok() && (*info)->has_section && (*info)->section.format_version >= 2 && c.ok() &&
-              c->centroid.size() == policy.dim) {
+              c->centroid.size() == dim) {
             vec::CentroidRadius bounds;
-            bounds.centroid = c->centroid;
+            bounds.centroid = std::move(c->centroid);
             bounds.radius = c->radius;
-            bounds.rows = static_cast<uint32_t>(reader->num_rows());
-            t.lower_bound = vec::LowerBoundDistance(policy.metric, query.data(), bounds);
+            bounds.rows = static_cast<uint32_t>(t.reader->num_rows());
+            for (uint32_t q = 0; q < num_queries; ++q) {
+              t.lower_bounds[q] = vec::LowerBoundDistance(
+                  policy.metric, plan.queries.data() + static_cast<size_t>(q) * dim, bounds);
+            }
           }
         }
-        tasks.push_back(t);
+        plan.tasks.push_back(std::move(t));
       }
     }
   }
-  std::sort(tasks.begin(), tasks.end(),
-            [](const FileTask& a, const FileTask& b) { return a.lower_bound < b.lower_bound; });
+  // Most promising files first, so the bounds tighten early (by the first
+  // query's bound: the order matters for pruning only, never for results).
+  std::stable_sort(plan.tasks.begin(), plan.tasks.end(), [](const FileTask& a, const FileTask& b) {
+    return a.lower_bounds[0] < b.lower_bounds[0];
+  });
+  return plan;
+}
 
-  TopK top(options.k);
-  std::atomic<size_t> next{0};
-  std::atomic<int> pruned{0}, indexed{0}, exact{0};
-  std::mutex err_mu;
-  arrow::Status first_error;
+// Live rows of the task's fragment that match the filter, as a bitmap; empty
+// when every row is allowed (no deletion, no filter).
+arrow::Result<std::vector<uint64_t>> AllowedRows(const Table& table, const table::Fragment& frag,
+                                                 const VectorSearchOptions& options) {
+  const auto rows = static_cast<uint32_t>(frag.physical_rows());
+  std::vector<uint64_t> words;
+  ARROW_ASSIGN_OR_RAISE(auto deleted, table.context()->ReadDeletions(frag));
+  if (!deleted->empty()) words = table::LiveRowBitmap(*deleted, rows);
+  if (options.filter) {
+    ARROW_ASSIGN_OR_RAISE(auto match, table::MatchingRows(table, frag, *options.filter));
+    std::vector<uint64_t> fw((rows + 63) / 64, 0);
+    for (uint32_t r : match) fw[r >> 6] |= 1ull << (r & 63);
+    if (!words.empty()) {
+      for (size_t i = 0; i < fw.size(); ++i) fw[i] &= words[i];
+    }
+    words = std::move(fw);
+  }
+  return words;
+}
 
-  auto search_one = [&](const FileTask& task) -> arrow::Status {
-    if (task.lower_bound > top.Bound()) {
-      ++pruned;
-      return arrow::Status::OK();
-    }
-    ARROW_ASSIGN_OR_RAISE(auto reader, table.OpenDataFile(task.file->path()));
-    const table::Fragment& frag = *task.fragment;
-    const uint32_t rows = static_cast<uint32_t>(frag.physical_rows());
-    // Allowed rows: live and matching the filter.
-    std::vector<uint64_t> words;
-    bool use_filter = false;
-    ARROW_ASSIGN_OR_RAISE(auto deleted, table.context()->ReadDeletions(frag));
-    if (!deleted->empty()) {
-      words = table::LiveRowBitmap(*deleted, rows);
-      use_filter = true;
-    }
-    if (options.filter) {
-      ARROW_ASSIGN_OR_RAISE(auto match, table::MatchingRows(table, frag, *options.filter));
-      std::vector<uint64_t> fw((rows + 63) / 64, 0);
-      for (uint32_t r : match) fw[r >> 6] |= 1ull << (r & 63);
-      if (use_filter) {
-        for (size_t i = 0; i < fw.size(); ++i) fw[i] &= words[i];
-      }
-      words = std::move(fw);
-      use_filter = true;
-    }
-    RowFilter filter{words, rows};
-    if (use_filter) {
-      bool any = false;
-      for (uint64_t w : words) any |= w != 0;
-      if (!any) return arrow::Status::OK();
-    }
-    const bool has_index = !options.exact &&
-                           task.file->index_state() == table::INDEX_STATE_INDEXED &&
-                           reader->vector_column(task.file_column).ok() &&
-                           (*reader->vector_column(task.file_column))->has_section;
-    std::vector<Neighbor> found;
-    if (has_index) {
-      ARROW_ASSIGN_OR_RAISE(
-          found, reader->Search(query, options.k, options.params, use_filter ? &filter : nullptr,
-                                task.file_column));
-      ++indexed;
-    } else {
-      ARROW_ASSIGN_OR_RAISE(VectorView view, reader->Vectors(task.file_column));
-      VectorStoragePolicy flat = policy;
-      flat.index_type = IndexType::kFlat;
-      ARROW_ASSIGN_OR_RAISE(auto index, BuildIndex(flat, view, {1}));
-      ARROW_ASSIGN_OR_RAISE(
-          found, index->Search(query, options.k, options.params, use_filter ? &filter : nullptr));
-      ++exact;
-    }
-    std::vector<Hit> hits;
-    hits.reserve(found.size());
-    for (const auto& n : found) {
-      hits.push_back({n.distance, MakeRowId(static_cast<uint32_t>(frag.id()), n.row)});
-    }
-    top.Add(hits);
-    return arrow::Status::OK();
-  };
-
-  const uint32_t hw = std::max(1u, std::thread::hardware_concurrency());
-  const uint32_t threads = std::min<uint32_t>(options.num_threads ? options.num_threads : hw,
-                                              std::max<size_t>(1, tasks.size()));
-  auto worker = [&] {
-    for (size_t i = next++; i < tasks.size(); i = next++) {
-      arrow::Status st = search_one(tasks[i]);
-      if (!st.ok()) {
-        std::lock_guard<std::mutex> lock(err_mu);
-        if (first_error.ok()) first_error = st;
-      }
-    }
-  };
-  if (threads <= 1) {
-    worker();
+// Searches one file for the queries in `which`; returns per entry of `which`
+// its neighbours (rows of the file).
+arrow::Result<std::vector<std::vector<Neighbor>>> SearchFile(const Plan& plan, const FileTask& task,
+                                                             std::span<const uint32_t> which,
+                                                             const VectorSearchOptions& options,
+                                                             const RowFilter* filter) {
+  const uint32_t dim = plan.policy.dim;
+  std::shared_ptr<const VectorIndex> index;
+  if (task.has_index) {
+    ARROW_ASSIGN_OR_RAISE(index, task.reader->LoadIndex(task.file_column));
   } else {
-    std::vector<std::thread> pool;
-    for (uint32_t t = 0; t < threads; ++t) pool.emplace_back(worker);
-    for (auto& th : pool) th.join();
+    ARROW_ASSIGN_OR_RAISE(VectorView view, task.reader->Vectors(task.file_column));
+    VectorStoragePolicy flat = plan.policy;
+    flat.index_type = IndexType::kFlat;
+    ARROW_ASSIGN_OR_RAISE(index, BuildIndex(flat, view, {1}));
   }
-  ARROW_RETURN_NOT_OK(first_error);
-  if (stats) {
-    stats->files = static_cast<int>(tasks.size());
-    stats->files_pruned = pruned;
-    stats->files_index_searched = indexed;
-    stats->files_exact_scanned = exact;
+  if (which.size() == 1) {
+    std::span<const float> q(plan.queries.data() + static_cast<size_t>(which[0]) * dim, dim);
+    ARROW_ASSIGN_OR_RAISE(auto found, index->Search(q, options.k, options.params, filter));
+    return std::vector<std::vector<Neighbor>>{std::move(found)};
   }
+  std::vector<float> qs;
+  qs.reserve(which.size() * dim);
+  for (uint32_t q : which) {
+    const float* p = plan.queries.data() + static_cast<size_t>(q) * dim;
+    qs.insert(qs.end(), p, p + dim);
+  }
+  return index->SearchBatch(qs, static_cast<uint32_t>(which.size()), options.k, options.params,
+                            filter, /*num_threads=*/1);
+}
 
-  // Columns of the hits, in distance order.
-  std::vector<Hit> hits = top.Sorted();
+// The hits of every query as one table: the chosen columns, then
+// "_distance" and "_rowid" (and first "_query" when `with_query`).
+arrow::Result<std::shared_ptr<arrow::Table>> HitsTable(const Table& table,
+                                                       const VectorSearchOptions& options,
+                                                       const std::vector<std::vector<Hit>>& hits,
+                                                       bool with_query) {
   std::vector<std::string> columns = options.columns;
   if (columns.empty()) {
     for (const auto& f : table.schema()->fields()) {
@@ -239,8 +233,17 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
     }
   }
   std::vector<RowId> ids;
-  ids.reserve(hits.size());
-  for (const auto& h : hits) ids.push_back(h.row_id);
+  arrow::UInt32Builder query;
+  arrow::FloatBuilder dist;
+  arrow::UInt64Builder rid;
+  for (size_t q = 0; q < hits.size(); ++q) {
+    for (const auto& h : hits[q]) {
+      ids.push_back(h.row_id);
+      ARROW_RETURN_NOT_OK(query.Append(static_cast<uint32_t>(q)));
+      ARROW_RETURN_NOT_OK(dist.Append(h.distance));
+      ARROW_RETURN_NOT_OK(rid.Append(h.row_id));
+    }
+  }
   std::shared_ptr<arrow::Table> out;
   if (columns.empty()) {
     ARROW_ASSIGN_OR_RAISE(out, table.Take(ids, {table.schema()->field(0)->name()}));
@@ -248,15 +251,14 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
   } else {
     ARROW_ASSIGN_OR_RAISE(out, table.Take(ids, columns));
   }
-  arrow::FloatBuilder dist;
-  arrow::UInt64Builder rid;
-  for (const auto& h : hits) {
-    ARROW_RETURN_NOT_OK(dist.Append(h.distance));
-    ARROW_RETURN_NOT_OK(rid.Append(h.row_id));
-  }
-  std::shared_ptr<arrow::Array> dist_arr, rid_arr;
+  std::shared_ptr<arrow::Array> query_arr, dist_arr, rid_arr;
+  ARROW_RETURN_NOT_OK(query.Finish(&query_arr));
   ARROW_RETURN_NOT_OK(dist.Finish(&dist_arr));
   ARROW_RETURN_NOT_OK(rid.Finish(&rid_arr));
+  if (with_query) {
+    ARROW_ASSIGN_OR_RAISE(out, out->AddColumn(0, arrow::field("_query", arrow::uint32(), false),
+                                              std::make_shared<arrow::ChunkedArray>(query_arr)));
+  }
   ARROW_ASSIGN_OR_RAISE(
       out, out->AddColumn(out->num_columns(), arrow::field("_distance", arrow::float32(), false),
                           std::make_shared<arrow::ChunkedArray>(dist_arr)));
@@ -264,6 +266,85 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
       out, out->AddColumn(out->num_columns(), arrow::field("_rowid", arrow::uint64(), false),
                           std::make_shared<arrow::ChunkedArray>(rid_arr)));
   return out;
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
+                                                           std::span<const float> queries,
+                                                           uint32_t num_queries,
+                                                           const VectorSearchOptions& options,
+                                                           SearchStats* stats, bool with_query) {
+  ARROW_ASSIGN_OR_RAISE(Plan plan, MakePlan(table, queries, num_queries, options));
+  std::deque<TopK> tops;  // TopK holds a mutex: not movable
+  for (uint32_t q = 0; q < num_queries; ++q) tops.emplace_back(options.k);
+  std::atomic<int> pruned{0}, indexed{0}, exact{0};
+  std::mutex err_mu;
+  arrow::Status first_error;
+
+  auto search_one = [&](const FileTask& task) -> arrow::Status {
+    // The queries this file can still contribute to.
+    std::vector<uint32_t> which;
+    for (uint32_t q = 0; q < num_queries; ++q) {
+      if (!(task.lower_bounds[q] > tops[q].Bound())) which.push_back(q);
+    }
+    if (which.empty()) {
+      ++pruned;
+      return arrow::Status::OK();
+    }
+    const table::Fragment& frag = *task.fragment;
+    ARROW_ASSIGN_OR_RAISE(auto words, AllowedRows(table, frag, options));
+    const RowFilter filter{words, static_cast<uint32_t>(frag.physical_rows())};
+    if (!words.empty() &&
+        std::all_of(words.begin(), words.end(), [](uint64_t w) { return w == 0; })) {
+      return arrow::Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        auto found, SearchFile(plan, task, which, options, words.empty() ? nullptr : &filter));
+    ++(task.has_index ? indexed : exact);
+    std::vector<Hit> hits;
+    for (size_t i = 0; i < which.size(); ++i) {
+      hits.clear();
+      for (const auto& n : found[i]) {
+        hits.push_back({n.distance, MakeRowId(static_cast<uint32_t>(frag.id()), n.row)});
+      }
+      tops[which[i]].Add(hits);
+    }
+    return arrow::Status::OK();
+  };
+  query::RunParallel(plan.tasks.size(), options.num_threads, [&](size_t i) {
+    arrow::Status st = search_one(plan.tasks[i]);
+    if (!st.ok()) {
+      std::lock_guard<std::mutex> lock(err_mu);
+      if (first_error.ok()) first_error = st;
+    }
+  });
+  ARROW_RETURN_NOT_OK(first_error);
+  if (stats) {
+    stats->files = static_cast<int>(plan.tasks.size());
+    stats->files_pruned = pruned;
+    stats->files_index_searched = indexed;
+    stats->files_exact_scanned = exact;
+  }
+  std::vector<std::vector<Hit>> hits;
+  hits.reserve(num_queries);
+  for (auto& top : tops) hits.push_back(top.Sorted());
+  return HitsTable(table, options, hits, with_query);
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
+                                                    std::span<const float> query,
+                                                    const VectorSearchOptions& options,
+                                                    SearchStats* stats) {
+  return SearchQueries(table, query, 1, options, stats, /*with_query=*/false);
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> SearchBatch(const Table& table,
+                                                         std::span<const float> queries,
+                                                         uint32_t num_queries,
+                                                         const VectorSearchOptions& options,
+                                                         SearchStats* stats) {
+  return SearchQueries(table, queries, num_queries, options, stats, /*with_query=*/true);
 }
 
 }  // namespace ailake

@@ -193,6 +193,131 @@ TEST_P(SearchTest, OldVersionsSearchTheirOwnRows) {
   for (int64_t id : Ids(Search(*v3, q, opt).ValueOrDie())) EXPECT_LT(id, 400);
 }
 
+TEST_P(SearchTest, BatchSearchEqualsOneQueryAtATime) {
+  const DistanceMetric metric = GetParam();
+  auto t = Build(metric);
+  ASSERT_TRUE(t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{30}))).ok());
+  t = t->Latest().ValueOrDie();
+  constexpr uint32_t kQueries = 12;
+  std::vector<float> qs;
+  for (uint32_t i = 0; i < kQueries; ++i) {
+    auto q = Query(i * 131 % 1600, 40 + i);
+    qs.insert(qs.end(), q.begin(), q.end());
+  }
+  for (int mode = 0; mode < 3; ++mode) {
+    VectorSearchOptions opt;
+    opt.k = 7;
+    opt.params.ef = 64;
+    opt.columns = {"id"};
+    if (mode == 1) opt.filter = cp::equal(cp::field_ref("category"), cp::literal(int32_t{2}));
+    if (mode == 2) opt.exact = true;
+    auto batch = SearchBatch(*t, qs, kQueries, opt);
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    ASSERT_EQ((*batch)->schema()->field(0)->name(), "_query");
+    auto query_col = std::static_pointer_cast<arrow::UInt32Array>(
+        arrow::Concatenate((*batch)->column(0)->chunks()).ValueOrDie());
+    auto all_ids = Ids(*batch);
+    size_t at = 0;
+    for (uint32_t i = 0; i < kQueries; ++i) {
+      std::span<const float> q(qs.data() + i * kDim, kDim);
+      auto one = Ids(Search(*t, q, opt).ValueOrDie());
+      std::vector<int64_t> got;
+      for (; at < all_ids.size() && query_col->Value(static_cast<int64_t>(at)) == i; ++at) {
+        got.push_back(all_ids[at]);
+      }
+      EXPECT_EQ(got, one) << "mode " << mode << " query " << i;
+    }
+    EXPECT_EQ(at, all_ids.size());
+  }
+  EXPECT_FALSE(SearchBatch(*t, qs, 5).ok());  // 12 x 16 floats are not 5 queries
+}
+
+// Pruning is sound on random tables: fragments of random sizes around
+// random (sometimes overlapping) centres, random deletes, a random filter,
+// some files pending and some merged by Optimize. Exact search with pruning
+// returns the brute-force distances; index search with pruning returns what
+// index search without it returns.
+TEST_P(SearchTest, PruningIsSoundOnRandomTables) {
+  const DistanceMetric metric = GetParam();
+  std::mt19937 rng(static_cast<uint32_t>(metric) * 7919 + 1);
+  for (int round = 0; round < 4; ++round) {
+    std::filesystem::remove_all(dir_);
+    all_.clear();
+    TableWriterOptions wo;
+    wo.background_threads = 0;
+    wo.auto_optimize = false;
+    auto w =
+        TableWriter::Create(dir_, TestSchema(kDim), {TestPolicy(kDim, metric)}, wo).ValueOrDie();
+    const int frags = 3 + static_cast<int>(rng() % 10);
+    int64_t next_id = 0;
+    std::normal_distribution<float> noise(0.0f, 1.0f);
+    for (int f = 0; f < frags; ++f) {
+      const int64_t rows = 1 + static_cast<int64_t>(rng() % 150);
+      const float spread = 0.05f + static_cast<float>(rng() % 100) / 50.0f;
+      std::vector<float> centre(kDim);
+      for (float& c : centre) c = static_cast<float>(static_cast<int>(rng() % 9) - 4);
+      std::vector<float> vecs(static_cast<size_t>(rows) * kDim);
+      for (int64_t r = 0; r < rows; ++r) {
+        for (uint32_t j = 0; j < kDim; ++j) vecs[r * kDim + j] = centre[j] + spread * noise(rng);
+      }
+      all_.insert(all_.end(), vecs.begin(), vecs.end());
+      auto batch = TestBatch(next_id, rows, kDim, vecs);
+      next_id += rows;
+      auto r = rng() % 4 == 0 ? w->WriteBatchDeferred(*batch) : w->WriteBatch(*batch);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+    }
+    w.reset();
+    auto t = Table::Open(dir_).ValueOrDie();
+    const int64_t cut = static_cast<int64_t>(rng() % static_cast<uint32_t>(next_id));
+    ASSERT_TRUE(t->Delete(cp::equal(cp::field_ref("id"), cp::literal(cut))).ok());
+    // And a random run of ids, which may empty whole fragments.
+    const int64_t lo = static_cast<int64_t>(rng() % static_cast<uint32_t>(next_id));
+    const int64_t hi = lo + static_cast<int64_t>(rng() % 200);
+    ASSERT_TRUE(t->Latest()
+                    .ValueOrDie()
+                    ->Delete(cp::and_(cp::greater_equal(cp::field_ref("id"), cp::literal(lo)),
+                                      cp::less(cp::field_ref("id"), cp::literal(hi))))
+                    .ok());
+    if (round % 2 == 1) {
+      OptimizeOptions o;
+      o.merge_factor = 2;
+      o.build_pending_indexes = false;
+      ASSERT_TRUE(t->Optimize(o).ok());
+    }
+    t = t->Latest().ValueOrDie();
+    auto live = [&](int64_t id) { return id != cut && !(id >= lo && id < hi); };
+    for (int qi = 0; qi < 15; ++qi) {
+      auto q = Query(static_cast<int64_t>(rng() % static_cast<uint32_t>(next_id)), rng());
+      const bool filtered = qi % 3 == 0;
+      const int32_t cat = static_cast<int32_t>(rng() % 5);
+      VectorSearchOptions opt;
+      opt.k = 1 + rng() % 12;
+      opt.num_threads = 1 + rng() % 2;
+      opt.columns = {"id"};
+      if (filtered) opt.filter = cp::equal(cp::field_ref("category"), cp::literal(cat));
+      auto keep = [&](int64_t id) { return live(id) && (!filtered || id % 5 == cat); };
+      opt.exact = true;
+      auto exact = Search(*t, q, opt).ValueOrDie();
+      auto truth = BruteForce(metric, q, opt.k, keep);
+      ASSERT_EQ(exact->num_rows(), static_cast<int64_t>(truth.size()));
+      auto dist = std::static_pointer_cast<arrow::FloatArray>(
+          arrow::Concatenate(exact->GetColumnByName("_distance")->chunks()).ValueOrDie());
+      for (size_t i = 0; i < truth.size(); ++i) {
+        const float want = TrueDistance(metric, q.data(), &all_[truth[i] * kDim], kDim);
+        EXPECT_NEAR(dist->Value(static_cast<int64_t>(i)), want, 1e-3 * (1 + std::fabs(want)))
+            << "round " << round << " query " << qi << " rank " << i;
+      }
+      opt.exact = false;
+      opt.params.ef = 64;
+      opt.num_threads = 1;
+      auto pruned = Search(*t, q, opt).ValueOrDie();
+      opt.prune = false;
+      auto full = Search(*t, q, opt).ValueOrDie();
+      EXPECT_EQ(Ids(pruned), Ids(full)) << "round " << round << " query " << qi;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Metrics, SearchTest,
                          ::testing::Values(DistanceMetric::kEuclidean, DistanceMetric::kCosine,
                                            DistanceMetric::kDotProduct),

@@ -26,16 +26,20 @@ for each file count, ailake then LanceDB, each on a fresh directory under
              LanceDB: tbl.optimize() (compaction), then create_index
              (hnsw -> IVF_HNSW_SQ, ivf_pq -> IVF_PQ; parameters below).
              Fragment counts after, and ailake's optimize() report.
-  sweep      the search parameter from cheap to expensive, stopping once
-             recall@10 >= 0.995: ailake HNSW `ef`, ailake IVF-PQ `nprobe` (with
-             --refine), LanceDB nprobes x ef, plain and with refine_factor 2 and 5
-             (IVF_HNSW_SQ), or nprobes with the same refine_factor (IVF_PQ),
-             through lancedb's query builder (--lance-api pylance: pylance's
-             dataset.to_table(nearest=...) instead). At each point, after 20
-             warm-up queries, the --nq queries one at a time (k=10, returning
-             `id`): wall QPS, p50 and p99 latency, recall@10. ailake also answers all --nq queries in one
-             batched call (Table.search with a 2-D query matrix; recorded as None
-             where the build does not have it): QPS = nq / seconds (best of 3).
+  sweep      the search parameter from cheap to expensive, ending at the first
+             point with recall@10 >= 0.995: ailake HNSW `ef` (10..256), ailake
+             IVF-PQ `nprobe` (1..128, refine_factor --refine); LanceDB
+             IVF_HNSW_SQ nprobes (1..32, up to its partitions) x `ef`, plain and
+             then with refine_factor 2 and 5 (a row that levels off gives way to
+             the next), LanceDB IVF_PQ `nprobes` (1..128, refine_factor --refine).
+             LanceDB is queried through lancedb's query builder (--lance-api
+             pylance: pylance's dataset.to_table(nearest=...) on the same table).
+             At each point, after 20 warm-up queries, the --nq queries one at a
+             time (k=10, returning `id`): wall QPS, p50 and p99 latency,
+             recall@10. ailake also answers all --nq queries in one batched call
+             (Table.search with a 2-D query matrix; None where the build lacks
+             it): QPS = nq / seconds, best of 3. --time-limit stops a step's
+             sweep (after its first point) once the step has run that long.
   bytes      everything under the table directory after removing old versions
              (ailake cleanup(retain_versions=1, grace_seconds=0); LanceDB
              cleanup_old_versions(timedelta(0))).

@@ -61,6 +61,11 @@ struct IvfPqConfig {
   uint32_t nbits = 8;          // bits per PQ code (8 supported)
   uint32_t refine_factor = 4;  // candidates re-ranked exactly = k * refine_factor
   uint64_t seed = 42;
+  // Tables: the column's shared codebook is trained once this many of its
+  // rows are at hand (0 = 39 x max(nlist, 2^nbits), the sample k-means needs
+  // for stable centroids). Until then the column's files stay pending,
+  // searched exactly, rather than encoded with a codebook of too few rows.
+  uint32_t min_training_rows = 0;
 };
 
 struct Int8Params {

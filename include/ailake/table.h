@@ -94,7 +94,9 @@ struct CompactionResult {
 // defaults), never once per optimize, and the table holds at most
 // (merge_factor - 1) fragments per tier below max_rows_per_fragment.
 // Fragments whose share of deleted rows reaches max_deleted_fraction are
-// rewritten too, and indexes owed by deferred writes are built.
+// rewritten too, and indexes owed by deferred writes are built (first
+// training a column's shared IVF-PQ codebook on its pending files once they
+// hold enough rows, IvfPqConfig::min_training_rows).
 struct OptimizeOptions {
   int merge_factor = 10;                    // at least 2
   int64_t max_rows_per_fragment = 1 << 20;  // merges write no larger fragment
@@ -110,6 +112,7 @@ struct OptimizeResult {
   int fragments_added = 0;
   int64_t rows_rewritten = 0;  // live rows written again by merges
   int64_t rows_dropped = 0;    // deleted rows physically removed
+  int codebooks_trained = 0;   // shared IVF-PQ codebooks trained on pending files
   int indexes_built = 0;       // pending files indexed
   uint64_t version = 0;        // the table's version afterwards
 };

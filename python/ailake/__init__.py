@@ -158,6 +158,9 @@ class TableWriter:
     (plain Parquet, exact search). ``vector_columns`` adds more vector
     columns as dicts with the same keys. Index parameters: ``m``,
     ``ef_construction``, ``ef_search``, ``nlist``, ``nprobe``, ``pq_m``,
+    ``min_training_rows`` (``ivf_pq``: the table's shared codebook is trained
+    once this many rows are at hand, default 39 x max(nlist, 256); files
+    written before are searched exactly until then),
     ``refine_factor``, ``seed``, ``pre_normalize``. Writer options:
     ``background_threads``, ``auto_optimize`` (merge small files in the
     background, as ``Table.optimize`` does; needs ``background_threads``),
@@ -446,8 +449,9 @@ class Table:
         merge commits on its own; an interrupted optimize loses nothing.
         Returns what it did (``merges``, ``fragments_removed``,
         ``fragments_added``, ``rows_rewritten``, ``rows_dropped``,
-        ``indexes_built``, ``version``). Writers run the same merges in the
-        background (``TableWriter(auto_optimize=True)``, the default).
+        ``codebooks_trained``, ``indexes_built``, ``version``). Writers run
+        the same merges in the background (``TableWriter(auto_optimize=True)``,
+        the default).
         """
         return self._t.optimize(
             int(merge_factor),

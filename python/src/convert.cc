@@ -136,6 +136,7 @@ VectorStoragePolicy PolicyFromDict(const nb::dict& d) {
   Get(d, "nprobe", &p.ivf_pq.nprobe);
   Get(d, "pq_m", &p.ivf_pq.m);
   Get(d, "refine_factor", &p.ivf_pq.refine_factor);
+  Get(d, "min_training_rows", &p.ivf_pq.min_training_rows);
   if (d.contains("seed") && !d["seed"].is_none()) {
     p.hnsw.seed = p.ivf_pq.seed = nb::cast<uint64_t>(d["seed"]);
   }
@@ -172,6 +173,7 @@ nb::dict PolicyToDict(const VectorStoragePolicy& p) {
   d["nprobe"] = p.ivf_pq.nprobe;
   d["pq_m"] = p.ivf_pq.m;
   d["refine_factor"] = p.ivf_pq.refine_factor;
+  d["min_training_rows"] = p.ivf_pq.min_training_rows;
   return d;
 }
 

@@ -332,6 +332,7 @@ class PyTable {
     d["fragments_added"] = r.fragments_added;
     d["rows_rewritten"] = r.rows_rewritten;
     d["rows_dropped"] = r.rows_dropped;
+    d["codebooks_trained"] = r.codebooks_trained;
     d["indexes_built"] = r.indexes_built;
     d["version"] = r.version;
     return d;

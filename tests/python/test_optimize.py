@@ -95,3 +95,32 @@ def test_cli_optimize(build_dir, tmp_path):
     r = subprocess.run([str(exe), "optimize", str(path), "--merge-factor", "1"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "merge_factor" in r.stderr
+
+
+def test_small_ivf_pq_appends_wait_for_a_codebook_trained_on_all_of_them(tmp_path):
+    # 40 appends of 25 rows: a codebook trained on the first 25 rows would
+    # cap recall; instead the files stay pending (searched exactly) until
+    # 500 rows are at hand, and the codebook is trained on all of them.
+    x = vectors(1000, seed=12)
+    path = tmp_path / "t"
+    w = ailake.TableWriter(path, dim=DIM, metric="euclidean", index="ivf_pq", nlist=8, pq_m=8,
+                           min_training_rows=500, auto_optimize=False)
+    for s in range(0, 400, 25):
+        w.write_batch(rows(s, x[s:s + 25]))
+    t = ailake.open_table(path)
+    assert {f["files"][0]["index_state"] for f in t.fragments()} == {"pending"}
+    assert not list((path / "_indexes").glob("*.codebook"))
+    q = x[123] + 0.01
+    assert t.search(q, k=1)["id"].to_pylist() == [123]  # exact scan meanwhile
+    for s in range(400, 1000, 25):
+        w.write_batch(rows(s, x[s:s + 25]))
+    w.close()
+    r = ailake.open_table(path).optimize(merge_factor=100)
+    assert r["codebooks_trained"] == 1 and r["indexes_built"] == 40
+    t = ailake.open_table(path)
+    assert {f["files"][0]["index_state"] for f in t.fragments()} == {"indexed"}
+    assert len(list((path / "_indexes").glob("*.codebook"))) == 1
+    qs = vectors(20, seed=13)
+    rec = np.mean([recall(t.search(q, k=10, nprobe=8, refine_factor=10)["id"].to_pylist(),
+                          exact_topk("euclidean", q, x, 10)) for q in qs])
+    assert rec >= 0.95, rec

@@ -112,7 +112,8 @@ def test_polars_reads_data_files(table):
 def test_open_file_searches_a_tables_shared_codebook_ivf_pq_file(tmp_path):
     path = tmp_path / "pq"
     x = vectors(2 * N, seed=5)
-    w = ailake.TableWriter(path, dim=DIM, metric="euclidean", index="ivf_pq", nlist=16, pq_m=4)
+    w = ailake.TableWriter(path, dim=DIM, metric="euclidean", index="ivf_pq", nlist=16, pq_m=4,
+                           min_training_rows=256)
     w.write_batch(rows(0, x[:N]))
     w.write_batch(rows(N, x[N:]))
     w.close()

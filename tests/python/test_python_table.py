@@ -184,13 +184,14 @@ def _shared_codebook_fingerprints(table):
 def test_ivf_pq_files_share_one_codebook(tmp_path):
     x = vectors(3 * N, seed=8)
     p = tmp_path / "shared"
-    with ailake.TableWriter(p, dim=DIM, metric="euclidean", index="ivf_pq", nlist=16, pq_m=8) as w:
+    with ailake.TableWriter(p, dim=DIM, metric="euclidean", index="ivf_pq", nlist=16, pq_m=8,
+                            min_training_rows=256) as w:
         w.write_batch(rows(0, x[:N]))
         w.write_batch(rows(N, x[N:2 * N]))
     codebooks = sorted((p / "_indexes").glob("*.codebook"))
     assert len(codebooks) == 1
     # A writer opened later, and deferred indexing, reuse it.
-    with ailake.TableWriter(p, index="ivf_pq") as w:
+    with ailake.TableWriter(p, index="ivf_pq", min_training_rows=256) as w:
         w.write_batch_deferred(rows(2 * N, x[2 * N:]))
         w.wait_for_indexing()
     assert sorted((p / "_indexes").glob("*.codebook")) == codebooks

@@ -752,6 +752,7 @@ int Main(int argc, char** argv) {
             {"fragments_added", r->fragments_added},
             {"rows_rewritten", r->rows_rewritten},
             {"rows_dropped", r->rows_dropped},
+            {"codebooks_trained", r->codebooks_trained},
             {"indexes_built", r->indexes_built},
             {"version", r->version}},
            std::to_string(r->merges) + " merges: " + std::to_string(r->fragments_removed) +

@@ -90,7 +90,16 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
     }
   }
 
-  ARROW_RETURN_NOT_OK(AttachCodebooks(table, batch, columns, file_options.index_build, codebooks));
+  // A single IVF-PQ column whose table has no codebook yet and whose batch
+  // is too small to train one is written pending instead (owed an IVF-PQ
+  // index, searched exactly until the table has enough rows to train on).
+  bool too_few_rows = false;
+  ARROW_RETURN_NOT_OK(AttachCodebooks(table, batch, columns, file_options.index_build, codebooks,
+                                      columns.size() == 1 ? &too_few_rows : nullptr));
+  if (too_few_rows) {
+    mode = IndexMode::kDeferred;
+    columns.front().policy.index_type = IndexType::kIvfPq;
+  }
   AilakeFileWriter writer(columns.empty() ? VectorStoragePolicy{} : columns.front().policy,
                           file_options);
   std::shared_ptr<arrow::Buffer> bytes;

@@ -17,6 +17,7 @@
 #include "ailake/table/data_file_writer.h"
 #include "ailake/table/manifest_store.h"
 #include "ailake/table/optimize.h"
+#include "ailake/table/shared_codebook.h"
 #include "ailake/table/table_context.h"
 
 namespace ailake {
@@ -101,7 +102,7 @@ std::vector<std::vector<uint64_t>> PlanMerges(const Manifest& m, const OptimizeO
 
 arrow::Result<RewriteOutcome> RewriteFragments(const Table& t,
                                                const std::vector<const Fragment*>& picked,
-                                               int64_t target_rows,
+                                               int64_t target_rows, const IndexBuildOptions& build,
                                                const std::function<void()>& step) {
   RewriteOutcome out;
   std::vector<std::shared_ptr<arrow::Table>> parts;
@@ -131,7 +132,9 @@ arrow::Result<RewriteOutcome> RewriteFragments(const Table& t,
       }
       std::vector<VectorColumnBatch> cols;
       for (const auto& p : t.vector_columns()) cols.push_back({p, {}});
-      auto w = WriteDataFile(t, **batch, cols, IndexMode::kInline, {}, &codebooks);
+      FileWriteOptions file_options;
+      file_options.index_build = build;
+      auto w = WriteDataFile(t, **batch, cols, IndexMode::kInline, file_options, &codebooks);
       if (!w.ok()) {
         discard();
         return w.status();
@@ -233,7 +236,7 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
   auto step = [&] {
     if (options.progress) options.progress(++done, std::max(total, done));
   };
-  ARROW_ASSIGN_OR_RAISE(auto r, table::RewriteFragments(*this, picked, target, step));
+  ARROW_ASSIGN_OR_RAISE(auto r, table::RewriteFragments(*this, picked, target, {}, step));
   result.fragments_removed = static_cast<int>(picked.size());
   result.fragments_added = r.fragments_added;
   result.rows_dropped = r.rows_dropped;
@@ -269,7 +272,8 @@ arrow::Result<OptimizeResult> Table::Optimize(const OptimizeOptions& options) co
     for (const auto& ids : groups) {
       std::vector<const Fragment*> picked;
       for (uint64_t id : ids) picked.push_back(table::FragmentById(t->manifest(), id));
-      auto r = table::RewriteFragments(*t, picked, options.max_rows_per_fragment, {});
+      auto r = table::RewriteFragments(*t, picked, options.max_rows_per_fragment,
+                                       options.index_build, {});
       if (!r.ok()) {
         if (!table::IsConflict(r.status()) || ++conflicts > kMaxConflicts) return r.status();
         break;  // planned again from the newer version
@@ -284,6 +288,11 @@ arrow::Result<OptimizeResult> Table::Optimize(const OptimizeOptions& options) co
     ARROW_ASSIGN_OR_RAISE(t, t->Latest());
   }
   if (options.build_pending_indexes) {
+    // IVF-PQ files written while the table was too small to train its
+    // codebook: train it on all of them, then index them with it.
+    ARROW_ASSIGN_OR_RAISE(result.codebooks_trained,
+                          table::TrainCodebooksFromPendingFiles(*t, options.index_build));
+    ARROW_ASSIGN_OR_RAISE(t, t->Latest());
     ARROW_ASSIGN_OR_RAISE(result.indexes_built, t->BuildPendingIndexes(options.index_build));
     ARROW_ASSIGN_OR_RAISE(t, t->Latest());
   }

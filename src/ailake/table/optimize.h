@@ -42,7 +42,7 @@ struct RewriteOutcome {
 // `step` is called after each fragment read and each file written.
 arrow::Result<RewriteOutcome> RewriteFragments(const Table& t,
                                                const std::vector<const Fragment*>& picked,
-                                               int64_t target_rows,
+                                               int64_t target_rows, const IndexBuildOptions& build,
                                                const std::function<void()>& step);
 
 }  // namespace ailake::table

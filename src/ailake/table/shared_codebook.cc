@@ -2,6 +2,7 @@
 
 #include <arrow/array.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -170,9 +171,15 @@ arrow::Result<std::shared_ptr<const IvfPqCodebook>> Existing(const Table& table,
 
 }  // namespace
 
+uint64_t MinCodebookTrainingRows(const VectorStoragePolicy& policy) {
+  if (policy.ivf_pq.min_training_rows > 0) return policy.ivf_pq.min_training_rows;
+  const uint64_t codewords = uint64_t{1} << std::min<uint32_t>(policy.ivf_pq.nbits, 16);
+  return 39 * std::max<uint64_t>(policy.ivf_pq.nlist, codewords);
+}
+
 arrow::Status AttachCodebooks(const Table& table, const arrow::RecordBatch& batch,
                               std::span<VectorColumnBatch> columns, const IndexBuildOptions& build,
-                              std::vector<ColumnCodebook>* session) {
+                              std::vector<ColumnCodebook>* session, bool* too_few_rows) {
   for (auto& c : columns) {
     if (c.ivf_pq_codebook != nullptr) continue;
     const auto type = ResolveIndexType(c.policy, static_cast<uint64_t>(batch.num_rows()));
@@ -182,8 +189,14 @@ arrow::Status AttachCodebooks(const Table& table, const arrow::RecordBatch& batc
     if (c.ivf_pq_codebook != nullptr) continue;
 
     // First IVF-PQ batch of the column: train on a bounded sample of it, in
-    // the space the file will store (pre_normalize applied).
+    // the space the file will store (pre_normalize applied), if it is large
+    // enough to train on.
     const auto& p = c.policy;
+    if (too_few_rows != nullptr &&
+        static_cast<uint64_t>(batch.num_rows()) < MinCodebookTrainingRows(p)) {
+      *too_few_rows = true;
+      continue;
+    }
     ARROW_ASSIGN_OR_RAISE(auto floats, BatchFloats(batch, c));
     const size_t n = static_cast<size_t>(batch.num_rows());
     const auto rows =
@@ -215,7 +228,115 @@ arrow::Result<std::shared_ptr<const IvfPqCodebook>> CodebookForStoredVectors(
   const int32_t field_id = TopLevelFieldId(table.manifest(), policy.vector_column);
   ARROW_ASSIGN_OR_RAISE(auto cb, Existing(table, policy, field_id, session));
   if (cb != nullptr) return cb;
+  if (vectors.num_rows() < MinCodebookTrainingRows(policy)) {
+    return std::shared_ptr<const IvfPqCodebook>{};
+  }
   return TrainAndStore(table, policy, field_id, vectors, build, session);
+}
+
+namespace {
+
+// Pending files owed an IVF-PQ index of the column `vc`, and their rows.
+struct OwedFiles {
+  std::vector<const DataFile*> files;
+  uint64_t rows = 0;
+};
+
+OwedFiles PendingIvfPqFiles(const Table& t, const VectorColumn& vc,
+                            const VectorStoragePolicy& policy) {
+  OwedFiles out;
+  for (const auto& f : t.manifest().fragments()) {
+    for (const auto& df : f.files()) {
+      if (df.index_state() != INDEX_STATE_PENDING) continue;
+      const bool holds =
+          std::find(df.fields().begin(), df.fields().end(), vc.field_id()) != df.fields().end();
+      const auto type = df.pending_index_type() != 0
+                            ? static_cast<IndexType>(df.pending_index_type())
+                            : policy.index_type;
+      if (holds &&
+          ResolveIndexType(VectorStoragePolicy{policy}, f.physical_rows()) == IndexType::kIvfPq &&
+          type == IndexType::kIvfPq) {
+        out.files.push_back(&df);
+        out.rows += f.physical_rows();
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool CodebookIsOwed(const Table& t) {
+  for (size_t i = 0; i < t.vector_columns().size(); ++i) {
+    const auto& policy = t.vector_columns()[i];
+    const VectorColumn* vc =
+        ColumnOf(t.manifest(), TopLevelFieldId(t.manifest(), policy.vector_column));
+    if (vc == nullptr || !vc->ivf_codebook_path().empty()) continue;
+    if (PendingIvfPqFiles(t, *vc, policy).rows >= MinCodebookTrainingRows(policy)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+arrow::Result<int> TrainCodebooksFromPendingFiles(const Table& t, const IndexBuildOptions& build) {
+  int trained = 0;
+  for (const auto& policy : t.vector_columns()) {
+    const int32_t field_id = TopLevelFieldId(t.manifest(), policy.vector_column);
+    const VectorColumn* vc = ColumnOf(t.manifest(), field_id);
+    if (vc == nullptr || !vc->ivf_codebook_path().empty()) continue;
+    const OwedFiles owed = PendingIvfPqFiles(t, *vc, policy);
+    if (owed.rows < MinCodebookTrainingRows(policy) || owed.rows == 0) continue;
+    // A sample of the training size, drawn from every file in proportion to
+    // its rows, in the space the files store.
+    const uint64_t want =
+        std::min<uint64_t>(owed.rows, uint64_t{kCodebookSampleRowsPerList} * policy.ivf_pq.nlist);
+    std::vector<float> sample;
+    sample.reserve(want * policy.dim);
+    uint64_t taken = 0, seen = 0;
+    std::vector<float> row(policy.dim);
+    for (const DataFile* df : owed.files) {
+      ARROW_ASSIGN_OR_RAISE(auto reader, t.OpenDataFile(df->path()));
+      // The column's name in the file (it differs after a rename).
+      std::string column = policy.vector_column;
+      for (int k = 0; k < df->fields_size(); ++k) {
+        const int32_t col = df->column_indices(k);
+        if (df->fields(k) == field_id && col >= 0 && col < reader->schema()->num_fields()) {
+          column = reader->schema()->field(col)->name();
+        }
+      }
+      ARROW_ASSIGN_OR_RAISE(VectorView view, reader->Vectors(column));
+      const uint64_t n = view.num_rows();
+      seen += n;
+      const uint64_t quota = want * seen / owed.rows - taken;  // proportional, sums to want
+      const auto rows = vec::SampleRows(n, quota, policy.ivf_pq.seed + taken);
+      for (size_t r : rows) {
+        view.Decode(static_cast<uint32_t>(r), row.data());
+        sample.insert(sample.end(), row.begin(), row.end());
+      }
+      taken += rows.size();
+    }
+    ARROW_ASSIGN_OR_RAISE(auto sample_view,
+                          VectorView::Contiguous(Precision::kF32, policy.dim, {},
+                                                 reinterpret_cast<const uint8_t*>(sample.data()),
+                                                 static_cast<uint32_t>(taken)));
+    std::vector<ColumnCodebook> session;
+    ARROW_RETURN_NOT_OK(TrainAndStore(t, policy, field_id, sample_view, build, &session).status());
+    auto r = t.context()->manifests.Commit(
+        "codebook", session.front().path, [&](const Manifest* latest) -> arrow::Result<Manifest> {
+          Manifest m = *latest;
+          ARROW_RETURN_NOT_OK(RecordCodebooks(&m, session, nullptr));
+          return m;
+        });
+    if (!r.ok()) {
+      DiscardTrained(*t.context()->store, session);
+      // Another writer committed a codebook first: its files use that one.
+      if (IsConflict(r.status())) continue;
+      return r.status();
+    }
+    ++trained;
+  }
+  return trained;
 }
 
 arrow::Status RecordCodebooks(Manifest* m, const std::vector<ColumnCodebook>& used, bool* raced) {

@@ -77,21 +77,39 @@ struct ColumnCodebook {
   bool trained = false;  // written by this operation, not yet committed
 };
 
+// Rows a column's codebook is trained on at least (IvfPqConfig::
+// min_training_rows, or its default for the policy).
+uint64_t MinCodebookTrainingRows(const VectorStoragePolicy& policy);
+
 // Sets ivf_pq_codebook on each of `columns` whose index is IVF-PQ (the
 // policy's type, kAuto resolved for the batch's rows): a codebook already
 // in `session` (earlier files of the same operation), else the table's
 // (VectorColumn.ivf_codebook_path), else one trained on the column's
 // vectors in `batch` (or its embeddings) and written to the store. Adds
-// every codebook it uses to `session`.
+// every codebook it uses to `session`. A column without a codebook whose
+// batch is smaller than MinCodebookTrainingRows gets none: its index is
+// owed until the table has enough rows (*too_few_rows is set).
 arrow::Status AttachCodebooks(const Table& table, const arrow::RecordBatch& batch,
                               std::span<VectorColumnBatch> columns, const IndexBuildOptions& build,
-                              std::vector<ColumnCodebook>* session);
+                              std::vector<ColumnCodebook>* session, bool* too_few_rows);
 
 // The column's codebook for an index built later from stored vectors
-// (deferred indexing): from `session`, the table, or trained on `vectors`.
+// (deferred indexing): from `session`, the table, or trained on `vectors`;
+// null when the column has none and `vectors` are fewer than
+// MinCodebookTrainingRows.
 arrow::Result<std::shared_ptr<const IvfPqCodebook>> CodebookForStoredVectors(
     const Table& table, const VectorStoragePolicy& policy, const VectorView& vectors,
     const IndexBuildOptions& build, std::vector<ColumnCodebook>* session);
+
+// For each IVF-PQ column without a codebook whose pending files (owed an
+// IVF-PQ index) hold MinCodebookTrainingRows rows together: trains the
+// codebook on a sample drawn from all of them and commits it (operation
+// "codebook"), so that BuildPendingIndexes can index them. Returns the
+// number of codebooks committed.
+arrow::Result<int> TrainCodebooksFromPendingFiles(const Table& table,
+                                                  const IndexBuildOptions& build);
+// True when TrainCodebooksFromPendingFiles would train a codebook for `t`.
+bool CodebookIsOwed(const Table& t);
 
 // Rebase step of every commit whose files use `used`: a column without a
 // codebook in `m` gets the one used; the same one is kept; another one is a

@@ -88,6 +88,7 @@ VectorColumn PolicyToProto(const VectorStoragePolicy& p, int32_t field_id) {
   vc.set_ivf_m(p.ivf_pq.m);
   vc.set_ivf_nbits(p.ivf_pq.nbits);
   vc.set_ivf_refine_factor(p.ivf_pq.refine_factor);
+  vc.set_ivf_min_training_rows(p.ivf_pq.min_training_rows);
   return vc;
 }
 
@@ -119,6 +120,7 @@ arrow::Result<VectorStoragePolicy> PolicyFromProto(const VectorColumn& vc,
   p.ivf_pq.m = vc.ivf_m();
   p.ivf_pq.nbits = vc.ivf_nbits();
   p.ivf_pq.refine_factor = vc.ivf_refine_factor();
+  p.ivf_pq.min_training_rows = vc.ivf_min_training_rows();
   arrow::Status st = p.Validate();
   if (!st.ok()) return st.WithMessage("manifest: vector column '", name, "': ", st.message());
   return p;

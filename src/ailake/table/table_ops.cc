@@ -14,6 +14,7 @@
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/fragment_reader.h"
 #include "ailake/table/optimize.h"
+#include "ailake/table/shared_codebook.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
@@ -271,6 +272,9 @@ arrow::Result<uint64_t> Table::AddColumns(
 
 arrow::Result<int> Table::BuildPendingIndexes(const IndexBuildOptions& build,
                                               const ProgressFn& progress) const {
+  // Files waiting for their column's shared codebook get one first, if
+  // together they hold enough rows to train it.
+  ARROW_RETURN_NOT_OK(table::TrainCodebooksFromPendingFiles(*this, build).status());
   std::vector<std::string> pending;
   for (const auto& frag : manifest_->fragments()) {
     for (const auto& df : frag.files()) {

@@ -45,6 +45,7 @@ inline VectorStoragePolicy TestPolicy(uint32_t dim,
   p.hnsw.ef_construction = 64;
   p.ivf_pq.nlist = 8;
   p.ivf_pq.m = dim % 4 == 0 ? 4 : 1;
+  p.ivf_pq.min_training_rows = 64;  // tests train shared codebooks on small batches
   return p;
 }
 

@@ -88,6 +88,9 @@ arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path
     }
     ARROW_ASSIGN_OR_RAISE(own.ivf_pq_codebook,
                           CodebookForStoredVectors(*snapshot, p, view, build, &codebooks));
+    // No codebook yet and too few rows here to train one: the file stays
+    // pending until Optimize trains the codebook on several pending files.
+    if (own.ivf_pq_codebook == nullptr) return false;
   }
   const std::string new_path = DataFilePath(NewUuid());
   auto discard = [&] {
@@ -246,7 +249,7 @@ class TableWriter::Impl {
   // Queues an optimize when `t` has a full tier (and the writer may merge).
   void MaybeOptimize(const Table& t) {
     if (!options_.auto_optimize || workers_.empty()) return;
-    if (!table::PlanMerges(t.manifest(), options_.optimize).empty()) {
+    if (!table::PlanMerges(t.manifest(), options_.optimize).empty() || table::CodebookIsOwed(t)) {
       Enqueue({Job::kOptimize, {}});
     }
   }
@@ -329,10 +332,11 @@ class TableWriter::Impl {
         std::lock_guard<std::mutex> lock(mu_);
         optimize_queued_ = false;
       }
-      // Owed indexes have jobs of their own; a merge that keeps losing to
-      // concurrent deletes is left to the next optimize.
+      // A merge that keeps losing to concurrent deletes is left to the next
+      // optimize.
+      // Owed indexes have jobs of their own, except those that waited for
+      // the column's codebook: Optimize trains it and indexes them.
       OptimizeOptions opt = options_.optimize;
-      opt.build_pending_indexes = false;
       opt.progress = {};
       st = t->Optimize(opt).status();
       if (table::IsConflict(st)) st = arrow::Status::OK();

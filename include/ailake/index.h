@@ -186,4 +186,27 @@ arrow::Result<std::optional<uint64_t>> SharedCodebookFingerprint(const arrow::Bu
 // ProbeHardware().
 IndexType ResolveIndexType(const VectorStoragePolicy& policy, uint64_t num_rows);
 
+// Several IVF-PQ indexes built with one shared codebook (IndexBuildOptions::
+// ivf_pq_codebook: the files of a table's column) searched as if they were
+// one index: the coarse step and the lookup tables once per query, one pool
+// of k * refine_factor candidates across the parts, re-ranked exactly. So
+// the cost follows the rows in the probed lists, not the number of parts.
+struct IndexPart {
+  const VectorIndex* index = nullptr;
+  const RowFilter* filter = nullptr;  // null: every row allowed
+};
+struct PartNeighbor {
+  uint32_t part = 0;  // position in the parts given
+  uint32_t row = 0;
+  float distance = 0.0f;
+};
+// Up to k neighbours, ascending by the metric's exact distance. An error if a
+// part is not IVF-PQ or was built with another codebook.
+arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const IndexPart> parts,
+                                                           std::span<const float> query, uint32_t k,
+                                                           const SearchParams& params = {});
+// The fingerprint of the shared codebook an IVF-PQ index was built with; 0
+// for any other index (another type, or a codebook embedded in its blob).
+uint64_t SharedIvfPqCodebookOf(const VectorIndex& index);
+
 }  // namespace ailake

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
+#include <span>
 
 #include "ailake/index/flat_index.h"
 #include "ailake/index/ivf_pq_codebook.h"
@@ -67,9 +69,16 @@ class IvfPqIndex final : public VectorIndex {
                                        uint32_t k, const SearchParams& params,
                                        const RowFilter* filter) const;
 
-  // Adds base + sum_j lut[j][code_j] for the rows of `list` to `cand`.
+  // Adds base + sum_j lut[j][code_j] for the rows of `list` to `cand`
+  // (anything with threshold() and Push(row, score)).
+  template <class Pool>
   void ScanList(uint32_t list, float base, const float* lut, const RowFilter* filter,
-                TopK* cand) const;
+                Pool* cand) const;
+
+  friend arrow::Result<std::vector<PartNeighbor>> ailake::SearchSharedIvfPq(
+      std::span<const IndexPart> parts, std::span<const float> query, uint32_t k,
+      const SearchParams& params);
+  friend uint64_t ailake::SharedIvfPqCodebookOf(const VectorIndex& index);
 
   std::shared_ptr<arrow::Buffer> blob_;
   CommonHeader h_;
@@ -81,8 +90,9 @@ class IvfPqIndex final : public VectorIndex {
   const uint8_t* codes_ = nullptr;
 };
 
+template <class Pool>
 void IvfPqIndex::ScanList(uint32_t list, float base, const float* lut, const RowFilter* filter,
-                          TopK* cand) const {
+                          Pool* cand) const {
   const uint32_t b = LoadU32(lists_ + 4ull * list), e = LoadU32(lists_ + 4ull * list + 4);
   const uint32_t m = cb_->m();
   thread_local std::vector<float> scores;
@@ -234,6 +244,54 @@ std::vector<Neighbor> IvfPqIndex::SearchWithDots(const float* query, const float
   for (const Neighbor& nb : pool) top.Push(nb.row, scorer.Distance(view_.Row(nb.row)));
   return top.Take();
 }
+
+// The k smallest (score, part, row) of several indexes: TopK with the part
+// in the high half of a 64-bit key (ties break by part, then row).
+class PartTopK {
+ public:
+  explicit PartTopK(uint64_t k) : k_(k) {}
+  bool full() const { return heap_.size() >= k_; }
+  size_t size() const { return heap_.size(); }
+  float threshold() const {
+    return full() && k_ > 0 ? heap_.front().first : std::numeric_limits<float>::infinity();
+  }
+  void Push(uint32_t part, uint32_t row, float score) {
+    if (k_ == 0) return;
+    if (score != score) score = std::numeric_limits<float>::infinity();
+    const Entry e{score, (uint64_t{part} << 32) | row};
+    if (!full()) {
+      heap_.push_back(e);
+      std::push_heap(heap_.begin(), heap_.end());
+    } else if (e < heap_.front()) {
+      std::pop_heap(heap_.begin(), heap_.end());
+      heap_.back() = e;
+      std::push_heap(heap_.begin(), heap_.end());
+    }
+  }
+  std::vector<PartNeighbor> Take() {
+    std::sort_heap(heap_.begin(), heap_.end());
+    std::vector<PartNeighbor> out;
+    out.reserve(heap_.size());
+    for (const auto& [score, key] : heap_) {
+      out.push_back({static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key), score});
+    }
+    heap_.clear();
+    return out;
+  }
+
+ private:
+  using Entry = std::pair<float, uint64_t>;
+  uint64_t k_;
+  std::vector<Entry> heap_;
+};
+
+// One part's view of a PartTopK, as ScanList pushes into it.
+struct PartSink {
+  PartTopK* pool;
+  uint32_t part;
+  float threshold() const { return pool->threshold(); }
+  void Push(uint32_t row, float score) { pool->Push(part, row, score); }
+};
 
 arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const CommonHeader& h,
                        std::shared_ptr<const IvfPqCodebook> external,
@@ -406,6 +464,129 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStorageP
   ARROW_ASSIGN_OR_RAISE(CommonHeader parsed, ReadCommonHeader(*blob));
   return LoadIvfPqIndex(std::move(blob), parsed, vectors, options.ivf_pq_codebook);
 }
+
+}  // namespace ailake::index
+
+namespace ailake {
+
+uint64_t SharedIvfPqCodebookOf(const VectorIndex& index) {
+  const auto* ivf = dynamic_cast<const index::IvfPqIndex*>(&index);
+  if (ivf == nullptr || (ivf->h_.flags & index::kFlagExternalCodebook) == 0) return 0;
+  return ivf->cb_->fingerprint();
+}
+
+arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const IndexPart> parts,
+                                                           std::span<const float> query, uint32_t k,
+                                                           const SearchParams& params) {
+  using index::IvfPqIndex;
+  std::vector<const IvfPqIndex*> idx;
+  uint64_t total_rows = 0;
+  for (const auto& part : parts) {
+    const auto* ivf = dynamic_cast<const IvfPqIndex*>(part.index);
+    if (ivf == nullptr) return arrow::Status::Invalid("SearchSharedIvfPq: a part is not IVF-PQ");
+    if (!idx.empty() && ivf->cb_->fingerprint() != idx[0]->cb_->fingerprint()) {
+      return arrow::Status::Invalid("SearchSharedIvfPq: parts use different codebooks");
+    }
+    if (query.size() != ivf->h_.dim) {
+      return arrow::Status::Invalid("SearchSharedIvfPq: query has ", query.size(),
+                                    " floats, index dim is ", ivf->h_.dim);
+    }
+    idx.push_back(ivf);
+    total_rows += ivf->h_.num_rows;
+  }
+  if (idx.empty() || k == 0 || total_rows == 0) return std::vector<PartNeighbor>{};
+  const IvfPqIndex& first = *idx[0];
+  const index::PqCodebook& cb = *first.cb_;
+  const uint32_t d = first.h_.dim, nlist = cb.nlist(), m = cb.m(), dsub = cb.dsub();
+  const uint32_t nprobe =
+      std::min(nlist, std::max(1u, params.nprobe ? params.nprobe : first.nprobe_));
+  const uint32_t refine = std::max(1u, params.refine_factor ? params.refine_factor : first.refine_);
+
+  // The re-ranking step: candidates (part, row) scored exactly, best k kept.
+  vec::QueryScorer scorer(first.h_.metric, first.view_.precision(), d, first.view_.int8());
+  scorer.SetQuery(query.data());
+  auto rerank = [&](const std::vector<PartNeighbor>& pool) {
+    index::PartTopK top(k);
+    for (const auto& c : pool) {
+      top.Push(c.part, c.row, scorer.Distance(idx[c.part]->view_.Row(c.row)));
+    }
+    return top.Take();
+  };
+  // Filters so tight that the re-ranking pool could hold every allowed row:
+  // those rows are scored exactly, as one index does.
+  uint64_t allowed = 0;
+  for (size_t p = 0; p < parts.size(); ++p) {
+    allowed += index::CountAllowed(parts[p].filter, idx[p]->h_.num_rows);
+  }
+  if (allowed == 0) return std::vector<PartNeighbor>{};
+  if (allowed <= 4ull * k * refine) {
+    std::vector<PartNeighbor> pool;
+    for (size_t p = 0; p < parts.size(); ++p) {
+      for (uint32_t r = 0; r < idx[p]->h_.num_rows; ++r) {
+        if (index::Allowed(parts[p].filter, r)) pool.push_back({static_cast<uint32_t>(p), r, 0});
+      }
+    }
+    return rerank(pool);
+  }
+
+  // One coarse step and one set of lookup tables for every part (the same
+  // codebook), as IvfPqIndex::SearchWithDots does for one.
+  const vec::KernelTable& kt = vec::Kernels();
+  const vec::PackedRows& packed = cb.PackedCentroids();
+  std::vector<float> q(d), dots(nlist), coarse(nlist), lut(size_t{m} * 256);
+  first.PrepareQuery(query.data(), q.data());
+  vec::InnerProducts(q.data(), 1, packed, dots.data(), nlist);
+  const index::PqSpace space = cb.space();
+  const float qq =
+      space == index::PqSpace::kInnerProduct ? 0.0f : kt.dot_f32(q.data(), q.data(), d);
+  for (uint32_t c = 0; c < nlist; ++c) {
+    coarse[c] = space == index::PqSpace::kInnerProduct
+                    ? -dots[c]
+                    : std::max(0.0f, qq + packed.norms2[c] - 2.0f * dots[c]);
+  }
+  std::vector<uint32_t> order(nlist);
+  std::iota(order.begin(), order.end(), 0u);
+  auto closer = [&](uint32_t a, uint32_t b) { return coarse[a] < coarse[b]; };
+  std::partial_sort(order.begin(), order.begin() + nprobe, order.end(), closer);
+  bool rest_sorted = nprobe == nlist;
+  const bool shared_lut = space == index::PqSpace::kInnerProduct || space == index::PqSpace::kUnit;
+  if (shared_lut) {
+    for (uint32_t j = 0; j < m; ++j) {
+      kt.pq_lut(q.data() + size_t{j} * dsub, cb.panels(j), nullptr, -1.0f, dsub, &lut[j * 256]);
+    }
+  }
+  std::vector<float> y(shared_lut ? 0 : d);
+  index::PartTopK cand(std::min<uint64_t>(uint64_t{k} * refine, total_rows));
+  for (uint32_t i = 0; i < nlist; ++i) {
+    if (i >= nprobe && cand.size() >= k) break;
+    if (i == nprobe && !rest_sorted) {
+      std::sort(order.begin() + nprobe, order.end(), closer);
+      rest_sorted = true;
+    }
+    const uint32_t list = order[i];
+    float base;
+    if (shared_lut) {
+      base = -dots[list];
+    } else {
+      const float* c = cb.centroid(list);
+      for (uint32_t t = 0; t < d; ++t) y[t] = q[t] - vec::Ld(c + t);
+      base = coarse[list];
+      for (uint32_t j = 0; j < m; ++j) {
+        kt.pq_lut(y.data() + size_t{j} * dsub, cb.panels(j), cb.code_norms(j), -2.0f, dsub,
+                  &lut[j * 256]);
+      }
+    }
+    for (size_t p = 0; p < idx.size(); ++p) {
+      index::PartSink sink{&cand, static_cast<uint32_t>(p)};
+      idx[p]->ScanList(list, base, lut.data(), parts[p].filter, &sink);
+    }
+  }
+  return rerank(cand.Take());
+}
+
+}  // namespace ailake
+
+namespace ailake::index {
 
 arrow::Result<uint64_t> IvfPqFingerprintOf(const arrow::Buffer& blob) {
   if (static_cast<uint64_t>(blob.size()) < kIvfHeaderBytes) {

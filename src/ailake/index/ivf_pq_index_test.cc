@@ -161,6 +161,70 @@ TEST(IvfPqIndexTest, SharedCodebookIsTrainedOnceAndReused) {
   EXPECT_FALSE(LoadIndex(blob_a, a.view, other).ok());
 }
 
+// Files of one table searched as one index: the same rows and distances as
+// one index over all their rows built with the same codebook (the same codes
+// in the same lists, so the same candidate pool), for every metric, with and
+// without a filter.
+TEST(IvfPqIndexTest, SharedCodebookPartsSearchLikeOneIndexOverTheirUnion) {
+  const uint32_t dim = 16;
+  for (DistanceMetric metric :
+       {DistanceMetric::kEuclidean, DistanceMetric::kCosine, DistanceMetric::kDotProduct}) {
+    auto policy = IvfPolicy(dim, metric, Precision::kF32);
+    const auto rows = ClusteredData(3000, dim, 8, 21);
+    auto all = Encode(rows, dim, Precision::kF32);
+    IndexBuildOptions opt;
+    opt.ivf_pq_codebook = TrainIvfPqCodebook(policy, all.view).ValueOrDie();
+    auto whole = BuildIndex(policy, all.view, opt).ValueOrDie();
+    // Parts of 1,000, 1,500 and 500 rows.
+    const uint32_t cuts[] = {0, 1000, 2500, 3000};
+    std::vector<testing::EncodedVectors> enc;
+    std::vector<std::unique_ptr<VectorIndex>> parts;
+    for (int p = 0; p < 3; ++p) {
+      enc.push_back(Encode({rows.begin() + cuts[p] * dim, rows.begin() + cuts[p + 1] * dim}, dim,
+                           Precision::kF32));
+    }
+    for (int p = 0; p < 3; ++p) parts.push_back(BuildIndex(policy, enc[p].view, opt).ValueOrDie());
+    ASSERT_NE(SharedIvfPqCodebookOf(*parts[0]), 0u);
+    EXPECT_EQ(SharedIvfPqCodebookOf(*parts[0]), SharedIvfPqCodebookOf(*parts[2]));
+    // Every third row allowed, as one filter over the union and per part.
+    testing::FilterBits whole_filter(3000, [](uint32_t r) { return r % 3 == 0; });
+    std::vector<std::unique_ptr<testing::FilterBits>> part_filters;
+    for (int p = 0; p < 3; ++p) {
+      const uint32_t base = cuts[p];
+      part_filters.push_back(std::make_unique<testing::FilterBits>(
+          cuts[p + 1] - base, [base](uint32_t r) { return (base + r) % 3 == 0; }));
+    }
+    for (int filtered = 0; filtered < 2; ++filtered) {
+      std::vector<IndexPart> in;
+      for (int p = 0; p < 3; ++p) {
+        in.push_back({parts[p].get(), filtered ? &part_filters[p]->filter : nullptr});
+      }
+      for (uint32_t qi = 0; qi < 20; ++qi) {
+        const float* q = &rows[size_t{qi * 97} * dim];
+        SearchParams sp;
+        sp.nprobe = 4;
+        sp.refine_factor = 3;
+        auto want =
+            whole->Search({q, dim}, 10, sp, filtered ? &whole_filter.filter : nullptr).ValueOrDie();
+        auto got = SearchSharedIvfPq(in, {q, dim}, 10, sp).ValueOrDie();
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t i = 0; i < got.size(); ++i) {
+          EXPECT_EQ(cuts[got[i].part] + got[i].row, want[i].row)
+              << MetricName(metric) << " query " << qi << " rank " << i;
+          EXPECT_FLOAT_EQ(got[i].distance, want[i].distance);
+        }
+      }
+    }
+    // Parts of another codebook, or of another index type, are refused.
+    auto flat =
+        BuildIndex(testing::Policy(dim, metric, Precision::kF32, IndexType::kFlat), enc[0].view)
+            .ValueOrDie();
+    std::vector<IndexPart> mixed = {{parts[0].get(), nullptr}, {flat.get(), nullptr}};
+    EXPECT_FALSE(SearchSharedIvfPq(mixed, {rows.data(), dim}, 10).ok());
+    EXPECT_EQ(SharedIvfPqCodebookOf(*flat), 0u);
+  }
+}
+
 TEST(IvfPqIndexTest, EmbeddedBlobRoundTripAndCorruption) {
   const uint32_t dim = 8;
   auto enc = Encode(ClusteredData(800, dim, 4, 9), dim, Precision::kF32);

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <numeric>
 
@@ -83,8 +84,10 @@ struct FileTask {
   const table::Fragment* fragment = nullptr;
   const table::DataFile* file = nullptr;
   std::shared_ptr<AilakeFileReader> reader;
-  std::string file_column;          // vector column's name inside the file
-  bool has_index = false;           // searched through its AILK section
+  std::string file_column;                   // vector column's name inside the file
+  bool has_index = false;                    // searched through its AILK section
+  std::shared_ptr<const VectorIndex> index;  // loaded when has_index
+  uint64_t shared_codebook = 0;     // IVF-PQ with the column's shared codebook: its fingerprint
   std::vector<float> lower_bounds;  // per query; -inf when the file has no bound
 };
 
@@ -135,6 +138,10 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
         auto info = t.reader->vector_column(t.file_column);
         t.has_index = !options.exact && df.index_state() == table::INDEX_STATE_INDEXED &&
                       info.ok() && (*info)->has_section;
+        if (t.has_index) {
+          ARROW_ASSIGN_OR_RAISE(t.index, t.reader->LoadIndex(t.file_column));
+          t.shared_codebook = SharedIvfPqCodebookOf(*t.index);
+        }
         t.lower_bounds.assign(num_queries, -INFINITY);
         if (options.prune) {
           // Our sections (format_version >= 2) record centroid and radius as
@@ -194,10 +201,8 @@ arrow::Result<std::vector<std::vector<Neighbor>>> SearchFile(const Plan& plan, c
                                                              const VectorSearchOptions& options,
                                                              const RowFilter* filter) {
   const uint32_t dim = plan.policy.dim;
-  std::shared_ptr<const VectorIndex> index;
-  if (task.has_index) {
-    ARROW_ASSIGN_OR_RAISE(index, task.reader->LoadIndex(task.file_column));
-  } else {
+  std::shared_ptr<const VectorIndex> index = task.index;
+  if (!task.has_index) {
     ARROW_ASSIGN_OR_RAISE(VectorView view, task.reader->Vectors(task.file_column));
     VectorStoragePolicy flat = plan.policy;
     flat.index_type = IndexType::kFlat;
@@ -280,6 +285,51 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
   std::mutex err_mu;
   arrow::Status first_error;
 
+  // IVF-PQ files of one shared codebook are searched together, as one index
+  // (SearchSharedIvfPq): one coarse step, one candidate pool, one re-rank per
+  // query, whatever the number of files. Their allow-lists are computed
+  // here, once per call.
+  std::map<uint64_t, std::vector<size_t>> groups;  // codebook -> tasks
+  for (size_t i = 0; i < plan.tasks.size(); ++i) {
+    if (plan.tasks[i].shared_codebook != 0) groups[plan.tasks[i].shared_codebook].push_back(i);
+  }
+  for (auto it = groups.begin(); it != groups.end();) {
+    it = it->second.size() < 2 ? groups.erase(it) : std::next(it);
+  }
+  std::vector<std::vector<uint64_t>> allowed(plan.tasks.size());
+  std::vector<bool> grouped(plan.tasks.size(), false);
+  for (const auto& [fp, members] : groups) {
+    for (size_t i : members) {
+      grouped[i] = true;
+      ARROW_ASSIGN_OR_RAISE(allowed[i], AllowedRows(table, *plan.tasks[i].fragment, options));
+    }
+    indexed += static_cast<int>(members.size());
+  }
+  auto search_group = [&](const std::vector<size_t>& members, uint32_t q) -> arrow::Status {
+    std::vector<IndexPart> parts;
+    std::vector<RowFilter> filters(members.size());
+    std::vector<size_t> part_task;
+    for (size_t j = 0; j < members.size(); ++j) {
+      const FileTask& task = plan.tasks[members[j]];
+      if (task.lower_bounds[q] > tops[q].Bound()) continue;
+      const auto& words = allowed[members[j]];
+      filters[j] = RowFilter{words, static_cast<uint32_t>(task.fragment->physical_rows())};
+      parts.push_back({task.index.get(), words.empty() ? nullptr : &filters[j]});
+      part_task.push_back(members[j]);
+    }
+    const uint32_t dim = plan.policy.dim;
+    std::span<const float> query(plan.queries.data() + static_cast<size_t>(q) * dim, dim);
+    ARROW_ASSIGN_OR_RAISE(auto found, SearchSharedIvfPq(parts, query, options.k, options.params));
+    std::vector<Hit> hits;
+    hits.reserve(found.size());
+    for (const auto& n : found) {
+      const auto frag_id = static_cast<uint32_t>(plan.tasks[part_task[n.part]].fragment->id());
+      hits.push_back({n.distance, MakeRowId(frag_id, n.row)});
+    }
+    tops[q].Add(hits);
+    return arrow::Status::OK();
+  };
+
   auto search_one = [&](const FileTask& task) -> arrow::Status {
     // The queries this file can still contribute to.
     std::vector<uint32_t> which;
@@ -310,8 +360,23 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
     }
     return arrow::Status::OK();
   };
-  query::RunParallel(plan.tasks.size(), options.num_threads, [&](size_t i) {
-    arrow::Status st = search_one(plan.tasks[i]);
+  // Work units: each (group, query), then each file not in a group.
+  struct Unit {
+    size_t task = 0;
+    const std::vector<size_t>* group = nullptr;
+    uint32_t query = 0;
+  };
+  std::vector<Unit> units;
+  for (const auto& [fp, members] : groups) {
+    for (uint32_t q = 0; q < num_queries; ++q) units.push_back({0, &members, q});
+  }
+  for (size_t i = 0; i < plan.tasks.size(); ++i) {
+    if (!grouped[i]) units.push_back({i, nullptr, 0});
+  }
+  query::RunParallel(units.size(), options.num_threads, [&](size_t u) {
+    const Unit& unit = units[u];
+    arrow::Status st = unit.group != nullptr ? search_group(*unit.group, unit.query)
+                                             : search_one(plan.tasks[unit.task]);
     if (!st.ok()) {
       std::lock_guard<std::mutex> lock(err_mu);
       if (first_error.ok()) first_error = st;

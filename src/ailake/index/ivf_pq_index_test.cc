@@ -179,6 +179,8 @@ TEST(IvfPqIndexTest, SharedCodebookPartsSearchLikeOneIndexOverTheirUnion) {
     const uint32_t cuts[] = {0, 1000, 2500, 3000};
     std::vector<testing::EncodedVectors> enc;
     std::vector<std::unique_ptr<VectorIndex>> parts;
+    enc.reserve(3);
+    parts.reserve(3);
     for (int p = 0; p < 3; ++p) {
       enc.push_back(Encode({rows.begin() + cuts[p] * dim, rows.begin() + cuts[p + 1] * dim}, dim,
                            Precision::kF32));
@@ -189,6 +191,7 @@ TEST(IvfPqIndexTest, SharedCodebookPartsSearchLikeOneIndexOverTheirUnion) {
     // Every third row allowed, as one filter over the union and per part.
     testing::FilterBits whole_filter(3000, [](uint32_t r) { return r % 3 == 0; });
     std::vector<std::unique_ptr<testing::FilterBits>> part_filters;
+    part_filters.reserve(3);
     for (int p = 0; p < 3; ++p) {
       const uint32_t base = cuts[p];
       part_filters.push_back(std::make_unique<testing::FilterBits>(
@@ -196,6 +199,7 @@ TEST(IvfPqIndexTest, SharedCodebookPartsSearchLikeOneIndexOverTheirUnion) {
     }
     for (int filtered = 0; filtered < 2; ++filtered) {
       std::vector<IndexPart> in;
+      in.reserve(3);
       for (int p = 0; p < 3; ++p) {
         in.push_back({parts[p].get(), filtered ? &part_filters[p]->filter : nullptr});
       }

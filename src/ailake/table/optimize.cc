@@ -271,6 +271,7 @@ arrow::Result<OptimizeResult> Table::Optimize(const OptimizeOptions& options) co
     const int64_t total = done + static_cast<int64_t>(groups.size());
     for (const auto& ids : groups) {
       std::vector<const Fragment*> picked;
+      picked.reserve(ids.size());
       for (uint64_t id : ids) picked.push_back(table::FragmentById(t->manifest(), id));
       auto r = table::RewriteFragments(*t, picked, options.max_rows_per_fragment,
                                        options.index_build, {});

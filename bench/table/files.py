@@ -9,8 +9,12 @@ file / fragment each), brought to each system's optimized state, and searched:
       --systems ailake,lancedb --json bench/table/results/files_200000.json
 
 Data: --rows x 128 clustered Gaussian vectors and --nq queries from
-bench/vector/run.py's synthetic() (1000 centres, seed 42), L2. Ground truth:
-exact top-10 (FAISS IndexFlatL2). Row i has id i; recall@10 matches on `id`.
+bench/vector/run.py's synthetic() (1000 centres, seed 42), L2; or with
+--dataset debian the first --rows 384-d MiniLM embeddings of Debian's package
+descriptions (--debian, made by scripts/datasets/make_debian_embeddings.py)
+and its last --nq rows as queries, L2 on unit rows (the ranking of cosine).
+Ground truth: exact top-10 (FAISS IndexFlatL2). Row i has id i; recall@10
+matches on `id`.
 
 Both systems run in this process, one after the other: for each index kind,
 for each file count, ailake then LanceDB, each on a fresh directory under
@@ -82,7 +86,8 @@ os.environ.setdefault("LANCEDB_LOG", "error")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 K = 10
-DIM = 128
+DIM = 128  # set by load_data
+DATASET = "synthetic"
 TARGETS = (0.90, 0.95, 0.99)
 STOP_RECALL = 0.995
 WARMUP = 20
@@ -98,13 +103,28 @@ def log(*a):
 
 
 # ------------------------------------------------------------------ data
-def load_data(rows, nq):
-    """bench/vector/run.py's synthetic(rows, nq) and the exact top-K ids."""
-    spec = importlib.util.spec_from_file_location(
-        "vector_run", os.path.join(ROOT, "bench", "vector", "run.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    base, queries = mod.synthetic(rows, nq, dim=DIM)
+def load_data(args):
+    """The base rows, the queries and their exact top-K ids: bench/vector/run.py's
+    synthetic(rows, nq), or the first --rows MiniLM embeddings of --debian with
+    its last --nq rows as queries (unit rows: L2 ranks them as cosine does)."""
+    global DIM, DATASET
+    rows, nq = args.rows, args.nq
+    if args.dataset == "debian":
+        data = np.load(args.debian, mmap_mode="r")
+        if rows + nq > data.shape[0]:
+            raise SystemExit(f"{args.debian} has {data.shape[0]} rows, fewer than "
+                             f"--rows {rows} + --nq {nq}")
+        base = np.ascontiguousarray(data[:rows], dtype=np.float32)
+        queries = np.ascontiguousarray(data[-nq:], dtype=np.float32)
+        DATASET = "MiniLM (Debian package descriptions, unit rows)"
+    else:
+        spec = importlib.util.spec_from_file_location(
+            "vector_run", os.path.join(ROOT, "bench", "vector", "run.py"))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        base, queries = mod.synthetic(rows, nq, dim=DIM)
+        DATASET = "synthetic"
+    DIM = base.shape[1]
     import faiss
     flat = faiss.IndexFlatL2(DIM)
     flat.add(base)
@@ -406,7 +426,7 @@ def fmt(v, spec=",.0f"):
 
 def report(doc):
     res = {(r["system"], r["index"], r["files"]): r for r in doc["results"]}
-    lines = [f"{doc['rows']:,} x {DIM} synthetic, L2, {doc['nq']} queries one at a time, "
+    lines = [f"{doc['rows']:,} x {DIM} {DATASET}, L2, {doc['nq']} queries one at a time, "
              f"k={K}; QPS and p99 at recall@10 = 0.95 (interpolated)", "",
              "| index | files | ailake QPS | vs 1 file | LanceDB QPS | ailake/LanceDB | "
              "ailake p99 ms | LanceDB p99 ms | ailake batched QPS | ailake ingest s | "
@@ -447,6 +467,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--dataset", choices=["synthetic", "debian"], default="synthetic")
+    ap.add_argument("--debian", default=os.path.join(ROOT, ".cache", "datasets", "debian_minilm.npy"),
+                    help="MiniLM embeddings (.npy) for --dataset debian "
+                         "(scripts/datasets/make_debian_embeddings.py)")
     ap.add_argument("--files", default="1,10,200,2000", help="comma list of append counts")
     ap.add_argument("--index", default="hnsw,ivf_pq", help="comma list: hnsw, ivf_pq")
     ap.add_argument("--systems", default="ailake,lancedb")
@@ -486,11 +510,12 @@ def main():
         args.nlist = 2 ** round(math.log2(math.sqrt(args.rows)))
 
     t0 = time.perf_counter()
-    base, queries, gt = load_data(args.rows, args.nq)
+    base, queries, gt = load_data(args)
     log(f"data {base.shape}, {len(queries)} queries, ground truth in "
         f"{time.perf_counter() - t0:.1f} s")
 
-    doc = {"command": " ".join(sys.argv), "rows": args.rows, "dim": DIM, "nq": args.nq,
+    doc = {"command": " ".join(sys.argv), "dataset": DATASET, "rows": args.rows, "dim": DIM,
+           "nq": args.nq,
            "k": K, "files": files, "index": kinds, "systems": systems,
            "params": {k: getattr(args, k) for k in ("m", "ef_construction", "nlist", "pq_m",
                                                      "refine", "lance_partitions", "lance_api",

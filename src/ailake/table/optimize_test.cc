@@ -241,6 +241,33 @@ TEST_F(OptimizeTest, DeletesSurviveConcurrentBackgroundMerges) {
   }
 }
 
+// Deferred IVF-PQ writes too small to train the table's codebook (on an
+// HNSW table: the owed index type is the file's, not the policy's) wait,
+// then one codebook is trained on all of them and every file indexed with it.
+TEST_F(OptimizeTest, SmallDeferredIvfPqFilesWaitForOneCodebookTrainedOnAllOfThem) {
+  VectorStoragePolicy policy = TestPolicy(kDim, DistanceMetric::kEuclidean, IndexType::kHnsw);
+  policy.ivf_pq.min_training_rows = 500;
+  TableWriterOptions opts = NoAutoOptimize();
+  opts.background_threads = 0;
+  auto w = TableWriter::Create(dir_, TestSchema(kDim), {policy}, opts).ValueOrDie();
+  for (int i = 0; i < 4; ++i) {
+    auto vecs = ClusteredVectors(150, kDim, i * 150);
+    ASSERT_TRUE(w->WriteBatchIvfPqDeferred(*TestBatch(i * 150, 150, kDim, vecs)).ok());
+  }
+  ASSERT_TRUE(w->WaitForIndexing().ok());  // 150 rows each: nothing to train on yet
+  auto t = Table::Open(dir_).ValueOrDie();
+  EXPECT_TRUE(t->manifest().vector_columns(0).ivf_codebook_path().empty());
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "pending");
+  auto r = t->Optimize({});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->codebooks_trained, 1);
+  EXPECT_EQ(r->indexes_built, 4);
+  t = Table::Open(dir_).ValueOrDie();
+  EXPECT_FALSE(t->manifest().vector_columns(0).ivf_codebook_path().empty());
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "indexed");
+  EXPECT_EQ(Placement().size(), 600u);
+}
+
 // kill -9 at random points of an optimize: every committed version holds
 // every row once; a later optimize finishes the work.
 TEST_F(OptimizeTest, KilledOptimizeLosesNothing) {

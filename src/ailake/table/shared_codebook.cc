@@ -250,12 +250,12 @@ OwedFiles PendingIvfPqFiles(const Table& t, const VectorColumn& vc,
       if (df.index_state() != INDEX_STATE_PENDING) continue;
       const bool holds =
           std::find(df.fields().begin(), df.fields().end(), vc.field_id()) != df.fields().end();
-      const auto type = df.pending_index_type() != 0
-                            ? static_cast<IndexType>(df.pending_index_type())
-                            : policy.index_type;
-      if (holds &&
-          ResolveIndexType(VectorStoragePolicy{policy}, f.physical_rows()) == IndexType::kIvfPq &&
-          type == IndexType::kIvfPq) {
+      // The index the file is owed: recorded by its write, else the policy's.
+      VectorStoragePolicy owed = policy;
+      if (df.pending_index_type() != 0) {
+        owed.index_type = static_cast<IndexType>(df.pending_index_type());
+      }
+      if (holds && ResolveIndexType(owed, f.physical_rows()) == IndexType::kIvfPq) {
         out.files.push_back(&df);
         out.rows += f.physical_rows();
       }
@@ -267,8 +267,7 @@ OwedFiles PendingIvfPqFiles(const Table& t, const VectorColumn& vc,
 }  // namespace
 
 bool CodebookIsOwed(const Table& t) {
-  for (size_t i = 0; i < t.vector_columns().size(); ++i) {
-    const auto& policy = t.vector_columns()[i];
+  for (const auto& policy : t.vector_columns()) {
     const VectorColumn* vc =
         ColumnOf(t.manifest(), TopLevelFieldId(t.manifest(), policy.vector_column));
     if (vc == nullptr || !vc->ivf_codebook_path().empty()) continue;
@@ -286,7 +285,7 @@ arrow::Result<int> TrainCodebooksFromPendingFiles(const Table& t, const IndexBui
     const VectorColumn* vc = ColumnOf(t.manifest(), field_id);
     if (vc == nullptr || !vc->ivf_codebook_path().empty()) continue;
     const OwedFiles owed = PendingIvfPqFiles(t, *vc, policy);
-    if (owed.rows < MinCodebookTrainingRows(policy) || owed.rows == 0) continue;
+    if (owed.rows == 0 || owed.rows < MinCodebookTrainingRows(policy)) continue;
     // A sample of the training size, drawn from every file in proportion to
     // its rows, in the space the files store.
     const uint64_t want =

@@ -29,6 +29,74 @@ constexpr size_t kNlistAt = 64, kMAt = 68, kNbitsAt = 72, kNprobeAt = 76, kRefin
 constexpr size_t kIvfHeaderBytes = 192;
 constexpr uint32_t kMaxRefine = 4096;  // a larger default re-ranking factor is corrupt
 
+// The list probing of a search, shared by one index and by several built
+// with one codebook (SearchSharedIvfPq): the coarse distances of the prepared
+// query q from dots[c] = q . centroid_c, the probe order, the lookup table of
+// each probed list, and scan(list, base, lut) for the nprobe nearest lists,
+// then further ones while enough() is false (a filtered search returns
+// min(k, allowed rows) results).
+template <class Scan, class Enough>
+void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_t nprobe,
+                Scan&& scan, Enough&& enough) {
+  const uint32_t d = cb.dim(), nlist = cb.nlist(), m = cb.m(), dsub = cb.dsub();
+  const vec::KernelTable& kt = vec::Kernels();
+  const vec::PackedRows& packed = cb.PackedCentroids();
+
+  thread_local std::vector<float> lut, coarse;
+  thread_local std::vector<uint32_t> order;
+  const PqSpace space = cb.space();
+
+  // Coarse distances from the dot products, and the probe order.
+  const float qq = space == PqSpace::kInnerProduct ? 0.0f : kt.dot_f32(q, q, d);
+  coarse.resize(nlist);
+  for (uint32_t c = 0; c < nlist; ++c) {
+    coarse[c] = space == PqSpace::kInnerProduct
+                    ? -dots[c]
+                    : std::max(0.0f, qq + packed.norms2[c] - 2.0f * dots[c]);
+  }
+  order.resize(nlist);
+  std::iota(order.begin(), order.end(), 0u);
+  auto closer = [&](uint32_t a, uint32_t b) { return coarse[a] < coarse[b]; };
+  std::partial_sort(order.begin(), order.begin() + nprobe, order.end(), closer);
+  bool rest_sorted = nprobe == nlist;
+
+  // Lookup tables: lut[j][c] for sub-space j, codeword c. Inner product and
+  // unit vectors score a row x ~ c + r by -q.(c + r), so one table serves
+  // every list: -q_j . r_jc, plus -q.c per list. (For unit q and x,
+  // |q - x|^2 = 2 - 2 q.x ranks the same; the approximation only drops the
+  // quantization error in |c + r|^2, and the candidates are re-ranked
+  // exactly.) L2 needs a table per list, of y = q - c.
+  lut.resize(size_t{m} * 256);
+  const bool shared_lut = space == PqSpace::kInnerProduct || space == PqSpace::kUnit;
+  if (shared_lut) {
+    for (uint32_t j = 0; j < m; ++j) {
+      kt.pq_lut(q + size_t{j} * dsub, cb.panels(j), nullptr, -1.0f, dsub, &lut[j * 256]);
+    }
+  }
+  std::vector<float> y(shared_lut ? 0 : d);
+  for (uint32_t i = 0; i < nlist; ++i) {
+    if (i >= nprobe && enough()) break;
+    if (i == nprobe && !rest_sorted) {
+      std::sort(order.begin() + nprobe, order.end(), closer);
+      rest_sorted = true;
+    }
+    const uint32_t list = order[i];
+    float base;
+    if (shared_lut) {
+      base = -dots[list];
+    } else {  // |y - r|^2 = |y|^2 - 2 y.r + |r|^2 with y = q - c, per sub-space
+      const float* c = cb.centroid(list);
+      for (uint32_t t = 0; t < d; ++t) y[t] = q[t] - vec::Ld(c + t);
+      base = coarse[list];
+      for (uint32_t j = 0; j < m; ++j) {
+        kt.pq_lut(y.data() + size_t{j} * dsub, cb.panels(j), cb.code_norms(j), -2.0f, dsub,
+                  &lut[j * 256]);
+      }
+    }
+    scan(list, base, lut.data());
+  }
+}
+
 class IvfPqIndex final : public VectorIndex {
  public:
   IvfPqIndex(std::shared_ptr<arrow::Buffer> blob, const CommonHeader& h, const VectorView& view,
@@ -166,7 +234,7 @@ std::vector<Neighbor> IvfPqIndex::SearchWithDots(const float* query, const float
                                                  const SearchParams& params,
                                                  const RowFilter* filter) const {
   const uint32_t d = h_.dim;
-  const uint32_t nlist = cb_->nlist(), m = cb_->m(), dsub = cb_->dsub();
+  const uint32_t nlist = cb_->nlist();
   const uint32_t nprobe = std::min(nlist, std::max(1u, params.nprobe ? params.nprobe : nprobe_));
   const uint32_t refine = std::max(1u, params.refine_factor ? params.refine_factor : refine_);
   if (filter != nullptr) {
@@ -176,65 +244,13 @@ std::vector<Neighbor> IvfPqIndex::SearchWithDots(const float* query, const float
     if (allowed == 0) return {};
     if (allowed <= 4ull * k * refine) return ExactSearch(view_, h_.metric, query, k, filter);
   }
-  const vec::KernelTable& kt = vec::Kernels();
-  const vec::PackedRows& packed = cb_->PackedCentroids();
-
-  thread_local std::vector<float> lut, coarse;
-  thread_local std::vector<uint32_t> order;
-  const PqSpace space = cb_->space();
-
-  // Coarse distances from the dot products, and the probe order.
-  const float qq = space == PqSpace::kInnerProduct ? 0.0f : kt.dot_f32(q, q, d);
-  coarse.resize(nlist);
-  for (uint32_t c = 0; c < nlist; ++c) {
-    coarse[c] = space == PqSpace::kInnerProduct
-                    ? -dots[c]
-                    : std::max(0.0f, qq + packed.norms2[c] - 2.0f * dots[c]);
-  }
-  order.resize(nlist);
-  std::iota(order.begin(), order.end(), 0u);
-  auto closer = [&](uint32_t a, uint32_t b) { return coarse[a] < coarse[b]; };
-  std::partial_sort(order.begin(), order.begin() + nprobe, order.end(), closer);
-  bool rest_sorted = nprobe == nlist;
-
-  // Lookup tables: lut[j][c] for sub-space j, codeword c. Inner product and
-  // unit vectors score a row x ~ c + r by -q.(c + r), so one table serves
-  // every list: -q_j . r_jc, plus -q.c per list. (For unit q and x,
-  // |q - x|^2 = 2 - 2 q.x ranks the same; the approximation only drops the
-  // quantization error in |c + r|^2, and the candidates are re-ranked
-  // exactly.) L2 needs a table per list, of y = q - c.
-  lut.resize(size_t{m} * 256);
-  const bool shared_lut = space == PqSpace::kInnerProduct || space == PqSpace::kUnit;
-  if (shared_lut) {
-    for (uint32_t j = 0; j < m; ++j) {
-      kt.pq_lut(q + size_t{j} * dsub, cb_->panels(j), nullptr, -1.0f, dsub, &lut[j * 256]);
-    }
-  }
-  std::vector<float> y(shared_lut ? 0 : d);
   TopK cand(static_cast<uint32_t>(std::min<uint64_t>(uint64_t{k} * refine, h_.num_rows)));
-  for (uint32_t i = 0; i < nlist; ++i) {
-    // Past nprobe lists only while fewer than k rows (allowed by the filter)
-    // were seen: a search returns min(k, allowed rows) results.
-    if (i >= nprobe && cand.size() >= k) break;
-    if (i == nprobe && !rest_sorted) {
-      std::sort(order.begin() + nprobe, order.end(), closer);
-      rest_sorted = true;
-    }
-    const uint32_t list = order[i];
-    float base;
-    if (shared_lut) {
-      base = -dots[list];
-    } else {  // |y - r|^2 = |y|^2 - 2 y.r + |r|^2 with y = q - c, per sub-space
-      const float* c = cb_->centroid(list);
-      for (uint32_t t = 0; t < d; ++t) y[t] = q[t] - vec::Ld(c + t);
-      base = coarse[list];
-      for (uint32_t j = 0; j < m; ++j) {
-        kt.pq_lut(y.data() + size_t{j} * dsub, cb_->panels(j), cb_->code_norms(j), -2.0f, dsub,
-                  &lut[j * 256]);
-      }
-    }
-    ScanList(list, base, lut.data(), filter, &cand);
-  }
+  ProbeLists(
+      *cb_, q, dots, nprobe,
+      [&](uint32_t list, float base, const float* lut) {
+        ScanList(list, base, lut, filter, &cand);
+      },
+      [&] { return cand.size() >= k; });
 
   // Exact re-ranking: every returned distance is the metric's true distance.
   std::vector<Neighbor> pool = cand.Take();
@@ -497,7 +513,7 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
   if (idx.empty() || k == 0 || total_rows == 0) return std::vector<PartNeighbor>{};
   const IvfPqIndex& first = *idx[0];
   const index::PqCodebook& cb = *first.cb_;
-  const uint32_t d = first.h_.dim, nlist = cb.nlist(), m = cb.m(), dsub = cb.dsub();
+  const uint32_t d = first.h_.dim, nlist = cb.nlist();
   const uint32_t nprobe =
       std::min(nlist, std::max(1u, params.nprobe ? params.nprobe : first.nprobe_));
   const uint32_t refine = std::max(1u, params.refine_factor ? params.refine_factor : first.refine_);
@@ -530,57 +546,20 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
   }
 
   // One coarse step and one set of lookup tables for every part (the same
-  // codebook), as IvfPqIndex::SearchWithDots does for one.
-  const vec::KernelTable& kt = vec::Kernels();
-  const vec::PackedRows& packed = cb.PackedCentroids();
-  std::vector<float> q(d), dots(nlist), coarse(nlist), lut(size_t{m} * 256);
+  // codebook), each probed list scanned in every part.
+  std::vector<float> q(d), dots(nlist);
   first.PrepareQuery(query.data(), q.data());
-  vec::InnerProducts(q.data(), 1, packed, dots.data(), nlist);
-  const index::PqSpace space = cb.space();
-  const float qq =
-      space == index::PqSpace::kInnerProduct ? 0.0f : kt.dot_f32(q.data(), q.data(), d);
-  for (uint32_t c = 0; c < nlist; ++c) {
-    coarse[c] = space == index::PqSpace::kInnerProduct
-                    ? -dots[c]
-                    : std::max(0.0f, qq + packed.norms2[c] - 2.0f * dots[c]);
-  }
-  std::vector<uint32_t> order(nlist);
-  std::iota(order.begin(), order.end(), 0u);
-  auto closer = [&](uint32_t a, uint32_t b) { return coarse[a] < coarse[b]; };
-  std::partial_sort(order.begin(), order.begin() + nprobe, order.end(), closer);
-  bool rest_sorted = nprobe == nlist;
-  const bool shared_lut = space == index::PqSpace::kInnerProduct || space == index::PqSpace::kUnit;
-  if (shared_lut) {
-    for (uint32_t j = 0; j < m; ++j) {
-      kt.pq_lut(q.data() + size_t{j} * dsub, cb.panels(j), nullptr, -1.0f, dsub, &lut[j * 256]);
-    }
-  }
-  std::vector<float> y(shared_lut ? 0 : d);
+  vec::InnerProducts(q.data(), 1, cb.PackedCentroids(), dots.data(), nlist);
   index::PartTopK cand(std::min<uint64_t>(uint64_t{k} * refine, total_rows));
-  for (uint32_t i = 0; i < nlist; ++i) {
-    if (i >= nprobe && cand.size() >= k) break;
-    if (i == nprobe && !rest_sorted) {
-      std::sort(order.begin() + nprobe, order.end(), closer);
-      rest_sorted = true;
-    }
-    const uint32_t list = order[i];
-    float base;
-    if (shared_lut) {
-      base = -dots[list];
-    } else {
-      const float* c = cb.centroid(list);
-      for (uint32_t t = 0; t < d; ++t) y[t] = q[t] - vec::Ld(c + t);
-      base = coarse[list];
-      for (uint32_t j = 0; j < m; ++j) {
-        kt.pq_lut(y.data() + size_t{j} * dsub, cb.panels(j), cb.code_norms(j), -2.0f, dsub,
-                  &lut[j * 256]);
-      }
-    }
-    for (size_t p = 0; p < idx.size(); ++p) {
-      index::PartSink sink{&cand, static_cast<uint32_t>(p)};
-      idx[p]->ScanList(list, base, lut.data(), parts[p].filter, &sink);
-    }
-  }
+  index::ProbeLists(
+      cb, q.data(), dots.data(), nprobe,
+      [&](uint32_t list, float base, const float* lut) {
+        for (size_t p = 0; p < idx.size(); ++p) {
+          index::PartSink sink{&cand, static_cast<uint32_t>(p)};
+          idx[p]->ScanList(list, base, lut, parts[p].filter, &sink);
+        }
+      },
+      [&] { return cand.size() >= k; });
   return rerank(cand.Take());
 }
 

@@ -37,6 +37,19 @@ double DeletedFraction(const Fragment& f) {
   return f.physical_rows() ? 1.0 - double(LiveRows(f)) / double(f.physical_rows()) : 0.0;
 }
 
+// The checks Compact and Optimize share: `op` names the operation.
+arrow::Status CheckRewriteOptions(const char* op, const char* rows_name, int64_t rows,
+                                  double max_deleted_fraction) {
+  if (rows <= 0) {
+    return arrow::Status::Invalid(op, ": ", rows_name, " must be positive, got ", rows);
+  }
+  if (!(max_deleted_fraction > 0.0 && max_deleted_fraction <= 1.0)) {
+    return arrow::Status::Invalid(op, ": max_deleted_fraction must be in (0, 1], got ",
+                                  max_deleted_fraction);
+  }
+  return arrow::Status::OK();
+}
+
 }  // namespace
 
 const Fragment* FragmentById(const Manifest& m, uint64_t id) {
@@ -201,14 +214,9 @@ arrow::Result<RewriteOutcome> RewriteFragments(const Table& t,
 }  // namespace table
 
 arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options) const {
-  if (options.target_rows_per_fragment <= 0) {
-    return arrow::Status::Invalid("compaction: target_rows_per_fragment must be positive, got ",
-                                  options.target_rows_per_fragment);
-  }
-  if (!(options.max_deleted_fraction > 0.0 && options.max_deleted_fraction <= 1.0)) {
-    return arrow::Status::Invalid("compaction: max_deleted_fraction must be in (0, 1], got ",
-                                  options.max_deleted_fraction);
-  }
+  ARROW_RETURN_NOT_OK(table::CheckRewriteOptions("compaction", "target_rows_per_fragment",
+                                                 options.target_rows_per_fragment,
+                                                 options.max_deleted_fraction));
   CompactionResult result;
   // Fragments to rewrite: small ones (merged together) and ones with many deletions.
   std::vector<const Fragment*> picked;
@@ -249,14 +257,9 @@ arrow::Result<OptimizeResult> Table::Optimize(const OptimizeOptions& options) co
     return arrow::Status::Invalid("optimize: merge_factor must be at least 2, got ",
                                   options.merge_factor);
   }
-  if (options.max_rows_per_fragment <= 0) {
-    return arrow::Status::Invalid("optimize: max_rows_per_fragment must be positive, got ",
-                                  options.max_rows_per_fragment);
-  }
-  if (!(options.max_deleted_fraction > 0.0 && options.max_deleted_fraction <= 1.0)) {
-    return arrow::Status::Invalid("optimize: max_deleted_fraction must be in (0, 1], got ",
-                                  options.max_deleted_fraction);
-  }
+  ARROW_RETURN_NOT_OK(table::CheckRewriteOptions("optimize", "max_rows_per_fragment",
+                                                 options.max_rows_per_fragment,
+                                                 options.max_deleted_fraction));
   OptimizeResult result;
   ARROW_ASSIGN_OR_RAISE(auto t, Latest());
   // Rounds of merges until no tier is full; each merge group is one commit.

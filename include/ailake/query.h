@@ -58,6 +58,10 @@ struct SearchStats {
   int files_pruned = 0;
   int files_index_searched = 0;
   int files_exact_scanned = 0;
+  // Requests to the table's store during the call (remote stores only), and
+  // the read cache's hits and misses. Counted per store: calls running at
+  // the same time on one table see each other's requests.
+  IoStats io;
 };
 
 // The k nearest live rows, ascending by distance, with the chosen columns plus

@@ -33,6 +33,7 @@
 #include "ailake/file.h"
 #include "ailake/policy.h"
 #include "ailake/row_id.h"
+#include "ailake/storage.h"
 
 namespace ailake {
 
@@ -139,15 +140,21 @@ class Table {
 
   // Creates an empty table (version 1). Each policy names a column of
   // `schema` of type FixedSizeList<float32, policy.dim>.
+  // `uri` and `storage`: see include/ailake/storage.h.
   static arrow::Result<std::shared_ptr<Table>> Create(
       const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
-      std::vector<VectorStoragePolicy> vector_columns);
+      std::vector<VectorStoragePolicy> vector_columns, const StorageOptions& storage = {});
   // The newest version, or `version`.
   static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri,
-                                                    std::optional<uint64_t> version = {});
+                                                    std::optional<uint64_t> version = {},
+                                                    const StorageOptions& storage = {});
 
   const std::string& uri() const;
   uint64_t version() const;
+  // Requests made to the table's store since it was opened (shared by every
+  // version of it that Checkout, Latest or a writer made), and the read
+  // cache's hits and misses among them.
+  IoStats io_stats() const;
   std::shared_ptr<arrow::Schema> schema() const;
   const std::vector<VectorStoragePolicy>& vector_columns() const;
   // The policy of the named vector column (empty = the first).
@@ -204,17 +211,46 @@ class Table {
   arrow::Result<int> BuildPendingIndexes(const IndexBuildOptions& build = {},
                                          const ProgressFn& progress = {}) const;
 
+  // Distributed work on one table (python/ailake/ray.py divides it among a
+  // Ray cluster's workers):
+  //
+  // Writes `batch` as a data file of this table (with its index, or owing it
+  // if `deferred`) and commits nothing; returns an opaque description of the
+  // file for CommitStaged, in this process or another. An IVF-PQ column whose
+  // table has no codebook yet is written owing its index: one codebook is
+  // trained later from all the files (TrainPendingCodebooks), not one per
+  // worker. Files never committed are left to Cleanup.
+  arrow::Result<std::string> StageWrite(const arrow::RecordBatch& batch, bool deferred = false,
+                                        const FileWriteOptions& file = {}) const;
+  // Commits staged files as one append: one version, atomic. Fails (and
+  // commits nothing) if the schema changed since they were staged.
+  arrow::Result<uint64_t> CommitStaged(std::span<const std::string> staged) const;
+  // The data files of the latest version that owe an index.
+  arrow::Result<std::vector<std::string>> PendingFiles() const;
+  // Trains and commits the shared IVF-PQ codebooks owed by pending files;
+  // returns how many (see BuildPendingIndexes, which does this first).
+  arrow::Result<int> TrainPendingCodebooks(const IndexBuildOptions& build = {}) const;
+  // Indexes the pending files among `paths` (each committed on its own;
+  // files already indexed or gone are skipped); returns how many. Trains no
+  // codebook: files waiting for one stay pending.
+  arrow::Result<int> BuildPendingIndexesOf(std::span<const std::string> paths,
+                                           const IndexBuildOptions& build = {}) const;
+
   // Internal: for the query layer.
   const table::Manifest& manifest() const;
   const std::shared_ptr<table::TableContext>& context() const;
-  // An open reader of a data file (cached across queries and versions).
-  arrow::Result<std::shared_ptr<AilakeFileReader>> OpenDataFile(const std::string& path) const;
+  // An open reader of a data file (cached across queries and versions);
+  // `size` (bytes, if known) spares a remote store the request to learn it.
+  arrow::Result<std::shared_ptr<AilakeFileReader>> OpenDataFile(const std::string& path,
+                                                                int64_t size = -1) const;
   // Live-row bitmap of a fragment (bit r = physical row r live), or empty if
   // no row of it is deleted.
   arrow::Result<std::vector<uint64_t>> LiveRows(uint64_t fragment_id) const;
 
  private:
   Table(std::shared_ptr<table::TableContext> ctx, std::unique_ptr<table::Manifest> manifest);
+  static arrow::Result<std::shared_ptr<Table>> OpenIn(std::shared_ptr<table::TableContext> ctx,
+                                                      std::optional<uint64_t> version);
   std::shared_ptr<table::TableContext> ctx_;
   std::unique_ptr<table::Manifest> manifest_;
   std::shared_ptr<arrow::Schema> schema_;
@@ -222,6 +258,7 @@ class Table {
 };
 
 struct TableWriterOptions {
+  StorageOptions storage;  // where the table lives: include/ailake/storage.h
   FileWriteOptions file;
   IndexBuildOptions index_build;
   // Threads of the background indexing pool (write_batch_deferred). 0: no

@@ -40,6 +40,9 @@ __all__ = [
     "Index",
     "open_table",
     "open_file",
+    "set_read_cache_capacity",
+    "read_cache_used_bytes",
+    "clear_read_cache",
     "build_index",
     "load_index",
     "__version__",
@@ -167,6 +170,13 @@ class TableWriter:
     ``merge_factor``, ``min_rows_per_file``, ``max_row_group_rows``,
     ``compression``, ``num_threads``.
 
+    ``path`` is a local directory or ``s3://bucket/prefix``; ``storage_options``
+    holds S3 settings with the keys LanceDB uses (``aws_access_key_id``,
+    ``aws_secret_access_key``, ``aws_session_token``, ``aws_region``,
+    ``aws_endpoint``, ``allow_http``) and ailake's ``connect_timeout``,
+    ``request_timeout``, ``max_retries``, ``cache_bytes`` (see
+    :func:`open_table`).
+
     To append to an existing table, ``dim`` may be omitted: the table's own
     vector columns are used.
     """
@@ -188,6 +198,7 @@ class TableWriter:
         max_row_group_rows: Optional[int] = None,
         compression: Optional[str] = None,
         num_threads: int = 0,
+        storage_options: Optional[Mapping[str, Any]] = None,
         **index_params: Any,
     ) -> None:
         self.path = os.fspath(path)
@@ -210,6 +221,7 @@ class TableWriter:
             max_row_group_rows=max_row_group_rows,
             compression=compression,
             num_threads=num_threads,
+            storage_options=_storage_options(storage_options),
         )
         self._w = _ailake.TableWriter(self.path, policies, options)
 
@@ -319,9 +331,11 @@ class Table:
         return self._t.fragments()
 
     def data_files(self) -> List[str]:
-        """Absolute paths of this version's data files."""
+        """Absolute paths (or s3:// URIs) of this version's data files."""
         return [
-            os.path.join(self.uri, f["path"]) for fr in self.fragments() for f in fr["files"]
+            self.uri.rstrip("/") + "/" + f["path"] if "://" in self.uri
+            else os.path.join(self.uri, f["path"])
+            for fr in self.fragments() for f in fr["files"]
         ]
 
     def search(
@@ -372,8 +386,18 @@ class Table:
         )
 
     def last_search_stats(self) -> Dict[str, int]:
-        """Files searched, pruned, index-searched and scanned by the last search."""
+        """Files searched, pruned, index-searched and scanned by the last
+        search, and (remote tables) the ``requests`` it made, ``bytes_read``,
+        and the read cache's ``cache_hits`` / ``cache_misses`` (blocks)."""
         return self._t.last_search_stats()
+
+    def io_stats(self) -> Dict[str, int]:
+        """Requests to the table's store since it was opened, by kind
+        (``get_requests``, ``head_requests``, ``put_requests``,
+        ``list_requests``, ``delete_requests``, total ``requests``), bytes read
+        and written, and the read cache's hits and misses. All zero on a
+        local disk (files are memory-mapped)."""
+        return self._t.io_stats()
 
     def scan(
         self,
@@ -497,7 +521,13 @@ class Table:
         )
 
     def drop_columns(self, names: Sequence[str]) -> int:
+        """Drops columns (a metadata change: no file is rewritten); returns
+        the new version."""
         return self._t.drop_columns(list(names))
+
+    def rename_column(self, old: str, new: str) -> int:
+        """Renames a column (a metadata change); returns the new version."""
+        return self._t.rename_column(str(old), str(new))
 
     def restore(self, version: int) -> int:
         """Commits a new version with the content of ``version``."""
@@ -526,9 +556,51 @@ class Table:
         return f"ailake.Table({self.uri!r}, version={self.version}, rows={self.num_rows})"
 
 
-def open_table(path: Union[str, os.PathLike], version: Optional[int] = None) -> Table:
-    """Opens the table at ``path``: its newest version, or ``version``."""
-    return Table(_ailake.Table.open(os.fspath(path), version))
+def _storage_options(options: Optional[Mapping[str, Any]]) -> Dict[str, str]:
+    out: Dict[str, str] = {}
+    for k, v in (options or {}).items():
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        out[str(k)] = str(v)
+    return out
+
+
+def open_table(
+    path: Union[str, os.PathLike],
+    version: Optional[int] = None,
+    *,
+    storage_options: Optional[Mapping[str, Any]] = None,
+) -> Table:
+    """Opens the table at ``path``: its newest version, or ``version``.
+
+    ``path`` is a local directory or ``s3://bucket/prefix``. S3 settings come
+    from ``storage_options``, then the standard AWS environment variables and
+    profile files. Keys: ``aws_access_key_id``, ``aws_secret_access_key``,
+    ``aws_session_token``, ``aws_region``, ``aws_endpoint`` (an S3-compatible
+    server, e.g. ``"http://127.0.0.1:9000"``), ``allow_http`` (needed for an
+    ``http://`` endpoint), ``connect_timeout`` and ``request_timeout``
+    (seconds), ``max_retries``, and ``cache_bytes`` (capacity of the
+    process-wide read cache of remote files). An unknown key is an error.
+    """
+    return Table(
+        _ailake.Table.open(os.fspath(path), version, _storage_options(storage_options))
+    )
+
+
+def set_read_cache_capacity(num_bytes: int) -> None:
+    """Sets the capacity of the process-wide cache of remote file blocks
+    (footers, index sections, pages); 0 disables it."""
+    _ailake.set_read_cache_capacity(int(num_bytes))
+
+
+def read_cache_used_bytes() -> int:
+    """Bytes the process-wide read cache holds now."""
+    return int(_ailake.read_cache_used_bytes())
+
+
+def clear_read_cache() -> None:
+    """Empties the process-wide read cache (a cold start, for benchmarks)."""
+    _ailake.clear_read_cache()
 
 
 class File:

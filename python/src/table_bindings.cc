@@ -3,6 +3,7 @@
 #include <arrow/c/bridge.h>
 #include <arrow/compute/cast.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -26,6 +27,7 @@ TableWriterOptions WriterOptions(const nb::dict& d) {
     if (d.contains(key) && !d[key].is_none())
       *out = nb::cast<std::remove_pointer_t<decltype(out)>>(d[key]);
   };
+  get("storage_options", &o.storage);
   get("background_threads", &o.background_threads);
   get("min_rows_per_file", &o.min_rows_per_file);
   get("auto_optimize", &o.auto_optimize);
@@ -171,8 +173,9 @@ class PyTable {
  public:
   explicit PyTable(std::shared_ptr<Table> t) : t_(std::move(t)) {}
 
-  static PyTable Open(const std::string& path, std::optional<uint64_t> version) {
-    return PyTable(Value(NoGil([&] { return Table::Open(path, version); })));
+  static PyTable Open(const std::string& path, std::optional<uint64_t> version,
+                      const StorageOptions& storage) {
+    return PyTable(Value(NoGil([&] { return Table::Open(path, version, storage); })));
   }
 
   uint64_t version() const { return t_->version(); }
@@ -263,6 +266,26 @@ class PyTable {
     d["files_pruned"] = last_stats_.files_pruned;
     d["files_index_searched"] = last_stats_.files_index_searched;
     d["files_exact_scanned"] = last_stats_.files_exact_scanned;
+    d["requests"] = last_stats_.io.requests;
+    d["bytes_read"] = last_stats_.io.bytes_read;
+    d["cache_hits"] = last_stats_.io.cache_hits;
+    d["cache_misses"] = last_stats_.io.cache_misses;
+    return d;
+  }
+
+  nb::dict IoStatsDict() const {
+    const IoStats s = t_->io_stats();
+    nb::dict d;
+    d["requests"] = s.requests;
+    d["get_requests"] = s.get_requests;
+    d["head_requests"] = s.head_requests;
+    d["put_requests"] = s.put_requests;
+    d["list_requests"] = s.list_requests;
+    d["delete_requests"] = s.delete_requests;
+    d["bytes_read"] = s.bytes_read;
+    d["bytes_written"] = s.bytes_written;
+    d["cache_hits"] = s.cache_hits;
+    d["cache_misses"] = s.cache_misses;
     return d;
   }
 
@@ -386,6 +409,12 @@ class PyTable {
     return v;
   }
 
+  uint64_t RenameColumn(const std::string& from, const std::string& to) {
+    uint64_t v = Value(NoGil([&] { return t_->RenameColumn(from, to); }));
+    Refresh();
+    return v;
+  }
+
   uint64_t Restore(uint64_t version) {
     uint64_t v = Value(NoGil([&] { return t_->Restore(version); }));
     Refresh();
@@ -430,8 +459,17 @@ void BindTables(nb::module_& m) {
       .def("table", [](PyTableWriter& w) { return PyTable(w.table()); })
       .def("close", &PyTableWriter::Close);
 
+  m.def("read_cache_capacity", [] { return ReadCacheCapacity(); });
+  m.def(
+      "set_read_cache_capacity", [](int64_t bytes) { SetReadCacheCapacity(bytes); },
+      nb::arg("bytes"));
+  m.def("read_cache_used_bytes", [] { return ReadCacheUsedBytes(); });
+  m.def("clear_read_cache", [] { ClearReadCache(); });
+
   nb::class_<PyTable>(m, "Table")
-      .def_static("open", &PyTable::Open, nb::arg("path"), nb::arg("version").none())
+      .def_static("open", &PyTable::Open, nb::arg("path"), nb::arg("version").none(),
+                  nb::arg("storage_options"))
+      .def("io_stats", &PyTable::IoStatsDict)
       .def_prop_ro("version", &PyTable::version)
       .def_prop_ro("num_rows", &PyTable::num_rows)
       .def_prop_ro("uri", &PyTable::uri)
@@ -462,6 +500,7 @@ void BindTables(nb::module_& m) {
       .def("add_columns", &PyTable::AddColumns, nb::arg("new_fields"), nb::arg("fill"),
            nb::arg("input_columns").none(), nb::arg("vector_policies"))
       .def("drop_columns", &PyTable::DropColumns, nb::arg("names"))
+      .def("rename_column", &PyTable::RenameColumn, nb::arg("old"), nb::arg("new"))
       .def("restore", &PyTable::Restore, nb::arg("version"))
       .def("cleanup", &PyTable::Cleanup, nb::arg("retain_versions"), nb::arg("grace_seconds"))
       .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"));

@@ -39,3 +39,21 @@ def pytest_configure(config):
         "pip_install: builds and installs the package into a fresh venv (slow on the first run; "
         "deselect with -m 'not pip_install')",
     )
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    """A local S3-compatible server (moto_server on 127.0.0.1) with bucket 'ailake'."""
+    from s3_server import running_s3_server
+
+    with running_s3_server(tmp_path_factory.mktemp("moto")) as server:
+        yield server
+
+
+@pytest.fixture(params=["local", "s3"])
+def location(request, tmp_path):
+    """(uri, storage_options) of a new table on local disk, then on S3."""
+    if request.param == "local":
+        return str(tmp_path / "t"), None
+    server = request.getfixturevalue("s3")
+    return server.new_uri(), server.storage_options()

@@ -30,6 +30,7 @@ using nlohmann::json;
 struct Globals {
   bool json = false;
   bool quiet = false;
+  StorageOptions storage;  // --storage-option KEY=VALUE (include/ailake/storage.h)
 };
 Globals g;
 
@@ -146,8 +147,9 @@ int CmdWrite(const std::string& uri, const std::string& input, const std::string
   // Deferred without --wait: no background pool, the files stay pending for
   // `ailake index` (the process is about to exit anyway).
   TableWriterOptions options;
+  options.storage = g.storage;
   options.background_threads = deferred && !wait ? 0 : 1;
-  auto existing = Table::Open(uri);
+  auto existing = Table::Open(uri, std::nullopt, g.storage);
   if (existing.ok()) {
     auto w = TableWriter::Open(uri, options);
     if (!w.ok()) throw std::runtime_error(w.status().ToString());
@@ -199,7 +201,8 @@ int CmdWrite(const std::string& uri, const std::string& input, const std::string
 // --- search / scan / take --------------------------------------------------
 
 std::shared_ptr<Table> OpenTable(const std::string& uri, int64_t version) {
-  auto t = version >= 0 ? Table::Open(uri, static_cast<uint64_t>(version)) : Table::Open(uri);
+  auto t = version >= 0 ? Table::Open(uri, static_cast<uint64_t>(version), g.storage)
+                        : Table::Open(uri, std::nullopt, g.storage);
   if (!t.ok()) throw std::runtime_error(t.status().ToString());
   return *t;
 }
@@ -266,8 +269,8 @@ json FileInfo(const AilakeFileReader& r) {
 }
 
 int CmdInfo(const std::string& target, int64_t version) {
-  auto table =
-      version >= 0 ? Table::Open(target, static_cast<uint64_t>(version)) : Table::Open(target);
+  auto table = version >= 0 ? Table::Open(target, static_cast<uint64_t>(version), g.storage)
+                            : Table::Open(target, std::nullopt, g.storage);
   if (!table.ok()) {
     auto reader = AilakeFileReader::Open(target);
     if (!reader.ok()) {
@@ -361,7 +364,7 @@ int CmdInfo(const std::string& target, int64_t version) {
 int CmdVerify(const std::string& target) {
   json problems = json::array();
   int files = 0;
-  auto table = Table::Open(target);
+  auto table = Table::Open(target, std::nullopt, g.storage);
   if (!table.ok()) {
     auto reader = AilakeFileReader::Open(target);
     if (!reader.ok()) throw std::runtime_error(reader.status().ToString());
@@ -429,7 +432,9 @@ int CmdBench(const std::string& uri, int64_t rows, uint32_t dim, int queries, ui
                     arrow::fixed_size_list(arrow::field("item", arrow::float32(), false),
                                            static_cast<int32_t>(dim)),
                     false)});
-  auto w = TableWriter::Create(uri, schema, {p});
+  TableWriterOptions options;
+  options.storage = g.storage;
+  auto w = TableWriter::Create(uri, schema, {p}, options);
   if (!w.ok()) throw std::runtime_error(w.status().ToString());
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t first = 0; first < rows; first += fragment_rows) {
@@ -450,7 +455,7 @@ int CmdBench(const std::string& uri, int64_t rows, uint32_t dim, int queries, ui
   auto st = (*w)->WaitForIndexing();
   if (!st.ok()) throw std::runtime_error(st.ToString());
   const double indexed = Seconds(t0);
-  auto table = Table::Open(uri);
+  auto table = Table::Open(uri, std::nullopt, g.storage);
   if (!table.ok()) throw std::runtime_error(table.status().ToString());
   std::vector<std::vector<float>> qs;
   qs.reserve(std::max(queries, 0));
@@ -507,6 +512,13 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.add_flag("--json", g.json, "print JSON for scripts");
   app.add_flag("-q,--quiet", g.quiet, "no progress output");
+  std::vector<std::string> storage_kv;
+  app.add_option("--storage-option", storage_kv,
+                 "KEY=VALUE setting of an s3:// table, repeatable (aws_endpoint, aws_region, "
+                 "aws_access_key_id, aws_secret_access_key, aws_session_token, allow_http, "
+                 "connect_timeout, request_timeout, max_retries, cache_bytes)");
+  // Global options may also follow the command ("ailake search T --json").
+  app.fallthrough();
   app.set_version_flag("--version", std::string(Version()));
 
   std::string uri, input, format, vectors, filter, columns, query_npy, query_json, rowids, name,
@@ -533,7 +545,7 @@ int Main(int argc, char** argv) {
       if (!t.ok()) throw std::runtime_error(t.status().ToString());
       auto p = pa.Make(static_cast<uint32_t>(d));
       if (!p.ok()) throw std::runtime_error(p.status().ToString());
-      auto created = Table::Create(uri, (*t)->schema(), {*p});
+      auto created = Table::Create(uri, (*t)->schema(), {*p}, g.storage);
       if (!created.ok()) throw std::runtime_error(created.status().ToString());
       Emit({{"table", uri}, {"version", (*created)->version()}},
            "created " + uri + " (dim " + std::to_string(d) + ")\n");
@@ -850,6 +862,14 @@ int Main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   try {
+    for (const auto& kv : storage_kv) {
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw CLI::ValidationError("--storage-option",
+                                   "'" + kv + "' is not KEY=VALUE (e.g. aws_region=eu-west-1)");
+      }
+      g.storage[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
     return run ? run() : 2;
   } catch (const CLI::ValidationError& e) {
     std::cerr << "ailake: usage error: " << e.what() << "\n";

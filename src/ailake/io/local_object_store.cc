@@ -25,23 +25,6 @@ arrow::Status ErrnoStatus(int err, std::string_view what, const std::string& pat
   return arrow::Status::IOError(what, " '", path, "': ", std::strerror(err));
 }
 
-// Rejects paths that would escape the root or are malformed.
-arrow::Status CheckRelative(std::string_view path) {
-  if (path.empty()) return arrow::Status::Invalid("empty object path");
-  if (path.front() == '/') return arrow::Status::Invalid("object path '", path, "' is absolute");
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view part = path.substr(start, end - start);
-    if (part == ".." || part == ".") {
-      return arrow::Status::Invalid("object path '", path, "' contains '", part, "'");
-    }
-    start = end + 1;
-  }
-  return arrow::Status::OK();
-}
-
 std::string TempSuffix() {
   static std::atomic<uint64_t> counter{0};
   std::random_device rd;  // fresh per call: forked writers must not collide
@@ -133,6 +116,8 @@ class LocalObjectStore : public ObjectStore {
   explicit LocalObjectStore(std::string root) : root_(std::move(root)) {}
 
   const std::string& root() const override { return root_; }
+  bool is_local() const override { return true; }
+  IoStats stats() const override { return {}; }
 
   arrow::Status PutIfAbsent(std::string_view path, const arrow::Buffer& data) override {
     ARROW_ASSIGN_OR_RAISE(std::string full, Prepare(path));
@@ -167,7 +152,7 @@ class LocalObjectStore : public ObjectStore {
   }
 
   arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenRead(
-      std::string_view path) override {
+      std::string_view path, int64_t /*size*/ = -1) override {
     ARROW_RETURN_NOT_OK(CheckRelative(path));
     const std::string full = JoinPath(root_, path);
     struct stat st;
@@ -242,6 +227,23 @@ class LocalObjectStore : public ObjectStore {
 
 }  // namespace
 
+// Rejects paths that would escape the root or are malformed.
+arrow::Status CheckRelative(std::string_view path) {
+  if (path.empty()) return arrow::Status::Invalid("empty object path");
+  if (path.front() == '/') return arrow::Status::Invalid("object path '", path, "' is absolute");
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view part = path.substr(start, end - start);
+    if (part == ".." || part == ".") {
+      return arrow::Status::Invalid("object path '", path, "' contains '", part, "'");
+    }
+    start = end + 1;
+  }
+  return arrow::Status::OK();
+}
+
 std::string JoinPath(std::string_view a, std::string_view b) {
   if (a.empty()) return std::string(b);
   std::string out(a);
@@ -250,15 +252,7 @@ std::string JoinPath(std::string_view a, std::string_view b) {
   return out;
 }
 
-arrow::Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view uri) {
-  std::string_view path = uri;
-  if (path.starts_with("file://")) path.remove_prefix(7);
-  const size_t scheme = path.find("://");
-  if (scheme != std::string_view::npos) {
-    return arrow::Status::NotImplemented("object store for '", uri,
-                                         "': only local paths are supported (remote stores need "
-                                         "conditional writes for atomic commits)");
-  }
+arrow::Result<std::shared_ptr<ObjectStore>> OpenLocalObjectStore(std::string_view path) {
   if (path.empty()) return arrow::Status::Invalid("empty table location");
   // Nothing is created here: a reader of a missing table must not leave a
   // directory behind; writes create the folders they put objects in.

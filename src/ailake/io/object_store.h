@@ -6,7 +6,11 @@
 // nothing is visible. On a local filesystem that is a write to a private
 // temporary file, fsync, then link(2) to the final name (which fails if the
 // name exists), so a reader can never observe a partial object, even if the
-// writer is killed at any point.
+// writer is killed at any point. On S3 it is a PUT with "If-None-Match: *"
+// (S3 conditional writes), signed and sent through libcurl, because Arrow's
+// S3 filesystem, which carries every other request, cannot send that header.
+//
+// Thread safety: a store is safe to share between threads.
 #pragma once
 
 #include <memory>
@@ -18,6 +22,8 @@
 #include <arrow/io/interfaces.h>
 #include <arrow/result.h>
 #include <arrow/status.h>
+
+#include "ailake/storage.h"
 
 namespace ailake::io {
 
@@ -31,8 +37,10 @@ class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
 
-  // Root as given when opened (a local directory path).
+  // Root as given when opened (a local directory path or an s3:// URI).
   virtual const std::string& root() const = 0;
+  // Whether objects live on this machine's disk (memory-mapped reads).
+  virtual bool is_local() const = 0;
 
   // Creates `path` with `data` only if no object of that name exists.
   // Returns AlreadyExists (and writes nothing visible) otherwise.
@@ -41,9 +49,12 @@ class ObjectStore {
   virtual arrow::Status Put(std::string_view path, const arrow::Buffer& data) = 0;
   // Whole object.
   virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Read(std::string_view path) = 0;
-  // Random access; memory-mapped where the store is local.
+  // Random access; memory-mapped where the store is local. Remote objects
+  // are read by ranged requests through the process-wide read cache, which
+  // assumes the object is never replaced (data files, index files). With
+  // `size` >= 0 (the object's known size) no request is made to learn it.
   virtual arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenRead(
-      std::string_view path) = 0;
+      std::string_view path, int64_t size = -1) = 0;
   // A stream for writing a large object; the object becomes visible under
   // `path` only when the stream is closed (write-to-temporary then rename).
   virtual arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenWrite(
@@ -54,12 +65,18 @@ class ObjectStore {
   virtual arrow::Result<bool> Exists(std::string_view path) = 0;
   // Deletes an object; deleting a missing object is OK.
   virtual arrow::Status Delete(std::string_view path) = 0;
+  // Requests issued since the store was opened (all zero for a local store).
+  virtual IoStats stats() const = 0;
 };
 
-// Opens a store rooted at a local directory (created if missing). A "file://"
-// prefix is accepted. Other URI schemes are refused with NotImplemented: a
-// remote store needs conditional writes for commits, which is not built yet.
-arrow::Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view uri);
+// Opens a store rooted at a local directory ("path" or "file://path"; folders
+// are created by writes) or an S3 prefix ("s3://bucket/prefix"), with the
+// settings of include/ailake/storage.h. Other schemes are refused.
+arrow::Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view uri,
+                                                            const StorageOptions& options = {});
+
+// Checks a relative object path: not empty, not absolute, no "." or "..".
+arrow::Status CheckRelative(std::string_view path);
 
 // Joins path pieces with '/'.
 std::string JoinPath(std::string_view a, std::string_view b);

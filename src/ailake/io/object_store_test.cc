@@ -100,10 +100,13 @@ TEST_F(ObjectStoreTest, EmptyObjectReads) {
   EXPECT_EQ(store_->Read("empty").ValueOrDie()->size(), 0);
 }
 
-TEST(ObjectStoreUriTest, RemoteSchemesAreNotImplemented) {
-  auto r = OpenObjectStore("s3://bucket/table");
+TEST(ObjectStoreUriTest, UnknownSchemesAreNotImplemented) {
+  auto r = OpenObjectStore("gs://bucket/table");
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsNotImplemented());
+  EXPECT_NE(r.status().message().find("gs"), std::string::npos);
+  // s3:// opens (no request is made until the store is used).
+  EXPECT_TRUE(OpenObjectStore("s3://bucket/table").ok());
 }
 
 TEST_F(ObjectStoreTest, WriterKilledMidPutLeavesNothingVisible) {

@@ -133,7 +133,7 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
         FileTask t;
         t.fragment = &frag;
         t.file = &df;
-        ARROW_ASSIGN_OR_RAISE(t.reader, table.OpenDataFile(df.path()));
+        ARROW_ASSIGN_OR_RAISE(t.reader, table.OpenDataFile(df.path(), table::KnownSize(df)));
         t.file_column = t.reader->schema()->field(df.column_indices(i))->name();
         auto info = t.reader->vector_column(t.file_column);
         t.has_index = !options.exact && df.index_state() == table::INDEX_STATE_INDEXED &&
@@ -278,6 +278,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
                                                            uint32_t num_queries,
                                                            const VectorSearchOptions& options,
                                                            SearchStats* stats, bool with_query) {
+  const IoStats io_before = table.io_stats();
   ARROW_ASSIGN_OR_RAISE(Plan plan, MakePlan(table, queries, num_queries, options));
   std::deque<TopK> tops;  // TopK holds a mutex: not movable
   for (uint32_t q = 0; q < num_queries; ++q) tops.emplace_back(options.k);
@@ -384,6 +385,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
   });
   ARROW_RETURN_NOT_OK(first_error);
   if (stats) {
+    stats->io = table.io_stats() - io_before;
     stats->files = static_cast<int>(plan.tasks.size());
     stats->files_pruned = pruned;
     stats->files_index_searched = indexed;

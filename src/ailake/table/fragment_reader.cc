@@ -50,7 +50,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFragmentColumns(
       for (int k = 0; k < df.fields_size(); ++k) {
         if (df.fields(k) == id && df.column_indices(k) >= 0) {
           sources[i].file = fi;
-          ARROW_ASSIGN_OR_RAISE(auto reader, table.OpenDataFile(df.path()));
+          ARROW_ASSIGN_OR_RAISE(auto reader, table.OpenDataFile(df.path(), KnownSize(df)));
           const int col = df.column_indices(k);
           if (col >= reader->schema()->num_fields()) {
             return arrow::Status::Invalid("data file '", df.path(), "' has no column ", col,
@@ -71,7 +71,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFragmentColumns(
   std::unordered_map<int, std::shared_ptr<arrow::Table>> read;
   for (auto& [fi, cols] : per_file) {
     const DataFile& df = fragment.files(fi);
-    ARROW_ASSIGN_OR_RAISE(auto reader, table.OpenDataFile(df.path()));
+    ARROW_ASSIGN_OR_RAISE(auto reader, table.OpenDataFile(df.path(), KnownSize(df)));
     if (reader->num_rows() != static_cast<int64_t>(fragment.physical_rows())) {
       return arrow::Status::Invalid("data file '", df.path(), "' has ", reader->num_rows(),
                                     " rows, fragment ", fragment.id(), " says ",

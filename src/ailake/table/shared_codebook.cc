@@ -295,7 +295,7 @@ arrow::Result<int> TrainCodebooksFromPendingFiles(const Table& t, const IndexBui
     uint64_t taken = 0, seen = 0;
     std::vector<float> row(policy.dim);
     for (const DataFile* df : owed.files) {
-      ARROW_ASSIGN_OR_RAISE(auto reader, t.OpenDataFile(df->path()));
+      ARROW_ASSIGN_OR_RAISE(auto reader, t.OpenDataFile(df->path(), KnownSize(*df)));
       // The column's name in the file (it differs after a rename).
       std::string column = policy.vector_column;
       for (int k = 0; k < df->fields_size(); ++k) {

@@ -84,9 +84,10 @@ Table::Table(std::shared_ptr<TableContext> ctx, std::unique_ptr<Manifest> manife
 
 Table::~Table() = default;
 
-arrow::Result<std::shared_ptr<Table>> Table::Create(
-    const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
-    std::vector<VectorStoragePolicy> vector_columns) {
+arrow::Result<std::shared_ptr<Table>> Table::Create(const std::string& uri,
+                                                    const std::shared_ptr<arrow::Schema>& schema,
+                                                    std::vector<VectorStoragePolicy> vector_columns,
+                                                    const StorageOptions& storage) {
   if (!schema || schema->num_fields() == 0) {
     return arrow::Status::Invalid("table schema must have at least one field");
   }
@@ -100,7 +101,7 @@ arrow::Result<std::shared_ptr<Table>> Table::Create(
   }
   ARROW_RETURN_NOT_OK(CheckVectorColumns(*schema, vector_columns));
   auto normalised = NormaliseSchema(*schema, vector_columns);
-  ARROW_ASSIGN_OR_RAISE(auto store, io::OpenObjectStore(uri));
+  ARROW_ASSIGN_OR_RAISE(auto store, io::OpenObjectStore(uri, storage));
   auto ctx = std::make_shared<TableContext>(uri, store);
   auto committed = ctx->manifests.Commit(
       "create", "schema " + normalised->ToString(),
@@ -124,9 +125,14 @@ arrow::Result<std::shared_ptr<Table>> Table::Create(
 }
 
 arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri,
-                                                  std::optional<uint64_t> version) {
-  ARROW_ASSIGN_OR_RAISE(auto store, io::OpenObjectStore(uri));
-  auto ctx = std::make_shared<TableContext>(uri, store);
+                                                  std::optional<uint64_t> version,
+                                                  const StorageOptions& storage) {
+  ARROW_ASSIGN_OR_RAISE(auto store, io::OpenObjectStore(uri, storage));
+  return OpenIn(std::make_shared<TableContext>(uri, store), version);
+}
+
+arrow::Result<std::shared_ptr<Table>> Table::OpenIn(std::shared_ptr<TableContext> ctx,
+                                                    std::optional<uint64_t> version) {
   ARROW_ASSIGN_OR_RAISE(Manifest m,
                         version ? ctx->manifests.Read(*version) : ctx->manifests.ReadLatest());
   auto t = std::shared_ptr<Table>(new Table(ctx, std::make_unique<Manifest>(std::move(m))));
@@ -144,6 +150,7 @@ arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri,
 
 const std::string& Table::uri() const { return ctx_->uri; }
 uint64_t Table::version() const { return manifest_->version(); }
+IoStats Table::io_stats() const { return ctx_->store->stats(); }
 std::shared_ptr<arrow::Schema> Table::schema() const { return schema_; }
 const std::vector<VectorStoragePolicy>& Table::vector_columns() const { return policies_; }
 const table::Manifest& Table::manifest() const { return *manifest_; }
@@ -215,9 +222,7 @@ arrow::Result<std::vector<TableVersion>> Table::Versions() const {
 }
 
 arrow::Result<std::shared_ptr<Table>> Table::Checkout(uint64_t version) const {
-  ARROW_ASSIGN_OR_RAISE(auto t, Open(ctx_->uri, version));
-  t->ctx_ = ctx_;  // share the caches
-  return t;
+  return OpenIn(ctx_, version);  // shares the store and the caches
 }
 
 arrow::Result<std::shared_ptr<Table>> Table::Latest() const {
@@ -294,11 +299,11 @@ arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const
   return out;
 }
 
-arrow::Result<std::shared_ptr<AilakeFileReader>> Table::OpenDataFile(
-    const std::string& path) const {
+arrow::Result<std::shared_ptr<AilakeFileReader>> Table::OpenDataFile(const std::string& path,
+                                                                     int64_t size) const {
   // The codebooks this version names become findable by the file's sections.
   ctx_->codebooks->Register(*manifest_);
-  return ctx_->OpenDataFile(path);
+  return ctx_->OpenDataFile(path, size);
 }
 
 arrow::Result<std::vector<uint64_t>> Table::LiveRows(uint64_t fragment_id) const {

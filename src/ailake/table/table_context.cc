@@ -13,15 +13,21 @@
 
 namespace ailake::table {
 
-arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFile(
-    const std::string& path) {
+arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFile(const std::string& path,
+                                                                            int64_t size) {
   ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = readers_.find(path);
     if (it != readers_.end()) return it->second;
   }
-  auto opened = AilakeFileReader::Open(io::JoinPath(store->root(), path));
+  // Local files are memory-mapped by path; remote ones are read through the
+  // store (ranged requests through the read cache).
+  auto opened = [&]() -> arrow::Result<std::unique_ptr<AilakeFileReader>> {
+    if (store->is_local()) return AilakeFileReader::Open(io::JoinPath(store->root(), path));
+    ARROW_ASSIGN_OR_RAISE(auto file, store->OpenRead(path, size));
+    return AilakeFileReader::Open(std::move(file));
+  }();
   if (!opened.ok()) {
     return opened.status().WithMessage("data file '", path, "' of table '", uri,
                                        "': ", opened.status().message());

@@ -26,7 +26,8 @@ struct TableContext {
 
   // An open reader of a data file; its shared IVF-PQ codebooks are found
   // through `codebooks` (register a manifest there before searching).
-  arrow::Result<std::shared_ptr<AilakeFileReader>> OpenDataFile(const std::string& path);
+  arrow::Result<std::shared_ptr<AilakeFileReader>> OpenDataFile(const std::string& path,
+                                                                int64_t size = -1);
   arrow::Result<std::shared_ptr<const std::vector<uint32_t>>> ReadDeletions(
       const Fragment& fragment);
 
@@ -53,6 +54,11 @@ arrow::Status EnsureComputeInitialized();
 // Conversions between VectorStoragePolicy and its manifest form.
 VectorColumn PolicyToProto(const VectorStoragePolicy& policy, int32_t field_id);
 arrow::Result<VectorStoragePolicy> PolicyFromProto(const VectorColumn& vc, const std::string& name);
+
+// A data file's size as its manifest entry records it, or -1 if unknown.
+inline int64_t KnownSize(const DataFile& df) {
+  return df.file_size_bytes() > 0 ? static_cast<int64_t>(df.file_size_bytes()) : -1;
+}
 
 // The user-facing type of a vector column: FixedSizeList<float32, dim>.
 std::shared_ptr<arrow::DataType> VectorListType(uint32_t dim);

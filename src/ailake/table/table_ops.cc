@@ -207,7 +207,7 @@ arrow::Result<uint64_t> Table::AddColumns(
     }
     *next.add_vector_columns() = table::PolicyToProto(p, id);
   }
-  ARROW_ASSIGN_OR_RAISE(auto shadow, Table::Open(uri(), version()));
+  ARROW_ASSIGN_OR_RAISE(auto shadow, Checkout(version()));
   *shadow->manifest_ = next;
   ARROW_ASSIGN_OR_RAISE(shadow->schema_, table::ManifestSchema(next));
   shadow->policies_ = policies_;

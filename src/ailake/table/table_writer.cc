@@ -11,6 +11,7 @@
 #include "ailake/table/optimize.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
+#include "ailake/table/table_schema.h"
 
 namespace ailake {
 
@@ -372,7 +373,7 @@ int TableWriter::Detach() { return impl_->Detach(); }
 
 arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Open(const std::string& uri,
                                                               TableWriterOptions options) {
-  ARROW_ASSIGN_OR_RAISE(auto t, Table::Open(uri));
+  ARROW_ASSIGN_OR_RAISE(auto t, Table::Open(uri, std::nullopt, options.storage));
   auto w = std::unique_ptr<TableWriter>(
       new TableWriter(std::make_unique<Impl>(std::move(t), std::move(options))));
   // Work a dead writer left behind (deferred files never indexed) is redone.
@@ -383,10 +384,10 @@ arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Open(const std::string&
 arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Create(
     const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
     std::vector<VectorStoragePolicy> vector_columns, TableWriterOptions options) {
-  auto created = Table::Create(uri, schema, std::move(vector_columns));
+  auto created = Table::Create(uri, schema, std::move(vector_columns), options.storage);
   if (!created.ok() && !created.status().IsAlreadyExists()) return created.status();
   if (!created.ok()) {
-    ARROW_ASSIGN_OR_RAISE(auto existing, Table::Open(uri));
+    ARROW_ASSIGN_OR_RAISE(auto existing, Table::Open(uri, std::nullopt, options.storage));
     if (existing->schema()->num_fields() != schema->num_fields()) {
       return arrow::Status::Invalid(
           "table '", uri, "' exists with another schema: ", existing->schema()->ToString());
@@ -476,5 +477,107 @@ arrow::Result<uint64_t> TableWriter::WriteBatchAuto(const arrow::RecordBatch& ba
 }
 
 arrow::Status TableWriter::WaitForIndexing() { return impl_->Wait(); }
+
+arrow::Result<std::string> Table::StageWrite(const arrow::RecordBatch& batch, bool deferred,
+                                             const FileWriteOptions& file) const {
+  std::vector<VectorColumnBatch> cols;
+  IndexMode mode = deferred ? IndexMode::kDeferred : IndexMode::kInline;
+  for (const auto& p : policies_) {
+    VectorColumnBatch c;
+    c.policy = p;
+    if (p.index_type == IndexType::kIvfPq) {
+      bool has_codebook = false;
+      for (const auto& vc : manifest_->vector_columns()) {
+        if (vc.field_id() == table::TopLevelFieldId(*manifest_, p.vector_column)) {
+          has_codebook = !vc.ivf_codebook_path().empty();
+        }
+      }
+      if (!has_codebook) {
+        c.policy.index_type = IndexType::kNone;  // owed: the column's policy, later
+        mode = IndexMode::kDeferred;
+      }
+    }
+    cols.push_back(std::move(c));
+  }
+  std::vector<ColumnCodebook> codebooks;
+  ARROW_ASSIGN_OR_RAISE(auto written,
+                        table::WriteDataFile(*this, batch, cols, mode, file, &codebooks));
+  table::StagedWrite s;
+  s.set_table_uri(uri());
+  s.set_base_version(version());
+  s.set_max_field_id(manifest_->max_field_id());
+  auto* f = s.add_files();
+  *f->mutable_data_file() = written.data_file;
+  f->set_num_rows(static_cast<uint64_t>(written.num_rows));
+  for (const auto& c : codebooks) {
+    auto* cb = s.add_codebooks();
+    cb->set_field_id(c.field_id);
+    cb->set_column(c.column);
+    cb->set_path(c.path);
+  }
+  return s.SerializeAsString();
+}
+
+arrow::Result<uint64_t> Table::CommitStaged(std::span<const std::string> staged) const {
+  std::vector<table::WrittenFile> files;
+  std::vector<ColumnCodebook> codebooks;
+  int64_t rows = 0;
+  for (size_t i = 0; i < staged.size(); ++i) {
+    table::StagedWrite s;
+    if (!s.ParseFromString(staged[i])) {
+      return arrow::Status::Invalid("staged write ", i, " is not a StagedWrite description");
+    }
+    if (s.max_field_id() != manifest_->max_field_id()) {
+      return arrow::Status::Invalid("staged write ", i, " was written for the schema of version ",
+                                    s.base_version(), " of '", s.table_uri(),
+                                    "', which differs from this table's (version ", version(), ")");
+    }
+    for (const auto& f : s.files()) {
+      const std::string& path = f.data_file().path();
+      if (!path.starts_with("data/") || !io::CheckRelative(path).ok()) {
+        return arrow::Status::Invalid("staged write ", i, " names data file '", path,
+                                      "', which is not under data/ of the table");
+      }
+      files.push_back({f.data_file(), static_cast<int64_t>(f.num_rows())});
+      rows += static_cast<int64_t>(f.num_rows());
+    }
+    for (const auto& c : s.codebooks()) {
+      bool seen = false;
+      for (const auto& have : codebooks)
+        seen |= have.field_id == c.field_id() && have.path == c.path();
+      if (!seen) codebooks.push_back({c.field_id(), c.column(), c.path(), nullptr, false});
+    }
+  }
+  if (files.empty()) return arrow::Status::Invalid("nothing staged to commit");
+  const std::string detail =
+      std::to_string(rows) + " rows in " + std::to_string(files.size()) + " staged files";
+  return table::CommitAppend(*this, std::move(files), detail, codebooks, nullptr);
+}
+
+arrow::Result<std::vector<std::string>> Table::PendingFiles() const {
+  ARROW_ASSIGN_OR_RAISE(auto latest, Latest());
+  std::vector<std::string> out;
+  for (const auto& frag : latest->manifest().fragments()) {
+    for (const auto& df : frag.files()) {
+      if (df.index_state() == table::INDEX_STATE_PENDING) out.push_back(df.path());
+    }
+  }
+  return out;
+}
+
+arrow::Result<int> Table::TrainPendingCodebooks(const IndexBuildOptions& build) const {
+  ARROW_ASSIGN_OR_RAISE(auto latest, Latest());
+  return table::TrainCodebooksFromPendingFiles(*latest, build);
+}
+
+arrow::Result<int> Table::BuildPendingIndexesOf(std::span<const std::string> paths,
+                                                const IndexBuildOptions& build) const {
+  int n = 0;
+  for (const auto& p : paths) {
+    ARROW_ASSIGN_OR_RAISE(bool done, table::IndexPendingFile(*this, p, build));
+    n += done ? 1 : 0;
+  }
+  return n;
+}
 
 }  // namespace ailake

@@ -51,6 +51,10 @@ struct VectorSearchOptions {
   bool prune = true;                 // centroid/radius file pruning (never drops a true top-k row);
                                      // exact with prune off scans every row (the ground truth)
   uint32_t num_threads = 0;          // 0 = all cores
+  // Non-empty: search only these fragments (a share of a distributed search;
+  // merging the shares' top-k gives the whole table's). An id the version
+  // does not have is an error.
+  std::vector<uint64_t> fragment_ids;
 };
 
 struct SearchStats {

@@ -39,6 +39,7 @@ __all__ = [
     "File",
     "Index",
     "open_table",
+    "create_table",
     "open_file",
     "set_read_cache_capacity",
     "read_cache_used_bytes",
@@ -349,6 +350,7 @@ class Table:
         exact: bool = False,
         prune: bool = True,
         num_threads: int = 0,
+        fragment_ids: Optional[Sequence[int]] = None,
         **index_params: Any,
     ) -> pa.Table:
         """The k nearest live rows to ``query``, ascending by ``_distance``.
@@ -363,6 +365,8 @@ class Table:
         returned columns (default all but vector columns), plus ``_distance``
         and ``_rowid``. ``index_params``: ``ef`` (HNSW), ``nprobe`` and
         ``refine_factor`` (IVF-PQ). ``exact=True`` scans every row.
+        ``fragment_ids``: search only these fragments (one share of a
+        distributed search, see ``ailake.ray.search``).
         """
         unknown = set(index_params) - set(_INDEX_PARAM_KEYS)
         if unknown:
@@ -382,6 +386,7 @@ class Table:
                 exact,
                 prune,
                 num_threads,
+                [int(f) for f in fragment_ids or ()],
             )
         )
 
@@ -546,6 +551,38 @@ class Table:
         process left) and commits them; returns the number of files indexed."""
         return self._t.build_pending_indexes(int(num_threads))
 
+    # Distributed work (``ailake.ray`` divides it among a cluster's workers).
+
+    def stage_write(self, data: Any, deferred: bool = False) -> bytes:
+        """Writes ``data`` as a data file of this table (with its index, or
+        owing it when ``deferred``) without committing it; returns a
+        description to pass to :meth:`commit_staged`, in this process or
+        another. An ``ivf_pq`` column whose table has no codebook yet is
+        written owing its index (one codebook is trained later for all files,
+        :meth:`train_pending_codebooks`). Files never committed are removed
+        by :meth:`cleanup`."""
+        return self._t.stage_write(_arrow_data(data), bool(deferred))
+
+    def commit_staged(self, staged: Sequence[bytes]) -> int:
+        """Commits staged files as one append (one atomic version); returns
+        it. Fails, committing nothing, if the schema changed meanwhile."""
+        return self._t.commit_staged([bytes(s) for s in staged])
+
+    def pending_files(self) -> List[str]:
+        """Paths (relative to the table) of the latest version's data files
+        that owe an index."""
+        return list(self._t.pending_files())
+
+    def train_pending_codebooks(self, num_threads: int = 0) -> int:
+        """Trains and commits the shared IVF-PQ codebooks pending files owe;
+        returns how many."""
+        return self._t.train_pending_codebooks(int(num_threads))
+
+    def build_pending_indexes_of(self, paths: Sequence[str], num_threads: int = 0) -> int:
+        """Indexes the pending files among ``paths`` (each committed on its
+        own; others untouched); returns how many were indexed."""
+        return self._t.build_pending_indexes_of([str(p) for p in paths], int(num_threads))
+
     def to_arrow(self) -> pa.Table:
         return self.scan()
 
@@ -554,6 +591,37 @@ class Table:
 
     def __repr__(self) -> str:
         return f"ailake.Table({self.uri!r}, version={self.version}, rows={self.num_rows})"
+
+
+def create_table(
+    path: Union[str, os.PathLike],
+    schema: pa.Schema,
+    vector_column: str = "embedding",
+    dim: Optional[int] = None,
+    metric: str = "cosine",
+    precision: str = "f32",
+    index: Optional[str] = "hnsw",
+    *,
+    storage_options: Optional[Mapping[str, Any]] = None,
+    **index_params: Any,
+) -> Table:
+    """Creates an empty table with ``schema`` (or opens it if it exists with
+    the same columns) and returns it. ``vector_column`` must be a
+    ``FixedSizeList<float32, dim>`` field of ``schema``; ``dim`` defaults to
+    its list size. The other parameters are :class:`TableWriter`'s."""
+    if dim is None:
+        field = schema.field(vector_column)
+        if not pa.types.is_fixed_size_list(field.type):
+            raise TypeError(
+                f"vector column {vector_column!r} is {field.type}, expected fixed_size_list<float>"
+            )
+        dim = field.type.list_size
+    w = TableWriter(path, vector_column, dim, metric, precision, index, background_threads=0,
+                    storage_options=storage_options, **index_params)
+    w._w.ensure_table(schema.empty_table())
+    t = w.table
+    w.close()
+    return t
 
 
 def _storage_options(options: Optional[Mapping[str, Any]]) -> Dict[str, str]:

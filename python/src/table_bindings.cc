@@ -116,6 +116,9 @@ class PyTableWriter {
     return Value(NoGil([&] { return writer_->WriteBatchMulti(*batch, cols); }));
   }
 
+  // Creates the table (if missing) with `data`'s schema; writes nothing.
+  void EnsureTable(nb::handle data) { (void)Prepare(data); }
+
   uint64_t Commit() {
     if (!writer_) Open();
     return Value(NoGil([&] { return writer_->Commit(); }));
@@ -215,10 +218,11 @@ class PyTable {
   nb::object Search(const FloatVector& query, uint32_t k, std::optional<std::string> filter,
                     std::optional<std::vector<std::string>> columns, std::string vector_column,
                     uint32_t ef, uint32_t nprobe, uint32_t refine_factor, bool exact, bool prune,
-                    uint32_t num_threads) const {
+                    uint32_t num_threads, std::vector<uint64_t> fragment_ids) const {
     VectorSearchOptions o =
         SearchOptions(k, std::move(filter), std::move(columns), std::move(vector_column), ef,
                       nprobe, refine_factor, exact, prune, num_threads);
+    o.fragment_ids = std::move(fragment_ids);
     std::span<const float> q(query.data(), query.shape(0));
     SearchStats stats;
     auto result = Value(NoGil([&] { return ailake::Search(*t_, q, o, &stats); }));
@@ -229,10 +233,12 @@ class PyTable {
   nb::object SearchBatch(const FloatMatrix& queries, uint32_t k, std::optional<std::string> filter,
                          std::optional<std::vector<std::string>> columns, std::string vector_column,
                          uint32_t ef, uint32_t nprobe, uint32_t refine_factor, bool exact,
-                         bool prune, uint32_t num_threads) const {
+                         bool prune, uint32_t num_threads,
+                         std::vector<uint64_t> fragment_ids) const {
     VectorSearchOptions o =
         SearchOptions(k, std::move(filter), std::move(columns), std::move(vector_column), ef,
                       nprobe, refine_factor, exact, prune, num_threads);
+    o.fragment_ids = std::move(fragment_ids);
     const auto nq = static_cast<uint32_t>(queries.shape(0));
     std::span<const float> q(queries.data(), queries.shape(0) * queries.shape(1));
     SearchStats stats;
@@ -409,6 +415,41 @@ class PyTable {
     return v;
   }
 
+  nb::bytes StageWrite(nb::handle data, bool deferred) const {
+    auto batch = Conform(ImportBatch(data), t_->schema());
+    std::string s = Value(NoGil([&] { return t_->StageWrite(*batch, deferred); }));
+    return nb::bytes(s.data(), s.size());
+  }
+
+  uint64_t CommitStaged(const std::vector<nb::bytes>& staged) {
+    std::vector<std::string> s;
+    s.reserve(staged.size());
+    for (const auto& b : staged) s.emplace_back(b.c_str(), b.size());
+    uint64_t v = Value(NoGil([&] { return t_->CommitStaged(s); }));
+    Refresh();
+    return v;
+  }
+
+  std::vector<std::string> PendingFiles() const {
+    return Value(NoGil([&] { return t_->PendingFiles(); }));
+  }
+
+  int TrainPendingCodebooks(uint32_t num_threads) {
+    IndexBuildOptions b;
+    b.num_threads = num_threads;
+    int n = Value(NoGil([&] { return t_->TrainPendingCodebooks(b); }));
+    Refresh();
+    return n;
+  }
+
+  int BuildPendingIndexesOf(const std::vector<std::string>& paths, uint32_t num_threads) {
+    IndexBuildOptions b;
+    b.num_threads = num_threads;
+    int n = Value(NoGil([&] { return t_->BuildPendingIndexesOf(paths, b); }));
+    Refresh();
+    return n;
+  }
+
   uint64_t RenameColumn(const std::string& from, const std::string& to) {
     uint64_t v = Value(NoGil([&] { return t_->RenameColumn(from, to); }));
     Refresh();
@@ -455,6 +496,7 @@ void BindTables(nb::module_& m) {
       .def("write", &PyTableWriter::Write, nb::arg("data"), nb::arg("deferred"))
       .def("write_multi", &PyTableWriter::WriteMulti, nb::arg("data"), nb::arg("columns"))
       .def("commit", &PyTableWriter::Commit)
+      .def("ensure_table", &PyTableWriter::EnsureTable, nb::arg("data"))
       .def("wait_for_indexing", &PyTableWriter::WaitForIndexing)
       .def("table", [](PyTableWriter& w) { return PyTable(w.table()); })
       .def("close", &PyTableWriter::Close);
@@ -478,11 +520,12 @@ void BindTables(nb::module_& m) {
       .def("fragments", &PyTable::fragments)
       .def("search", &PyTable::Search, nb::arg("query"), nb::arg("k"), nb::arg("filter").none(),
            nb::arg("columns").none(), nb::arg("vector_column"), nb::arg("ef"), nb::arg("nprobe"),
-           nb::arg("refine_factor"), nb::arg("exact"), nb::arg("prune"), nb::arg("num_threads"))
+           nb::arg("refine_factor"), nb::arg("exact"), nb::arg("prune"), nb::arg("num_threads"),
+           nb::arg("fragment_ids"))
       .def("search_batch", &PyTable::SearchBatch, nb::arg("queries"), nb::arg("k"),
            nb::arg("filter").none(), nb::arg("columns").none(), nb::arg("vector_column"),
            nb::arg("ef"), nb::arg("nprobe"), nb::arg("refine_factor"), nb::arg("exact"),
-           nb::arg("prune"), nb::arg("num_threads"))
+           nb::arg("prune"), nb::arg("num_threads"), nb::arg("fragment_ids"))
       .def("last_search_stats", &PyTable::LastSearchStats)
       .def("scan", &PyTable::Scan, nb::arg("columns").none(), nb::arg("filter").none(),
            nb::arg("limit"), nb::arg("with_row_id"))
@@ -501,6 +544,12 @@ void BindTables(nb::module_& m) {
            nb::arg("input_columns").none(), nb::arg("vector_policies"))
       .def("drop_columns", &PyTable::DropColumns, nb::arg("names"))
       .def("rename_column", &PyTable::RenameColumn, nb::arg("old"), nb::arg("new"))
+      .def("stage_write", &PyTable::StageWrite, nb::arg("data"), nb::arg("deferred"))
+      .def("commit_staged", &PyTable::CommitStaged, nb::arg("staged"))
+      .def("pending_files", &PyTable::PendingFiles)
+      .def("train_pending_codebooks", &PyTable::TrainPendingCodebooks, nb::arg("num_threads"))
+      .def("build_pending_indexes_of", &PyTable::BuildPendingIndexesOf, nb::arg("paths"),
+           nb::arg("num_threads"))
       .def("restore", &PyTable::Restore, nb::arg("version"))
       .def("cleanup", &PyTable::Cleanup, nb::arg("retain_versions"), nb::arg("grace_seconds"))
       .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"));

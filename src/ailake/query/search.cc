@@ -126,7 +126,20 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
   }
   const table::Manifest& m = table.manifest();
   const int32_t field_id = table::TopLevelFieldId(m, policy.vector_column);
+  for (const auto& id : options.fragment_ids) {
+    bool found = false;
+    for (const auto& frag : m.fragments()) found |= frag.id() == id;
+    if (!found) {
+      return arrow::Status::KeyError("fragment ", id, " is not in version ", m.version(),
+                                     " of table '", table.uri(), "'");
+    }
+  }
   for (const auto& frag : m.fragments()) {
+    if (!options.fragment_ids.empty() &&
+        std::find(options.fragment_ids.begin(), options.fragment_ids.end(), frag.id()) ==
+            options.fragment_ids.end()) {
+      continue;
+    }
     for (const auto& df : frag.files()) {
       for (int i = 0; i < df.fields_size(); ++i) {
         if (df.fields(i) != field_id || df.column_indices(i) < 0) continue;

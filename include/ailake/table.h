@@ -205,6 +205,15 @@ class Table {
   // atomic, and the files of a merge that did not commit are left to
   // Cleanup). Works on the latest version, whatever version this is.
   arrow::Result<OptimizeResult> Optimize(const OptimizeOptions& options = {}) const;
+  // Optimize in pieces, for dividing its merges among workers: the merges it
+  // would run next on the latest version (one round, lowest tier first), as
+  // groups of fragment ids; and one such merge, run and committed on its own
+  // (merges of disjoint groups commit concurrently; a group changed meanwhile
+  // is a commit conflict). Owed indexes: BuildPendingIndexesOf.
+  arrow::Result<std::vector<std::vector<uint64_t>>> PlanOptimize(
+      const OptimizeOptions& options = {}) const;
+  arrow::Result<OptimizeResult> MergeFragments(std::span<const uint64_t> fragment_ids,
+                                               const OptimizeOptions& options = {}) const;
 
   // Builds the indexes owed by deferred writes (also what a restarted process
   // runs to finish work a dead one left). Returns the number of files indexed.

@@ -490,6 +490,33 @@ class Table:
             int(num_threads),
         )
 
+    def plan_optimize(
+        self,
+        merge_factor: int = 10,
+        max_rows_per_fragment: int = 1 << 20,
+        max_deleted_fraction: float = 0.1,
+    ) -> List[List[int]]:
+        """The merges :meth:`optimize` would run next on the latest version
+        (one round), as lists of fragment ids: for dividing them among
+        workers, each running :meth:`merge_fragments` (``ailake.ray.optimize``)."""
+        return [list(g) for g in self._t.plan_optimize(
+            int(merge_factor), int(max_rows_per_fragment), float(max_deleted_fraction))]
+
+    def merge_fragments(
+        self,
+        fragment_ids: Sequence[int],
+        merge_factor: int = 10,
+        max_rows_per_fragment: int = 1 << 20,
+        max_deleted_fraction: float = 0.1,
+        num_threads: int = 0,
+    ) -> Dict[str, int]:
+        """Runs one merge of :meth:`plan_optimize` and commits it on its own
+        (merges of disjoint groups commit concurrently; a group changed
+        meanwhile raises a commit conflict). Returns what :meth:`optimize` does."""
+        return self._t.merge_fragments([int(i) for i in fragment_ids], int(merge_factor),
+                                       int(max_rows_per_fragment), float(max_deleted_fraction),
+                                       int(num_threads))
+
     def compact(
         self, target_rows_per_fragment: int = 1 << 20, max_deleted_fraction: float = 0.1
     ) -> Dict[str, int]:

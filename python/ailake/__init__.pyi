@@ -108,6 +108,20 @@ class Table:
         build_pending_indexes: bool = ...,
         num_threads: int = ...,
     ) -> Dict[str, int]: ...
+    def plan_optimize(
+        self,
+        merge_factor: int = ...,
+        max_rows_per_fragment: int = ...,
+        max_deleted_fraction: float = ...,
+    ) -> List[List[int]]: ...
+    def merge_fragments(
+        self,
+        fragment_ids: Sequence[int],
+        merge_factor: int = ...,
+        max_rows_per_fragment: int = ...,
+        max_deleted_fraction: float = ...,
+        num_threads: int = ...,
+    ) -> Dict[str, int]: ...
     def compact(self, target_rows_per_fragment: int = ..., max_deleted_fraction: float = ...) -> Dict[str, int]: ...
     def add_column(
         self,

@@ -7,7 +7,8 @@
 - :func:`build_indexes`: the indexes deferred writes owe, built by tasks in
   parallel (each file's index is committed on its own, so a failed task
   loses only its own files' work, which stays pending).
-- :func:`optimize`: owed indexes in parallel, then the table's merges.
+- :func:`optimize`: the table's merges, planned by the driver and run by
+  tasks in parallel (each merge its own commit), then owed indexes.
 - :func:`search`: tasks search disjoint sets of fragments and the driver
   merges their top-k exactly: for HNSW, flat and exact search the rows equal
   ``open_table(uri).search(q, k, ...)``; for IVF-PQ tables sharing one
@@ -132,10 +133,24 @@ def build_indexes(
     return int(sum(ray.get(refs)))
 
 
-def _optimize_task(uri: str, storage_options: Optional[Mapping[str, Any]],
-                   options: Dict[str, Any]) -> Dict[str, int]:
+def _merge_share(uri: str, groups: List[List[int]],
+                 storage_options: Optional[Mapping[str, Any]],
+                 options: Dict[str, Any]) -> Dict[str, int]:
     t = ailake.open_table(uri, storage_options=storage_options)
-    return t.optimize(**options)
+    done = {"merges": 0, "fragments_removed": 0, "fragments_added": 0, "rows_rewritten": 0,
+            "rows_dropped": 0, "conflicts": 0}
+    for ids in groups:
+        try:
+            r = t.merge_fragments(ids, num_threads=1, **options)
+        except Exception as e:  # a group changed meanwhile: planned again next round
+            if "conflict" not in str(e).lower():
+                raise
+            done["conflicts"] += 1
+            continue
+        for key in ("merges", "fragments_removed", "fragments_added", "rows_rewritten",
+                    "rows_dropped"):
+            done[key] += int(r[key])
+    return done
 
 
 def optimize(
@@ -143,17 +158,38 @@ def optimize(
     *,
     storage_options: Optional[Mapping[str, Any]] = None,
     num_tasks: Optional[int] = None,
-    **optimize_options: Any,
+    merge_factor: int = 10,
+    max_rows_per_fragment: int = 1 << 20,
+    max_deleted_fraction: float = 0.1,
+    max_rounds: int = 32,
 ) -> Dict[str, int]:
-    """Builds owed indexes in parallel (:func:`build_indexes`), then runs the
-    table's merges (``Table.optimize``, with ``optimize_options``) in one Ray
-    task; returns its result plus ``indexes_built_in_parallel``."""
+    """``Table.optimize`` on the cluster: each round, the driver plans the
+    merges (``Table.plan_optimize``) and tasks run disjoint shares of them,
+    each merge committed on its own; rounds go on until no tier is full (at
+    most ``max_rounds``). Then the owed indexes are built in parallel
+    (:func:`build_indexes`). Returns the summed counts (``merges``,
+    ``fragments_removed``, ``fragments_added``, ``rows_rewritten``,
+    ``rows_dropped``, ``conflicts``, ``rounds``, ``indexes_built``)."""
     ray = _ray()
-    built = build_indexes(uri, storage_options=storage_options, num_tasks=num_tasks)
-    result = ray.get(ray.remote(_optimize_task).remote(uri, storage_options, optimize_options))
-    result = dict(result)
-    result["indexes_built_in_parallel"] = built
-    return result
+    options = dict(merge_factor=merge_factor, max_rows_per_fragment=max_rows_per_fragment,
+                   max_deleted_fraction=max_deleted_fraction)
+    task = ray.remote(_merge_share)
+    total = {"merges": 0, "fragments_removed": 0, "fragments_added": 0, "rows_rewritten": 0,
+             "rows_dropped": 0, "conflicts": 0, "rounds": 0}
+    table = ailake.open_table(uri, storage_options=storage_options)
+    for _ in range(max_rounds):
+        groups = table.plan_optimize(**options)
+        if not groups:
+            break
+        shares = _split(groups, _parallelism(ray, num_tasks))
+        refs = [task.options(num_cpus=1).remote(uri, s, storage_options, options) for s in shares]
+        for done in ray.get(refs):
+            for key, v in done.items():
+                total[key] += v
+        total["rounds"] += 1
+    total["indexes_built"] = build_indexes(uri, storage_options=storage_options,
+                                           num_tasks=num_tasks)
+    return total
 
 
 def _search_share(uri: str, version: int, storage_options: Optional[Mapping[str, Any]],

@@ -345,16 +345,46 @@ class PyTable {
     return n;
   }
 
-  nb::dict Optimize(int merge_factor, int64_t max_rows_per_fragment, double max_deleted_fraction,
-                    bool build_pending_indexes, uint32_t num_threads) {
+  static OptimizeOptions MakeOptimizeOptions(int merge_factor, int64_t max_rows_per_fragment,
+                                             double max_deleted_fraction,
+                                             bool build_pending_indexes, uint32_t num_threads) {
     OptimizeOptions o;
     o.merge_factor = merge_factor;
     o.max_rows_per_fragment = max_rows_per_fragment;
     o.max_deleted_fraction = max_deleted_fraction;
     o.build_pending_indexes = build_pending_indexes;
     o.index_build.num_threads = num_threads;
+    return o;
+  }
+
+  std::vector<std::vector<uint64_t>> PlanOptimize(int merge_factor, int64_t max_rows_per_fragment,
+                                                  double max_deleted_fraction) const {
+    OptimizeOptions o =
+        MakeOptimizeOptions(merge_factor, max_rows_per_fragment, max_deleted_fraction, false, 0);
+    return Value(NoGil([&] { return t_->PlanOptimize(o); }));
+  }
+
+  nb::dict MergeFragments(const std::vector<uint64_t>& ids, int merge_factor,
+                          int64_t max_rows_per_fragment, double max_deleted_fraction,
+                          uint32_t num_threads) {
+    OptimizeOptions o = MakeOptimizeOptions(merge_factor, max_rows_per_fragment,
+                                            max_deleted_fraction, false, num_threads);
+    auto r = Value(NoGil([&] { return t_->MergeFragments(ids, o); }));
+    Refresh();
+    return OptimizeDict(r);
+  }
+
+  nb::dict Optimize(int merge_factor, int64_t max_rows_per_fragment, double max_deleted_fraction,
+                    bool build_pending_indexes, uint32_t num_threads) {
+    OptimizeOptions o =
+        MakeOptimizeOptions(merge_factor, max_rows_per_fragment, max_deleted_fraction,
+                            build_pending_indexes, num_threads);
     auto r = Value(NoGil([&] { return t_->Optimize(o); }));
     Refresh();
+    return OptimizeDict(r);
+  }
+
+  static nb::dict OptimizeDict(const OptimizeResult& r) {
     nb::dict d;
     d["merges"] = r.merges;
     d["fragments_removed"] = r.fragments_removed;
@@ -538,6 +568,11 @@ void BindTables(nb::module_& m) {
       .def("optimize", &PyTable::Optimize, nb::arg("merge_factor"),
            nb::arg("max_rows_per_fragment"), nb::arg("max_deleted_fraction"),
            nb::arg("build_pending_indexes"), nb::arg("num_threads"))
+      .def("plan_optimize", &PyTable::PlanOptimize, nb::arg("merge_factor"),
+           nb::arg("max_rows_per_fragment"), nb::arg("max_deleted_fraction"))
+      .def("merge_fragments", &PyTable::MergeFragments, nb::arg("fragment_ids"),
+           nb::arg("merge_factor"), nb::arg("max_rows_per_fragment"),
+           nb::arg("max_deleted_fraction"), nb::arg("num_threads"))
       .def("compact", &PyTable::Compact, nb::arg("target_rows_per_fragment"),
            nb::arg("max_deleted_fraction"))
       .def("add_columns", &PyTable::AddColumns, nb::arg("new_fields"), nb::arg("fill"),

@@ -54,11 +54,17 @@ def test_distributed_write_search_index_and_optimize(cluster, location):
     exact = alray.search(uri, q[0], k=10, storage_options=so, exact=True, prune=False)
     assert exact[0]["id"].to_pylist() == exact_topk("euclidean", q[0], x, 10).tolist()
 
-    # Optimize: merges after the parallel index builds.
-    r = alray.optimize(uri, storage_options=so, merge_factor=4)
-    assert r["merges"] >= 1
+    # Optimize: rounds of merges run by tasks in parallel (7 fragments, merge
+    # factor 2: three disjoint merges in the first round), nothing lost.
+    first_round = t.plan_optimize(merge_factor=2)
+    assert len(first_round) == 3
+    r = alray.optimize(uri, storage_options=so, merge_factor=2)
+    assert r["merges"] >= 3 and r["rounds"] >= 2 and r["conflicts"] == 0, r
     t = ailake.open_table(uri, storage_options=so)
+    assert t.plan_optimize(merge_factor=2) == []
+    assert len(t.fragments()) < 7
     assert sorted(t.scan(columns=["id"])["id"].to_pylist()) == list(range(2000))
+    assert t.search(x[1234], k=1, columns=["id"])["id"].to_pylist() == [1234]
 
 
 def _stored_data_files(uri, so, request):

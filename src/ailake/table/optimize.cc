@@ -252,14 +252,58 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
   return result;
 }
 
-arrow::Result<OptimizeResult> Table::Optimize(const OptimizeOptions& options) const {
+namespace {
+
+arrow::Status CheckOptimizeOptions(const OptimizeOptions& options) {
   if (options.merge_factor < 2) {
     return arrow::Status::Invalid("optimize: merge_factor must be at least 2, got ",
                                   options.merge_factor);
   }
-  ARROW_RETURN_NOT_OK(table::CheckRewriteOptions("optimize", "max_rows_per_fragment",
-                                                 options.max_rows_per_fragment,
-                                                 options.max_deleted_fraction));
+  return table::CheckRewriteOptions("optimize", "max_rows_per_fragment",
+                                    options.max_rows_per_fragment, options.max_deleted_fraction);
+}
+
+}  // namespace
+
+arrow::Result<std::vector<std::vector<uint64_t>>> Table::PlanOptimize(
+    const OptimizeOptions& options) const {
+  ARROW_RETURN_NOT_OK(CheckOptimizeOptions(options));
+  ARROW_ASSIGN_OR_RAISE(auto t, Latest());
+  return table::PlanMerges(t->manifest(), options);
+}
+
+arrow::Result<OptimizeResult> Table::MergeFragments(std::span<const uint64_t> fragment_ids,
+                                                    const OptimizeOptions& options) const {
+  ARROW_RETURN_NOT_OK(CheckOptimizeOptions(options));
+  if (fragment_ids.empty()) return arrow::Status::Invalid("merge of no fragment");
+  ARROW_ASSIGN_OR_RAISE(auto t, Latest());
+  std::vector<const Fragment*> picked;
+  picked.reserve(fragment_ids.size());
+  for (uint64_t id : fragment_ids) {
+    const Fragment* f = table::FragmentById(t->manifest(), id);
+    if (f == nullptr) {
+      return arrow::Status::KeyError("fragment ", id, " is not in version ", t->version(),
+                                     " of table '", uri(), "'");
+    }
+    for (const auto* p : picked) {
+      if (p == f) return arrow::Status::Invalid("fragment ", id, " is named twice");
+    }
+    picked.push_back(f);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto r, table::RewriteFragments(*t, picked, options.max_rows_per_fragment,
+                                                        options.index_build, {}));
+  OptimizeResult result;
+  result.merges = 1;
+  result.fragments_removed = static_cast<int>(picked.size());
+  result.fragments_added = r.fragments_added;
+  result.rows_rewritten = r.rows_written;
+  result.rows_dropped = r.rows_dropped;
+  result.version = r.version;
+  return result;
+}
+
+arrow::Result<OptimizeResult> Table::Optimize(const OptimizeOptions& options) const {
+  ARROW_RETURN_NOT_OK(CheckOptimizeOptions(options));
   OptimizeResult result;
   ARROW_ASSIGN_OR_RAISE(auto t, Latest());
   // Rounds of merges until no tier is full; each merge group is one commit.

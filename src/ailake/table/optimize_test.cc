@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -300,6 +301,84 @@ TEST_F(OptimizeTest, KilledOptimizeLosesNothing) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Placement().size(), 1200u);
   EXPECT_TRUE(table::PlanMerges(Table::Open(dir_).ValueOrDie()->manifest(), o).empty());
+}
+
+// Optimize in pieces: the planned groups, merged concurrently by several
+// threads (as distributed workers would), reach the state Optimize reaches.
+TEST_F(OptimizeTest, PlannedMergesRunConcurrentlyAndLoseNothing) {
+  auto w = MakeWriter(NoAutoOptimize());
+  for (int i = 0; i < 12; ++i) Append(w.get(), i * 20, 20);
+  w.reset();
+  OptimizeOptions o;
+  o.merge_factor = 3;
+  auto t = Table::Open(dir_).ValueOrDie();
+  auto groups = t->PlanOptimize(o).ValueOrDie();
+  ASSERT_EQ(groups.size(), 4u);
+  std::vector<std::thread> threads;
+  std::atomic<int> merged{0};
+  threads.reserve(groups.size());
+  for (const auto& g : groups) {
+    threads.emplace_back([&, g] {
+      auto r = t->MergeFragments(g, o);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->fragments_removed, 3);
+      merged++;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(merged.load(), 4);
+  EXPECT_EQ(Placement().size(), 240u);
+  // The next round merges the four 60-row fragments' first three.
+  auto next = t->PlanOptimize(o).ValueOrDie();
+  ASSERT_EQ(next.size(), 1u);
+  // A group naming a fragment twice or one that is gone is refused.
+  std::vector<uint64_t> twice = {next[0][0], next[0][0]};
+  EXPECT_TRUE(t->MergeFragments(twice, o).status().IsInvalid());
+  std::vector<uint64_t> gone = {groups[0][0]};
+  EXPECT_TRUE(t->MergeFragments(gone, o).status().IsKeyError());
+  o.merge_factor = 1;
+  EXPECT_TRUE(t->PlanOptimize(o).status().IsInvalid());
+}
+
+// A distributed write: files staged by several writers (threads here,
+// processes or Ray tasks in use) and committed as one version.
+TEST_F(OptimizeTest, StagedWritesCommitAsOneVersion) {
+  auto w = MakeWriter(NoAutoOptimize());
+  Append(w.get(), 0, 20);
+  w.reset();
+  auto t = Table::Open(dir_).ValueOrDie();
+  const uint64_t before = t->version();
+  std::vector<std::string> staged(4);
+  std::vector<std::thread> threads;
+  threads.reserve(4);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      const int64_t first = 100 + i * 30;
+      auto batch = TestBatch(first, 30, kDim, ClusteredVectors(30, kDim, first));
+      auto s = t->StageWrite(*batch, /*deferred=*/i % 2 == 1);
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      staged[static_cast<size_t>(i)] = *s;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(Table::Open(dir_).ValueOrDie()->version(), before);  // nothing committed yet
+  auto v = t->CommitStaged(staged);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, before + 1);
+  EXPECT_EQ(Placement().size(), 140u);
+  auto latest = Table::Open(dir_).ValueOrDie();
+  EXPECT_EQ(latest->PendingFiles().ValueOrDie().size(), 2u);
+  EXPECT_EQ(latest->BuildPendingIndexesOf(latest->PendingFiles().ValueOrDie()).ValueOrDie(), 2);
+  EXPECT_TRUE(Table::Open(dir_).ValueOrDie()->PendingFiles().ValueOrDie().empty());
+  // Garbage, or a path outside data/, is refused and commits nothing.
+  std::vector<std::string> bad = {"not a description"};
+  EXPECT_TRUE(t->CommitStaged(bad).status().IsInvalid());
+  table::StagedWrite forged;
+  forged.ParseFromString(staged[0]);
+  forged.mutable_files(0)->mutable_data_file()->set_path("../elsewhere.parquet");
+  bad = {forged.SerializeAsString()};
+  EXPECT_TRUE(t->CommitStaged(bad).status().IsInvalid());
+  EXPECT_EQ(Table::Open(dir_).ValueOrDie()->version(), before + 3);
 }
 
 }  // namespace

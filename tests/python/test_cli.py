@@ -197,3 +197,19 @@ def test_compact_rejects_a_non_positive_target(cli, tmp_path):
     cli("write", tmp_path / "t", src, "--batch-rows", "50")
     r = cli("compact", tmp_path / "t", "--target-rows", "0", check=False)
     assert r.returncode == 1 and "target_rows_per_fragment" in r.stderr
+
+
+def test_global_options_before_or_after_the_command(cli, tmp_path):
+    src, x = make_input(tmp_path, n=50)
+    t = tmp_path / "t"
+    cli("write", t, src)
+    before = json.loads(cli("--json", "info", t).stdout)
+    after = json.loads(cli("info", t, "--json").stdout)
+    assert before == after and before["versions"]
+    # --storage-option: KEY=VALUE, repeatable; S3 keys are refused for a local path.
+    r = cli("--storage-option", "nokey", "info", t, check=False)
+    assert r.returncode == 2 and "KEY=VALUE" in r.stderr
+    r = cli("scan", t, "--storage-option", "aws_region=eu-west-1", check=False)
+    assert r.returncode == 1 and "applies to s3://" in r.stderr
+    r = cli("scan", t, "--storage-option", "cache_bytes=1000000", "--limit", "3")
+    assert r.returncode == 0

@@ -14,6 +14,23 @@ ray = pytest.importorskip("ray")
 import ailake.ray as alray  # noqa: E402
 
 
+def test_example_runs_on_s3(s3):
+    """examples/ray_s3.py, as docs/PYTHON.md shows it (its own local cluster,
+    started before this module's)."""
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    opts = []
+    for k, v in s3.storage_options().items():
+        opts += ["--storage-option", f"{k}={v}"]
+    out = subprocess.run([sys.executable, str(root / "examples" / "ray_s3.py"), s3.new_uri(),
+                          *opts, "--rows", "4000"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "4000 rows in 8 files" in out.stdout and "indexes built by tasks: 8" in out.stdout
+
+
 @pytest.fixture(scope="module")
 def cluster():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,

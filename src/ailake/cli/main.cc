@@ -516,7 +516,10 @@ int Main(int argc, char** argv) {
   app.add_option("--storage-option", storage_kv,
                  "KEY=VALUE setting of an s3:// table, repeatable (aws_endpoint, aws_region, "
                  "aws_access_key_id, aws_secret_access_key, aws_session_token, allow_http, "
-                 "connect_timeout, request_timeout, max_retries, cache_bytes)");
+                 "connect_timeout, request_timeout, max_retries, cache_bytes)")
+      ->type_size(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   // Global options may also follow the command ("ailake search T --json").
   app.fallthrough();
   app.set_version_flag("--version", std::string(Version()));

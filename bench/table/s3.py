@@ -6,7 +6,7 @@ starts (and always stops), brought to each system's optimized state, and
 opened and searched in fresh processes; the HTTP requests the server receives
 are counted per phase:
 
-  nice -n 10 .venv-bench/bin/python bench/table/s3.py \\
+  PYTHONPATH=build/ci/python nice -n 10 .venv-bench/bin/python bench/table/s3.py \\
       --rows 100000 --files 10 --index hnsw,ivf_pq --nq 100 --cold-runs 5 \\
       --systems ailake,lancedb --json bench/table/results/s3_100000.json
 
@@ -19,8 +19,9 @@ Server: --moto-server (default .venv/bin/moto_server) on 127.0.0.1 and a free
 port, its output in --workdir/moto_server.log; one bucket, one prefix per
 (system, index), removed after the step unless --keep.
 Requests are counted from that log: werkzeug writes one line per request
-("GET /bucket/key HTTP/1.1" 206 -, ANSI colour codes removed) before it sends the response body, so a
-request the client has finished is already logged. A phase is delimited by
+("GET /bucket/key HTTP/1.1" 206 -, some in ANSI colours, which are removed)
+before it sends the response body, so a request the client has finished is
+already logged. A phase is delimited by
 marker requests (GET /moto-api/?mark=<uuid>, not counted): after a phase the
 process sends a marker and reads the log up to the marker's line. Kinds: GET
 (206 = ranged), HEAD, PUT, POST (multipart), DELETE, LIST (GET on the
@@ -53,13 +54,21 @@ Per (index, system):
   cold       --cold-runs fresh processes, each: open the table (ailake:
              clear_read_cache(), open_table; LanceDB: connect + open_table),
              then one query (run i searches query i). Open and first-query
-             milliseconds (p50 over the runs) and requests (mean).
+             milliseconds (p50 over the runs) and requests (mean). Then, in
+             the same process, a new open and the same query again ("reopen":
+             ailake after clear_read_cache(), so it reads everything anew;
+             LanceDB through a new lancedb.connect, which may reuse what the
+             process cached): the difference to the first query is the
+             process's own start-up cost, or the reuse of process-wide caches.
   warm       one fresh process: open, the --warmup warm-up queries (not among
              the measured ones), then the --nq queries one at a time (k=10,
              returning `id`): p50 / p99 milliseconds, recall@10, requests per
              query (server count over the loop / nq). Then the same --nq
              queries again ("repeat"): requests per query once every query's
              pages have been read before.
+A search is timed up to its Arrow result (both systems return a pyarrow
+Table); the ids are read out of it untimed (pyarrow's first to_numpy() in a
+process imports pandas, ~0.2 s, which would land in the cold query).
 
 Fixed search parameters (stated in the output): ailake HNSW ef=--ef; ailake
 IVF-PQ nprobe=--nprobe, refine_factor=--refine; LanceDB IVF_HNSW_SQ
@@ -431,8 +440,7 @@ def child(spec_path):
             return ailake.open_table(uri, storage_options=so)
 
         def search(t, q):
-            return t.search(q, k=K, columns=["id"], num_threads=threads,
-                            **p).column("id").to_numpy()
+            return t.search(q, k=K, columns=["id"], num_threads=threads, **p)
     else:
         import lancedb
 
@@ -446,7 +454,12 @@ def child(spec_path):
                 b = b.ef(p["ef"])
             if "refine_factor" in p:
                 b = b.refine_factor(p["refine_factor"])
-            return b.select(["id"]).to_arrow().column("id").to_numpy()
+            return b.select(["id"]).to_arrow()
+
+    def ids(res):
+        # Outside the timed calls: pyarrow's first to_numpy() in a process
+        # imports pandas (~0.2 s).
+        return res.column("id").to_numpy()
 
     own = system == "ailake"
     srv.mark()
@@ -461,13 +474,24 @@ def child(spec_path):
         qi = spec["query"]
         io0 = t.io_stats() if own else None
         t0 = time.perf_counter()
-        ids = search(t, queries[qi])
+        res = search(t, queries[qi])
         out["query_ms"] = round((time.perf_counter() - t0) * 1e3, 3)
         out["query_requests"] = srv.mark()
-        out["recall"] = recall([ids], gt[qi:qi + 1])
+        out["recall"] = recall([ids(res)], gt[qi:qi + 1])
         if own:
             out["query_own"] = t.last_search_stats()
             out["query_own_io"] = {k: v - io0.get(k, 0) for k, v in t.io_stats().items()}
+        # The same query again after a new open in this (now warmed-up)
+        # process: ailake after clear_read_cache(); LanceDB through a new
+        # connection, which may reuse the process's caches.
+        srv.mark()
+        t0 = time.perf_counter()
+        t2 = open_()
+        search(t2, queries[qi])
+        out["reopen_ms"] = round((time.perf_counter() - t0) * 1e3, 3)
+        out["reopen_requests"] = srv.mark()
+        if own:
+            out["reopen_own"] = t2.io_stats()
     else:
         for q in warm:
             search(t, q)
@@ -476,8 +500,9 @@ def child(spec_path):
             lat, found, own_sum = np.empty(len(queries)), [], Counter()
             for i, q in enumerate(queries):
                 a = time.perf_counter()
-                found.append(search(t, q))
+                res = search(t, q)
                 lat[i] = time.perf_counter() - a
+                found.append(ids(res))
                 if own:
                     own_sum.update(t.last_search_stats())
             out[rep] = {"recall": round(recall(found, gt), 4),
@@ -488,6 +513,8 @@ def child(spec_path):
             if own:
                 out[rep]["own"] = dict(own_sum)
                 out[rep]["own_requests_per_query"] = round(own_sum["requests"] / len(queries), 3)
+        if own:
+            out["read_cache_used_bytes"] = ailake.read_cache_used_bytes()
     with open(spec["out"], "w") as f:
         json.dump(out, f)
 
@@ -522,19 +549,24 @@ def measure(system, kind, uri, srv, args, workdir, qfile, build_dir):
         r["cold_runs"].append(c)
         log(f"  cold {i}: open {c['open_ms']:.1f} ms / {c['open_requests']['total']} req, "
             f"query {c['query_ms']:.1f} ms / {c['query_requests']['total']} req"
-            + (f" (own {c['query_own']['requests']})" if "query_own" in c else ""))
+            + (f" (own {c['query_own']['requests']})" if "query_own" in c else "")
+            + f"; reopened in-process: {c['reopen_ms']:.1f} ms / "
+            f"{c['reopen_requests']['total']} req")
     cr = r["cold_runs"]
+
+    def mean(get):
+        return round(float(np.mean([get(c) for c in cr])), 2)
     r["cold"] = {
         "open_ms_p50": pct([c["open_ms"] for c in cr], 50),
         "query_ms_p50": pct([c["query_ms"] for c in cr], 50),
-        "open_requests_mean": np.mean([c["open_requests"]["total"] for c in cr]).round(2).item(),
-        "query_requests_mean": np.mean([c["query_requests"]["total"] for c in cr]).round(2).item(),
-        "recall": round(float(np.mean([c["recall"] for c in cr])), 4)}
+        "open_requests_mean": mean(lambda c: c["open_requests"]["total"]),
+        "query_requests_mean": mean(lambda c: c["query_requests"]["total"]),
+        "recall": round(float(np.mean([c["recall"] for c in cr])), 4),
+        "reopen_ms_p50": pct([c["reopen_ms"] for c in cr], 50),
+        "reopen_requests_mean": mean(lambda c: c["reopen_requests"]["total"])}
     if system == "ailake":
-        r["cold"]["open_own_requests_mean"] = np.mean(
-            [c["open_own"]["requests"] for c in cr]).round(2).item()
-        r["cold"]["query_own_requests_mean"] = np.mean(
-            [c["query_own"]["requests"] for c in cr]).round(2).item()
+        r["cold"]["open_own_requests_mean"] = mean(lambda c: c["open_own"]["requests"])
+        r["cold"]["query_own_requests_mean"] = mean(lambda c: c["query_own"]["requests"])
     wr = run_child({**common, "mode": "warm"}, args, workdir)
     r["warm_run"] = wr
     r["warm"], r["repeat"] = wr["warm"], wr["repeat"]
@@ -590,6 +622,10 @@ def report(doc):
          "down"),
         ("first query requests", lambda r: g(r, "cold", "query_requests_mean"),
          lambda r: g(r, "cold", "query_own_requests_mean"), ".1f", "down"),
+        ("reopen + same query ms (same process, p50)", lambda r: g(r, "cold", "reopen_ms_p50"),
+         None, ".1f", "down"),
+        ("reopen + same query requests", lambda r: g(r, "cold", "reopen_requests_mean"), None,
+         ".1f", "down"),
         ("warm p50 ms", lambda r: g(r, "warm", "p50_ms"), None, ".2f", "down"),
         ("warm p99 ms", lambda r: g(r, "warm", "p99_ms"), None, ".2f", "down"),
         ("warm requests/query", lambda r: g(r, "warm", "requests_per_query"),

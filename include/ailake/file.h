@@ -273,6 +273,13 @@ class AilakeFileReader {
   void SetIvfPqCodebookResolver(IvfPqCodebookResolver resolver);
   // The same with a fixed set of codebooks, matched by fingerprint.
   void SetIvfPqCodebooks(std::vector<std::shared_ptr<const IvfPqCodebook>> codebooks);
+  // For a file read by ranged requests (object storage): an IVF-PQ index of
+  // a vector column of at least `min_column_bytes` then reads the rows it
+  // re-ranks when it needs them (a few ranged reads per query) instead of
+  // the whole column first (one read per 8 MiB, then none). Below that size
+  // the whole column costs less. Set it before the first LoadIndex.
+  static constexpr int64_t kOnDemandMinColumnBytes = int64_t{16} << 20;
+  void SetVectorsOnDemand(bool on_demand, int64_t min_column_bytes = kOnDemandMinColumnBytes);
 
   // Up to k nearest rows of this file (row = position in the file).
   arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query, uint32_t k,

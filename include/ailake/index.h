@@ -55,6 +55,16 @@ struct VectorSegment {
   uint32_t num_rows = 0;
 };
 
+// The rows of a view whose bytes are brought into memory on demand (the
+// vector column of a file on object storage): Fetch must have succeeded for a
+// row before the view's Row() of it is read. Safe to call from any thread.
+class VectorRowSource {
+ public:
+  virtual ~VectorRowSource() = default;
+  virtual arrow::Status Fetch(std::span<const uint32_t> rows) const = 0;
+  virtual arrow::Status FetchAll() const = 0;
+};
+
 class VectorView {
  public:
   VectorView() = default;
@@ -80,6 +90,21 @@ class VectorView {
   // Row r decoded to f32 (dim floats).
   void Decode(uint32_t r, float* out) const;
 
+  // A view whose rows are fetched by `source` before use (see
+  // VectorRowSource). Indexes that read every row (HNSW, flat) fetch all of
+  // them when loaded; IVF-PQ fetches the rows it re-ranks.
+  VectorView OnDemand(std::shared_ptr<const VectorRowSource> source) const {
+    VectorView v = *this;
+    v.source_ = std::move(source);
+    return v;
+  }
+  bool on_demand() const { return source_ != nullptr; }
+  // Makes rows readable: a no-op for views over bytes already in memory.
+  arrow::Status Fetch(std::span<const uint32_t> rows) const {
+    return source_ ? source_->Fetch(rows) : arrow::Status::OK();
+  }
+  arrow::Status FetchAll() const { return source_ ? source_->FetchAll() : arrow::Status::OK(); }
+
  private:
   Precision precision_ = Precision::kF32;
   uint32_t dim_ = 0;
@@ -88,6 +113,7 @@ class VectorView {
   uint32_t rows_per_segment_ = 0;
   Int8Params int8_;
   std::vector<VectorSegment> segments_;
+  std::shared_ptr<const VectorRowSource> source_;
 };
 
 class IvfPqCodebook;

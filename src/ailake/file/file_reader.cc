@@ -17,6 +17,7 @@
 #include "ailake/file/ailk_section.h"
 #include "ailake/file/reader_impl.h"
 #include "ailake/file/reference_section.h"
+#include "ailake/vec/codec.h"
 
 namespace ailake {
 namespace {
@@ -453,7 +454,26 @@ arrow::Result<std::shared_ptr<const VectorIndex>> AilakeFileReader::LoadIndex(
     impl_->indexes[v.name] = index;
     return index;
   }
-  ARROW_ASSIGN_OR_RAISE(auto held, impl_->GetVectors(i));
+  // IVF-PQ re-ranks a few rows per query: a remote file's rows are then read
+  // when needed rather than the whole column first.
+  std::shared_ptr<const Impl::Held> held;
+  bool on_demand = false;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    const auto row_bytes = static_cast<int64_t>(vec::StoredRowBytes(v.precision, v.dim, v.int8));
+    on_demand = impl_->vectors_on_demand && row_bytes * num_rows() >= impl_->on_demand_min_bytes;
+  }
+  if (on_demand && v.section.index_type == IndexType::kIvfPq && v.in_parquet) {
+    auto lazy = impl_->VectorsOnDemand(i);
+    if (lazy.ok()) {
+      held = std::move(*lazy);
+    } else if (!lazy.status().IsNotImplemented()) {
+      return lazy.status();
+    }
+  }
+  if (!held) {
+    ARROW_ASSIGN_OR_RAISE(held, impl_->GetVectors(i));
+  }
   auto blob =
       arrow::SliceBuffer(sec, static_cast<int64_t>(v.section.index_offset - v.section.offset),
                          static_cast<int64_t>(v.section.index_bytes));
@@ -493,6 +513,12 @@ arrow::Result<SearchPath> AilakeFileReader::SearchPathOf(std::string_view column
   }
   if (!v.in_parquet) return impl_->GetVectors(i).status();  // says why there is nothing to scan
   return SearchPath::kExactScan;
+}
+
+void AilakeFileReader::SetVectorsOnDemand(bool on_demand, int64_t min_column_bytes) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->vectors_on_demand = on_demand;
+  impl_->on_demand_min_bytes = min_column_bytes;
 }
 
 void AilakeFileReader::SetIvfPqCodebookResolver(IvfPqCodebookResolver resolver) {

@@ -376,3 +376,66 @@ TEST(FileReader, EveryPrecisionAndListInput) {
 
 }  // namespace
 }  // namespace ailake
+
+namespace ailake {
+namespace {
+
+// A file on object storage: IVF-PQ reads only the rows it re-ranks, and
+// finds exactly what the reader holding the whole column finds; HNSW on such
+// a view reads the whole column once, at load.
+TEST(FileReader, OnDemandVectorsReadOnlyTheRerankedRows) {
+  const int64_t rows = 20000;
+  const uint32_t dim = 32;
+  auto batch = file_test::MakeBatch(rows, 4);
+  auto v = file_test::MakeVectors(rows, dim, 5);
+  FileWriteOptions o;
+  o.max_row_group_rows = 8192;
+  o.data_page_bytes = 16384;
+  auto p = Policy(dim, IndexType::kIvfPq);
+  p.ivf_pq.nlist = 32;
+  p.ivf_pq.m = 8;
+  for (IndexType type : {IndexType::kIvfPq, IndexType::kHnsw}) {
+    SCOPED_TRACE(IndexTypeName(type));
+    p.index_type = type;
+    AilakeFileWriter w(p, o);
+    ASSERT_OK_AND_ASSIGN(auto file, w.Write(*batch, v));
+    ASSERT_OK_AND_ASSIGN(auto eager, AilakeFileReader::Open(file));
+    auto counting = std::make_shared<file_test::CountingFile>(file);
+    ASSERT_OK_AND_ASSIGN(auto lazy, AilakeFileReader::Open(counting));
+    lazy->SetVectorsOnDemand(true, 0);
+    const int64_t column_bytes = rows * dim * 4;
+    counting->Reset();
+    auto q = file_test::MakeVectors(8, dim, 77);
+    // Even rows only, and a filter so tight that the allowed rows are scored exactly.
+    std::vector<uint64_t> even((rows + 63) / 64, 0x5555555555555555ull);
+    std::vector<uint64_t> few((rows + 63) / 64, 0);
+    for (int64_t r = 0; r < rows; r += 997) few[r / 64] |= uint64_t{1} << (r % 64);
+    RowFilter f_even{even, static_cast<uint32_t>(rows)};
+    RowFilter f_few{few, static_cast<uint32_t>(rows)};
+    for (int i = 0; i < 8; ++i) {
+      std::span<const float> query(q.data() + i * dim, dim);
+      const std::vector<const RowFilter*> filters = {nullptr, &f_even, &f_few};
+      for (const RowFilter* f : filters) {
+        ASSERT_OK_AND_ASSIGN(auto want, eager->Search(query, 10, {}, f));
+        const int64_t before = counting->bytes_read();
+        ASSERT_OK_AND_ASSIGN(auto got, lazy->Search(query, 10, {}, f));
+        if (type == IndexType::kIvfPq && f == nullptr) {
+          // One search re-ranks 40 rows: a few ranged reads (rows closer
+          // than 32 KiB read as one), far less than the column.
+          EXPECT_LT(counting->bytes_read() - before, column_bytes / 4) << "query " << i;
+        }
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t j = 0; j < want.size(); ++j) {
+          EXPECT_EQ(got[j].row, want[j].row);
+          EXPECT_FLOAT_EQ(got[j].distance, want[j].distance);
+        }
+      }
+    }
+    if (type == IndexType::kHnsw) {
+      EXPECT_GE(counting->bytes_read(), column_bytes);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ailake

@@ -57,6 +57,8 @@ class AilakeFileReader::Impl {
     bool in_place = false;
   };
   mutable std::map<std::string, std::shared_ptr<const Held>> views;
+  bool vectors_on_demand = false;   // guarded by mu
+  int64_t on_demand_min_bytes = 0;  // guarded by mu
   // Page index, read once per row group on first use.
   mutable std::shared_ptr<parquet::PageIndexReader> page_index;
   mutable bool page_index_opened = false;
@@ -74,6 +76,10 @@ class AilakeFileReader::Impl {
   arrow::Result<std::shared_ptr<const Held>> GetVectors(size_t v) const;
   arrow::Result<std::shared_ptr<const Held>> VectorsInPlace(size_t v) const;
   arrow::Result<std::shared_ptr<const Held>> VectorsByCopy(size_t v) const;
+  // The vector column as an on-demand view (VectorRowSource): page headers
+  // and rows are read when first needed. NotImplemented where VectorsInPlace
+  // would be (the caller then reads the column with GetVectors).
+  arrow::Result<std::shared_ptr<const Held>> VectorsOnDemand(size_t v) const;
 
   // File byte ranges of pages `kept` (indexes into the offset index, ascending)
   // of (rg, leaf), after the chunk's dictionary page if it has one.

@@ -79,6 +79,8 @@ arrow::Result<std::unique_ptr<VectorIndex>> LoadIndex(
   if (blob == nullptr) return arrow::Status::Invalid("LoadIndex: null blob");
   ARROW_ASSIGN_OR_RAISE(index::CommonHeader h, index::ReadCommonHeader(*blob));
   ARROW_RETURN_NOT_OK(index::CheckVectorsMatch(h, vectors));
+  // Graph and flat search read any row: an on-demand view is fetched whole.
+  if (h.type != IndexType::kIvfPq) ARROW_RETURN_NOT_OK(vectors.FetchAll());
   switch (h.type) {
     case IndexType::kFlat: return index::LoadFlatIndex(std::move(blob), h, vectors);
     case IndexType::kHnsw: return index::LoadHnswIndex(std::move(blob), h, vectors);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <span>
 
@@ -133,9 +134,10 @@ class IvfPqIndex final : public VectorIndex {
   // The query as the codebook's space sees it (unit length for kUnit).
   void PrepareQuery(const float* query, float* out) const;
   // Search given dots[c] = q . centroid_c for the prepared query q.
-  std::vector<Neighbor> SearchWithDots(const float* query, const float* q, const float* dots,
-                                       uint32_t k, const SearchParams& params,
-                                       const RowFilter* filter) const;
+  arrow::Result<std::vector<Neighbor>> SearchWithDots(const float* query, const float* q,
+                                                      const float* dots, uint32_t k,
+                                                      const SearchParams& params,
+                                                      const RowFilter* filter) const;
 
   // Adds base + sum_j lut[j][code_j] for the rows of `list` to `cand`
   // (anything with threshold() and Push(row, score)).
@@ -208,31 +210,40 @@ arrow::Result<std::vector<std::vector<Neighbor>>> IvfPqIndex::SearchBatch(
   std::vector<std::vector<Neighbor>> out(nq);
   if (h_.num_rows == 0 || k == 0 || nq == 0) return out;
   const vec::PackedRows& packed = cb_->PackedCentroids();
+  std::mutex err_mu;
+  arrow::Status first_error;
   const uint32_t blocks = (nq + kCoarseBlock - 1) / kCoarseBlock;
-  vec::ParallelFor(
-      blocks, vec::ResolveThreads(num_threads, blocks), 1, [&](size_t b, size_t e, uint32_t) {
-        std::vector<float> q(size_t{kCoarseBlock} * d);
-        std::vector<float> dots(size_t{kCoarseBlock} * nlist);
-        for (size_t blk = b; blk < e; ++blk) {
-          const uint32_t q0 = static_cast<uint32_t>(blk) * kCoarseBlock;
-          const uint32_t bq = std::min(kCoarseBlock, nq - q0);
-          for (uint32_t i = 0; i < bq; ++i) {
-            PrepareQuery(&queries[size_t{q0 + i} * d], &q[size_t{i} * d]);
-          }
-          vec::InnerProducts(q.data(), bq, packed, dots.data(), nlist);
-          for (uint32_t i = 0; i < bq; ++i) {
-            out[q0 + i] = SearchWithDots(&queries[size_t{q0 + i} * d], &q[size_t{i} * d],
-                                         &dots[size_t{i} * nlist], k, params, filter);
-          }
-        }
-      });
+  vec::ParallelFor(blocks, vec::ResolveThreads(num_threads, blocks), 1,
+                   [&](size_t b, size_t e, uint32_t) {
+                     std::vector<float> q(size_t{kCoarseBlock} * d);
+                     std::vector<float> dots(size_t{kCoarseBlock} * nlist);
+                     for (size_t blk = b; blk < e; ++blk) {
+                       const uint32_t q0 = static_cast<uint32_t>(blk) * kCoarseBlock;
+                       const uint32_t bq = std::min(kCoarseBlock, nq - q0);
+                       for (uint32_t i = 0; i < bq; ++i) {
+                         PrepareQuery(&queries[size_t{q0 + i} * d], &q[size_t{i} * d]);
+                       }
+                       vec::InnerProducts(q.data(), bq, packed, dots.data(), nlist);
+                       for (uint32_t i = 0; i < bq; ++i) {
+                         auto r = SearchWithDots(&queries[size_t{q0 + i} * d], &q[size_t{i} * d],
+                                                 &dots[size_t{i} * nlist], k, params, filter);
+                         if (r.ok()) {
+                           out[q0 + i] = std::move(*r);
+                         } else {
+                           std::lock_guard<std::mutex> lock(err_mu);
+                           if (first_error.ok()) first_error = r.status();
+                         }
+                       }
+                     }
+                   });
+  ARROW_RETURN_NOT_OK(first_error);
   return out;
 }
 
-std::vector<Neighbor> IvfPqIndex::SearchWithDots(const float* query, const float* q,
-                                                 const float* dots, uint32_t k,
-                                                 const SearchParams& params,
-                                                 const RowFilter* filter) const {
+arrow::Result<std::vector<Neighbor>> IvfPqIndex::SearchWithDots(const float* query, const float* q,
+                                                                const float* dots, uint32_t k,
+                                                                const SearchParams& params,
+                                                                const RowFilter* filter) const {
   const uint32_t d = h_.dim;
   const uint32_t nlist = cb_->nlist();
   const uint32_t nprobe = std::min(nlist, std::max(1u, params.nprobe ? params.nprobe : nprobe_));
@@ -241,8 +252,18 @@ std::vector<Neighbor> IvfPqIndex::SearchWithDots(const float* query, const float
     // So few allowed rows that the re-ranking pool could hold them all: scan
     // them exactly instead of hoping the probed lists contain them.
     const uint64_t allowed = CountAllowed(filter, h_.num_rows);
-    if (allowed == 0) return {};
-    if (allowed <= 4ull * k * refine) return ExactSearch(view_, h_.metric, query, k, filter);
+    if (allowed == 0) return std::vector<Neighbor>{};
+    if (allowed <= 4ull * k * refine) {
+      if (view_.on_demand()) {
+        std::vector<uint32_t> rows;
+        rows.reserve(allowed);
+        for (uint32_t r = 0; r < h_.num_rows; ++r) {
+          if (Allowed(filter, r)) rows.push_back(r);
+        }
+        ARROW_RETURN_NOT_OK(view_.Fetch(rows));
+      }
+      return ExactSearch(view_, h_.metric, query, k, filter);
+    }
   }
   TopK cand(static_cast<uint32_t>(std::min<uint64_t>(uint64_t{k} * refine, h_.num_rows)));
   ProbeLists(
@@ -254,6 +275,12 @@ std::vector<Neighbor> IvfPqIndex::SearchWithDots(const float* query, const float
 
   // Exact re-ranking: every returned distance is the metric's true distance.
   std::vector<Neighbor> pool = cand.Take();
+  if (view_.on_demand()) {
+    std::vector<uint32_t> rows;
+    rows.reserve(pool.size());
+    for (const Neighbor& nb : pool) rows.push_back(nb.row);
+    ARROW_RETURN_NOT_OK(view_.Fetch(rows));
+  }
   vec::QueryScorer scorer(h_.metric, view_.precision(), d, view_.int8());
   scorer.SetQuery(query);
   TopK top(k);
@@ -521,7 +548,15 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
   // The re-ranking step: candidates (part, row) scored exactly, best k kept.
   vec::QueryScorer scorer(first.h_.metric, first.view_.precision(), d, first.view_.int8());
   scorer.SetQuery(query.data());
-  auto rerank = [&](const std::vector<PartNeighbor>& pool) {
+  auto rerank =
+      [&](const std::vector<PartNeighbor>& pool) -> arrow::Result<std::vector<PartNeighbor>> {
+    std::vector<std::vector<uint32_t>> rows(idx.size());
+    for (const auto& c : pool) {
+      if (idx[c.part]->view_.on_demand()) rows[c.part].push_back(c.row);
+    }
+    for (size_t p = 0; p < idx.size(); ++p) {
+      if (!rows[p].empty()) ARROW_RETURN_NOT_OK(idx[p]->view_.Fetch(rows[p]));
+    }
     index::PartTopK top(k);
     for (const auto& c : pool) {
       top.Push(c.part, c.row, scorer.Distance(idx[c.part]->view_.Row(c.row)));

@@ -145,7 +145,8 @@ class LocalObjectStore : public ObjectStore {
     return arrow::Status::OK();
   }
 
-  arrow::Result<std::shared_ptr<arrow::Buffer>> Read(std::string_view path) override {
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Read(std::string_view path,
+                                                     int64_t /*size*/ = -1) override {
     ARROW_ASSIGN_OR_RAISE(auto file, OpenRead(path));
     ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
     return file->ReadAt(0, size);

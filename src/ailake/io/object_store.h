@@ -47,8 +47,10 @@ class ObjectStore {
   virtual arrow::Status PutIfAbsent(std::string_view path, const arrow::Buffer& data) = 0;
   // Creates or replaces `path` atomically (readers see the old or the new object).
   virtual arrow::Status Put(std::string_view path, const arrow::Buffer& data) = 0;
-  // Whole object.
-  virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Read(std::string_view path) = 0;
+  // Whole object. `size` >= 0 (known from a listing) spares a remote store
+  // the request that learns it.
+  virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Read(std::string_view path,
+                                                             int64_t size = -1) = 0;
   // Random access; memory-mapped where the store is local. Remote objects
   // are read by ranged requests through the process-wide read cache, which
   // assumes the object is never replaced (data files, index files). With

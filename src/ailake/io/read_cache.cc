@@ -96,7 +96,7 @@ class BlockCache {
   std::unordered_map<std::string, Entry> map_;
 };
 
-class CachedFile : public arrow::io::RandomAccessFile {
+class CachedFile : public arrow::io::RandomAccessFile, public ExactRangeReader {
  public:
   CachedFile(std::shared_ptr<arrow::io::RandomAccessFile> remote, std::string key, int64_t size,
              std::shared_ptr<IoCounters> counters)
@@ -166,6 +166,32 @@ class CachedFile : public arrow::io::RandomAccessFile {
       at += take;
     }
     return out;
+  }
+
+  arrow::Future<std::shared_ptr<arrow::Buffer>> ReadExactAsync(int64_t offset,
+                                                               int64_t length) override {
+    using Fut = arrow::Future<std::shared_ptr<arrow::Buffer>>;
+    if (offset < 0 || length < 0 || offset > size_ || length > size_ - offset) {
+      return Fut::MakeFinished(arrow::Status::Invalid("read of ", length, " bytes at offset ",
+                                                      offset, " of a ", size_, "-byte object"));
+    }
+    if (length == 0) return Fut::MakeFinished(std::make_shared<arrow::Buffer>(nullptr, 0));
+    // Served from the cache when every block it covers is there.
+    const int64_t first = offset / kBlockBytes, last = (offset + length - 1) / kBlockBytes;
+    BlockCache& cache = BlockCache::Instance();
+    std::vector<std::shared_ptr<arrow::Buffer>> blocks;
+    for (int64_t b = first; b <= last; ++b) {
+      auto blk = cache.Find(BlockKey(b));
+      if (!blk) break;
+      blocks.push_back(std::move(blk));
+    }
+    if (static_cast<int64_t>(blocks.size()) == last - first + 1) {
+      counters_->hits += last - first + 1;
+      return Fut::MakeFinished(ReadAt(offset, length));
+    }
+    counters_->get++;
+    counters_->bytes_read += length;
+    return remote_->ReadAsync(arrow::io::default_io_context(), offset, length);
   }
 
  private:

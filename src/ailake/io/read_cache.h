@@ -16,6 +16,7 @@
 
 #include <arrow/buffer.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/util/future.h>
 
 #include "ailake/storage.h"
 
@@ -30,6 +31,16 @@ struct IoCounters {
 
 inline constexpr int64_t kBlockBytes = int64_t{256} << 10;
 inline constexpr int64_t kMaxRequestBytes = int64_t{8} << 20;
+
+// A file that can also read one range exactly, outside the block cache: for
+// scattered small reads (a few rows of a large column) whose blocks would be
+// mostly wasted. Blocks already cached still serve such a read.
+class ExactRangeReader {
+ public:
+  virtual ~ExactRangeReader() = default;
+  virtual arrow::Future<std::shared_ptr<arrow::Buffer>> ReadExactAsync(int64_t offset,
+                                                                       int64_t length) = 0;
+};
 
 // `remote` must answer ReadAt / ReadAsync with one request each (as Arrow's
 // S3 files do); `key` names the object uniquely within the process.

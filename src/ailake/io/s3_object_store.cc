@@ -92,13 +92,10 @@ class S3ObjectStore : public ObjectStore {
   arrow::Status PutIfAbsent(std::string_view path, const arrow::Buffer& data) override {
     ARROW_RETURN_NOT_OK(CheckRelative(path));
     const std::string key = Key(path);
-    S3Credentials c;
-    c.access_key = fs_->options().GetAccessKey();
-    c.secret_key = fs_->options().GetSecretKey();
-    c.session_token = fs_->options().GetSessionToken();
+    const S3Credentials c = Credentials();
     int attempts = 0;
     auto same_as_ours = [&]() -> arrow::Result<bool> {
-      auto got = Read(path);
+      auto got = Read(path, -1);
       if (!got.ok()) return got.status();
       return (*got)->Equals(data);
     };
@@ -114,10 +111,16 @@ class S3ObjectStore : public ObjectStore {
     return Wrap(out->Close(), "put", path);
   }
 
-  arrow::Result<std::shared_ptr<arrow::Buffer>> Read(std::string_view path) override {
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Read(std::string_view path,
+                                                     int64_t size_hint = -1) override {
     ARROW_RETURN_NOT_OK(CheckRelative(path));
-    counters_->head++;
-    auto file = fs_->OpenInputFile(Full(path));
+    arrow::fs::FileInfo info(Full(path), arrow::fs::FileType::File);
+    if (size_hint >= 0) {
+      info.set_size(size_hint);
+    } else {
+      counters_->head++;
+    }
+    auto file = size_hint >= 0 ? fs_->OpenInputFile(info) : fs_->OpenInputFile(Full(path));
     if (!file.ok()) return Wrap(file.status(), "open", path);
     auto size = (*file)->GetSize();
     if (!size.ok()) return Wrap(size.status(), "size of", path);
@@ -192,18 +195,22 @@ class S3ObjectStore : public ObjectStore {
 
   arrow::Status Delete(std::string_view path) override {
     ARROW_RETURN_NOT_OK(CheckRelative(path));
-    counters_->del++;
-    arrow::Status st = fs_->DeleteFile(Full(path));
-    const bool missing =
-        st.IsIOError() && (st.message().find("does not exist") != std::string::npos ||
-                           st.message().find("NoSuchKey") != std::string::npos);
-    if (st.ok() || missing) {
-      return arrow::Status::OK();
-    }
-    return Wrap(st, "delete", path);
+    int attempts = 0;
+    arrow::Status st = S3Delete(s_, fs_->region(), Credentials(), Key(path), &attempts);
+    counters_->del += attempts;
+    return st;
   }
 
  private:
+  // As the provider chain resolves them now (temporary ones are refreshed).
+  S3Credentials Credentials() const {
+    S3Credentials c;
+    c.access_key = fs_->options().GetAccessKey();
+    c.secret_key = fs_->options().GetSecretKey();
+    c.session_token = fs_->options().GetSessionToken();
+    return c;
+  }
+
   std::string Key(std::string_view path) const {
     return s_.prefix.empty() ? std::string(path) : s_.prefix + "/" + std::string(path);
   }

@@ -78,8 +78,9 @@ struct Outcome {
   std::string curl_error;
 };
 
-Outcome PutOnce(const S3Settings& s, const std::string& region, const S3Credentials& c,
-                const std::string& url, const arrow::Buffer& data, const std::string& sha) {
+// One signed request: PUT-if-absent of `data`, or DELETE when `data` is null.
+Outcome RequestOnce(const S3Settings& s, const std::string& region, const S3Credentials& c,
+                    const std::string& url, const arrow::Buffer* data, const std::string& sha) {
   Outcome out;
   CURL* h = curl_easy_init();
   if (h == nullptr) {
@@ -89,9 +90,11 @@ Outcome PutOnce(const S3Settings& s, const std::string& region, const S3Credenti
   }
   char err[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "If-None-Match: *");
+  if (data != nullptr) {
+    headers = curl_slist_append(headers, "If-None-Match: *");
+    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+  }
   headers = curl_slist_append(headers, ("x-amz-content-sha256: " + sha).c_str());
-  headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
   headers = curl_slist_append(headers, "Expect:");
   if (!c.session_token.empty()) {
     headers = curl_slist_append(headers, ("x-amz-security-token: " + c.session_token).c_str());
@@ -100,12 +103,16 @@ Outcome PutOnce(const S3Settings& s, const std::string& region, const S3Credenti
   const std::string userpwd = c.access_key + ":" + c.secret_key;
   // Bounded time: connecting, then the whole request (more for a big body).
   const long connect_ms = static_cast<long>(s.connect_timeout_s * 1000);
-  const long total_ms =
-      static_cast<long>(s.request_timeout_s * 1000) + static_cast<long>(data.size() >> 10);
+  const long total_ms = static_cast<long>(s.request_timeout_s * 1000) +
+                        static_cast<long>(data != nullptr ? data->size() >> 10 : 0);
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, reinterpret_cast<const char*>(data.data()));
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(data.size()));
+  if (data != nullptr) {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, reinterpret_cast<const char*>(data->data()));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(data->size()));
+  } else {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+  }
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4.c_str());
   curl_easy_setopt(h, CURLOPT_USERPWD, userpwd.c_str());
@@ -162,7 +169,7 @@ arrow::Status S3PutIfAbsent(const S3Settings& s, const std::string& region, cons
   Outcome o;
   for (int attempt = 0;; ++attempt) {
     if (attempts) *attempts = attempt + 1;
-    o = PutOnce(s, region_used, c, url, data, sha);
+    o = RequestOnce(s, region_used, c, url, &data, sha);
     if (o.curl == CURLE_OK && o.http >= 200 && o.http < 300) return arrow::Status::OK();
     if (o.curl == CURLE_OK && o.http == 412) {
       if (maybe_written && same_as_ours) {
@@ -196,6 +203,41 @@ arrow::Status S3PutIfAbsent(const S3Settings& s, const std::string& region, cons
                                          "writes (If-None-Match), which commits need (", text, ")");
   }
   return arrow::Status::IOError(where, ": HTTP ", o.http, " (", text, ")");
+}
+
+arrow::Status S3Delete(const S3Settings& s, const std::string& region, const S3Credentials& c,
+                       std::string_view key, int* attempts) {
+  EnsureCurl();
+  if (c.access_key.empty()) {
+    return arrow::Status::Invalid("'", s.uri, "': no AWS credentials found (set ",
+                                  "aws_access_key_id / aws_secret_access_key, the AWS_* ",
+                                  "environment variables or a profile)");
+  }
+  const std::string region_used = region.empty() ? std::string("us-east-1") : region;
+  const std::string url = S3ObjectUrl(s, region_used, key);
+  const arrow::Buffer empty(nullptr, 0);
+  const std::string sha = HexSha256(empty);
+  std::mt19937 rng(std::random_device{}());
+  Outcome o;
+  for (int attempt = 0;; ++attempt) {
+    if (attempts) *attempts = attempt + 1;
+    o = RequestOnce(s, region_used, c, url, nullptr, sha);
+    // Deleting a missing key succeeds (S3 answers 204 either way).
+    if (o.curl == CURLE_OK && o.http >= 200 && o.http < 300) return arrow::Status::OK();
+    if (o.curl == CURLE_OK && o.http == 404 && ErrorText(o.body).rfind("NoSuchKey", 0) == 0) {
+      return arrow::Status::OK();
+    }
+    if (!Transient(o) || attempt >= s.max_retries) break;
+    const int64_t base_ms = std::min<int64_t>(5000, int64_t{100} << std::min(attempt, 6));
+    std::uniform_int_distribution<int64_t> jitter(0, base_ms / 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(base_ms + jitter(rng)));
+  }
+  const std::string where = "delete '" + url + "'";
+  if (o.curl != CURLE_OK) {
+    return arrow::Status::IOError(where, ": ", o.curl_error, " (after ", s.max_retries + 1,
+                                  " attempts; endpoint unreachable or too slow?)");
+  }
+  return arrow::Status::IOError(where, ": HTTP ", o.http, " (", ErrorText(o.body), ")");
 }
 
 }  // namespace ailake::io

@@ -33,6 +33,13 @@ arrow::Status S3PutIfAbsent(const S3Settings& settings, const std::string& regio
                             const std::function<arrow::Result<bool>()>& same_as_ours,
                             int* attempts = nullptr);
 
+// DELETEs `key` (a missing key is fine), signed the same way: one request,
+// where Arrow's S3 filesystem checks the object first and then recreates the
+// parent "directory" marker object.
+arrow::Status S3Delete(const S3Settings& settings, const std::string& region,
+                       const S3Credentials& credentials, std::string_view key,
+                       int* attempts = nullptr);
+
 // The request's URL: path-style on a custom endpoint, virtual-hosted on AWS.
 std::string S3ObjectUrl(const S3Settings& settings, const std::string& region,
                         std::string_view key);

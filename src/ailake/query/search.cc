@@ -397,17 +397,19 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
     }
   });
   ARROW_RETURN_NOT_OK(first_error);
+  std::vector<std::vector<Hit>> hits;
+  hits.reserve(num_queries);
+  for (auto& top : tops) hits.push_back(top.Sorted());
+  auto result = HitsTable(table, options, hits, with_query);
   if (stats) {
+    // After the returned rows are read too: the whole call's requests.
     stats->io = table.io_stats() - io_before;
     stats->files = static_cast<int>(plan.tasks.size());
     stats->files_pruned = pruned;
     stats->files_index_searched = indexed;
     stats->files_exact_scanned = exact;
   }
-  std::vector<std::vector<Hit>> hits;
-  hits.reserve(num_queries);
-  for (auto& top : tops) hits.push_back(top.Sorted());
-  return HitsTable(table, options, hits, with_query);
+  return result;
 }
 
 }  // namespace

@@ -137,9 +137,9 @@ arrow::Result<uint64_t> ManifestStore::LatestVersion() const {
   return versions.back();
 }
 
-arrow::Result<Manifest> ManifestStore::Read(uint64_t version) const {
+arrow::Result<Manifest> ManifestStore::Read(uint64_t version, int64_t size) const {
   const std::string path = VersionPath(version);
-  auto bytes = store_->Read(path);
+  auto bytes = store_->Read(path, size);
   if (!bytes.ok()) {
     return arrow::Status::IOError("table '", store_->root(), "' has no version ", version, " (",
                                   bytes.status().message(), ")");
@@ -156,8 +156,22 @@ arrow::Result<Manifest> ManifestStore::Read(uint64_t version) const {
 }
 
 arrow::Result<Manifest> ManifestStore::ReadLatest() const {
-  ARROW_ASSIGN_OR_RAISE(uint64_t v, LatestVersion());
-  return Read(v);
+  // The listing gives the newest manifest's size: one request fewer remotely.
+  ARROW_ASSIGN_OR_RAISE(auto objects, store_->List(kVersionsDir));
+  std::optional<uint64_t> latest;
+  int64_t size = -1;
+  for (const auto& o : objects) {
+    auto v = ParseVersionPath(o.path);
+    if (v && (!latest || *v > *latest)) {
+      latest = v;
+      size = o.size;
+    }
+  }
+  if (!latest) {
+    return arrow::Status::IOError("no ailake table at '", store_->root(),
+                                  "' (no committed version)");
+  }
+  return Read(*latest, size);
 }
 
 arrow::Result<CommitResult> ManifestStore::Commit(const std::string& operation,

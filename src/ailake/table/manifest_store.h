@@ -49,7 +49,8 @@ class ManifestStore {
   arrow::Result<std::vector<uint64_t>> ListVersions() const;
   // The newest version; an error naming the location if there is no table.
   arrow::Result<uint64_t> LatestVersion() const;
-  arrow::Result<Manifest> Read(uint64_t version) const;
+  // `size`: the manifest object's size if known (from a listing), or -1.
+  arrow::Result<Manifest> Read(uint64_t version, int64_t size = -1) const;
   arrow::Result<Manifest> ReadLatest() const;
 
   // `op` receives the latest manifest (nullptr when the table has no version

@@ -33,6 +33,7 @@ arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFile(cons
                                        "': ", opened.status().message());
   }
   std::shared_ptr<AilakeFileReader> reader = std::move(*opened);
+  reader->SetVectorsOnDemand(!store->is_local());
   reader->SetIvfPqCodebookResolver(
       [cache = codebooks](uint64_t fingerprint) { return cache->Find(fingerprint); });
   std::lock_guard<std::mutex> lock(mu_);

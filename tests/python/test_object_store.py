@@ -260,8 +260,9 @@ def test_bad_settings_fail_clearly_and_in_bounded_time(s3):
 
 
 def test_large_remote_files_rerank_from_the_rows_they_need(s3, tmp_path):
-    """A vector column of 20 MiB on S3: IVF-PQ reads the rows it re-ranks (a
-    few ranged GETs), not the column, and answers as the same table on disk."""
+    """A vector column of 20 MiB on S3, more than a quarter of a 64 MiB read
+    cache: IVF-PQ reads the rows it re-ranks (a few ranged GETs), not the
+    column, and answers as the same table on disk."""
     so = s3.storage_options()
     n, dim = 40_000, 128
     x = vectors(n, seed=9, dim=dim)
@@ -274,7 +275,7 @@ def test_large_remote_files_rerank_from_the_rows_they_need(s3, tmp_path):
         w.write_batch(tbl)
         w.close()
     ailake.clear_read_cache()
-    remote = ailake.open_table(uri, storage_options=so)
+    remote = ailake.open_table(uri, storage_options={**so, "cache_bytes": str(64 << 20)})
     local = ailake.open_table(tmp_path / "local")
     file_bytes = sum(f["size_bytes"] for fr in remote.fragments() for f in fr["files"])
     q = x[[3, 17_000, 39_999]] + 0.01
@@ -287,3 +288,12 @@ def test_large_remote_files_rerank_from_the_rows_they_need(s3, tmp_path):
         assert a["id"].to_pylist() == b["id"].to_pylist()
         assert np.allclose(a["_distance"].to_numpy(), b["_distance"].to_numpy())
     assert got["id"][0].as_py() == 3
+    # With the default 256 MiB cache the same column is read whole once, and
+    # later queries make no request.
+    ailake.set_read_cache_capacity(256 << 20)
+    ailake.clear_read_cache()
+    whole = ailake.open_table(uri, storage_options=so)
+    whole.search(q[0], k=10, columns=["id"])
+    assert whole.last_search_stats()["bytes_read"] > 0.9 * file_bytes
+    whole.search(q[1], k=10, columns=["id"])
+    assert whole.last_search_stats()["requests"] == 0

@@ -6,9 +6,11 @@
 
 #include <arrow/compute/initialize.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "ailake/index.h"
+#include "ailake/storage.h"
 #include "ailake/table/deletion_file.h"
 
 namespace ailake::table {
@@ -33,7 +35,10 @@ arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFile(cons
                                        "': ", opened.status().message());
   }
   std::shared_ptr<AilakeFileReader> reader = std::move(*opened);
-  reader->SetVectorsOnDemand(!store->is_local());
+  // Remote vector columns that fit a quarter of the read cache are read whole
+  // (then searched with no request); larger ones row by row, as re-ranked.
+  reader->SetVectorsOnDemand(!store->is_local(), std::max(AilakeFileReader::kOnDemandMinColumnBytes,
+                                                          ReadCacheCapacity() / 4));
   reader->SetIvfPqCodebookResolver(
       [cache = codebooks](uint64_t fingerprint) { return cache->Find(fingerprint); });
   std::lock_guard<std::mutex> lock(mu_);

@@ -258,8 +258,8 @@ class Table {
 
  private:
   Table(std::shared_ptr<table::TableContext> ctx, std::unique_ptr<table::Manifest> manifest);
-  static arrow::Result<std::shared_ptr<Table>> OpenIn(std::shared_ptr<table::TableContext> ctx,
-                                                      std::optional<uint64_t> version);
+  static arrow::Result<std::shared_ptr<Table>> OpenIn(
+      const std::shared_ptr<table::TableContext>& ctx, std::optional<uint64_t> version);
   std::shared_ptr<table::TableContext> ctx_;
   std::unique_ptr<table::Manifest> manifest_;
   std::shared_ptr<arrow::Schema> schema_;

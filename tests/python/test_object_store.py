@@ -297,3 +297,54 @@ def test_large_remote_files_rerank_from_the_rows_they_need(s3, tmp_path):
     assert whole.last_search_stats()["bytes_read"] > 0.9 * file_bytes
     whole.search(q[1], k=10, columns=["id"])
     assert whole.last_search_stats()["requests"] == 0
+
+
+def test_credentials_from_an_aws_profile_or_a_clear_error(s3, tmp_path):
+    """No keys in the options or the environment: the AWS profile files are
+    read (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE); with no credentials at
+    all, the first write says so."""
+    import os
+    import pathlib
+
+    import pyarrow.parquet as pq
+
+    build = pathlib.Path(os.environ.get("AILAKE_BUILD_DIR", "build/ci"))
+    cli = str(build / "bin" / "ailake")
+    src = tmp_path / "in.parquet"
+    pq.write_table(rows(0, vectors(20, seed=4)), src)
+    creds = tmp_path / "credentials"
+    creds.write_text("[ailake-test]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    base.update(HOME=str(tmp_path), AWS_ENDPOINT_URL=s3.endpoint, AWS_ALLOW_HTTP="true",
+                AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+    uri = s3.new_uri()
+    env = dict(base, AWS_SHARED_CREDENTIALS_FILE=str(creds), AWS_PROFILE="ailake-test")
+    out = subprocess.run([cli, "write", uri, str(src)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert ailake.open_table(uri, storage_options=s3.storage_options()).num_rows == 20
+    t0 = time.time()
+    out = subprocess.run([cli, "write", s3.new_uri(), str(src)], env=base, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 1 and "no AWS credentials found" in out.stderr, out.stderr
+    assert time.time() - t0 < 60
+
+
+def test_open_file_reads_one_data_file_on_s3(s3, monkeypatch):
+    """ailake.open_file on an s3:// data file (settings from the AWS_* variables)."""
+    uri = s3.new_uri()
+    x = vectors(300, seed=8)
+    w = ailake.TableWriter(uri, dim=DIM, metric="euclidean", storage_options=s3.storage_options())
+    w.write_batch(rows(0, x))
+    w.close()
+    for k, v in s3.env().items():
+        monkeypatch.setenv(k, v)
+    path = ailake.open_table(uri).data_files()[0]
+    assert path.startswith("s3://")
+    f = ailake.open_file(path)
+    assert f.num_rows == 300 and f.is_ailake_file()
+    r = f.search(x[42], k=3)
+    assert r["_row"][0].as_py() == 42
+    f.verify()
+    with pytest.raises(OSError):
+        ailake.open_file(uri + "/data/missing.parquet")

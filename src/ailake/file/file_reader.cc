@@ -17,6 +17,8 @@
 #include "ailake/file/ailk_section.h"
 #include "ailake/file/reader_impl.h"
 #include "ailake/file/reference_section.h"
+#include "ailake/io/object_store.h"
+#include "ailake/storage.h"
 #include "ailake/vec/codec.h"
 
 namespace ailake {
@@ -114,16 +116,34 @@ AilakeFileReader::~AilakeFileReader() = default;
 
 arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(const std::string& path,
                                                                         const FileReadOptions& o) {
+  if (path.find("://") != std::string::npos && !path.starts_with("file://")) {
+    // A remote object (s3://bucket/key): through the object store, with the
+    // settings of the environment (include/ailake/storage.h).
+    const size_t slash = path.rfind('/');
+    if (slash == std::string::npos || slash + 1 == path.size() || path.find("://") + 2 >= slash) {
+      return arrow::Status::Invalid("'", path, "' names no object");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto store, io::OpenObjectStore(path.substr(0, slash)));
+    ARROW_ASSIGN_OR_RAISE(auto file, store->OpenRead(path.substr(slash + 1)));
+    auto r = Open(std::move(file));
+    if (!r.ok()) return r.status().WithMessage(path, ": ", r.status().message());
+    (*r)->SetVectorsOnDemand(true, std::max(kOnDemandMinColumnBytes, ReadCacheCapacity() / 4));
+    return r;
+  }
+  std::string_view local = path;
+  if (local.starts_with("file://")) local.remove_prefix(7);
   std::shared_ptr<arrow::io::RandomAccessFile> f;
   if (o.memory_map) {
-    ARROW_ASSIGN_OR_RAISE(f, arrow::io::MemoryMappedFile::Open(path, arrow::io::FileMode::READ));
+    ARROW_ASSIGN_OR_RAISE(
+        f, arrow::io::MemoryMappedFile::Open(std::string(local), arrow::io::FileMode::READ));
   } else {
-    ARROW_ASSIGN_OR_RAISE(f, arrow::io::ReadableFile::Open(path));
+    ARROW_ASSIGN_OR_RAISE(f, arrow::io::ReadableFile::Open(std::string(local)));
   }
   auto r = Open(std::move(f));
   if (!r.ok()) return r.status().WithMessage(path, ": ", r.status().message());
   if (o.memory_map) {
-    ARROW_ASSIGN_OR_RAISE((*r)->impl_->page_file, arrow::io::ReadableFile::Open(path));
+    ARROW_ASSIGN_OR_RAISE((*r)->impl_->page_file,
+                          arrow::io::ReadableFile::Open(std::string(local)));
   }
   return r;
 }

@@ -131,7 +131,7 @@ arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri,
   return OpenIn(std::make_shared<TableContext>(uri, store), version);
 }
 
-arrow::Result<std::shared_ptr<Table>> Table::OpenIn(std::shared_ptr<TableContext> ctx,
+arrow::Result<std::shared_ptr<Table>> Table::OpenIn(const std::shared_ptr<TableContext>& ctx,
                                                     std::optional<uint64_t> version) {
   ARROW_ASSIGN_OR_RAISE(Manifest m,
                         version ? ctx->manifests.Read(*version) : ctx->manifests.ReadLatest());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: the C++ suite (ctest) in the CI preset, Python tests (pytest),
-# the C++ suite again under ASan + UBSan, the format check and clang-tidy.
-# Set AILAKE_SKIP_ASAN=1 to skip the sanitizer pass locally.
+# the C++ suite again under ASan + UBSan, the concurrency tests under TSan,
+# the format check and clang-tidy. Set AILAKE_SKIP_ASAN=1 / AILAKE_SKIP_TSAN=1
+# to skip a sanitizer pass locally.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -29,6 +30,14 @@ if [ "${AILAKE_SKIP_ASAN:-0}" != "1" ]; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$jobs"
   ctest --preset asan -j "$jobs"
+fi
+
+if [ "${AILAKE_SKIP_TSAN:-0}" != "1" ]; then
+  # The concurrency tests (the preset's filter) under ThreadSanitizer.
+  echo "== concurrency tests under ThreadSanitizer (preset tsan)"
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan -j "$jobs"
+  ctest --preset tsan
 fi
 
 echo "== format check"

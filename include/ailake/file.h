@@ -19,6 +19,11 @@
 //                     RandomAccessFile; lists vector columns and sections, reads
 //                     centroids, loads indexes in place, searches, reads and
 //                     takes rows, verifies.
+//
+// Thread safety: an AilakeFileReader is safe to share between threads (each
+// read makes its own Parquet reader over the parsed footer; loaded indexes,
+// vector views and the page index are cached under a lock). An
+// AilakeFileWriter is not: one per thread.
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,10 @@
 // Distances follow include/ailake/policy.h: lower is more similar, and every
 // index returns the metric's exact distance for the rows it returns, so results
 // of different indexes and files merge by distance.
+//
+// Thread safety: a built or loaded VectorIndex is immutable; Search and
+// SearchBatch may run on it from many threads at once. A VectorView is a
+// read-only view (an on-demand one fetches rows under its own lock).
 #pragma once
 
 #include <cstdint>

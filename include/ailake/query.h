@@ -9,6 +9,10 @@
 // Filters are evaluated per fragment into an allow-list that goes INTO each
 // index search, and deleted rows are never allowed, so k rows come back
 // whenever k live rows match.
+//
+// Thread safety: Search, SearchBatch, Scan and ScanBatches may run from many
+// threads at once on one Table (a RecordBatchReader from ScanBatches is
+// consumed by one thread at a time).
 #pragma once
 
 #include <cstdint>
@@ -89,6 +93,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchBatch(const Table& table,
 // Compiles a SQL-like filter ("category = 3 AND (price < 10.5 OR name LIKE 'a%')",
 // "tag IN ('x', 'y')", "note IS NOT NULL") to an Arrow compute expression;
 // errors name the position and what was expected.
+// Bounded input: at most kMaxFilterBytes, parentheses and NOTs nested at most
+// kMaxFilterDepth deep (an error says so); AND / OR chains of any length are
+// built as balanced trees.
+inline constexpr size_t kMaxFilterBytes = size_t{1} << 20;
+inline constexpr int kMaxFilterDepth = 256;
 arrow::Result<arrow::compute::Expression> ParseFilter(std::string_view text);
 
 }  // namespace ailake

@@ -15,6 +15,13 @@
 // Row ids: MakeRowId(fragment id, physical row in the fragment), see row_id.h.
 // User-facing schema: vector columns are FixedSizeList<float32, dim>; in the
 // files they are FIXED_LEN_BYTE_ARRAY in the column's precision.
+//
+// Thread safety: a Table is one immutable version and is safe to share
+// between threads for every call, reads (search, scan, take, ReadFragment)
+// and operations that commit alike (each commits a new version and leaves
+// this object as it was; concurrent commits rebase or fail with a conflict).
+// Checkout/Latest share its caches, which are locked. A TableWriter is not
+// safe to share: use one per thread (several writers on one table are fine).
 #pragma once
 
 #include <cstdint>
@@ -169,9 +176,10 @@ class Table {
   arrow::Result<uint64_t> Restore(uint64_t version) const;
   // Removes versions older than the newest options.retain_versions, then the
   // files that no remaining version references (files replaced by indexing or
-  // compaction, deletion files superseded, files of failed commits). Commits
-  // nothing. A reader or writer still working on a removed version gets an
-  // error naming the missing object.
+  // compaction, deletion files superseded, files of failed commits) and the
+  // temporaries of writers killed mid-write, all once older than
+  // options.grace_seconds. Commits nothing. A reader or writer still working
+  // on a removed version gets an error naming the missing object.
   arrow::Result<CleanupResult> Cleanup(const CleanupOptions& options = {}) const;
 
   // Rows of one fragment (live rows only), with `columns` (empty = all) and,

@@ -163,7 +163,9 @@ class PyIndex {
     }));
   }
 
-  // (distances, ids), each num_queries x k; missing results are (inf, -1).
+  // (distances, ids), each num_queries x min(k, rows); missing results are
+  // (inf, -1). k past the row count cannot return more rows, so it allocates
+  // nothing more (k = 10**9 is not 10**9 slots per query).
   nb::tuple Search(const FloatMatrix& queries, uint32_t k, uint32_t ef, uint32_t nprobe,
                    uint32_t refine_factor, std::optional<Mask> allowed,
                    uint32_t num_threads) const {
@@ -173,6 +175,7 @@ class PyIndex {
                                    " columns, the index has dim ", index_->dim()));
     }
     if (k == 0) Throw(arrow::Status::Invalid("k must be at least 1"));
+    k = std::max<uint32_t>(1, std::min(k, index_->size()));
     std::vector<uint64_t> words;
     RowFilter filter;
     if (allowed) {

@@ -3,6 +3,8 @@
 #include <arrow/c/bridge.h>
 #include <arrow/compute/cast.h>
 #include <nanobind/ndarray.h>
+#include <limits>
+
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
@@ -23,9 +25,34 @@ using RowIds = nb::ndarray<const uint64_t, nb::ndim<1>, nb::c_contig, nb::device
 
 TableWriterOptions WriterOptions(const nb::dict& d) {
   TableWriterOptions o;
+  // A value of the wrong type or out of range (background_threads=-1) is a
+  // ValueError naming the option, not a bad_cast.
   auto get = [&](const char* key, auto* out) {
-    if (d.contains(key) && !d[key].is_none())
-      *out = nb::cast<std::remove_pointer_t<decltype(out)>>(d[key]);
+    if (!d.contains(key) || d[key].is_none()) return;
+    using T = std::remove_pointer_t<decltype(out)>;
+    bool ok = false;
+    nb::object value = d[key];
+    try {
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        // Through int64 first: a negative value for an unsigned option is a
+        // range error, not a failed conversion.
+        const auto v = nb::cast<int64_t>(value);
+        ok = v >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+             static_cast<uint64_t>(v) <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+        if (ok) *out = static_cast<T>(v);
+      } else {
+        *out = nb::cast<T>(value);
+        ok = true;
+      }
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    if (!ok) {
+      Throw(arrow::Status::Invalid(
+          "writer option ", key, " = ", std::string(nb::str(value).c_str()),
+          " is not a valid value (expected ",
+          std::is_unsigned_v<T> ? "a non-negative integer" : "its type", ")"));
+    }
   };
   get("storage_options", &o.storage);
   get("background_threads", &o.background_threads);

@@ -308,3 +308,23 @@ def test_errors_map_to_python_exceptions(tmp_path):
         w.write_batch({"id": [1, 2]}, embeddings=np.zeros((2, 5), np.float32))
     with pytest.raises(TypeError):
         w.write_batch(object())
+
+
+def test_deep_and_long_filters_are_errors_or_answers_not_crashes(table_path):
+    """Issue #10 finding 2: 8,000 nested parentheses, 20,000 NOTs, 20,000 AND/OR terms."""
+    path, x = table_path
+    t = ailake.open_table(path)
+    deep = "(" * 8000 + "category = 1" + ")" * 8000
+    nots = "NOT " * 20000 + "category = 1"
+    for f in (deep, nots):
+        with pytest.raises(ValueError, match="nested deeper than 256"):
+            t.search(x[0], k=5, filter=f)
+        with pytest.raises(ValueError, match="nested deeper than 256"):
+            t.scan(filter=f)
+        with pytest.raises(ValueError, match="nested deeper than 256"):
+            t.delete(f)
+    chain = " OR ".join(["category = 1"] + [f"id = {10_000_000 + i}" for i in range(20000)])
+    got = t.search(x[1], k=5, filter=chain)
+    assert len(got) == 5 and set(r % 5 for r in got["id"].to_pylist()) == {1}
+    assert sorted(t.scan(filter=chain, columns=["id"])["id"].to_pylist()) == \
+        [i for i in range(4 * N) if i % 5 == 1]

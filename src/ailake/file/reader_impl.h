@@ -43,6 +43,8 @@ class AilakeFileReader::Impl {
   int64_t footer_start = 0;  // first byte of the Parquet FileMetaData
   int64_t data_end = 0;      // end of the last row group / page index structure
   std::shared_ptr<parquet::FileMetaData> metadata;
+  // Schema and manifest only: Parquet C++'s readers keep per-read state (the
+  // pre-buffer cache, use_threads), so each read makes its own (NewReader).
   std::unique_ptr<parquet::arrow::FileReader> arrow_reader;  // owns a ParquetFileReader
   std::shared_ptr<arrow::Schema> schema;
   std::vector<VectorColumnInfo> vectors;
@@ -64,6 +66,10 @@ class AilakeFileReader::Impl {
   mutable bool page_index_opened = false;
   mutable std::map<int, std::shared_ptr<parquet::RowGroupPageIndexReader>> rg_page_index;
   mutable std::map<std::pair<int, int>, std::shared_ptr<parquet::OffsetIndex>> offset_indexes;
+
+  // A Parquet reader for one read, over the parsed footer (no request made):
+  // readers are not safe to share between threads, this object is.
+  arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> NewReader(bool use_threads) const;
 
   // The offset index of (row group, leaf), or null when the file has none.
   arrow::Result<std::shared_ptr<parquet::OffsetIndex>> OffsetIndexOf(int rg, int leaf) const;

@@ -118,6 +118,20 @@ bool Overlaps(const Intervals& s, int64_t b, int64_t e) {
 
 }  // namespace
 
+arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> AilakeFileReader::Impl::NewReader(
+    bool use_threads) const {
+  std::unique_ptr<parquet::arrow::FileReader> fr;
+  ARROW_RETURN_NOT_OK(ParquetCall("opening a Parquet reader", [&]() -> arrow::Status {
+    auto pq =
+        parquet::ParquetFileReader::Open(file, parquet::default_reader_properties(), metadata);
+    auto props = parquet::default_arrow_reader_properties();
+    props.set_use_threads(use_threads);
+    return parquet::arrow::FileReader::Make(arrow::default_memory_pool(), std::move(pq), props,
+                                            &fr);
+  }));
+  return fr;
+}
+
 arrow::Result<std::shared_ptr<parquet::OffsetIndex>> AilakeFileReader::Impl::OffsetIndexOf(
     int rg, int leaf) const {
   std::lock_guard<std::mutex> lock(mu);
@@ -352,10 +366,9 @@ arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Read(const ReadRe
     for (int f : fields) {
       for (int l : impl_->LeavesOf(f)) leaves.push_back(l);
     }
-    ARROW_RETURN_NOT_OK(ParquetCall("reading the file", [&]() {
-      impl_->arrow_reader->set_use_threads(true);
-      return impl_->arrow_reader->ReadTable(leaves, &t);
-    }));
+    ARROW_ASSIGN_OR_RAISE(auto reader, impl_->NewReader(/*use_threads=*/true));
+    ARROW_RETURN_NOT_OK(
+        ParquetCall("reading the file", [&]() { return reader->ReadTable(leaves, &t); }));
     return t;
   }
   Intervals want;

@@ -290,9 +290,9 @@ arrow::Result<std::shared_ptr<const AilakeFileReader::Impl::Held>>
 AilakeFileReader::Impl::VectorsByCopy(size_t v) const {
   const auto& info = vectors[v];
   std::shared_ptr<arrow::ChunkedArray> col;
-  ARROW_RETURN_NOT_OK(ParquetCall("reading the vector column", [&]() {
-    return arrow_reader->ReadColumn(info.leaf_index, &col);
-  }));
+  ARROW_ASSIGN_OR_RAISE(auto reader, NewReader(/*use_threads=*/false));
+  ARROW_RETURN_NOT_OK(ParquetCall("reading the vector column",
+                                  [&]() { return reader->ReadColumn(info.leaf_index, &col); }));
   if (col->null_count() != 0) {
     return arrow::Status::Invalid("vector column '", info.name, "' has ", col->null_count(),
                                   " null vectors");

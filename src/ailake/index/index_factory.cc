@@ -1,6 +1,8 @@
 // BuildIndex / LoadIndex: dispatch on the policy's (or the blob's) index type,
 // the kAuto rule, and the default batched search.
+#include <cmath>
 #include <mutex>
+#include <vector>
 
 #include "ailake/hardware.h"
 #include "ailake/index.h"
@@ -61,6 +63,21 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIndex(const VectorStoragePolicy
     return arrow::Status::Invalid("BuildIndex: vectors are dim ", vectors.dim(), " ",
                                   PrecisionName(vectors.precision()), " but the policy says dim ",
                                   policy.dim, " ", PrecisionName(policy.precision));
+  }
+  // A NaN or infinite component makes every distance to the row meaningless
+  // (and graph construction order-dependent): refused, with the row named.
+  ARROW_RETURN_NOT_OK(vectors.FetchAll());
+  if (vectors.precision() != Precision::kInt8) {
+    std::vector<float> row(vectors.dim());
+    for (uint32_t r = 0; r < vectors.num_rows(); ++r) {
+      vectors.Decode(r, row.data());
+      for (uint32_t j = 0; j < vectors.dim(); ++j) {
+        if (!std::isfinite(row[j])) {
+          return arrow::Status::Invalid("BuildIndex: row ", r, " has a non-finite value (", row[j],
+                                        ") in component ", j);
+        }
+      }
+    }
   }
   switch (ResolveIndexType(policy, vectors.num_rows())) {
     case IndexType::kFlat: return index::BuildFlatIndex(policy, vectors);

@@ -177,6 +177,13 @@ class LocalObjectStore : public ObjectStore {
   }
 
   arrow::Result<std::vector<ObjectInfo>> List(std::string_view dir) override {
+    return ListMatching(dir, /*temporaries=*/false);
+  }
+  arrow::Result<std::vector<ObjectInfo>> ListTemporaries(std::string_view dir) override {
+    return ListMatching(dir, /*temporaries=*/true);
+  }
+
+  arrow::Result<std::vector<ObjectInfo>> ListMatching(std::string_view dir, bool temporaries) {
     std::vector<ObjectInfo> out;
     if (!dir.empty()) ARROW_RETURN_NOT_OK(CheckRelative(dir));
     const std::string full = dir.empty() ? root_ : JoinPath(root_, dir);
@@ -184,7 +191,8 @@ class LocalObjectStore : public ObjectStore {
     if (!fs::exists(full, ec)) return out;
     for (fs::directory_iterator it(full, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
-      if (name.find(".tmp.") != std::string::npos) continue;  // writes in flight
+      // Writes in flight (or left by a killed writer) are temporaries.
+      if ((name.find(".tmp.") != std::string::npos) != temporaries) continue;
       if (!it->is_regular_file(ec)) continue;
       std::error_code sec;
       const auto size = it->file_size(sec);

@@ -64,6 +64,10 @@ class ObjectStore {
   // Objects directly under `dir` (not recursive), sorted by path. A missing
   // directory lists as empty.
   virtual arrow::Result<std::vector<ObjectInfo>> List(std::string_view dir) = 0;
+  // Temporaries under `dir` that a killed writer left (a local store's
+  // private "*.tmp.*" files; a remote store has none: its writes appear whole
+  // or not at all). For Cleanup.
+  virtual arrow::Result<std::vector<ObjectInfo>> ListTemporaries(std::string_view dir) = 0;
   virtual arrow::Result<bool> Exists(std::string_view path) = 0;
   // Deletes an object; deleting a missing object is OK.
   virtual arrow::Status Delete(std::string_view path) = 0;

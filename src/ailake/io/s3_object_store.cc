@@ -185,6 +185,10 @@ class S3ObjectStore : public ObjectStore {
     return out;
   }
 
+  arrow::Result<std::vector<ObjectInfo>> ListTemporaries(std::string_view /*dir*/) override {
+    return std::vector<ObjectInfo>{};
+  }
+
   arrow::Result<bool> Exists(std::string_view path) override {
     ARROW_RETURN_NOT_OK(CheckRelative(path));
     counters_->head++;

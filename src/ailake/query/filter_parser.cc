@@ -13,6 +13,12 @@
 //   literal := integer | float | 'single-quoted string' | TRUE | FALSE | NULL
 //
 // Keywords are case-insensitive. Errors name the position and what was expected.
+//
+// Bounded: a filter is at most kMaxFilterBytes long and nests parentheses and
+// NOTs at most kMaxFilterDepth deep (the parser, and then Arrow's binding and
+// evaluation, recurse once per level, on the caller's stack). A chain of
+// AND / OR terms, however long, becomes a balanced tree (depth log2 of the
+// number of terms), not a left-deep one.
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
@@ -125,6 +131,19 @@ bool IsKeyword(const Token& t, std::string_view kw) {
   return true;
 }
 
+// Joins terms pairwise into a balanced tree of `join` (and_ / or_).
+template <typename Join>
+cp::Expression Balanced(std::vector<cp::Expression> terms, Join join) {
+  while (terms.size() > 1) {
+    std::vector<cp::Expression> next;
+    next.reserve((terms.size() + 1) / 2);
+    for (size_t i = 0; i + 1 < terms.size(); i += 2) next.push_back(join(terms[i], terms[i + 1]));
+    if (terms.size() % 2 == 1) next.push_back(std::move(terms.back()));
+    terms = std::move(next);
+  }
+  return std::move(terms.front());
+}
+
 class Parser {
  public:
   explicit Parser(std::vector<Token> toks) : toks_(std::move(toks)) {}
@@ -145,28 +164,45 @@ class Parser {
         t.kind == Tok::kEnd ? " (end of input)" : " near '" + t.text + "'");
   }
 
+  // One more level of nesting (a parenthesis or a NOT), refused past the limit.
+  arrow::Status Enter() {
+    if (++depth_ > kMaxFilterDepth) {
+      return arrow::Status::Invalid("filter: nested deeper than ", kMaxFilterDepth,
+                                    " levels (parentheses and NOTs) at position ", Peek().pos);
+    }
+    return arrow::Status::OK();
+  }
+
   arrow::Result<cp::Expression> Or() {
-    ARROW_ASSIGN_OR_RAISE(auto left, And());
+    std::vector<cp::Expression> terms;
+    ARROW_ASSIGN_OR_RAISE(auto first, And());
+    terms.push_back(std::move(first));
     while (IsKeyword(Peek(), "OR")) {
       Next();
       ARROW_ASSIGN_OR_RAISE(auto right, And());
-      left = cp::or_(left, right);
+      terms.push_back(std::move(right));
     }
-    return left;
+    return Balanced(std::move(terms),
+                    [](cp::Expression a, cp::Expression b) { return cp::or_(a, b); });
   }
   arrow::Result<cp::Expression> And() {
-    ARROW_ASSIGN_OR_RAISE(auto left, Not());
+    std::vector<cp::Expression> terms;
+    ARROW_ASSIGN_OR_RAISE(auto first, Not());
+    terms.push_back(std::move(first));
     while (IsKeyword(Peek(), "AND")) {
       Next();
       ARROW_ASSIGN_OR_RAISE(auto right, Not());
-      left = cp::and_(left, right);
+      terms.push_back(std::move(right));
     }
-    return left;
+    return Balanced(std::move(terms),
+                    [](cp::Expression a, cp::Expression b) { return cp::and_(a, b); });
   }
   arrow::Result<cp::Expression> Not() {
     if (IsKeyword(Peek(), "NOT")) {
       Next();
+      ARROW_RETURN_NOT_OK(Enter());
       ARROW_ASSIGN_OR_RAISE(auto e, Not());
+      --depth_;
       return cp::not_(e);
     }
     return Comparison();
@@ -224,9 +260,11 @@ class Parser {
     switch (t.kind) {
       case Tok::kLParen: {
         Next();
+        ARROW_RETURN_NOT_OK(Enter());
         ARROW_ASSIGN_OR_RAISE(auto e, Or());
         if (Peek().kind != Tok::kRParen) return Error("')'");
         Next();
+        --depth_;
         return e;
       }
       case Tok::kQuotedIdent: return cp::field_ref(Next().text);
@@ -312,12 +350,17 @@ class Parser {
 
   std::vector<Token> toks_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace
 
 arrow::Result<arrow::compute::Expression> ParseFilter(std::string_view text) {
   ARROW_RETURN_NOT_OK(table::EnsureComputeInitialized());
+  if (text.size() > kMaxFilterBytes) {
+    return arrow::Status::Invalid("filter: ", text.size(), " bytes is longer than the limit of ",
+                                  kMaxFilterBytes);
+  }
   ARROW_ASSIGN_OR_RAISE(auto toks, Lex(text));
   if (toks.size() == 1) return arrow::Status::Invalid("filter: empty");
   return Parser(std::move(toks)).Parse();

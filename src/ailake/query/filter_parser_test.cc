@@ -94,5 +94,39 @@ TEST(FilterParserTest, ErrorsNamePositionAndExpectation) {
   }
 }
 
+// Issue #10 finding 2: deep or long filters overflowed the stack.
+TEST(FilterParserTest, DeepAndLongFiltersAreBoundedNotACrash) {
+  auto nested = [](int n) {
+    return std::string(static_cast<size_t>(n), '(') + "cat = 1" +
+           std::string(static_cast<size_t>(n), ')');
+  };
+  // Past the depth limit: an error naming it, for parentheses and for NOTs.
+  for (const std::string& text : {nested(8000), nested(kMaxFilterDepth + 1)}) {
+    auto r = ParseFilter(text);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("nested deeper than 256"), std::string::npos)
+        << r.status().ToString();
+  }
+  std::string nots;
+  for (int i = 0; i < 20000; ++i) nots += "NOT ";
+  auto r = ParseFilter(nots + "cat = 1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nested deeper"), std::string::npos);
+  // At the limit it parses and evaluates.
+  EXPECT_EQ(Eval(nested(kMaxFilterDepth)), (std::vector<int>{1, 4, 7}));
+  // 20,000 AND / OR terms: a balanced tree, bound and evaluated by Arrow.
+  std::string ors = "cat = 1", ands = "price >= 0";
+  for (int i = 0; i < 20000; ++i) {
+    ors += " OR cat = " + std::to_string(100 + i);
+    ands += " AND price < " + std::to_string(1000 + i);
+  }
+  EXPECT_EQ(Eval(ors), (std::vector<int>{1, 4, 7}));
+  EXPECT_EQ(Eval(ands), (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  // Longer than the length limit.
+  r = ParseFilter(std::string(kMaxFilterBytes + 1, ' ') + "cat = 1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("longer than the limit"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ailake

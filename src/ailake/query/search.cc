@@ -147,6 +147,11 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
         t.fragment = &frag;
         t.file = &df;
         ARROW_ASSIGN_OR_RAISE(t.reader, table.OpenDataFile(df.path(), table::KnownSize(df)));
+        if (df.column_indices(i) >= t.reader->schema()->num_fields()) {
+          return arrow::Status::Invalid("data file '", df.path(), "' has no column ",
+                                        df.column_indices(i), " (the manifest's index of field ",
+                                        field_id, ")");
+        }
         t.file_column = t.reader->schema()->field(df.column_indices(i))->name();
         auto info = t.reader->vector_column(t.file_column);
         t.has_index = !options.exact && df.index_state() == table::INDEX_STATE_INDEXED &&

@@ -105,10 +105,21 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFragmentColumns(
         return arrow::Status::Invalid("data file read did not return column '",
                                       sources[i].file_column, "'");
       }
+      bool is_vector = false;
       for (const auto& p : table.vector_columns()) {
         if (p.vector_column == names[i]) {
           ARROW_ASSIGN_OR_RAISE(col, StoredToVectorList(col, p));
+          is_vector = true;
         }
+      }
+      // A column index pointing at another column of the file must be an
+      // error, never its bits read as this column's type.
+      if (!is_vector && !col->type()->Equals(*out_fields[i]->type())) {
+        return arrow::Status::Invalid("data file '", fragment.files(sources[i].file).path(),
+                                      "': column '", sources[i].file_column, "' is ",
+                                      col->type()->ToString(), ", but the table's column '",
+                                      names[i], "' is ", out_fields[i]->type()->ToString(),
+                                      " (the manifest's column index names the wrong column)");
       }
     }
     arrays.push_back(std::move(col));

@@ -57,6 +57,11 @@ arrow::Status ValidateManifest(const Manifest& m) {
   ARROW_RETURN_NOT_OK(ManifestSchema(m).status());
   std::set<uint64_t> frag_ids;
   for (const auto& frag : m.fragments()) {
+    // Row ids are (fragment id << 32 | row): a larger id would alias fragment 0's rows.
+    if (frag.id() > UINT32_MAX) {
+      return arrow::Status::Invalid("manifest v", m.version(), ": fragment id ", frag.id(),
+                                    " is outside the row-id space (max 2^32-1)");
+    }
     if (frag.id() >= m.next_fragment_id() || !frag_ids.insert(frag.id()).second) {
       return arrow::Status::Invalid("manifest v", m.version(), ": bad or duplicate fragment id ",
                                     frag.id());

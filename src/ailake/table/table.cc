@@ -296,6 +296,18 @@ arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const
       out.bytes_removed += o.size;
     }
   }
+  // Temporaries of writers killed mid-write (up to a whole data file), once
+  // older than the grace period (a younger one may be a write in progress).
+  for (std::string_view dir : {table::kDataDir, table::kDeletionsDir, table::kIndexesDir,
+                               table::kTransactionsDir, table::kVersionsDir}) {
+    ARROW_ASSIGN_OR_RAISE(auto temps, store->ListTemporaries(dir));
+    for (const auto& o : temps) {
+      if (o.modified_unix_s > cutoff) continue;
+      ARROW_RETURN_NOT_OK(store->Delete(o.path));
+      ++out.files_removed;
+      out.bytes_removed += o.size;
+    }
+  }
   return out;
 }
 

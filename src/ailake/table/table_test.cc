@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "ailake/file.h"
@@ -508,6 +510,29 @@ TEST_F(TableTest, BadInputIsRefused) {
   // Create on an existing table.
   EXPECT_TRUE(Table::Create(dir_, TestSchema(kDim), {TestPolicy(kDim)}).status().IsAlreadyExists());
   EXPECT_FALSE(Table::Open(TempTableDir("missing")).ok());
+}
+
+// Issue #10 finding 6: a writer killed mid-write leaves a private temporary
+// (up to a whole data file); cleanup removes it once past the grace period.
+TEST_F(TableTest, CleanupRemovesStaleTemporariesOfKilledWriters) {
+  auto w = MakeWriter();
+  Append(w.get(), 0, 50);
+  w.reset();
+  const std::string old_tmp = dir_ + "/data/abc.parquet.tmp.123.0.42";
+  const std::string young_tmp = dir_ + "/_versions/00000000000000000009.manifest.tmp.123.1.7";
+  for (const auto& p : {old_tmp, young_tmp}) {
+    std::ofstream(p) << std::string(1000, 'x');
+  }
+  const auto old_time = std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
+  std::filesystem::last_write_time(old_tmp, old_time);
+  auto t = Table::Open(dir_).ValueOrDie();
+  CleanupOptions o;
+  o.grace_seconds = 3600;
+  auto r = t->Cleanup(o).ValueOrDie();
+  EXPECT_FALSE(std::filesystem::exists(old_tmp));
+  EXPECT_TRUE(std::filesystem::exists(young_tmp));  // may be a write in progress
+  EXPECT_GE(r.files_removed, 1);
+  EXPECT_EQ(AllIds(*t).size(), 50u);
 }
 
 }  // namespace

@@ -96,6 +96,7 @@ TEST(ConcurrencyTest, EightThreadsShareOneTable) {
   std::vector<Op> ops;
   for (uint32_t q = 0; q < 40; ++q) ops.push_back({static_cast<int>(q % 7), q * 41 % 1800});
   std::vector<std::vector<int64_t>> expected;
+  expected.reserve(ops.size());
   for (const auto& op : ops) expected.push_back(run(op).ValueOrDie());
 
   std::atomic<int> mismatches{0}, errors{0};

@@ -182,8 +182,9 @@ class Parser {
       ARROW_ASSIGN_OR_RAISE(auto right, And());
       terms.push_back(std::move(right));
     }
-    return Balanced(std::move(terms),
-                    [](cp::Expression a, cp::Expression b) { return cp::or_(a, b); });
+    return Balanced(std::move(terms), [](cp::Expression a, cp::Expression b) {
+      return cp::or_(std::move(a), std::move(b));
+    });
   }
   arrow::Result<cp::Expression> And() {
     std::vector<cp::Expression> terms;
@@ -194,8 +195,9 @@ class Parser {
       ARROW_ASSIGN_OR_RAISE(auto right, Not());
       terms.push_back(std::move(right));
     }
-    return Balanced(std::move(terms),
-                    [](cp::Expression a, cp::Expression b) { return cp::and_(a, b); });
+    return Balanced(std::move(terms), [](cp::Expression a, cp::Expression b) {
+      return cp::and_(std::move(a), std::move(b));
+    });
   }
   arrow::Result<cp::Expression> Not() {
     if (IsKeyword(Peek(), "NOT")) {

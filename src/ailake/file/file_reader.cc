@@ -184,7 +184,7 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
 
   std::unique_ptr<parquet::ParquetFileReader> pq;
   ARROW_RETURN_NOT_OK(ParquetCall("reading the Parquet footer", [&]() {
-    pq = parquet::ParquetFileReader::Open(impl->file);
+    pq = parquet::ParquetFileReader::Open(impl->file, VerifyingReaderProperties());
     return arrow::Status::OK();
   }));
   impl->metadata = pq->metadata();

@@ -65,7 +65,8 @@ arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
       ->dictionary_pagesize_limit(o.dictionary_page_bytes)
       ->write_batch_size(o.write_batch_rows)
       ->max_row_group_length(row_group_rows)
-      ->enable_write_page_index();
+      ->enable_write_page_index()
+      ->enable_page_checksum();  // CRC32 of every page, verified on read
   for (const auto& name : vector_columns) {
     b.disable_dictionary(name)
         ->compression(name, arrow::Compression::UNCOMPRESSED)

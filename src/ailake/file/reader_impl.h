@@ -21,6 +21,15 @@
 
 namespace ailake {
 
+// Reader properties of every Parquet read: page CRCs (written by ailake since
+// session 5) are verified, so a flipped bit in a data page is an error, not
+// another value. Pages without a CRC (older files, other writers) still read.
+inline parquet::ReaderProperties VerifyingReaderProperties() {
+  parquet::ReaderProperties p = parquet::default_reader_properties();
+  p.set_page_checksum_verification(true);
+  return p;
+}
+
 // Runs Parquet C++ code that may throw, turning exceptions into a Status.
 template <typename F>
 arrow::Status ParquetCall(const char* what, F&& f) {

@@ -122,8 +122,7 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> AilakeFileReader::Imp
     bool use_threads) const {
   std::unique_ptr<parquet::arrow::FileReader> fr;
   ARROW_RETURN_NOT_OK(ParquetCall("opening a Parquet reader", [&]() -> arrow::Status {
-    auto pq =
-        parquet::ParquetFileReader::Open(file, parquet::default_reader_properties(), metadata);
+    auto pq = parquet::ParquetFileReader::Open(file, VerifyingReaderProperties(), metadata);
     auto props = parquet::default_arrow_reader_properties();
     props.set_use_threads(use_threads);
     return parquet::arrow::FileReader::Make(arrow::default_memory_pool(), std::move(pq), props,
@@ -269,7 +268,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Impl::ReadInterva
     // Read this field through a file view that skips the other pages.
     std::shared_ptr<arrow::Table> t;
     ARROW_RETURN_NOT_OK(ParquetCall("reading selected pages", [&]() -> arrow::Status {
-      parquet::ReaderProperties props = parquet::default_reader_properties();
+      parquet::ReaderProperties props = VerifyingReaderProperties();
       auto inner = parquet::ParquetFileReader::Contents::Open(file, props, metadata);
       auto contents = std::make_unique<FilteredFile>(std::move(inner), &plan, file, props);
       auto pq = std::make_unique<parquet::ParquetFileReader>();

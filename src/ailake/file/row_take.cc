@@ -346,7 +346,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> AilakeFileReader::Impl::TakeFlat(
       auto cc = metadata->RowGroup(rg)->ColumnChunk(leaf);
       auto stream = std::make_shared<PageRangesStream>(page_file, std::move(ranges));
       auto pager = parquet::PageReader::Open(std::move(stream), cc->num_values(), cc->compression(),
-                                             parquet::default_reader_properties());
+                                             VerifyingReaderProperties());
       take.reader = parquet::ColumnReader::Make(descr, std::move(pager));
       return arrow::Status::OK();
     }));

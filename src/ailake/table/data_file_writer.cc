@@ -115,6 +115,7 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
     ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
     auto props = parquet::WriterProperties::Builder()
                      .enable_write_page_index()
+                     ->enable_page_checksum()
                      ->compression(parquet::Compression::SNAPPY)
                      ->build();
     auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();

@@ -297,21 +297,43 @@ arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Impl::ReadInterva
       base[j] = acc;
       acc += covered_all[j].second - covered_all[j].first;
     }
-    auto pos_of = [&](int64_t row) -> int64_t {
+    // The rows [row, row + len) inside `flat`. A page index that does not
+    // really cover them (a corrupt one: pages starting past the row, or
+    // fewer rows than it claims) is an error, never a slice out of bounds.
+    auto pos_of = [&](int64_t row) -> arrow::Result<int64_t> {
       auto it = std::upper_bound(covered_all.begin(), covered_all.end(),
                                  std::make_pair(row, std::numeric_limits<int64_t>::max()));
-      const size_t j = static_cast<size_t>(std::prev(it) - covered_all.begin());
+      const size_t j = static_cast<size_t>((it == covered_all.begin() ? it : std::prev(it)) -
+                                           covered_all.begin());
+      if (it == covered_all.begin() || row >= covered_all[j].second) {
+        return arrow::Status::Invalid("field '", schema->field(field)->name(),
+                                      "': the page index covers no page holding row ", row);
+      }
       return base[j] + (row - covered_all[j].first);
+    };
+    auto piece = [&](int64_t row, int64_t len) -> arrow::Result<std::shared_ptr<arrow::Array>> {
+      ARROW_ASSIGN_OR_RAISE(const int64_t first, pos_of(row));
+      ARROW_ASSIGN_OR_RAISE(const int64_t last, pos_of(row + len - 1));
+      if (last - first != len - 1 || last >= flat->length()) {
+        return arrow::Status::Invalid("field '", schema->field(field)->name(), "': rows [", row,
+                                      ", ", row + len,
+                                      ") are not within the pages the page index names");
+      }
+      return flat->Slice(first, len);
     };
     std::vector<std::shared_ptr<arrow::Array>> pieces;
     if (gather.empty()) {
-      for (const auto& [b, e] : wanted_global) pieces.push_back(flat->Slice(pos_of(b), e - b));
+      for (const auto& [b, e] : wanted_global) {
+        ARROW_ASSIGN_OR_RAISE(auto p, piece(b, e - b));
+        pieces.push_back(std::move(p));
+      }
     } else {
       // Runs of consecutive rows become one slice.
       for (size_t j = 0; j < gather.size();) {
         size_t k = j + 1;
         while (k < gather.size() && gather[k] == gather[k - 1] + 1) ++k;
-        pieces.push_back(flat->Slice(pos_of(gather[j]), static_cast<int64_t>(k - j)));
+        ARROW_ASSIGN_OR_RAISE(auto p, piece(gather[j], static_cast<int64_t>(k - j)));
+        pieces.push_back(std::move(p));
         j = k;
       }
     }

@@ -142,6 +142,25 @@ bool Transient(const Outcome& o) {
   return o.http >= 500 || o.http == 409 || o.http == 429;
 }
 
+// curl ready, and credentials to sign with.
+arrow::Status Prepare(const S3Settings& s, const S3Credentials& c) {
+  EnsureCurl();
+  if (c.access_key.empty()) {
+    return arrow::Status::Invalid("'", s.uri, "': no AWS credentials found (set ",
+                                  "aws_access_key_id / aws_secret_access_key, the AWS_* ",
+                                  "environment variables or a profile)");
+  }
+  return arrow::Status::OK();
+}
+
+// Waits before retry `attempt` + 1: exponential from 100 ms, capped at 5 s,
+// plus up to half again of jitter.
+void Backoff(int attempt, std::mt19937* rng) {
+  const int64_t base_ms = std::min<int64_t>(5000, int64_t{100} << std::min(attempt, 6));
+  std::uniform_int_distribution<int64_t> jitter(0, base_ms / 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(base_ms + jitter(*rng)));
+}
+
 }  // namespace
 
 std::string S3ObjectUrl(const S3Settings& s, const std::string& region, std::string_view key) {
@@ -155,12 +174,7 @@ arrow::Status S3PutIfAbsent(const S3Settings& s, const std::string& region, cons
                             std::string_view key, const arrow::Buffer& data,
                             const std::function<arrow::Result<bool>()>& same_as_ours,
                             int* attempts) {
-  EnsureCurl();
-  if (c.access_key.empty()) {
-    return arrow::Status::Invalid("'", s.uri, "': no AWS credentials found (set ",
-                                  "aws_access_key_id / aws_secret_access_key, the AWS_* ",
-                                  "environment variables or a profile)");
-  }
+  ARROW_RETURN_NOT_OK(Prepare(s, c));
   const std::string region_used = region.empty() ? std::string("us-east-1") : region;
   const std::string url = S3ObjectUrl(s, region_used, key);
   const std::string sha = HexSha256(data);
@@ -180,9 +194,7 @@ arrow::Status S3PutIfAbsent(const S3Settings& s, const std::string& region, cons
     }
     if (!Transient(o) || attempt >= s.max_retries) break;
     maybe_written = maybe_written || Ambiguous(o);
-    const int64_t base_ms = std::min<int64_t>(5000, int64_t{100} << std::min(attempt, 6));
-    std::uniform_int_distribution<int64_t> jitter(0, base_ms / 2);
-    std::this_thread::sleep_for(std::chrono::milliseconds(base_ms + jitter(rng)));
+    Backoff(attempt, &rng);
   }
   const std::string where = "put-if-absent '" + url + "'";
   if (o.curl != CURLE_OK) {
@@ -207,12 +219,7 @@ arrow::Status S3PutIfAbsent(const S3Settings& s, const std::string& region, cons
 
 arrow::Status S3Delete(const S3Settings& s, const std::string& region, const S3Credentials& c,
                        std::string_view key, int* attempts) {
-  EnsureCurl();
-  if (c.access_key.empty()) {
-    return arrow::Status::Invalid("'", s.uri, "': no AWS credentials found (set ",
-                                  "aws_access_key_id / aws_secret_access_key, the AWS_* ",
-                                  "environment variables or a profile)");
-  }
+  ARROW_RETURN_NOT_OK(Prepare(s, c));
   const std::string region_used = region.empty() ? std::string("us-east-1") : region;
   const std::string url = S3ObjectUrl(s, region_used, key);
   const arrow::Buffer empty(nullptr, 0);
@@ -228,9 +235,7 @@ arrow::Status S3Delete(const S3Settings& s, const std::string& region, const S3C
       return arrow::Status::OK();
     }
     if (!Transient(o) || attempt >= s.max_retries) break;
-    const int64_t base_ms = std::min<int64_t>(5000, int64_t{100} << std::min(attempt, 6));
-    std::uniform_int_distribution<int64_t> jitter(0, base_ms / 2);
-    std::this_thread::sleep_for(std::chrono::milliseconds(base_ms + jitter(rng)));
+    Backoff(attempt, &rng);
   }
   const std::string where = "delete '" + url + "'";
   if (o.curl != CURLE_OK) {

@@ -178,6 +178,11 @@ struct AilkSectionInfo {
   uint64_t centroid_offset = 0;  // file offset of the centroid (dim f32, then radius f32)
   uint64_t index_offset = 0;     // file offset of the index blob
   uint64_t index_bytes = 0;
+  // XXH3-64 checksums (docs/FORMAT.md 2.3): the header and body are checked
+  // on open, the index blob when it is loaded. Sections written before
+  // checksums (and the reference's) have none.
+  bool has_checksums = false;
+  uint64_t index_checksum = 0;
 };
 
 // A vector column of the file (from its field metadata), with its section if
@@ -299,9 +304,16 @@ class AilakeFileReader {
   arrow::Result<std::shared_ptr<arrow::Table>> Take(
       std::span<const int64_t> rows, const std::vector<std::string>& columns = {}) const;
 
-  // Checks that row counts in the footer, every section header and every index
-  // agree, that sections lie between the data and the footer without
-  // overlapping, and that every vector column's stored width matches its dim.
+  // Re-reads every checksummed byte and checks the file's parts agree:
+  // every data page decoded (its CRC checked where written), every section's
+  // header, body and index blob checksums, each index loaded (its own
+  // structural checks) over the column's vectors, row counts of footer,
+  // sections and indexes equal, sections between the data and the footer,
+  // stored vector widths equal to dim, and each recorded centroid and radius
+  // equal to those recomputed from the vectors. Reports every problem found
+  // (empty: none), each naming the column, row group or offset.
+  std::vector<std::string> VerifyAll() const;
+  // VerifyAll as a status: OK, or Invalid listing every problem.
   arrow::Status Verify() const;
 
   class Impl;

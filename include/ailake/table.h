@@ -141,6 +141,15 @@ struct CleanupResult {
   int64_t bytes_removed = 0;
 };
 
+// What Table::Verify found.
+struct VerifyReport {
+  int manifests_checked = 0;
+  int files_checked = 0;  // data files of the version checked
+  int deletion_files_checked = 0;
+  std::vector<std::string> problems;  // each names the object (and offset); empty: none
+  bool ok() const { return problems.empty(); }
+};
+
 class Table {
  public:
   ~Table();
@@ -181,6 +190,17 @@ class Table {
   // options.grace_seconds. Commits nothing. A reader or writer still working
   // on a removed version gets an error naming the missing object.
   arrow::Result<CleanupResult> Cleanup(const CleanupOptions& options = {}) const;
+  // Checks the whole table, reading every byte that has a checksum, and
+  // reports every problem (an error only when the table cannot be listed):
+  // every manifest kept in _versions (checksum, ids, schema); for this
+  // version, every data file read afresh (AilakeFileReader::VerifyAll) and
+  // checked against its manifest entry (size, row count, the types of the
+  // columns it stores for each field, the index state: indexed files carry a
+  // section with an index for each vector column, pending and plain files
+  // none), and every deletion file (checksum, count). `progress`, if set, is
+  // called after each data file with (files done, files in the version).
+  arrow::Result<VerifyReport> Verify(
+      const std::function<void(int64_t done, int64_t total)>& progress = {}) const;
 
   // Rows of one fragment (live rows only), with `columns` (empty = all) and,
   // if `with_row_id`, a "_rowid" uint64 column.

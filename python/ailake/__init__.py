@@ -573,6 +573,31 @@ class Table:
         ``files_removed`` and ``bytes_removed``."""
         return self._t.cleanup(int(retain_versions), int(grace_seconds))
 
+    def verify(self) -> Dict[str, Any]:
+        """Checks the whole table and reports every problem found: every kept
+        manifest (checksum, ids, schema), and for this version every data file
+        re-read (page CRCs, section and index checksums, index structure,
+        centroids recomputed, row counts) and checked against the manifest
+        (sizes, column types, index state), and every deletion file. Returns
+        ``ok``, ``problems`` (a list of strings, each naming the object) and
+        the counts of ``manifests_checked``, ``files_checked`` and
+        ``deletion_files_checked``. The CLI's ``ailake verify`` prints the
+        same and exits 1 on a problem."""
+        return dict(self._t.verify())
+
+    @property
+    def pending_indexing(self) -> List[Dict[str, Any]]:
+        """The index builds this version owes (files written by deferred
+        writes, or whose writer died before indexing them): one dict per data
+        file with ``fragment``, ``path`` and ``rows`` (physical). Opening a writer,
+        :meth:`optimize` and :meth:`wait_for_indexing` build them."""
+        return [
+            {"fragment": f["id"], "path": d["path"], "rows": f["physical_rows"]}
+            for f in self.fragments()
+            for d in f["files"]
+            if d["index_state"] == "pending"
+        ]
+
     def wait_for_indexing(self, num_threads: int = 0) -> int:
         """Builds every index still owed by deferred writes (also those a dead
         process left) and commits them; returns the number of files indexed."""

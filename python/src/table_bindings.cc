@@ -531,6 +531,17 @@ class PyTable {
     return d;
   }
 
+  nb::dict Verify() const {
+    const VerifyReport r = Value(NoGil([&] { return t_->Verify(); }));
+    nb::dict d;
+    d["ok"] = r.ok();
+    d["problems"] = r.problems;
+    d["manifests_checked"] = r.manifests_checked;
+    d["files_checked"] = r.files_checked;
+    d["deletion_files_checked"] = r.deletion_files_checked;
+    return d;
+  }
+
   int BuildPendingIndexes(uint32_t num_threads) {
     IndexBuildOptions o;
     o.num_threads = num_threads;
@@ -614,6 +625,7 @@ void BindTables(nb::module_& m) {
            nb::arg("num_threads"))
       .def("restore", &PyTable::Restore, nb::arg("version"))
       .def("cleanup", &PyTable::Cleanup, nb::arg("retain_versions"), nb::arg("grace_seconds"))
+      .def("verify", &PyTable::Verify)
       .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"));
 }
 

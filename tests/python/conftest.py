@@ -15,6 +15,25 @@ def build_dir() -> pathlib.Path:
     return d
 
 
+@pytest.fixture()
+def cli(build_dir):
+    """Runs the built ``ailake`` CLI; ``check`` asserts exit code 0."""
+    import subprocess
+
+    exe = build_dir / "bin" / "ailake"
+    if not exe.exists():
+        pytest.fail(f"{exe} was not built")
+
+    def run(*args, check=True):
+        r = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=300)
+        if check and r.returncode != 0:
+            raise AssertionError(f"ailake {args} -> {r.returncode}: {r.stderr}")
+        return r
+
+    run.exe = exe
+    return run
+
+
 # The ailake package: installed, or built by CMake with AILAKE_BUILD_PYTHON=ON
 # (the ci preset assembles it under build/ci/python; scripts/test.sh puts that
 # folder on PYTHONPATH). Running pytest by hand finds it there too.

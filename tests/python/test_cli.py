@@ -11,22 +11,6 @@ import pytest
 DIM = 8
 
 
-@pytest.fixture()
-def cli(build_dir):
-    exe = build_dir / "bin" / "ailake"
-    if not exe.exists():
-        pytest.fail(f"{exe} was not built")
-
-    def run(*args, check=True):
-        r = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=300)
-        if check and r.returncode != 0:
-            raise AssertionError(f"ailake {args} -> {r.returncode}: {r.stderr}")
-        return r
-
-    run.exe = exe
-    return run
-
-
 def make_input(tmp_path, n=400, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, DIM)).astype(np.float32)

@@ -19,8 +19,10 @@ def batch_recall(ids, x, qs, metric, k):
     [
         ("flat", "euclidean", {}, {}, 1.0),
         ("flat", "dot", {}, {}, 1.0),
-        ("hnsw", "euclidean", dict(m=16, ef_construction=100), dict(ef=64), 0.95),
-        ("hnsw", "cosine", dict(m=16, ef_construction=100), dict(ef=128), 0.95),
+        # One build thread: a parallel build's graph depends on thread timing,
+        # and at ef=64 its recall ranged 0.95-0.97 over 30 builds (once below).
+        ("hnsw", "euclidean", dict(m=16, ef_construction=100, num_threads=1), dict(ef=64), 0.95),
+        ("hnsw", "cosine", dict(m=16, ef_construction=100, num_threads=1), dict(ef=128), 0.95),
         ("ivf_pq", "euclidean", dict(nlist=32, pq_m=8), dict(nprobe=16, refine_factor=10), 0.9),
     ],
 )

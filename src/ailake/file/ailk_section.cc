@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "ailake/core/checksum.h"
+
 namespace ailake::file_internal {
 namespace {
 
@@ -40,7 +42,14 @@ enum : size_t {
   kOffCentroidBytes = 64,
   kOffIndexOffset = 72,
   kOffIndexBytes = 80,
+  kOffChecksumKind = 88,
+  kOffBodyChecksum = 96,
+  kOffIndexChecksum = 104,
+  kOffHeaderChecksum = 112,
+  kOffReservedTail = 120,
 };
+constexpr uint8_t kChecksumNone = 0;
+constexpr uint8_t kChecksumXxh3 = 1;
 
 }  // namespace
 
@@ -95,6 +104,14 @@ arrow::Result<std::string> EncodeAilkSection(const VectorStoragePolicy& policy,
   Put<uint64_t>(&s, trailer_offset + 8, num_rows);
   Put<uint32_t>(&s, trailer_offset + 16, kAilkFormatVersion);
   std::memcpy(s.data() + trailer_offset + 20, kAilkMagic, 4);
+  // Checksums last: body (name, centroid, radius and their padding), index
+  // blob, then the header bytes before the header checksum.
+  const auto* b = reinterpret_cast<const uint8_t*>(s.data());
+  Put<uint8_t>(&s, kOffChecksumKind, kChecksumXxh3);
+  Put<uint64_t>(&s, kOffBodyChecksum,
+                core::Checksum64(b + kAilkHeaderBytes, index_offset - kAilkHeaderBytes));
+  Put<uint64_t>(&s, kOffIndexChecksum, core::Checksum64(b + index_offset, index_blob.size()));
+  Put<uint64_t>(&s, kOffHeaderChecksum, core::Checksum64(b, kOffHeaderChecksum));
   return s;
 }
 
@@ -136,6 +153,24 @@ arrow::Result<AilkSectionHeader> DecodeAilkHeader(std::span<const uint8_t> b, ui
   }
   if (section_bytes < kAilkHeaderBytes + kAilkTrailerBytes) {
     return bad("section_bytes ", section_bytes, " is smaller than header + trailer");
+  }
+  // Checksums (FORMAT.md 2.3). Kind 0 is a section written before them: its
+  // checksum fields must then be zero, so that one flipped bit in the kind
+  // cannot switch checking off.
+  const uint8_t kind = b[kOffChecksumKind];
+  const bool checksummed = kind == kChecksumXxh3;
+  if (kind != kChecksumNone && !checksummed) return bad("unknown checksum kind ", int{kind});
+  for (size_t i = kOffChecksumKind + 1; i < kAilkHeaderBytes; ++i) {
+    const bool field = i >= kOffBodyChecksum && i < kOffReservedTail;
+    if (b[i] != 0 && (!field || !checksummed)) {
+      return bad("reserved header byte ", i, " is not zero",
+                 checksummed ? "" : " (checksum fields set without a checksum kind)");
+    }
+  }
+  if (checksummed && core::kChecksumsEnforced &&
+      core::Checksum64(b.data(), kOffHeaderChecksum) != Get<uint64_t>(b, kOffHeaderChecksum)) {
+    return bad("header checksum mismatch (bytes 0..", size_t{kOffHeaderChecksum},
+               " of the section): the file is corrupt");
   }
   AilkSectionHeader h;
   h.format_version = Get<uint16_t>(b, kOffVersion);
@@ -193,6 +228,21 @@ arrow::Result<AilkSectionHeader> DecodeAilkHeader(std::span<const uint8_t> b, ui
       overlaps(h.centroid_offset, centroid_bytes, h.index_offset, h.index_bytes)) {
     return bad("column name, centroid and index blob overlap");
   }
+  if (checksummed) {
+    // The body runs from the header to the index blob's offset.
+    const uint64_t body_end_off = h.index_offset;
+    if (body_end_off < h.centroid_offset + centroid_bytes) {
+      return bad("index blob (offset ", h.index_offset, ") starts before the centroid ends");
+    }
+    if (core::kChecksumsEnforced &&
+        core::Checksum64(b.data() + kAilkHeaderBytes, body_end_off - kAilkHeaderBytes) !=
+            Get<uint64_t>(b, kOffBodyChecksum)) {
+      return bad("body checksum mismatch (column name and centroid, section bytes ",
+                 size_t{kAilkHeaderBytes}, "..", body_end_off, "): the file is corrupt");
+    }
+    h.has_checksums = true;
+    h.index_checksum = Get<uint64_t>(b, kOffIndexChecksum);
+  }
   h.column.assign(reinterpret_cast<const char*>(b.data() + name_offset), name_bytes);
   // Trailer agrees with the header.
   const auto t = b.subspan(body_end);
@@ -208,6 +258,16 @@ arrow::Result<AilkSectionHeader> DecodeAilkHeader(std::span<const uint8_t> b, ui
     if (!std::isfinite(v)) return bad(i < h.dim ? "centroid" : "radius", " is not finite");
   }
   return h;
+}
+
+arrow::Status CheckIndexChecksum(const AilkSectionInfo& s, std::span<const uint8_t> blob) {
+  if (!s.has_checksums) return arrow::Status::OK();
+  if (core::kChecksumsEnforced && core::Checksum64(blob) != s.index_checksum) {
+    return arrow::Status::Invalid(
+        "AILK section of column '", s.column, "': index blob checksum mismatch (", blob.size(),
+        " bytes at file offset ", s.index_offset, "): the file is corrupt");
+  }
+  return arrow::Status::OK();
 }
 
 }  // namespace ailake::file_internal

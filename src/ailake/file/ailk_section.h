@@ -12,6 +12,7 @@
 #include <arrow/buffer.h>
 #include <arrow/result.h>
 
+#include "ailake/file.h"
 #include "ailake/policy.h"
 
 namespace ailake::file_internal {
@@ -41,7 +42,14 @@ struct AilkSectionHeader {
   uint64_t centroid_offset = 0;  // dim f32 centroid, then f32 radius
   uint64_t index_offset = 0;
   uint64_t index_bytes = 0;
+  // Checksum kind 1 (XXH3-64): the header and body checksums were checked by
+  // DecodeAilkHeader; the index blob's is checked when it is loaded.
+  bool has_checksums = false;
+  uint64_t index_checksum = 0;
 };
+
+// Checks the index blob against the section's checksum (no-op without one).
+arrow::Status CheckIndexChecksum(const AilkSectionInfo& section, std::span<const uint8_t> blob);
 
 // The section bytes, `pad_before` zero bytes first so that the section itself
 // starts at an aligned file offset (pass (64 - pos % 64) % 64).

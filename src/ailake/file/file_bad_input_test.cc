@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ailake/core/checksum.h"
 #include "ailake/file.h"
 #include "ailake/file/test_util.h"
 #include "ailake/file/thrift_compact.h"
@@ -147,6 +148,21 @@ TEST(FileBadInput, SectionOffsetsPastTheEndOverlappingOrMisplaced) {
   EXPECT_THAT(OpenError(WithKeys(f, kvs)), HasSubstr("wrong magic"));
 }
 
+// Section bytes [s, s + len) with the header and body checksums recomputed
+// (docs/FORMAT.md 2.3): what a buggy or hostile writer leaves, so that the
+// checks behind the checksums are exercised too.
+void Reseal(std::string* b, int64_t s) {
+  uint64_t index_offset;
+  std::memcpy(&index_offset, b->data() + s + 72, 8);
+  const auto* p = reinterpret_cast<const uint8_t*>(b->data() + s);
+  if (index_offset >= 128 && index_offset < (uint64_t{1} << 32)) {
+    const uint64_t body = core::Checksum64(p + 128, index_offset - 128);
+    std::memcpy(b->data() + s + 96, &body, 8);
+  }
+  const uint64_t header = core::Checksum64(p, 112);
+  std::memcpy(b->data() + s + 112, &header, 8);
+}
+
 TEST(FileBadInput, CorruptSectionHeaders) {
   auto f = GoodFile();
   auto kvs = Keys(f);
@@ -154,6 +170,7 @@ TEST(FileBadInput, CorruptSectionHeaders) {
   auto patch = [&](int64_t at, const void* bytes, size_t n) {
     std::string b = f->ToString();
     std::memcpy(b.data() + s + at, bytes, n);
+    Reseal(&b, s);
     return OpenError(arrow::Buffer::FromString(std::move(b)));
   };
   const uint16_t v9 = 9;
@@ -173,6 +190,86 @@ TEST(FileBadInput, CorruptSectionHeaders) {
   uint64_t centroid;
   std::memcpy(&centroid, f->data() + s + 56, 8);
   EXPECT_THAT(patch(static_cast<int64_t>(centroid), &nan, 4), HasSubstr("centroid is not finite"));
+  const uint8_t kind = 7;
+  EXPECT_THAT(patch(88, &kind, 1), HasSubstr("unknown checksum kind 7"));
+}
+
+// Issue #10 finding 5: one flipped bit in a centroid made pruned search skip
+// the file. Every flipped bit of a section's header and body is an error on
+// open naming the section, every flipped bit of its index blob an error when
+// the index is loaded.
+TEST(FileBadInput, EveryFlippedBitOfASectionIsAnError) {
+  auto f = GoodFile();
+  auto kvs = Keys(f);
+  const int64_t s = std::stoll(Value(kvs, "ailake.footer_offset"));
+  uint64_t index_offset, index_bytes;
+  std::memcpy(&index_offset, f->data() + s + 72, 8);
+  std::memcpy(&index_bytes, f->data() + s + 80, 8);
+  ASSERT_GT(index_bytes, 0u);
+  const auto end = static_cast<int64_t>(index_offset + index_bytes);
+  for (int64_t at = 0; at < end; ++at) {
+    std::string b = f->ToString();
+    b[s + at] = static_cast<char>(b[s + at] ^ (1 << (at % 8)));
+    auto r = AilakeFileReader::Open(arrow::Buffer::FromString(std::move(b)));
+    if (static_cast<uint64_t>(at) < index_offset) {
+      ASSERT_FALSE(r.ok()) << "section byte " << at << " flipped was accepted on open";
+      EXPECT_THAT(r.status().ToString(), HasSubstr("AILK section"));
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    auto index = (*r)->LoadIndex("emb");
+    ASSERT_FALSE(index.ok()) << "index blob byte " << at - index_offset << " flipped was accepted";
+    EXPECT_THAT(index.status().ToString(), HasSubstr("index blob checksum mismatch"));
+    std::vector<float> q(8, 0.5f);
+    EXPECT_FALSE((*r)->Search(q, 3, {}, nullptr, "emb").ok());
+  }
+}
+
+// A centroid that is not the vectors' (resealed, so no checksum catches it):
+// pruned search would skip rows; VerifyAll recomputes it and says so, along
+// with every other problem of the file.
+TEST(FileBadInput, VerifyRecomputesCentroidsAndReportsEveryProblem) {
+  auto f = GoodFile();
+  auto kvs = Keys(f);
+  const int64_t s = std::stoll(Value(kvs, "ailake.footer_offset"));
+  const int64_t s2 = std::stoll(Value(kvs, "ailake.emb2.footer_offset"));
+  std::string b = f->ToString();
+  for (int64_t sec : {s, s2}) {
+    uint64_t centroid;
+    std::memcpy(&centroid, b.data() + sec + 56, 8);
+    float c0;
+    std::memcpy(&c0, b.data() + sec + centroid, 4);
+    c0 += 1.0f;
+    std::memcpy(b.data() + sec + centroid, &c0, 4);
+    Reseal(&b, sec);
+  }
+  ASSERT_OK_AND_ASSIGN(auto r, AilakeFileReader::Open(arrow::Buffer::FromString(std::move(b))));
+  const auto problems = r->VerifyAll();
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_THAT(problems[0], HasSubstr("vector column 'emb': recorded centroid/radius"));
+  EXPECT_THAT(problems[1], HasSubstr("vector column 'emb2': recorded centroid/radius"));
+  EXPECT_FALSE(r->Verify().ok());
+  ASSERT_OK_AND_ASSIGN(auto good, AilakeFileReader::Open(f));
+  EXPECT_TRUE(good->VerifyAll().empty());
+}
+
+// Sections written before checksums (kind 0, checksum fields zero) still
+// read; clearing only the kind of a checksummed section is an error.
+TEST(FileBadInput, SectionsWithoutChecksumsStillRead) {
+  auto f = GoodFile();
+  auto kvs = Keys(f);
+  const int64_t s = std::stoll(Value(kvs, "ailake.footer_offset"));
+  std::string legacy = f->ToString();
+  std::memset(legacy.data() + s + 88, 0, 40);
+  ASSERT_OK_AND_ASSIGN(auto r, AilakeFileReader::Open(arrow::Buffer::FromString(legacy)));
+  EXPECT_FALSE(r->vector_columns()[0].section.has_checksums);
+  ASSERT_OK(r->Verify());
+  std::vector<float> q(8, 0.5f);
+  ASSERT_OK_AND_ASSIGN(auto hits, r->Search(q, 3, {}, nullptr, "emb"));
+  EXPECT_EQ(hits.size(), 3u);
+  std::string cleared = f->ToString();
+  cleared[s + 88] = 0;
+  EXPECT_THAT(OpenError(arrow::Buffer::FromString(cleared)), HasSubstr("reserved header byte"));
 }
 
 TEST(FileBadInput, FieldMetadataDisagreeingWithTheColumn) {

@@ -19,6 +19,7 @@
 #include "ailake/file/reference_section.h"
 #include "ailake/io/object_store.h"
 #include "ailake/storage.h"
+#include "ailake/vec/centroid.h"
 #include "ailake/vec/codec.h"
 
 namespace ailake {
@@ -363,6 +364,8 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
     s.centroid_offset = off + h.centroid_offset;
     s.index_offset = off + h.index_offset;
     s.index_bytes = h.index_bytes;
+    s.has_checksums = h.has_checksums;
+    s.index_checksum = h.index_checksum;
     impl->section_bytes[it - impl->vectors.begin()] = std::move(sec);
   }
   return std::unique_ptr<AilakeFileReader>(new AilakeFileReader(std::move(impl)));
@@ -497,6 +500,8 @@ arrow::Result<std::shared_ptr<const VectorIndex>> AilakeFileReader::LoadIndex(
   auto blob =
       arrow::SliceBuffer(sec, static_cast<int64_t>(v.section.index_offset - v.section.offset),
                          static_cast<int64_t>(v.section.index_bytes));
+  ARROW_RETURN_NOT_OK(file_internal::CheckIndexChecksum(
+      v.section, {blob->data(), static_cast<size_t>(blob->size())}));
   ARROW_ASSIGN_OR_RAISE(auto codebook, impl_->SharedCodebookOf(v, *blob));
   auto loaded = ailake::LoadIndex(std::move(blob), held->view, std::move(codebook));
   if (!loaded.ok()) {
@@ -641,56 +646,109 @@ arrow::Result<std::vector<Neighbor>> AilakeFileReader::Search(std::span<const fl
 }
 
 arrow::Status AilakeFileReader::Verify() const {
+  const auto problems = VerifyAll();
+  if (problems.empty()) return arrow::Status::OK();
+  std::string all = problems[0];
+  for (size_t i = 1; i < problems.size(); ++i) all += "; " + problems[i];
+  return arrow::Status::Invalid(all);
+}
+
+std::vector<std::string> AilakeFileReader::VerifyAll() const {
+  std::vector<std::string> problems;
+  auto note = [&](const arrow::Status& st) {
+    if (!st.ok()) problems.push_back(st.message());
+    return st.ok();
+  };
   const auto& md = *impl_->metadata;
+  // Every data page of every column, decoded, its CRC checked where written.
+  {
+    auto reader = impl_->NewReader(/*use_threads=*/false);
+    if (note(reader.status())) {
+      for (int g = 0; g < md.num_row_groups(); ++g) {
+        std::shared_ptr<arrow::Table> t;
+        const auto st =
+            ParquetCall("reading a row group", [&]() { return (*reader)->ReadRowGroup(g, &t); });
+        if (!st.ok()) problems.push_back("row group " + std::to_string(g) + ": " + st.message());
+      }
+    }
+  }
   for (size_t i = 0; i < impl_->vectors.size(); ++i) {
     const auto& v = impl_->vectors[i];
+    const std::string col = "vector column '" + v.name + "': ";
     if (v.has_section && v.section.format_version == file_internal::kReferenceFormatVersion &&
         v.section.index_type != IndexType::kNone && v.section.index_bytes > 0) {
       auto index = LoadIndex(v.name);  // validates the whole blob
-      if (!index.ok() && !index.status().IsNotImplemented()) return index.status();
+      if (!index.ok() && !index.status().IsNotImplemented()) {
+        problems.push_back(col + index.status().message());
+      }
     }
     if (!v.in_parquet) continue;
-    const auto* col = md.schema()->Column(v.leaf_index);
+    const auto* pcol = md.schema()->Column(v.leaf_index);
     VectorStoragePolicy p;
     p.dim = v.dim;
     p.precision = v.precision;
     p.int8 = v.int8;
-    if (col->physical_type() != parquet::Type::FIXED_LEN_BYTE_ARRAY ||
-        col->type_length() != p.StoredVectorBytes()) {
-      return arrow::Status::Invalid("vector column '", v.name, "' is stored as ", col->ToString(),
-                                    ", expected FIXED_LEN_BYTE_ARRAY(", p.StoredVectorBytes(), ")");
+    if (pcol->physical_type() != parquet::Type::FIXED_LEN_BYTE_ARRAY ||
+        pcol->type_length() != p.StoredVectorBytes()) {
+      problems.push_back(col + "stored as " + pcol->ToString() +
+                         ", expected FIXED_LEN_BYTE_ARRAY(" +
+                         std::to_string(p.StoredVectorBytes()) + ")");
+      continue;
     }
     if (!v.decodable) continue;
-    ARROW_ASSIGN_OR_RAISE(auto held, impl_->GetVectors(i));
-    if (held->view.num_rows() != static_cast<uint64_t>(md.num_rows())) {
-      return arrow::Status::Invalid("vector column '", v.name, "' holds ", held->view.num_rows(),
-                                    " vectors but the footer says ", md.num_rows(), " rows");
+    auto held = impl_->GetVectors(i);
+    if (!note(held.status())) continue;
+    const VectorView& view = (*held)->view;
+    if (view.num_rows() != static_cast<uint64_t>(md.num_rows())) {
+      problems.push_back(col + "holds " + std::to_string(view.num_rows()) +
+                         " vectors but the footer says " + std::to_string(md.num_rows()) + " rows");
+      continue;
     }
     if (!v.has_section || v.section.format_version == file_internal::kReferenceFormatVersion) {
       continue;  // version 1: its section was checked on open, its index above
     }
     const auto& sec = impl_->section_bytes[i];
-    ARROW_ASSIGN_OR_RAISE(
-        auto h, file_internal::DecodeAilkHeader({sec->data(), static_cast<size_t>(sec->size())},
-                                                v.section.offset));
-    if (h.num_rows != static_cast<uint64_t>(md.num_rows())) {
-      return arrow::Status::Invalid("AILK header of '", v.name, "' says ", h.num_rows,
-                                    " rows, the footer ", md.num_rows());
-    }
+    auto h = file_internal::DecodeAilkHeader({sec->data(), static_cast<size_t>(sec->size())},
+                                             v.section.offset);
+    if (!note(h.status())) continue;
     if (v.section.offset < static_cast<uint64_t>(impl_->data_end) ||
         v.section.offset + v.section.length > static_cast<uint64_t>(impl_->footer_start)) {
-      return arrow::Status::Invalid("AILK section of '", v.name,
-                                    "' is not between data and footer");
+      problems.push_back(col + "AILK section is not between data and footer");
     }
-    if (h.index_type != IndexType::kNone && h.index_bytes > 0) {
-      ARROW_ASSIGN_OR_RAISE(auto index, LoadIndex(v.name));
-      if (index->size() != h.num_rows) {
-        return arrow::Status::Invalid("index of '", v.name, "' holds ", index->size(),
-                                      " rows, its section header ", h.num_rows);
+    // Centroid and radius recomputed from the vectors: every row must lie
+    // within the recorded radius of the recorded centroid, or pruned search
+    // would skip rows.
+    auto recorded = ReadCentroid(v.name);
+    auto actual = vec::ComputeCentroidRadius(view, v.metric);
+    if (note(recorded.status()) && note(actual.status())) {
+      const float tol = 1e-4f * std::max(1.0f, actual->radius);
+      float worst = 0.0f;
+      for (uint32_t d = 0; d < v.dim; ++d) {
+        worst = std::max(worst, std::fabs(recorded->centroid[d] - actual->centroid[d]));
+      }
+      if (worst > tol || std::fabs(recorded->radius - actual->radius) > tol) {
+        problems.push_back(col + "recorded centroid/radius (radius " +
+                           std::to_string(recorded->radius) +
+                           ") differ from the vectors' (radius " + std::to_string(actual->radius) +
+                           ", largest centroid difference " + std::to_string(worst) + ")");
+      }
+    }
+    if (h->index_type != IndexType::kNone && h->index_bytes > 0) {
+      const uint64_t at = v.section.index_offset - v.section.offset;
+      if (!note(file_internal::CheckIndexChecksum(
+              v.section, {sec->data() + at, static_cast<size_t>(v.section.index_bytes)}))) {
+        continue;
+      }
+      auto index = LoadIndex(v.name);
+      if (!index.ok()) {
+        problems.push_back(col + index.status().message());
+      } else if ((*index)->size() != h->num_rows) {
+        problems.push_back(col + "index holds " + std::to_string((*index)->size()) +
+                           " rows, its section header " + std::to_string(h->num_rows));
       }
     }
   }
-  return arrow::Status::OK();
+  return problems;
 }
 
 }  // namespace ailake

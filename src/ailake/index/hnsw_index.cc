@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "ailake/index/flat_index.h"
 #include "ailake/index/hnsw_graph.h"
@@ -233,11 +234,37 @@ arrow::Status Validate(const arrow::Buffer& blob, const CommonHeader& h) {
       }
       for (uint32_t i = 0; i < count; ++i) {
         const uint32_t nb = LoadU32(links + 4 + 4 * i);
-        if (nb >= n || (level > 0 && g.Level(nb) < level)) {
+        if (nb >= n || nb == r || (level > 0 && g.Level(nb) < level)) {
           return arrow::Status::Invalid("HNSW blob: row ", r, " level ", level, " links to ", nb,
-                                        nb >= n ? ", past the last row" : ", not on that level");
+                                        nb >= n   ? ", past the last row"
+                                        : nb == r ? ", itself"
+                                                  : ", not on that level");
         }
       }
+    }
+  }
+  return arrow::Status::OK();
+}
+
+// Cosine graphs store each row's inverse norm: they must be those of the
+// vectors the index is loaded over (wrong norms give wrong distances, not an
+// error). Every row up to 65,536 rows, then an even sample of 65,536.
+arrow::Status CheckInverseNorms(const arrow::Buffer& blob, const CommonHeader& h,
+                                const VectorView& vectors) {
+  const uint64_t norms = LoadU64(blob.data() + kHnswNormsOff);
+  if (norms == 0 || h.num_rows == 0) return arrow::Status::OK();
+  const uint8_t* stored = blob.data() + norms;
+  constexpr uint32_t kMaxChecked = 65536;
+  const uint32_t step = std::max<uint32_t>(1, h.num_rows / kMaxChecked);
+  for (uint32_t r = 0; r < h.num_rows; r += step) {
+    float want;
+    std::memcpy(&want, stored + 4ull * r, 4);
+    const float got =
+        vec::InverseNorm(vectors.precision(), vectors.dim(), vectors.int8(), vectors.Row(r));
+    if (!(std::fabs(want - got) <= 1e-4f * std::max(std::fabs(got), 1e-30f))) {
+      return arrow::Status::Invalid("HNSW blob: inverse norm of row ", r, " is ", want,
+                                    ", its vector's is ", got,
+                                    " (the index does not belong to these vectors)");
     }
   }
   return arrow::Status::OK();
@@ -250,6 +277,7 @@ arrow::Result<std::unique_ptr<VectorIndex>> LoadHnswIndex(std::shared_ptr<arrow:
                                                           const VectorView& vectors) {
   ARROW_RETURN_NOT_OK(CheckVectorsMatch(header, vectors));
   ARROW_RETURN_NOT_OK(Validate(*blob, header));
+  ARROW_RETURN_NOT_OK(CheckInverseNorms(*blob, header, vectors));
   return std::make_unique<HnswIndex>(std::move(blob), header, vectors);
 }
 

@@ -188,6 +188,23 @@ TEST(HnswIndexTest, CorruptBlobsAreRejectedNotCrashed) {
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().message().find("past the last row"), std::string::npos)
       << st.status().message();
+  // Issue #10 finding 5: a self-loop, and inverse norms that are not the
+  // vectors' (wrong distances, recall 0.48), are refused.
+  bad = good;
+  const uint32_t self = 0;
+  std::memcpy(bad.data() + level0, &one, 4);
+  std::memcpy(bad.data() + level0 + 4, &self, 4);
+  st = LoadIndex(std::make_shared<arrow::Buffer>(bad.data(), bad.size()), f.enc.view);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("itself"), std::string::npos) << st.status().message();
+  bad = good;
+  const uint64_t norms = LoadU64(bad.data() + kHnswNormsOff);
+  ASSERT_NE(norms, 0u);
+  std::memmove(bad.data() + norms + 4, bad.data() + norms, 4ull * (500 - 1));  // shifted by a row
+  st = LoadIndex(std::make_shared<arrow::Buffer>(bad.data(), bad.size()), f.enc.view);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("inverse norm of row"), std::string::npos)
+      << st.status().message();
   // Random byte flips: load fails or the index searches without crashing.
   std::mt19937 rng(1);
   for (int t = 0; t < 300; ++t) {

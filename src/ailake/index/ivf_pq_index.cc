@@ -397,11 +397,18 @@ arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const Com
   }
   if (prev != n)
     return arrow::Status::Invalid("IVF-PQ blob: lists hold ", prev, " of ", n, " rows");
+  // The lists are a permutation of the rows: each row exactly once.
+  std::vector<uint64_t> seen((n + 63) / 64, 0);
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t id = LoadU32(p + ids + 4ull * i);
     if (id >= n) {
       return arrow::Status::Invalid("IVF-PQ blob: entry ", i, " names row ", id, " >= ", n);
     }
+    if (seen[id >> 6] & (uint64_t{1} << (id & 63))) {
+      return arrow::Status::Invalid("IVF-PQ blob: entry ", i, " names row ", id,
+                                    " a second time (lists must hold each row once)");
+    }
+    seen[id >> 6] |= uint64_t{1} << (id & 63);
   }
   return arrow::Status::OK();
 }

@@ -259,6 +259,22 @@ TEST(IvfPqIndexTest, EmbeddedBlobRoundTripAndCorruption) {
   EXPECT_GT(rejected, 0);
 }
 
+// The lists must be a permutation of the rows: a row named twice (and so
+// another never) is refused, not searched twice.
+TEST(IvfPqIndexTest, ListsThatAreNotAPermutationAreRefused) {
+  const uint32_t dim = 8;
+  auto enc = Encode(ClusteredData(200, dim, 4, 5), dim, Precision::kF32);
+  auto policy = IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32);
+  policy.ivf_pq.m = 4;
+  auto blob = BuildIndex(policy, enc.view).ValueOrDie()->Serialize().ValueOrDie();
+  std::vector<uint8_t> bad(blob->data(), blob->data() + blob->size());
+  const uint64_t ids = LoadU64(bad.data() + 120);          // ids offset (docs/FORMAT.md 3.4)
+  std::memcpy(bad.data() + ids + 4, bad.data() + ids, 4);  // entry 1 repeats entry 0
+  auto r = LoadIndex(std::make_shared<arrow::Buffer>(bad.data(), bad.size()), enc.view);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("a second time"), std::string::npos) << r.status().message();
+}
+
 TEST(IvfPqIndexTest, InvalidParametersAreRejected) {
   auto enc = Encode(ClusteredData(100, 10, 2, 10), 10, Precision::kF32);
   auto policy = IvfPolicy(10, DistanceMetric::kEuclidean, Precision::kF32);

@@ -9,6 +9,7 @@
 
 #include "ailake/query.h"
 #include "ailake/table/manifest.pb.h"
+#include "ailake/table/manifest_store.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_test_util.h"
 
@@ -43,11 +44,15 @@ class CorruptManifestTest : public ::testing::Test {
     std::ifstream in(path, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
-    table::Manifest m;
-    ASSERT_TRUE(m.ParseFromString(ss.str()));
+    const std::string bytes = ss.str();
+    auto decoded = table::DecodeManifestFile(
+        {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, path);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    table::Manifest m = std::move(*decoded);
     edit(&m);
+    // Resealed with a valid checksum: what a buggy or hostile writer leaves.
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << m.SerializeAsString();
+    out << table::EncodeManifestFile(m);
   }
   // Index in the data file's `fields` of the table field `name`.
   static int FieldSlot(const table::Manifest& m, const std::string& name) {
@@ -108,6 +113,60 @@ TEST_F(CorruptManifestTest, FragmentIdOutsideTheRowIdSpaceIsRefused) {
   auto t = Table::Open(dir_);
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("row-id space"), std::string::npos) << t.status().ToString();
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Issue #10 finding 5: one flipped bit turned a fragment's deletion-file
+// reference into an unknown field, and deleted rows came back. The manifest's
+// checksum makes every single-bit flip an error naming the manifest.
+TEST_F(CorruptManifestTest, EveryFlippedBitOfAManifestIsAnError) {
+  {
+    auto t = Table::Open(dir_).ValueOrDie();
+    ASSERT_EQ(t->Delete(arrow::compute::less(arrow::compute::field_ref("id"),
+                                             arrow::compute::literal(int64_t{10})))
+                  .ValueOrDie(),
+              10);
+  }
+  const uint64_t version = Table::Open(dir_).ValueOrDie()->version();
+  const std::string path = dir_ + "/" + table::VersionPath(version);
+  const std::string good = ReadAll(path);
+  ASSERT_GT(good.size(), 24u);
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ (1 << (i % 8)));
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bad;
+    auto t = Table::Open(dir_);
+    ASSERT_FALSE(t.ok()) << "flipped bit " << i % 8 << " of byte " << i << " was accepted";
+    EXPECT_NE(t.status().message().find("manifest"), std::string::npos) << t.status().ToString();
+  }
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << good;
+  auto t = Table::Open(dir_).ValueOrDie();
+  EXPECT_EQ(t->num_rows(), 90u);
+}
+
+// Manifests written before the checksum envelope (a bare Manifest message)
+// are still read.
+TEST_F(CorruptManifestTest, ManifestsWithoutTheEnvelopeStillRead) {
+  const std::string path = dir_ + "/" + table::VersionPath(version_);
+  const std::string enveloped = ReadAll(path);
+  auto m = table::DecodeManifestFile(
+      {reinterpret_cast<const uint8_t*>(enveloped.data()), enveloped.size()}, path);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(enveloped.substr(0, 4), "AIMF");
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << m->SerializeAsString();
+  auto t = Table::Open(dir_);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ((*t)->num_rows(), 100u);
+  EXPECT_EQ(Search(**t, query_).ValueOrDie()->num_rows(), 10);
+  // A truncated bare manifest is still an error, not an empty table.
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << m->SerializeAsString().substr(0, 7);
+  EXPECT_FALSE(Table::Open(dir_).ok());
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 #include "ailake/table/manifest_store.h"
 
 #include <chrono>
+#include <cstring>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "ailake/core/checksum.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
 #include "ailake/version.h"
@@ -25,7 +27,75 @@ uint64_t NowMicros() {
                                    .count());
 }
 
+constexpr char kManifestMagic[4] = {'A', 'I', 'M', 'F'};
+constexpr uint32_t kManifestEnvelopeVersion = 1;
+constexpr size_t kManifestEnvelopeBytes = 24;
+// A bare Manifest (no envelope) starts with field 1 (version, varint): tag 0x08.
+// It differs from 'A' (0x41) in three bits, so no single flipped bit in the
+// magic turns an enveloped manifest into a bare one.
+constexpr uint8_t kBareManifestFirstByte = 0x08;
+
 }  // namespace
+
+std::string EncodeManifestFile(const Manifest& m) {
+  const std::string payload = m.SerializeAsString();
+  std::string out(kManifestEnvelopeBytes, '\0');
+  const uint32_t version = kManifestEnvelopeVersion;
+  const uint64_t sum = core::Checksum64(payload.data(), payload.size());
+  const uint64_t len = payload.size();
+  std::memcpy(out.data(), kManifestMagic, 4);
+  std::memcpy(out.data() + 4, &version, 4);  // little-endian hosts only
+  std::memcpy(out.data() + 8, &sum, 8);
+  std::memcpy(out.data() + 16, &len, 8);
+  out += payload;
+  return out;
+}
+
+arrow::Result<Manifest> DecodeManifestFile(std::span<const uint8_t> bytes,
+                                           const std::string& path) {
+  std::span<const uint8_t> payload = bytes;
+  if (bytes.empty()) return arrow::Status::Invalid("manifest ", path, ": empty file");
+  if (bytes.size() >= 4 && std::memcmp(bytes.data(), kManifestMagic, 4) == 0) {
+    if (bytes.size() < kManifestEnvelopeBytes) {
+      return arrow::Status::Invalid("manifest ", path, ": ", bytes.size(),
+                                    " bytes is shorter than its envelope");
+    }
+    uint32_t version = 0;
+    uint64_t sum = 0, len = 0;
+    std::memcpy(&version, bytes.data() + 4, 4);
+    std::memcpy(&sum, bytes.data() + 8, 8);
+    std::memcpy(&len, bytes.data() + 16, 8);
+    if (version != kManifestEnvelopeVersion) {
+      return arrow::Status::NotImplemented("manifest ", path, ": envelope version ", version,
+                                           " is not supported (this build reads ",
+                                           kManifestEnvelopeVersion, ")");
+    }
+    if (len != bytes.size() - kManifestEnvelopeBytes) {
+      return arrow::Status::Invalid(
+          "manifest ", path, ": envelope says ", len, " payload bytes, the file holds ",
+          bytes.size() - kManifestEnvelopeBytes, " (truncated or corrupt)");
+    }
+    payload = bytes.subspan(kManifestEnvelopeBytes);
+    if (core::kChecksumsEnforced && core::Checksum64(payload) != sum) {
+      return arrow::Status::Invalid("manifest ", path, ": checksum mismatch (payload bytes ",
+                                    kManifestEnvelopeBytes, "..", bytes.size(),
+                                    "): the file is corrupt");
+    }
+  } else if (bytes[0] != kBareManifestFirstByte) {
+    return arrow::Status::Invalid("manifest ", path,
+                                  ": neither an enveloped manifest (magic 'AIMF') nor a bare "
+                                  "Manifest message (first byte 0x",
+                                  std::hex, int{bytes[0]}, "): the file is corrupt");
+  }
+  if (payload.size() > static_cast<size_t>(INT32_MAX)) {
+    return arrow::Status::Invalid("manifest ", path, ": ", payload.size(), " bytes is too large");
+  }
+  Manifest m;
+  if (!m.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    return arrow::Status::Invalid("manifest ", path, ": not a valid Manifest message");
+  }
+  return m;
+}
 
 arrow::Status ConflictError(const std::string& what) {
   return arrow::Status::Invalid(std::string(kConflictPrefix), what);
@@ -149,10 +219,9 @@ arrow::Result<Manifest> ManifestStore::Read(uint64_t version, int64_t size) cons
     return arrow::Status::IOError("table '", store_->root(), "' has no version ", version, " (",
                                   bytes.status().message(), ")");
   }
-  Manifest m;
-  if (!m.ParseFromArray((*bytes)->data(), static_cast<int>((*bytes)->size()))) {
-    return arrow::Status::Invalid("manifest ", path, ": not a valid Manifest message");
-  }
+  ARROW_ASSIGN_OR_RAISE(
+      Manifest m,
+      DecodeManifestFile({(*bytes)->data(), static_cast<size_t>((*bytes)->size())}, path));
   if (m.version() != version) {
     return arrow::Status::Invalid("manifest ", path, ": records version ", m.version());
   }
@@ -212,7 +281,7 @@ arrow::Result<CommitResult> ManifestStore::Commit(const std::string& operation,
     ARROW_RETURN_NOT_OK(
         store_->PutIfAbsent(txn_path, *arrow::Buffer::FromString(txn.SerializeAsString())));
 
-    const std::string bytes = next.SerializeAsString();
+    const std::string bytes = EncodeManifestFile(next);
     arrow::Status st =
         store_->PutIfAbsent(VersionPath(next.version()), *arrow::Buffer::FromString(bytes));
     if (st.ok()) return CommitResult{std::move(next), attempt};

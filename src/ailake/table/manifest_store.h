@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,17 @@ bool IsConflict(const arrow::Status& st);
 
 // Checks a manifest read from untrusted bytes: ids, paths, counts, schema.
 arrow::Status ValidateManifest(const Manifest& m);
+
+// The bytes of a manifest file (docs/FORMAT.md 4.2): a 24-byte envelope
+// (magic "AIMF", envelope version, XXH3-64 checksum and length of the
+// payload) then the serialized Manifest.
+std::string EncodeManifestFile(const Manifest& m);
+// Parses manifest file bytes: the envelope is checked (magic, version,
+// length, checksum) before the payload is parsed. A file written before the
+// envelope (a bare Manifest message, which always starts with the tag of
+// field 1, byte 0x08) is still read. Does not call ValidateManifest.
+// `path` names the object in errors.
+arrow::Result<Manifest> DecodeManifestFile(std::span<const uint8_t> bytes, const std::string& path);
 
 struct CommitResult {
   Manifest manifest;  // as committed, version set

@@ -17,12 +17,21 @@ namespace ailake::table {
 
 arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFile(const std::string& path,
                                                                             int64_t size) {
-  ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = readers_.find(path);
     if (it != readers_.end()) return it->second;
   }
+  ARROW_ASSIGN_OR_RAISE(auto reader, OpenDataFileUncached(path, size));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (readers_.size() >= kMaxOpenFiles) readers_.clear();
+  auto [it, inserted] = readers_.emplace(path, reader);
+  return it->second;
+}
+
+arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFileUncached(
+    const std::string& path, int64_t size) const {
+  ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
   // Local files are memory-mapped by path; remote ones are read through the
   // store (ranged requests through the read cache).
   auto opened = [&]() -> arrow::Result<std::unique_ptr<AilakeFileReader>> {
@@ -41,10 +50,7 @@ arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFile(cons
                                                           ReadCacheCapacity() / 4));
   reader->SetIvfPqCodebookResolver(
       [cache = codebooks](uint64_t fingerprint) { return cache->Find(fingerprint); });
-  std::lock_guard<std::mutex> lock(mu_);
-  if (readers_.size() >= kMaxOpenFiles) readers_.clear();
-  auto [it, inserted] = readers_.emplace(path, reader);
-  return it->second;
+  return reader;
 }
 
 arrow::Result<std::shared_ptr<const std::vector<uint32_t>>> TableContext::ReadDeletions(

@@ -28,6 +28,9 @@ struct TableContext {
   // through `codebooks` (register a manifest there before searching).
   arrow::Result<std::shared_ptr<AilakeFileReader>> OpenDataFile(const std::string& path,
                                                                 int64_t size = -1);
+  // The same, opened afresh and not cached (Table::Verify re-reads the bytes).
+  arrow::Result<std::shared_ptr<AilakeFileReader>> OpenDataFileUncached(const std::string& path,
+                                                                        int64_t size = -1) const;
   arrow::Result<std::shared_ptr<const std::vector<uint32_t>>> ReadDeletions(
       const Fragment& fragment);
 

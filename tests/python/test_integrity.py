@@ -48,6 +48,24 @@ def test_a_flipped_bit_in_a_data_page_is_an_error(tmp_path):
         fresh.take([1999], columns=["name"])
 
 
+
+def test_a_flipped_bit_in_a_vector_page_is_an_error_of_search(tmp_path):
+    """Searches read the vector column's pages in place (no decode): their
+    CRCs are checked when the file's vectors are first mapped."""
+    t, x = _table(tmp_path)
+    path = t.data_files()[0]
+    md = pq.ParquetFile(path).metadata
+    names = [md.schema.column(i).name for i in range(md.num_columns)]
+    cc = md.row_group(0).column(names.index("embedding"))
+    target = cc.data_page_offset + cc.total_compressed_size - 100  # a vector's bytes
+    data = bytearray(open(path, "rb").read())
+    data[target] ^= 0x04
+    open(path, "wb").write(bytes(data))
+    fresh = ailake.open_table(tmp_path / "t")
+    with pytest.raises((ValueError, OSError), match="(?i)crc"):
+        fresh.search(x[5], k=10)
+    assert not fresh.verify()["ok"]
+
 # --- checksums of sections and manifests, verify (issue #10 items 3, 4, 6) ---
 
 xxhash = pytest.importorskip("xxhash")

@@ -223,6 +223,12 @@ arrow::Result<PageHeaderInfo> ParsePageHeader(std::span<const uint8_t> bytes) {
         ARROW_ASSIGN_OR_RAISE(info.compressed_page_size, ReadI32Field(c, type));
         break;
       }
+      case 4: {  // crc: CRC-32 of the page data after the header
+        ARROW_ASSIGN_OR_RAISE(const int32_t crc, ReadI32Field(c, type));
+        info.crc = static_cast<uint32_t>(crc);
+        info.has_crc = true;
+        break;
+      }
       case 5:    // data_page_header
       case 8: {  // data_page_header_v2
         if (type != kStruct)

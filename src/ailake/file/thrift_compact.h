@@ -33,6 +33,8 @@ struct PageHeaderInfo {
   int32_t rep_levels_byte_length = 0;  // v2 only
   bool v2_is_compressed = true;        // v2 only (the spec's default is true)
   uint32_t header_bytes = 0;           // bytes the header itself takes
+  bool has_crc = false;                // field 4 present
+  uint32_t crc = 0;                    // CRC-32 (zlib's) of the compressed page data
 };
 
 // Parses the PageHeader at the start of `bytes`.

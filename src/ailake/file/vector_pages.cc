@@ -14,8 +14,10 @@
 #include <cstring>
 #include <mutex>
 
+#include <arrow/util/crc32.h>
 #include <arrow/util/future.h>
 
+#include "ailake/core/checksum.h"
 #include "ailake/file/reader_impl.h"
 #include "ailake/file/thrift_compact.h"
 #include "ailake/io/read_cache.h"
@@ -259,6 +261,15 @@ AilakeFileReader::Impl::VectorsInPlace(size_t v) const {
            (h.def_levels_byte_length != 0 || h.rep_levels_byte_length != 0 || h.num_nulls != 0))) {
         return arrow::Status::NotImplemented("page ", p, " of row group ", rg,
                                              " is not a plain uncompressed page of ", n, " rows");
+      }
+      // The page CRC, as every decoding read checks it: searches read these
+      // bytes in place, so a flipped bit would otherwise change distances.
+      if (h.has_crc && core::kChecksumsEnforced &&
+          arrow::internal::crc32(0, page + h.header_bytes, static_cast<size_t>(values_bytes)) !=
+              h.crc) {
+        return arrow::Status::Invalid("vector column '", info.name, "' row group ", rg, " page ", p,
+                                      " at file offset ", loc.offset,
+                                      ": page CRC mismatch (the file is corrupt)");
       }
       segments.push_back({page + h.header_bytes, static_cast<uint32_t>(n)});
     }

@@ -3,8 +3,9 @@
 // search, read, take, verify). Any outcome but a crash, a sanitizer report or
 // a hang is fine: bad bytes must come back as errors.
 //
-// Built with libFuzzer under clang. Otherwise (AILAKE_FUZZ_REPLAY) a main()
-// replays the files given as arguments and then N mutations of valid files
+// Built with libFuzzer by the fuzz preset. Otherwise (AILAKE_FUZZ_REPLAY) a
+// main() replays the files given as arguments (directories are walked: the
+// checked-in corpus) and then N mutations of valid files
 // written here (bit flips, overwritten fields, truncations, concentrated on
 // the AILK sections, the footer and the vector pages).
 #include <arrow/api.h>
@@ -12,6 +13,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -138,15 +140,29 @@ std::string Mutate(const std::string& seed, std::mt19937_64& rng) {
 
 int main(int argc, char** argv) {
   int iterations = 200;
+  int replayed = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--iterations=", 0) == 0) {
       iterations = std::stoi(a.substr(13));
       continue;
     }
-    std::ifstream in(a, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    Exercise(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    // A file, or a directory of them (the checked-in corpus, fuzz/corpus/ailake_file).
+    std::vector<std::filesystem::path> files = {a};
+    if (std::filesystem::is_directory(a)) {
+      files.clear();
+      for (const auto& e : std::filesystem::recursive_directory_iterator(a)) {
+        if (e.is_regular_file()) files.push_back(e.path());
+      }
+    }
+    for (const auto& f : files) {
+      std::ifstream in(f, std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      // A heap copy of exactly the input's size, so ASan sees any overread.
+      std::vector<uint8_t> copy(bytes.begin(), bytes.end());
+      Exercise(copy.data(), copy.size());
+      ++replayed;
+    }
   }
   const auto seeds = Seeds();
   if (seeds.empty()) {
@@ -159,7 +175,8 @@ int main(int argc, char** argv) {
     const auto m = Mutate(seeds[i % seeds.size()], rng);
     Exercise(reinterpret_cast<const uint8_t*>(m.data()), m.size());
   }
-  std::cout << "replayed " << seeds.size() << " seeds and " << iterations << " mutations\n";
+  std::cout << "replayed " << replayed << " inputs, " << seeds.size() << " seeds and " << iterations
+            << " mutations\n";
   return 0;
 }
 #endif

@@ -1,12 +1,20 @@
-// Fuzz target for the table layer's and the CLI's parsers of untrusted bytes:
-// the first byte picks the parser, the rest is its input.
-//   0: Manifest (protobuf) + ValidateManifest + ManifestSchema
-//   1: deletion file
-//   2: filter text (ParseFilter)
-//   3: .npy matrix
+// Fuzz targets for the table layer's and the CLI's parsers of untrusted bytes,
+// one binary per parser (fuzz/CMakeLists.txt compiles this file once for each,
+// AILAKE_FUZZ_PARSER picking it):
+//   manifest_fuzz       manifest file bytes (DecodeManifestFile: envelope or
+//                       bare message), then ValidateManifest + ManifestSchema;
+//                       the same bytes also parsed as a bare Manifest message
+//   deletion_file_fuzz  ParseDeletionFile, for the physical row count the
+//                       header names and a few fixed ones; a second time with
+//                       the checksum recomputed, so that mutations reach the
+//                       checks behind it
+//   filter_fuzz         filter text (ParseFilter)
+//   npy_fuzz            a .npy matrix (the CLI's vector input)
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include <arrow/buffer.h>
 
@@ -17,28 +25,54 @@
 #include "ailake/table/manifest_store.h"
 #include "ailake/table/table_schema.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  const uint8_t which = data[0] % 4;
-  const uint8_t* p = data + 1;
-  const size_t n = size - 1;
-  switch (which) {
-    case 0: {
-      ailake::table::Manifest m;
-      if (m.ParseFromArray(p, static_cast<int>(n)) && ailake::table::ValidateManifest(m).ok()) {
-        (void)ailake::table::ManifestSchema(m);
-      }
-      break;
-    }
-    case 1: {
-      arrow::Buffer buf(p, static_cast<int64_t>(n));
-      for (uint64_t rows : {0ull, 10ull, 1000ull, 1ull << 32}) {
-        (void)ailake::table::ParseDeletionFile(buf, rows);
-      }
-      break;
-    }
-    case 2: (void)ailake::ParseFilter(std::string(reinterpret_cast<const char*>(p), n)); break;
-    default: (void)ailake::cli::ParseNpy(p, n); break;
+#define AILAKE_FUZZ_MANIFEST 0
+#define AILAKE_FUZZ_DELETION_FILE 1
+#define AILAKE_FUZZ_FILTER 2
+#define AILAKE_FUZZ_NPY 3
+#ifndef AILAKE_FUZZ_PARSER
+#error "define AILAKE_FUZZ_PARSER (fuzz/CMakeLists.txt)"
+#endif
+
+namespace {
+
+[[maybe_unused]] void CheckManifest(const ailake::table::Manifest& m) {
+  if (ailake::table::ValidateManifest(m).ok()) (void)ailake::table::ManifestSchema(m);
+}
+
+[[maybe_unused]] void ParseDeletion(const uint8_t* data, size_t size) {
+  uint64_t header_rows = 0;
+  if (size >= 16) std::memcpy(&header_rows, data + 8, 8);
+  arrow::Buffer buf(data, static_cast<int64_t>(size));
+  for (uint64_t rows :
+       {header_rows, uint64_t{0}, uint64_t{10}, uint64_t{1000}, uint64_t{1} << 32}) {
+    (void)ailake::table::ParseDeletionFile(buf, rows);
   }
+  // The checksum (last 8 bytes) recomputed over the rest.
+  if (size >= 32) {
+    std::vector<uint8_t> fixed(data, data + size);
+    const uint64_t sum = ailake::table::Fnv1a64(fixed.data(), size - 8);
+    std::memcpy(fixed.data() + size - 8, &sum, 8);
+    arrow::Buffer fixed_buf(fixed.data(), static_cast<int64_t>(size));
+    (void)ailake::table::ParseDeletionFile(fixed_buf, header_rows);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+#if AILAKE_FUZZ_PARSER == AILAKE_FUZZ_MANIFEST
+  auto m = ailake::table::DecodeManifestFile({data, size}, "fuzz.manifest");
+  if (m.ok()) CheckManifest(*m);
+  ailake::table::Manifest bare;
+  if (bare.ParseFromArray(data, static_cast<int>(size))) CheckManifest(bare);
+#elif AILAKE_FUZZ_PARSER == AILAKE_FUZZ_DELETION_FILE
+  ParseDeletion(data, size);
+#elif AILAKE_FUZZ_PARSER == AILAKE_FUZZ_FILTER
+  (void)ailake::ParseFilter(std::string(reinterpret_cast<const char*>(data), size));
+#elif AILAKE_FUZZ_PARSER == AILAKE_FUZZ_NPY
+  (void)ailake::cli::ParseNpy(data, size);
+#else
+#error "unknown AILAKE_FUZZ_PARSER"
+#endif
   return 0;
 }

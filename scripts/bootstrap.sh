@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ailake needs to build and test, idempotently:
 #   - Debian packages (compiler tools, protobuf, GoogleTest, Google Benchmark, clang tools,
-#     libcurl and OpenSSL for S3 conditional writes, xxHash for checksums)
+#     libcurl and OpenSSL for S3 conditional writes, xxHash for checksums, Avro C for
+#     the Iceberg view)
 #   - a venv with pinned Python packages (.venv, or $AILAKE_VENV), whose pyarrow
 #     wheel provides Arrow C++ and Parquet C++ headers and libraries.
 # A second run checks two stamps and returns in about a second.
@@ -12,7 +13,7 @@ venv="${AILAKE_VENV:-$root/.venv}"
 apt_pkgs=(build-essential cmake ninja-build pkg-config ccache
           protobuf-compiler libprotobuf-dev libgtest-dev libgmock-dev libbenchmark-dev
           clang-format clang-tidy python3-venv libcli11-dev nlohmann-json3-dev
-          libcurl4-openssl-dev libssl-dev libxxhash-dev)
+          libcurl4-openssl-dev libssl-dev libxxhash-dev libavro-dev)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -150,6 +150,13 @@ struct VerifyReport {
   bool ok() const { return problems.empty(); }
 };
 
+// What Table::RebuildIcebergView wrote.
+struct IcebergViewResult {
+  std::string metadata_path;         // the metadata/vN.metadata.json written
+  int snapshots = 0;                 // versions published as Iceberg snapshots
+  std::vector<std::string> lagging;  // versions Iceberg cannot express, with why
+};
+
 class Table {
  public:
   ~Table();
@@ -199,6 +206,16 @@ class Table {
   // section with an index for each vector column, pending and plain files
   // none), and every deletion file (checksum, count). `progress`, if set, is
   // called after each data file with (files done, files in the version).
+  // Writes an Apache Iceberg (format v2) view of every kept version, in the
+  // layout path-based catalogs read: metadata/vN.metadata.json (the next N),
+  // metadata/version-hint.text, Avro manifest lists and manifests, and a
+  // Parquet position-delete file per deletion file (docs/FORMAT.md 4.5). One
+  // snapshot per version, its id the version number, so Iceberg readers time
+  // travel by version. Columns resolve through a name mapping by stable
+  // field id (renames included). A version Iceberg cannot express yet (a
+  // fragment split over several files by an added column, a nested or
+  // unsupported type) gets no snapshot; `lagging` says which and why.
+  arrow::Result<IcebergViewResult> RebuildIcebergView() const;
   arrow::Result<VerifyReport> Verify(
       const std::function<void(int64_t done, int64_t total)>& progress = {}) const;
 

@@ -585,6 +585,15 @@ class Table:
         same and exits 1 on a problem."""
         return dict(self._t.verify())
 
+    def rebuild_iceberg_view(self) -> Dict[str, Any]:
+        """Writes an Apache Iceberg (v2) view of every kept version beside the
+        manifests (``metadata/vN.metadata.json``, ``metadata/version-hint.text``),
+        one snapshot per version with the version as its snapshot id, so that
+        Iceberg readers (pyiceberg, Spark) read the live rows of any version.
+        Returns ``metadata_path``, ``snapshots`` and ``lagging`` (versions
+        Iceberg cannot express yet, each with the reason)."""
+        return dict(self._t.rebuild_iceberg_view())
+
     @property
     def pending_indexing(self) -> List[Dict[str, Any]]:
         """The index builds this version owes (files written by deferred

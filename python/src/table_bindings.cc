@@ -531,6 +531,15 @@ class PyTable {
     return d;
   }
 
+  nb::dict RebuildIcebergView() const {
+    const IcebergViewResult r = Value(NoGil([&] { return t_->RebuildIcebergView(); }));
+    nb::dict d;
+    d["metadata_path"] = r.metadata_path;
+    d["snapshots"] = r.snapshots;
+    d["lagging"] = r.lagging;
+    return d;
+  }
+
   nb::dict Verify() const {
     const VerifyReport r = Value(NoGil([&] { return t_->Verify(); }));
     nb::dict d;
@@ -626,6 +635,7 @@ void BindTables(nb::module_& m) {
       .def("restore", &PyTable::Restore, nb::arg("version"))
       .def("cleanup", &PyTable::Cleanup, nb::arg("retain_versions"), nb::arg("grace_seconds"))
       .def("verify", &PyTable::Verify)
+      .def("rebuild_iceberg_view", &PyTable::RebuildIcebergView)
       .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"));
 }
 

@@ -426,6 +426,24 @@ int CmdVerify(const std::string& target) {
   return problems.empty() ? 0 : 1;
 }
 
+int CmdIcebergRebuild(const std::string& target) {
+  auto table = Table::Open(target, std::nullopt, g.storage);
+  if (!table.ok()) throw std::runtime_error(table.status().ToString());
+  auto r = (*table)->RebuildIcebergView();
+  if (!r.ok()) throw std::runtime_error(r.status().ToString());
+  json j = {{"table", target},
+            {"metadata_path", r->metadata_path},
+            {"snapshots", r->snapshots},
+            {"lagging", r->lagging}};
+  std::ostringstream os;
+  os << "wrote " << r->metadata_path << ": " << r->snapshots << " snapshots";
+  if (!r->lagging.empty()) os << ", " << r->lagging.size() << " versions not expressible";
+  os << "\n";
+  for (const auto& l : r->lagging) os << "  " << l << "\n";
+  Emit(j, os.str());
+  return 0;
+}
+
 // --- bench -----------------------------------------------------------------
 
 int CmdBench(const std::string& uri, int64_t rows, uint32_t dim, int queries, uint32_t k,
@@ -864,6 +882,15 @@ int Main(int argc, char** argv) {
       app.add_subcommand("verify", "check a table's files (or one file) for consistency");
   verify->add_option("target", target)->required();
   verify->callback([&] { run = [&] { return CmdVerify(target); }; });
+
+  auto* iceberg = app.add_subcommand("iceberg", "the table's Apache Iceberg view");
+  iceberg->require_subcommand(1);
+  auto* rebuild = iceberg->add_subcommand(
+      "rebuild",
+      "write an Iceberg v2 view of every kept version (metadata/vN.metadata.json), one "
+      "snapshot per version");
+  rebuild->add_option("table", target)->required();
+  rebuild->callback([&] { run = [&] { return CmdIcebergRebuild(target); }; });
 
   auto* bench =
       app.add_subcommand("bench", "ingest synthetic vectors, then measure recall and QPS");

@@ -101,10 +101,11 @@ struct CompactionResult {
 // log_merge_factor(max_rows_per_fragment) times over its life (6 for the
 // defaults), never once per optimize, and the table holds at most
 // (merge_factor - 1) fragments per tier below max_rows_per_fragment.
-// Fragments whose share of deleted rows reaches max_deleted_fraction are
-// rewritten too, and indexes owed by deferred writes are built (first
-// training a column's shared IVF-PQ codebook on its pending files once they
-// hold enough rows, IvfPqConfig::min_training_rows).
+// Fragments whose share of deleted rows reaches max_deleted_fraction, and
+// fragments whose columns AddColumns split over several files, are
+// rewritten too (each into one whole-row file), and indexes owed by deferred writes are built
+// (first training a column's shared IVF-PQ codebook on its pending files once they hold enough
+// rows, IvfPqConfig::min_training_rows).
 struct OptimizeOptions {
   int merge_factor = 10;                    // at least 2
   int64_t max_rows_per_fragment = 1 << 20;  // merges write no larger fragment
@@ -157,6 +158,18 @@ struct IcebergViewResult {
   std::vector<std::string> lagging;  // versions Iceberg cannot express, with why
 };
 
+// The state of a table's Iceberg view (Table::IcebergView).
+struct IcebergViewStatus {
+  bool enabled = true;               // the table's "iceberg.view" setting
+  std::string metadata_path;         // the newest metadata file, or empty if none
+  uint64_t published_version = 0;    // the newest ailake version it reflects (0: none)
+  int64_t current_snapshot_id = -1;  // the version its current snapshot shows (-1: none)
+  // Why the current snapshot is older than the version it reflects (a
+  // version Iceberg cannot express), or empty.
+  std::string lag;
+  std::string last_error;  // of this process's last publication that failed, or empty
+};
+
 class Table {
  public:
   ~Table();
@@ -206,16 +219,28 @@ class Table {
   // section with an index for each vector column, pending and plain files
   // none), and every deletion file (checksum, count). `progress`, if set, is
   // called after each data file with (files done, files in the version).
-  // Writes an Apache Iceberg (format v2) view of every kept version, in the
-  // layout path-based catalogs read: metadata/vN.metadata.json (the next N),
-  // metadata/version-hint.text, Avro manifest lists and manifests, and a
-  // Parquet position-delete file per deletion file (docs/FORMAT.md 4.5). One
+  // The Apache Iceberg (format v2) view (docs/FORMAT.md 4.5). Unless
+  // switched off, every commit also publishes it, in the layout path-based
+  // catalogs read: metadata/vN.metadata.json, metadata/version-hint.text,
+  // Avro manifest lists and manifests, Parquet position-delete files. One
   // snapshot per version, its id the version number, so Iceberg readers time
   // travel by version. Columns resolve through a name mapping by stable
-  // field id (renames included). A version Iceberg cannot express yet (a
-  // fragment split over several files by an added column, a nested or
-  // unsupported type) gets no snapshot; `lagging` says which and why.
+  // field id (renames included). A version Iceberg cannot express (a
+  // fragment split over several files by an added column, until Optimize
+  // rewrites it whole; a nested or unsupported type) gets no snapshot: the
+  // previous one stays current and IcebergView().lag says why. Publishing
+  // follows the commit: a failed or interrupted publication never undoes a
+  // commit, and the next commit (or RebuildIcebergView) catches up.
+  //
+  // RebuildIcebergView writes a new metadata file computed afresh from every
+  // kept version; `lagging` lists the versions with no snapshot, and why.
   arrow::Result<IcebergViewResult> RebuildIcebergView() const;
+  arrow::Result<IcebergViewStatus> IcebergView() const;
+  // Switches publishing on (catching up every kept version at once) or off
+  // (the view's metadata is removed, so no engine reads a view that stopped
+  // following the table; Cleanup removes its other files). Commits a version
+  // when the setting changes; returns the table's version.
+  arrow::Result<uint64_t> SetIcebergView(bool enabled) const;
   arrow::Result<VerifyReport> Verify(
       const std::function<void(int64_t done, int64_t total)>& progress = {}) const;
 

@@ -585,13 +585,32 @@ class Table:
         same and exits 1 on a problem."""
         return dict(self._t.verify())
 
+    def iceberg_view(self) -> Dict[str, Any]:
+        """The table's Apache Iceberg (v2) view, which every commit publishes
+        beside the manifests (``metadata/vN.metadata.json``,
+        ``metadata/version-hint.text``), one snapshot per version with the
+        version as its snapshot id, so that Iceberg readers (pyiceberg, Spark)
+        read the live rows of any version. Returns ``enabled``,
+        ``metadata_path`` (the newest metadata file), ``published_version``
+        (the newest version it reflects), ``current_snapshot_id``, ``lag``
+        (why the current snapshot is older than that version: something
+        Iceberg cannot express, such as a fragment split by ``add_columns``
+        until ``optimize`` rewrites it) and ``last_error`` (of this process's
+        last failed publication; the next commit catches up)."""
+        return dict(self._t.iceberg_view())
+
+    def set_iceberg_view(self, enabled: bool) -> int:
+        """Switches publishing the Iceberg view on (catching up every kept
+        version) or off (its metadata is removed; ``cleanup`` removes the
+        rest). Commits a version when the setting changes; returns the
+        table's version."""
+        return self._t.set_iceberg_view(bool(enabled))
+
     def rebuild_iceberg_view(self) -> Dict[str, Any]:
-        """Writes an Apache Iceberg (v2) view of every kept version beside the
-        manifests (``metadata/vN.metadata.json``, ``metadata/version-hint.text``),
-        one snapshot per version with the version as its snapshot id, so that
-        Iceberg readers (pyiceberg, Spark) read the live rows of any version.
-        Returns ``metadata_path``, ``snapshots`` and ``lagging`` (versions
-        Iceberg cannot express yet, each with the reason)."""
+        """Writes the Iceberg view afresh from every kept version (a new
+        ``metadata/vN.metadata.json``). Returns ``metadata_path``,
+        ``snapshots`` and ``lagging`` (versions Iceberg cannot express, each
+        with the reason)."""
         return dict(self._t.rebuild_iceberg_view())
 
     @property

@@ -540,6 +540,22 @@ class PyTable {
     return d;
   }
 
+  nb::dict IcebergView() const {
+    const IcebergViewStatus v = Value(NoGil([&] { return t_->IcebergView(); }));
+    nb::dict d;
+    d["enabled"] = v.enabled;
+    d["metadata_path"] = v.metadata_path;
+    d["published_version"] = v.published_version;
+    d["current_snapshot_id"] = v.current_snapshot_id;
+    d["lag"] = v.lag;
+    d["last_error"] = v.last_error;
+    return d;
+  }
+
+  uint64_t SetIcebergView(bool enabled) const {
+    return Value(NoGil([&] { return t_->SetIcebergView(enabled); }));
+  }
+
   nb::dict Verify() const {
     const VerifyReport r = Value(NoGil([&] { return t_->Verify(); }));
     nb::dict d;
@@ -636,6 +652,8 @@ void BindTables(nb::module_& m) {
       .def("cleanup", &PyTable::Cleanup, nb::arg("retain_versions"), nb::arg("grace_seconds"))
       .def("verify", &PyTable::Verify)
       .def("rebuild_iceberg_view", &PyTable::RebuildIcebergView)
+      .def("iceberg_view", &PyTable::IcebergView)
+      .def("set_iceberg_view", &PyTable::SetIcebergView, nb::arg("enabled"))
       .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"));
 }
 

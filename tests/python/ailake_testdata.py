@@ -49,3 +49,35 @@ def exact_topk(metric: str, q: np.ndarray, x: np.ndarray, k: int, allowed=None) 
 
 def recall(found, truth) -> float:
     return len(set(map(int, found)) & set(map(int, truth))) / max(1, len(truth))
+
+
+def iceberg_history_table(path, dim: int = 8):
+    """A table whose versions go through appends, a deferred write, deletes, a
+    rename, a drop, a second writer's append and an optimize (the history the
+    Iceberg view's oracles read back). Returns the opened table."""
+    import ailake
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(1200, dim)).astype(np.float32)
+
+    def batch(lo, hi):
+        ids = np.arange(lo, hi)
+        return pa.table({"id": ids, "category": [f"c{i % 3}" for i in ids], "price": ids * 0.5})
+
+    w = ailake.TableWriter(path, dim=dim, metric="euclidean", index="hnsw")
+    w.write_batch(batch(0, 300), embeddings=x[:300])
+    w.write_batch(batch(300, 600), embeddings=x[300:600])
+    w.write_batch_deferred(batch(600, 900), embeddings=x[600:900])  # indexed later
+    w.wait_for_indexing()
+    w.close()
+    t = ailake.open_table(path)
+    t.delete("id < 50")
+    t.delete("category = 'c1' and id > 800")
+    t.rename_column("price", "cost")
+    t.drop_columns(["category"])
+    with ailake.TableWriter(path) as w2:
+        w2.write_batch(pa.table({"id": np.arange(900, 1200), "cost": np.arange(900, 1200) * 0.5}),
+                       embeddings=x[900:])
+    t.refresh()
+    t.optimize()
+    return t.refresh()

@@ -1,12 +1,15 @@
 """The Iceberg view of a table (issue #13) read by pyiceberg, an Iceberg
 implementation we did not write: every version it publishes holds exactly the
 rows and values an ailake scan of that version returns."""
+import pathlib
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 import ailake
+from ailake_testdata import iceberg_history_table
 
 pyiceberg_table = pytest.importorskip("pyiceberg.table")
 
@@ -34,37 +37,14 @@ def _compare(view, table, version):
 
 def test_pyiceberg_reads_every_version_as_ailake_scans_it(tmp_path):
     p = tmp_path / "t"
-    rng = np.random.default_rng(11)
-    x = rng.normal(size=(1200, 8)).astype(np.float32)
+    t = iceberg_history_table(p, dim=8)
 
-    def batch(lo, hi):
-        ids = np.arange(lo, hi)
-        return pa.table({"id": ids, "category": [f"c{i % 3}" for i in ids],
-                         "price": ids * 0.5})
-
-    w = ailake.TableWriter(p, dim=8, metric="euclidean", index="hnsw")
-    w.write_batch(batch(0, 300), embeddings=x[:300])
-    w.write_batch(batch(300, 600), embeddings=x[300:600])
-    w.write_batch_deferred(batch(600, 900), embeddings=x[600:900])  # indexed later
-    w.wait_for_indexing()
-    w.close()
-    t = ailake.open_table(p)
-    t.delete("id < 50")
-    t.delete("category = 'c1' and id > 800")
-    t.rename_column("price", "cost")
-    t.drop_columns(["category"])
-    with ailake.TableWriter(p) as w2:
-        w2.write_batch(pa.table({"id": np.arange(900, 1200), "cost": np.arange(900, 1200) * 0.5}),
-                       embeddings=x[900:])
-    t.refresh()
-    t.optimize()
-    t.refresh()
-
-    r = t.rebuild_iceberg_view()
-    assert r["lagging"] == [], r["lagging"]
+    # Every commit published the view: no rebuild needed.
+    status = t.iceberg_view()
+    assert status["enabled"] and status["lag"] == "" and status["last_error"] == ""
+    assert status["published_version"] == t.version == status["current_snapshot_id"]
     versions = [v["version"] for v in t.versions()]
-    assert r["snapshots"] == len(versions)
-    view = pyiceberg_table.StaticTable.from_metadata(r["metadata_path"])
+    view = pyiceberg_table.StaticTable.from_metadata(status["metadata_path"])
     assert [s.snapshot_id for s in view.metadata.snapshots] == versions
     assert view.metadata.current_snapshot_id == t.version
     for v in versions:
@@ -79,9 +59,21 @@ def test_pyiceberg_reads_every_version_as_ailake_scans_it(tmp_path):
     assert sorted(got["id"].to_pylist()) == list(range(1000, 1200))
     live = t.scan(columns=["id"], filter="id >= 1000")
     assert live.num_rows == 200
+    # A rebuild computes the same view afresh, as the next metadata file.
+    r = t.rebuild_iceberg_view()
+    assert r["lagging"] == [] and r["snapshots"] == len(versions)
+    rebuilt = pyiceberg_table.StaticTable.from_metadata(r["metadata_path"])
+    assert rebuilt.metadata.table_uuid == view.metadata.table_uuid
+    assert [s.snapshot_id for s in rebuilt.metadata.snapshots] == versions
+    for v in versions:
+        _compare(rebuilt, t, v)
 
 
-def test_a_version_with_a_split_fragment_lags_with_the_reason(tmp_path):
+def _view(t):
+    return pyiceberg_table.StaticTable.from_metadata(t.iceberg_view()["metadata_path"])
+
+
+def test_a_split_fragment_lags_the_view_until_optimize_rewrites_it(tmp_path):
     p = tmp_path / "s"
     x = np.random.default_rng(2).normal(size=(100, 4)).astype(np.float32)
     with ailake.TableWriter(p, dim=4, metric="euclidean") as w:
@@ -89,44 +81,152 @@ def test_a_version_with_a_split_fragment_lags_with_the_reason(tmp_path):
     t = ailake.open_table(p)
     t.add_column("double_id", lambda rows: pc.multiply(rows["id"], 2), type=pa.int64(),
                  input_columns=["id"])
-    r = t.rebuild_iceberg_view()
-    assert r["snapshots"] == len(t.versions()) - 1
-    assert len(r["lagging"]) == 1 and "added column" in r["lagging"][0]
-    view = pyiceberg_table.StaticTable.from_metadata(r["metadata_path"])
+    t.refresh()
+    s = t.iceberg_view()
+    assert s["published_version"] == t.version
+    assert s["current_snapshot_id"] == t.version - 1
+    assert "added column" in s["lag"] and f"version {t.version}" in s["lag"]
     # The view's current snapshot is the last version it could express.
+    view = _view(t)
     assert view.metadata.current_snapshot_id == t.version - 1
     _compare(view, t, t.version - 1)
-    # Rebuilding writes the next metadata file and keeps the table's uuid.
-    again = t.rebuild_iceberg_view()
-    assert again["metadata_path"].endswith("v2.metadata.json")
-    assert pyiceberg_table.StaticTable.from_metadata(again["metadata_path"]).metadata.table_uuid \
-        == view.metadata.table_uuid
+    # optimize rewrites the split fragment whole: the view catches up.
+    t.optimize()
+    t.refresh()
+    assert all(len(f["files"]) == 1 for f in t.fragments())
+    s = t.iceberg_view()
+    assert s["lag"] == "" and s["current_snapshot_id"] == t.version
+    view = _view(t)
+    _compare(view, t, t.version)
+    assert sorted(view.scan().to_arrow()["double_id"].to_pylist()) == list(range(0, 200, 2))
 
 
-def test_cli_rebuild_and_a_reused_column_name_is_refused(cli, tmp_path):
+def test_cli_status_off_on_and_a_reused_column_name_lags(cli, tmp_path):
     import json
 
     p = tmp_path / "c"
     x = np.random.default_rng(3).normal(size=(60, 4)).astype(np.float32)
     with ailake.TableWriter(p, dim=4, metric="euclidean") as w:
         w.write_batch(pa.table({"id": np.arange(60), "tag": ["a"] * 60}), embeddings=x)
-    r = json.loads(cli("--json", "iceberg", "rebuild", p).stdout)
-    assert r["snapshots"] == 2 and r["metadata_path"].endswith("metadata/v1.metadata.json")
-    view = pyiceberg_table.StaticTable.from_metadata(r["metadata_path"])
-    assert view.scan().to_arrow().num_rows == 60
-    # "tag" dropped, then a new field named "tag": old files' "tag" column
-    # would read as the new field through a name mapping, so no view.
+    s = json.loads(cli("--json", "iceberg", "status", p).stdout)
+    assert s["enabled"] and s["published_version"] == 2 and s["current_snapshot_id"] == 2
+    assert pyiceberg_table.StaticTable.from_metadata(s["metadata_path"]).scan().to_arrow() \
+        .num_rows == 60
+    assert "iceberg view: " in cli("info", p).stdout
+    # Off: the view's metadata is gone (no engine reads a stale view), and
+    # commits publish nothing.
+    off = json.loads(cli("--json", "iceberg", "off", p).stdout)
+    assert not off["enabled"] and off["metadata_path"] == ""
+    assert not (p / "metadata" / "version-hint.text").exists()
+    assert not list((p / "metadata").glob("*.metadata.json"))
     t = ailake.open_table(p)
+    t.delete("id < 10")
+    assert not list((p / "metadata").glob("*.metadata.json"))
+    # On: every kept version is published at once.
+    on = json.loads(cli("--json", "iceberg", "on", p).stdout)
+    t.refresh()
+    assert on["enabled"] and on["published_version"] == t.version == on["current_snapshot_id"]
+    view = pyiceberg_table.StaticTable.from_metadata(on["metadata_path"])
+    for v in [v["version"] for v in t.versions()]:
+        _compare(view, t, v)
+    # "tag" dropped, then a new field named "tag": old files' "tag" column
+    # would read as the new field through a name mapping, so the view lags.
     t.drop_columns(["tag"])
     t.add_column("tag", lambda rows: pa.array(["b"] * rows.num_rows), type=pa.string(),
                  input_columns=["id"])
-    assert "an added column" in cli("--json", "iceberg", "rebuild", p).stdout  # lags
     t.refresh().delete("id >= 0")
     t.optimize()  # drops the emptied (split) fragment
     with ailake.TableWriter(p) as w:
         w.write_batch(pa.table({"id": np.arange(5), "tag": ["c"] * 5}), embeddings=x[:5])
-    bad = cli("iceberg", "rebuild", p, check=False)
-    assert bad.returncode != 0 and "used by two fields" in bad.stderr
+    s = json.loads(cli("--json", "iceberg", "status", p).stdout)
+    assert "used by two fields" in s["lag"]
+    r = json.loads(cli("--json", "iceberg", "rebuild", p).stdout)
+    assert any("used by two fields" in l for l in r["lagging"])
+
+
+def test_cleanup_expires_the_views_snapshots_and_files(tmp_path):
+    p = tmp_path / "e"
+    x = np.random.default_rng(5).normal(size=(200, 4)).astype(np.float32)
+    with ailake.TableWriter(p, dim=4, metric="euclidean", auto_optimize=False) as w:
+        for i in range(10):
+            w.write_batch(pa.table({"id": np.arange(20 * i, 20 * i + 20)}),
+                          embeddings=x[20 * i:20 * i + 20])
+    t = ailake.open_table(p)
+    t.delete("id < 7 or (id > 100 and id < 110)")
+    t.optimize()
+    t.refresh()
+    before = {f.name for f in (p / "metadata").rglob("*") if f.is_file()}
+    t.cleanup(retain_versions=2, grace_seconds=0)
+    t.refresh()
+    kept = [v["version"] for v in t.versions()]
+    assert len(kept) == 2
+    view = _view(t)
+    assert [s.snapshot_id for s in view.metadata.snapshots] == kept
+    for v in kept:
+        _compare(view, t, v)
+    after = {f.name for f in (p / "metadata").rglob("*") if f.is_file()}
+    assert len(after) < len(before) and not (before - after) <= {"version-hint.text"}
+    # What stays: the hint, one metadata file, and per kept snapshot its list,
+    # manifests and position deletes.
+    assert len([n for n in after if n.endswith(".metadata.json")]) == 1
+    assert len([n for n in after if n.startswith("snap-")]) == 2
+    # The view still opens and reads right after another commit.
+    t.delete("id = 1")
+    t.refresh()
+    _compare(_view(t), t, t.version)
+
+
+def test_a_lost_publication_is_caught_up_by_the_next_commit(tmp_path):
+    p = tmp_path / "l"
+    x = np.random.default_rng(6).normal(size=(60, 4)).astype(np.float32)
+    with ailake.TableWriter(p, dim=4, metric="euclidean") as w:
+        w.write_batch(pa.table({"id": np.arange(30)}), embeddings=x[:30])
+    t = ailake.open_table(p)
+    t.delete("id < 3")
+    # A publisher killed before its metadata file: remove the newest one.
+    newest = t.iceberg_view()["metadata_path"]
+    pathlib.Path(newest).unlink()
+    s = t.iceberg_view()
+    assert s["published_version"] == t.refresh().version - 1
+    with ailake.TableWriter(p) as w:
+        w.write_batch(pa.table({"id": np.arange(30, 60)}), embeddings=x[30:])
+    t.refresh()
+    s = t.iceberg_view()
+    assert s["published_version"] == t.version == s["current_snapshot_id"]
+    view = _view(t)
+    assert [s.snapshot_id for s in view.metadata.snapshots] == [v["version"] for v in t.versions()]
+    for v in [v["version"] for v in t.versions()]:
+        _compare(view, t, v)
+
+
+def test_concurrent_writers_publish_every_version(tmp_path):
+    import subprocess
+    import sys
+
+    p = tmp_path / "w"
+    x = np.random.default_rng(7).normal(size=(10, 4)).astype(np.float32)
+    with ailake.TableWriter(p, dim=4, metric="euclidean") as w:
+        w.write_batch(pa.table({"id": np.arange(10)}), embeddings=x)
+    code = """
+import sys, numpy as np, pyarrow as pa, ailake
+p, k = sys.argv[1], int(sys.argv[2])
+rng = np.random.default_rng(k)
+with ailake.TableWriter(p, auto_optimize=False) as w:
+    for i in range(6):
+        ids = np.arange(1000 * k + 10 * i, 1000 * k + 10 * i + 10)
+        w.write_batch(pa.table({"id": ids}), embeddings=rng.normal(size=(10, 4)).astype("float32"))
+"""
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(p), str(k)]) for k in (1, 2, 3)]
+    assert all(q.wait(timeout=300) == 0 for q in procs)
+    t = ailake.open_table(p)
+    assert t.num_rows == 10 + 3 * 60
+    s = t.iceberg_view()
+    assert s["published_version"] == t.version == s["current_snapshot_id"], s
+    view = _view(t)
+    versions = [v["version"] for v in t.versions()]
+    assert [s.snapshot_id for s in view.metadata.snapshots] == versions
+    for v in versions:
+        _compare(view, t, v)
 
 
 def test_the_documented_example_runs(tmp_path):
@@ -135,7 +235,7 @@ def test_the_documented_example_runs(tmp_path):
 
     text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "PYTHON.md").read_text()
     (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S)
-                if "StaticTable.from_metadata(t.rebuild_iceberg_view()" in b]
+                if "StaticTable.from_metadata(t.iceberg_view()" in b]
     x = np.random.default_rng(4).normal(size=(40, 4)).astype(np.float32)
     with ailake.TableWriter(tmp_path / "d", dim=4, metric="euclidean") as w:
         w.write_batch(pa.table({"id": np.arange(20)}), embeddings=x[:20])

@@ -270,6 +270,33 @@ json FileInfo(const AilakeFileReader& r) {
           {"vector_columns", cols}};
 }
 
+json ViewJson(const IcebergViewStatus& v) {
+  return {{"enabled", v.enabled},
+          {"metadata_path", v.metadata_path},
+          {"published_version", v.published_version},
+          {"current_snapshot_id", v.current_snapshot_id},
+          {"lag", v.lag},
+          {"last_error", v.last_error}};
+}
+
+// One line (more when it lags or failed) on the Iceberg view.
+std::string ViewText(const IcebergViewStatus& v) {
+  std::ostringstream os;
+  if (!v.enabled) {
+    os << "  iceberg view: off\n";
+    return os.str();
+  }
+  if (v.metadata_path.empty()) {
+    os << "  iceberg view: not published yet\n";
+  } else {
+    os << "  iceberg view: " << v.metadata_path << ", reflects version " << v.published_version
+       << ", current snapshot " << v.current_snapshot_id << "\n";
+  }
+  if (!v.lag.empty()) os << "  iceberg view lags: " << v.lag << "\n";
+  if (!v.last_error.empty()) os << "  iceberg view error: " << v.last_error << "\n";
+  return os.str();
+}
+
 int CmdInfo(const std::string& target, int64_t version) {
   auto table = version >= 0 ? Table::Open(target, static_cast<uint64_t>(version), g.storage)
                             : Table::Open(target, std::nullopt, g.storage);
@@ -336,8 +363,11 @@ int CmdInfo(const std::string& target, int64_t version) {
                    {"precision", PrecisionName(p.precision)},
                    {"index", IndexTypeName(p.index_type)}});
   }
+  auto view = t->IcebergView();
+  if (!view.ok()) throw std::runtime_error(view.status().ToString());
   json j = {{"table", target},
             {"version", t->version()},
+            {"iceberg_view", ViewJson(*view)},
             {"rows", t->num_rows()},
             {"schema", t->schema()->ToString()},
             {"vector_columns", vcs},
@@ -353,6 +383,7 @@ int CmdInfo(const std::string& target, int64_t version) {
     os << "  vector column " << p.vector_column << ": dim " << p.dim << ", " << MetricName(p.metric)
        << ", " << PrecisionName(p.precision) << ", index " << IndexTypeName(p.index_type) << "\n";
   }
+  os << ViewText(*view);
   os << "schema:\n" << t->schema()->ToString() << "\nversions:\n";
   for (const auto& v : *versions) {
     os << "  " << v.version << "  " << v.operation << "  rows=" << v.num_rows
@@ -424,6 +455,32 @@ int CmdVerify(const std::string& target) {
   for (const auto& p : problems) os << "  " << p.get<std::string>() << "\n";
   Emit(j, os.str());
   return problems.empty() ? 0 : 1;
+}
+
+int CmdIcebergStatus(const std::string& target) {
+  auto table = Table::Open(target, std::nullopt, g.storage);
+  if (!table.ok()) throw std::runtime_error(table.status().ToString());
+  auto view = (*table)->IcebergView();
+  if (!view.ok()) throw std::runtime_error(view.status().ToString());
+  json j = ViewJson(*view);
+  j["table"] = target;
+  j["version"] = (*table)->version();
+  Emit(j, ViewText(*view));
+  return 0;
+}
+
+int CmdIcebergSwitch(const std::string& target, bool on) {
+  auto table = Table::Open(target, std::nullopt, g.storage);
+  if (!table.ok()) throw std::runtime_error(table.status().ToString());
+  auto v = (*table)->SetIcebergView(on);
+  if (!v.ok()) throw std::runtime_error(v.status().ToString());
+  auto view = (*table)->IcebergView();
+  if (!view.ok()) throw std::runtime_error(view.status().ToString());
+  json j = ViewJson(*view);
+  j["table"] = target;
+  j["version"] = *v;
+  Emit(j, ViewText(*view));
+  return 0;
 }
 
 int CmdIcebergRebuild(const std::string& target) {
@@ -885,12 +942,24 @@ int Main(int argc, char** argv) {
 
   auto* iceberg = app.add_subcommand("iceberg", "the table's Apache Iceberg view");
   iceberg->require_subcommand(1);
-  auto* rebuild = iceberg->add_subcommand(
-      "rebuild",
-      "write an Iceberg v2 view of every kept version (metadata/vN.metadata.json), one "
-      "snapshot per version");
+  auto* rebuild =
+      iceberg->add_subcommand("rebuild",
+                              "write the Iceberg v2 view afresh from every kept version (a new "
+                              "metadata/vN.metadata.json), one snapshot per version");
   rebuild->add_option("table", target)->required();
   rebuild->callback([&] { run = [&] { return CmdIcebergRebuild(target); }; });
+  auto* view_status = iceberg->add_subcommand(
+      "status", "what the view reflects: its metadata file, version, current snapshot, lag");
+  view_status->add_option("table", target)->required();
+  view_status->callback([&] { run = [&] { return CmdIcebergStatus(target); }; });
+  auto* view_on = iceberg->add_subcommand(
+      "on", "publish the view on every commit (the default); catches up every kept version");
+  view_on->add_option("table", target)->required();
+  view_on->callback([&] { run = [&] { return CmdIcebergSwitch(target, true); }; });
+  auto* view_off = iceberg->add_subcommand(
+      "off", "stop publishing the view and remove its metadata (cleanup removes the rest)");
+  view_off->add_option("table", target)->required();
+  view_off->callback([&] { run = [&] { return CmdIcebergSwitch(target, false); }; });
 
   auto* bench =
       app.add_subcommand("bench", "ingest synthetic vectors, then measure recall and QPS");

@@ -1,6 +1,6 @@
 #include "ailake/table/avro_container.h"
 
-#include <random>
+#include "ailake/core/checksum.h"
 
 namespace ailake::table {
 namespace {
@@ -41,8 +41,6 @@ arrow::Result<std::unique_ptr<AvroContainerWriter>> AvroContainerWriter::Make(
   }
   w->iface_ = avro_generic_class_from_schema(w->schema_);
   if (w->iface_ == nullptr) return AvroError("a value class for the schema");
-  std::random_device rd;
-  for (int i = 0; i < 16; ++i) w->sync_.push_back(static_cast<char>(rd() & 0xff));
   return w;
 }
 
@@ -81,12 +79,19 @@ std::string AvroContainerWriter::Finish() const {
     PutBytes(&out, v);
   }
   PutLong(&out, 0);
-  out += sync_;
+  // The sync marker: derived from the content, so equal content gives equal
+  // bytes (publishers racing to write one object write the same bytes).
+  std::string sync;
+  for (uint64_t part :
+       {core::Checksum64(out.data(), out.size()), core::Checksum64(block_.data(), block_.size())}) {
+    for (int i = 0; i < 8; ++i) sync.push_back(static_cast<char>((part >> (8 * i)) & 0xff));
+  }
+  out += sync;
   if (count_ > 0) {
     PutLong(&out, count_);
     PutLong(&out, static_cast<int64_t>(block_.size()));
     out += block_;
-    out += sync_;
+    out += sync;
   }
   return out;
 }
@@ -109,6 +114,15 @@ arrow::Status SetString(avro_value_t* rec, const char* name, const std::string& 
   avro_value_t f;
   ARROW_RETURN_NOT_OK(Field(rec, name, &f));
   if (avro_value_set_string_len(&f, v.c_str(), v.size() + 1) != 0) return AvroError(name);
+  return arrow::Status::OK();
+}
+
+arrow::Status SetNull(avro_value_t* rec, const char* name) {
+  avro_value_t f, branch;
+  ARROW_RETURN_NOT_OK(Field(rec, name, &f));
+  if (avro_value_set_branch(&f, 0, &branch) != 0 || avro_value_set_null(&branch) != 0) {
+    return AvroError(name);
+  }
   return arrow::Status::OK();
 }
 

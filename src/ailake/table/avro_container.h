@@ -32,7 +32,8 @@ class AvroContainerWriter {
 
   // Appends one record: `fill` sets the fields of a fresh record value.
   arrow::Status Append(const std::function<arrow::Status(avro_value_t* record)>& fill);
-  // The whole file.
+  // The whole file. Equal schema, metadata and records give equal bytes
+  // (the sync marker is derived from them).
   std::string Finish() const;
 
  private:
@@ -43,7 +44,6 @@ class AvroContainerWriter {
   avro_value_iface_t* iface_ = nullptr;
   std::string block_;
   int64_t count_ = 0;
-  std::string sync_;
 };
 
 // Avro C error text as a Status.
@@ -53,6 +53,8 @@ arrow::Status AvroError(const char* what);
 arrow::Status SetLong(avro_value_t* rec, const char* name, int64_t v);
 arrow::Status SetInt(avro_value_t* rec, const char* name, int32_t v);
 arrow::Status SetString(avro_value_t* rec, const char* name, const std::string& v);
+// A ["null", ...] union field set to null.
+arrow::Status SetNull(avro_value_t* rec, const char* name);
 // A ["null", "long"] union field set to a long.
 arrow::Status SetOptionalLong(avro_value_t* rec, const char* name, int64_t v);
 

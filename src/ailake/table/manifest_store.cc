@@ -284,7 +284,10 @@ arrow::Result<CommitResult> ManifestStore::Commit(const std::string& operation,
     const std::string bytes = EncodeManifestFile(next);
     arrow::Status st =
         store_->PutIfAbsent(VersionPath(next.version()), *arrow::Buffer::FromString(bytes));
-    if (st.ok()) return CommitResult{std::move(next), attempt};
+    if (st.ok()) {
+      if (after_commit_) after_commit_(next);
+      return CommitResult{std::move(next), attempt};
+    }
     (void)store_->Delete(txn_path);
     if (!st.IsAlreadyExists()) return st;
     // Lost the race for this version: back off briefly, then rebase.

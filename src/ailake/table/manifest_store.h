@@ -72,8 +72,13 @@ class ManifestStore {
   arrow::Result<CommitResult> Commit(const std::string& operation, const std::string& detail,
                                      const Operation& op, int max_attempts = 1000) const;
 
+  // Called with each manifest this store commits, after the commit (the
+  // table's Iceberg view is published from here). Set once, before use.
+  void SetAfterCommit(std::function<void(const Manifest&)> fn) { after_commit_ = std::move(fn); }
+
  private:
   std::shared_ptr<io::ObjectStore> store_;
+  std::function<void(const Manifest&)> after_commit_;
 };
 
 }  // namespace ailake::table

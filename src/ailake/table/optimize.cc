@@ -106,7 +106,11 @@ std::vector<std::vector<uint64_t>> PlanMerges(const Manifest& m, const OptimizeO
   }
   for (const Fragment* f : frags) {
     if (grouped.count(f->id())) continue;
-    if (LiveRows(*f) == 0 || DeletedFraction(*f) >= options.max_deleted_fraction) {
+    // Rewritten alone: fragments with nothing live, with many deletions, or
+    // whose columns are split over several files by AddColumns (one
+    // whole-row file reads faster, and is what the Iceberg view can name).
+    if (LiveRows(*f) == 0 || DeletedFraction(*f) >= options.max_deleted_fraction ||
+        f->files_size() > 1) {
       groups.push_back({f->id()});
     }
   }

@@ -242,6 +242,7 @@ arrow::Result<uint64_t> Table::Restore(uint64_t version) const {
             m.set_next_fragment_id(std::max(m.next_fragment_id(), latest->next_fragment_id()));
             m.set_max_field_id(std::max(m.max_field_id(), latest->max_field_id()));
             m.clear_tag();
+            *m.mutable_properties() = latest->properties();  // settings are not restored
             return m;
           }));
   return r.manifest.version();
@@ -260,8 +261,18 @@ arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const
   std::sort(versions.begin(), versions.end());
   const size_t keep =
       std::min<size_t>(versions.size(), std::max<uint32_t>(1, options.retain_versions));
-  const std::vector<uint64_t> kept(versions.end() - static_cast<std::ptrdiff_t>(keep),
-                                   versions.end());
+  std::vector<uint64_t> kept(versions.end() - static_cast<std::ptrdiff_t>(keep), versions.end());
+  // The version the Iceberg view shows (older than the kept ones when the
+  // view lags) stays, with its files, while the view shows it.
+  ARROW_ASSIGN_OR_RAISE(auto latest, ctx_->manifests.Read(versions.back()));
+  ARROW_ASSIGN_OR_RAISE(auto view, table::IcebergViewStatusOf(*ctx_, latest));
+  if (view.current_snapshot_id > 0 &&
+      static_cast<uint64_t>(view.current_snapshot_id) < kept.front() &&
+      std::binary_search(versions.begin(), versions.end(),
+                         static_cast<uint64_t>(view.current_snapshot_id))) {
+    kept.insert(kept.begin(), static_cast<uint64_t>(view.current_snapshot_id));
+  }
+  const uint64_t oldest_kept = versions[versions.size() - keep];
   // Everything a kept version names.
   std::set<std::string> referenced;
   for (uint64_t v : kept) {
@@ -281,7 +292,8 @@ arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const
   // Old manifests first, oldest first: no remaining version can then name a
   // file deleted below, whatever point this stops at.
   for (uint64_t v : versions) {
-    if (v >= kept.front()) break;
+    if (v >= oldest_kept) break;
+    if (v == kept.front()) continue;  // the view's
     ARROW_RETURN_NOT_OK(store->Delete(table::VersionPath(v)));
     ++out.versions_removed;
   }
@@ -308,6 +320,9 @@ arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const
       out.bytes_removed += o.size;
     }
   }
+  // The Iceberg view's snapshots of removed versions, and its files no
+  // remaining snapshot names (all of them when the view is off).
+  ARROW_RETURN_NOT_OK(table::ExpireIcebergView(*ctx_, oldest_kept, cutoff, &out));
   return out;
 }
 

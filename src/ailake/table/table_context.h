@@ -11,6 +11,7 @@
 
 #include "ailake/file.h"
 #include "ailake/io/object_store.h"
+#include "ailake/table/iceberg_view.h"
 #include "ailake/table/manifest.pb.h"
 #include "ailake/table/manifest_store.h"
 #include "ailake/table/shared_codebook.h"
@@ -22,7 +23,15 @@ struct TableContext {
       : uri(std::move(uri_in)),
         store(store_in),
         manifests(store_in),
-        codebooks(std::make_shared<CodebookCache>(std::move(store_in))) {}
+        codebooks(std::make_shared<CodebookCache>(std::move(store_in))),
+        iceberg_view(std::make_shared<IcebergViewState>()) {
+    // Every commit publishes the table's Iceberg view. A publication that
+    // fails leaves the commit standing (the next one catches up) and is
+    // reported by Table::IcebergView().last_error.
+    manifests.SetAfterCommit([this](const Manifest& m) { (void)PublishIcebergView(*this, m); });
+  }
+  TableContext(const TableContext&) = delete;
+  TableContext& operator=(const TableContext&) = delete;
 
   // An open reader of a data file; its shared IVF-PQ codebooks are found
   // through `codebooks` (register a manifest there before searching).
@@ -40,6 +49,7 @@ struct TableContext {
   // Shared IVF-PQ codebooks, loaded once per table (not owned by readers'
   // resolvers in a cycle: the cache holds only the store).
   std::shared_ptr<CodebookCache> codebooks;
+  std::shared_ptr<IcebergViewState> iceberg_view;
 
   // Bounds on the caches (entries); past them the oldest half is dropped.
   static constexpr size_t kMaxOpenFiles = 4096;

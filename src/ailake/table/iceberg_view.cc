@@ -162,6 +162,7 @@ arrow::Result<std::string> PositionDeletes(const std::string& data_path,
 
 constexpr size_t kFragmentsPerManifest = 64;
 constexpr int64_t kFileSequenceNumber = 1;
+constexpr int64_t kMetadataFilesKept = 100;
 constexpr std::string_view kPublishedProperty = "ailake.published-version";
 constexpr std::string_view kLagProperty = "ailake.view-lag";
 constexpr std::string_view kMappingProperty = "schema.name-mapping.default";
@@ -468,7 +469,18 @@ class Publisher {
     const std::string rel = MetadataPath(n);
     ARROW_RETURN_NOT_OK(store_.PutIfAbsent(rel, *arrow::Buffer::FromString(md.dump(2))));
     metadata_path_ = At(rel);
-    return store_.Put(std::string(kHintPath), *arrow::Buffer::FromString(std::to_string(n)));
+    ARROW_RETURN_NOT_OK(
+        store_.Put(std::string(kHintPath), *arrow::Buffer::FromString(std::to_string(n))));
+    // Older metadata files are history readers no longer need (every kept
+    // snapshot is in the newest); the newest kMetadataFilesKept stay for
+    // readers that found one a moment ago. One delete per publication (a
+    // number skipped by a race is left to Cleanup).
+    if (n > kMetadataFilesKept) {
+      const std::string old = MetadataPath(n - kMetadataFilesKept);
+      ARROW_ASSIGN_OR_RAISE(bool exists, store_.Exists(old));
+      if (exists) ARROW_RETURN_NOT_OK(store_.Delete(old));
+    }
+    return arrow::Status::OK();
   }
 
   const std::string& metadata_path() const { return metadata_path_; }

@@ -10,6 +10,8 @@
 //                       checks behind it
 //   filter_fuzz         filter text (ParseFilter)
 //   npy_fuzz            a .npy matrix (the CLI's vector input)
+//   iceberg_avro_fuzz   an Iceberg manifest list or manifest (Avro container,
+//                       decoded by Avro C), read as IcebergSource reads them
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,6 +22,7 @@
 
 #include "ailake/cli/npy.h"
 #include "ailake/query.h"
+#include "ailake/table/avro_container.h"
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/manifest.pb.h"
 #include "ailake/table/manifest_store.h"
@@ -29,6 +32,7 @@
 #define AILAKE_FUZZ_DELETION_FILE 1
 #define AILAKE_FUZZ_FILTER 2
 #define AILAKE_FUZZ_NPY 3
+#define AILAKE_FUZZ_ICEBERG_AVRO 4
 #ifndef AILAKE_FUZZ_PARSER
 #error "define AILAKE_FUZZ_PARSER (fuzz/CMakeLists.txt)"
 #endif
@@ -57,6 +61,31 @@ namespace {
   }
 }
 
+[[maybe_unused]] void ReadIcebergAvro(const uint8_t* data, size_t size) {
+  using namespace ailake::table;  // NOLINT(google-build-using-namespace)
+  auto r = AvroContainerReader::Open(
+      arrow::Buffer::FromString(std::string(reinterpret_cast<const char*>(data), size)),
+      "fuzz.avro");
+  if (!r.ok()) return;
+  for (int i = 0; i < 10000; ++i) {
+    auto rec = (*r)->Next();
+    if (!rec.ok() || *rec == nullptr) return;
+    // The fields of a manifest list entry, then of a manifest entry.
+    (void)GetString(*rec, "manifest_path");
+    (void)GetInt(*rec, "content");
+    (void)GetLong(*rec, "sequence_number");
+    (void)GetInt(*rec, "status");
+    (void)GetOptionalLong(*rec, "sequence_number");
+    auto df = GetRecord(*rec, "data_file");
+    if (!df.ok()) continue;
+    (void)GetInt(&*df, "content");
+    (void)GetString(&*df, "file_path");
+    (void)GetString(&*df, "file_format");
+    (void)GetLong(&*df, "record_count");
+    (void)GetLong(&*df, "file_size_in_bytes");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -71,6 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ailake::ParseFilter(std::string(reinterpret_cast<const char*>(data), size));
 #elif AILAKE_FUZZ_PARSER == AILAKE_FUZZ_NPY
   (void)ailake::cli::ParseNpy(data, size);
+#elif AILAKE_FUZZ_PARSER == AILAKE_FUZZ_ICEBERG_AVRO
+  ReadIcebergAvro(data, size);
 #else
 #error "unknown AILAKE_FUZZ_PARSER"
 #endif

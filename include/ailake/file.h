@@ -291,6 +291,13 @@ class AilakeFileReader {
   static constexpr int64_t kOnDemandMinColumnBytes = int64_t{16} << 20;
   void SetVectorsOnDemand(bool on_demand, int64_t min_column_bytes = kOnDemandMinColumnBytes);
 
+  // For a plain Parquet file written by another engine, whose columns carry
+  // no ailake metadata: reads the fixed_size_binary[4·dim] column
+  // `policy.vector_column` as little-endian f32 vectors of the policy's dim
+  // and metric (exact search, Vectors()). A column the file already declares
+  // is left as it is. Call right after Open, before sharing the reader.
+  arrow::Status DeclareVectorColumn(const VectorStoragePolicy& policy);
+
   // Up to k nearest rows of this file (row = position in the file).
   arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query, uint32_t k,
                                               const SearchParams& params = {},

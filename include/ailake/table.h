@@ -170,6 +170,24 @@ struct IcebergViewStatus {
   std::string last_error;  // of this process's last publication that failed, or empty
 };
 
+// Table::OpenIceberg: which plain Iceberg table, and its vector columns.
+struct IcebergOpenOptions {
+  // Vector columns: Iceberg fixed[4·dim] columns read as little-endian f32
+  // vectors; give vector_column and metric (dim 0 = from the column's width).
+  // Empty: the columns an ailake view documents as vectors, if any.
+  std::vector<VectorStoragePolicy> vector_columns;
+  // The metadata file, relative to the table (metadata/<name>.metadata.json);
+  // empty = the newest (version-hint.text, else the highest number).
+  std::string metadata_file;
+};
+
+// Table::ImportIceberg: the source, and how the new table indexes.
+struct IcebergImportOptions {
+  IcebergOpenOptions source;
+  StorageOptions source_storage;
+  IndexType index_type = IndexType::kHnsw;  // of every vector column
+};
+
 class Table {
  public:
   ~Table();
@@ -180,6 +198,23 @@ class Table {
   static arrow::Result<std::shared_ptr<Table>> Create(
       const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
       std::vector<VectorStoragePolicy> vector_columns, const StorageOptions& storage = {});
+  // A plain Apache Iceberg table (format 1 or 2, unpartitioned, Parquet
+  // data files, position deletes) written by another engine, read-only: its
+  // snapshots are versions 1..N in order (Versions() names each snapshot
+  // id), the current snapshot is the latest, vector columns are searched by
+  // exact scan; every change is refused with an error naming ImportIceberg.
+  // `uri`: the table directory, or one of its metadata/*.metadata.json files.
+  static arrow::Result<std::shared_ptr<Table>> OpenIceberg(const std::string& uri,
+                                                           const IcebergOpenOptions& options = {},
+                                                           std::optional<uint64_t> version = {},
+                                                           const StorageOptions& storage = {});
+  // Makes an ailake table at `dest` of the current snapshot of the Iceberg
+  // table at `source` (as OpenIceberg reads it): one data file per Iceberg
+  // data file, its live rows written again with an index for each vector
+  // column, committed as one version.
+  static arrow::Result<std::shared_ptr<Table>> ImportIceberg(
+      const std::string& source, const std::string& dest, const IcebergImportOptions& options = {},
+      const StorageOptions& storage = {});
   // The newest version, or `version`.
   static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri,
                                                     std::optional<uint64_t> version = {},

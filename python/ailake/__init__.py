@@ -39,6 +39,8 @@ __all__ = [
     "File",
     "Index",
     "open_table",
+    "open_iceberg",
+    "import_iceberg",
     "create_table",
     "open_file",
     "set_read_cache_capacity",
@@ -733,6 +735,55 @@ def open_table(
     return Table(
         _ailake.Table.open(os.fspath(path), version, _storage_options(storage_options))
     )
+
+
+def _iceberg_vectors(vector_column, metric):
+    if vector_column is None:
+        return []
+    cols = [vector_column] if isinstance(vector_column, str) else list(vector_column)
+    return [(c, metric) for c in cols]
+
+
+def open_iceberg(
+    path: Union[str, os.PathLike],
+    version: Optional[int] = None,
+    *,
+    vector_column: Union[None, str, Sequence[str]] = None,
+    metric: str = "euclidean",
+    metadata_file: str = "",
+    storage_options: Optional[Mapping[str, Any]] = None,
+) -> Table:
+    """Opens a plain Apache Iceberg table (format 1 or 2, unpartitioned,
+    Parquet data files, position deletes) that another engine wrote, read
+    only. ``path`` is the table directory or one of its
+    ``metadata/*.metadata.json`` files (default: the newest). Its snapshots
+    are versions 1..N in order (``versions()`` names each snapshot id).
+    ``vector_column`` names ``fixed[4·dim]`` columns of little-endian f32
+    vectors, searched by exact scan with ``metric``; without it, the columns
+    an ailake view documents as vectors. Changes are refused:
+    ``import_iceberg`` makes an ailake table of it."""
+    return Table(_ailake.Table.open_iceberg(
+        os.fspath(path), _iceberg_vectors(vector_column, metric), metadata_file, version,
+        _storage_options(storage_options)))
+
+
+def import_iceberg(
+    source: Union[str, os.PathLike],
+    dest: Union[str, os.PathLike],
+    *,
+    vector_column: Union[None, str, Sequence[str]] = None,
+    metric: str = "euclidean",
+    index: str = "hnsw",
+    source_storage_options: Optional[Mapping[str, Any]] = None,
+    storage_options: Optional[Mapping[str, Any]] = None,
+) -> Table:
+    """Makes an ailake table at ``dest`` of the current snapshot of the
+    Iceberg table at ``source`` (read as ``open_iceberg`` reads it): one data
+    file per Iceberg data file, its live rows written with an ``index`` for
+    each vector column, committed as one version. Returns the new table."""
+    return Table(_ailake.Table.import_iceberg(
+        os.fspath(source), os.fspath(dest), _iceberg_vectors(vector_column, metric), index,
+        _storage_options(source_storage_options), _storage_options(storage_options)))
 
 
 def set_read_cache_capacity(num_bytes: int) -> None:

@@ -152,6 +152,25 @@ def open_table(
     *,
     storage_options: Optional[Mapping[str, Any]] = ...,
 ) -> Table: ...
+def open_iceberg(
+    path: _Path,
+    version: Optional[int] = ...,
+    *,
+    vector_column: Union[None, str, Sequence[str]] = ...,
+    metric: str = ...,
+    metadata_file: str = ...,
+    storage_options: Optional[Mapping[str, Any]] = ...,
+) -> Table: ...
+def import_iceberg(
+    source: _Path,
+    dest: _Path,
+    *,
+    vector_column: Union[None, str, Sequence[str]] = ...,
+    metric: str = ...,
+    index: str = ...,
+    source_storage_options: Optional[Mapping[str, Any]] = ...,
+    storage_options: Optional[Mapping[str, Any]] = ...,
+) -> Table: ...
 def create_table(
     path: _Path,
     schema: pa.Schema,

@@ -7,6 +7,7 @@
 
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -206,6 +207,41 @@ class PyTable {
   static PyTable Open(const std::string& path, std::optional<uint64_t> version,
                       const StorageOptions& storage) {
     return PyTable(Value(NoGil([&] { return Table::Open(path, version, storage); })));
+  }
+
+  // vectors: (column, metric) pairs; dims come from the columns' widths.
+  static IcebergOpenOptions IcebergOptions(
+      const std::vector<std::pair<std::string, std::string>>& vectors,
+      const std::string& metadata_file) {
+    IcebergOpenOptions o;
+    for (const auto& [column, metric] : vectors) {
+      VectorStoragePolicy p;
+      p.vector_column = column;
+      p.metric = Value(ParseMetric(metric));
+      p.dim = 0;
+      o.vector_columns.push_back(p);
+    }
+    o.metadata_file = metadata_file;
+    return o;
+  }
+
+  static PyTable OpenIceberg(const std::string& path,
+                             const std::vector<std::pair<std::string, std::string>>& vectors,
+                             const std::string& metadata_file, std::optional<uint64_t> version,
+                             const StorageOptions& storage) {
+    const IcebergOpenOptions o = IcebergOptions(vectors, metadata_file);
+    return PyTable(Value(NoGil([&] { return Table::OpenIceberg(path, o, version, storage); })));
+  }
+
+  static PyTable ImportIceberg(const std::string& source, const std::string& dest,
+                               const std::vector<std::pair<std::string, std::string>>& vectors,
+                               const std::string& index, const StorageOptions& source_storage,
+                               const StorageOptions& storage) {
+    IcebergImportOptions o;
+    o.source = IcebergOptions(vectors, "");
+    o.source_storage = source_storage;
+    o.index_type = Value(ParseIndexType(index));
+    return PyTable(Value(NoGil([&] { return Table::ImportIceberg(source, dest, o, storage); })));
   }
 
   uint64_t version() const { return t_->version(); }
@@ -603,6 +639,11 @@ void BindTables(nb::module_& m) {
 
   nb::class_<PyTable>(m, "Table")
       .def_static("open", &PyTable::Open, nb::arg("path"), nb::arg("version").none(),
+                  nb::arg("storage_options"))
+      .def_static("open_iceberg", &PyTable::OpenIceberg, nb::arg("path"), nb::arg("vectors"),
+                  nb::arg("metadata_file"), nb::arg("version").none(), nb::arg("storage_options"))
+      .def_static("import_iceberg", &PyTable::ImportIceberg, nb::arg("source"), nb::arg("dest"),
+                  nb::arg("vectors"), nb::arg("index"), nb::arg("source_storage_options"),
                   nb::arg("storage_options"))
       .def("io_stats", &PyTable::IoStatsDict)
       .def_prop_ro("version", &PyTable::version)

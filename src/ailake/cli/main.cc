@@ -33,6 +33,8 @@ struct Globals {
   bool json = false;
   bool quiet = false;
   StorageOptions storage;  // --storage-option KEY=VALUE (include/ailake/storage.h)
+  // --iceberg-vector COLUMN[:METRIC]: vector columns of a plain Iceberg table.
+  IcebergOpenOptions iceberg;
 };
 Globals g;
 
@@ -202,9 +204,21 @@ int CmdWrite(const std::string& uri, const std::string& input, const std::string
 
 // --- search / scan / take --------------------------------------------------
 
+// An ailake table, else a plain Iceberg table (read-only) at `uri`.
+arrow::Result<std::shared_ptr<Table>> OpenAny(const std::string& uri, int64_t version) {
+  const std::optional<uint64_t> v =
+      version >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(version)) : std::nullopt;
+  auto t = Table::Open(uri, v, g.storage);
+  if (t.ok() || t.status().message().find("no ailake table") == std::string::npos) return t;
+  auto ice = Table::OpenIceberg(uri, g.iceberg, v, g.storage);
+  if (ice.ok() || ice.status().message().find("no Iceberg table") == std::string::npos) {
+    return ice;
+  }
+  return t;
+}
+
 std::shared_ptr<Table> OpenTable(const std::string& uri, int64_t version) {
-  auto t = version >= 0 ? Table::Open(uri, static_cast<uint64_t>(version), g.storage)
-                        : Table::Open(uri, std::nullopt, g.storage);
+  auto t = OpenAny(uri, version);
   if (!t.ok()) throw std::runtime_error(t.status().ToString());
   return *t;
 }
@@ -298,8 +312,7 @@ std::string ViewText(const IcebergViewStatus& v) {
 }
 
 int CmdInfo(const std::string& target, int64_t version) {
-  auto table = version >= 0 ? Table::Open(target, static_cast<uint64_t>(version), g.storage)
-                            : Table::Open(target, std::nullopt, g.storage);
+  auto table = OpenAny(target, version);
   if (!table.ok()) {
     auto reader = AilakeFileReader::Open(target);
     if (!reader.ok()) {
@@ -457,6 +470,43 @@ int CmdVerify(const std::string& target) {
   return problems.empty() ? 0 : 1;
 }
 
+int CmdImport(const std::string& source, const std::string& dest,
+              const std::vector<std::string>& vector_columns, const std::string& metric,
+              const std::string& index) {
+  IcebergImportOptions o;
+  auto m = ParseMetric(metric);
+  if (!m.ok()) throw CLI::ValidationError("--metric", m.status().message());
+  auto it = ParseIndexType(index);
+  if (!it.ok()) throw CLI::ValidationError("--index", it.status().message());
+  o.index_type = *it;
+  for (const auto& c : vector_columns) {
+    VectorStoragePolicy p;
+    p.vector_column = c;
+    p.metric = *m;
+    p.dim = 0;
+    o.source.vector_columns.push_back(p);
+  }
+  if (o.source.vector_columns.empty()) o.source.vector_columns = g.iceberg.vector_columns;
+  o.source_storage = g.storage;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto t = Table::ImportIceberg(source, dest, o, g.storage);
+  if (!t.ok()) throw std::runtime_error(t.status().ToString());
+  json cols = json::array();
+  for (const auto& p : (*t)->vector_columns()) cols.push_back(p.vector_column);
+  json j = {{"source", source},
+            {"table", dest},
+            {"version", (*t)->version()},
+            {"rows", (*t)->num_rows()},
+            {"fragments", (*t)->fragments().size()},
+            {"vector_columns", cols},
+            {"seconds", Seconds(t0)}};
+  std::ostringstream os;
+  os << "imported " << (*t)->num_rows() << " rows of Iceberg table " << source << " into " << dest
+     << " (" << (*t)->fragments().size() << " data files, version " << (*t)->version() << ")\n";
+  Emit(j, os.str());
+  return 0;
+}
+
 int CmdIcebergStatus(const std::string& target) {
   auto table = Table::Open(target, std::nullopt, g.storage);
   if (!table.ok()) throw std::runtime_error(table.status().ToString());
@@ -612,6 +662,13 @@ int Main(int argc, char** argv) {
                  "KEY=VALUE setting of an s3:// table, repeatable (aws_endpoint, aws_region, "
                  "aws_access_key_id, aws_secret_access_key, aws_session_token, allow_http, "
                  "connect_timeout, request_timeout, max_retries, cache_bytes)")
+      ->type_size(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  std::vector<std::string> iceberg_vectors;
+  app.add_option("--iceberg-vector", iceberg_vectors,
+                 "COLUMN[:METRIC]: a fixed[4*dim] column of a plain Iceberg table to read as "
+                 "f32 vectors (searched by exact scan), repeatable")
       ->type_size(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -935,6 +992,27 @@ int Main(int argc, char** argv) {
     };
   });
 
+  std::vector<std::string> import_vectors;
+  std::string import_metric = "euclidean", import_index = "hnsw";
+  auto* import_cmd = app.add_subcommand(
+      "import",
+      "make an ailake table of a plain Iceberg table's current snapshot (its vector columns "
+      "indexed)");
+  import_cmd->add_option("source", from, "the Iceberg table (directory or metadata file)")
+      ->required();
+  import_cmd->add_option("table", target, "the new ailake table")->required();
+  import_cmd
+      ->add_option("--vector-column", import_vectors,
+                   "a fixed[4*dim] column of f32 vectors, repeatable")
+      ->type_size(1)
+      ->allow_extra_args(false);
+  import_cmd->add_option("--metric", import_metric)->capture_default_str();
+  import_cmd->add_option("--index", import_index, "hnsw, ivf_pq, flat or none")
+      ->capture_default_str();
+  import_cmd->callback([&] {
+    run = [&] { return CmdImport(from, target, import_vectors, import_metric, import_index); };
+  });
+
   auto* verify =
       app.add_subcommand("verify", "check a table's files (or one file) for consistency");
   verify->add_option("target", target)->required();
@@ -988,6 +1066,23 @@ int Main(int argc, char** argv) {
                                    "'" + kv + "' is not KEY=VALUE (e.g. aws_region=eu-west-1)");
       }
       g.storage[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    for (const auto& cm : iceberg_vectors) {
+      const size_t colon = cm.find(':');
+      VectorStoragePolicy p;
+      p.vector_column = cm.substr(0, colon);
+      p.dim = 0;
+      if (colon != std::string::npos) {
+        auto m = ParseMetric(cm.substr(colon + 1));
+        if (!m.ok()) throw CLI::ValidationError("--iceberg-vector", m.status().message());
+        p.metric = *m;
+      } else {
+        p.metric = DistanceMetric::kEuclidean;
+      }
+      if (p.vector_column.empty()) {
+        throw CLI::ValidationError("--iceberg-vector", "'" + cm + "' names no column");
+      }
+      g.iceberg.vector_columns.push_back(p);
     }
     return run ? run() : 2;
   } catch (const CLI::ValidationError& e) {

@@ -546,6 +546,45 @@ void AilakeFileReader::SetVectorsOnDemand(bool on_demand, int64_t min_column_byt
   impl_->on_demand_min_bytes = min_column_bytes;
 }
 
+arrow::Status AilakeFileReader::DeclareVectorColumn(const VectorStoragePolicy& policy) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (const auto& v : impl_->vectors) {
+    if (v.name == policy.vector_column) return arrow::Status::OK();
+  }
+  if (policy.precision != Precision::kF32) {
+    return arrow::Status::NotImplemented("declared vector column '", policy.vector_column,
+                                         "': only f32 columns can be declared");
+  }
+  const int i = impl_->schema->GetFieldIndex(policy.vector_column);
+  if (i < 0) {
+    return arrow::Status::Invalid("the file has no column '", policy.vector_column,
+                                  "' (or more than one)");
+  }
+  const auto& type = *impl_->schema->field(i)->type();
+  const int32_t width = static_cast<int32_t>(4 * policy.dim);
+  if (type.id() != arrow::Type::FIXED_SIZE_BINARY ||
+      static_cast<const arrow::FixedSizeBinaryType&>(type).byte_width() != width) {
+    return arrow::Status::TypeError("column '", policy.vector_column, "' is ", type.ToString(),
+                                    "; vectors of dim ", policy.dim, " need fixed_size_binary[",
+                                    width, "]");
+  }
+  VectorColumnInfo info;
+  info.name = policy.vector_column;
+  info.field_index = i;
+  info.leaf_index =
+      impl_->arrow_reader->manifest().schema_fields[static_cast<size_t>(i)].column_index;
+  if (info.leaf_index < 0) {
+    return arrow::Status::Invalid("vector column '", info.name, "' is not a leaf");
+  }
+  info.dim = policy.dim;
+  info.metric = policy.metric;
+  info.precision = Precision::kF32;
+  info.pre_normalize = policy.metric == DistanceMetric::kNormalizedCosine;
+  impl_->vectors.push_back(std::move(info));
+  impl_->section_bytes.resize(impl_->vectors.size());
+  return arrow::Status::OK();
+}
+
 void AilakeFileReader::SetIvfPqCodebookResolver(IvfPqCodebookResolver resolver) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->codebook_resolver = std::move(resolver);

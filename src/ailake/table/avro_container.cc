@@ -1,5 +1,7 @@
 #include "ailake/table/avro_container.h"
 
+#include <cstring>
+
 #include "ailake/core/checksum.h"
 
 namespace ailake::table {
@@ -94,6 +96,129 @@ std::string AvroContainerWriter::Finish() const {
     out += sync;
   }
   return out;
+}
+
+arrow::Result<std::unique_ptr<AvroContainerReader>> AvroContainerReader::Open(
+    std::shared_ptr<arrow::Buffer> bytes, std::string name) {
+  std::unique_ptr<AvroContainerReader> r(new AvroContainerReader());
+  r->bytes_ = std::move(bytes);
+  r->name_ = std::move(name);
+  if (r->bytes_->size() < 4 || std::memcmp(r->bytes_->data(), "Obj\x01", 4) != 0) {
+    return arrow::Status::Invalid("'", r->name_, "' is not an Avro object container file");
+  }
+  // fmemopen reads the buffer in place ("r": never written).
+  r->fp_ = fmemopen(const_cast<uint8_t*>(r->bytes_->data()), static_cast<size_t>(r->bytes_->size()),
+                    "r");
+  if (r->fp_ == nullptr) return arrow::Status::IOError("fmemopen for '", r->name_, "' failed");
+  if (avro_file_reader_fp(r->fp_, r->name_.c_str(), /*should_close=*/0, &r->reader_) != 0) {
+    r->reader_ = nullptr;
+    return arrow::Status::Invalid("'", r->name_, "': ", avro_strerror());
+  }
+  r->schema_ = avro_file_reader_get_writer_schema(r->reader_);
+  if (r->schema_ == nullptr || !is_avro_record(r->schema_)) {
+    return arrow::Status::Invalid("'", r->name_, "': its records are not Avro records");
+  }
+  r->iface_ = avro_generic_class_from_schema(r->schema_);
+  if (r->iface_ == nullptr) return arrow::Status::Invalid("'", r->name_, "': ", avro_strerror());
+  if (avro_generic_value_new(r->iface_, &r->value_) != 0) {
+    return arrow::Status::Invalid("'", r->name_, "': ", avro_strerror());
+  }
+  r->has_value_ = true;
+  return r;
+}
+
+AvroContainerReader::~AvroContainerReader() {
+  if (has_value_) avro_value_decref(&value_);
+  if (iface_ != nullptr) avro_value_iface_decref(iface_);
+  if (schema_ != nullptr) avro_schema_decref(schema_);
+  if (reader_ != nullptr) avro_file_reader_close(reader_);
+  if (fp_ != nullptr) std::fclose(fp_);
+}
+
+arrow::Result<avro_value_t*> AvroContainerReader::Next() {
+  avro_value_reset(&value_);
+  const int rc = avro_file_reader_read_value(reader_, &value_);
+  if (rc == EOF) return nullptr;
+  if (rc != 0) {
+    return arrow::Status::Invalid("'", name_, "' record ", records_, ": ", avro_strerror());
+  }
+  ++records_;
+  return &value_;
+}
+
+namespace {
+
+// The field `name` of `rec`, with a ["null", T] union resolved to its branch
+// (nullopt when null).
+arrow::Result<std::optional<avro_value_t>> FieldOf(avro_value_t* rec, const char* name) {
+  avro_value_t f;
+  if (avro_value_get_by_name(rec, name, &f, nullptr) != 0) {
+    return arrow::Status::Invalid("Avro record has no field '", name, "'");
+  }
+  if (avro_value_get_type(&f) == AVRO_UNION) {
+    avro_value_t branch;
+    if (avro_value_get_current_branch(&f, &branch) != 0) return AvroError(name);
+    if (avro_value_get_type(&branch) == AVRO_NULL) return std::nullopt;
+    return branch;
+  }
+  return f;
+}
+
+arrow::Result<avro_value_t> Required(avro_value_t* rec, const char* name) {
+  ARROW_ASSIGN_OR_RAISE(auto f, FieldOf(rec, name));
+  if (!f) return arrow::Status::Invalid("Avro field '", name, "' is null");
+  return *f;
+}
+
+}  // namespace
+
+arrow::Result<std::optional<int64_t>> GetOptionalLong(avro_value_t* rec, const char* name) {
+  ARROW_ASSIGN_OR_RAISE(auto f, FieldOf(rec, name));
+  if (!f) return std::nullopt;
+  if (avro_value_get_type(&*f) == AVRO_INT32) {
+    int32_t v = 0;
+    if (avro_value_get_int(&*f, &v) != 0) return AvroError(name);
+    return static_cast<int64_t>(v);
+  }
+  int64_t v = 0;
+  if (avro_value_get_type(&*f) != AVRO_INT64 || avro_value_get_long(&*f, &v) != 0) {
+    return arrow::Status::Invalid("Avro field '", name, "' is not a long");
+  }
+  return v;
+}
+
+arrow::Result<int64_t> GetLong(avro_value_t* rec, const char* name) {
+  ARROW_ASSIGN_OR_RAISE(auto v, GetOptionalLong(rec, name));
+  if (!v) return arrow::Status::Invalid("Avro field '", name, "' is null");
+  return *v;
+}
+
+arrow::Result<int32_t> GetInt(avro_value_t* rec, const char* name) {
+  ARROW_ASSIGN_OR_RAISE(avro_value_t f, Required(rec, name));
+  int32_t v = 0;
+  if (avro_value_get_type(&f) != AVRO_INT32 || avro_value_get_int(&f, &v) != 0) {
+    return arrow::Status::Invalid("Avro field '", name, "' is not an int");
+  }
+  return v;
+}
+
+arrow::Result<std::string> GetString(avro_value_t* rec, const char* name) {
+  ARROW_ASSIGN_OR_RAISE(avro_value_t f, Required(rec, name));
+  const char* p = nullptr;
+  size_t size = 0;
+  if (avro_value_get_type(&f) != AVRO_STRING || avro_value_get_string(&f, &p, &size) != 0) {
+    return arrow::Status::Invalid("Avro field '", name, "' is not a string");
+  }
+  // Avro C's size counts the terminating NUL.
+  return std::string(p, size > 0 ? size - 1 : 0);
+}
+
+arrow::Result<avro_value_t> GetRecord(avro_value_t* rec, const char* name) {
+  ARROW_ASSIGN_OR_RAISE(avro_value_t f, Required(rec, name));
+  if (avro_value_get_type(&f) != AVRO_RECORD) {
+    return arrow::Status::Invalid("Avro field '", name, "' is not a record");
+  }
+  return f;
 }
 
 arrow::Status SetLong(avro_value_t* rec, const char* name, int64_t v) {

@@ -10,10 +10,14 @@
 
 #include <avro.h>
 
+#include <cstdio>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include <arrow/buffer.h>
 #include <arrow/result.h>
 #include <arrow/status.h>
 
@@ -45,6 +49,45 @@ class AvroContainerWriter {
   std::string block_;
   int64_t count_ = 0;
 };
+
+// The records of an Avro object container file, decoded by Avro C's own
+// reader (every codec it was built with: null, deflate, snappy, lzma) with
+// the file's writer schema. Reads only from memory (`bytes`, kept alive);
+// `name` names the file in errors. Not thread-safe: one reader per thread.
+class AvroContainerReader {
+ public:
+  static arrow::Result<std::unique_ptr<AvroContainerReader>> Open(
+      std::shared_ptr<arrow::Buffer> bytes, std::string name);
+  ~AvroContainerReader();
+  AvroContainerReader(const AvroContainerReader&) = delete;
+  AvroContainerReader& operator=(const AvroContainerReader&) = delete;
+
+  // The next record, or nullptr after the last. Valid until the next call.
+  arrow::Result<avro_value_t*> Next();
+  const std::string& name() const { return name_; }
+
+ private:
+  AvroContainerReader() = default;
+  std::shared_ptr<arrow::Buffer> bytes_;
+  std::string name_;
+  FILE* fp_ = nullptr;
+  avro_file_reader_t reader_ = nullptr;
+  avro_schema_t schema_ = nullptr;
+  avro_value_iface_t* iface_ = nullptr;
+  avro_value_t value_{};
+  bool has_value_ = false;
+  int64_t records_ = 0;
+};
+
+// Getters of a record's field by name, with errors naming the field. A
+// ["null", T] union field reads its branch (the Optional forms give nullopt
+// for null; the plain forms call null an error).
+arrow::Result<int64_t> GetLong(avro_value_t* rec, const char* name);
+arrow::Result<int32_t> GetInt(avro_value_t* rec, const char* name);
+arrow::Result<std::string> GetString(avro_value_t* rec, const char* name);
+arrow::Result<std::optional<int64_t>> GetOptionalLong(avro_value_t* rec, const char* name);
+// The record (or ["null", record] union) field `name`.
+arrow::Result<avro_value_t> GetRecord(avro_value_t* rec, const char* name);
 
 // Avro C error text as a Status.
 arrow::Status AvroError(const char* what);

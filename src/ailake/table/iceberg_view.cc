@@ -13,6 +13,7 @@
 #include "ailake/core/checksum.h"
 #include "ailake/table/avro_container.h"
 #include "ailake/table/deletion_file.h"
+#include "ailake/table/iceberg_source.h"
 #include "ailake/table/iceberg_view.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
@@ -696,7 +697,9 @@ bool IcebergViewEnabled(const Manifest& m) {
 }
 
 arrow::Status PublishIcebergView(TableContext& ctx, const Manifest& committed) {
-  if (!IcebergViewEnabled(committed)) return arrow::Status::OK();
+  if (!IcebergViewEnabled(committed) || ctx.manifests.iceberg_source()) {
+    return arrow::Status::OK();
+  }
   std::lock_guard<std::mutex> lock(ctx.iceberg_view->mu);
   arrow::Status st = PublishLocked(ctx, committed);
   ctx.iceberg_view->last_error =
@@ -706,6 +709,7 @@ arrow::Status PublishIcebergView(TableContext& ctx, const Manifest& committed) {
 }
 
 arrow::Result<IcebergViewResult> RebuildIcebergView(TableContext& ctx) {
+  ARROW_RETURN_NOT_OK(ctx.manifests.CheckWritable());
   std::lock_guard<std::mutex> lock(ctx.iceberg_view->mu);
   ARROW_ASSIGN_OR_RAISE(auto versions, ctx.manifests.ListVersions());
   if (versions.empty()) {
@@ -741,6 +745,12 @@ arrow::Result<IcebergViewResult> RebuildIcebergView(TableContext& ctx) {
 
 arrow::Result<IcebergViewStatus> IcebergViewStatusOf(TableContext& ctx, const Manifest& latest) {
   IcebergViewStatus out;
+  if (ctx.manifests.iceberg_source()) {
+    // A plain Iceberg table read as it is: no view of its own.
+    out.enabled = false;
+    out.metadata_path = ctx.store->root() + "/" + ctx.manifests.iceberg_source()->metadata_path();
+    return out;
+  }
   out.enabled = IcebergViewEnabled(latest);
   {
     std::lock_guard<std::mutex> lock(ctx.iceberg_view->mu);
@@ -759,6 +769,7 @@ arrow::Result<IcebergViewStatus> IcebergViewStatusOf(TableContext& ctx, const Ma
 }
 
 arrow::Status RemoveIcebergView(TableContext& ctx) {
+  ARROW_RETURN_NOT_OK(ctx.manifests.CheckWritable());
   std::lock_guard<std::mutex> lock(ctx.iceberg_view->mu);
   auto& store = *ctx.store;
   // The hint first: a Hadoop catalog then finds no table, whatever point
@@ -774,6 +785,7 @@ arrow::Status RemoveIcebergView(TableContext& ctx) {
 
 arrow::Status ExpireIcebergView(TableContext& ctx, uint64_t oldest_kept, int64_t cutoff,
                                 CleanupResult* out) {
+  ARROW_RETURN_NOT_OK(ctx.manifests.CheckWritable());
   std::lock_guard<std::mutex> lock(ctx.iceberg_view->mu);
   auto& store = *ctx.store;
   ARROW_ASSIGN_OR_RAISE(LatestMetadata latest, ReadLatestMetadata(store));

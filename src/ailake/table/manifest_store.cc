@@ -1,5 +1,7 @@
 #include "ailake/table/manifest_store.h"
 
+#include "ailake/table/iceberg_source.h"
+
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -193,7 +195,17 @@ arrow::Status ValidateManifest(const Manifest& m) {
   return arrow::Status::OK();
 }
 
+arrow::Status ManifestStore::CheckWritable() const {
+  if (source_) {
+    return arrow::Status::Invalid("table '", store_->root(),
+                                  "' is a plain Iceberg table, open read-only; `ailake import` "
+                                  "makes an ailake table of it");
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Result<std::vector<uint64_t>> ManifestStore::ListVersions() const {
+  if (source_) return source_->Versions();
   ARROW_ASSIGN_OR_RAISE(auto objects, store_->List(kVersionsDir));
   std::vector<uint64_t> versions;
   for (const auto& o : objects) {
@@ -204,6 +216,7 @@ arrow::Result<std::vector<uint64_t>> ManifestStore::ListVersions() const {
 }
 
 arrow::Result<uint64_t> ManifestStore::LatestVersion() const {
+  if (source_) return source_->LatestVersion();
   ARROW_ASSIGN_OR_RAISE(auto versions, ListVersions());
   if (versions.empty()) {
     return arrow::Status::IOError("no ailake table at '", store_->root(),
@@ -213,6 +226,7 @@ arrow::Result<uint64_t> ManifestStore::LatestVersion() const {
 }
 
 arrow::Result<Manifest> ManifestStore::Read(uint64_t version, int64_t size) const {
+  if (source_) return source_->Read(version);
   const std::string path = VersionPath(version);
   auto bytes = store_->Read(path, size);
   if (!bytes.ok()) {
@@ -230,6 +244,7 @@ arrow::Result<Manifest> ManifestStore::Read(uint64_t version, int64_t size) cons
 }
 
 arrow::Result<Manifest> ManifestStore::ReadLatest() const {
+  if (source_) return source_->Read(source_->LatestVersion());
   // The listing gives the newest manifest's size: one request fewer remotely.
   ARROW_ASSIGN_OR_RAISE(auto objects, store_->List(kVersionsDir));
   std::optional<uint64_t> latest;
@@ -251,6 +266,7 @@ arrow::Result<Manifest> ManifestStore::ReadLatest() const {
 arrow::Result<CommitResult> ManifestStore::Commit(const std::string& operation,
                                                   const std::string& detail, const Operation& op,
                                                   int max_attempts) const {
+  ARROW_RETURN_NOT_OK(CheckWritable());
   std::mt19937_64 rng(std::random_device{}());
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(auto versions, ListVersions());

@@ -23,6 +23,8 @@
 
 namespace ailake::table {
 
+class IcebergSource;
+
 // Reader and writer feature flags this build understands (none defined yet).
 inline constexpr uint64_t kKnownReaderFeatures = 0;
 inline constexpr uint64_t kKnownWriterFeatures = 0;
@@ -76,9 +78,17 @@ class ManifestStore {
   // table's Iceberg view is published from here). Set once, before use.
   void SetAfterCommit(std::function<void(const Manifest&)> fn) { after_commit_ = std::move(fn); }
 
+  // Serves the versions of a plain Iceberg table instead of _versions/
+  // (Table::OpenIceberg): reads only, every commit refused. Set once, before use.
+  void SetIcebergSource(std::shared_ptr<IcebergSource> source) { source_ = std::move(source); }
+  const std::shared_ptr<IcebergSource>& iceberg_source() const { return source_; }
+  // An error naming why this table cannot be changed, or OK.
+  arrow::Status CheckWritable() const;
+
  private:
   std::shared_ptr<io::ObjectStore> store_;
   std::function<void(const Manifest&)> after_commit_;
+  std::shared_ptr<IcebergSource> source_;
 };
 
 }  // namespace ailake::table

@@ -253,6 +253,7 @@ arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const
     return arrow::Status::Invalid("Cleanup: grace_seconds must be >= 0, got ",
                                   options.grace_seconds);
   }
+  ARROW_RETURN_NOT_OK(ctx_->manifests.CheckWritable());
   const auto& store = ctx_->store;
   ARROW_ASSIGN_OR_RAISE(std::vector<uint64_t> versions, ctx_->manifests.ListVersions());
   if (versions.empty()) {

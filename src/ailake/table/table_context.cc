@@ -12,6 +12,7 @@
 #include "ailake/index.h"
 #include "ailake/storage.h"
 #include "ailake/table/deletion_file.h"
+#include "ailake/table/iceberg_source.h"
 
 namespace ailake::table {
 
@@ -44,6 +45,13 @@ arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFileUncac
                                        "': ", opened.status().message());
   }
   std::shared_ptr<AilakeFileReader> reader = std::move(*opened);
+  if (manifests.iceberg_source()) {
+    // Another engine's files: their vector columns carry no ailake metadata.
+    for (const auto& p : manifests.iceberg_source()->vectors()) {
+      arrow::Status st = reader->DeclareVectorColumn(p);
+      if (!st.ok()) return st.WithMessage("data file '", path, "': ", st.message());
+    }
+  }
   // Remote vector columns that fit a quarter of the read cache are read whole
   // (then searched with no request); larger ones row by row, as re-ranked.
   reader->SetVectorsOnDemand(!store->is_local(), std::max(AilakeFileReader::kOnDemandMinColumnBytes,
@@ -58,6 +66,9 @@ arrow::Result<std::shared_ptr<const std::vector<uint32_t>>> TableContext::ReadDe
   static const auto kEmpty = std::make_shared<const std::vector<uint32_t>>();
   if (!fragment.has_deletion_file() || fragment.deletion_file().path().empty()) return kEmpty;
   const std::string& path = fragment.deletion_file().path();
+  if (manifests.iceberg_source() && path.starts_with(kIcebergDeletesPrefix)) {
+    return manifests.iceberg_source()->Deletions(path);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = deletions_.find(path);

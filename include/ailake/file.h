@@ -156,6 +156,10 @@ class AilakeFileWriter {
 // file already holds, read in place), and writes the file's footer again with
 // the ailake.* keys added. Each policy names an existing vector column whose
 // stored dim/metric/precision it must match; its index settings are used.
+// A Parquet file another engine wrote works too: a policy's column without
+// ailake metadata must be fixed_size_binary[4·dim] (f32, declared as by
+// AilakeFileReader::DeclareVectorColumn), and the new footer's ARROW:schema
+// then carries the vector metadata, so the result reads as any AI-Lake file.
 arrow::Status AppendIndexSections(const std::shared_ptr<arrow::io::RandomAccessFile>& parquet_only,
                                   std::span<const VectorStoragePolicy> columns,
                                   arrow::io::OutputStream* sink,

@@ -186,6 +186,7 @@ struct IcebergImportOptions {
   IcebergOpenOptions source;
   StorageOptions source_storage;
   IndexType index_type = IndexType::kHnsw;  // of every vector column
+  IndexBuildOptions index_build;
 };
 
 class Table {
@@ -209,9 +210,11 @@ class Table {
                                                            std::optional<uint64_t> version = {},
                                                            const StorageOptions& storage = {});
   // Makes an ailake table at `dest` of the current snapshot of the Iceberg
-  // table at `source` (as OpenIceberg reads it): one data file per Iceberg
-  // data file, its live rows written again with an index for each vector
-  // column, committed as one version.
+  // table at `source` (as OpenIceberg reads it), committed as one version,
+  // one AI-Lake file per Iceberg data file with an index for each vector
+  // column: a file with no deleted row is copied byte for byte (its pages
+  // neither decoded nor re-encoded) with the index appended; a file with
+  // deleted rows has its live rows written again. The source is untouched.
   static arrow::Result<std::shared_ptr<Table>> ImportIceberg(
       const std::string& source, const std::string& dest, const IcebergImportOptions& options = {},
       const StorageOptions& storage = {});

@@ -5,6 +5,7 @@
 #include <arrow/io/memory.h>
 #include <gtest/gtest.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/arrow/writer.h>
 
 #include <algorithm>
 #include <cmath>
@@ -309,6 +310,62 @@ TEST(FileReader, ParquetOnlyThenIndexLaterKeepsTheDataBytes) {
   ASSERT_OK_AND_ASSIGN(auto out2, arrow::io::BufferOutputStream::Create());
   EXPECT_TRUE(
       w.WriteIndexFor(std::make_shared<arrow::io::BufferReader>(indexed), out2.get()).IsInvalid());
+}
+
+// A Parquet file written by Parquet C++ alone (no ailake metadata, zstd
+// pages, a fixed_size_binary[4*dim] column): declared, then indexed later.
+TEST(FileReader, ForeignParquetFileIsDeclaredAndIndexedWithoutRewritingItsPages) {
+  const int64_t rows = 900;
+  const uint32_t dim = 8;
+  auto v = file_test::MakeVectors(rows, dim);
+  arrow::FixedSizeBinaryBuilder vb(arrow::fixed_size_binary(4 * dim));
+  arrow::Int64Builder ib;
+  for (int64_t r = 0; r < rows; ++r) {
+    ASSERT_OK(vb.Append(reinterpret_cast<const uint8_t*>(v.data() + r * dim)));
+    ASSERT_OK(ib.Append(r));
+  }
+  std::shared_ptr<arrow::Array> va, ia;
+  ASSERT_OK(vb.Finish(&va));
+  ASSERT_OK(ib.Finish(&ia));
+  auto table =
+      arrow::Table::Make(arrow::schema({arrow::field("id", arrow::int64()),
+                                        arrow::field("emb", arrow::fixed_size_binary(4 * dim))}),
+                         {ia, va});
+  ASSERT_OK_AND_ASSIGN(auto sink, arrow::io::BufferOutputStream::Create());
+  auto props =
+      parquet::WriterProperties::Builder().compression(parquet::Compression::ZSTD)->build();
+  ASSERT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), sink, 250, props));
+  ASSERT_OK_AND_ASSIGN(auto foreign, sink->Finish());
+
+  VectorStoragePolicy p = Policy(dim);
+  p.vector_column = "emb";
+  ASSERT_OK_AND_ASSIGN(auto plain, AilakeFileReader::Open(foreign));
+  EXPECT_TRUE(plain->vector_columns().empty());
+  VectorStoragePolicy wrong = p;
+  wrong.dim = 4;
+  EXPECT_TRUE(plain->DeclareVectorColumn(wrong).IsTypeError());
+  ASSERT_OK(plain->DeclareVectorColumn(p));
+  ASSERT_OK_AND_ASSIGN(auto view, plain->Vectors("emb"));
+  ASSERT_EQ(view.num_rows(), static_cast<uint32_t>(rows));
+
+  ASSERT_OK_AND_ASSIGN(auto out, arrow::io::BufferOutputStream::Create());
+  ASSERT_OK(
+      AppendIndexSections(std::make_shared<arrow::io::BufferReader>(foreign), {&p, 1}, out.get()));
+  ASSERT_OK_AND_ASSIGN(auto indexed, out->Finish());
+  uint32_t flen;
+  std::memcpy(&flen, foreign->data() + foreign->size() - 8, 4);
+  EXPECT_EQ(std::memcmp(indexed->data(), foreign->data(), foreign->size() - 8 - flen), 0);
+  // The result is an AI-Lake file on its own: metadata, section, search.
+  ASSERT_OK_AND_ASSIGN(auto reader, AilakeFileReader::Open(indexed));
+  EXPECT_TRUE(reader->IsAilakeFile());
+  ASSERT_OK(reader->Verify());
+  ASSERT_OK_AND_ASSIGN(const VectorColumnInfo* info, reader->vector_column("emb"));
+  EXPECT_EQ(info->dim, dim);
+  EXPECT_TRUE(info->has_section);
+  ASSERT_OK_AND_ASSIGN(auto hits, reader->Search({v.data() + 77 * dim, dim}, 1));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].row, 77u);
+  EXPECT_TRUE(OracleRead(indexed)->Equals(*OracleRead(foreign)));
 }
 
 TEST(FileReader, StreamedFileEqualsBytesAndOpensMemoryMapped) {

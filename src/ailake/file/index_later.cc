@@ -4,11 +4,14 @@
 // sections are built from the vectors read in place, and the footer is
 // written again with only its key_value_metadata changed (thrift_compact.h).
 #include <arrow/api.h>
+#include <arrow/ipc/writer.h>
+#include <arrow/util/base64.h>
 
 #include <cstring>
 
 #include "ailake/file.h"
 #include "ailake/file/section_splice.h"
+#include "ailake/file/thrift_compact.h"
 #include "ailake/file/writer_internal.h"
 
 namespace ailake {
@@ -24,6 +27,23 @@ arrow::Status AppendIndexSections(const std::shared_ptr<arrow::io::RandomAccessF
         "WriteParquetOnly file");
   }
   std::vector<file_internal::SectionToWrite> sections;
+  // Columns of another engine's file: declared, and described in the new
+  // footer's ARROW:schema.
+  std::shared_ptr<arrow::Schema> described = reader->schema();
+  bool declared = false;
+  for (const auto& p : columns) {
+    if (reader->vector_column(p.vector_column).ok()) continue;
+    ARROW_RETURN_NOT_OK(reader->DeclareVectorColumn(p));
+    declared = true;
+    const int i = described->GetFieldIndex(p.vector_column);
+    VectorStoragePolicy stored = p;
+    stored.pre_normalize = p.metric == DistanceMetric::kNormalizedCosine;
+    auto field = described->field(i);
+    auto md = field->metadata()
+                  ? field->metadata()->Merge(*file_internal::VectorFieldMetadata(stored))
+                  : file_internal::VectorFieldMetadata(stored);
+    ARROW_ASSIGN_OR_RAISE(described, described->SetField(i, field->WithMetadata(md)));
+  }
   for (size_t i = 0; i < columns.size(); ++i) {
     const auto& p = columns[i];
     ARROW_RETURN_NOT_OK(p.Validate());
@@ -55,8 +75,13 @@ arrow::Status AppendIndexSections(const std::shared_ptr<arrow::io::RandomAccessF
     ARROW_RETURN_NOT_OK(sink->Write(piece));
   }
   ARROW_ASSIGN_OR_RAISE(auto footer, parquet_only->ReadAt(footer_start, flen));
+  file_internal::KeyValues extra;
+  if (declared) {
+    ARROW_ASSIGN_OR_RAISE(auto ipc, arrow::ipc::SerializeSchema(*described));
+    extra.emplace_back("ARROW:schema", arrow::util::base64_encode(ipc->ToString()));
+  }
   return file_internal::WriteSectionsAndFooter(
-      sink, footer_start, {footer->data(), static_cast<size_t>(footer->size())}, sections);
+      sink, footer_start, {footer->data(), static_cast<size_t>(footer->size())}, sections, extra);
 }
 
 }  // namespace ailake

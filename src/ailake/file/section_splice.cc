@@ -33,10 +33,15 @@ arrow::Result<std::pair<int64_t, std::span<const uint8_t>>> SplitFooter(
   return std::make_pair(tail_offset + static_cast<int64_t>(start), tail.subspan(start, flen));
 }
 
-arrow::Status WriteSectionsAndFooter(arrow::io::OutputStream* sink, int64_t pos,
-                                     std::span<const uint8_t> footer,
-                                     const std::vector<SectionToWrite>& sections) {
+arrow::Status WriteSectionsAndFooter(
+    arrow::io::OutputStream* sink, int64_t pos, std::span<const uint8_t> footer,
+    const std::vector<SectionToWrite>& sections,
+    const std::vector<std::pair<std::string, std::string>>& replace) {
   ARROW_ASSIGN_OR_RAISE(KeyValues kvs, ReadFooterKeyValues(footer));
+  for (const auto& kv_new : replace) {
+    std::erase_if(kvs, [&](const auto& kv) { return kv.first == kv_new.first; });
+    kvs.push_back(kv_new);
+  }
   // Drop stale section keys (a file indexed again gets fresh ones).
   std::erase_if(kvs, [](const auto& kv) {
     return kv.first == kFooterOffsetKey ||

@@ -61,8 +61,10 @@ arrow::Result<std::pair<int64_t, std::span<const uint8_t>>> SplitFooter(
 // Writes, at sink position `pos` (the first byte of the old footer), the
 // sections (each at a 64-byte aligned offset) and `footer` rewritten with the
 // sections' keys (old ailake.*footer_offset keys dropped), its length and PAR1.
-arrow::Status WriteSectionsAndFooter(arrow::io::OutputStream* sink, int64_t pos,
-                                     std::span<const uint8_t> footer,
-                                     const std::vector<SectionToWrite>& sections);
+// `replace`: further footer keys, each set (replacing a key of that name).
+arrow::Status WriteSectionsAndFooter(
+    arrow::io::OutputStream* sink, int64_t pos, std::span<const uint8_t> footer,
+    const std::vector<SectionToWrite>& sections,
+    const std::vector<std::pair<std::string, std::string>>& replace = {});
 
 }  // namespace ailake::file_internal

@@ -11,6 +11,7 @@
 
 #include "ailake/file.h"
 #include "ailake/table/avro_container.h"
+#include "ailake/table/manifest.pb.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
@@ -638,7 +639,61 @@ arrow::Result<std::shared_ptr<Table>> Table::ImportIceberg(const std::string& so
   for (auto& p : policies) p.index_type = options.index_type;
   ARROW_ASSIGN_OR_RAISE(auto dst, Create(dest, src->schema(), policies, storage));
   std::vector<std::string> staged;
+  const auto& dm = dst->manifest();
+  const auto& sm = src->manifest();
+  auto& dstore = *dst->context()->store;
   for (const auto& f : src->manifest().fragments()) {
+    const table::DataFile& sdf = f.files(0);
+    ARROW_ASSIGN_OR_RAISE(auto in,
+                          src->context()->store->OpenRead(sdf.path(), table::KnownSize(sdf)));
+    bool copy = !f.has_deletion_file() && !policies.empty();
+    if (copy) {
+      // A file that already has AILK sections (an ailake table's own) is
+      // written again with this table's index.
+      ARROW_ASSIGN_OR_RAISE(auto probe, AilakeFileReader::Open(in));
+      copy = !probe->IsAilakeFile();
+    }
+    if (copy) {
+      // Every row live: the file's pages are copied byte for byte (not
+      // decoded or re-encoded) and the index appended (AppendIndexSections).
+      const std::string path = table::DataFilePath(table::NewUuid());
+      ARROW_ASSIGN_OR_RAISE(auto out, dstore.OpenWrite(path));
+      arrow::Status st = AppendIndexSections(in, policies, out.get(), options.index_build);
+      if (st.ok()) st = out->Close();
+      if (!st.ok()) {
+        (void)out->Abort();
+        return st.WithMessage("importing '", sdf.path(), "': ", st.message());
+      }
+      ARROW_ASSIGN_OR_RAISE(auto written, dstore.OpenRead(path));
+      ARROW_ASSIGN_OR_RAISE(int64_t size, written->GetSize());
+      table::StagedWrite sw;
+      sw.set_table_uri(dst->uri());
+      sw.set_base_version(dst->version());
+      sw.set_max_field_id(dm.max_field_id());
+      auto* file = sw.add_files();
+      table::DataFile* df = file->mutable_data_file();
+      df->set_path(path);
+      df->set_file_size_bytes(static_cast<uint64_t>(size));
+      df->set_file_major_version(table::kDataFileMajorVersion);
+      df->set_file_minor_version(table::kDataFileMinorVersion);
+      df->set_index_state(table::INDEX_STATE_INDEXED);
+      // The source's column of each field, under the new table's field id.
+      for (int i = 0; i < sdf.fields_size(); ++i) {
+        std::string name;
+        for (const auto& fld : sm.fields()) {
+          if (fld.id() == sdf.fields(i)) name = fld.name();
+        }
+        df->add_fields(table::TopLevelFieldId(dm, name));
+        df->add_column_indices(sdf.column_indices(i));
+      }
+      for (const auto& p : policies)
+        df->add_vector_fields(table::TopLevelFieldId(dm, p.vector_column));
+      file->set_num_rows(f.physical_rows());
+      staged.push_back(sw.SerializeAsString());
+      continue;
+    }
+    // Deleted rows are dropped (or the file is ailake's own): the live rows
+    // are written again.
     ARROW_ASSIGN_OR_RAISE(auto rows, src->ReadFragment(f.id()));
     if (rows->num_rows() == 0) continue;
     ARROW_ASSIGN_OR_RAISE(auto batch, rows->CombineChunksToBatch());

@@ -41,6 +41,7 @@ __all__ = [
     "open_table",
     "open_iceberg",
     "import_iceberg",
+    "write_lance_file",
     "create_table",
     "open_file",
     "set_read_cache_capacity",
@@ -784,6 +785,20 @@ def import_iceberg(
     return Table(_ailake.Table.import_iceberg(
         os.fspath(source), os.fspath(dest), _iceberg_vectors(vector_column, metric), index,
         _storage_options(source_storage_options), _storage_options(storage_options)))
+
+
+def write_lance_file(
+    path: Union[str, os.PathLike],
+    data: Any,
+    *,
+    version: str = "2.0",
+    max_page_bytes: int = 8 << 20,
+) -> None:
+    """Writes ``data`` (Arrow data or a dict of columns) as one file in the
+    Lance columnar file format (version 2.0), which pylance's
+    ``lance.file.LanceFileReader`` reads (docs/FORMAT.md 5). Pages of each
+    column are cut at ``max_page_bytes`` and encoded in parallel."""
+    _ailake.write_lance_file(os.fspath(path), _arrow_data(data), version, int(max_page_bytes))
 
 
 def set_read_cache_capacity(num_bytes: int) -> None:

@@ -171,6 +171,9 @@ def import_iceberg(
     source_storage_options: Optional[Mapping[str, Any]] = ...,
     storage_options: Optional[Mapping[str, Any]] = ...,
 ) -> Table: ...
+def write_lance_file(
+    path: _Path, data: Any, *, version: str = ..., max_page_bytes: int = ...
+) -> None: ...
 def create_table(
     path: _Path,
     schema: pa.Schema,

@@ -2,6 +2,7 @@
 #include <arrow/c/abi.h>
 #include <arrow/c/bridge.h>
 #include <arrow/compute/cast.h>
+#include <arrow/io/file.h>
 #include <nanobind/ndarray.h>
 #include <limits>
 
@@ -11,6 +12,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "ailake/lance.h"
 #include "ailake/query.h"
 #include "ailake/table.h"
 #include "bindings.h"
@@ -635,6 +637,22 @@ void BindTables(nb::module_& m) {
       "set_read_cache_capacity", [](int64_t bytes) { SetReadCacheCapacity(bytes); },
       nb::arg("bytes"));
   m.def("read_cache_used_bytes", [] { return ReadCacheUsedBytes(); });
+  m.def(
+      "write_lance_file",
+      [](const std::string& path, nb::handle data, const std::string& version,
+         int64_t max_page_bytes) {
+        auto batch = ImportBatch(data);
+        LanceWriteOptions o;
+        o.version = version;
+        o.max_page_bytes = max_page_bytes;
+        Check(NoGil([&]() -> arrow::Status {
+          ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::FileOutputStream::Open(path));
+          ARROW_ASSIGN_OR_RAISE(auto w, LanceFileWriter::Open(sink, batch->schema(), o));
+          ARROW_RETURN_NOT_OK(w->Write(*batch));
+          return w->Finish();
+        }));
+      },
+      nb::arg("path"), nb::arg("data"), nb::arg("version"), nb::arg("max_page_bytes"));
   m.def("clear_read_cache", [] { ClearReadCache(); });
 
   nb::class_<PyTable>(m, "Table")

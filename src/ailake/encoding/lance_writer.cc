@@ -1,0 +1,276 @@
+// LanceFileWriter (include/ailake/lance.h): the Lance file around the pages
+// the FieldEncoders produce (docs/FORMAT.md 5.1).
+#include <deque>
+#include <future>
+#include <thread>
+
+#include "ailake/encoding/field_encoder.h"
+#include "ailake/encoding/lance_format.pb.h"
+#include "ailake/lance.h"
+
+namespace ailake {
+
+namespace {
+
+constexpr int64_t kAlignment = 64;
+constexpr uint16_t kMajor20 = 0, kMinor20 = 3;  // what Lance writes for file version 2.0
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void PutU16(std::string* out, uint16_t v) {
+  out->push_back(static_cast<char>(v & 0xff));
+  out->push_back(static_cast<char>(v >> 8));
+}
+
+// Schema fields in pre-order (a fixed_size_list's child is not a field).
+arrow::Status AddFields(const arrow::Field& f, int32_t parent, int32_t* next_id,
+                        encoding::lance::Schema* schema) {
+  ARROW_ASSIGN_OR_RAISE(std::string logical, encoding::LanceLogicalType(*f.type()));
+  auto* lf = schema->add_fields();
+  const int32_t id = (*next_id)++;
+  lf->set_name(f.name());
+  lf->set_id(id);
+  lf->set_parent_id(parent);
+  lf->set_logical_type(logical);
+  lf->set_nullable(f.nullable());
+  const auto t = f.type()->id();
+  if (t == arrow::Type::STRING || t == arrow::Type::LARGE_STRING || t == arrow::Type::BINARY ||
+      t == arrow::Type::LARGE_BINARY) {
+    lf->set_encoding(encoding::lance::Field::VAR_BINARY);
+  } else if (t != arrow::Type::STRUCT) {
+    lf->set_encoding(encoding::lance::Field::PLAIN);
+  }
+  if (f.metadata()) {
+    for (int64_t i = 0; i < f.metadata()->size(); ++i) {
+      (*lf->mutable_metadata())[f.metadata()->key(i)] = f.metadata()->value(i);
+    }
+  }
+  if (t == arrow::Type::STRUCT) {
+    for (const auto& child : f.type()->fields()) {
+      ARROW_RETURN_NOT_OK(AddFields(*child, id, next_id, schema));
+    }
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+struct LanceFileWriter::Impl {
+  std::shared_ptr<arrow::io::OutputStream> sink;
+  std::shared_ptr<arrow::Schema> schema;
+  LanceWriteOptions options;
+  std::vector<std::unique_ptr<encoding::FieldEncoder>> encoders;
+  std::vector<uint32_t> first_column;  // of each top-level field
+  std::vector<encoding::lance::ColumnMetadata> columns;
+  encoding::OutOfLineBuffers external;
+  std::deque<std::future<arrow::Result<encoding::EncodedPage>>> pending;
+  std::deque<uint32_t> pending_column_base;
+  int64_t position = 0;
+  int64_t rows = 0;
+  bool finished = false;
+
+  arrow::Status WriteBytes(const void* data, int64_t n) {
+    ARROW_RETURN_NOT_OK(sink->Write(data, n));
+    position += n;
+    return arrow::Status::OK();
+  }
+  arrow::Status Align() {
+    static const uint8_t kZeros[kAlignment] = {};
+    const int64_t pad = (kAlignment - position % kAlignment) % kAlignment;
+    return WriteBytes(kZeros, pad);
+  }
+
+  arrow::Status Submit(std::vector<encoding::EncodeTask> tasks, uint32_t base) {
+    const size_t limit =
+        options.max_pending_pages > 0
+            ? static_cast<size_t>(options.max_pending_pages)
+            : static_cast<size_t>(2 * std::max(1u, std::thread::hardware_concurrency()));
+    for (auto& t : tasks) {
+      pending.push_back(std::async(std::launch::async, std::move(t)));
+      pending_column_base.push_back(base);
+      while (pending.size() > limit) ARROW_RETURN_NOT_OK(WriteFront());
+    }
+    return arrow::Status::OK();
+  }
+
+  // Writes the oldest page: pages leave in the order their tasks were
+  // returned, so each column's pages keep their order.
+  arrow::Status WriteFront() {
+    auto fut = std::move(pending.front());
+    const uint32_t base = pending_column_base.front();
+    pending.pop_front();
+    pending_column_base.pop_front();
+    ARROW_ASSIGN_OR_RAISE(encoding::EncodedPage page, fut.get());
+    const uint32_t column = base + page.column;
+    if (column >= columns.size()) {
+      return arrow::Status::Invalid("an encoder returned a page of column ", column, " of ",
+                                    columns.size());
+    }
+    auto* p = columns[column].add_pages();
+    for (const auto& b : page.buffers) {
+      ARROW_RETURN_NOT_OK(Align());
+      p->add_buffer_offsets(static_cast<uint64_t>(position));
+      p->add_buffer_sizes(static_cast<uint64_t>(b->size()));
+      ARROW_RETURN_NOT_OK(WriteBytes(b->data(), b->size()));
+    }
+    p->set_length(page.num_rows);
+    p->set_priority(page.row_number);
+    p->mutable_encoding()->mutable_direct()->set_encoding(std::move(page.encoding));
+    return arrow::Status::OK();
+  }
+};
+
+LanceFileWriter::LanceFileWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LanceFileWriter::~LanceFileWriter() {
+  // Tasks still running hold no reference to the writer; wait for them so
+  // none outlives the buffers they read.
+  for (auto& f : impl_->pending) f.wait();
+}
+
+arrow::Result<std::unique_ptr<LanceFileWriter>> LanceFileWriter::Open(
+    std::shared_ptr<arrow::io::OutputStream> sink, std::shared_ptr<arrow::Schema> schema,
+    const LanceWriteOptions& options) {
+  if (options.version != "2.0") {
+    return arrow::Status::NotImplemented("Lance file version '", options.version,
+                                         "': ailake writes version 2.0 so far");
+  }
+  if (options.max_page_bytes <= 0) {
+    return arrow::Status::Invalid("max_page_bytes must be positive, got ", options.max_page_bytes);
+  }
+  if (!sink || !schema) return arrow::Status::Invalid("LanceFileWriter: null sink or schema");
+  auto impl = std::make_unique<Impl>();
+  impl->sink = std::move(sink);
+  impl->schema = std::move(schema);
+  impl->options = options;
+  encoding::EncoderOptions eo;
+  eo.max_page_bytes = options.max_page_bytes;
+  uint32_t columns = 0;
+  for (const auto& f : impl->schema->fields()) {
+    ARROW_ASSIGN_OR_RAISE(auto e, encoding::MakeFieldEncoder(*f, eo));
+    impl->first_column.push_back(columns);
+    columns += e->NumColumns();
+    impl->encoders.push_back(std::move(e));
+  }
+  impl->columns.resize(columns);
+  return std::unique_ptr<LanceFileWriter>(new LanceFileWriter(std::move(impl)));
+}
+
+arrow::Status LanceFileWriter::Write(const arrow::RecordBatch& batch) {
+  auto& s = *impl_;
+  if (s.finished) return arrow::Status::Invalid("LanceFileWriter: Write after Finish");
+  if (!batch.schema()->Equals(*s.schema, /*check_metadata=*/false)) {
+    return arrow::Status::TypeError("batch schema ", batch.schema()->ToString(),
+                                    " differs from the file's ", s.schema->ToString());
+  }
+  for (size_t i = 0; i < s.encoders.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(
+        auto tasks, s.encoders[i]->MaybeEncode(batch.column(static_cast<int>(i)), &s.external, {},
+                                               static_cast<uint64_t>(s.rows),
+                                               static_cast<uint64_t>(batch.num_rows())));
+    ARROW_RETURN_NOT_OK(s.Submit(std::move(tasks), s.first_column[i]));
+  }
+  s.rows += batch.num_rows();
+  return arrow::Status::OK();
+}
+
+arrow::Status LanceFileWriter::Write(const arrow::Table& table) {
+  arrow::TableBatchReader reader(table);
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (true) {
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (!batch) return arrow::Status::OK();
+    ARROW_RETURN_NOT_OK(Write(*batch));
+  }
+}
+
+int64_t LanceFileWriter::rows_written() const { return impl_->rows; }
+
+arrow::Status LanceFileWriter::Finish() {
+  auto& s = *impl_;
+  if (s.finished) return arrow::Status::Invalid("LanceFileWriter: Finish called twice");
+  s.finished = true;
+  for (size_t i = 0; i < s.encoders.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto tasks, s.encoders[i]->Flush(&s.external));
+    ARROW_RETURN_NOT_OK(s.Submit(std::move(tasks), s.first_column[i]));
+  }
+  while (!s.pending.empty()) ARROW_RETURN_NOT_OK(s.WriteFront());
+  for (size_t i = 0; i < s.encoders.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto cols, s.encoders[i]->Finish(&s.external));
+    if (cols.size() != s.encoders[i]->NumColumns()) {
+      return arrow::Status::Invalid("encoder of field ", i, " finished ", cols.size(),
+                                    " columns, not ", s.encoders[i]->NumColumns());
+    }
+    for (size_t c = 0; c < cols.size(); ++c) {
+      auto& meta = s.columns[s.first_column[i] + c];
+      meta.mutable_encoding()->mutable_direct()->set_encoding(cols[c].encoding);
+      for (const auto& b : cols[c].buffers) {
+        ARROW_RETURN_NOT_OK(s.Align());
+        meta.add_buffer_offsets(static_cast<uint64_t>(s.position));
+        meta.add_buffer_sizes(static_cast<uint64_t>(b->size()));
+        ARROW_RETURN_NOT_OK(s.WriteBytes(b->data(), b->size()));
+      }
+    }
+  }
+  if (!s.external.buffers().empty()) {
+    return arrow::Status::NotImplemented("file-level buffers from encoders");
+  }
+  // Global buffer 0: the schema and the row count. Readers need it before
+  // the column metadata.
+  encoding::lance::FileDescriptor fd;
+  int32_t next_id = 0;
+  for (const auto& f : s.schema->fields()) {
+    ARROW_RETURN_NOT_OK(AddFields(*f, -1, &next_id, fd.mutable_schema()));
+  }
+  if (s.schema->metadata()) {
+    for (int64_t i = 0; i < s.schema->metadata()->size(); ++i) {
+      (*fd.mutable_schema()->mutable_metadata())[s.schema->metadata()->key(i)] =
+          s.schema->metadata()->value(i);
+    }
+  }
+  fd.set_length(static_cast<uint64_t>(s.rows));
+  const std::string descriptor = fd.SerializeAsString();
+  ARROW_RETURN_NOT_OK(s.Align());
+  const int64_t global0 = s.position;
+  ARROW_RETURN_NOT_OK(s.WriteBytes(descriptor.data(), static_cast<int64_t>(descriptor.size())));
+  // Column metadata, then the offset tables and the footer.
+  std::vector<std::pair<uint64_t, uint64_t>> cmo;
+  const int64_t metadata_start = s.position;
+  for (const auto& c : s.columns) {
+    const std::string bytes = c.SerializeAsString();
+    cmo.emplace_back(static_cast<uint64_t>(s.position), bytes.size());
+    ARROW_RETURN_NOT_OK(s.WriteBytes(bytes.data(), static_cast<int64_t>(bytes.size())));
+  }
+  std::string tail;
+  const uint64_t cmo_at = static_cast<uint64_t>(s.position);
+  for (const auto& [pos, size] : cmo) {
+    PutU64(&tail, pos);
+    PutU64(&tail, size);
+  }
+  const uint64_t gbo_at = cmo_at + tail.size();
+  PutU64(&tail, static_cast<uint64_t>(global0));
+  PutU64(&tail, descriptor.size());
+  PutU64(&tail, static_cast<uint64_t>(metadata_start));
+  PutU64(&tail, cmo_at);
+  PutU64(&tail, gbo_at);
+  PutU32(&tail, 1);
+  PutU32(&tail, static_cast<uint32_t>(s.columns.size()));
+  PutU16(&tail, kMajor20);
+  PutU16(&tail, kMinor20);
+  tail += "LANC";
+  ARROW_RETURN_NOT_OK(s.WriteBytes(tail.data(), static_cast<int64_t>(tail.size())));
+  return s.sink->Close();
+}
+
+arrow::Status WriteLanceFile(const arrow::Table& table,
+                             std::shared_ptr<arrow::io::OutputStream> sink,
+                             const LanceWriteOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto w, LanceFileWriter::Open(std::move(sink), table.schema(), options));
+  ARROW_RETURN_NOT_OK(w->Write(table));
+  return w->Finish();
+}
+
+}  // namespace ailake

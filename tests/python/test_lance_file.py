@@ -1,0 +1,125 @@
+"""Files in the Lance columnar file format written by ailake's encoding/
+layer (issue #14), read by pylance's own LanceFileReader, an implementation
+we did not write: every value of a type matrix with nulls and nesting, whole
+reads, ranges and takes, one page per column or many small ones."""
+import decimal
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import ailake
+
+lance_file = pytest.importorskip("lance.file")
+
+
+def _matrix(n, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 8)).astype("f4")
+    w = rng.normal(size=(n, 128)).astype("f4")
+
+    def fsl(v, dim, mask=None):
+        return pa.FixedSizeListArray.from_arrays(pa.array(v.ravel()), dim, mask=mask)
+
+    return pa.table({
+        "b": pa.array([None if i % 7 == 0 else i % 3 == 0 for i in range(n)]),
+        "i8": pa.array([(i % 200) - 100 for i in range(n)], pa.int8()),
+        "u16": pa.array([i % 65000 for i in range(n)], pa.uint16()),
+        "i32": pa.array([None if i % 10 == 3 else -i for i in range(n)], pa.int32()),
+        "u64": pa.array([2**63 + i for i in range(n)], pa.uint64()),
+        "h": pa.array((np.arange(n) % 1000).astype(np.float16)),
+        "f": pa.array([None if i % 5 == 0 else i * 0.5 for i in range(n)], pa.float32()),
+        "d": pa.array(rng.normal(size=n)),
+        "date": pa.array(range(n), pa.date32()),
+        "date64": pa.array([86_400_000 * i for i in range(n)], pa.date64()),
+        "ts": pa.array(range(n), pa.timestamp("us", "UTC")),
+        "ts_ns": pa.array([None if i % 3 == 0 else i for i in range(n)], pa.timestamp("ns")),
+        "t": pa.array(range(n), pa.time64("us")),
+        "dur": pa.array(range(n), pa.duration("ms")),
+        "dec": pa.array([decimal.Decimal(i) / 100 if i % 9 else None for i in range(n)],
+                        pa.decimal128(12, 2)),
+        "fsb": pa.array([bytes([i % 256, 7, 9]) for i in range(n)], pa.binary(3)),
+        "s": pa.array([None if i % 4 == 0 else "é" * (i % 13) for i in range(n)]),
+        "ls": pa.array([f"row {i}" for i in range(n)], pa.large_string()),
+        "bin": pa.array([None if i % 6 == 1 else bytes(range(i % 5)) for i in range(n)]),
+        "lb": pa.array([b"x" * (i % 3) for i in range(n)], pa.large_binary()),
+        "emb": fsl(x, 8),
+        "emb_nulls": fsl(x, 8, pa.array([i % 11 == 0 for i in range(n)])),
+        "wide": fsl(w, 128),
+        "st": pa.array([{"a": i, "b": None if i % 6 == 0 else str(i),
+                         "inner": {"v": float(i), "w": [1.0 * i, 2.0]}} for i in range(n)],
+                       pa.struct([("a", pa.int32()), ("b", pa.string()),
+                                  ("inner", pa.struct([("v", pa.float64()),
+                                                       ("w", pa.list_(pa.float32(), 2))]))])),
+    })
+
+
+@pytest.mark.parametrize("max_page_bytes", [8 << 20, 700])
+def test_pylance_reads_every_type_we_write(tmp_path, max_page_bytes):
+    t = _matrix(2000)
+    path = tmp_path / "m.lance"
+    ailake.write_lance_file(path, t, max_page_bytes=max_page_bytes)
+    r = lance_file.LanceFileReader(str(path))
+    assert r.num_rows() == t.num_rows
+    got = r.read_all().to_table()
+    assert got.column_names == t.column_names
+    for name in t.column_names:
+        assert got[name].type == t[name].type or name in ("emb", "emb_nulls", "wide"), name
+        assert got[name].to_pylist() == t[name].to_pylist(), name
+    rows = [0, 1, 699, 700, 1234, 1999]
+    took = r.take_rows(rows).to_table()
+    for name in t.column_names:
+        assert took[name].to_pylist() == t[name].take(rows).to_pylist(), name
+    part = r.read_range(650, 100).to_table()
+    for name in t.column_names:
+        assert part[name].to_pylist() == t[name].slice(650, 100).to_pylist(), name
+
+
+def test_many_pages_keep_their_order_and_row_numbers(tmp_path):
+    n = 50_000
+    t = pa.table({"id": pa.array(np.arange(n)), "s": pa.array([str(i) for i in range(n)])})
+    path = tmp_path / "p.lance"
+    ailake.write_lance_file(path, t, max_page_bytes=4096)  # ~100 pages per column
+    got = lance_file.LanceFileReader(str(path)).read_all().to_table()
+    assert got["id"].to_pylist() == list(range(n))
+    assert got["s"].to_pylist() == [str(i) for i in range(n)]
+
+
+def test_an_empty_table_and_schema_metadata(tmp_path):
+    t = pa.table({"a": pa.array([], pa.int64()), "s": pa.array([], pa.string())})
+    t = t.replace_schema_metadata({"origin": "ailake test"})
+    path = tmp_path / "e.lance"
+    ailake.write_lance_file(path, t)
+    r = lance_file.LanceFileReader(str(path))
+    assert r.num_rows() == 0
+    got = r.read_all().to_table()
+    assert got.num_rows == 0 and got.schema.names == ["a", "s"]
+    assert r.metadata().schema.metadata[b"origin"] == b"ailake test"
+
+
+def test_what_cannot_be_written_is_named(tmp_path):
+    p = tmp_path / "bad.lance"
+    with pytest.raises(NotImplementedError, match="field 'l'.*list"):
+        ailake.write_lance_file(p, pa.table({"l": pa.array([[1], [2, 3]])}))
+    with pytest.raises(NotImplementedError, match="struct field 'st' has 1 null rows"):
+        ailake.write_lance_file(p, pa.table(
+            {"st": pa.array([{"a": 1}, None], pa.struct([("a", pa.int32())]))}))
+    with pytest.raises(NotImplementedError, match="field 'd'.*dictionary"):
+        ailake.write_lance_file(p, pa.table({"d": pa.array(["a", "b"]).dictionary_encode()}))
+    with pytest.raises(NotImplementedError, match="version '2.1'"):
+        ailake.write_lance_file(p, pa.table({"a": [1]}), version="2.1")
+    with pytest.raises(ValueError, match="max_page_bytes"):
+        ailake.write_lance_file(p, pa.table({"a": [1]}), max_page_bytes=0)
+
+
+def test_the_documented_example_runs(tmp_path):
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "PYTHON.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S)
+                if "ailake.write_lance_file(" in b]
+    ns = {"ailake": ailake, "pa": pa, "lance_path": tmp_path / "doc.lance"}
+    exec(block, ns)
+    assert ns["back"].to_pylist() == [{"id": 1, "name": "a"}, {"id": 2, "name": None},
+                                      {"id": 3, "name": "c"}]

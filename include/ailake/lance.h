@@ -16,7 +16,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <arrow/api.h>
 #include <arrow/io/interfaces.h>
@@ -50,6 +53,45 @@ class LanceFileWriter {
  private:
   struct Impl;
   explicit LanceFileWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads a Lance file of version 2.0 (written by ailake or by Lance itself):
+// the schema from its descriptor, any projection of top-level columns
+// (reading only their columns' pages), a row range, a take of row numbers
+// (reading only the pages that hold them), or a streamed scan in batches of
+// any size. Page encodings read: flat (fixed width), nullable, fixed-size
+// list, binary, dictionary, struct; any other is an error naming it, as is
+// a later file version. Every offset and size in the file is checked
+// against the file before it is read. Thread-safe for reads (immutable
+// after Open).
+class LanceFileReader {
+ public:
+  static arrow::Result<std::unique_ptr<LanceFileReader>> Open(
+      std::shared_ptr<arrow::io::RandomAccessFile> file);
+  ~LanceFileReader();
+  LanceFileReader(const LanceFileReader&) = delete;
+  LanceFileReader& operator=(const LanceFileReader&) = delete;
+
+  const std::shared_ptr<arrow::Schema>& schema() const;
+  int64_t num_rows() const;
+  // The footer's (major, minor): (0, 3) or (2, 0) for file version 2.0.
+  std::pair<uint16_t, uint16_t> version() const;
+
+  // Rows [offset, offset + length) (length < 0: to the end) of `columns`
+  // (empty: all), in file order.
+  arrow::Result<std::shared_ptr<arrow::Table>> Read(const std::vector<std::string>& columns = {},
+                                                    int64_t offset = 0, int64_t length = -1) const;
+  // The rows numbered `rows` (any order, repeats allowed), in that order.
+  arrow::Result<std::shared_ptr<arrow::Table>> Take(
+      std::span<const int64_t> rows, const std::vector<std::string>& columns = {}) const;
+  // All rows in batches of `batch_rows` (independent of page sizes).
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(
+      int64_t batch_rows, const std::vector<std::string>& columns = {}) const;
+
+ private:
+  struct Impl;
+  explicit LanceFileReader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -42,6 +42,7 @@ __all__ = [
     "open_iceberg",
     "import_iceberg",
     "write_lance_file",
+    "read_lance_file",
     "create_table",
     "open_file",
     "set_read_cache_capacity",
@@ -799,6 +800,24 @@ def write_lance_file(
     ``lance.file.LanceFileReader`` reads (docs/FORMAT.md 5). Pages of each
     column are cut at ``max_page_bytes`` and encoded in parallel."""
     _ailake.write_lance_file(os.fspath(path), _arrow_data(data), version, int(max_page_bytes))
+
+
+def read_lance_file(
+    path: Union[str, os.PathLike],
+    columns: Optional[Sequence[str]] = None,
+    *,
+    rows: Optional[Sequence[int]] = None,
+    offset: int = 0,
+    length: int = -1,
+) -> pa.Table:
+    """Reads a Lance file of version 2.0 (ailake's or Lance's own): the
+    ``columns`` given (all by default), and either the rows numbered ``rows``
+    (in that order; only the pages holding them are read) or rows
+    ``[offset, offset + length)`` (``length`` < 0: to the end). An encoding or
+    file version ailake cannot read yet is an error naming it."""
+    cols = None if columns is None else [str(c) for c in columns]
+    rws = None if rows is None else [int(r) for r in rows]
+    return _to_table(_ailake.read_lance_file(os.fspath(path), cols, rws, int(offset), int(length)))
 
 
 def set_read_cache_capacity(num_bytes: int) -> None:

@@ -174,6 +174,14 @@ def import_iceberg(
 def write_lance_file(
     path: _Path, data: Any, *, version: str = ..., max_page_bytes: int = ...
 ) -> None: ...
+def read_lance_file(
+    path: _Path,
+    columns: Optional[Sequence[str]] = ...,
+    *,
+    rows: Optional[Sequence[int]] = ...,
+    offset: int = ...,
+    length: int = ...,
+) -> pa.Table: ...
 def create_table(
     path: _Path,
     schema: pa.Schema,

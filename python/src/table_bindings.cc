@@ -653,6 +653,21 @@ void BindTables(nb::module_& m) {
         }));
       },
       nb::arg("path"), nb::arg("data"), nb::arg("version"), nb::arg("max_page_bytes"));
+  m.def(
+      "read_lance_file",
+      [](const std::string& path, std::optional<std::vector<std::string>> columns,
+         std::optional<std::vector<int64_t>> rows, int64_t offset, int64_t length) {
+        auto table = Value(NoGil([&]() -> arrow::Result<std::shared_ptr<arrow::Table>> {
+          ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+          ARROW_ASSIGN_OR_RAISE(auto r, LanceFileReader::Open(file));
+          const std::vector<std::string> cols = columns.value_or(std::vector<std::string>{});
+          if (rows) return r->Take(*rows, cols);
+          return r->Read(cols, offset, length);
+        }));
+        return ExportReader(std::make_shared<arrow::TableBatchReader>(table));
+      },
+      nb::arg("path"), nb::arg("columns").none(), nb::arg("rows").none(), nb::arg("offset"),
+      nb::arg("length"));
   m.def("clear_read_cache", [] { ClearReadCache(); });
 
   nb::class_<PyTable>(m, "Table")

@@ -78,10 +78,12 @@ struct LanceFileWriter::Impl {
     position += n;
     return arrow::Status::OK();
   }
+  // Padding to the next 64-byte boundary, with the byte Lance pads with
+  // ('H'), so that files of the same pages are byte-identical to Lance's.
   arrow::Status Align() {
-    static const uint8_t kZeros[kAlignment] = {};
+    static const std::string kPad(kAlignment, 'H');
     const int64_t pad = (kAlignment - position % kAlignment) % kAlignment;
-    return WriteBytes(kZeros, pad);
+    return WriteBytes(kPad.data(), pad);
   }
 
   arrow::Status Submit(std::vector<encoding::EncodeTask> tasks, uint32_t base) {

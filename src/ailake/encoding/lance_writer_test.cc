@@ -116,6 +116,38 @@ TEST(LanceWriter, ParallelEncodedPagesFollowTheFormat) {
   }
 }
 
+TEST(LanceReader, ReadsBackByRangeTakeAndScanInAnyBatchSize) {
+  auto table = MakeTable(5'000);
+  ASSERT_OK_AND_ASSIGN(auto sink, arrow::io::BufferOutputStream::Create());
+  LanceWriteOptions o;
+  o.max_page_bytes = 2048;
+  ASSERT_OK(WriteLanceFile(*table, sink, o));
+  ASSERT_OK_AND_ASSIGN(auto bytes, sink->Finish());
+  ASSERT_OK_AND_ASSIGN(auto r,
+                       LanceFileReader::Open(std::make_shared<arrow::io::BufferReader>(bytes)));
+  EXPECT_EQ(r->num_rows(), 5'000);
+  EXPECT_EQ(r->version(), std::make_pair(uint16_t{0}, uint16_t{3}));
+  EXPECT_TRUE(r->schema()->Equals(*table->schema()));
+  ASSERT_OK_AND_ASSIGN(auto all, r->Read());
+  EXPECT_TRUE(all->Equals(*table));
+  ASSERT_OK_AND_ASSIGN(auto names, r->Read({"name"}, 1234, 1000));
+  EXPECT_TRUE(names->column(0)->Equals(*table->column(1)->Slice(1234, 1000)));
+  const std::vector<int64_t> rows = {4999, 3, 3, 0, 2500};
+  ASSERT_OK_AND_ASSIGN(auto took, r->Take(rows));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(auto want, table->column(0)->GetScalar(rows[i]));
+    ASSERT_OK_AND_ASSIGN(auto got, took->column(0)->GetScalar(static_cast<int64_t>(i)));
+    EXPECT_TRUE(got->Equals(*want));
+  }
+  EXPECT_TRUE(r->Take(std::vector<int64_t>{5'000}).status().IsIndexError());
+  for (int64_t batch : {1, 333, 4096, 10'000}) {
+    ASSERT_OK_AND_ASSIGN(auto scan, r->Scan(batch, {"id"}));
+    ASSERT_OK_AND_ASSIGN(auto scanned, scan->ToTable());
+    EXPECT_TRUE(scanned->column(0)->Equals(*table->column(0))) << batch;
+  }
+  EXPECT_TRUE(r->Read({"nope"}).status().IsKeyError());
+}
+
 TEST(LanceWriter, RefusesWhatItCannotWriteByName) {
   ASSERT_OK_AND_ASSIGN(auto sink, arrow::io::BufferOutputStream::Create());
   auto schema = arrow::schema({arrow::field("m", arrow::map(arrow::utf8(), arrow::int32()))});

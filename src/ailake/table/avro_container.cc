@@ -1,11 +1,34 @@
 #include "ailake/table/avro_container.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "ailake/core/checksum.h"
 
 namespace ailake::table {
 namespace {
+
+// Avro C sizes its allocations from lengths in the bytes it decodes: a
+// corrupted length asks for up to 2^64 bytes. Every Avro C allocation goes
+// through this allocator, which refuses any single one above the largest
+// container we read (Avro C then reports an error instead of the process
+// aborting or exhausting memory).
+constexpr size_t kMaxAvroAllocation = size_t{256} << 20;
+
+void* BoundedAvroAllocator(void* /*user*/, void* ptr, size_t /*old_size*/, size_t new_size) {
+  if (new_size == 0) {
+    std::free(ptr);  // NOLINT(cppcoreguidelines-no-malloc): Avro C's allocator contract
+    return nullptr;
+  }
+  if (new_size > kMaxAvroAllocation) return nullptr;
+  return std::realloc(ptr, new_size);  // NOLINT(cppcoreguidelines-no-malloc)
+}
+
+void UseBoundedAvroAllocator() {
+  static std::once_flag once;
+  std::call_once(once, [] { avro_set_allocator(BoundedAvroAllocator, nullptr); });
+}
 
 // Avro's long: zig-zag, then base-128 varint.
 void PutLong(std::string* out, int64_t v) {
@@ -35,6 +58,7 @@ arrow::Status AvroError(const char* what) {
 
 arrow::Result<std::unique_ptr<AvroContainerWriter>> AvroContainerWriter::Make(
     const std::string& schema_json, std::map<std::string, std::string> metadata) {
+  UseBoundedAvroAllocator();
   std::unique_ptr<AvroContainerWriter> w(new AvroContainerWriter());
   w->schema_json_ = schema_json;
   w->metadata_ = std::move(metadata);
@@ -100,6 +124,7 @@ std::string AvroContainerWriter::Finish() const {
 
 arrow::Result<std::unique_ptr<AvroContainerReader>> AvroContainerReader::Open(
     std::shared_ptr<arrow::Buffer> bytes, std::string name) {
+  UseBoundedAvroAllocator();
   std::unique_ptr<AvroContainerReader> r(new AvroContainerReader());
   r->bytes_ = std::move(bytes);
   r->name_ = std::move(name);

@@ -1,0 +1,719 @@
+// LanceFileReader (include/ailake/lance.h): Lance files of version 2.0
+// (docs/FORMAT.md 5), decoded page by page.
+#include <arrow/array/concatenate.h>
+#include <arrow/compute/api.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <map>
+
+#include "ailake/encoding/lance_format.pb.h"
+#include "ailake/lance.h"
+
+namespace ailake {
+namespace {
+
+namespace pb = encoding::lance;
+
+constexpr int64_t kFooterBytes = 40;
+// Bounds on what a file may make us allocate before its pages are read.
+constexpr uint32_t kMaxColumns = 1 << 20;
+constexpr uint64_t kMaxMetadataBytes = uint64_t{1} << 30;
+
+template <typename T>
+T Load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+arrow::Status Corrupt(const std::string& what) {
+  return arrow::Status::Invalid("Lance file: ", what);
+}
+
+arrow::Result<arrow::TimeUnit::type> ParseUnit(std::string_view u) {
+  if (u == "s") return arrow::TimeUnit::SECOND;
+  if (u == "ms") return arrow::TimeUnit::MILLI;
+  if (u == "us") return arrow::TimeUnit::MICRO;
+  if (u == "ns") return arrow::TimeUnit::NANO;
+  return Corrupt("unknown time unit '" + std::string(u) + "'");
+}
+
+int32_t ParseInt(std::string_view s, bool* ok) {
+  int32_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  *ok = r.ec == std::errc() && r.ptr == s.data() + s.size();
+  return v;
+}
+
+// The Arrow type of a Lance logical type (structs: built by the caller).
+arrow::Result<std::shared_ptr<arrow::DataType>> TypeOf(std::string_view lt, int depth = 0) {
+  static const std::map<std::string_view, std::shared_ptr<arrow::DataType>> kSimple = {
+      {"bool", arrow::boolean()},      {"int8", arrow::int8()},
+      {"uint8", arrow::uint8()},       {"int16", arrow::int16()},
+      {"uint16", arrow::uint16()},     {"int32", arrow::int32()},
+      {"uint32", arrow::uint32()},     {"int64", arrow::int64()},
+      {"uint64", arrow::uint64()},     {"halffloat", arrow::float16()},
+      {"float", arrow::float32()},     {"double", arrow::float64()},
+      {"string", arrow::utf8()},       {"large_string", arrow::large_utf8()},
+      {"binary", arrow::binary()},     {"large_binary", arrow::large_binary()},
+      {"date32:day", arrow::date32()}, {"date64:ms", arrow::date64()}};
+  if (depth > 8) return Corrupt("logical type nested too deeply");
+  if (auto it = kSimple.find(lt); it != kSimple.end()) return it->second;
+  auto rest = [&](std::string_view prefix) { return lt.substr(prefix.size()); };
+  bool ok = false;
+  if (lt.starts_with("timestamp:")) {
+    const std::string_view r = rest("timestamp:");
+    const size_t colon = r.find(':');
+    if (colon == std::string_view::npos) return Corrupt("bad logical type " + std::string(lt));
+    ARROW_ASSIGN_OR_RAISE(auto unit, ParseUnit(r.substr(0, colon)));
+    const std::string_view tz = r.substr(colon + 1);
+    return arrow::timestamp(unit, tz == "-" ? std::string() : std::string(tz));
+  }
+  if (lt.starts_with("time32:")) {
+    ARROW_ASSIGN_OR_RAISE(auto unit, ParseUnit(rest("time32:")));
+    return arrow::time32(unit);
+  }
+  if (lt.starts_with("time64:")) {
+    ARROW_ASSIGN_OR_RAISE(auto unit, ParseUnit(rest("time64:")));
+    return arrow::time64(unit);
+  }
+  if (lt.starts_with("duration:")) {
+    ARROW_ASSIGN_OR_RAISE(auto unit, ParseUnit(rest("duration:")));
+    return arrow::duration(unit);
+  }
+  if (lt.starts_with("decimal:")) {
+    const std::string_view r = rest("decimal:");
+    const size_t c1 = r.find(':'), c2 = r.find(':', c1 + 1);
+    if (c1 == std::string_view::npos || c2 == std::string_view::npos) {
+      return Corrupt("bad logical type " + std::string(lt));
+    }
+    bool o1 = false, o2 = false, o3 = false;
+    const int32_t bits = ParseInt(r.substr(0, c1), &o1);
+    const int32_t p = ParseInt(r.substr(c1 + 1, c2 - c1 - 1), &o2);
+    const int32_t sc = ParseInt(r.substr(c2 + 1), &o3);
+    if (!o1 || !o2 || !o3) return Corrupt("bad logical type " + std::string(lt));
+    if (bits == 128) return arrow::Decimal128Type::Make(p, sc);
+    if (bits == 256) return arrow::Decimal256Type::Make(p, sc);
+    return Corrupt("bad logical type " + std::string(lt));
+  }
+  if (lt.starts_with("fixed_size_binary:")) {
+    const int32_t w = ParseInt(rest("fixed_size_binary:"), &ok);
+    if (!ok || w <= 0) return Corrupt("bad logical type " + std::string(lt));
+    return arrow::fixed_size_binary(w);
+  }
+  if (lt.starts_with("fixed_size_list:")) {
+    const std::string_view r = rest("fixed_size_list:");
+    const size_t colon = r.rfind(':');
+    if (colon == std::string_view::npos) return Corrupt("bad logical type " + std::string(lt));
+    const int32_t dim = ParseInt(r.substr(colon + 1), &ok);
+    if (!ok || dim <= 0) return Corrupt("bad logical type " + std::string(lt));
+    ARROW_ASSIGN_OR_RAISE(auto item, TypeOf(r.substr(0, colon), depth + 1));
+    return arrow::fixed_size_list(arrow::field("item", item), dim);
+  }
+  return arrow::Status::NotImplemented("Lance logical type '", std::string(lt),
+                                       "' is not read by ailake yet");
+}
+
+struct Page {
+  std::vector<std::pair<uint64_t, uint64_t>> buffers;  // offset, size
+  int64_t rows = 0;
+  int64_t start = 0;  // first row
+  pb::ArrayEncoding encoding;
+};
+
+struct Column {
+  std::vector<Page> pages;
+};
+
+struct Node {
+  std::shared_ptr<arrow::Field> field;
+  int column = -1;  // its column (struct: its SimpleStruct column)
+  std::vector<Node> children;
+};
+
+const char* EncodingName(const pb::ArrayEncoding& e) {
+  switch (e.array_encoding_case()) {
+    case pb::ArrayEncoding::kFlat: return "flat";
+    case pb::ArrayEncoding::kNullable: return "nullable";
+    case pb::ArrayEncoding::kFixedSizeList: return "fixed_size_list";
+    case pb::ArrayEncoding::kList: return "list";
+    case pb::ArrayEncoding::kStruct: return "struct";
+    case pb::ArrayEncoding::kBinary: return "binary";
+    case pb::ArrayEncoding::kDictionary: return "dictionary";
+    case pb::ArrayEncoding::kFsst: return "fsst";
+    case pb::ArrayEncoding::kPackedStruct: return "packed_struct";
+    case pb::ArrayEncoding::kBitpacked: return "bitpacked";
+    case pb::ArrayEncoding::kFixedSizeBinary: return "fixed_size_binary";
+    case pb::ArrayEncoding::kBitpackedForNonNeg: return "bitpacked_for_non_neg";
+    case pb::ArrayEncoding::kConstant: return "constant";
+    default: return "an unknown encoding";
+  }
+}
+
+// Decodes one page (its buffers loaded) into an array of `type` with `n` rows.
+class PageDecoder {
+ public:
+  explicit PageDecoder(std::vector<std::shared_ptr<arrow::Buffer>> buffers)
+      : buffers_(std::move(buffers)) {}
+
+  arrow::Result<std::shared_ptr<arrow::ArrayData>> Decode(
+      const pb::ArrayEncoding& e, const std::shared_ptr<arrow::DataType>& type, int64_t n,
+      int depth = 0) {
+    if (depth > 16) return Corrupt("page encoding nested too deeply");
+    switch (e.array_encoding_case()) {
+      case pb::ArrayEncoding::kNullable: {
+        const auto& nl = e.nullable();
+        if (nl.has_no_nulls()) return Decode(nl.no_nulls().values(), type, n, depth + 1);
+        if (nl.has_all_nulls()) {
+          ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeArrayOfNull(type, n));
+          return a->data();
+        }
+        if (!nl.has_some_nulls()) return Corrupt("nullable encoding without a case");
+        ARROW_ASSIGN_OR_RAISE(auto validity, FlatBuffer(nl.some_nulls().validity(), 1, n));
+        ARROW_ASSIGN_OR_RAISE(auto values, Decode(nl.some_nulls().values(), type, n, depth + 1));
+        auto out = values->Copy();
+        out->buffers[0] = std::move(validity);
+        out->null_count = arrow::kUnknownNullCount;
+        return out;
+      }
+      case pb::ArrayEncoding::kFlat: {
+        if (!arrow::is_fixed_width(type->id()) || type->id() == arrow::Type::FIXED_SIZE_LIST) {
+          return Corrupt("flat page for a column of type " + type->ToString());
+        }
+        const int64_t bits = static_cast<const arrow::FixedWidthType&>(*type).bit_width();
+        if (static_cast<int64_t>(e.flat().bits_per_value()) != bits) {
+          return Corrupt("flat page of " + std::to_string(e.flat().bits_per_value()) +
+                         "-bit values for " + type->ToString());
+        }
+        ARROW_ASSIGN_OR_RAISE(auto values, FlatBuffer(e, bits, n));
+        return arrow::ArrayData::Make(type, n, {nullptr, std::move(values)}, 0);
+      }
+      case pb::ArrayEncoding::kFixedSizeList: {
+        if (type->id() != arrow::Type::FIXED_SIZE_LIST) {
+          return Corrupt("fixed_size_list page for a column of type " + type->ToString());
+        }
+        const auto& lt = static_cast<const arrow::FixedSizeListType&>(*type);
+        if (static_cast<int32_t>(e.fixed_size_list().dimension()) != lt.list_size()) {
+          return Corrupt("fixed_size_list page of dimension " +
+                         std::to_string(e.fixed_size_list().dimension()) + " for " +
+                         type->ToString());
+        }
+        ARROW_ASSIGN_OR_RAISE(auto items, Decode(e.fixed_size_list().items(), lt.value_type(),
+                                                 n * lt.list_size(), depth + 1));
+        return arrow::ArrayData::Make(type, n, {nullptr}, {std::move(items)}, 0);
+      }
+      case pb::ArrayEncoding::kBinary: return DecodeBinary(e.binary(), type, n, depth);
+      case pb::ArrayEncoding::kDictionary: {
+        const auto& d = e.dictionary();
+        const int64_t items_n = d.num_dictionary_items();
+        if (items_n < 0 || items_n > n + 1) return Corrupt("dictionary larger than its page");
+        ARROW_ASSIGN_OR_RAISE(auto items, Decode(d.items(), type, items_n, depth + 1));
+        std::shared_ptr<arrow::DataType> index_type;
+        switch (d.indices().has_nullable() && d.indices().nullable().has_no_nulls()
+                    ? d.indices().nullable().no_nulls().values().flat().bits_per_value()
+                    : d.indices().flat().bits_per_value()) {
+          case 8: index_type = arrow::uint8(); break;
+          case 16: index_type = arrow::uint16(); break;
+          case 32: index_type = arrow::uint32(); break;
+          case 64: index_type = arrow::uint64(); break;
+          default: return Corrupt("dictionary indices of an unsupported width");
+        }
+        ARROW_ASSIGN_OR_RAISE(auto idx, Decode(d.indices(), index_type, n, depth + 1));
+        // Index 0 stands for null; item k is at k - 1.
+        auto indices = arrow::MakeArray(idx);
+        ARROW_ASSIGN_OR_RAISE(auto as64, arrow::compute::Cast(*indices, arrow::int64()));
+        const auto& i64 = static_cast<const arrow::Int64Array&>(*as64);
+        arrow::Int64Builder shifted;
+        ARROW_RETURN_NOT_OK(shifted.Reserve(n));
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t k = i64.IsNull(i) ? 0 : i64.Value(i);
+          if (k < 0 || k > items_n) return Corrupt("dictionary index out of range");
+          if (k == 0) {
+            shifted.UnsafeAppendNull();
+          } else {
+            shifted.UnsafeAppend(k - 1);
+          }
+        }
+        std::shared_ptr<arrow::Array> take_idx;
+        ARROW_RETURN_NOT_OK(shifted.Finish(&take_idx));
+        ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arrow::MakeArray(items), take_idx));
+        return taken.make_array()->data();
+      }
+      default: break;
+    }
+    return arrow::Status::NotImplemented("Lance page encoding '", EncodingName(e),
+                                         "' is not read by ailake yet");
+  }
+
+ private:
+  // The buffer of a flat encoding holding n values of `bits` bits.
+  arrow::Result<std::shared_ptr<arrow::Buffer>> FlatBuffer(const pb::ArrayEncoding& e, int64_t bits,
+                                                           int64_t n) {
+    if (e.array_encoding_case() != pb::ArrayEncoding::kFlat) {
+      return arrow::Status::NotImplemented("Lance page encoding '", EncodingName(e),
+                                           "' where flat values were expected");
+    }
+    if (static_cast<int64_t>(e.flat().bits_per_value()) != bits) {
+      return Corrupt("flat buffer of " + std::to_string(e.flat().bits_per_value()) +
+                     "-bit values where " + std::to_string(bits) + " were expected");
+    }
+    if (e.flat().has_compression() && !e.flat().compression().scheme().empty()) {
+      return arrow::Status::NotImplemented("Lance flat page compressed with '",
+                                           e.flat().compression().scheme(),
+                                           "' is not read by ailake yet");
+    }
+    const uint32_t index = e.flat().buffer().buffer_index();
+    if (e.flat().buffer().buffer_type() != pb::Buffer::page || index >= buffers_.size()) {
+      return Corrupt("flat encoding names buffer " + std::to_string(index) + " of " +
+                     std::to_string(buffers_.size()));
+    }
+    const auto& buf = buffers_[index];
+    const int64_t need = (n * bits + 7) / 8;
+    if (buf->size() < need) {
+      return Corrupt("page buffer of " + std::to_string(buf->size()) + " bytes holds no " +
+                     std::to_string(n) + " values of " + std::to_string(bits) + " bits");
+    }
+    return buf;
+  }
+
+  arrow::Result<std::shared_ptr<arrow::ArrayData>> DecodeBinary(
+      const pb::Binary& b, const std::shared_ptr<arrow::DataType>& type, int64_t n, int depth) {
+    const bool large =
+        type->id() == arrow::Type::LARGE_STRING || type->id() == arrow::Type::LARGE_BINARY;
+    if (!large && type->id() != arrow::Type::STRING && type->id() != arrow::Type::BINARY) {
+      return Corrupt("binary page for a column of type " + type->ToString());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto idx, Decode(b.indices(), arrow::uint64(), n, depth + 1));
+    ARROW_ASSIGN_OR_RAISE(auto bytes, FlatBuffer(b.bytes(), 8, 0));
+    const auto* ends = idx->GetValues<uint64_t>(1);
+    const uint64_t adjust = b.null_adjustment();
+    const auto total = static_cast<uint64_t>(bytes->size());
+    ARROW_ASSIGN_OR_RAISE(auto offsets, arrow::AllocateBuffer((n + 1) * (large ? 8 : 4)));
+    std::shared_ptr<arrow::Buffer> validity;
+    uint8_t* valid_bits = nullptr;
+    uint64_t prev = 0;
+    int64_t nulls = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      uint64_t end = ends[i];
+      const bool is_null = adjust > 0 && end >= adjust;
+      if (is_null) {
+        end -= adjust;
+        if (!validity) {
+          ARROW_ASSIGN_OR_RAISE(validity, arrow::AllocateBitmap(n));
+          valid_bits = validity->mutable_data();
+          std::memset(valid_bits, 0xff, static_cast<size_t>(validity->size()));
+        }
+        arrow::bit_util::ClearBit(valid_bits, i);
+        ++nulls;
+      }
+      if (end < prev || end > total) return Corrupt("binary offsets out of order or range");
+      if (large) {
+        reinterpret_cast<int64_t*>(offsets->mutable_data())[i] = static_cast<int64_t>(prev);
+      } else {
+        if (end > static_cast<uint64_t>(INT32_MAX)) {
+          return Corrupt("binary page too large for 32-bit offsets");
+        }
+        reinterpret_cast<int32_t*>(offsets->mutable_data())[i] = static_cast<int32_t>(prev);
+      }
+      prev = end;
+    }
+    if (large) {
+      reinterpret_cast<int64_t*>(offsets->mutable_data())[n] = static_cast<int64_t>(prev);
+    } else {
+      reinterpret_cast<int32_t*>(offsets->mutable_data())[n] = static_cast<int32_t>(prev);
+    }
+    auto out = arrow::ArrayData::Make(type, n, {validity, std::move(offsets), bytes}, nulls);
+    if (type->id() == arrow::Type::STRING || type->id() == arrow::Type::LARGE_STRING) {
+      ARROW_RETURN_NOT_OK(arrow::MakeArray(out)->ValidateFull());  // UTF-8
+    }
+    return out;
+  }
+
+  std::vector<std::shared_ptr<arrow::Buffer>> buffers_;
+};
+
+}  // namespace
+
+struct LanceFileReader::Impl {
+  std::shared_ptr<arrow::io::RandomAccessFile> file;
+  int64_t size = 0;
+  uint16_t major = 0, minor = 0;
+  int64_t rows = 0;
+  std::shared_ptr<arrow::Schema> schema;
+  std::vector<Node> nodes;  // top-level fields
+  std::vector<Column> columns;
+
+  arrow::Result<std::shared_ptr<arrow::Buffer>> ReadRange(uint64_t offset, uint64_t length,
+                                                          const char* what) const {
+    if (offset > static_cast<uint64_t>(size) || length > static_cast<uint64_t>(size) - offset) {
+      return Corrupt(std::string(what) + " at " + std::to_string(offset) + " (+" +
+                     std::to_string(length) + ") lies outside the file (" + std::to_string(size) +
+                     " bytes)");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto buf,
+                          file->ReadAt(static_cast<int64_t>(offset), static_cast<int64_t>(length)));
+    if (buf->size() != static_cast<int64_t>(length))
+      return Corrupt(std::string(what) + " short read");
+    return buf;
+  }
+
+  arrow::Result<std::shared_ptr<arrow::ArrayData>> DecodePage(const Node& node,
+                                                              const Page& page) const {
+    std::vector<std::shared_ptr<arrow::Buffer>> bufs;
+    for (const auto& [off, len] : page.buffers) {
+      ARROW_ASSIGN_OR_RAISE(auto b, ReadRange(off, len, "page buffer"));
+      bufs.push_back(std::move(b));
+    }
+    PageDecoder d(std::move(bufs));
+    auto r = d.Decode(page.encoding, node.field->type(), page.rows);
+    if (!r.ok()) {
+      return r.status().WithMessage("column '", node.field->name(), "', page at row ", page.start,
+                                    ": ", r.status().message());
+    }
+    if ((*r)->length != page.rows) return Corrupt("page decoded to the wrong length");
+    return r;
+  }
+
+  // Rows [a, b) of a field.
+  arrow::Result<std::shared_ptr<arrow::Array>> ReadNode(const Node& node, int64_t a,
+                                                        int64_t b) const {
+    if (node.field->type()->id() == arrow::Type::STRUCT) {
+      arrow::ArrayVector children;
+      for (const auto& c : node.children) {
+        ARROW_ASSIGN_OR_RAISE(auto arr, ReadNode(c, a, b));
+        children.push_back(std::move(arr));
+      }
+      return arrow::StructArray::Make(children, node.field->type()->fields());
+    }
+    const Column& col = columns[static_cast<size_t>(node.column)];
+    arrow::ArrayVector parts;
+    for (const auto& p : col.pages) {
+      if (p.start + p.rows <= a || p.start >= b) continue;
+      ARROW_ASSIGN_OR_RAISE(auto data, DecodePage(node, p));
+      const int64_t lo = std::max(a, p.start) - p.start;
+      const int64_t hi = std::min(b, p.start + p.rows) - p.start;
+      parts.push_back(arrow::MakeArray(data)->Slice(lo, hi - lo));
+    }
+    if (parts.empty()) return arrow::MakeEmptyArray(node.field->type());
+    if (parts.size() == 1) return parts[0];
+    return arrow::Concatenate(parts);
+  }
+
+  // Rows `sorted` (ascending, unique) of a field.
+  arrow::Result<std::shared_ptr<arrow::Array>> TakeNode(const Node& node,
+                                                        const std::vector<int64_t>& sorted) const {
+    if (node.field->type()->id() == arrow::Type::STRUCT) {
+      arrow::ArrayVector children;
+      for (const auto& c : node.children) {
+        ARROW_ASSIGN_OR_RAISE(auto arr, TakeNode(c, sorted));
+        children.push_back(std::move(arr));
+      }
+      return arrow::StructArray::Make(children, node.field->type()->fields());
+    }
+    const Column& col = columns[static_cast<size_t>(node.column)];
+    arrow::ArrayVector parts;
+    size_t i = 0;
+    for (const auto& p : col.pages) {
+      if (i == sorted.size()) break;
+      if (sorted[i] >= p.start + p.rows) continue;
+      // Only pages holding a requested row are read.
+      ARROW_ASSIGN_OR_RAISE(auto data, DecodePage(node, p));
+      auto arr = arrow::MakeArray(data);
+      arrow::Int64Builder idx;
+      while (i < sorted.size() && sorted[i] < p.start + p.rows) {
+        ARROW_RETURN_NOT_OK(idx.Append(sorted[i] - p.start));
+        ++i;
+      }
+      std::shared_ptr<arrow::Array> ia;
+      ARROW_RETURN_NOT_OK(idx.Finish(&ia));
+      ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arr, ia));
+      parts.push_back(taken.make_array());
+    }
+    if (parts.empty()) return arrow::MakeEmptyArray(node.field->type());
+    if (parts.size() == 1) return parts[0];
+    return arrow::Concatenate(parts);
+  }
+
+  arrow::Result<std::vector<const Node*>> Project(const std::vector<std::string>& names) const {
+    std::vector<const Node*> out;
+    if (names.empty()) {
+      for (const auto& n : nodes) out.push_back(&n);
+      return out;
+    }
+    for (const auto& name : names) {
+      const Node* found = nullptr;
+      for (const auto& n : nodes) {
+        if (n.field->name() == name) found = &n;
+      }
+      if (found == nullptr)
+        return arrow::Status::KeyError("the Lance file has no column '", name, "'");
+      out.push_back(found);
+    }
+    return out;
+  }
+
+  static std::shared_ptr<arrow::Schema> SchemaOf(const std::vector<const Node*>& nodes,
+                                                 const std::shared_ptr<arrow::Schema>& full) {
+    arrow::FieldVector f;
+    for (const Node* n : nodes) f.push_back(n->field);
+    return arrow::schema(f, full->metadata());
+  }
+};
+
+namespace {
+
+// The field tree of a descriptor: fields in pre-order with parent ids.
+arrow::Result<Node> BuildNode(const pb::FileDescriptor& fd, int index, int* next_column,
+                              int depth) {
+  if (depth > 64) return Corrupt("schema nested too deeply");
+  const auto& f = fd.schema().fields(index);
+  Node node;
+  std::shared_ptr<arrow::DataType> type;
+  if (f.logical_type() == "struct") {
+    arrow::FieldVector children;
+    node.column = (*next_column)++;
+    for (int i = index + 1; i < fd.schema().fields_size(); ++i) {
+      if (fd.schema().fields(i).parent_id() != f.id()) continue;
+      ARROW_ASSIGN_OR_RAISE(Node child, BuildNode(fd, i, next_column, depth + 1));
+      children.push_back(child.field);
+      node.children.push_back(std::move(child));
+    }
+    type = arrow::struct_(children);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(type, TypeOf(f.logical_type()));
+    node.column = (*next_column)++;
+  }
+  std::shared_ptr<const arrow::KeyValueMetadata> md;
+  if (!f.metadata().empty()) {
+    std::vector<std::string> keys, values;
+    for (const auto& [k, v] : f.metadata()) {
+      keys.push_back(k);
+      values.push_back(v);
+    }
+    md = arrow::key_value_metadata(keys, values);
+  }
+  node.field = arrow::field(f.name(), type, f.nullable(), md);
+  return node;
+}
+
+}  // namespace
+
+LanceFileReader::LanceFileReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LanceFileReader::~LanceFileReader() = default;
+
+arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
+    std::shared_ptr<arrow::io::RandomAccessFile> file) {
+  auto impl = std::make_unique<Impl>();
+  impl->file = std::move(file);
+  ARROW_ASSIGN_OR_RAISE(impl->size, impl->file->GetSize());
+  if (impl->size < kFooterBytes) return Corrupt("shorter than its 40-byte footer");
+  ARROW_ASSIGN_OR_RAISE(
+      auto footer,
+      impl->ReadRange(static_cast<uint64_t>(impl->size - kFooterBytes), kFooterBytes, "footer"));
+  const uint8_t* f = footer->data();
+  if (std::memcmp(f + 36, "LANC", 4) != 0) return Corrupt("no LANC magic at its end");
+  const auto cmo = Load<uint64_t>(f + 8), gbo = Load<uint64_t>(f + 16);
+  const auto num_global = Load<uint32_t>(f + 24), num_columns = Load<uint32_t>(f + 28);
+  impl->major = Load<uint16_t>(f + 32);
+  impl->minor = Load<uint16_t>(f + 34);
+  const bool v20 = (impl->major == 0 && impl->minor == 3) || (impl->major == 2 && impl->minor == 0);
+  if (!v20) {
+    return arrow::Status::NotImplemented("Lance file version ", impl->major, ".", impl->minor,
+                                         ": ailake reads version 2.0 (footer 0.3) so far");
+  }
+  if (num_columns > kMaxColumns || num_global == 0 || num_global > kMaxColumns) {
+    return Corrupt("footer names " + std::to_string(num_columns) + " columns and " +
+                   std::to_string(num_global) + " global buffers");
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      auto gb_table, impl->ReadRange(gbo, uint64_t{16} * num_global, "global buffer offset table"));
+  const auto g0 = Load<uint64_t>(gb_table->data()), g0_size = Load<uint64_t>(gb_table->data() + 8);
+  if (g0_size > kMaxMetadataBytes) return Corrupt("schema buffer too large");
+  ARROW_ASSIGN_OR_RAISE(auto descriptor_bytes, impl->ReadRange(g0, g0_size, "schema buffer"));
+  pb::FileDescriptor fd;
+  if (!fd.ParseFromArray(descriptor_bytes->data(), static_cast<int>(descriptor_bytes->size()))) {
+    return Corrupt("global buffer 0 is not a FileDescriptor");
+  }
+  if (fd.length() > static_cast<uint64_t>(INT64_MAX)) return Corrupt("row count out of range");
+  impl->rows = static_cast<int64_t>(fd.length());
+  // Fields: ids unique, a parent listed before its children.
+  std::map<int32_t, int> seen;
+  for (int i = 0; i < fd.schema().fields_size(); ++i) {
+    const auto& fl = fd.schema().fields(i);
+    if (!seen.emplace(fl.id(), i).second) return Corrupt("field id listed twice");
+    if (fl.parent_id() != -1) {
+      auto p = seen.find(fl.parent_id());
+      if (p == seen.end() || fd.schema().fields(p->second).logical_type() != "struct") {
+        return Corrupt("field '" + fl.name() + "' names no struct parent before it");
+      }
+    }
+  }
+  int next_column = 0;
+  arrow::FieldVector fields;
+  for (int i = 0; i < fd.schema().fields_size(); ++i) {
+    if (fd.schema().fields(i).parent_id() != -1) continue;
+    ARROW_ASSIGN_OR_RAISE(Node node, BuildNode(fd, i, &next_column, 0));
+    fields.push_back(node.field);
+    impl->nodes.push_back(std::move(node));
+  }
+  if (static_cast<uint32_t>(next_column) != num_columns) {
+    return Corrupt("its schema maps to " + std::to_string(next_column) +
+                   " columns, its footer to " + std::to_string(num_columns));
+  }
+  std::shared_ptr<const arrow::KeyValueMetadata> md;
+  if (!fd.schema().metadata().empty()) {
+    std::vector<std::string> keys, values;
+    for (const auto& [k, v] : fd.schema().metadata()) {
+      keys.push_back(k);
+      values.push_back(v);
+    }
+    md = arrow::key_value_metadata(keys, values);
+  }
+  impl->schema = arrow::schema(fields, md);
+  // Column metadata.
+  ARROW_ASSIGN_OR_RAISE(auto cm_table, impl->ReadRange(cmo, uint64_t{16} * num_columns,
+                                                       "column metadata offset table"));
+  impl->columns.resize(num_columns);
+  for (uint32_t c = 0; c < num_columns; ++c) {
+    const auto pos = Load<uint64_t>(cm_table->data() + 16 * c);
+    const auto len = Load<uint64_t>(cm_table->data() + 16 * c + 8);
+    if (len > kMaxMetadataBytes) return Corrupt("column metadata too large");
+    ARROW_ASSIGN_OR_RAISE(auto bytes, impl->ReadRange(pos, len, "column metadata"));
+    pb::ColumnMetadata cm;
+    if (!cm.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+      return Corrupt("column " + std::to_string(c) + " metadata does not parse");
+    }
+    int64_t start = 0;
+    for (const auto& p : cm.pages()) {
+      Page page;
+      if (p.buffer_offsets_size() != p.buffer_sizes_size()) {
+        return Corrupt("a page's buffer offsets and sizes differ in number");
+      }
+      for (int b = 0; b < p.buffer_offsets_size(); ++b) {
+        const uint64_t off = p.buffer_offsets(b), len2 = p.buffer_sizes(b);
+        if (off > static_cast<uint64_t>(impl->size) ||
+            len2 > static_cast<uint64_t>(impl->size) - off) {
+          return Corrupt("a page buffer lies outside the file");
+        }
+        page.buffers.emplace_back(off, len2);
+      }
+      if (p.length() > static_cast<uint64_t>(impl->rows))
+        return Corrupt("page longer than the file");
+      page.rows = static_cast<int64_t>(p.length());
+      page.start = start;
+      start += page.rows;
+      if (!p.encoding().has_direct()) {
+        return arrow::Status::NotImplemented("Lance page encoding stored out of line");
+      }
+      pb::AnyValue any;
+      if (!any.ParseFromString(p.encoding().direct().encoding())) return Corrupt("page encoding");
+      if (!any.type_url().ends_with("lance.encodings.ArrayEncoding")) {
+        return arrow::Status::NotImplemented("Lance page encoding '", any.type_url(),
+                                             "' in a version 2.0 file");
+      }
+      if (!page.encoding.ParseFromString(any.value())) return Corrupt("page ArrayEncoding");
+      impl->columns[c].pages.push_back(std::move(page));
+    }
+    if (start != impl->rows) {
+      return Corrupt("column " + std::to_string(c) + " pages hold " + std::to_string(start) +
+                     " rows, the file " + std::to_string(impl->rows));
+    }
+  }
+  return std::unique_ptr<LanceFileReader>(new LanceFileReader(std::move(impl)));
+}
+
+const std::shared_ptr<arrow::Schema>& LanceFileReader::schema() const { return impl_->schema; }
+int64_t LanceFileReader::num_rows() const { return impl_->rows; }
+std::pair<uint16_t, uint16_t> LanceFileReader::version() const {
+  return {impl_->major, impl_->minor};
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> LanceFileReader::Read(
+    const std::vector<std::string>& columns, int64_t offset, int64_t length) const {
+  const auto& s = *impl_;
+  if (offset < 0 || offset > s.rows) {
+    return arrow::Status::IndexError("row ", offset, " of a ", s.rows, "-row Lance file");
+  }
+  const int64_t end = length < 0 ? s.rows : std::min(s.rows, offset + length);
+  ARROW_ASSIGN_OR_RAISE(auto nodes, s.Project(columns));
+  arrow::ArrayVector arrays;
+  for (const Node* n : nodes) {
+    ARROW_ASSIGN_OR_RAISE(auto a, s.ReadNode(*n, offset, end));
+    arrays.push_back(std::move(a));
+  }
+  return arrow::Table::Make(Impl::SchemaOf(nodes, s.schema), arrays, end - offset);
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> LanceFileReader::Take(
+    std::span<const int64_t> rows, const std::vector<std::string>& columns) const {
+  const auto& s = *impl_;
+  std::vector<int64_t> sorted(rows.begin(), rows.end());
+  for (int64_t r : sorted) {
+    if (r < 0 || r >= s.rows)
+      return arrow::Status::IndexError("row ", r, " of a ", s.rows, "-row Lance file");
+  }
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  // Where each requested row sits among the sorted unique ones.
+  arrow::Int64Builder order;
+  ARROW_RETURN_NOT_OK(order.Reserve(static_cast<int64_t>(rows.size())));
+  for (int64_t r : rows) {
+    order.UnsafeAppend(std::lower_bound(sorted.begin(), sorted.end(), r) - sorted.begin());
+  }
+  std::shared_ptr<arrow::Array> order_array;
+  ARROW_RETURN_NOT_OK(order.Finish(&order_array));
+  ARROW_ASSIGN_OR_RAISE(auto nodes, s.Project(columns));
+  arrow::ArrayVector arrays;
+  for (const Node* n : nodes) {
+    ARROW_ASSIGN_OR_RAISE(auto a, s.TakeNode(*n, sorted));
+    ARROW_ASSIGN_OR_RAISE(auto in_order, arrow::compute::Take(a, order_array));
+    arrays.push_back(in_order.make_array());
+  }
+  return arrow::Table::Make(Impl::SchemaOf(nodes, s.schema), arrays,
+                            static_cast<int64_t>(rows.size()));
+}
+
+namespace {
+
+class ScanReader : public arrow::RecordBatchReader {
+ public:
+  ScanReader(const LanceFileReader* file, std::vector<std::string> columns, int64_t batch_rows,
+             std::shared_ptr<arrow::Schema> schema)
+      : file_(file),
+        columns_(std::move(columns)),
+        batch_rows_(batch_rows),
+        schema_(std::move(schema)) {}
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* batch) override {
+    if (next_ >= file_->num_rows()) {
+      *batch = nullptr;
+      return arrow::Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(auto t, file_->Read(columns_, next_, batch_rows_));
+    next_ += t->num_rows();
+    ARROW_ASSIGN_OR_RAISE(*batch, t->CombineChunksToBatch());
+    return arrow::Status::OK();
+  }
+
+ private:
+  const LanceFileReader* file_;
+  std::vector<std::string> columns_;
+  int64_t batch_rows_;
+  std::shared_ptr<arrow::Schema> schema_;
+  int64_t next_ = 0;
+};
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> LanceFileReader::Scan(
+    int64_t batch_rows, const std::vector<std::string>& columns) const {
+  if (batch_rows <= 0)
+    return arrow::Status::Invalid("batch_rows must be positive, got ", batch_rows);
+  ARROW_ASSIGN_OR_RAISE(auto nodes, impl_->Project(columns));
+  return std::make_shared<ScanReader>(this, columns, batch_rows,
+                                      Impl::SchemaOf(nodes, impl_->schema));
+}
+
+}  // namespace ailake

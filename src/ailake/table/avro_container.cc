@@ -1,5 +1,6 @@
 #include "ailake/table/avro_container.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -28,6 +29,54 @@ void* BoundedAvroAllocator(void* /*user*/, void* ptr, size_t /*old_size*/, size_
 void UseBoundedAvroAllocator() {
   static std::once_flag once;
   std::call_once(once, [] { avro_set_allocator(BoundedAvroAllocator, nullptr); });
+}
+
+// Whether a value of `s` can take zero bytes (null, a fixed of size 0, a
+// record of such fields). A named type that refers to itself is not.
+bool ZeroBytes(avro_schema_t s, std::vector<avro_schema_t>* open) {
+  if (is_avro_link(s)) s = avro_schema_link_target(s);
+  if (s == nullptr) return false;
+  if (is_avro_null(s)) return true;
+  if (is_avro_fixed(s)) return avro_schema_fixed_size(s) == 0;
+  if (!is_avro_record(s)) return false;
+  if (std::find(open->begin(), open->end(), s) != open->end()) return false;
+  open->push_back(s);
+  bool zero = true;
+  for (size_t i = 0; zero && i < avro_schema_record_size(s); ++i) {
+    zero = ZeroBytes(avro_schema_record_field_get_by_index(s, static_cast<int>(i)), open);
+  }
+  open->pop_back();
+  return zero;
+}
+
+// An array whose items take zero bytes lets a corrupted item count loop
+// without reading input; such schemas (and zero-byte records) are refused.
+bool HasZeroByteRepetition(avro_schema_t s, std::vector<avro_schema_t>* seen) {
+  if (is_avro_link(s)) return false;  // its target is checked where it is defined
+  if (s == nullptr || std::find(seen->begin(), seen->end(), s) != seen->end()) return false;
+  seen->push_back(s);
+  std::vector<avro_schema_t> open;
+  if (is_avro_array(s)) {
+    const avro_schema_t items = avro_schema_array_items(s);
+    return ZeroBytes(items, &open) || HasZeroByteRepetition(items, seen);
+  }
+  if (is_avro_map(s)) return HasZeroByteRepetition(avro_schema_map_values(s), seen);
+  if (is_avro_union(s)) {
+    for (size_t i = 0; i < avro_schema_union_size(s); ++i) {
+      if (HasZeroByteRepetition(avro_schema_union_branch(s, static_cast<int>(i)), seen)) {
+        return true;
+      }
+    }
+  }
+  if (is_avro_record(s)) {
+    for (size_t i = 0; i < avro_schema_record_size(s); ++i) {
+      if (HasZeroByteRepetition(avro_schema_record_field_get_by_index(s, static_cast<int>(i)),
+                                seen)) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 // Avro's long: zig-zag, then base-128 varint.
@@ -142,6 +191,11 @@ arrow::Result<std::unique_ptr<AvroContainerReader>> AvroContainerReader::Open(
   r->schema_ = avro_file_reader_get_writer_schema(r->reader_);
   if (r->schema_ == nullptr || !is_avro_record(r->schema_)) {
     return arrow::Status::Invalid("'", r->name_, "': its records are not Avro records");
+  }
+  std::vector<avro_schema_t> open, seen;
+  if (ZeroBytes(r->schema_, &open) || HasZeroByteRepetition(r->schema_, &seen)) {
+    return arrow::Status::Invalid("'", r->name_,
+                                  "': its schema has records or array items that take no bytes");
   }
   r->iface_ = avro_generic_class_from_schema(r->schema_);
   if (r->iface_ == nullptr) return arrow::Status::Invalid("'", r->name_, "': ", avro_strerror());

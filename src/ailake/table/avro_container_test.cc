@@ -85,3 +85,49 @@ TEST(AvroContainerTest, ABadSchemaOrFieldIsAClearError) {
 
 }  // namespace
 }  // namespace ailake::table
+
+namespace ailake::table {
+namespace {
+
+// Schemas whose values can take no bytes let a corrupted count loop without
+// reading input: the reader refuses them before decoding.
+TEST(AvroContainerTest, ReaderRefusesSchemasOfZeroByteRepetition) {
+  for (
+      const char* schema :
+      {R"({"type":"record","name":"z","fields":[{"name":"n","type":"null"}]})",
+       R"({"type":"record","name":"a","fields":[{"name":"xs","type":{"type":"array","items":"null"}}]})",
+       R"({"type":"record","name":"b","fields":[{"name":"k","type":"long"},
+            {"name":"xs","type":{"type":"array","items":{"type":"record","name":"e","fields":[]}}}]})"}) {
+    auto w = AvroContainerWriter::Make(schema).ValueOrDie();
+    auto r = AvroContainerReader::Open(arrow::Buffer::FromString(w->Finish()), "zero.avro");
+    ASSERT_FALSE(r.ok()) << schema;
+    EXPECT_NE(r.status().message().find("take no bytes"), std::string::npos) << r.status();
+  }
+  // A record of real fields reads back through the reader and its getters.
+  const char* ok = R"({"type":"record","name":"r","fields":[{"name":"p","type":"string"},
+      {"name":"n","type":["null","long"]}]})";
+  auto w = AvroContainerWriter::Make(ok).ValueOrDie();
+  ASSERT_TRUE(w->Append([](avro_value_t* rec) {
+                 ARROW_RETURN_NOT_OK(SetString(rec, "p", "x"));
+                 return SetOptionalLong(rec, "n", 7);
+               }).ok());
+  ASSERT_TRUE(w->Append([](avro_value_t* rec) {
+                 ARROW_RETURN_NOT_OK(SetString(rec, "p", "y"));
+                 return SetNull(rec, "n");
+               }).ok());
+  auto r =
+      AvroContainerReader::Open(arrow::Buffer::FromString(w->Finish()), "ok.avro").ValueOrDie();
+  auto first = r->Next().ValueOrDie();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(GetString(first, "p").ValueOrDie(), "x");
+  EXPECT_EQ(GetLong(first, "n").ValueOrDie(), 7);
+  auto second = r->Next().ValueOrDie();
+  ASSERT_NE(second, nullptr);
+  EXPECT_FALSE(GetOptionalLong(second, "n").ValueOrDie().has_value());
+  EXPECT_FALSE(GetLong(second, "n").ok());
+  EXPECT_FALSE(GetInt(second, "p").ok());
+  EXPECT_EQ(r->Next().ValueOrDie(), nullptr);
+}
+
+}  // namespace
+}  // namespace ailake::table

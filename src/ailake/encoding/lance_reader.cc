@@ -269,11 +269,18 @@ class PageDecoder {
       return Corrupt("flat encoding names buffer " + std::to_string(index) + " of " +
                      std::to_string(buffers_.size()));
     }
-    const auto& buf = buffers_[index];
+    auto& buf = buffers_[index];
     const int64_t need = (n * bits + 7) / 8;
     if (buf->size() < need) {
       return Corrupt("page buffer of " + std::to_string(buf->size()) + " bytes holds no " +
                      std::to_string(n) + " values of " + std::to_string(bits) + " bits");
+    }
+    // Values are read in place only from 8-aligned buffers (Lance aligns
+    // them to 64; a file that does not is copied once).
+    if (reinterpret_cast<uintptr_t>(buf->data()) % 8 != 0) {
+      ARROW_ASSIGN_OR_RAISE(auto copy, arrow::AllocateBuffer(buf->size()));
+      std::memcpy(copy->mutable_data(), buf->data(), static_cast<size_t>(buf->size()));
+      buf = std::shared_ptr<arrow::Buffer>(std::move(copy));
     }
     return buf;
   }

@@ -12,10 +12,12 @@ namespace {
 
 // Avro C sizes its allocations from lengths in the bytes it decodes: a
 // corrupted length asks for up to 2^64 bytes. Every Avro C allocation goes
-// through this allocator, which refuses any single one above the largest
-// container we read (Avro C then reports an error instead of the process
-// aborting or exhausting memory).
-constexpr size_t kMaxAvroAllocation = size_t{256} << 20;
+// through this allocator, which refuses any single one above 64 MiB (a block
+// of manifest entries or one value never needs more; Iceberg writers keep
+// manifests near 8 MiB), so Avro C reports an error instead of the process
+// aborting or exhausting memory. (On such errors Avro C itself may lose the
+// buffer it was growing: scripts/lsan.supp.)
+constexpr size_t kMaxAvroAllocation = size_t{64} << 20;
 
 void* BoundedAvroAllocator(void* /*user*/, void* ptr, size_t /*old_size*/, size_t new_size) {
   if (new_size == 0) {

@@ -104,9 +104,36 @@ class Pending {
   uint64_t first_row_ = 0;
 };
 
+// A one-column encoder that buffers arrays and cuts them into pages.
+class LeafEncoder : public FieldEncoder {
+ public:
+  arrow::Result<std::vector<EncodeTask>> Flush(OutOfLineBuffers*) override {
+    std::vector<EncodeTask> tasks;
+    if (pending_.rows() > 0) ARROW_RETURN_NOT_OK(CutPage(pending_.rows(), &tasks));
+    return tasks;
+  }
+  arrow::Result<std::vector<EncodedColumn>> Finish(OutOfLineBuffers*) override {
+    return std::vector<EncodedColumn>{ValuesColumn()};
+  }
+  uint32_t NumColumns() const override { return 1; }
+
+ protected:
+  // The task that encodes `rows` (whose first row is `first`) as one page.
+  virtual EncodeTask Task(std::shared_ptr<arrow::Array> rows, uint64_t first) const = 0;
+  // A page of the first `n` buffered rows.
+  arrow::Status CutPage(int64_t n, std::vector<EncodeTask>* tasks) {
+    ARROW_ASSIGN_OR_RAISE(auto page, pending_.Take(n));
+    tasks->push_back(Task(std::move(page.first), page.second));
+    pending_bytes_ = 0;
+    return arrow::Status::OK();
+  }
+  Pending pending_;
+  int64_t pending_bytes_ = 0;  // variable-width encoders' measure of the buffer
+};
+
 // Fixed-width values: primitives, bool, fixed_size_binary, decimals, and
 // fixed_size_list of those (no null items). One column.
-class FixedWidthEncoder : public FieldEncoder {
+class FixedWidthEncoder : public LeafEncoder {
  public:
   FixedWidthEncoder(std::shared_ptr<arrow::DataType> type, int64_t value_bits, int32_t dim,
                     const EncoderOptions& o)
@@ -125,38 +152,22 @@ class FixedWidthEncoder : public FieldEncoder {
     }
     pending_.Add(std::move(array), row_number);
     std::vector<EncodeTask> tasks;
-    while (pending_.rows() >= rows_per_page_) {
-      ARROW_ASSIGN_OR_RAISE(auto page, pending_.Take(rows_per_page_));
-      tasks.push_back(Task(std::move(page.first), page.second));
-    }
+    while (pending_.rows() >= rows_per_page_) ARROW_RETURN_NOT_OK(CutPage(rows_per_page_, &tasks));
     return tasks;
   }
-
-  arrow::Result<std::vector<EncodeTask>> Flush(OutOfLineBuffers*) override {
-    std::vector<EncodeTask> tasks;
-    if (pending_.rows() > 0) {
-      ARROW_ASSIGN_OR_RAISE(auto page, pending_.Take(pending_.rows()));
-      tasks.push_back(Task(std::move(page.first), page.second));
-    }
-    return tasks;
-  }
-
-  arrow::Result<std::vector<EncodedColumn>> Finish(OutOfLineBuffers*) override {
-    return std::vector<EncodedColumn>{ValuesColumn()};
-  }
-  uint32_t NumColumns() const override { return 1; }
 
   static arrow::Status StructNulls() {
     return arrow::Status::NotImplemented(
         "a struct with null rows: Lance file version 2.0 does not encode struct validity");
   }
 
- private:
-  EncodeTask Task(std::shared_ptr<arrow::Array> a, uint64_t first) const {
+ protected:
+  EncodeTask Task(std::shared_ptr<arrow::Array> a, uint64_t first) const override {
     return [a = std::move(a), first, bits = value_bits_,
             dim = dim_]() -> arrow::Result<EncodedPage> { return Encode(*a, first, bits, dim); };
   }
 
+ private:
   static arrow::Result<EncodedPage> Encode(const arrow::Array& a, uint64_t first, int64_t bits,
                                            int32_t dim) {
     EncodedPage page;
@@ -224,11 +235,10 @@ class FixedWidthEncoder : public FieldEncoder {
   int64_t value_bits_;
   int32_t dim_;  // 0: not a list
   int64_t rows_per_page_;
-  Pending pending_;
 };
 
 // utf8, binary and their large forms: Binary{indices, bytes, null_adjustment}.
-class BinaryEncoder : public FieldEncoder {
+class BinaryEncoder : public LeafEncoder {
  public:
   BinaryEncoder(std::shared_ptr<arrow::DataType> type, const EncoderOptions& o)
       : type_(std::move(type)), max_bytes_(o.max_page_bytes) {}
@@ -253,29 +263,15 @@ class BinaryEncoder : public FieldEncoder {
       }
       pending_.Add(array->Slice(start, end - start), row_number + static_cast<uint64_t>(start));
       start = end;
-      if (pending_bytes_ >= max_bytes_) {
-        ARROW_ASSIGN_OR_RAISE(auto page, pending_.Take(pending_.rows()));
-        tasks.push_back(Task(std::move(page.first), page.second));
-        pending_bytes_ = 0;
-      }
+      if (pending_bytes_ >= max_bytes_) ARROW_RETURN_NOT_OK(CutPage(pending_.rows(), &tasks));
     }
     return tasks;
   }
 
-  arrow::Result<std::vector<EncodeTask>> Flush(OutOfLineBuffers*) override {
-    std::vector<EncodeTask> tasks;
-    if (pending_.rows() > 0) {
-      ARROW_ASSIGN_OR_RAISE(auto page, pending_.Take(pending_.rows()));
-      tasks.push_back(Task(std::move(page.first), page.second));
-      pending_bytes_ = 0;
-    }
-    return tasks;
+ protected:
+  EncodeTask Task(std::shared_ptr<arrow::Array> a, uint64_t first) const override {
+    return [a = std::move(a), first]() -> arrow::Result<EncodedPage> { return Encode(*a, first); };
   }
-
-  arrow::Result<std::vector<EncodedColumn>> Finish(OutOfLineBuffers*) override {
-    return std::vector<EncodedColumn>{ValuesColumn()};
-  }
-  uint32_t NumColumns() const override { return 1; }
 
  private:
   static int64_t ValueLength(const arrow::Array& a, int64_t i) {
@@ -293,8 +289,9 @@ class BinaryEncoder : public FieldEncoder {
     return static_cast<const arrow::BinaryArray&>(a).GetView(i);
   }
 
-  static EncodeTask Task(std::shared_ptr<arrow::Array> a, uint64_t first) {
-    return [a = std::move(a), first]() -> arrow::Result<EncodedPage> {
+  static arrow::Result<EncodedPage> Encode(const arrow::Array& array, uint64_t first) {
+    const arrow::Array* a = &array;
+    {
       const int64_t n = a->length();
       int64_t total = 0;
       for (int64_t i = 0; i < n; ++i) total += ValueLength(*a, i);
@@ -326,13 +323,11 @@ class BinaryEncoder : public FieldEncoder {
       b->set_null_adjustment(adjust);
       page.encoding = AnyOf(kArrayEncodingUrl, e);
       return page;
-    };
+    }
   }
 
   std::shared_ptr<arrow::DataType> type_;
   int64_t max_bytes_;
-  int64_t pending_bytes_ = 0;
-  Pending pending_;
 };
 
 // A struct: its own column (SimpleStruct pages, no buffers), then each

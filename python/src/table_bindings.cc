@@ -658,7 +658,9 @@ void BindTables(nb::module_& m) {
       [](const std::string& path, std::optional<std::vector<std::string>> columns,
          std::optional<std::vector<int64_t>> rows, int64_t offset, int64_t length) {
         auto table = Value(NoGil([&]() -> arrow::Result<std::shared_ptr<arrow::Table>> {
-          ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+          // Memory-mapped: flat pages are read in place.
+          ARROW_ASSIGN_OR_RAISE(auto file,
+                                arrow::io::MemoryMappedFile::Open(path, arrow::io::FileMode::READ));
           ARROW_ASSIGN_OR_RAISE(auto r, LanceFileReader::Open(file));
           const std::vector<std::string> cols = columns.value_or(std::vector<std::string>{});
           if (rows) return r->Take(*rows, cols);

@@ -383,16 +383,25 @@ struct LanceFileReader::Impl {
     return r;
   }
 
-  // Rows [a, b) of a field.
-  arrow::Result<std::shared_ptr<arrow::Array>> ReadNode(const Node& node, int64_t a,
-                                                        int64_t b) const {
+  // Rows [a, b) of a field, one chunk per page (no copy of the pages).
+  arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ReadNode(const Node& node, int64_t a,
+                                                               int64_t b) const {
     if (node.field->type()->id() == arrow::Type::STRUCT) {
+      // Children's pages need not line up: each child is made one array.
       arrow::ArrayVector children;
       for (const auto& c : node.children) {
-        ARROW_ASSIGN_OR_RAISE(auto arr, ReadNode(c, a, b));
-        children.push_back(std::move(arr));
+        ARROW_ASSIGN_OR_RAISE(auto chunks, ReadNode(c, a, b));
+        std::shared_ptr<arrow::Array> whole;
+        if (chunks->num_chunks() == 1) {
+          whole = chunks->chunk(0);
+        } else {
+          ARROW_ASSIGN_OR_RAISE(whole, arrow::Concatenate(chunks->chunks()));
+        }
+        children.push_back(std::move(whole));
       }
-      return arrow::StructArray::Make(children, node.field->type()->fields());
+      ARROW_ASSIGN_OR_RAISE(auto s,
+                            arrow::StructArray::Make(children, node.field->type()->fields()));
+      return std::make_shared<arrow::ChunkedArray>(s);
     }
     const Column& col = columns[static_cast<size_t>(node.column)];
     arrow::ArrayVector parts;
@@ -403,9 +412,11 @@ struct LanceFileReader::Impl {
       const int64_t hi = std::min(b, p.start + p.rows) - p.start;
       parts.push_back(arrow::MakeArray(data)->Slice(lo, hi - lo));
     }
-    if (parts.empty()) return arrow::MakeEmptyArray(node.field->type());
-    if (parts.size() == 1) return parts[0];
-    return arrow::Concatenate(parts);
+    if (parts.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeEmptyArray(node.field->type()));
+      parts.push_back(std::move(empty));
+    }
+    return std::make_shared<arrow::ChunkedArray>(std::move(parts), node.field->type());
   }
 
   // Rows `sorted` (ascending, unique) of a field.
@@ -645,7 +656,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> LanceFileReader::Read(
   }
   const int64_t end = length < 0 ? s.rows : std::min(s.rows, offset + length);
   ARROW_ASSIGN_OR_RAISE(auto nodes, s.Project(columns));
-  arrow::ArrayVector arrays;
+  arrow::ChunkedArrayVector arrays;
   for (const Node* n : nodes) {
     ARROW_ASSIGN_OR_RAISE(auto a, s.ReadNode(*n, offset, end));
     arrays.push_back(std::move(a));

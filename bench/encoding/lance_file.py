@@ -1,0 +1,120 @@
+"""Lance files: ailake's encoding/ layer vs pylance (the Lance project's own
+writer and reader) vs Parquet, side by side in one process, on the same table:
+N rows of a 128-d f32 vector, an int64 id, a float64 and a string column.
+
+Reports write time, bytes on disk, full scan and projected scan (id only),
+each reading every value it returns, and a take of 1,000 random rows
+(vector, string) for:
+  ailake   - ailake.write_lance_file / ailake.read_lance_file (file version 2.0)
+  pylance  - lance.file.LanceFileWriter / LanceFileReader at 2.0 and at 2.2 (its default)
+  parquet  - pyarrow.parquet (defaults), take via pyarrow's Table.take after a full read
+
+  .venv/bin/python bench/encoding/lance_file.py [--build-dir build/ci] [--rows 1000000]
+Each measurement is the best of --repeat runs.
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ap = argparse.ArgumentParser()
+ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"))
+ap.add_argument("--rows", type=int, default=1_000_000)
+ap.add_argument("--dim", type=int, default=128)
+ap.add_argument("--repeat", type=int, default=3)
+args = ap.parse_args()
+sys.path.insert(0, os.path.join(args.build_dir, "python"))
+import ailake  # noqa: E402
+import lance.file as lf  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+rng = np.random.default_rng(0)
+n, dim = args.rows, args.dim
+x = rng.normal(size=(n, dim)).astype("f4")
+words = np.array(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])
+table = pa.table({
+    "id": pa.array(np.arange(n)),
+    "score": pa.array(rng.normal(size=n)),
+    "text": pa.array([f"{words[i % 8]} {i}" for i in range(n)]),
+    "emb": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), dim),
+})
+take_rows = np.sort(rng.choice(n, size=1000, replace=False)).tolist()
+work = tempfile.mkdtemp()
+
+
+def touch(t):
+    """Reads every value (a reader may hand back views it has not read yet)."""
+    total = 0.0
+    for name in t.column_names:
+        col = t[name]
+        if pa.types.is_fixed_size_list(col.type):
+            col = pc.list_flatten(col)
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            col = pc.utf8_length(col)
+        total += pc.sum(col).as_py() or 0
+    return t
+
+
+def best(fn):
+    times = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def pylance_write(path, version):
+    w = lf.LanceFileWriter(path, table.schema, version=version)
+    w.write_batch(table)
+    w.close()
+
+
+systems = {
+    "ailake 2.0": dict(
+        write=lambda p: ailake.write_lance_file(p, table),
+        scan=lambda p: touch(ailake.read_lance_file(p)),
+        proj=lambda p: touch(ailake.read_lance_file(p, ["id"])),
+        take=lambda p: ailake.read_lance_file(p, ["emb", "text"], rows=take_rows)),
+    "pylance 2.0": dict(
+        write=lambda p: pylance_write(p, "2.0"),
+        scan=lambda p: touch(lf.LanceFileReader(p).read_all().to_table()),
+        proj=lambda p: touch(lf.LanceFileReader(p, columns=["id"]).read_all().to_table()),
+        take=lambda p: lf.LanceFileReader(p, columns=["emb", "text"]).take_rows(take_rows).to_table()),
+    "pylance 2.2": dict(
+        write=lambda p: pylance_write(p, "2.2"),
+        scan=lambda p: touch(lf.LanceFileReader(p).read_all().to_table()),
+        proj=lambda p: touch(lf.LanceFileReader(p, columns=["id"]).read_all().to_table()),
+        take=lambda p: lf.LanceFileReader(p, columns=["emb", "text"]).take_rows(take_rows).to_table()),
+    "parquet": dict(
+        write=lambda p: pq.write_table(table, p),
+        scan=lambda p: touch(pq.read_table(p)),
+        proj=lambda p: touch(pq.read_table(p, columns=["id"])),
+        take=lambda p: pq.read_table(p, columns=["emb", "text"]).take(take_rows)),
+}
+rows = {}
+for name, s in systems.items():
+    path = os.path.join(work, name.replace(" ", "_") + ".file")
+    w, _ = best(lambda: s["write"](path))
+    size = os.path.getsize(path)
+    sc, t = best(lambda: s["scan"](path))
+    assert t.num_rows == n
+    pr, _ = best(lambda: s["proj"](path))
+    tk, got = best(lambda: s["take"](path))
+    assert got["text"].to_pylist() == table["text"].take(take_rows).to_pylist(), name
+    rows[name] = (w, size, sc, pr, tk)
+    print(f"{name:12s} write {w:7.3f} s  {size / 2**20:8.1f} MiB  scan {sc:7.3f} s  "
+          f"scan(id) {pr:7.4f} s  take 1000 {tk * 1e3:8.2f} ms", flush=True)
+a = rows["ailake 2.0"]
+for peer in ("pylance 2.0", "pylance 2.2", "parquet"):
+    b = rows[peer]
+    print(f"ailake vs {peer}: write {b[0] / a[0]:.2f}x  bytes {a[1] / b[1]:.3f}  scan {b[2] / a[2]:.2f}x  "
+          f"scan(id) {b[3] / a[3]:.2f}x  take {b[4] / a[4]:.2f}x   (>1x: ailake faster; bytes: ours/theirs)")
+shutil.rmtree(work)

@@ -1,5 +1,7 @@
 // The AI-Lake file (layer file/): a standard Parquet file with one AILK index
-// section per vector column between the Parquet data and the Parquet footer.
+// section per vector column between the Parquet data and the Parquet footer
+// (or, with FileFormat::kLance, a Lance-format file whose global buffers are
+// the sections; docs/FORMAT.md 5.5).
 //
 //   [PAR1][row groups][page index][AILK section]...[footer][footer_len][PAR1]
 //
@@ -57,6 +59,13 @@ inline constexpr std::string_view kFieldInt8ScaleKey = "ailake.int8_scale";
 inline constexpr std::string_view kFieldInt8OffsetKey = "ailake.int8_offset";
 inline constexpr std::string_view kFieldPreNormalizeKey = "ailake.pre_normalize";
 
+// The container of an AI-Lake file (docs/FORMAT.md 2 and 5.5): Parquet
+// (every Parquet engine reads it) or the Lance file format (version 2.0:
+// pylance reads it), the AILK sections the same bytes in either.
+enum class FileFormat { kParquet, kLance };
+std::string_view FileFormatName(FileFormat f);  // "parquet", "lance"
+arrow::Result<FileFormat> ParseFileFormat(std::string_view name);
+
 // How the Parquet data section is laid out (docs/FORMAT.md 2.1 explains the
 // defaults: small pages for random access, one vector row never split).
 struct FileWriteOptions {
@@ -79,6 +88,12 @@ struct FileWriteOptions {
   // The vector column is always PLAIN and UNCOMPRESSED.
   std::string compression = "uncompressed";
   IndexBuildOptions index_build;
+  // The container. With kLance the Parquet settings above do not apply
+  // (compression must stay "uncompressed": Lance 2.0 pages are not
+  // compressed): the data is Lance pages of at most lance_page_bytes per
+  // column, and each AILK section is a global buffer.
+  FileFormat format = FileFormat::kParquet;
+  int64_t lance_page_bytes = int64_t{8} << 20;
 };
 
 // One vector column of WriteMulti: its policy (column name, dim, metric,
@@ -254,8 +269,15 @@ class AilakeFileReader {
 
   // True when the footer points at at least one AILK section.
   bool IsAilakeFile() const;
+  FileFormat format() const;
   int64_t num_rows() const;
-  int num_row_groups() const;
+  int num_row_groups() const;  // Parquet row groups (0 for a Lance file)
+  // For each top-level field of schema(), its column in the container: the
+  // field's index for Parquet, its first Lance column for Lance (a struct
+  // spans its own column and its children's). DataFile.column_indices.
+  std::vector<int32_t> field_columns() const;
+  // The top-level field whose column is `column` (field_columns), or an error.
+  arrow::Result<std::string> FieldNameOfColumn(int32_t column) const;
   int64_t file_size() const;
   std::shared_ptr<arrow::Schema> schema() const;
   const std::vector<VectorColumnInfo>& vector_columns() const;

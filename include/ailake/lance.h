@@ -32,6 +32,32 @@ struct LanceWriteOptions {
   int64_t max_page_bytes = int64_t{8} << 20;  // a column's page is cut at this size
   // Encode tasks in flight at most (0: twice the hardware threads).
   int max_pending_pages = 0;
+  // Finish closes the sink (false: the caller does, after Finish).
+  bool close_sink = true;
+  // Adds ailake's page checksums (docs/FORMAT.md 5.5) as a global buffer;
+  // readers then check every page they read. Lance itself ignores it.
+  bool page_checksums = false;
+};
+
+// A file-level buffer beyond the schema (global buffers 1, 2, ...), written
+// 64-byte aligned after the data pages. With an offset_key, the schema's
+// metadata gets that key with the buffer's file offset in decimal, which is
+// how AI-Lake files in this format find their AILK sections (docs/FORMAT.md
+// 5.5); Lance readers skip buffers they do not know.
+struct LanceGlobalBuffer {
+  std::shared_ptr<arrow::Buffer> bytes;
+  std::string offset_key;
+};
+
+// Where a column's values lie when every page stores them flat, fixed-width
+// and without nulls: row r of page p is `row_bytes` bytes at
+// offset + (r - first_row) * row_bytes.
+struct LanceFixedWidthPage {
+  int64_t first_row = 0;
+  int64_t num_rows = 0;
+  uint64_t offset = 0;
+  uint32_t page_index = 0;    // among the column's pages
+  uint32_t buffer_index = 0;  // the page buffer holding the values
 };
 
 class LanceFileWriter {
@@ -45,6 +71,9 @@ class LanceFileWriter {
 
   arrow::Status Write(const arrow::RecordBatch& batch);
   arrow::Status Write(const arrow::Table& table);
+  // A global buffer written by Finish (before the schema, which lists its
+  // offset under buffer.offset_key when that is set).
+  arrow::Status AddGlobalBuffer(LanceGlobalBuffer buffer);
   // Flushes every column, writes the schema, column metadata, offset tables
   // and footer, and closes the sink.
   arrow::Status Finish();
@@ -88,6 +117,38 @@ class LanceFileReader {
   // All rows in batches of `batch_rows` (independent of page sizes).
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan(
       int64_t batch_rows, const std::vector<std::string>& columns = {}) const;
+
+  // The file's global buffers (offset, size); 0 is the schema.
+  const std::vector<std::pair<uint64_t, uint64_t>>& global_buffers() const;
+  // The column index of each top-level field (its first column: a struct's
+  // own column), in schema order: DataFile.column_indices of this file.
+  std::vector<int32_t> field_columns() const;
+  // End of the last page or column buffer: everything the column metadata
+  // points at lies before it.
+  uint64_t data_end() const;
+  // The pages of top-level column `column` when all of them store flat
+  // fixed-width values without nulls (row_bytes per row), else NotImplemented
+  // naming why. No page is read.
+  arrow::Result<std::vector<LanceFixedWidthPage>> FixedWidthPages(const std::string& column,
+                                                                  int32_t* row_bytes) const;
+  // The values of one of those pages (num_rows * row_bytes bytes; a slice
+  // of the file's bytes when it is memory-mapped), checked against the page
+  // checksums when the file has them.
+  arrow::Result<std::shared_ptr<arrow::Buffer>> ReadFixedWidthPage(const std::string& column,
+                                                                   const LanceFixedWidthPage& page,
+                                                                   int32_t row_bytes) const;
+  // Whether the file carries ailake's page checksums (every page read is
+  // then checked against them).
+  bool has_page_checksums() const;
+  // A copy of this file at `sink` with `buffers` added as global buffers and
+  // their offsets in the schema metadata: every byte before data_end() is
+  // copied unchanged (no page is decoded), then the buffers, the schema and
+  // the column metadata are written again. Global buffers beyond the schema
+  // that the file had are dropped, as are schema metadata keys listed in
+  // `drop_keys`.
+  arrow::Status CopyWithGlobalBuffers(const std::vector<LanceGlobalBuffer>& buffers,
+                                      const std::vector<std::string>& drop_keys,
+                                      arrow::io::OutputStream* sink) const;
 
  private:
   struct Impl;

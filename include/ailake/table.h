@@ -61,7 +61,8 @@ struct TableVersion {
 struct DataFileInfo {
   std::string path;  // relative to the table root
   uint64_t size_bytes = 0;
-  std::string index_state;  // none, pending, indexed
+  std::string index_state;
+  FileFormat format = FileFormat::kParquet;  // the file's container  // none, pending, indexed
   std::vector<std::string> columns;
 };
 
@@ -196,9 +197,16 @@ class Table {
   // Creates an empty table (version 1). Each policy names a column of
   // `schema` of type FixedSizeList<float32, policy.dim>.
   // `uri` and `storage`: see include/ailake/storage.h.
+  // `storage_format`: the container of the table's data files, kParquet
+  // (every Parquet engine reads them; the Iceberg view is published) or
+  // kLance (the Lance file format: pylance reads each file, vector rows
+  // and takes read only the rows' bytes; no Iceberg view, which needs
+  // Parquet, so it starts switched off). Unset: the environment variable
+  // AILAKE_STORAGE_FORMAT ("parquet" or "lance"), else kParquet.
   static arrow::Result<std::shared_ptr<Table>> Create(
       const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
-      std::vector<VectorStoragePolicy> vector_columns, const StorageOptions& storage = {});
+      std::vector<VectorStoragePolicy> vector_columns, const StorageOptions& storage = {},
+      std::optional<FileFormat> storage_format = std::nullopt);
   // A plain Apache Iceberg table (format 1 or 2, unpartitioned, Parquet
   // data files, position deletes) written by another engine, read-only: its
   // snapshots are versions 1..N in order (Versions() names each snapshot
@@ -235,6 +243,14 @@ class Table {
   arrow::Result<VectorStoragePolicy> vector_column(std::string_view name = {}) const;
   int64_t num_rows() const;  // live rows
   std::vector<FragmentInfo> fragments() const;
+  // The container new data files are written in (each file records its
+  // own, so a table may hold both after SetStorageFormat).
+  FileFormat storage_format() const;
+  // Changes the container of the data files written from now on (commits a
+  // version when it changes; returns the table's version). Existing files
+  // stay as they are until Optimize rewrites them: it rewrites every
+  // fragment stored in another format (and every merge writes this one).
+  arrow::Result<uint64_t> SetStorageFormat(FileFormat format) const;
 
   arrow::Result<std::vector<TableVersion>> Versions() const;
   arrow::Result<std::shared_ptr<Table>> Checkout(uint64_t version) const;
@@ -376,6 +392,10 @@ class Table {
 
 struct TableWriterOptions {
   StorageOptions storage;  // where the table lives: include/ailake/storage.h
+  // The container of a table that Create makes; an existing table keeps its
+  // own, and a different format given here is an error. (file.format is
+  // the table's, whatever it says.)
+  std::optional<FileFormat> storage_format;
   FileWriteOptions file;
   IndexBuildOptions index_build;
   // Threads of the background indexing pool (write_batch_deferred). 0: no

@@ -7,8 +7,11 @@
 #include <charconv>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "ailake/encoding/lance_format.pb.h"
+#include "ailake/encoding/lance_tail.h"
+#include "ailake/encoding/page_checksums.h"
 #include "ailake/lance.h"
 
 namespace ailake {
@@ -118,6 +121,7 @@ arrow::Result<std::shared_ptr<arrow::DataType>> TypeOf(std::string_view lt, int 
 
 struct Page {
   std::vector<std::pair<uint64_t, uint64_t>> buffers;  // offset, size
+  std::vector<uint64_t> first_block;                   // per buffer: its first checksum block
   int64_t rows = 0;
   int64_t start = 0;  // first row
   pb::ArrayEncoding encoding;
@@ -341,11 +345,78 @@ class PageDecoder {
   std::vector<std::shared_ptr<arrow::Buffer>> buffers_;
 };
 
+// Bytes per row when `e` stores values of `type` flat, uncompressed and
+// without nulls (through no_nulls and fixed-size lists), else 0; `buffer`
+// gets the page buffer holding them.
+int64_t FlatRowBytes(const pb::ArrayEncoding& e, const arrow::DataType& type, uint32_t* buffer,
+                     int depth = 0) {
+  if (depth > 16) return 0;
+  switch (e.array_encoding_case()) {
+    case pb::ArrayEncoding::kNullable:
+      if (!e.nullable().has_no_nulls()) return 0;
+      return FlatRowBytes(e.nullable().no_nulls().values(), type, buffer, depth + 1);
+    case pb::ArrayEncoding::kFlat: {
+      if (!arrow::is_fixed_width(type.id()) || type.id() == arrow::Type::FIXED_SIZE_LIST) return 0;
+      const int64_t bits = static_cast<const arrow::FixedWidthType&>(type).bit_width();
+      if (bits % 8 != 0 || static_cast<int64_t>(e.flat().bits_per_value()) != bits) return 0;
+      if (e.flat().has_compression() && !e.flat().compression().scheme().empty()) return 0;
+      if (e.flat().buffer().buffer_type() != pb::Buffer::page) return 0;
+      *buffer = e.flat().buffer().buffer_index();
+      return bits / 8;
+    }
+    case pb::ArrayEncoding::kFixedSizeList: {
+      if (type.id() != arrow::Type::FIXED_SIZE_LIST) return 0;
+      const auto& lt = static_cast<const arrow::FixedSizeListType&>(type);
+      if (static_cast<int32_t>(e.fixed_size_list().dimension()) != lt.list_size()) return 0;
+      return lt.list_size() *
+             FlatRowBytes(e.fixed_size_list().items(), *lt.value_type(), buffer, depth + 1);
+    }
+    default: return 0;
+  }
+}
+
+// An array of `n` values of fixed-width `type` (fixed-size lists nested)
+// over `values`, without nulls.
+std::shared_ptr<arrow::ArrayData> FixedWidthData(const std::shared_ptr<arrow::DataType>& type,
+                                                 int64_t n, std::shared_ptr<arrow::Buffer> values) {
+  if (type->id() == arrow::Type::FIXED_SIZE_LIST) {
+    const auto& lt = static_cast<const arrow::FixedSizeListType&>(*type);
+    return arrow::ArrayData::Make(
+        type, n, {nullptr},
+        {FixedWidthData(lt.value_type(), n * lt.list_size(), std::move(values))}, 0);
+  }
+  return arrow::ArrayData::Make(type, n, {nullptr, std::move(values)}, 0);
+}
+
 }  // namespace
 
 struct LanceFileReader::Impl {
   std::shared_ptr<arrow::io::RandomAccessFile> file;
   int64_t size = 0;
+  pb::FileDescriptor descriptor;
+  std::vector<std::pair<uint64_t, uint64_t>> globals;          // offset, size
+  std::vector<std::pair<uint64_t, uint64_t>> column_metadata;  // offset, size
+  uint64_t data_end = 0;
+  std::optional<encoding::PageChecksums>
+      checksums;  // ailake's page checksums, if the file has them
+  std::shared_ptr<arrow::Buffer> checksum_bytes;
+
+  // Bytes [from, from + len) of buffer `b` of `page`, their checksum blocks
+  // checked when the file has them (the read then covers whole blocks).
+  arrow::Result<std::shared_ptr<arrow::Buffer>> ReadPageBuffer(const Page& page, size_t b,
+                                                               uint64_t from, uint64_t len) const {
+    const auto [off, size] = page.buffers[b];
+    if (from > size || len > size - from) return Corrupt("page buffer range out of bounds");
+    if (!checksums) return ReadRange(off + from, len, "page buffer");
+    const uint64_t blk = checksums->block_bytes();
+    const uint64_t a = from / blk * blk;
+    const uint64_t e = std::min<uint64_t>(size, (from + len + blk - 1) / blk * blk);
+    ARROW_ASSIGN_OR_RAISE(auto bytes, ReadRange(off + a, e - a, "page buffer"));
+    ARROW_RETURN_NOT_OK(checksums->Verify(page.first_block[b] + a / blk,
+                                          {bytes->data(), static_cast<size_t>(bytes->size())},
+                                          "page buffer at file offset " + std::to_string(off)));
+    return arrow::SliceBuffer(bytes, static_cast<int64_t>(from - a), static_cast<int64_t>(len));
+  }
   uint16_t major = 0, minor = 0;
   int64_t rows = 0;
   std::shared_ptr<arrow::Schema> schema;
@@ -369,8 +440,8 @@ struct LanceFileReader::Impl {
   arrow::Result<std::shared_ptr<arrow::ArrayData>> DecodePage(const Node& node,
                                                               const Page& page) const {
     std::vector<std::shared_ptr<arrow::Buffer>> bufs;
-    for (const auto& [off, len] : page.buffers) {
-      ARROW_ASSIGN_OR_RAISE(auto b, ReadRange(off, len, "page buffer"));
+    for (size_t i = 0; i < page.buffers.size(); ++i) {
+      ARROW_ASSIGN_OR_RAISE(auto b, ReadPageBuffer(page, i, 0, page.buffers[i].second));
       bufs.push_back(std::move(b));
     }
     PageDecoder d(std::move(bufs));
@@ -430,6 +501,9 @@ struct LanceFileReader::Impl {
       }
       return arrow::StructArray::Make(children, node.field->type()->fields());
     }
+    int64_t row_bytes = 0;
+    auto flat = FlatPages(node, &row_bytes);
+    if (flat.ok()) return TakeFixedWidth(node, *flat, row_bytes, sorted);
     const Column& col = columns[static_cast<size_t>(node.column)];
     arrow::ArrayVector parts;
     size_t i = 0;
@@ -452,6 +526,68 @@ struct LanceFileReader::Impl {
     if (parts.empty()) return arrow::MakeEmptyArray(node.field->type());
     if (parts.size() == 1) return parts[0];
     return arrow::Concatenate(parts);
+  }
+
+  // The pages of a leaf whose values are all flat, fixed-width, without
+  // nulls (LanceFileReader::FixedWidthPages).
+  arrow::Result<std::vector<LanceFixedWidthPage>> FlatPages(const Node& node,
+                                                            int64_t* row_bytes) const {
+    if (node.column < 0 || node.field->type()->id() == arrow::Type::STRUCT) {
+      return arrow::Status::NotImplemented("column '", node.field->name(), "' is a struct");
+    }
+    std::vector<LanceFixedWidthPage> out;
+    *row_bytes = 0;
+    for (const auto& p : columns[static_cast<size_t>(node.column)].pages) {
+      uint32_t buffer = 0;
+      const int64_t rb = FlatRowBytes(p.encoding, *node.field->type(), &buffer);
+      if (rb == 0 || (*row_bytes != 0 && rb != *row_bytes) || buffer >= p.buffers.size() ||
+          p.buffers[buffer].second < static_cast<uint64_t>(rb * p.rows)) {
+        return arrow::Status::NotImplemented("column '", node.field->name(), "' page at row ",
+                                             p.start, " is ", EncodingName(p.encoding),
+                                             ", not flat fixed-width values without nulls");
+      }
+      *row_bytes = rb;
+      out.push_back(
+          {p.start, p.rows, p.buffers[buffer].first,
+           static_cast<uint32_t>(&p - columns[static_cast<size_t>(node.column)].pages.data()),
+           buffer});
+    }
+    return out;
+  }
+
+  // Rows `sorted` of a flat fixed-width leaf: only their bytes are read, rows
+  // less than 4 KiB apart in one request.
+  arrow::Result<std::shared_ptr<arrow::Array>> TakeFixedWidth(
+      const Node& node, const std::vector<LanceFixedWidthPage>& pages, int64_t row_bytes,
+      const std::vector<int64_t>& sorted) const {
+    constexpr int64_t kCoalesceBytes = 4096;
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> out,
+                          arrow::AllocateBuffer(static_cast<int64_t>(sorted.size()) * row_bytes));
+    uint8_t* dst = out->mutable_data();
+    size_t i = 0;
+    for (const auto& p : pages) {
+      while (i < sorted.size() && sorted[i] < p.first_row + p.num_rows) {
+        size_t j = i + 1;
+        while (j < sorted.size() && sorted[j] < p.first_row + p.num_rows &&
+               (sorted[j] - sorted[j - 1]) * row_bytes <= kCoalesceBytes) {
+          ++j;
+        }
+        const int64_t first = sorted[i] - p.first_row, last = sorted[j - 1] - p.first_row;
+        const Page& page = columns[static_cast<size_t>(node.column)].pages[p.page_index];
+        ARROW_ASSIGN_OR_RAISE(
+            auto bytes,
+            ReadPageBuffer(page, p.buffer_index, static_cast<uint64_t>(first * row_bytes),
+                           static_cast<uint64_t>((last - first + 1) * row_bytes)));
+        for (size_t k = i; k < j; ++k) {
+          std::memcpy(dst, bytes->data() + (sorted[k] - p.first_row - first) * row_bytes,
+                      static_cast<size_t>(row_bytes));
+          dst += row_bytes;
+        }
+        i = j;
+      }
+    }
+    return arrow::MakeArray(
+        FixedWidthData(node.field->type(), static_cast<int64_t>(sorted.size()), std::move(out)));
   }
 
   arrow::Result<std::vector<const Node*>> Project(const std::vector<std::string>& names) const {
@@ -547,7 +683,15 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
   }
   ARROW_ASSIGN_OR_RAISE(
       auto gb_table, impl->ReadRange(gbo, uint64_t{16} * num_global, "global buffer offset table"));
-  const auto g0 = Load<uint64_t>(gb_table->data()), g0_size = Load<uint64_t>(gb_table->data() + 8);
+  for (uint32_t g = 0; g < num_global; ++g) {
+    const auto off = Load<uint64_t>(gb_table->data() + 16 * g),
+               len = Load<uint64_t>(gb_table->data() + 16 * g + 8);
+    if (off > static_cast<uint64_t>(impl->size) || len > static_cast<uint64_t>(impl->size) - off) {
+      return Corrupt("global buffer " + std::to_string(g) + " lies outside the file");
+    }
+    impl->globals.emplace_back(off, len);
+  }
+  const auto g0 = impl->globals[0].first, g0_size = impl->globals[0].second;
   if (g0_size > kMaxMetadataBytes) return Corrupt("schema buffer too large");
   ARROW_ASSIGN_OR_RAISE(auto descriptor_bytes, impl->ReadRange(g0, g0_size, "schema buffer"));
   pb::FileDescriptor fd;
@@ -594,11 +738,13 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
   ARROW_ASSIGN_OR_RAISE(auto cm_table, impl->ReadRange(cmo, uint64_t{16} * num_columns,
                                                        "column metadata offset table"));
   impl->columns.resize(num_columns);
+  uint64_t blocks = 0;  // checksum blocks of the page buffers so far
   for (uint32_t c = 0; c < num_columns; ++c) {
     const auto pos = Load<uint64_t>(cm_table->data() + 16 * c);
     const auto len = Load<uint64_t>(cm_table->data() + 16 * c + 8);
     if (len > kMaxMetadataBytes) return Corrupt("column metadata too large");
     ARROW_ASSIGN_OR_RAISE(auto bytes, impl->ReadRange(pos, len, "column metadata"));
+    impl->column_metadata.emplace_back(pos, len);
     pb::ColumnMetadata cm;
     if (!cm.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
       return Corrupt("column " + std::to_string(c) + " metadata does not parse");
@@ -616,6 +762,9 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
           return Corrupt("a page buffer lies outside the file");
         }
         page.buffers.emplace_back(off, len2);
+        page.first_block.push_back(blocks);
+        blocks += (len2 + encoding::kChecksumBlockBytes - 1) / encoding::kChecksumBlockBytes;
+        impl->data_end = std::max(impl->data_end, off + len2);
       }
       if (p.length() > static_cast<uint64_t>(impl->rows))
         return Corrupt("page longer than the file");
@@ -634,12 +783,110 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
       if (!page.encoding.ParseFromString(any.value())) return Corrupt("page ArrayEncoding");
       impl->columns[c].pages.push_back(std::move(page));
     }
+    for (int b = 0; b < cm.buffer_offsets_size() && b < cm.buffer_sizes_size(); ++b) {
+      impl->data_end = std::max(impl->data_end, cm.buffer_offsets(b) + cm.buffer_sizes(b));
+    }
     if (start != impl->rows) {
       return Corrupt("column " + std::to_string(c) + " pages hold " + std::to_string(start) +
                      " rows, the file " + std::to_string(impl->rows));
     }
   }
+  if (impl->data_end > static_cast<uint64_t>(impl->size)) {
+    return Corrupt("a column buffer lies outside the file");
+  }
+  // ailake's page checksums (a global buffer named by the schema metadata).
+  if (auto it = fd.schema().metadata().find(std::string(encoding::kPageChecksumsKey));
+      it != fd.schema().metadata().end()) {
+    uint64_t at = 0;
+    auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), at);
+    const auto g = std::find_if(impl->globals.begin() + 1, impl->globals.end(),
+                                [&](const auto& gb) { return gb.first == at; });
+    if (ec != std::errc() || p != it->second.data() + it->second.size() ||
+        g == impl->globals.end()) {
+      return Corrupt("schema metadata " + std::string(encoding::kPageChecksumsKey) + " = '" +
+                     it->second + "' names no global buffer");
+    }
+    if (g->second > kMaxMetadataBytes) return Corrupt("page checksum buffer too large");
+    ARROW_ASSIGN_OR_RAISE(impl->checksum_bytes,
+                          impl->ReadRange(g->first, g->second, "page checksums"));
+    ARROW_ASSIGN_OR_RAISE(auto sums, encoding::PageChecksums::Parse(
+                                         {impl->checksum_bytes->data(),
+                                          static_cast<size_t>(impl->checksum_bytes->size())}));
+    if (sums.block_bytes() != encoding::kChecksumBlockBytes || sums.num_blocks() != blocks) {
+      return Corrupt("page checksum buffer holds " + std::to_string(sums.num_blocks()) +
+                     " blocks of " + std::to_string(sums.block_bytes()) +
+                     " bytes; the pages need " + std::to_string(blocks) + " of " +
+                     std::to_string(encoding::kChecksumBlockBytes));
+    }
+    impl->checksums = std::move(sums);
+  }
+  impl->descriptor = std::move(fd);
   return std::unique_ptr<LanceFileReader>(new LanceFileReader(std::move(impl)));
+}
+
+const std::vector<std::pair<uint64_t, uint64_t>>& LanceFileReader::global_buffers() const {
+  return impl_->globals;
+}
+std::vector<int32_t> LanceFileReader::field_columns() const {
+  std::vector<int32_t> out;
+  for (const auto& n : impl_->nodes) out.push_back(n.column);
+  return out;
+}
+uint64_t LanceFileReader::data_end() const { return impl_->data_end; }
+
+arrow::Result<std::vector<LanceFixedWidthPage>> LanceFileReader::FixedWidthPages(
+    const std::string& column, int32_t* row_bytes) const {
+  ARROW_ASSIGN_OR_RAISE(auto nodes, impl_->Project({column}));
+  int64_t rb = 0;
+  ARROW_ASSIGN_OR_RAISE(auto pages, impl_->FlatPages(*nodes[0], &rb));
+  *row_bytes = static_cast<int32_t>(rb);
+  return pages;
+}
+
+bool LanceFileReader::has_page_checksums() const { return impl_->checksums.has_value(); }
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> LanceFileReader::ReadFixedWidthPage(
+    const std::string& column, const LanceFixedWidthPage& page, int32_t row_bytes) const {
+  ARROW_ASSIGN_OR_RAISE(auto nodes, impl_->Project({column}));
+  const Node& node = *nodes[0];
+  if (node.column < 0) return arrow::Status::Invalid("column '", column, "' has no leaf column");
+  const auto& pages = impl_->columns[static_cast<size_t>(node.column)].pages;
+  if (page.page_index >= pages.size() ||
+      page.buffer_index >= pages[page.page_index].buffers.size()) {
+    return arrow::Status::IndexError("column '", column, "' has no page ", page.page_index);
+  }
+  return impl_->ReadPageBuffer(pages[page.page_index], page.buffer_index, 0,
+                               static_cast<uint64_t>(page.num_rows * row_bytes));
+}
+
+arrow::Status LanceFileReader::CopyWithGlobalBuffers(const std::vector<LanceGlobalBuffer>& given,
+                                                     const std::vector<std::string>& drop_keys,
+                                                     arrow::io::OutputStream* sink) const {
+  const auto& s = *impl_;
+  // The bytes every column points into, copied in pieces of 8 MiB.
+  constexpr int64_t kPiece = int64_t{8} << 20;
+  const auto end = static_cast<int64_t>(s.data_end);
+  for (int64_t at = 0; at < end; at += kPiece) {
+    ARROW_ASSIGN_OR_RAISE(auto piece,
+                          s.ReadRange(static_cast<uint64_t>(at),
+                                      static_cast<uint64_t>(std::min(kPiece, end - at)), "data"));
+    ARROW_RETURN_NOT_OK(sink->Write(piece->data(), piece->size()));
+  }
+  pb::FileDescriptor fd = s.descriptor;
+  for (const auto& k : drop_keys) fd.mutable_schema()->mutable_metadata()->erase(k);
+  // The pages are unchanged: so are their checksums.
+  std::vector<LanceGlobalBuffer> buffers = given;
+  fd.mutable_schema()->mutable_metadata()->erase(std::string(encoding::kPageChecksumsKey));
+  if (s.checksum_bytes) {
+    buffers.push_back({s.checksum_bytes, std::string(encoding::kPageChecksumsKey)});
+  }
+  std::vector<std::string> metadata;
+  for (const auto& [pos, len] : s.column_metadata) {
+    ARROW_ASSIGN_OR_RAISE(auto bytes, s.ReadRange(pos, len, "column metadata"));
+    metadata.emplace_back(reinterpret_cast<const char*>(bytes->data()),
+                          static_cast<size_t>(bytes->size()));
+  }
+  return encoding::WriteLanceTail(sink, end, std::move(fd), buffers, metadata, s.major, s.minor);
 }
 
 const std::shared_ptr<arrow::Schema>& LanceFileReader::schema() const { return impl_->schema; }

@@ -6,13 +6,15 @@
 
 #include "ailake/encoding/field_encoder.h"
 #include "ailake/encoding/lance_format.pb.h"
+#include "ailake/encoding/lance_tail.h"
+#include "ailake/encoding/page_checksums.h"
 #include "ailake/lance.h"
 
 namespace ailake {
 
 namespace {
 
-constexpr int64_t kAlignment = 64;
+using encoding::kLanceAlignment;
 constexpr uint16_t kMajor20 = 0, kMinor20 = 3;  // what Lance writes for file version 2.0
 
 void PutU64(std::string* out, uint64_t v) {
@@ -67,6 +69,8 @@ struct LanceFileWriter::Impl {
   std::vector<uint32_t> first_column;  // of each top-level field
   std::vector<encoding::lance::ColumnMetadata> columns;
   encoding::OutOfLineBuffers external;
+  std::vector<LanceGlobalBuffer> globals;
+  encoding::PageChecksumBuilder checksums;
   std::deque<std::future<arrow::Result<encoding::EncodedPage>>> pending;
   std::deque<uint32_t> pending_column_base;
   int64_t position = 0;
@@ -81,8 +85,8 @@ struct LanceFileWriter::Impl {
   // Padding to the next 64-byte boundary, with the byte Lance pads with
   // ('H'), so that files of the same pages are byte-identical to Lance's.
   arrow::Status Align() {
-    static const std::string kPad(kAlignment, 'H');
-    const int64_t pad = (kAlignment - position % kAlignment) % kAlignment;
+    static const std::string kPad(kLanceAlignment, 'H');
+    const int64_t pad = (kLanceAlignment - position % kLanceAlignment) % kLanceAlignment;
     return WriteBytes(kPad.data(), pad);
   }
 
@@ -118,6 +122,9 @@ struct LanceFileWriter::Impl {
       p->add_buffer_offsets(static_cast<uint64_t>(position));
       p->add_buffer_sizes(static_cast<uint64_t>(b->size()));
       ARROW_RETURN_NOT_OK(WriteBytes(b->data(), b->size()));
+      if (options.page_checksums) {
+        checksums.Add(column, {b->data(), static_cast<size_t>(b->size())});
+      }
     }
     p->set_length(page.num_rows);
     p->set_priority(page.row_number);
@@ -220,8 +227,7 @@ arrow::Status LanceFileWriter::Finish() {
   if (!s.external.buffers().empty()) {
     return arrow::Status::NotImplemented("file-level buffers from encoders");
   }
-  // Global buffer 0: the schema and the row count. Readers need it before
-  // the column metadata.
+  // Global buffer 0: the schema and the row count.
   encoding::lance::FileDescriptor fd;
   int32_t next_id = 0;
   for (const auto& f : s.schema->fields()) {
@@ -234,38 +240,84 @@ arrow::Status LanceFileWriter::Finish() {
     }
   }
   fd.set_length(static_cast<uint64_t>(s.rows));
+  if (s.options.page_checksums) {
+    s.globals.push_back({s.checksums.Finish(static_cast<uint32_t>(s.columns.size())),
+                         std::string(encoding::kPageChecksumsKey)});
+  }
+  std::vector<std::string> metadata;
+  metadata.reserve(s.columns.size());
+  for (const auto& c : s.columns) metadata.push_back(c.SerializeAsString());
+  ARROW_RETURN_NOT_OK(encoding::WriteLanceTail(s.sink.get(), s.position, std::move(fd), s.globals,
+                                               metadata, kMajor20, kMinor20));
+  return s.options.close_sink ? s.sink->Close() : arrow::Status::OK();
+}
+
+arrow::Status LanceFileWriter::AddGlobalBuffer(LanceGlobalBuffer buffer) {
+  if (impl_->finished)
+    return arrow::Status::Invalid("LanceFileWriter: AddGlobalBuffer after Finish");
+  if (!buffer.bytes) return arrow::Status::Invalid("LanceFileWriter: null global buffer");
+  impl_->globals.push_back(std::move(buffer));
+  return arrow::Status::OK();
+}
+
+namespace encoding {
+
+arrow::Status WriteLanceTail(arrow::io::OutputStream* sink, int64_t position,
+                             lance::FileDescriptor fd,
+                             const std::vector<LanceGlobalBuffer>& globals,
+                             const std::vector<std::string>& column_metadata, uint16_t major,
+                             uint16_t minor) {
+  auto write = [&](const void* data, int64_t n) {
+    position += n;
+    return sink->Write(data, n);
+  };
+  auto align = [&] {
+    static const std::string kPad(kLanceAlignment, 'H');
+    return write(kPad.data(), (kLanceAlignment - position % kLanceAlignment) % kLanceAlignment);
+  };
+  std::vector<std::pair<uint64_t, uint64_t>> gbo(1);
+  for (const auto& g : globals) {
+    ARROW_RETURN_NOT_OK(align());
+    gbo.emplace_back(static_cast<uint64_t>(position), static_cast<uint64_t>(g.bytes->size()));
+    if (!g.offset_key.empty()) {
+      (*fd.mutable_schema()->mutable_metadata())[g.offset_key] = std::to_string(position);
+    }
+    ARROW_RETURN_NOT_OK(write(g.bytes->data(), g.bytes->size()));
+  }
   const std::string descriptor = fd.SerializeAsString();
-  ARROW_RETURN_NOT_OK(s.Align());
-  const int64_t global0 = s.position;
-  ARROW_RETURN_NOT_OK(s.WriteBytes(descriptor.data(), static_cast<int64_t>(descriptor.size())));
+  ARROW_RETURN_NOT_OK(align());
+  gbo[0] = {static_cast<uint64_t>(position), descriptor.size()};
+  ARROW_RETURN_NOT_OK(write(descriptor.data(), static_cast<int64_t>(descriptor.size())));
   // Column metadata, then the offset tables and the footer.
   std::vector<std::pair<uint64_t, uint64_t>> cmo;
-  const int64_t metadata_start = s.position;
-  for (const auto& c : s.columns) {
-    const std::string bytes = c.SerializeAsString();
-    cmo.emplace_back(static_cast<uint64_t>(s.position), bytes.size());
-    ARROW_RETURN_NOT_OK(s.WriteBytes(bytes.data(), static_cast<int64_t>(bytes.size())));
+  const int64_t metadata_start = position;
+  for (const auto& bytes : column_metadata) {
+    cmo.emplace_back(static_cast<uint64_t>(position), bytes.size());
+    ARROW_RETURN_NOT_OK(write(bytes.data(), static_cast<int64_t>(bytes.size())));
   }
   std::string tail;
-  const uint64_t cmo_at = static_cast<uint64_t>(s.position);
+  const auto cmo_at = static_cast<uint64_t>(position);
   for (const auto& [pos, size] : cmo) {
     PutU64(&tail, pos);
     PutU64(&tail, size);
   }
   const uint64_t gbo_at = cmo_at + tail.size();
-  PutU64(&tail, static_cast<uint64_t>(global0));
-  PutU64(&tail, descriptor.size());
+  for (const auto& [pos, size] : gbo) {
+    PutU64(&tail, pos);
+    PutU64(&tail, size);
+  }
   PutU64(&tail, static_cast<uint64_t>(metadata_start));
   PutU64(&tail, cmo_at);
   PutU64(&tail, gbo_at);
-  PutU32(&tail, 1);
-  PutU32(&tail, static_cast<uint32_t>(s.columns.size()));
-  PutU16(&tail, kMajor20);
-  PutU16(&tail, kMinor20);
+  PutU32(&tail, static_cast<uint32_t>(gbo.size()));
+  PutU32(&tail, static_cast<uint32_t>(column_metadata.size()));
+  PutU16(&tail, major);
+  PutU16(&tail, minor);
   tail += "LANC";
-  ARROW_RETURN_NOT_OK(s.WriteBytes(tail.data(), static_cast<int64_t>(tail.size())));
-  return s.sink->Close();
+  return write(tail.data(), static_cast<int64_t>(tail.size()));
 }
+
+}  // namespace encoding
 
 arrow::Status WriteLanceFile(const arrow::Table& table,
                              std::shared_ptr<arrow::io::OutputStream> sink,

@@ -44,7 +44,10 @@ std::string_view MetaValue(const arrow::KeyValueMetadata* m, std::string_view ke
   return i < 0 ? std::string_view{} : std::string_view(m->value(i));
 }
 
-// A vector column from its field metadata, or nullopt if the field has none.
+}  // namespace
+
+namespace file_internal {
+
 arrow::Result<std::optional<VectorColumnInfo>> VectorColumnFromField(const arrow::Field& f,
                                                                      int index) {
   const auto* m = f.metadata().get();
@@ -110,7 +113,9 @@ arrow::Result<std::optional<VectorColumnInfo>> VectorColumnFromField(const arrow
   return info;
 }
 
-}  // namespace
+}  // namespace file_internal
+
+using file_internal::VectorColumnFromField;
 
 AilakeFileReader::AilakeFileReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AilakeFileReader::~AilakeFileReader() = default;
@@ -162,6 +167,13 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
   impl->page_file = impl->file;
   ARROW_ASSIGN_OR_RAISE(impl->size, impl->file->GetSize());
   const int64_t size = impl->size;
+  if (size >= 40) {
+    ARROW_ASSIGN_OR_RAISE(auto magic, impl->file->ReadAt(size - 4, 4));
+    if (magic->size() == 4 && std::memcmp(magic->data(), "LANC", 4) == 0) {
+      ARROW_RETURN_NOT_OK(impl->OpenLance());
+      return std::unique_ptr<AilakeFileReader>(new AilakeFileReader(std::move(impl)));
+    }
+  }
   if (size < 12) {
     return arrow::Status::Invalid("file of ", size,
                                   " bytes is too short to be Parquet (needs at least 12)");
@@ -250,12 +262,36 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
   }
   impl->section_bytes.resize(impl->vectors.size());
 
-  // Sections named by the footer's keys.
-  const auto kv = md.key_value_metadata();
+  ARROW_RETURN_NOT_OK(impl->LoadSections(md.key_value_metadata().get(), md.num_rows()));
+  return std::unique_ptr<AilakeFileReader>(new AilakeFileReader(std::move(impl)));
+}
+
+arrow::Result<int64_t> AilakeFileReader::Impl::SectionRoom(const std::string& key,
+                                                           uint64_t off) const {
+  if (lance) {
+    // A global buffer of the Lance file (not 0, the schema).
+    const auto& g = lance->global_buffers();
+    for (size_t i = 1; i < g.size(); ++i) {
+      if (g[i].first == off) return static_cast<int64_t>(g[i].second);
+    }
+    return arrow::Status::Invalid("schema metadata key '", key, "' = ", off,
+                                  ": no global buffer of the Lance file starts there");
+  }
+  if (off < static_cast<uint64_t>(data_end) || off >= static_cast<uint64_t>(footer_start)) {
+    return arrow::Status::Invalid(
+        "footer key '", key, "' = ", off,
+        ": an AILK section must start between the end of the Parquet data (", data_end,
+        ") and the footer (", footer_start, ")");
+  }
+  return footer_start - static_cast<int64_t>(off);
+}
+
+arrow::Status AilakeFileReader::Impl::LoadSections(const arrow::KeyValueMetadata* kv,
+                                                   int64_t num_rows) {
   std::vector<std::pair<uint64_t, uint64_t>> extents;
   // Version-1 (reference) sections do not name their column: the primary one
   // is named by the footer key ailake.vector_column, else the first.
-  std::string primary_name = impl->vectors.empty() ? "" : impl->vectors[0].name;
+  std::string primary_name = vectors.empty() ? "" : vectors[0].name;
   if (kv && kv->FindKey("ailake.vector_column") >= 0) {
     primary_name = kv->value(kv->FindKey("ailake.vector_column"));
   }
@@ -271,17 +307,10 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
       continue;
     }
     ARROW_ASSIGN_OR_RAISE(const uint64_t off, ParseOffset(key, kv->value(i)));
-    if (off < static_cast<uint64_t>(impl->data_end) ||
-        off >= static_cast<uint64_t>(impl->footer_start)) {
-      return arrow::Status::Invalid(
-          "footer key '", key, "' = ", off,
-          ": an AILK section must start between the end of the Parquet data (", impl->data_end,
-          ") and the footer (", impl->footer_start, ")");
-    }
-    const int64_t avail = impl->footer_start - static_cast<int64_t>(off);
-    ARROW_ASSIGN_OR_RAISE(
-        auto hdr, impl->file->ReadAt(static_cast<int64_t>(off),
-                                     std::min<int64_t>(avail, file_internal::kAilkHeaderBytes)));
+    ARROW_ASSIGN_OR_RAISE(const int64_t avail, SectionRoom(key, off));
+    ARROW_ASSIGN_OR_RAISE(auto hdr,
+                          file->ReadAt(static_cast<int64_t>(off),
+                                       std::min<int64_t>(avail, file_internal::kAilkHeaderBytes)));
     const std::span<const uint8_t> head(hdr->data(), static_cast<size_t>(hdr->size()));
     ARROW_ASSIGN_OR_RAISE(const uint16_t version, file_internal::PeekAilkVersion(head, off));
     const bool reference = version == file_internal::kReferenceFormatVersion;
@@ -289,11 +318,15 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
                           reference ? file_internal::PeekReferenceSectionBytes(head, off)
                                     : file_internal::PeekAilkSectionBytes(head, off));
     if (len > static_cast<uint64_t>(avail)) {
+      if (lance) {
+        return arrow::Status::Invalid("AILK section at file offset ", off, ": length ", len,
+                                      " runs past its Lance global buffer of ", avail, " bytes");
+      }
       return arrow::Status::Invalid("AILK section at file offset ", off, ": length ", len,
-                                    " runs past the Parquet footer at ", impl->footer_start);
+                                    " runs past the Parquet footer at ", footer_start);
     }
     ARROW_ASSIGN_OR_RAISE(auto sec,
-                          impl->file->ReadAt(static_cast<int64_t>(off), static_cast<int64_t>(len)));
+                          file->ReadAt(static_cast<int64_t>(off), static_cast<int64_t>(len)));
     if (static_cast<uint64_t>(sec->size()) != len) {
       return arrow::Status::IOError("short read of the AILK section at file offset ", off);
     }
@@ -313,9 +346,9 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
       return arrow::Status::Invalid("footer key '", key, "' points at the section of column '",
                                     h.column, "'");
     }
-    auto it = std::find_if(impl->vectors.begin(), impl->vectors.end(),
+    auto it = std::find_if(vectors.begin(), vectors.end(),
                            [&](const VectorColumnInfo& v) { return v.name == h.column; });
-    if (it == impl->vectors.end() && reference && impl->schema->GetFieldIndex(h.column) < 0) {
+    if (it == vectors.end() && reference && schema->GetFieldIndex(h.column) < 0) {
       // The reference keeps secondary (and PQ-only) columns' vectors only in
       // their index blob, with no Parquet column: a column known by its section.
       VectorColumnInfo only;
@@ -326,11 +359,11 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
       only.pre_normalize = h.metric == DistanceMetric::kNormalizedCosine;
       only.decodable = false;
       only.in_parquet = false;
-      impl->vectors.push_back(std::move(only));
-      impl->section_bytes.emplace_back();
-      it = impl->vectors.end() - 1;
+      vectors.push_back(std::move(only));
+      section_bytes.emplace_back();
+      it = vectors.end() - 1;
     }
-    if (it == impl->vectors.end()) {
+    if (it == vectors.end()) {
       return arrow::Status::Invalid("AILK section at file offset ", off, " is for column '",
                                     h.column, "', which is not a vector column of the file");
     }
@@ -343,9 +376,9 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
           PrecisionName(h.precision), ") disagrees with the column's field metadata (dim ", it->dim,
           ", ", MetricName(it->metric), ", ", PrecisionName(it->precision), ")");
     }
-    if (h.num_rows != static_cast<uint64_t>(md.num_rows())) {
+    if (h.num_rows != static_cast<uint64_t>(num_rows)) {
       return arrow::Status::Invalid("AILK section of column '", h.column, "' covers ", h.num_rows,
-                                    " rows but the file has ", md.num_rows());
+                                    " rows but the file has ", num_rows);
     }
     it->has_section = true;
     auto& s = it->section;
@@ -366,17 +399,40 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(
     s.index_bytes = h.index_bytes;
     s.has_checksums = h.has_checksums;
     s.index_checksum = h.index_checksum;
-    impl->section_bytes[it - impl->vectors.begin()] = std::move(sec);
+    section_bytes[it - vectors.begin()] = std::move(sec);
   }
-  return std::unique_ptr<AilakeFileReader>(new AilakeFileReader(std::move(impl)));
+  return arrow::Status::OK();
 }
 
 bool AilakeFileReader::IsAilakeFile() const {
   return std::any_of(impl_->vectors.begin(), impl_->vectors.end(),
                      [](const VectorColumnInfo& v) { return v.has_section; });
 }
-int64_t AilakeFileReader::num_rows() const { return impl_->metadata->num_rows(); }
-int AilakeFileReader::num_row_groups() const { return impl_->metadata->num_row_groups(); }
+int64_t AilakeFileReader::num_rows() const {
+  return impl_->lance ? impl_->lance->num_rows() : impl_->metadata->num_rows();
+}
+int AilakeFileReader::num_row_groups() const {
+  return impl_->lance ? 0 : impl_->metadata->num_row_groups();
+}
+FileFormat AilakeFileReader::format() const {
+  return impl_->lance ? FileFormat::kLance : FileFormat::kParquet;
+}
+std::vector<int32_t> AilakeFileReader::field_columns() const {
+  if (impl_->lance) return impl_->lance->field_columns();
+  std::vector<int32_t> out(static_cast<size_t>(impl_->schema->num_fields()));
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<int32_t>(i);
+  return out;
+}
+arrow::Result<std::string> AilakeFileReader::FieldNameOfColumn(int32_t column) const {
+  const auto columns = field_columns();
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i] == column) return impl_->schema->field(static_cast<int>(i))->name();
+  }
+  return arrow::Status::Invalid("the file has no top-level column ", column, " (its ",
+                                columns.size(), " fields start at columns ",
+                                columns.empty() ? -1 : columns.front(), "..",
+                                columns.empty() ? -1 : columns.back(), ")");
+}
 int64_t AilakeFileReader::file_size() const { return impl_->size; }
 std::shared_ptr<arrow::Schema> AilakeFileReader::schema() const { return impl_->schema; }
 const std::vector<VectorColumnInfo>& AilakeFileReader::vector_columns() const {
@@ -432,7 +488,7 @@ AilakeFileReader::Impl::GetVectors(size_t v) const {
     auto it = views.find(vectors[v].name);
     if (it != views.end()) return it->second;
   }
-  auto held = VectorsInPlace(v);
+  auto held = lance ? LanceVectors(v) : VectorsInPlace(v);
   if (!held.ok()) {
     if (!held.status().IsNotImplemented()) return held.status();
     held = VectorsByCopy(v);  // not laid out for in-place reads: copy
@@ -572,7 +628,9 @@ arrow::Status AilakeFileReader::DeclareVectorColumn(const VectorStoragePolicy& p
   info.name = policy.vector_column;
   info.field_index = i;
   info.leaf_index =
-      impl_->arrow_reader->manifest().schema_fields[static_cast<size_t>(i)].column_index;
+      impl_->lance
+          ? impl_->lance->field_columns()[static_cast<size_t>(i)]
+          : impl_->arrow_reader->manifest().schema_fields[static_cast<size_t>(i)].column_index;
   if (info.leaf_index < 0) {
     return arrow::Status::Invalid("vector column '", info.name, "' is not a leaf");
   }
@@ -698,9 +756,18 @@ std::vector<std::string> AilakeFileReader::VerifyAll() const {
     if (!st.ok()) problems.push_back(st.message());
     return st.ok();
   };
-  const auto& md = *impl_->metadata;
-  // Every data page of every column, decoded, its CRC checked where written.
-  {
+  const int64_t file_rows = num_rows();
+  if (impl_->lance) {
+    // Every page of every column, decoded.
+    auto t = impl_->lance->Read();
+    if (!t.ok()) {
+      problems.push_back(t.status().message());
+    } else {
+      note((*t)->ValidateFull());
+    }
+  } else {
+    // Every data page of every column, decoded, its CRC checked where written.
+    const auto& md = *impl_->metadata;
     auto reader = impl_->NewReader(/*use_threads=*/false);
     if (note(reader.status())) {
       for (int g = 0; g < md.num_row_groups(); ++g) {
@@ -722,13 +789,13 @@ std::vector<std::string> AilakeFileReader::VerifyAll() const {
       }
     }
     if (!v.in_parquet) continue;
-    const auto* pcol = md.schema()->Column(v.leaf_index);
     VectorStoragePolicy p;
     p.dim = v.dim;
     p.precision = v.precision;
     p.int8 = v.int8;
-    if (pcol->physical_type() != parquet::Type::FIXED_LEN_BYTE_ARRAY ||
-        pcol->type_length() != p.StoredVectorBytes()) {
+    const auto* pcol = impl_->lance ? nullptr : impl_->metadata->schema()->Column(v.leaf_index);
+    if (pcol != nullptr && (pcol->physical_type() != parquet::Type::FIXED_LEN_BYTE_ARRAY ||
+                            pcol->type_length() != p.StoredVectorBytes())) {
       problems.push_back(col + "stored as " + pcol->ToString() +
                          ", expected FIXED_LEN_BYTE_ARRAY(" +
                          std::to_string(p.StoredVectorBytes()) + ")");
@@ -738,9 +805,9 @@ std::vector<std::string> AilakeFileReader::VerifyAll() const {
     auto held = impl_->GetVectors(i);
     if (!note(held.status())) continue;
     const VectorView& view = (*held)->view;
-    if (view.num_rows() != static_cast<uint64_t>(md.num_rows())) {
+    if (view.num_rows() != static_cast<uint64_t>(file_rows)) {
       problems.push_back(col + "holds " + std::to_string(view.num_rows()) +
-                         " vectors but the footer says " + std::to_string(md.num_rows()) + " rows");
+                         " vectors but the footer says " + std::to_string(file_rows) + " rows");
       continue;
     }
     if (!v.has_section || v.section.format_version == file_internal::kReferenceFormatVersion) {
@@ -750,8 +817,9 @@ std::vector<std::string> AilakeFileReader::VerifyAll() const {
     auto h = file_internal::DecodeAilkHeader({sec->data(), static_cast<size_t>(sec->size())},
                                              v.section.offset);
     if (!note(h.status())) continue;
-    if (v.section.offset < static_cast<uint64_t>(impl_->data_end) ||
-        v.section.offset + v.section.length > static_cast<uint64_t>(impl_->footer_start)) {
+    if (!impl_->lance &&
+        (v.section.offset < static_cast<uint64_t>(impl_->data_end) ||
+         v.section.offset + v.section.length > static_cast<uint64_t>(impl_->footer_start))) {
       problems.push_back(col + "AILK section is not between data and footer");
     }
     // Centroid and radius recomputed from the vectors: every row must lie

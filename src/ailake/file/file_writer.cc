@@ -12,6 +12,7 @@
 #include "ailake/file/ailk_section.h"
 #include "ailake/file/section_splice.h"
 #include "ailake/file/writer_internal.h"
+#include "ailake/lance.h"
 #include "ailake/vec/centroid.h"
 #include "ailake/vec/codec.h"
 
@@ -19,6 +20,17 @@ namespace ailake {
 
 std::string ColumnFooterOffsetKey(std::string_view column) {
   return "ailake." + std::string(column) + ".footer_offset";
+}
+
+std::string_view FileFormatName(FileFormat f) {
+  return f == FileFormat::kLance ? "lance" : "parquet";
+}
+
+arrow::Result<FileFormat> ParseFileFormat(std::string_view name) {
+  if (name == "parquet") return FileFormat::kParquet;
+  if (name == "lance") return FileFormat::kLance;
+  return arrow::Status::Invalid("unknown storage format '", name,
+                                "' (expected 'parquet' or 'lance')");
 }
 
 namespace file_internal {
@@ -74,6 +86,48 @@ arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
         ->disable_statistics(name);
   }
   return b.build();
+}
+
+std::vector<LanceGlobalBuffer> LanceSections(const std::vector<SectionToWrite>& sections) {
+  std::vector<LanceGlobalBuffer> out;
+  for (const auto& sec : sections) {
+    out.push_back({arrow::Buffer::FromString(sec.bytes), sec.primary
+                                                             ? std::string(kFooterOffsetKey)
+                                                             : ColumnFooterOffsetKey(sec.column)});
+  }
+  return out;
+}
+
+arrow::Status WriteLanceContainer(const arrow::Table& table,
+                                  const std::vector<SectionToWrite>& sections,
+                                  const FileWriteOptions& o, arrow::io::OutputStream* sink) {
+  if (o.compression != "uncompressed") {
+    return arrow::Status::NotImplemented("compression '", o.compression,
+                                         "' in a Lance-format file: ailake writes Lance "
+                                         "file version 2.0, whose pages are not compressed");
+  }
+  // Offsets of another file's sections are never carried over.
+  auto schema = table.schema();
+  if (schema->metadata()) {
+    std::vector<std::string> keys, values;
+    for (int64_t i = 0; i < schema->metadata()->size(); ++i) {
+      const auto& k = schema->metadata()->key(i);
+      if (k.starts_with("ailake.") && k.ends_with("_offset")) continue;
+      keys.push_back(k);
+      values.push_back(schema->metadata()->value(i));
+    }
+    schema = schema->WithMetadata(arrow::key_value_metadata(keys, values));
+  }
+  LanceWriteOptions lo;
+  lo.max_page_bytes = o.lance_page_bytes;
+  lo.close_sink = false;
+  lo.page_checksums = true;
+  // The writer wants to share its sink; the caller owns this one.
+  std::shared_ptr<arrow::io::OutputStream> borrowed(sink, [](arrow::io::OutputStream*) {});
+  ARROW_ASSIGN_OR_RAISE(auto w, LanceFileWriter::Open(borrowed, schema, lo));
+  ARROW_RETURN_NOT_OK(w->Write(*table.ReplaceSchemaMetadata(schema->metadata())));
+  for (auto& g : LanceSections(sections)) ARROW_RETURN_NOT_OK(w->AddGlobalBuffer(std::move(g)));
+  return w->Finish();
 }
 
 }  // namespace file_internal
@@ -316,6 +370,9 @@ arrow::Status AilakeFileWriter::WriteImpl(const arrow::RecordBatch& batch,
     }
   }
 
+  if (options_.format == FileFormat::kLance) {
+    return file_internal::WriteLanceContainer(*table, sections, options_, sink);
+  }
   auto stream = std::make_shared<file_internal::FooterHoldingStream>(sink);
   ARROW_ASSIGN_OR_RAISE(
       auto writer, parquet::arrow::FileWriter::Open(*schema, arrow::default_memory_pool(), stream,

@@ -13,6 +13,7 @@
 #include "ailake/file/section_splice.h"
 #include "ailake/file/thrift_compact.h"
 #include "ailake/file/writer_internal.h"
+#include "ailake/lance.h"
 
 namespace ailake {
 
@@ -63,6 +64,15 @@ arrow::Status AppendIndexSections(const std::shared_ptr<arrow::io::RandomAccessF
     sections.push_back({p.vector_column, i == 0, std::move(bytes)});
   }
 
+  if (reader->format() == FileFormat::kLance) {
+    if (declared) {
+      return arrow::Status::NotImplemented(
+          "declaring vector columns of a Lance-format file another engine wrote");
+    }
+    // The pages keep their offsets; the sections become global buffers.
+    ARROW_ASSIGN_OR_RAISE(auto lance, LanceFileReader::Open(parquet_only));
+    return lance->CopyWithGlobalBuffers(file_internal::LanceSections(sections), {}, sink);
+  }
   ARROW_ASSIGN_OR_RAISE(const int64_t size, parquet_only->GetSize());
   ARROW_ASSIGN_OR_RAISE(auto tail, parquet_only->ReadAt(size - 8, 8));
   uint32_t flen;

@@ -3,11 +3,13 @@
 //   vector_pages.cc    the vector column's bytes in place (page index + page headers)
 //   row_selection.cc   Read through the page index; Take's general path
 //   row_take.cc        Take: vector bytes in place, flat columns page by page
+//   lance_container.cc the same for a file in the Lance format (docs/FORMAT.md 5.5)
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +20,15 @@
 #include <parquet/page_index.h>
 
 #include "ailake/file.h"
+#include "ailake/lance.h"
 
 namespace ailake {
+
+namespace file_internal {
+// A vector column from its field metadata, or nullopt if the field has none.
+arrow::Result<std::optional<VectorColumnInfo>> VectorColumnFromField(const arrow::Field& f,
+                                                                     int index);
+}  // namespace file_internal
 
 // Reader properties of every Parquet read: page CRCs (written by ailake since
 // session 5) are verified, so a flipped bit in a data page is an error, not
@@ -43,6 +52,9 @@ arrow::Status ParquetCall(const char* what, F&& f) {
 class AilakeFileReader::Impl {
  public:
   std::shared_ptr<arrow::io::RandomAccessFile> file;
+  // Set for a file in the Lance format (AILK sections as global buffers);
+  // the Parquet members below are then unset.
+  std::shared_ptr<LanceFileReader> lance;
   // Where Take reads its pages: `file`, except for a memory-mapped path,
   // where it is the same file opened for pread. A take touches a few bytes
   // on each of many scattered pages; copying them costs less than mapping
@@ -84,6 +96,12 @@ class AilakeFileReader::Impl {
   arrow::Result<std::shared_ptr<parquet::OffsetIndex>> OffsetIndexOf(int rg, int leaf) const;
 
   arrow::Result<size_t> VectorIndexOf(std::string_view name) const;
+  // The AILK sections the keys of `kv` point at (footer keys of a Parquet
+  // file, schema metadata of a Lance file), checked against the columns.
+  arrow::Status LoadSections(const arrow::KeyValueMetadata* kv, int64_t num_rows);
+  // Bytes a section found through `key` at `off` may occupy, or why none.
+  arrow::Result<int64_t> SectionRoom(const std::string& key, uint64_t off) const;
+
   // The shared IVF-PQ codebook an index blob of column `v` names (through
   // the resolver), or null when the blob needs none.
   arrow::Result<std::shared_ptr<const IvfPqCodebook>> SharedCodebookOf(
@@ -95,6 +113,14 @@ class AilakeFileReader::Impl {
   // and rows are read when first needed. NotImplemented where VectorsInPlace
   // would be (the caller then reads the column with GetVectors).
   arrow::Result<std::shared_ptr<const Held>> VectorsOnDemand(size_t v) const;
+
+  // The Lance container (lance_container.cc).
+  arrow::Status OpenLance();
+  arrow::Result<std::shared_ptr<const Held>> LanceVectors(size_t v) const;
+  arrow::Result<std::shared_ptr<arrow::Table>> LanceRead(const std::vector<int>& fields,
+                                                         int64_t start, int64_t end) const;
+  arrow::Result<std::shared_ptr<arrow::Table>> LanceTake(const std::vector<int>& fields,
+                                                         std::span<const int64_t> rows) const;
 
   // File byte ranges of pages `kept` (indexes into the offset index, ascending)
   // of (rg, leaf), after the chunk's dictionary page if it has one.

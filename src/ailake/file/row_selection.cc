@@ -380,6 +380,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Read(const ReadRe
     return arrow::Status::IndexError("row range [", req.row_start, ", ", end,
                                      ") is outside the file's ", n, " rows");
   }
+  if (impl_->lance) return impl_->LanceRead(fields, req.row_start, end);
   if (req.row_start == 0 && end == n) {
     // Everything: the plain Arrow reader (multi-threaded decode, no selection).
     std::shared_ptr<arrow::Table> t;

@@ -365,8 +365,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> AilakeFileReader::Impl::TakeFlat(
 arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Take(
     std::span<const int64_t> rows, const std::vector<std::string>& columns) const {
   ARROW_ASSIGN_OR_RAISE(auto fields, impl_->ResolveFields(columns));
-  const auto& md = *impl_->metadata;
-  const int64_t n = md.num_rows();
+  const int64_t n = num_rows();
   for (size_t i = 0; i < rows.size(); ++i) {
     if (rows[i] < 0 || rows[i] >= n) {
       return arrow::Status::IndexError("row ", rows[i], " (position ", i,
@@ -385,7 +384,9 @@ arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Take(
     }
     return arrow::Table::Make(out_schema, out, 0);
   }
+  if (impl_->lance) return impl_->LanceTake(fields, rows);
 
+  const auto& md = *impl_->metadata;
   std::vector<int64_t> rg_first_row(1, 0);
   ARROW_RETURN_NOT_OK(ParquetCall("reading row group metadata", [&]() {
     for (int rg = 0; rg < md.num_row_groups(); ++rg) {

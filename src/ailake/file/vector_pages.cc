@@ -328,6 +328,7 @@ AilakeFileReader::Impl::VectorsByCopy(size_t v) const {
 
 arrow::Result<std::shared_ptr<const AilakeFileReader::Impl::Held>>
 AilakeFileReader::Impl::VectorsOnDemand(size_t v) const {
+  if (lance) return arrow::Status::NotImplemented("vectors on demand from a Lance file");
   const auto& info = vectors[v];
   const auto& md = *metadata;
   const int leaf = info.leaf_index;

@@ -10,6 +10,7 @@
 
 #include "ailake/file.h"
 #include "ailake/index.h"
+#include "ailake/lance.h"
 
 namespace parquet {
 class WriterProperties;
@@ -25,5 +26,13 @@ int64_t VectorPageRows(const FileWriteOptions& o, int64_t row_bytes);
 arrow::Result<std::string> BuildSectionFromView(const VectorStoragePolicy& p,
                                                 const VectorView& view,
                                                 const IndexBuildOptions& build);
+
+// The sections as Lance global buffers, each with its offset key.
+struct SectionToWrite;
+std::vector<LanceGlobalBuffer> LanceSections(const std::vector<SectionToWrite>& sections);
+// `table` and its sections as a Lance-format AI-Lake file (docs/FORMAT.md 5.5).
+arrow::Status WriteLanceContainer(const arrow::Table& table,
+                                  const std::vector<SectionToWrite>& sections,
+                                  const FileWriteOptions& o, arrow::io::OutputStream* sink);
 
 }  // namespace ailake::file_internal

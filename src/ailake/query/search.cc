@@ -147,12 +147,13 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
         t.fragment = &frag;
         t.file = &df;
         ARROW_ASSIGN_OR_RAISE(t.reader, table.OpenDataFile(df.path(), table::KnownSize(df)));
-        if (df.column_indices(i) >= t.reader->schema()->num_fields()) {
-          return arrow::Status::Invalid("data file '", df.path(), "' has no column ",
-                                        df.column_indices(i), " (the manifest's index of field ",
-                                        field_id, ")");
+        auto name = t.reader->FieldNameOfColumn(df.column_indices(i));
+        if (!name.ok()) {
+          return arrow::Status::Invalid("data file '", df.path(),
+                                        "' (the manifest's column of field ", field_id,
+                                        "): ", name.status().message());
         }
-        t.file_column = t.reader->schema()->field(df.column_indices(i))->name();
+        t.file_column = *name;
         auto info = t.reader->vector_column(t.file_column);
         t.has_index = !options.exact && df.index_state() == table::INDEX_STATE_INDEXED &&
                       info.ok() && (*info)->has_section;

@@ -4,16 +4,20 @@
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
+#include "ailake/lance.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
 
 namespace ailake::table {
 
-arrow::Status DescribeColumns(const Manifest& m, const arrow::Schema& file_schema, DataFile* df) {
+arrow::Status DescribeColumns(const Manifest& m, const AilakeFileReader& file, DataFile* df) {
   df->clear_fields();
   df->clear_column_indices();
   df->clear_vector_fields();
+  SetDataFileVersion(file.format(), df);
+  const auto& file_schema = *file.schema();
+  const auto columns = file.field_columns();
   for (int c = 0; c < file_schema.num_fields(); ++c) {
     const int32_t id = TopLevelFieldId(m, file_schema.field(c)->name());
     if (id < 0) {
@@ -21,7 +25,7 @@ arrow::Status DescribeColumns(const Manifest& m, const arrow::Schema& file_schem
                                     "' is not a column of the table");
     }
     df->add_fields(id);
-    df->add_column_indices(c);
+    df->add_column_indices(columns[static_cast<size_t>(c)]);
     for (const auto& vc : m.vector_columns()) {
       if (vc.field_id() == id) df->add_vector_fields(id);
     }
@@ -30,7 +34,7 @@ arrow::Status DescribeColumns(const Manifest& m, const arrow::Schema& file_schem
 }
 
 std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFile& df,
-                                                const arrow::Schema* file_schema) {
+                                                const AilakeFileReader* file) {
   std::vector<VectorStoragePolicy> out;
   for (int32_t id : df.vector_fields()) {
     for (const auto& f : table.manifest().fields()) {
@@ -39,11 +43,10 @@ std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFi
       if (!p.ok()) continue;
       // The file keeps the name the column had when it was written; a rename
       // since then changed only the manifest. Find it by field id.
-      for (int k = 0; file_schema != nullptr && k < df.fields_size(); ++k) {
-        const int32_t col = df.column_indices(k);
-        if (df.fields(k) == id && col >= 0 && col < file_schema->num_fields()) {
-          p->vector_column = file_schema->field(col)->name();
-        }
+      for (int k = 0; file != nullptr && k < df.fields_size(); ++k) {
+        if (df.fields(k) != id || df.column_indices(k) < 0) continue;
+        auto name = file->FieldNameOfColumn(df.column_indices(k));
+        if (name.ok()) p->vector_column = *name;
       }
       out.push_back(*p);
     }
@@ -55,12 +58,24 @@ namespace {
 
 arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::RecordBatch& batch,
                                              std::span<VectorColumnBatch> columns, IndexMode mode,
-                                             const FileWriteOptions& file_options,
+                                             const FileWriteOptions& given_options,
                                              std::vector<ColumnCodebook>* codebooks,
                                              bool require_all_columns) {
   if (batch.num_rows() == 0) {
     return arrow::Status::Invalid("cannot write an empty batch to table '", table.uri(), "'");
   }
+  // The table decides the container; a different one asked for is refused,
+  // not ignored (the default, Parquet, means "the table's").
+  FileWriteOptions file_options = given_options;
+  const FileFormat format = table.storage_format();
+  if (file_options.format != format && file_options.format != FileFormat::kParquet) {
+    return arrow::Status::Invalid("table '", table.uri(), "' stores its files as ",
+                                  FileFormatName(format), "; a write asked for ",
+                                  FileFormatName(file_options.format),
+                                  " (change the table's with SetStorageFormat)");
+  }
+  file_options.format = format;
+  if (format == FileFormat::kLance) file_options.compression = "uncompressed";
   // Every batch column must be a table column of the same type; every table
   // column must be present (vector columns may come as separate embeddings).
   auto schema = table.schema();
@@ -111,20 +126,28 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
           "tables without a vector column are not supported by the table writer yet");
     }
     // Scalar columns only (AddColumns): a plain Parquet file with its page
-    // index, no vector column and no AILK section.
+    // index (or a Lance file), no vector column and no AILK section.
     ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
-    auto props = parquet::WriterProperties::Builder()
-                     .enable_write_page_index()
-                     ->enable_page_checksum()
-                     ->compression(parquet::Compression::SNAPPY)
-                     ->build();
-    auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
     ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches({arrow::RecordBatch::Make(
                                       batch.schema(), batch.num_rows(), batch.columns())}));
-    ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*t, arrow::default_memory_pool(), sink,
-                                                   file_options.max_row_group_rows, props,
-                                                   arrow_props));
-    ARROW_ASSIGN_OR_RAISE(bytes, sink->Finish());
+    if (format == FileFormat::kLance) {
+      LanceWriteOptions lo;
+      lo.max_page_bytes = file_options.lance_page_bytes;
+      lo.page_checksums = true;
+      ARROW_RETURN_NOT_OK(WriteLanceFile(*t, sink, lo));
+      ARROW_ASSIGN_OR_RAISE(bytes, sink->Finish());
+    } else {
+      auto props = parquet::WriterProperties::Builder()
+                       .enable_write_page_index()
+                       ->enable_page_checksum()
+                       ->compression(parquet::Compression::SNAPPY)
+                       ->build();
+      auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
+      ARROW_RETURN_NOT_OK(parquet::arrow::WriteTable(*t, arrow::default_memory_pool(), sink,
+                                                     file_options.max_row_group_rows, props,
+                                                     arrow_props));
+      ARROW_ASSIGN_OR_RAISE(bytes, sink->Finish());
+    }
   } else if (mode == IndexMode::kDeferred) {
     if (columns.size() != 1) {
       return arrow::Status::NotImplemented(
@@ -144,10 +167,8 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
   WrittenFile out;
   out.num_rows = reader->num_rows();
   DataFile& df = out.data_file;
-  ARROW_RETURN_NOT_OK(DescribeColumns(table.manifest(), *reader->schema(), &df));
-  df.set_path(DataFilePath(NewUuid()));
-  df.set_file_major_version(kDataFileMajorVersion);
-  df.set_file_minor_version(kDataFileMinorVersion);
+  ARROW_RETURN_NOT_OK(DescribeColumns(table.manifest(), *reader, &df));
+  df.set_path(DataFilePath(NewUuid(), format));
   df.set_file_size_bytes(static_cast<uint64_t>(bytes->size()));
   df.set_index_state(state);
   df.set_pending_index_type(static_cast<uint32_t>(pending_type));

@@ -43,14 +43,15 @@ arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::Record
                                          std::vector<ColumnCodebook>* codebooks,
                                          bool require_all_columns = true);
 
-// DataFile.fields / column_indices for a file whose columns are `file_schema`,
-// matched to the table's top-level fields by name.
-arrow::Status DescribeColumns(const Manifest& m, const arrow::Schema& file_schema, DataFile* df);
+// DataFile.fields / column_indices (the container's column of each field,
+// AilakeFileReader::field_columns) and the format version of the file
+// `file`, its top-level fields matched to the table's by name.
+arrow::Status DescribeColumns(const Manifest& m, const AilakeFileReader& file, DataFile* df);
 
 // The policies of the vector columns among a data file's fields. With the
-// file's schema, each policy's vector_column is the column's name in that
+// file's reader, each policy's vector_column is the column's name in that
 // file (it differs from the table's after a rename); without, the table's.
 std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFile& df,
-                                                const arrow::Schema* file_schema = nullptr);
+                                                const AilakeFileReader* file = nullptr);
 
 }  // namespace ailake::table

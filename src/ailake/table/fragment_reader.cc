@@ -51,12 +51,12 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFragmentColumns(
         if (df.fields(k) == id && df.column_indices(k) >= 0) {
           sources[i].file = fi;
           ARROW_ASSIGN_OR_RAISE(auto reader, table.OpenDataFile(df.path(), KnownSize(df)));
-          const int col = df.column_indices(k);
-          if (col >= reader->schema()->num_fields()) {
-            return arrow::Status::Invalid("data file '", df.path(), "' has no column ", col,
-                                          " (manifest field ", id, ")");
+          auto name = reader->FieldNameOfColumn(df.column_indices(k));
+          if (!name.ok()) {
+            return arrow::Status::Invalid("data file '", df.path(), "' (manifest field ", id,
+                                          "): ", name.status().message());
           }
-          sources[i].file_column = reader->schema()->field(col)->name();
+          sources[i].file_column = *name;
           break;
         }
       }

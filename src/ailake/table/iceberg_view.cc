@@ -356,6 +356,14 @@ class Publisher {
     const arrow::Status schema_status = SchemaOf(m, &schema, &names);
     if (!schema_status.ok()) lag = schema_status.message();
     for (const auto& f : m.fragments()) {
+      for (const auto& df : f.files()) {
+        if (lag.empty() && DataFileFormat(df) != FileFormat::kParquet) {
+          lag = "data file " + df.path() + " is in the " +
+                std::string(FileFormatName(DataFileFormat(df))) +
+                " format; Iceberg tables name Parquet data files (this table stores " +
+                std::string(FileFormatName(StorageFormatOf(m))) + ")";
+        }
+      }
       if (lag.empty() && f.files_size() != 1) {
         lag = "fragment " + std::to_string(f.id()) + " stores its columns in " +
               std::to_string(f.files_size()) +

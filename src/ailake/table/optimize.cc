@@ -19,6 +19,7 @@
 #include "ailake/table/optimize.h"
 #include "ailake/table/shared_codebook.h"
 #include "ailake/table/table_context.h"
+#include "ailake/table/table_paths.h"
 
 namespace ailake {
 
@@ -109,8 +110,11 @@ std::vector<std::vector<uint64_t>> PlanMerges(const Manifest& m, const OptimizeO
     // Rewritten alone: fragments with nothing live, with many deletions, or
     // whose columns are split over several files by AddColumns (one
     // whole-row file reads faster, and is what the Iceberg view can name).
+    // So are fragments stored in another format than the table's.
+    bool other_format = false;
+    for (const auto& df : f->files()) other_format |= DataFileFormat(df) != StorageFormatOf(m);
     if (LiveRows(*f) == 0 || DeletedFraction(*f) >= options.max_deleted_fraction ||
-        f->files_size() > 1) {
+        f->files_size() > 1 || other_format) {
       groups.push_back({f->id()});
     }
   }

@@ -299,10 +299,9 @@ arrow::Result<int> TrainCodebooksFromPendingFiles(const Table& t, const IndexBui
       // The column's name in the file (it differs after a rename).
       std::string column = policy.vector_column;
       for (int k = 0; k < df->fields_size(); ++k) {
-        const int32_t col = df->column_indices(k);
-        if (df->fields(k) == field_id && col >= 0 && col < reader->schema()->num_fields()) {
-          column = reader->schema()->field(col)->name();
-        }
+        if (df->fields(k) != field_id || df->column_indices(k) < 0) continue;
+        auto name = reader->FieldNameOfColumn(df->column_indices(k));
+        if (name.ok()) column = *name;
       }
       ARROW_ASSIGN_OR_RAISE(VectorView view, reader->Vectors(column));
       const uint64_t n = view.num_rows();

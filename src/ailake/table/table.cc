@@ -5,6 +5,7 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <set>
@@ -87,7 +88,17 @@ Table::~Table() = default;
 arrow::Result<std::shared_ptr<Table>> Table::Create(const std::string& uri,
                                                     const std::shared_ptr<arrow::Schema>& schema,
                                                     std::vector<VectorStoragePolicy> vector_columns,
-                                                    const StorageOptions& storage) {
+                                                    const StorageOptions& storage,
+                                                    std::optional<FileFormat> format) {
+  FileFormat storage_format = FileFormat::kParquet;
+  if (format) {
+    storage_format = *format;
+  } else if (const char* env = std::getenv("AILAKE_STORAGE_FORMAT"); env && *env) {
+    auto parsed = ParseFileFormat(env);
+    if (!parsed.ok())
+      return parsed.status().WithMessage("AILAKE_STORAGE_FORMAT: ", parsed.status().message());
+    storage_format = *parsed;
+  }
   if (!schema || schema->num_fields() == 0) {
     return arrow::Status::Invalid("table schema must have at least one field");
   }
@@ -113,6 +124,11 @@ arrow::Result<std::shared_ptr<Table>> Table::Create(const std::string& uri,
         for (const auto& p : vector_columns) {
           *m.add_vector_columns() =
               table::PolicyToProto(p, table::TopLevelFieldId(m, p.vector_column));
+        }
+        if (storage_format == FileFormat::kLance) {
+          // Iceberg names Parquet data files only: no view to publish.
+          (*m.mutable_properties())[std::string(table::kStorageFormatProperty)] = "lance";
+          (*m.mutable_properties())[std::string(table::kIcebergViewProperty)] = "off";
         }
         return m;
       });
@@ -173,6 +189,31 @@ int64_t Table::num_rows() const {
   return n;
 }
 
+FileFormat Table::storage_format() const { return table::StorageFormatOf(*manifest_); }
+
+arrow::Result<uint64_t> Table::SetStorageFormat(FileFormat format) const {
+  ARROW_RETURN_NOT_OK(ctx_->manifests.CheckWritable());
+  ARROW_ASSIGN_OR_RAISE(auto latest, ctx_->manifests.ReadLatest());
+  if (table::StorageFormatOf(latest) == format) return latest.version();
+  ARROW_ASSIGN_OR_RAISE(
+      auto r,
+      ctx_->manifests.Commit("set_properties",
+                             std::string("storage.format = ") + std::string(FileFormatName(format)),
+                             [&](const table::Manifest* m) -> arrow::Result<table::Manifest> {
+                               table::Manifest next = *m;
+                               next.clear_tag();
+                               auto* props = next.mutable_properties();
+                               if (format == FileFormat::kParquet) {
+                                 props->erase(std::string(table::kStorageFormatProperty));
+                               } else {
+                                 (*props)[std::string(table::kStorageFormatProperty)] =
+                                     std::string(FileFormatName(format));
+                               }
+                               return next;
+                             }));
+  return r.manifest.version();
+}
+
 std::vector<FragmentInfo> Table::fragments() const {
   std::vector<FragmentInfo> out;
   for (const auto& f : manifest_->fragments()) {
@@ -185,6 +226,7 @@ std::vector<FragmentInfo> Table::fragments() const {
       d.path = df.path();
       d.size_bytes = df.file_size_bytes();
       d.index_state = IndexStateName(df.index_state());
+      d.format = table::DataFileFormat(df);
       for (int32_t id : df.fields()) {
         for (const auto& field : manifest_->fields()) {
           if (field.id() == id && field.parent_id() == -1) d.columns.push_back(field.name());

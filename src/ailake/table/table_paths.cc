@@ -1,5 +1,7 @@
 #include "ailake/table/table_paths.h"
 
+#include "ailake/table/manifest.pb.h"
+
 #include <cstdio>
 #include <random>
 
@@ -34,8 +36,26 @@ std::string TransactionPath(uint64_t version, std::string_view uuid) {
   return std::string(kTransactionsDir) + "/" + buf + "-" + std::string(uuid) + ".txn";
 }
 
-std::string DataFilePath(std::string_view uuid) {
-  return std::string(kDataDir) + "/" + std::string(uuid) + ".parquet";
+std::string DataFilePath(std::string_view uuid, FileFormat format) {
+  return std::string(kDataDir) + "/" + std::string(uuid) +
+         (format == FileFormat::kLance ? ".lance" : ".parquet");
+}
+
+FileFormat StorageFormatOf(const Manifest& m) {
+  auto it = m.properties().find(std::string(kStorageFormatProperty));
+  return it != m.properties().end() && it->second == "lance" ? FileFormat::kLance
+                                                             : FileFormat::kParquet;
+}
+
+FileFormat DataFileFormat(const DataFile& df) {
+  return df.file_major_version() == kLanceDataFileMajorVersion ? FileFormat::kLance
+                                                               : FileFormat::kParquet;
+}
+
+void SetDataFileVersion(FileFormat format, DataFile* df) {
+  const bool lance = format == FileFormat::kLance;
+  df->set_file_major_version(lance ? kLanceDataFileMajorVersion : kDataFileMajorVersion);
+  df->set_file_minor_version(lance ? kLanceDataFileMinorVersion : kDataFileMinorVersion);
 }
 
 std::string DeletionFilePath(uint64_t fragment_id, std::string_view uuid) {

@@ -72,8 +72,7 @@ arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path
   ARROW_ASSIGN_OR_RAISE(auto snapshot, t.Checkout(latest.version()));
   ARROW_ASSIGN_OR_RAISE(auto in, ctx->store->OpenRead(path));
   ARROW_ASSIGN_OR_RAISE(auto reader, AilakeFileReader::Open(in));
-  std::vector<VectorStoragePolicy> policies =
-      PoliciesOfFile(*snapshot, *pending, reader->schema().get());
+  std::vector<VectorStoragePolicy> policies = PoliciesOfFile(*snapshot, *pending, reader.get());
   if (pending->pending_index_type() != 0) {
     for (auto& p : policies) p.index_type = static_cast<IndexType>(pending->pending_index_type());
   }
@@ -93,7 +92,7 @@ arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path
     // pending until Optimize trains the codebook on several pending files.
     if (own.ivf_pq_codebook == nullptr) return false;
   }
-  const std::string new_path = DataFilePath(NewUuid());
+  const std::string new_path = DataFilePath(NewUuid(), reader->format());
   auto discard = [&] {
     (void)ctx->store->Delete(new_path);
     DiscardTrained(*ctx->store, codebooks);
@@ -374,6 +373,11 @@ int TableWriter::Detach() { return impl_->Detach(); }
 arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Open(const std::string& uri,
                                                               TableWriterOptions options) {
   ARROW_ASSIGN_OR_RAISE(auto t, Table::Open(uri, std::nullopt, options.storage));
+  if (options.storage_format && *options.storage_format != t->storage_format()) {
+    return arrow::Status::Invalid(
+        "table '", uri, "' stores its files as ", FileFormatName(t->storage_format()), ", not ",
+        FileFormatName(*options.storage_format), " (Table::SetStorageFormat changes it)");
+  }
   auto w = std::unique_ptr<TableWriter>(
       new TableWriter(std::make_unique<Impl>(std::move(t), std::move(options))));
   // Work a dead writer left behind (deferred files never indexed) is redone.
@@ -384,7 +388,8 @@ arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Open(const std::string&
 arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Create(
     const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
     std::vector<VectorStoragePolicy> vector_columns, TableWriterOptions options) {
-  auto created = Table::Create(uri, schema, std::move(vector_columns), options.storage);
+  auto created = Table::Create(uri, schema, std::move(vector_columns), options.storage,
+                               options.storage_format);
   if (!created.ok() && !created.status().IsAlreadyExists()) return created.status();
   if (!created.ok()) {
     ARROW_ASSIGN_OR_RAISE(auto existing, Table::Open(uri, std::nullopt, options.storage));

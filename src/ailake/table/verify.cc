@@ -7,6 +7,7 @@
 #include "ailake/table.h"
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/table_context.h"
+#include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
 
 namespace ailake {
@@ -22,6 +23,13 @@ void CheckFileColumns(const Manifest& m, const arrow::Schema& table_schema,
                       const std::vector<VectorStoragePolicy>& policies, const DataFile& df,
                       const AilakeFileReader& r, std::vector<std::string>* problems) {
   const auto& file_schema = *r.schema();
+  if (table::DataFileFormat(df) != r.format()) {
+    problems->push_back(df.path() + ": the manifest records a " +
+                        std::string(FileFormatName(table::DataFileFormat(df))) + " file (version " +
+                        std::to_string(df.file_major_version()) + "." +
+                        std::to_string(df.file_minor_version()) + "), the file is " +
+                        std::string(FileFormatName(r.format())));
+  }
   for (int k = 0; k < df.fields_size(); ++k) {
     const int32_t id = df.fields(k);
     const int32_t col = df.column_indices(k);
@@ -31,13 +39,13 @@ void CheckFileColumns(const Manifest& m, const arrow::Schema& table_schema,
       if (f.id() == id && f.parent_id() == -1) name = f.name();
     }
     if (name.empty()) continue;  // a nested child: checked with its parent
-    if (col >= file_schema.num_fields()) {
+    auto stored_name = r.FieldNameOfColumn(col);
+    if (!stored_name.ok()) {
       problems->push_back(df.path() + ": manifest field '" + name + "' names column " +
-                          std::to_string(col) + ", the file has " +
-                          std::to_string(file_schema.num_fields()));
+                          std::to_string(col) + ": " + stored_name.status().message());
       continue;
     }
-    const auto& stored = file_schema.field(col);
+    const auto& stored = file_schema.GetFieldByName(*stored_name);
     const auto want = table_schema.GetFieldByName(name);
     if (!want) continue;
     const VectorStoragePolicy* policy = nullptr;
@@ -77,9 +85,8 @@ void CheckIndexState(const Manifest& m, const DataFile& df, const AilakeFileRead
     std::string name;
     for (int k = 0; k < df.fields_size(); ++k) {
       if (df.fields(k) != vf || df.column_indices(k) < 0) continue;
-      if (df.column_indices(k) < r.schema()->num_fields()) {
-        name = r.schema()->field(df.column_indices(k))->name();
-      }
+      auto found = r.FieldNameOfColumn(df.column_indices(k));
+      if (found.ok()) name = *found;
     }
     if (name.empty()) continue;  // reported by CheckFileColumns
     const VectorColumnInfo* info = nullptr;

@@ -1,0 +1,232 @@
+// AI-Lake files in the Lance container (docs/FORMAT.md 5.5). Oracles: the
+// same batch written as an AI-Lake Parquet file and read through Parquet
+// C++ (values), exact brute force (search). pylance reading these files is
+// tests/python/test_lance_file.py.
+#include <arrow/api.h>
+#include <arrow/io/memory.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "ailake/file.h"
+#include "ailake/file/test_util.h"
+#include "ailake/lance.h"
+
+namespace ailake {
+namespace {
+
+VectorStoragePolicy Policy(uint32_t dim, IndexType type) {
+  VectorStoragePolicy p;
+  p.vector_column = "embedding";
+  p.dim = dim;
+  p.metric = DistanceMetric::kEuclidean;
+  p.index_type = type;
+  return p;
+}
+
+FileWriteOptions LanceOptions(int64_t page_bytes = 4096) {
+  FileWriteOptions o;
+  o.format = FileFormat::kLance;
+  o.lance_page_bytes = page_bytes;
+  return o;
+}
+
+// MakeBatch without its list column (lists are not written in Lance 2.0 by ailake yet).
+std::shared_ptr<arrow::RecordBatch> Batch(int64_t rows) {
+  auto b = file_test::MakeBatch(rows);
+  return *b->RemoveColumn(b->schema()->GetFieldIndex("tags"));
+}
+
+std::shared_ptr<arrow::Table> Combined(const std::shared_ptr<arrow::Table>& t) {
+  return *t->CombineChunks();
+}
+
+TEST(LanceContainer, SameRowsSearchAndSectionsAsTheParquetFile) {
+  const int64_t rows = 3000;
+  const uint32_t dim = 16;
+  auto batch = Batch(rows);
+  auto v = file_test::MakeVectors(rows, dim);
+  // A flat index: its section is deterministic, so both files carry the same bytes.
+  AilakeFileWriter pq(Policy(dim, IndexType::kFlat));
+  AilakeFileWriter ln(Policy(dim, IndexType::kFlat), LanceOptions());
+  ASSERT_OK_AND_ASSIGN(auto pq_bytes, pq.Write(*batch, v));
+  ASSERT_OK_AND_ASSIGN(auto ln_bytes, ln.Write(*batch, v));
+  EXPECT_EQ(std::memcmp(ln_bytes->data() + ln_bytes->size() - 4, "LANC", 4), 0);
+  ASSERT_OK_AND_ASSIGN(auto a, AilakeFileReader::Open(pq_bytes));
+  ASSERT_OK_AND_ASSIGN(auto b, AilakeFileReader::Open(ln_bytes));
+  EXPECT_EQ(b->format(), FileFormat::kLance);
+  EXPECT_EQ(a->format(), FileFormat::kParquet);
+  EXPECT_TRUE(b->IsAilakeFile());
+  EXPECT_EQ(b->num_rows(), rows);
+  EXPECT_EQ(b->num_row_groups(), 0);
+  ASSERT_OK(b->Verify());
+  // The struct column spans its own Lance column and its children's.
+  EXPECT_EQ(b->field_columns(), (std::vector<int32_t>{0, 1, 2, 3, 6}));
+  EXPECT_EQ(a->field_columns(), (std::vector<int32_t>{0, 1, 2, 3, 4}));
+  ASSERT_OK_AND_ASSIGN(auto name, b->FieldNameOfColumn(6));
+  EXPECT_EQ(name, "embedding");
+  EXPECT_FALSE(b->FieldNameOfColumn(4).ok());
+  EXPECT_TRUE(b->schema()->Equals(*a->schema(), /*check_metadata=*/true))
+      << b->schema()->ToString(true) << "\nvs\n"
+      << a->schema()->ToString(true);
+
+  // Sections: the same bytes in both containers, one a Lance global buffer.
+  const auto& sa = a->vector_columns()[0].section;
+  const auto& sb = b->vector_columns()[0].section;
+  ASSERT_EQ(sa.length, sb.length);
+  EXPECT_EQ(sb.offset % 64, 0u);
+  EXPECT_EQ(std::memcmp(pq_bytes->data() + sa.offset, ln_bytes->data() + sb.offset, sa.length), 0);
+  EXPECT_EQ(sb.kv_key, "ailake.footer_offset");
+
+  // Rows, ranges and takes equal the Parquet file's.
+  ASSERT_OK_AND_ASSIGN(auto ta, a->Read());
+  ASSERT_OK_AND_ASSIGN(auto tb, b->Read());
+  EXPECT_TRUE(Combined(ta)->Equals(*Combined(tb)));
+  ReadRequest range{{"text", "embedding"}, 1234, 2345};
+  ASSERT_OK_AND_ASSIGN(auto ra, a->Read(range));
+  ASSERT_OK_AND_ASSIGN(auto rb, b->Read(range));
+  EXPECT_TRUE(Combined(ra)->Equals(*Combined(rb)));
+  const std::vector<int64_t> take = {2999, 0, 17, 17, 1500, 3, 2048};
+  ASSERT_OK_AND_ASSIGN(auto ka, a->Take(take));
+  ASSERT_OK_AND_ASSIGN(auto kb, b->Take(take));
+  EXPECT_TRUE(Combined(ka)->Equals(*Combined(kb)));
+  EXPECT_TRUE(b->Take(std::vector<int64_t>{3000}).status().IsIndexError());
+
+  // Vectors in place (one segment per page), search equal to the Parquet file's.
+  ASSERT_OK_AND_ASSIGN(auto view, b->Vectors());
+  std::vector<float> row(dim);
+  for (uint32_t r = 0; r < rows; r += 101) {
+    view.Decode(r, row.data());
+    for (uint32_t j = 0; j < dim; ++j) ASSERT_EQ(row[j], v[r * dim + j]);
+  }
+  for (int q = 0; q < 5; ++q) {
+    std::span<const float> query(v.data() + static_cast<size_t>(q) * 577 * dim, dim);
+    ASSERT_OK_AND_ASSIGN(auto na, a->Search(query, 10));
+    ASSERT_OK_AND_ASSIGN(auto nb, b->Search(query, 10));
+    ASSERT_EQ(na.size(), nb.size());
+    for (size_t i = 0; i < na.size(); ++i) {
+      EXPECT_EQ(na[i].row, nb[i].row);
+      EXPECT_EQ(na[i].distance, nb[i].distance);
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(auto path, b->SearchPathOf());
+  EXPECT_EQ(path, SearchPath::kIndex);
+}
+
+TEST(LanceContainer, TakeReadsOnlyTheRowsOfAVectorColumn) {
+  const int64_t rows = 4000;
+  const uint32_t dim = 64;
+  auto batch = Batch(rows);
+  auto v = file_test::MakeVectors(rows, dim);
+  AilakeFileWriter w(Policy(dim, IndexType::kFlat), LanceOptions(int64_t{1} << 20));
+  ASSERT_OK_AND_ASSIGN(auto bytes, w.Write(*batch, v));
+  auto counting = std::make_shared<file_test::CountingFile>(bytes);
+  ASSERT_OK_AND_ASSIGN(auto r, AilakeFileReader::Open(counting));
+  counting->Reset();
+  const std::vector<int64_t> take = {5, 3999, 1700};
+  ASSERT_OK_AND_ASSIGN(auto t, r->Take(take, {"embedding"}));
+  // Three rows of 256 bytes, each read with the 4 KiB checksum block that
+  // holds it (and checked), not the 1 MiB pages.
+  EXPECT_EQ(counting->bytes_read(), 3 * 4096);
+  const auto& col = static_cast<const arrow::FixedSizeBinaryArray&>(*t->column(0)->chunk(0));
+  for (size_t i = 0; i < take.size(); ++i) {
+    EXPECT_EQ(std::memcmp(col.GetValue(static_cast<int64_t>(i)), v.data() + take[i] * dim, 256), 0);
+  }
+}
+
+TEST(LanceContainer, IndexLaterCopiesThePagesAndAddsGlobalBuffers) {
+  const int64_t rows = 1500;
+  const uint32_t dim = 8;
+  auto batch = Batch(rows);
+  auto v = file_test::MakeVectors(rows, dim);
+  AilakeFileWriter w(Policy(dim, IndexType::kFlat), LanceOptions());
+  ASSERT_OK_AND_ASSIGN(auto plain, w.WriteParquetOnly(*batch, v));
+  ASSERT_OK_AND_ASSIGN(auto plain_reader, AilakeFileReader::Open(plain));
+  EXPECT_EQ(plain_reader->format(), FileFormat::kLance);
+  EXPECT_FALSE(plain_reader->IsAilakeFile());
+  ASSERT_OK_AND_ASSIGN(auto out, arrow::io::BufferOutputStream::Create());
+  ASSERT_OK(w.WriteIndexFor(std::make_shared<arrow::io::BufferReader>(plain), out.get()));
+  ASSERT_OK_AND_ASSIGN(auto indexed, out->Finish());
+  ASSERT_OK_AND_ASSIGN(auto lance,
+                       LanceFileReader::Open(std::make_shared<arrow::io::BufferReader>(plain)));
+  const auto data_end = static_cast<int64_t>(lance->data_end());
+  EXPECT_EQ(std::memcmp(indexed->data(), plain->data(), data_end), 0);
+  ASSERT_OK_AND_ASSIGN(auto reader, AilakeFileReader::Open(indexed));
+  EXPECT_TRUE(reader->IsAilakeFile());
+  ASSERT_OK(reader->Verify());
+  ASSERT_OK_AND_ASSIGN(auto direct, w.Write(*batch, v));
+  ASSERT_OK_AND_ASSIGN(auto direct_reader, AilakeFileReader::Open(direct));
+  const auto& a = reader->vector_columns()[0].section;
+  const auto& b = direct_reader->vector_columns()[0].section;
+  ASSERT_EQ(a.length, b.length);
+  EXPECT_EQ(std::memcmp(indexed->data() + a.offset, direct->data() + b.offset, a.length), 0);
+  ASSERT_OK_AND_ASSIGN(auto t1, reader->Read());
+  ASSERT_OK_AND_ASSIGN(auto t2, plain_reader->Read());
+  EXPECT_TRUE(Combined(t1)->Equals(*Combined(t2)));
+  ASSERT_OK_AND_ASSIGN(auto out2, arrow::io::BufferOutputStream::Create());
+  EXPECT_TRUE(
+      w.WriteIndexFor(std::make_shared<arrow::io::BufferReader>(indexed), out2.get()).IsInvalid());
+}
+
+TEST(LanceContainer, CorruptSectionsAndUnwritableSettingsAreClearErrors) {
+  const int64_t rows = 500;
+  const uint32_t dim = 8;
+  auto batch = Batch(rows);
+  auto v = file_test::MakeVectors(rows, dim);
+  AilakeFileWriter w(Policy(dim, IndexType::kHnsw), LanceOptions());
+  ASSERT_OK_AND_ASSIGN(auto bytes, w.Write(*batch, v));
+  ASSERT_OK_AND_ASSIGN(auto reader, AilakeFileReader::Open(bytes));
+  const auto off = reader->vector_columns()[0].section.offset;
+  // A flipped bit in the section header: its checksum names it.
+  {
+    std::string copy(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    copy[off + 40] ^= 0x10;
+    auto r = AilakeFileReader::Open(std::make_shared<arrow::Buffer>(copy));
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("AILK"), std::string::npos) << r.status().ToString();
+  }
+  // A flipped bit in the index blob: found when the index is loaded.
+  {
+    const auto& s = reader->vector_columns()[0].section;
+    std::string copy(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    copy[s.index_offset + s.index_bytes / 2] ^= 0x01;
+    ASSERT_OK_AND_ASSIGN(auto r, AilakeFileReader::Open(std::make_shared<arrow::Buffer>(copy)));
+    EXPECT_FALSE(r->LoadIndex().ok());
+    EXPECT_FALSE(r->Verify().ok());
+  }
+  // A flipped bit in a data page: Lance 2.0 has no checksums, ailake's
+  // page checksum buffer finds it on every path that reads the page.
+  {
+    ASSERT_OK_AND_ASSIGN(auto lance,
+                         LanceFileReader::Open(std::make_shared<arrow::io::BufferReader>(bytes)));
+    EXPECT_TRUE(lance->has_page_checksums());
+    int32_t row_bytes = 0;
+    ASSERT_OK_AND_ASSIGN(auto pages, lance->FixedWidthPages("embedding", &row_bytes));
+    ASSERT_OK_AND_ASSIGN(auto ids, lance->FixedWidthPages("id", &row_bytes));
+    for (uint64_t at : {pages[0].offset + 7 * 32 + 3, ids[0].offset + 8 * 100 + 1}) {
+      std::string copy(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+      copy[at] ^= 0x04;
+      ASSERT_OK_AND_ASSIGN(auto r, AilakeFileReader::Open(std::make_shared<arrow::Buffer>(copy)));
+      auto all = r->Read();
+      ASSERT_FALSE(all.ok());
+      EXPECT_NE(all.status().message().find("page checksum mismatch"), std::string::npos)
+          << all.status().ToString();
+      const std::vector<int64_t> row = {at == ids[0].offset + 801 ? 100 : 7};
+      EXPECT_FALSE(r->Take(row).ok());
+      EXPECT_FALSE(r->Verify().ok());
+      if (at != ids[0].offset + 801) {
+        EXPECT_FALSE(r->Vectors().ok());
+      }
+    }
+  }
+  // Compression is a Parquet setting: refused, not ignored.
+  FileWriteOptions zstd = LanceOptions();
+  zstd.compression = "zstd";
+  auto refused = AilakeFileWriter(Policy(dim, IndexType::kFlat), zstd).Write(*batch, v);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("zstd"), std::string::npos);
+  EXPECT_TRUE(ParseFileFormat("orc").status().IsInvalid());
+}
+
+}  // namespace
+}  // namespace ailake

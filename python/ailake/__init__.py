@@ -173,7 +173,14 @@ class TableWriter:
     ``background_threads``, ``auto_optimize`` (merge small files in the
     background, as ``Table.optimize`` does; needs ``background_threads``),
     ``merge_factor``, ``min_rows_per_file``, ``max_row_group_rows``,
-    ``compression``, ``num_threads``.
+    ``compression``, ``num_threads``, ``storage_format``.
+
+    ``storage_format`` picks the container of a table the writer creates:
+    ``"parquet"`` (every Parquet engine reads the files; the Iceberg view is
+    published) or ``"lance"`` (the Lance file format, which pylance reads;
+    vector rows and takes read only the rows' bytes; no Iceberg view). None:
+    the environment variable ``AILAKE_STORAGE_FORMAT``, else ``"parquet"``.
+    An existing table keeps its own, and a different one given is an error.
 
     ``path`` is a local directory or ``s3://bucket/prefix``; ``storage_options``
     holds S3 settings with the keys LanceDB uses (``aws_access_key_id``,
@@ -203,6 +210,7 @@ class TableWriter:
         max_row_group_rows: Optional[int] = None,
         compression: Optional[str] = None,
         num_threads: int = 0,
+        storage_format: Optional[str] = None,
         storage_options: Optional[Mapping[str, Any]] = None,
         **index_params: Any,
     ) -> None:
@@ -226,6 +234,7 @@ class TableWriter:
             max_row_group_rows=max_row_group_rows,
             compression=compression,
             num_threads=num_threads,
+            storage_format=storage_format,
             storage_options=_storage_options(storage_options),
         )
         self._w = _ailake.TableWriter(self.path, policies, options)
@@ -603,6 +612,19 @@ class Table:
         last failed publication; the next commit catches up)."""
         return dict(self._t.iceberg_view())
 
+    @property
+    def storage_format(self) -> str:
+        """The container of the table's new data files: ``"parquet"`` or
+        ``"lance"`` (each file of ``fragments()`` names its own ``format``)."""
+        return str(self._t.storage_format())
+
+    def set_storage_format(self, format: str) -> int:
+        """Changes the container of the files written from now on
+        (``"parquet"`` or ``"lance"``); ``optimize`` rewrites the existing
+        files stored in the other one. Commits a version when the setting
+        changes; returns the table's version."""
+        return int(self._t.set_storage_format(format))
+
     def set_iceberg_view(self, enabled: bool) -> int:
         """Switches publishing the Iceberg view on (catching up every kept
         version) or off (its metadata is removed; ``cleanup`` removes the
@@ -686,6 +708,7 @@ def create_table(
     precision: str = "f32",
     index: Optional[str] = "hnsw",
     *,
+    storage_format: Optional[str] = None,
     storage_options: Optional[Mapping[str, Any]] = None,
     **index_params: Any,
 ) -> Table:
@@ -701,7 +724,8 @@ def create_table(
             )
         dim = field.type.list_size
     w = TableWriter(path, vector_column, dim, metric, precision, index, background_threads=0,
-                    storage_options=storage_options, **index_params)
+                    storage_format=storage_format, storage_options=storage_options,
+                    **index_params)
     w._w.ensure_table(schema.empty_table())
     t = w.table
     w.close()

@@ -65,6 +65,9 @@ TableWriterOptions WriterOptions(const nb::dict& d) {
   get("max_rows_per_fragment", &o.optimize.max_rows_per_fragment);
   get("max_row_group_rows", &o.file.max_row_group_rows);
   get("compression", &o.file.compression);
+  std::string format;
+  get("storage_format", &format);
+  if (!format.empty()) o.storage_format = Value(ParseFileFormat(format));
   uint32_t threads = 0;
   get("num_threads", &threads);
   o.index_build.num_threads = threads;
@@ -271,6 +274,7 @@ class PyTable {
         fd["path"] = file.path;
         fd["size_bytes"] = file.size_bytes;
         fd["index_state"] = file.index_state;
+        fd["format"] = std::string(FileFormatName(file.format));
         fd["columns"] = file.columns;
         files.push_back(fd);
       }
@@ -593,6 +597,13 @@ class PyTable {
   uint64_t SetIcebergView(bool enabled) const {
     return Value(NoGil([&] { return t_->SetIcebergView(enabled); }));
   }
+  std::string StorageFormat() const { return std::string(FileFormatName(t_->storage_format())); }
+  uint64_t SetStorageFormat(const std::string& format) {
+    const FileFormat f = Value(ParseFileFormat(format));
+    const uint64_t v = Value(NoGil([&] { return t_->SetStorageFormat(f); }));
+    Refresh();
+    return v;
+  }
 
   nb::dict Verify() const {
     const VerifyReport r = Value(NoGil([&] { return t_->Verify(); }));
@@ -730,6 +741,8 @@ void BindTables(nb::module_& m) {
       .def("rebuild_iceberg_view", &PyTable::RebuildIcebergView)
       .def("iceberg_view", &PyTable::IcebergView)
       .def("set_iceberg_view", &PyTable::SetIcebergView, nb::arg("enabled"))
+      .def("storage_format", &PyTable::StorageFormat)
+      .def("set_storage_format", &PyTable::SetStorageFormat, nb::arg("format"))
       .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"));
 }
 

@@ -55,9 +55,21 @@ _add_built_package()
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
+        "parquet_only: the test is about the Parquet container itself (its pages, CRCs, other "
+        "engines reading the files, the Iceberg view): its tables are Parquet whatever "
+        "AILAKE_STORAGE_FORMAT says",
+    )
+    config.addinivalue_line(
+        "markers",
         "pip_install: builds and installs the package into a fresh venv (slow on the first run; "
         "deselect with -m 'not pip_install')",
     )
+
+
+@pytest.fixture(autouse=True)
+def _parquet_only(request, monkeypatch):
+    if request.node.get_closest_marker("parquet_only"):
+        monkeypatch.setenv("AILAKE_STORAGE_FORMAT", "parquet")
 
 
 @pytest.fixture(scope="session")

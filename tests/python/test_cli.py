@@ -24,6 +24,7 @@ def make_input(tmp_path, n=400, seed=0):
     return path, x
 
 
+@pytest.mark.parquet_only  # DuckDB reads the data files
 def test_write_search_scan_take_info(cli, tmp_path):
     src, x = make_input(tmp_path)
     table = tmp_path / "t"
@@ -67,6 +68,7 @@ def test_write_search_scan_take_info(cli, tmp_path):
     assert json.loads(cli("--json", "verify", table).stdout)["ok"]
 
 
+@pytest.mark.parquet_only  # what the Iceberg view keeps
 def test_delete_compact_index_add_column_and_versions(cli, tmp_path):
     src, x = make_input(tmp_path, n=300)
     table = tmp_path / "t"

@@ -10,6 +10,9 @@ import pytest
 
 import ailake
 
+# CRCs of Parquet pages; tests/python/test_lance_table.py has the Lance ones.
+pytestmark = pytest.mark.parquet_only
+
 
 def _table(tmp_path):
     x = np.random.default_rng(3).normal(size=(2000, 8)).astype(np.float32)

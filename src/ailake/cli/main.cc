@@ -81,6 +81,7 @@ struct PolicyArgs {
   std::string index = "hnsw";
   uint32_t m = 16, ef_construction = 200, nlist = 256, pq_m = 16;
   bool normalize = false;
+  std::string storage_format;  // empty: $AILAKE_STORAGE_FORMAT, else parquet
 
   void Add(CLI::App* app) {
     app->add_option("--vector-column", vector_column, "vector column name")->capture_default_str();
@@ -94,6 +95,15 @@ struct PolicyArgs {
     app->add_option("--nlist", nlist, "IVF lists")->capture_default_str();
     app->add_option("--pq-m", pq_m, "PQ sub-spaces")->capture_default_str();
     app->add_flag("--normalize", normalize, "store unit-length vectors");
+    app->add_option("--storage-format", storage_format,
+                    "parquet | lance: the container of a new table's data files (default: "
+                    "$AILAKE_STORAGE_FORMAT, else parquet)");
+  }
+  std::optional<FileFormat> StorageFormat() const {
+    if (storage_format.empty()) return std::nullopt;
+    auto f = ParseFileFormat(storage_format);
+    if (!f.ok()) throw CLI::ValidationError("--storage-format", f.status().message());
+    return *f;
   }
   arrow::Result<VectorStoragePolicy> Make(uint32_t dim) const {
     VectorStoragePolicy p;
@@ -153,6 +163,7 @@ int CmdWrite(const std::string& uri, const std::string& input, const std::string
   TableWriterOptions options;
   options.storage = g.storage;
   options.background_threads = deferred && !wait ? 0 : 1;
+  options.storage_format = pa.StorageFormat();
   auto existing = Table::Open(uri, std::nullopt, g.storage);
   if (existing.ok()) {
     auto w = TableWriter::Open(uri, options);
@@ -359,6 +370,7 @@ int CmdInfo(const std::string& target, int64_t version) {
     json files = json::array();
     for (const auto& d : f.files) {
       files.push_back({{"path", d.path},
+                       {"format", FileFormatName(d.format)},
                        {"bytes", d.size_bytes},
                        {"index_state", d.index_state},
                        {"columns", d.columns}});
@@ -381,6 +393,7 @@ int CmdInfo(const std::string& target, int64_t version) {
   json j = {{"table", target},
             {"version", t->version()},
             {"iceberg_view", ViewJson(*view)},
+            {"storage_format", FileFormatName(t->storage_format())},
             {"rows", t->num_rows()},
             {"schema", t->schema()->ToString()},
             {"vector_columns", vcs},
@@ -391,7 +404,8 @@ int CmdInfo(const std::string& target, int64_t version) {
   std::ostringstream os;
   os << "table " << target << " at version " << t->version() << ": " << t->num_rows() << " rows in "
      << t->fragments().size() << " fragments, " << bytes << " bytes, " << pending
-     << " data files waiting for an index\n";
+     << " data files waiting for an index\n"
+     << "  storage format: " << FileFormatName(t->storage_format()) << "\n";
   for (const auto& p : t->vector_columns()) {
     os << "  vector column " << p.vector_column << ": dim " << p.dim << ", " << MetricName(p.metric)
        << ", " << PrecisionName(p.precision) << ", index " << IndexTypeName(p.index_type) << "\n";
@@ -700,7 +714,7 @@ int Main(int argc, char** argv) {
       if (!t.ok()) throw std::runtime_error(t.status().ToString());
       auto p = pa.Make(static_cast<uint32_t>(d));
       if (!p.ok()) throw std::runtime_error(p.status().ToString());
-      auto created = Table::Create(uri, (*t)->schema(), {*p}, g.storage);
+      auto created = Table::Create(uri, (*t)->schema(), {*p}, g.storage, pa.StorageFormat());
       if (!created.ok()) throw std::runtime_error(created.status().ToString());
       Emit({{"table", uri}, {"version", (*created)->version()}},
            "created " + uri + " (dim " + std::to_string(d) + ")\n");
@@ -1038,6 +1052,34 @@ int Main(int argc, char** argv) {
       "off", "stop publishing the view and remove its metadata (cleanup removes the rest)");
   view_off->add_option("table", target)->required();
   view_off->callback([&] { run = [&] { return CmdIcebergSwitch(target, false); }; });
+
+  std::string new_format;
+  auto* storage_format = app.add_subcommand(
+      "storage-format",
+      "show or set the container of the table's new data files (parquet | lance); optimize "
+      "rewrites the files stored in the other one");
+  storage_format->add_option("table", target)->required();
+  storage_format->add_option("format", new_format, "parquet | lance (omit to show)");
+  storage_format->callback([&] {
+    run = [&] {
+      auto t = Table::Open(target, std::nullopt, g.storage);
+      if (!t.ok()) throw std::runtime_error(t.status().ToString());
+      uint64_t version = (*t)->version();
+      FileFormat f = (*t)->storage_format();
+      if (!new_format.empty()) {
+        auto parsed = ParseFileFormat(new_format);
+        if (!parsed.ok()) throw CLI::ValidationError("format", parsed.status().message());
+        auto v = (*t)->SetStorageFormat(*parsed);
+        if (!v.ok()) throw std::runtime_error(v.status().ToString());
+        version = *v;
+        f = *parsed;
+      }
+      Emit({{"table", target}, {"storage_format", FileFormatName(f)}, {"version", version}},
+           target + ": " + std::string(FileFormatName(f)) + " (version " + std::to_string(version) +
+               ")\n");
+      return 0;
+    };
+  });
 
   auto* bench =
       app.add_subcommand("bench", "ingest synthetic vectors, then measure recall and QPS");

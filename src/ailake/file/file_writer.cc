@@ -90,6 +90,7 @@ arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
 
 std::vector<LanceGlobalBuffer> LanceSections(const std::vector<SectionToWrite>& sections) {
   std::vector<LanceGlobalBuffer> out;
+  out.reserve(sections.size());
   for (const auto& sec : sections) {
     out.push_back({arrow::Buffer::FromString(sec.bytes), sec.primary
                                                              ? std::string(kFooterOffsetKey)

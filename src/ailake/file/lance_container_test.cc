@@ -130,7 +130,8 @@ TEST(LanceContainer, TakeReadsOnlyTheRowsOfAVectorColumn) {
   EXPECT_EQ(counting->bytes_read(), 3 * 4096);
   const auto& col = static_cast<const arrow::FixedSizeBinaryArray&>(*t->column(0)->chunk(0));
   for (size_t i = 0; i < take.size(); ++i) {
-    EXPECT_EQ(std::memcmp(col.GetValue(static_cast<int64_t>(i)), v.data() + take[i] * dim, 256), 0);
+    const auto* want = reinterpret_cast<const uint8_t*>(v.data() + take[i] * dim);
+    EXPECT_EQ(std::memcmp(col.GetValue(static_cast<int64_t>(i)), want, 256), 0);
   }
 }
 

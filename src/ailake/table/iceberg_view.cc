@@ -353,8 +353,7 @@ class Publisher {
     std::string lag;
     json schema;
     std::map<int32_t, std::string> names;
-    const arrow::Status schema_status = SchemaOf(m, &schema, &names);
-    if (!schema_status.ok()) lag = schema_status.message();
+    // Data files in another container than Parquet: Iceberg cannot name them.
     for (const auto& f : m.fragments()) {
       for (const auto& df : f.files()) {
         if (lag.empty() && DataFileFormat(df) != FileFormat::kParquet) {
@@ -364,6 +363,10 @@ class Publisher {
                 std::string(FileFormatName(StorageFormatOf(m))) + ")";
         }
       }
+    }
+    const arrow::Status schema_status = SchemaOf(m, &schema, &names);
+    if (lag.empty() && !schema_status.ok()) lag = schema_status.message();
+    for (const auto& f : m.fragments()) {
       if (lag.empty() && f.files_size() != 1) {
         lag = "fragment " + std::to_string(f.id()) + " stores its columns in " +
               std::to_string(f.files_size()) +

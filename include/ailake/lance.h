@@ -9,8 +9,10 @@
 // Types: bool, (u)int8..64, float16/32/64, date32/64, time32/64, timestamp,
 // duration, decimal128/256, fixed_size_binary, (large_)string,
 // (large_)binary, fixed_size_list of fixed-width values (vectors: one
-// column, row r at a fixed offset), struct (no struct-level nulls in 2.0),
-// nulls at every level but struct rows. Anything else is refused by name.
+// column, row r at a fixed offset), (large_)list of any of these (its
+// offsets column, then its items' columns), struct (no struct-level nulls in
+// 2.0), nulls at every level but struct rows. Anything else is refused by
+// name.
 // Not thread-safe: one writer per thread.
 #pragma once
 
@@ -90,8 +92,8 @@ class LanceFileWriter {
 // (reading only their columns' pages), a row range, a take of row numbers
 // (reading only the pages that hold them), or a streamed scan in batches of
 // any size. Page encodings read: flat (fixed width), nullable, fixed-size
-// list, binary, dictionary, struct; any other is an error naming it, as is
-// a later file version. Every offset and size in the file is checked
+// list, list, binary, dictionary, struct; any other is an error naming it,
+// as is a later file version. Every offset and size in the file is checked
 // against the file before it is read. Thread-safe for reads (immutable
 // after Open).
 class LanceFileReader {

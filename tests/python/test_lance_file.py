@@ -49,6 +49,18 @@ def _matrix(n, seed=0):
         "emb": fsl(x, 8),
         "emb_nulls": fsl(x, 8, pa.array([i % 11 == 0 for i in range(n)])),
         "wide": fsl(w, 128),
+        # Lists: null and empty lists, null items, nesting, large offsets,
+        # a list of structs and a struct holding a list.
+        "li": pa.array([None if i % 9 == 4 else [j if j % 5 else None for j in range(i % 6)]
+                        for i in range(n)], pa.list_(pa.int64())),
+        "lstr": pa.array([[f"w{i}"] * (i % 4) if i % 7 else None for i in range(n)],
+                         pa.large_list(pa.string())),
+        "ll": pa.array([[[i, i + 1], [], None][: i % 4] if i % 13 else None for i in range(n)],
+                       pa.list_(pa.list_(pa.int32()))),
+        "lst": pa.array([[{"k": i, "v": str(i)}] * (i % 3) for i in range(n)],
+                        pa.list_(pa.struct([("k", pa.int32()), ("v", pa.string())]))),
+        "lvec": pa.array([[[1.0 * i] * 4] * (i % 3) for i in range(n)],
+                         pa.list_(pa.list_(pa.float32(), 4))),
         "st": pa.array([{"a": i, "b": None if i % 6 == 0 else str(i),
                          "inner": {"v": float(i), "w": [1.0 * i, 2.0]}} for i in range(n)],
                        pa.struct([("a", pa.int32()), ("b", pa.string()),
@@ -100,8 +112,9 @@ def test_an_empty_table_and_schema_metadata(tmp_path):
 
 def test_what_cannot_be_written_is_named(tmp_path):
     p = tmp_path / "bad.lance"
-    with pytest.raises(NotImplementedError, match="field 'l'.*list"):
-        ailake.write_lance_file(p, pa.table({"l": pa.array([[1], [2, 3]])}))
+    with pytest.raises(NotImplementedError, match="field 'm'.*map"):
+        ailake.write_lance_file(p, pa.table({"m": pa.array([[("a", 1)]], pa.map_(pa.string(),
+                                                                              pa.int32()))}))
     with pytest.raises(NotImplementedError, match="struct field 'st' has 1 null rows"):
         ailake.write_lance_file(p, pa.table(
             {"st": pa.array([{"a": 1}, None], pa.struct([("a", pa.int32())]))}))
@@ -149,11 +162,11 @@ def test_our_decoder_reads_every_type(tmp_path, writer):
     for name in t.column_names:
         assert got[name].to_pylist() == t[name].to_pylist(), name
     rows = [1999, 5, 5, 0, 700, 1234]
-    took = ailake.read_lance_file(path, ["st", "s", "emb", "dec"], rows=rows)
-    assert took.column_names == ["st", "s", "emb", "dec"]
+    took = ailake.read_lance_file(path, ["st", "s", "emb", "dec", "li", "ll", "lst"], rows=rows)
+    assert took.column_names == ["st", "s", "emb", "dec", "li", "ll", "lst"]
     for name in took.column_names:
         assert took[name].to_pylist() == t[name].take(rows).to_pylist(), name
-    part = ailake.read_lance_file(path, ["ls", "wide"], offset=650, length=100)
+    part = ailake.read_lance_file(path, ["ls", "wide", "lstr", "lvec"], offset=650, length=100)
     for name in part.column_names:
         assert part[name].to_pylist() == t[name].slice(650, 100).to_pylist(), name
 

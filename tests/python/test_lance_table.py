@@ -25,6 +25,8 @@ def _rows(n, start=0, seed=1):
                           for i in range(start, start + n)]),
         "category": pa.array((np.arange(start, start + n) % 5).astype(np.int32)),
         "meta": pa.array([{"a": i * 3, "b": f"m{i % 7}"} for i in range(start, start + n)]),
+        "tags": pa.array([None if i % 13 == 0 else [f"t{j}" for j in range(i % 4)]
+                          for i in range(start, start + n)], pa.list_(pa.string())),
     })
     return data, rng.normal(size=(n, DIM)).astype(np.float32)
 

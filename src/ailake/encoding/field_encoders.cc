@@ -420,6 +420,144 @@ class StructEncoder : public FieldEncoder {
   uint64_t first_row_ = 0;
 };
 
+// list / large_list: its own column of offsets pages
+// (List{offsets, null_offset_adjustment, num_items}: per row the end of its
+// items relative to the page's first item, a null row's plus the adjustment),
+// then the items' columns, which the child encoder pages on its own. Items
+// of null lists are not stored.
+class ListEncoder : public FieldEncoder {
+ public:
+  ListEncoder(std::string name, std::shared_ptr<arrow::DataType> type,
+              std::unique_ptr<FieldEncoder> items, const EncoderOptions& o)
+      : name_(std::move(name)),
+        type_(std::move(type)),
+        items_(std::move(items)),
+        rows_per_page_(std::max<int64_t>(1, o.max_page_bytes / 8)) {}
+
+  arrow::Result<std::vector<EncodeTask>> MaybeEncode(std::shared_ptr<arrow::Array> array,
+                                                     OutOfLineBuffers* external,
+                                                     RepDefBuilder repdef, uint64_t row_number,
+                                                     uint64_t) override {
+    if (repdef.AnyNull()) return FixedWidthEncoder::StructNulls();
+    if (!array->type()->Equals(*type_)) {
+      return arrow::Status::TypeError("encoder of ", type_->ToString(), " given ",
+                                      array->type()->ToString());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto items, ItemsOf(*array));
+    std::vector<EncodeTask> out;
+    const auto n_items = static_cast<uint64_t>(items->length());
+    ARROW_ASSIGN_OR_RAISE(auto item_tasks,
+                          items_->MaybeEncode(std::move(items), external, {}, item_row_, n_items));
+    item_row_ += n_items;
+    Shift(std::move(item_tasks), 1, &out);
+    pending_.Add(std::move(array), row_number);
+    while (pending_.rows() >= rows_per_page_) {
+      ARROW_ASSIGN_OR_RAISE(auto page, pending_.Take(rows_per_page_));
+      out.push_back(Task(std::move(page.first), page.second));
+    }
+    return out;
+  }
+
+  arrow::Result<std::vector<EncodeTask>> Flush(OutOfLineBuffers* external) override {
+    std::vector<EncodeTask> out;
+    if (pending_.rows() > 0) {
+      ARROW_ASSIGN_OR_RAISE(auto page, pending_.Take(pending_.rows()));
+      out.push_back(Task(std::move(page.first), page.second));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto tasks, items_->Flush(external));
+    Shift(std::move(tasks), 1, &out);
+    return out;
+  }
+
+  arrow::Result<std::vector<EncodedColumn>> Finish(OutOfLineBuffers* external) override {
+    std::vector<EncodedColumn> out{ValuesColumn()};
+    ARROW_ASSIGN_OR_RAISE(auto cols, items_->Finish(external));
+    for (auto& c : cols) out.push_back(std::move(c));
+    return out;
+  }
+
+  uint32_t NumColumns() const override { return 1 + items_->NumColumns(); }
+
+ private:
+  static bool Large(const arrow::Array& a) { return a.type_id() == arrow::Type::LARGE_LIST; }
+  static int64_t Offset(const arrow::Array& a, int64_t i) {
+    return Large(a) ? static_cast<const arrow::LargeListArray&>(a).value_offset(i)
+                    : static_cast<const arrow::ListArray&>(a).value_offset(i);
+  }
+  static std::shared_ptr<arrow::Array> Values(const arrow::Array& a) {
+    return Large(a) ? static_cast<const arrow::LargeListArray&>(a).values()
+                    : static_cast<const arrow::ListArray&>(a).values();
+  }
+
+  // The items of the non-null lists of `a`, in order.
+  static arrow::Result<std::shared_ptr<arrow::Array>> ItemsOf(const arrow::Array& a) {
+    const int64_t n = a.length();
+    const auto values = Values(a);
+    bool hidden = false;  // a null list pointing at items
+    for (int64_t i = 0; i < n && a.null_count() > 0; ++i) {
+      hidden |= a.IsNull(i) && Offset(a, i + 1) != Offset(a, i);
+    }
+    if (!hidden) return values->Slice(Offset(a, 0), Offset(a, n) - Offset(a, 0));
+    arrow::ArrayVector parts;
+    for (int64_t i = 0; i < n; ++i) {
+      if (a.IsValid(i))
+        parts.push_back(values->Slice(Offset(a, i), Offset(a, i + 1) - Offset(a, i)));
+    }
+    if (parts.empty()) return arrow::MakeEmptyArray(values->type());
+    return arrow::Concatenate(parts);
+  }
+
+  static EncodeTask Task(std::shared_ptr<arrow::Array> a, uint64_t first) {
+    return [a = std::move(a), first]() -> arrow::Result<EncodedPage> {
+      const int64_t n = a->length();
+      uint64_t total = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (a->IsValid(i)) total += static_cast<uint64_t>(Offset(*a, i + 1) - Offset(*a, i));
+      }
+      const uint64_t adjust = total + 1;
+      ARROW_ASSIGN_OR_RAISE(auto offsets, arrow::AllocateBuffer(n * 8));
+      auto* out = reinterpret_cast<uint64_t*>(offsets->mutable_data());
+      uint64_t end = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (a->IsNull(i)) {
+          out[i] = end + adjust;
+          continue;
+        }
+        end += static_cast<uint64_t>(Offset(*a, i + 1) - Offset(*a, i));
+        out[i] = end;
+      }
+      EncodedPage page;
+      page.num_rows = static_cast<uint64_t>(n);
+      page.row_number = first;
+      page.buffers.push_back(std::move(offsets));
+      lance::ArrayEncoding e;
+      auto* l = e.mutable_list();
+      *l->mutable_offsets() = Nullable(Flat(64, 0), false);
+      l->set_null_offset_adjustment(adjust);
+      l->set_num_items(total);
+      page.encoding = AnyOf(kArrayEncodingUrl, e);
+      return page;
+    };
+  }
+
+  static void Shift(std::vector<EncodeTask> tasks, uint32_t by, std::vector<EncodeTask>* out) {
+    for (auto& t : tasks) {
+      out->push_back([t = std::move(t), by]() -> arrow::Result<EncodedPage> {
+        ARROW_ASSIGN_OR_RAISE(EncodedPage p, t());
+        p.column += by;
+        return p;
+      });
+    }
+  }
+
+  std::string name_;
+  std::shared_ptr<arrow::DataType> type_;
+  std::unique_ptr<FieldEncoder> items_;
+  int64_t rows_per_page_;
+  Pending pending_;
+  uint64_t item_row_ = 0;
+};
+
 // Bits per value of a fixed-width type this writer encodes Flat, or 0.
 int64_t FlatBits(const arrow::DataType& t) {
   switch (t.id()) {
@@ -481,6 +619,13 @@ arrow::Result<std::string> LanceLogicalType(const arrow::DataType& t) {
     case arrow::Type::DATE32: return std::string("date32:day");
     case arrow::Type::DATE64: return std::string("date64:ms");
     case arrow::Type::STRUCT: return std::string("struct");
+    // A list of structs is "list.struct", as Lance names it.
+    case arrow::Type::LIST:
+    case arrow::Type::LARGE_LIST: {
+      const bool of_struct = t.field(0)->type()->id() == arrow::Type::STRUCT;
+      return std::string(t.id() == arrow::Type::LIST ? "list" : "large_list") +
+             (of_struct ? ".struct" : "");
+    }
     case arrow::Type::TIMESTAMP: {
       const auto& ts = static_cast<const arrow::TimestampType&>(t);
       return "timestamp:" + std::string(UnitName(ts.unit())) + ":" +
@@ -535,6 +680,11 @@ arrow::Result<std::unique_ptr<FieldEncoder>> MakeFieldEncoder(const arrow::Field
                                              "'): only lists of fixed-width values");
       }
       return std::make_unique<FixedWidthEncoder>(type, bits, l.list_size(), options);
+    }
+    case arrow::Type::LIST:
+    case arrow::Type::LARGE_LIST: {
+      ARROW_ASSIGN_OR_RAISE(auto items, MakeFieldEncoder(*type->field(0), options));
+      return std::make_unique<ListEncoder>(field.name(), type, std::move(items), options);
     }
     case arrow::Type::STRUCT: {
       std::vector<std::unique_ptr<FieldEncoder>> children;

@@ -126,10 +126,15 @@ struct Page {
   int64_t rows = 0;
   int64_t start = 0;  // first row
   pb::ArrayEncoding encoding;
+  // A list's offsets page: its items are items [item_start, item_start +
+  // num_items) of the columns after the list's.
+  int64_t item_start = 0;
+  int64_t num_items = 0;
 };
 
 struct Column {
   std::vector<Page> pages;
+  int64_t rows = 0;  // its pages' rows together
 };
 
 struct Node {
@@ -458,6 +463,7 @@ struct LanceFileReader::Impl {
   // Rows [a, b) of a field, one chunk per page (no copy of the pages).
   arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ReadNode(const Node& node, int64_t a,
                                                                int64_t b) const {
+    if (IsList(node)) return ReadList(node, a, b);
     if (node.field->type()->id() == arrow::Type::STRUCT) {
       // Children's pages need not line up: each child is made one array.
       arrow::ArrayVector children;
@@ -491,9 +497,152 @@ struct LanceFileReader::Impl {
     return std::make_shared<arrow::ChunkedArray>(std::move(parts), node.field->type());
   }
 
+  static bool IsList(const Node& node) {
+    const auto id = node.field->type()->id();
+    return id == arrow::Type::LIST || id == arrow::Type::LARGE_LIST;
+  }
+
+  // Item ranges of the rows of a list offsets page (relative to the page's
+  // first item) and their validity.
+  struct ListRows {
+    std::vector<int64_t> start, end;
+    std::vector<bool> valid;
+  };
+  arrow::Result<ListRows> DecodeListPage(const Node& node, const Page& page) const {
+    if (!page.encoding.has_list()) {
+      return Corrupt("list column '" + node.field->name() + "' has a " +
+                     EncodingName(page.encoding) + " page");
+    }
+    const auto& l = page.encoding.list();
+    std::vector<std::shared_ptr<arrow::Buffer>> bufs;
+    for (size_t i = 0; i < page.buffers.size(); ++i) {
+      ARROW_ASSIGN_OR_RAISE(auto b, ReadPageBuffer(page, i, 0, page.buffers[i].second));
+      bufs.push_back(std::move(b));
+    }
+    PageDecoder d(std::move(bufs));
+    auto decoded = d.Decode(l.offsets(), arrow::uint64(), page.rows);
+    if (!decoded.ok()) {
+      return decoded.status().WithMessage("list column '", node.field->name(), "', page at row ",
+                                          page.start, ": ", decoded.status().message());
+    }
+    const auto* raw = (*decoded)->GetValues<uint64_t>(1);
+    const uint64_t adjust = l.null_offset_adjustment();
+    const auto items = static_cast<uint64_t>(page.num_items);
+    ListRows out;
+    out.start.resize(static_cast<size_t>(page.rows));
+    out.end.resize(static_cast<size_t>(page.rows));
+    out.valid.resize(static_cast<size_t>(page.rows));
+    uint64_t base = 0;
+    for (int64_t i = 0; i < page.rows; ++i) {
+      uint64_t e = raw[i];
+      const bool valid = adjust == 0 || e < adjust;
+      if (!valid) e -= adjust;
+      if (e < base || e > items) {
+        return Corrupt("list column '" + node.field->name() + "': offsets out of order or range");
+      }
+      out.start[static_cast<size_t>(i)] = static_cast<int64_t>(base);
+      out.end[static_cast<size_t>(i)] = static_cast<int64_t>(e);
+      out.valid[static_cast<size_t>(i)] = valid;
+      base = e;
+    }
+    return out;
+  }
+
+  // A list array of `n` rows over `items` from per-row item counts and validity.
+  static arrow::Result<std::shared_ptr<arrow::Array>> MakeList(
+      const std::shared_ptr<arrow::DataType>& type, const std::vector<int64_t>& lengths,
+      const std::vector<bool>& valid, const std::shared_ptr<arrow::Array>& items) {
+    const auto n = static_cast<int64_t>(lengths.size());
+    const bool large = type->id() == arrow::Type::LARGE_LIST;
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> offsets,
+                          arrow::AllocateBuffer((n + 1) * (large ? 8 : 4)));
+    std::shared_ptr<arrow::Buffer> validity;
+    int64_t nulls = 0, at = 0;
+    for (int64_t i = 0; i <= n; ++i) {
+      if (!large && at > INT32_MAX) return Corrupt("list items too many for 32-bit offsets");
+      if (large) {
+        reinterpret_cast<int64_t*>(offsets->mutable_data())[i] = at;
+      } else {
+        reinterpret_cast<int32_t*>(offsets->mutable_data())[i] = static_cast<int32_t>(at);
+      }
+      if (i == n) break;
+      at += lengths[static_cast<size_t>(i)];
+      if (!valid[static_cast<size_t>(i)]) {
+        if (!validity) {
+          ARROW_ASSIGN_OR_RAISE(validity, arrow::AllocateBitmap(n));
+          std::memset(validity->mutable_data(), 0xff, static_cast<size_t>(validity->size()));
+        }
+        arrow::bit_util::ClearBit(validity->mutable_data(), i);
+        ++nulls;
+      }
+    }
+    if (at != items->length()) return Corrupt("list offsets and items disagree");
+    return arrow::MakeArray(
+        arrow::ArrayData::Make(type, n, {validity, std::move(offsets)}, {items->data()}, nulls));
+  }
+
+  arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ReadList(const Node& node, int64_t a,
+                                                               int64_t b) const {
+    const Column& col = columns[static_cast<size_t>(node.column)];
+    arrow::ArrayVector parts;
+    for (const auto& p : col.pages) {
+      if (p.start + p.rows <= a || p.start >= b) continue;
+      ARROW_ASSIGN_OR_RAISE(ListRows r, DecodeListPage(node, p));
+      const int64_t lo = std::max(a, p.start) - p.start;
+      const int64_t hi = std::min(b, p.start + p.rows) - p.start;
+      const int64_t first = r.start[static_cast<size_t>(lo)];
+      const int64_t last = r.end[static_cast<size_t>(hi - 1)];
+      ARROW_ASSIGN_OR_RAISE(auto chunks,
+                            ReadNode(node.children[0], p.item_start + first, p.item_start + last));
+      std::shared_ptr<arrow::Array> items;
+      if (chunks->num_chunks() == 1) {
+        items = chunks->chunk(0);
+      } else {
+        ARROW_ASSIGN_OR_RAISE(items, arrow::Concatenate(chunks->chunks()));
+      }
+      std::vector<int64_t> lengths;
+      std::vector<bool> valid;
+      for (int64_t i = lo; i < hi; ++i) {
+        lengths.push_back(r.end[static_cast<size_t>(i)] - r.start[static_cast<size_t>(i)]);
+        valid.push_back(r.valid[static_cast<size_t>(i)]);
+      }
+      ARROW_ASSIGN_OR_RAISE(auto arr, MakeList(node.field->type(), lengths, valid, items));
+      parts.push_back(std::move(arr));
+    }
+    if (parts.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeEmptyArray(node.field->type()));
+      parts.push_back(std::move(empty));
+    }
+    return std::make_shared<arrow::ChunkedArray>(std::move(parts), node.field->type());
+  }
+
+  arrow::Result<std::shared_ptr<arrow::Array>> TakeList(const Node& node,
+                                                        const std::vector<int64_t>& sorted) const {
+    const Column& col = columns[static_cast<size_t>(node.column)];
+    std::vector<int64_t> lengths, item_rows;
+    std::vector<bool> valid;
+    size_t i = 0;
+    for (const auto& p : col.pages) {
+      if (i == sorted.size()) break;
+      if (sorted[i] >= p.start + p.rows) continue;
+      ARROW_ASSIGN_OR_RAISE(ListRows r, DecodeListPage(node, p));
+      for (; i < sorted.size() && sorted[i] < p.start + p.rows; ++i) {
+        const auto k = static_cast<size_t>(sorted[i] - p.start);
+        lengths.push_back(r.end[k] - r.start[k]);
+        valid.push_back(r.valid[k]);
+        for (int64_t item = r.start[k]; item < r.end[k]; ++item) {
+          item_rows.push_back(p.item_start + item);
+        }
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto items, TakeNode(node.children[0], item_rows));
+    return MakeList(node.field->type(), lengths, valid, items);
+  }
+
   // Rows `sorted` (ascending, unique) of a field.
   arrow::Result<std::shared_ptr<arrow::Array>> TakeNode(const Node& node,
                                                         const std::vector<int64_t>& sorted) const {
+    if (IsList(node)) return TakeList(node, sorted);
     if (node.field->type()->id() == arrow::Type::STRUCT) {
       arrow::ArrayVector children;
       for (const auto& c : node.children) {
@@ -749,7 +898,20 @@ arrow::Result<Node> BuildNode(const pb::FileDescriptor& fd, int index, int* next
   const auto& f = fd.schema().fields(index);
   Node node;
   std::shared_ptr<arrow::DataType> type;
-  if (f.logical_type() == "struct") {
+  const std::string& lt = f.logical_type();
+  const bool is_list = lt == "list" || lt == "list.struct";
+  const bool is_large_list = lt == "large_list" || lt == "large_list.struct";
+  if (is_list || is_large_list) {
+    node.column = (*next_column)++;
+    for (int i = index + 1; i < fd.schema().fields_size() && node.children.empty(); ++i) {
+      if (fd.schema().fields(i).parent_id() != f.id()) continue;
+      ARROW_ASSIGN_OR_RAISE(Node child, BuildNode(fd, i, next_column, depth + 1));
+      node.children.push_back(std::move(child));
+    }
+    if (node.children.empty()) return Corrupt("list field '" + f.name() + "' has no item field");
+    const auto& item = node.children[0].field;
+    type = is_list ? arrow::list(item) : arrow::large_list(item);
+  } else if (f.logical_type() == "struct") {
     arrow::FieldVector children;
     node.column = (*next_column)++;
     for (int i = index + 1; i < fd.schema().fields_size(); ++i) {
@@ -774,6 +936,33 @@ arrow::Result<Node> BuildNode(const pb::FileDescriptor& fd, int index, int* next
   }
   node.field = arrow::field(f.name(), type, f.nullable(), md);
   return node;
+}
+
+}  // namespace
+
+namespace {
+
+arrow::Status CheckRows(const std::vector<Column>& columns, const Node& node, int64_t expected) {
+  const Column& col = columns[static_cast<size_t>(node.column)];
+  if (col.rows != expected) {
+    return Corrupt("column " + std::to_string(node.column) + " ('" + node.field->name() +
+                   "') pages hold " + std::to_string(col.rows) + " rows, its level " +
+                   std::to_string(expected));
+  }
+  const auto id = node.field->type()->id();
+  if (id == arrow::Type::LIST || id == arrow::Type::LARGE_LIST) {
+    int64_t items = 0;
+    for (const auto& p : col.pages) {
+      if (!p.encoding.has_list()) {
+        return Corrupt("list column '" + node.field->name() + "' has a " +
+                       EncodingName(p.encoding) + " page");
+      }
+      items += p.num_items;
+    }
+    return CheckRows(columns, node.children[0], items);
+  }
+  for (const auto& c : node.children) ARROW_RETURN_NOT_OK(CheckRows(columns, c, expected));
+  return arrow::Status::OK();
 }
 
 }  // namespace
@@ -831,8 +1020,11 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
     if (!seen.emplace(fl.id(), i).second) return Corrupt("field id listed twice");
     if (fl.parent_id() != -1) {
       auto p = seen.find(fl.parent_id());
-      if (p == seen.end() || fd.schema().fields(p->second).logical_type() != "struct") {
-        return Corrupt("field '" + fl.name() + "' names no struct parent before it");
+      const std::string parent =
+          p == seen.end() ? std::string() : fd.schema().fields(p->second).logical_type();
+      if (parent != "struct" && parent != "list" && parent != "large_list" &&
+          parent != "list.struct" && parent != "large_list.struct") {
+        return Corrupt("field '" + fl.name() + "' names no struct or list parent before it");
       }
     }
   }
@@ -890,8 +1082,11 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
         blocks += (len2 + encoding::kChecksumBlockBytes - 1) / encoding::kChecksumBlockBytes;
         impl->data_end = std::max(impl->data_end, off + len2);
       }
-      if (p.length() > static_cast<uint64_t>(impl->rows))
-        return Corrupt("page longer than the file");
+      // A list's item column may hold more rows than the file (CheckRows
+      // checks every column's total against its level).
+      if (p.length() > (uint64_t{1} << 40) || start > (int64_t{1} << 50)) {
+        return Corrupt("page of " + std::to_string(p.length()) + " rows");
+      }
       page.rows = static_cast<int64_t>(p.length());
       page.start = start;
       start += page.rows;
@@ -905,15 +1100,25 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
                                              "' in a version 2.0 file");
       }
       if (!page.encoding.ParseFromString(any.value())) return Corrupt("page ArrayEncoding");
+      if (page.encoding.has_list()) {
+        const uint64_t items = page.encoding.list().num_items();
+        if (items > (uint64_t{1} << 40)) return Corrupt("list page of too many items");
+        page.num_items = static_cast<int64_t>(items);
+        page.item_start = impl->columns[c].pages.empty()
+                              ? 0
+                              : impl->columns[c].pages.back().item_start +
+                                    impl->columns[c].pages.back().num_items;
+      }
       impl->columns[c].pages.push_back(std::move(page));
     }
     for (int b = 0; b < cm.buffer_offsets_size() && b < cm.buffer_sizes_size(); ++b) {
       impl->data_end = std::max(impl->data_end, cm.buffer_offsets(b) + cm.buffer_sizes(b));
     }
-    if (start != impl->rows) {
-      return Corrupt("column " + std::to_string(c) + " pages hold " + std::to_string(start) +
-                     " rows, the file " + std::to_string(impl->rows));
-    }
+    impl->columns[c].rows = start;
+  }
+  // Each column holds the rows of its level: the file's, a list's items.
+  for (const auto& n : impl->nodes) {
+    ARROW_RETURN_NOT_OK(CheckRows(impl->columns, n, impl->rows));
   }
   if (impl->data_end > static_cast<uint64_t>(impl->size)) {
     return Corrupt("a column buffer lies outside the file");

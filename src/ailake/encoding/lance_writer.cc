@@ -51,7 +51,7 @@ arrow::Status AddFields(const arrow::Field& f, int32_t parent, int32_t* next_id,
       (*lf->mutable_metadata())[f.metadata()->key(i)] = f.metadata()->value(i);
     }
   }
-  if (t == arrow::Type::STRUCT) {
+  if (t == arrow::Type::STRUCT || t == arrow::Type::LIST || t == arrow::Type::LARGE_LIST) {
     for (const auto& child : f.type()->fields()) {
       ARROW_RETURN_NOT_OK(AddFields(*child, id, next_id, schema));
     }

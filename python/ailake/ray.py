@@ -79,7 +79,8 @@ def write_table(
 ) -> int:
     """Appends a Ray Dataset to the table at ``uri`` (created from the
     dataset's schema if missing, with the vector column settings of
-    :class:`ailake.TableWriter`). Each block (or ``rows_per_file`` rows) is
+    :class:`ailake.TableWriter`; to append to an existing table omit ``dim``,
+    or give the settings it has: others are an error). Each block (or ``rows_per_file`` rows) is
     written as one data file by a Ray task; the driver then commits every
     file in one version, which it returns. ``deferred``: files are written
     without their index (see :func:`build_indexes`)."""
@@ -88,8 +89,17 @@ def write_table(
     arrow_schema = getattr(schema, "base_schema", schema)
     if not isinstance(arrow_schema, pa.Schema):
         raise TypeError(f"write_table needs a dataset of Arrow rows, its schema is {schema!r}")
-    table = ailake.create_table(uri, arrow_schema, vector_column, dim, metric, precision, index,
-                                storage_options=storage_options, **index_params)
+    table = None
+    if dim is None and not index_params:
+        # Appending: the table's own vector columns (as TableWriter does when
+        # dim is omitted), not this function's defaults.
+        try:
+            table = ailake.open_table(uri, storage_options=storage_options)
+        except (OSError, ValueError):
+            table = None
+    if table is None:
+        table = ailake.create_table(uri, arrow_schema, vector_column, dim, metric, precision,
+                                    index, storage_options=storage_options, **index_params)
     staged = dataset.map_batches(
         _stage_batch,
         batch_format="pyarrow",

@@ -1,5 +1,8 @@
 #include "convert.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include <arrow/c/abi.h>
 #include <arrow/c/bridge.h>
 #include <nanobind/stl/string.h>
@@ -104,26 +107,58 @@ template <typename T>
 void Get(const nb::dict& d, const char* key, T* out) {
   if (d.contains(key)) {
     nb::object v = d[key];
-    if (!v.is_none()) *out = nb::cast<T>(v);
+    if (v.is_none()) return;
+    try {
+      *out = nb::cast<T>(v);
+    } catch (const std::exception&) {
+      Throw(arrow::Status::Invalid("vector column setting ", key, " = ",
+                                   std::string(nb::str(nb::repr(v)).c_str()), " is not ",
+                                   std::is_same_v<T, bool>       ? "a bool"
+                                   : std::is_integral_v<T>       ? "a non-negative integer"
+                                   : std::is_floating_point_v<T> ? "a number"
+                                                                 : "a string"));
+    }
   }
 }
+
+// The settings a vector column's dict may hold (TableWriter keyword arguments).
+constexpr const char* kPolicyKeys[] = {
+    "vector_column", "dim",        "metric",          "precision",         "index",
+    "pre_normalize", "m",          "ef_construction", "ef_search",         "nlist",
+    "nprobe",        "pq_m",       "refine_factor",   "min_training_rows", "seed",
+    "int8_scaling",  "int8_scale", "int8_offset"};
 
 }  // namespace
 
 VectorStoragePolicy PolicyFromDict(const nb::dict& d) {
+  // A misspelled or unknown setting is an error, not silently ignored.
+  for (auto [key, value] : d) {
+    const std::string k = nb::cast<std::string>(nb::str(key));
+    if (std::find(std::begin(kPolicyKeys), std::end(kPolicyKeys), k) == std::end(kPolicyKeys)) {
+      std::string valid;
+      for (const char* v : kPolicyKeys) valid += (valid.empty() ? "" : ", ") + std::string(v);
+      Throw(arrow::Status::Invalid("unknown vector column setting '", k, "' (valid: ", valid, ")"));
+    }
+  }
   VectorStoragePolicy p;
   Get(d, "vector_column", &p.vector_column);
   Get(d, "dim", &p.dim);
   std::string s;
   if (d.contains("metric") && !d["metric"].is_none()) {
-    p.metric = Value(ParseMetric(nb::cast<std::string>(d["metric"])));
+    Get(d, "metric", &s);
+    p.metric = Value(ParseMetric(s));
   }
   if (d.contains("precision") && !d["precision"].is_none()) {
-    p.precision = Value(ParsePrecision(nb::cast<std::string>(d["precision"])));
+    Get(d, "precision", &s);
+    p.precision = Value(ParsePrecision(s));
   }
   if (d.contains("index")) {
-    nb::object v = d["index"];
-    p.index_type = v.is_none() ? IndexType::kNone : Value(ParseIndexType(nb::cast<std::string>(v)));
+    if (d["index"].is_none()) {
+      p.index_type = IndexType::kNone;
+    } else {
+      Get(d, "index", &s);
+      p.index_type = Value(ParseIndexType(s));
+    }
   }
   Get(d, "pre_normalize", &p.pre_normalize);
   if (p.metric == DistanceMetric::kNormalizedCosine && !d.contains("pre_normalize")) {
@@ -137,11 +172,11 @@ VectorStoragePolicy PolicyFromDict(const nb::dict& d) {
   Get(d, "pq_m", &p.ivf_pq.m);
   Get(d, "refine_factor", &p.ivf_pq.refine_factor);
   Get(d, "min_training_rows", &p.ivf_pq.min_training_rows);
-  if (d.contains("seed") && !d["seed"].is_none()) {
-    p.hnsw.seed = p.ivf_pq.seed = nb::cast<uint64_t>(d["seed"]);
-  }
+  uint64_t seed = p.hnsw.seed;
+  Get(d, "seed", &seed);
+  p.hnsw.seed = p.ivf_pq.seed = seed;
   if (d.contains("int8_scaling") && !d["int8_scaling"].is_none()) {
-    s = nb::cast<std::string>(d["int8_scaling"]);
+    Get(d, "int8_scaling", &s);
     if (s == "per_vector") {
       p.int8.scaling = Int8Scaling::kPerVector;
     } else if (s == "fixed") {

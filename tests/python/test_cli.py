@@ -205,3 +205,34 @@ def test_global_options_before_or_after_the_command(cli, tmp_path):
     assert r.returncode == 1 and "applies to s3://" in r.stderr
     r = cli("scan", t, "--storage-option", "cache_bytes=1000000", "--limit", "3")
     assert r.returncode == 0
+    # Every verb's --help says so (issue #15: none mentioned --json).
+    for verb in (["search"], ["write"], ["info"], ["iceberg", "status"], ["storage-format"]):
+        h = cli(*verb, "--help").stdout
+        assert "--json" in h and "before or after the command" in h, verb
+
+
+def test_vectors_from_npy_files(cli, tmp_path):
+    """Issue #15: `write t vectors.npy`, `write t meta.csv --vectors v.npy` and
+    `create ... --vectors v.npy` failed with "array slice would exceed array
+    length" (the vector buffer was moved out in the call that read its size)."""
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(60, DIM)).astype(np.float32)
+    np.save(tmp_path / "v.npy", x)
+    pacsv.write_csv(pa.table({"id": np.arange(60), "cat": np.arange(60) % 3}), tmp_path / "m.csv")
+
+    cli("write", tmp_path / "a", tmp_path / "v.npy", "--metric", "euclidean")
+    r = json.loads(cli("--json", "search", tmp_path / "a", "--query-json",
+                       json.dumps(x[17].tolist()), "-k", "1").stdout)
+    assert r["rows"][0]["_distance"] == pytest.approx(0.0, abs=1e-5)
+
+    cli("write", tmp_path / "b", tmp_path / "m.csv", "--vectors", tmp_path / "v.npy",
+        "--metric", "euclidean")
+    r = json.loads(cli("--json", "search", tmp_path / "b", "--query-json",
+                       json.dumps(x[42].tolist()), "-k", "1", "--columns", "id,cat").stdout)
+    assert r["rows"][0]["id"] == 42 and r["rows"][0]["cat"] == 0
+
+    cli("create", tmp_path / "c", tmp_path / "m.csv", "--vectors", tmp_path / "v.npy")
+    info = json.loads(cli("--json", "info", tmp_path / "c").stdout)
+    assert info["rows"] == 0 and info["vector_columns"][0]["dim"] == DIM

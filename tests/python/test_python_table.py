@@ -328,3 +328,32 @@ def test_deep_and_long_filters_are_errors_or_answers_not_crashes(table_path):
     assert len(got) == 5 and set(r % 5 for r in got["id"].to_pylist()) == {1}
     assert sorted(t.scan(filter=chain, columns=["id"])["id"].to_pylist()) == \
         [i for i in range(4 * N) if i % 5 == 1]
+
+
+def test_settings_are_checked_not_ignored(tmp_path):
+    """Issue #15: misspelled index parameters were accepted, `m='x'` raised
+    std::bad_cast, and appending with another metric or index to an existing
+    table succeeded and changed nothing."""
+    import re
+
+    rows = pa.table({"id": np.arange(20)})
+    x = np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32)
+    for bad, match in (({"efconstruction": 10}, "unknown vector column setting 'efconstruction'"),
+                       ({"totally_bogus": 1}, "valid: vector_column, dim"),
+                       ({"m": "x"}, re.escape("m = 'x' is not a non-negative integer")),
+                       ({"metric": 3}, "metric = 3 is not a string")):
+        with pytest.raises(ValueError, match=match):
+            ailake.TableWriter(tmp_path / "bad", dim=4, **bad).write_batch(rows, embeddings=x)
+    with ailake.TableWriter(tmp_path / "t", dim=4, metric="cosine", index="hnsw") as w:
+        w.write_batch(rows, embeddings=x)
+    for other in ({"metric": "euclidean"}, {"index": "ivf_pq", "pq_m": 2}, {"index": None}):
+        with pytest.raises(ValueError, match="exists with vector column 'embedding' as dim 4, "
+                                             "cosine, f32, index hnsw"):
+            ailake.TableWriter(tmp_path / "t", dim=4, **{"metric": "cosine", **other}) \
+                .write_batch(rows, embeddings=x)
+    # Appending without restating the columns, or restating them as they are, works.
+    with ailake.TableWriter(tmp_path / "t") as w:
+        w.write_batch(rows, embeddings=x)
+    with ailake.TableWriter(tmp_path / "t", dim=4, metric="cosine", index="hnsw") as w:
+        w.write_batch(rows, embeddings=x)
+    assert ailake.open_table(tmp_path / "t").num_rows == 60

@@ -138,8 +138,10 @@ arrow::Result<std::shared_ptr<arrow::Table>> LoadRows(const std::string& input,
     }
     auto type = arrow::fixed_size_list(arrow::field("item", arrow::float32(), false),
                                        static_cast<int32_t>(m.cols));
-    auto values = std::make_shared<arrow::FloatArray>(
-        static_cast<int64_t>(m.values.size()), arrow::Buffer::FromVector(std::move(m.values)));
+    // The count first: the buffer takes the vector (argument order is unspecified).
+    const auto count = static_cast<int64_t>(m.values.size());
+    auto values =
+        std::make_shared<arrow::FloatArray>(count, arrow::Buffer::FromVector(std::move(m.values)));
     auto arr = std::make_shared<arrow::FixedSizeListArray>(type, m.rows, values);
     if (t->schema()->GetFieldIndex(column) >= 0) {
       return arrow::Status::Invalid(input, " already has a column '", column, "'");
@@ -1093,6 +1095,15 @@ int Main(int argc, char** argv) {
   bench->callback([&] {
     run = [&] { return CmdBench(uri, rows, dim, queries, k, ef ? ef : 64, fragment_rows); };
   });
+
+  // Every verb's --help names the global options it also accepts.
+  const std::function<void(CLI::App*)> add_footer = [&](CLI::App* cmd) {
+    cmd->footer(
+        "Global options, before or after the command: --json (print JSON for scripts), "
+        "-q/--quiet, --storage-option KEY=VALUE, --iceberg-vector COLUMN[:METRIC]");
+    for (auto* sub : cmd->get_subcommands({})) add_footer(sub);
+  };
+  for (auto* sub : app.get_subcommands({})) add_footer(sub);
 
   try {
     app.parse(argc, argv);

@@ -137,8 +137,10 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadInput(const std::string& path,
     ARROW_RETURN_NOT_OK(ids.Finish(&id_arr));
     auto type = arrow::fixed_size_list(arrow::field("item", arrow::float32(), false),
                                        static_cast<int32_t>(m.cols));
-    auto values = std::make_shared<arrow::FloatArray>(
-        static_cast<int64_t>(m.values.size()), arrow::Buffer::FromVector(std::move(m.values)));
+    // The count first: the buffer takes the vector (argument order is unspecified).
+    const auto count = static_cast<int64_t>(m.values.size());
+    auto values =
+        std::make_shared<arrow::FloatArray>(count, arrow::Buffer::FromVector(std::move(m.values)));
     auto emb = std::make_shared<arrow::FixedSizeListArray>(type, m.rows, values);
     return arrow::Table::Make(arrow::schema({arrow::field("id", arrow::int64(), false),
                                              arrow::field("embedding", type, false)}),

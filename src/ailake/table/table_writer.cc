@@ -388,14 +388,35 @@ arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Open(const std::string&
 arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Create(
     const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
     std::vector<VectorStoragePolicy> vector_columns, TableWriterOptions options) {
-  auto created = Table::Create(uri, schema, std::move(vector_columns), options.storage,
-                               options.storage_format);
+  auto created =
+      Table::Create(uri, schema, vector_columns, options.storage, options.storage_format);
   if (!created.ok() && !created.status().IsAlreadyExists()) return created.status();
   if (!created.ok()) {
     ARROW_ASSIGN_OR_RAISE(auto existing, Table::Open(uri, std::nullopt, options.storage));
     if (existing->schema()->num_fields() != schema->num_fields()) {
       return arrow::Status::Invalid(
           "table '", uri, "' exists with another schema: ", existing->schema()->ToString());
+    }
+    // A table's vector columns are set when it is created: a writer asking
+    // for other ones is refused, not silently given the table's.
+    auto describe = [](const VectorStoragePolicy& p) {
+      return "dim " + std::to_string(p.dim) + ", " + std::string(MetricName(p.metric)) + ", " +
+             std::string(PrecisionName(p.precision)) + ", index " +
+             std::string(IndexTypeName(p.index_type));
+    };
+    for (const auto& p : vector_columns) {
+      auto have = existing->vector_column(p.vector_column);
+      if (!have.ok()) {
+        return arrow::Status::Invalid("table '", uri, "' has no vector column '", p.vector_column,
+                                      "'");
+      }
+      if (have->dim != p.dim || have->metric != p.metric || have->precision != p.precision ||
+          have->index_type != p.index_type) {
+        return arrow::Status::Invalid(
+            "table '", uri, "' exists with vector column '", p.vector_column, "' as ",
+            describe(*have), "; this writer asks for ", describe(p),
+            " (a table's vector columns are set when it is created; omit them to append)");
+      }
     }
   }
   return Open(uri, std::move(options));

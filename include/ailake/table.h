@@ -422,7 +422,7 @@ class TableWriter {
   // Creates the table if it does not exist (else checks the schema matches).
   static arrow::Result<std::unique_ptr<TableWriter>> Create(
       const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
-      std::vector<VectorStoragePolicy> vector_columns, TableWriterOptions options = {});
+      const std::vector<VectorStoragePolicy>& vector_columns, TableWriterOptions options = {});
 
   // Each returns the committed version (0 if the rows were only buffered).
   // `embeddings`: row-major rows x dim for the primary vector column, or

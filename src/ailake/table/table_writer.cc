@@ -387,7 +387,7 @@ arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Open(const std::string&
 
 arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Create(
     const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
-    std::vector<VectorStoragePolicy> vector_columns, TableWriterOptions options) {
+    const std::vector<VectorStoragePolicy>& vector_columns, TableWriterOptions options) {
   auto created =
       Table::Create(uri, schema, vector_columns, options.storage, options.storage_format);
   if (!created.ok() && !created.status().IsAlreadyExists()) return created.status();

@@ -175,10 +175,15 @@ class AilakeFileWriter {
 // ailake metadata must be fixed_size_binary[4·dim] (f32, declared as by
 // AilakeFileReader::DeclareVectorColumn), and the new footer's ARROW:schema
 // then carries the vector metadata, so the result reads as any AI-Lake file.
+// With `replace_existing`, a file that already has sections is indexed
+// again: the given columns get new sections, the others keep theirs (their
+// bytes copied), and the data before the first old section is copied
+// unchanged (re-indexing; without it such a file is refused).
 arrow::Status AppendIndexSections(const std::shared_ptr<arrow::io::RandomAccessFile>& parquet_only,
                                   std::span<const VectorStoragePolicy> columns,
                                   arrow::io::OutputStream* sink,
-                                  const IndexBuildOptions& build = {});
+                                  const IndexBuildOptions& build = {},
+                                  bool replace_existing = false);
 
 // One AILK section as the reader sees it.
 struct AilkSectionInfo {

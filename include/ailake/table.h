@@ -339,6 +339,17 @@ class Table {
   arrow::Result<OptimizeResult> MergeFragments(std::span<const uint64_t> fragment_ids,
                                                const OptimizeOptions& options = {}) const;
 
+  // Gives vector column `policy.vector_column` the index `policy` describes
+  // (type and HNSW / IVF-PQ settings; dim, metric, precision and
+  // pre_normalize must be the column's: the stored vectors do not change),
+  // on a table with any index or none. Commits the new setting with every
+  // file of the column owing the index (searched by exact scan until then);
+  // BuildPendingIndexes (or a writer's background pool, or Optimize) then
+  // rebuilds each file's section, one commit per file, copying its data
+  // bytes unchanged. Writers opened before keep the old setting for the
+  // files they write. Returns the version committed.
+  arrow::Result<uint64_t> CreateIndex(const VectorStoragePolicy& policy) const;
+
   // Builds the indexes owed by deferred writes (also what a restarted process
   // runs to finish work a dead one left). Returns the number of files indexed.
   arrow::Result<int> BuildPendingIndexes(const IndexBuildOptions& build = {},

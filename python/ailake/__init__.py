@@ -657,6 +657,33 @@ class Table:
         process left) and commits them; returns the number of files indexed."""
         return self._t.build_pending_indexes(int(num_threads))
 
+    def create_index(
+        self,
+        vector_column: str = "",
+        index: str = "hnsw",
+        *,
+        wait: bool = True,
+        num_threads: int = 0,
+        **index_params: Any,
+    ) -> int:
+        """Gives ``vector_column`` (default: the first) the index ``index``
+        (``"hnsw"``, ``"ivf_pq"``, ``"flat"``, ``"auto"``) with ``index_params``
+        (``m``, ``ef_construction``, ``nlist``, ``pq_m``, ...), on a table
+        indexed or not. The column's dim, metric and precision stay as
+        stored (giving another is an error). Commits the setting with every
+        file owing the new index (searched exactly meanwhile); with ``wait``
+        (the default) also rebuilds every file's index now, one commit each,
+        as :meth:`wait_for_indexing` does; otherwise a writer's background
+        pool or :meth:`optimize` does it later. Returns the table's version."""
+        settings: Dict[str, Any] = dict(index_params)
+        if vector_column:
+            settings["vector_column"] = vector_column
+        settings["index"] = index
+        self._t.create_index(settings)
+        if wait:
+            self._t.build_pending_indexes(int(num_threads))
+        return self.version
+
     # Distributed work (``ailake.ray`` divides it among a cluster's workers).
 
     def stage_write(self, data: Any, deferred: bool = False) -> bytes:

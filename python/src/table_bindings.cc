@@ -616,6 +616,20 @@ class PyTable {
     return d;
   }
 
+  uint64_t CreateIndex(const nb::dict& settings) {
+    // The column's stored settings, overridden by those given.
+    nb::dict d;
+    const std::string column =
+        settings.contains("vector_column") ? nb::cast<std::string>(settings["vector_column"]) : "";
+    const VectorStoragePolicy have = Value(t_->vector_column(column));
+    for (auto [k, v] : PolicyToDict(have)) d[k] = v;
+    for (auto [k, v] : settings) d[k] = v;
+    const VectorStoragePolicy p = PolicyFromDict(d);
+    const uint64_t v = Value(NoGil([&] { return t_->CreateIndex(p); }));
+    Refresh();
+    return v;
+  }
+
   int BuildPendingIndexes(uint32_t num_threads) {
     IndexBuildOptions o;
     o.num_threads = num_threads;
@@ -743,7 +757,8 @@ void BindTables(nb::module_& m) {
       .def("set_iceberg_view", &PyTable::SetIcebergView, nb::arg("enabled"))
       .def("storage_format", &PyTable::StorageFormat)
       .def("set_storage_format", &PyTable::SetStorageFormat, nb::arg("format"))
-      .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"));
+      .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"))
+      .def("create_index", &PyTable::CreateIndex, nb::arg("settings"));
 }
 
 }  // namespace ailake::py

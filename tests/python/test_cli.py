@@ -236,3 +236,21 @@ def test_vectors_from_npy_files(cli, tmp_path):
     cli("create", tmp_path / "c", tmp_path / "m.csv", "--vectors", tmp_path / "v.npy")
     info = json.loads(cli("--json", "info", tmp_path / "c").stdout)
     assert info["rows"] == 0 and info["vector_columns"][0]["dim"] == DIM
+
+
+def test_create_index_on_a_table_written_without_one(cli, tmp_path):
+    src, x = make_input(tmp_path, n=300)
+    t = tmp_path / "t"
+    cli("write", t, src, "--index", "none", "--metric", "euclidean", "--batch-rows", "100")
+    info = json.loads(cli("--json", "info", t).stdout)
+    assert {f["index_state"] for fr in info["fragments"] for f in fr["files"]} == {"none"}
+    r = json.loads(cli("--json", "create-index", t, "--index", "hnsw", "--hnsw-m", "8").stdout)
+    assert r == {**r, "vector_column": "embedding", "index": "hnsw", "files_indexed": 3}
+    info = json.loads(cli("--json", "info", t).stdout)
+    assert {f["index_state"] for fr in info["fragments"] for f in fr["files"]} == {"indexed"}
+    assert info["vector_columns"][0]["index"] == "hnsw"
+    hit = json.loads(cli("--json", "search", t, "--query-json", json.dumps(x[5].tolist()),
+                         "-k", "1").stdout)
+    assert hit["rows"][0]["id"] == 5
+    bad = cli("create-index", t, "--index", "bogus", check=False)
+    assert bad.returncode == 2 and "bogus" in bad.stderr

@@ -357,3 +357,47 @@ def test_settings_are_checked_not_ignored(tmp_path):
     with ailake.TableWriter(tmp_path / "t", dim=4, metric="cosine", index="hnsw") as w:
         w.write_batch(rows, embeddings=x)
     assert ailake.open_table(tmp_path / "t").num_rows == 60
+
+
+@pytest.mark.parametrize("storage_format", ["parquet", "lance"])
+def test_create_index_on_an_existing_table(tmp_path, storage_format):
+    """Issue #15: a table written with index=None could never get an index.
+    create_index gives it one (and replaces one), rebuilding each file's
+    section; the data bytes before the sections are copied unchanged."""
+    x = np.random.default_rng(7).normal(size=(1500, 16)).astype(np.float32)
+    with ailake.TableWriter(tmp_path / "t", dim=16, metric="euclidean", index=None,
+                            storage_format=storage_format, background_threads=0,
+                            auto_optimize=False) as w:
+        for s in range(0, 1500, 500):
+            w.write_batch(pa.table({"id": np.arange(s, s + 500)}), embeddings=x[s:s + 500])
+    t = ailake.open_table(tmp_path / "t")
+    assert {f["index_state"] for fr in t.fragments() for f in fr["files"]} == {"none"}
+    q = x[123] + 0.01
+    exact = t.search(q, k=10, exact=True, columns=["id"])["id"].to_pylist()
+    assert t.search(q, k=10, columns=["id"])["id"].to_pylist() == exact
+
+    v = t.create_index(index="hnsw", m=8, ef_construction=64)
+    assert v == t.version
+    states = [f["index_state"] for fr in t.fragments() for f in fr["files"]]
+    assert states == ["indexed"] * 3
+    assert t.vector_columns[0]["index"] == "hnsw" and t.vector_columns[0]["m"] == 8
+    for path in t.data_files():
+        f = ailake.open_file(path)
+        assert f.is_ailake_file() and f.vector_columns[0]["index"] == "hnsw"
+    assert len(set(t.search(q, k=10, columns=["id"])["id"].to_pylist()) & set(exact)) >= 9
+    assert t.verify()["ok"]
+
+    # Replacing an index: HNSW -> IVF-PQ (a shared codebook is trained).
+    t.create_index(index="ivf_pq", nlist=8, pq_m=4, min_training_rows=500, wait=False)
+    assert {f["index_state"] for fr in t.fragments() for f in fr["files"]} == {"pending"}
+    assert t.search(q, k=10, columns=["id"])["id"].to_pylist() == exact  # exact meanwhile
+    assert t.wait_for_indexing() == 3
+    assert {f["index_state"] for fr in t.fragments() for f in fr["files"]} == {"indexed"}
+    assert len(set(t.search(q, k=10, columns=["id"], refine_factor=10)["id"].to_pylist())
+               & set(exact)) >= 8
+    assert t.verify()["ok"]
+    # What an index cannot change is refused, naming it.
+    with pytest.raises(ValueError, match="cannot change dim 16, cosine"):
+        t.create_index(index="hnsw", metric="cosine")
+    with pytest.raises(ValueError, match="unknown vector column setting 'efc'"):
+        t.create_index(index="hnsw", efc=3)

@@ -948,6 +948,48 @@ int Main(int argc, char** argv) {
     };
   });
 
+  std::string ci_index, ci_column;
+  uint32_t ci_m = 0, ci_ef = 0, ci_nlist = 0, ci_pq_m = 0;
+  auto* create_index = app.add_subcommand(
+      "create-index",
+      "give a vector column a new index (table indexed or not), then rebuild every file's");
+  create_index->add_option("table", uri)->required();
+  create_index->add_option("--index", ci_index, "hnsw | ivf_pq | flat | auto")->required();
+  create_index->add_option("--vector-column", ci_column, "vector column (default: the first)");
+  create_index->add_option("--hnsw-m", ci_m, "HNSW M (default: the column's)");
+  create_index->add_option("--ef-construction", ci_ef, "HNSW ef_construction");
+  create_index->add_option("--nlist", ci_nlist, "IVF lists");
+  create_index->add_option("--pq-m", ci_pq_m, "PQ sub-spaces");
+  create_index->callback([&] {
+    run = [&] {
+      auto t = OpenTable(uri, -1);
+      auto p = t->vector_column(ci_column);
+      if (!p.ok()) throw std::runtime_error(p.status().ToString());
+      auto type = ParseIndexType(ci_index);
+      if (!type.ok()) throw CLI::ValidationError("--index", type.status().message());
+      p->index_type = *type;
+      if (ci_m) p->hnsw.m = ci_m;
+      if (ci_ef) p->hnsw.ef_construction = ci_ef;
+      if (ci_nlist) p->ivf_pq.nlist = ci_nlist;
+      if (ci_pq_m) p->ivf_pq.m = ci_pq_m;
+      auto t0 = std::chrono::steady_clock::now();
+      auto v = t->CreateIndex(*p);
+      if (!v.ok()) throw std::runtime_error(v.status().ToString());
+      auto latest = t->Latest();
+      if (!latest.ok()) throw std::runtime_error(latest.status().ToString());
+      auto n = (*latest)->BuildPendingIndexes(
+          {}, [](int64_t done, int64_t total) { Progress("indexing", done, total); });
+      if (!n.ok()) throw std::runtime_error(n.status().ToString());
+      Emit({{"vector_column", p->vector_column},
+            {"index", IndexTypeName(p->index_type)},
+            {"files_indexed", *n},
+            {"seconds", Seconds(t0)}},
+           p->vector_column + ": " + std::string(IndexTypeName(p->index_type)) + " index, " +
+               std::to_string(*n) + " files indexed in " + std::to_string(Seconds(t0)) + " s\n");
+      return 0;
+    };
+  });
+
   auto* index = app.add_subcommand("index", "build the indexes that deferred writes left pending");
   index->add_option("table", uri)->required();
   index->callback([&] {

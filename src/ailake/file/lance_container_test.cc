@@ -245,3 +245,55 @@ TEST(LanceContainer, CorruptSectionsAndUnwritableSettingsAreClearErrors) {
 
 }  // namespace
 }  // namespace ailake
+
+namespace ailake {
+namespace {
+
+// Re-indexing (create_index on an indexed table): the column given gets a
+// new section, the other keeps its bytes, and the data is copied unchanged;
+// in both containers.
+TEST(IndexLater, ReplacingSectionsKeepsTheDataAndTheOtherColumns) {
+  const int64_t rows = 800;
+  auto batch = file_test::MakeBatch(rows);
+  auto a = file_test::MakeVectors(rows, 8, 1), b = file_test::MakeVectors(rows, 4, 2);
+  for (const FileFormat format : {FileFormat::kParquet, FileFormat::kLance}) {
+    FileWriteOptions o;
+    o.format = format;
+    VectorStoragePolicy pa = Policy(8, IndexType::kFlat), pb = Policy(4, IndexType::kFlat);
+    pa.vector_column = "a";
+    pb.vector_column = "b";
+    const std::vector<VectorColumnBatch> cols = {{pa, a, nullptr}, {pb, b, nullptr}};
+    ASSERT_OK_AND_ASSIGN(auto bytes, AilakeFileWriter(pa, o).WriteMulti(*batch, cols));
+    ASSERT_OK_AND_ASSIGN(auto before, AilakeFileReader::Open(bytes));
+    const auto old_a = before->vector_columns()[0].section;
+    const auto old_b = before->vector_columns()[1].section;
+
+    VectorStoragePolicy hnsw = pa;
+    hnsw.index_type = IndexType::kHnsw;
+    ASSERT_OK_AND_ASSIGN(auto out, arrow::io::BufferOutputStream::Create());
+    auto in = std::make_shared<arrow::io::BufferReader>(bytes);
+    EXPECT_TRUE(AppendIndexSections(in, {&hnsw, 1}, out.get()).IsInvalid());  // not asked to
+    ASSERT_OK_AND_ASSIGN(out, arrow::io::BufferOutputStream::Create());
+    ASSERT_OK(AppendIndexSections(in, {&hnsw, 1}, out.get(), {}, /*replace_existing=*/true));
+    ASSERT_OK_AND_ASSIGN(auto again, out->Finish());
+    ASSERT_OK_AND_ASSIGN(auto after, AilakeFileReader::Open(again));
+    ASSERT_OK(after->Verify());
+    ASSERT_OK_AND_ASSIGN(const VectorColumnInfo* na, after->vector_column("a"));
+    ASSERT_OK_AND_ASSIGN(const VectorColumnInfo* nb, after->vector_column("b"));
+    EXPECT_EQ(na->section.index_type, IndexType::kHnsw);
+    EXPECT_EQ(na->section.kv_key, "ailake.footer_offset");  // still the primary column
+    EXPECT_EQ(nb->section.index_type, IndexType::kFlat);
+    ASSERT_EQ(nb->section.length, old_b.length);
+    EXPECT_EQ(
+        std::memcmp(again->data() + nb->section.offset, bytes->data() + old_b.offset, old_b.length),
+        0);
+    const uint64_t data_end = std::min(old_a.offset, old_b.offset);
+    EXPECT_EQ(std::memcmp(again->data(), bytes->data(), data_end), 0);
+    ASSERT_OK_AND_ASSIGN(auto t1, before->Read());
+    ASSERT_OK_AND_ASSIGN(auto t2, after->Read());
+    EXPECT_TRUE(Combined(t1)->Equals(*Combined(t2)));
+  }
+}
+
+}  // namespace
+}  // namespace ailake

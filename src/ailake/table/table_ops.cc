@@ -6,6 +6,7 @@
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -145,6 +146,64 @@ arrow::Result<uint64_t> Table::DropColumns(const std::vector<std::string>& names
                                     return dropped.count(vc.field_id()) > 0;
                                   }),
                    vcs->end());
+        return m;
+      });
+  ARROW_RETURN_NOT_OK(r.status());
+  return r->manifest.version();
+}
+
+arrow::Result<uint64_t> Table::CreateIndex(const VectorStoragePolicy& policy) const {
+  ARROW_RETURN_NOT_OK(policy.Validate());
+  if (policy.index_type == IndexType::kNone) {
+    return arrow::Status::NotImplemented(
+        "create_index with index type none (dropping an index) is not supported yet");
+  }
+  auto r = ctx_->manifests.Commit(
+      "index",
+      "create_index " + policy.vector_column + " " + std::string(IndexTypeName(policy.index_type)),
+      [&](const Manifest* latest) -> arrow::Result<Manifest> {
+        Manifest m = *latest;
+        m.clear_tag();
+        const int32_t id = table::TopLevelFieldId(m, policy.vector_column);
+        table::VectorColumn* vc = nullptr;
+        for (auto& c : *m.mutable_vector_columns()) {
+          if (c.field_id() == id) vc = &c;
+        }
+        if (id < 0 || vc == nullptr) {
+          return arrow::Status::KeyError("table '", uri(), "' has no vector column '",
+                                         policy.vector_column, "'");
+        }
+        ARROW_ASSIGN_OR_RAISE(VectorStoragePolicy have,
+                              table::PolicyFromProto(*vc, policy.vector_column));
+        // The stored vectors stay as they are: only the index may change.
+        if (have.dim != policy.dim || have.metric != policy.metric ||
+            have.precision != policy.precision || have.pre_normalize != policy.pre_normalize) {
+          return arrow::Status::Invalid(
+              "create_index on '", policy.vector_column, "': the column stores dim ", have.dim,
+              ", ", MetricName(have.metric), ", ", PrecisionName(have.precision),
+              have.pre_normalize ? " (normalized)" : "", "; an index cannot change dim ",
+              policy.dim, ", ", MetricName(policy.metric), ", ", PrecisionName(policy.precision),
+              policy.pre_normalize ? " (normalized)" : "");
+        }
+        VectorStoragePolicy next = have;
+        next.index_type = policy.index_type;
+        next.hnsw = policy.hnsw;
+        next.ivf_pq = policy.ivf_pq;
+        // A new IVF-PQ index trains its own shared codebook.
+        *vc = table::PolicyToProto(next, id);
+        // Every file of the column owes the new index; each is rebuilt and
+        // swapped in on its own commit (BuildPendingIndexes), searched by
+        // exact scan until then.
+        for (auto& f : *m.mutable_fragments()) {
+          for (auto& df : *f.mutable_files()) {
+            if (std::find(df.vector_fields().begin(), df.vector_fields().end(), id) ==
+                df.vector_fields().end()) {
+              continue;
+            }
+            df.set_index_state(table::INDEX_STATE_PENDING);
+            df.set_pending_index_type(0);
+          }
+        }
         return m;
       });
   ARROW_RETURN_NOT_OK(r.status());

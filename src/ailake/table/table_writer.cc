@@ -99,7 +99,9 @@ arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path
   };
   auto write = [&]() -> arrow::Result<int64_t> {
     ARROW_ASSIGN_OR_RAISE(auto out, ctx->store->OpenWrite(new_path));
-    ARROW_RETURN_NOT_OK(AppendIndexSections(in, policies, out.get(), own));
+    // A file indexed before (create_index on an indexed table) gets new sections.
+    ARROW_RETURN_NOT_OK(AppendIndexSections(in, policies, out.get(), own,
+                                            /*replace_existing=*/reader->IsAilakeFile()));
     ARROW_RETURN_NOT_OK(out->Close());
     ARROW_ASSIGN_OR_RAISE(auto written, ctx->store->OpenRead(new_path));
     return written->GetSize();

@@ -40,6 +40,8 @@ if [ "${AILAKE_SKIP_ASAN:-0}" != "1" ]; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$jobs"
   ctest --preset asan -j "$jobs"
+  echo "== C++ table and query tests under ASan + UBSan, storage format lance"
+  AILAKE_STORAGE_FORMAT=lance ctest --preset asan -j "$jobs" -R '^(table|query)\.'
 fi
 
 if [ "${AILAKE_SKIP_TSAN:-0}" != "1" ]; then

@@ -904,7 +904,13 @@ class File:
 
     @property
     def num_row_groups(self) -> int:
+        """Parquet row groups (0 for a file in the Lance container)."""
         return self._f.num_row_groups
+
+    @property
+    def format(self) -> str:
+        """The file's container: ``"parquet"`` or ``"lance"`` (docs/FORMAT.md 5.5)."""
+        return str(self._f.format())
 
     @property
     def file_size(self) -> int:

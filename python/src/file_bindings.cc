@@ -78,6 +78,7 @@ class PyFile {
   bool IsAilakeFile() const { return r_->IsAilakeFile(); }
   int64_t num_rows() const { return r_->num_rows(); }
   int num_row_groups() const { return r_->num_row_groups(); }
+  std::string format() const { return std::string(FileFormatName(r_->format())); }
   int64_t file_size() const { return r_->file_size(); }
   std::vector<nb::dict> vector_columns() const {
     std::vector<nb::dict> out;
@@ -160,6 +161,7 @@ void BindFiles(nb::module_& m) {
       .def("is_ailake_file", &PyFile::IsAilakeFile)
       .def_prop_ro("num_rows", &PyFile::num_rows)
       .def_prop_ro("num_row_groups", &PyFile::num_row_groups)
+      .def("format", &PyFile::format)
       .def_prop_ro("file_size", &PyFile::file_size)
       .def("vector_columns", &PyFile::vector_columns)
       .def("schema_stream", &PyFile::SchemaStream)

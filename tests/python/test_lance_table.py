@@ -54,7 +54,7 @@ def test_every_data_file_is_a_lance_file_pylance_reads(tmp_path):
     assert files and all(fmt == "lance" and p.endswith(".lance") for p, fmt in files)
     for path in t.data_files():
         ours = ailake.open_file(path)
-        assert ours.is_ailake_file()
+        assert ours.is_ailake_file() and ours.format == "lance" and ours.num_row_groups == 0
         got, info = pylance_oracle.read(path)
         assert info["num_rows"] == ours.num_rows
         # pylance sees the AILK section and page checksums only as metadata keys.
@@ -190,6 +190,9 @@ def test_cli_creates_and_describes_a_lance_table(tmp_path, cli):
     assert all(f["format"] == "lance" for fr in info["fragments"] for f in fr["files"])
     r = json.loads(cli("--json", "storage-format", table).stdout)
     assert r["storage_format"] == "lance"
+    data_file = table / info["fragments"][0]["files"][0]["path"]
+    f = json.loads(cli("--json", "info", data_file).stdout)
+    assert f["format"] == "lance" and f["is_ailake_file"] and f["rows"] == 300
     r = json.loads(cli("--json", "storage-format", table, "parquet").stdout)
     assert r["storage_format"] == "parquet" and r["version"] == info["version"] + 1
     cli("optimize", table)

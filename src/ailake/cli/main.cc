@@ -290,6 +290,7 @@ json FileInfo(const AilakeFileReader& r) {
     cols.push_back(s);
   }
   return {{"rows", r.num_rows()},
+          {"format", FileFormatName(r.format())},
           {"row_groups", r.num_row_groups()},
           {"bytes", r.file_size()},
           {"is_ailake_file", r.IsAilakeFile()},

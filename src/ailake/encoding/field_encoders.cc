@@ -330,6 +330,18 @@ class BinaryEncoder : public LeafEncoder {
   int64_t max_bytes_;
 };
 
+// Tasks of a child encoder, their pages moved `by` columns to the right
+// (a nested field's columns follow its parent's).
+void Shift(std::vector<EncodeTask> tasks, uint32_t by, std::vector<EncodeTask>* out) {
+  for (auto& t : tasks) {
+    out->push_back([t = std::move(t), by]() -> arrow::Result<EncodedPage> {
+      ARROW_ASSIGN_OR_RAISE(EncodedPage p, t());
+      p.column += by;
+      return p;
+    });
+  }
+}
+
 // A struct: its own column (SimpleStruct pages, no buffers), then each
 // child's columns.
 class StructEncoder : public FieldEncoder {
@@ -404,16 +416,6 @@ class StructEncoder : public FieldEncoder {
   }
 
  private:
-  static void Shift(std::vector<EncodeTask> tasks, uint32_t by, std::vector<EncodeTask>* out) {
-    for (auto& t : tasks) {
-      out->push_back([t = std::move(t), by]() -> arrow::Result<EncodedPage> {
-        ARROW_ASSIGN_OR_RAISE(EncodedPage p, t());
-        p.column += by;
-        return p;
-      });
-    }
-  }
-
   std::string name_;
   std::vector<std::unique_ptr<FieldEncoder>> children_;
   int64_t rows_ = 0;
@@ -538,16 +540,6 @@ class ListEncoder : public FieldEncoder {
       page.encoding = AnyOf(kArrayEncodingUrl, e);
       return page;
     };
-  }
-
-  static void Shift(std::vector<EncodeTask> tasks, uint32_t by, std::vector<EncodeTask>* out) {
-    for (auto& t : tasks) {
-      out->push_back([t = std::move(t), by]() -> arrow::Result<EncodedPage> {
-        ARROW_ASSIGN_OR_RAISE(EncodedPage p, t());
-        p.column += by;
-        return p;
-      });
-    }
   }
 
   std::string name_;

@@ -74,38 +74,13 @@ AilakeFileReader::Impl::LanceVectors(size_t v) const {
       segments.push_back({bytes->data(), static_cast<uint32_t>(p.num_rows)});
       held->keep.push_back(std::move(bytes));
     }
-    if (segments.size() == 1) {
-      ARROW_ASSIGN_OR_RAISE(
-          held->view, VectorView::Contiguous(info.precision, info.dim, info.int8, segments[0].data,
-                                             segments[0].num_rows));
-    } else {
-      ARROW_ASSIGN_OR_RAISE(held->view, VectorView::Segmented(info.precision, info.dim, info.int8,
-                                                              std::move(segments)));
-    }
+    ARROW_ASSIGN_OR_RAISE(held->view, ViewOfSegments(info, std::move(segments)));
     held->in_place = true;
     return std::shared_ptr<const Held>(std::move(held));
   }
   // Any other layout (pages of uneven rows, another writer's encoding): a copy.
   ARROW_ASSIGN_OR_RAISE(auto t, lance->Read({info.name}));
-  const auto& col = t->column(0);
-  if (col->null_count() != 0) {
-    return arrow::Status::Invalid("vector column '", info.name, "' has ", col->null_count(),
-                                  " null vectors");
-  }
-  const int64_t rb = static_cast<const arrow::FixedSizeBinaryType&>(*col->type()).byte_width();
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buf,
-                        arrow::AllocateBuffer(col->length() * rb));
-  uint8_t* dst = buf->mutable_data();
-  for (const auto& chunk : col->chunks()) {
-    const auto& a = static_cast<const arrow::FixedSizeBinaryArray&>(*chunk);
-    if (a.length() > 0) std::memcpy(dst, a.GetValue(0), a.length() * rb);
-    dst += a.length() * rb;
-  }
-  held->keep.push_back(buf);
-  ARROW_ASSIGN_OR_RAISE(held->view,
-                        VectorView::Contiguous(info.precision, info.dim, info.int8, buf->data(),
-                                               static_cast<uint32_t>(col->length())));
-  return std::shared_ptr<const Held>(std::move(held));
+  return HeldCopyOf(info, *t->column(0));
 }
 
 namespace {

@@ -113,6 +113,12 @@ class AilakeFileReader::Impl {
   // and rows are read when first needed. NotImplemented where VectorsInPlace
   // would be (the caller then reads the column with GetVectors).
   arrow::Result<std::shared_ptr<const Held>> VectorsOnDemand(size_t v) const;
+  // One view over `segments` (contiguous when there is one).
+  static arrow::Result<VectorView> ViewOfSegments(const VectorColumnInfo& info,
+                                                  std::vector<VectorSegment> segments);
+  // The vectors of a decoded fixed_size_binary column, copied contiguous.
+  static arrow::Result<std::shared_ptr<const Held>> HeldCopyOf(const VectorColumnInfo& info,
+                                                               const arrow::ChunkedArray& col);
 
   // The Lance container (lance_container.cc).
   arrow::Status OpenLance();

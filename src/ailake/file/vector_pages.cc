@@ -285,15 +285,42 @@ AilakeFileReader::Impl::VectorsInPlace(size_t v) const {
     return arrow::Status::Invalid("vector column '", info.name, "': its pages hold ", total,
                                   " rows, the footer says ", md.num_rows());
   }
-  if (segments.size() == 1) {
-    ARROW_ASSIGN_OR_RAISE(
-        held->view, VectorView::Contiguous(info.precision, info.dim, info.int8, segments[0].data,
-                                           segments[0].num_rows));
-  } else {
-    ARROW_ASSIGN_OR_RAISE(held->view, VectorView::Segmented(info.precision, info.dim, info.int8,
-                                                            std::move(segments)));
-  }
+  ARROW_ASSIGN_OR_RAISE(held->view, ViewOfSegments(info, std::move(segments)));
   held->in_place = true;
+  return std::shared_ptr<const Held>(std::move(held));
+}
+
+arrow::Result<VectorView> AilakeFileReader::Impl::ViewOfSegments(
+    const VectorColumnInfo& info, std::vector<VectorSegment> segments) {
+  if (segments.size() <= 1) {
+    return VectorView::Contiguous(info.precision, info.dim, info.int8,
+                                  segments.empty() ? nullptr : segments[0].data,
+                                  segments.empty() ? 0 : segments[0].num_rows);
+  }
+  return VectorView::Segmented(info.precision, info.dim, info.int8, std::move(segments));
+}
+
+arrow::Result<std::shared_ptr<const AilakeFileReader::Impl::Held>>
+AilakeFileReader::Impl::HeldCopyOf(const VectorColumnInfo& info, const arrow::ChunkedArray& col) {
+  if (col.null_count() != 0) {
+    return arrow::Status::Invalid("vector column '", info.name, "' has ", col.null_count(),
+                                  " null vectors");
+  }
+  const auto& type = static_cast<const arrow::FixedSizeBinaryType&>(*col.type());
+  const int64_t rb = type.byte_width();
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buf,
+                        arrow::AllocateBuffer(col.length() * rb));
+  uint8_t* dst = buf->mutable_data();
+  for (const auto& chunk : col.chunks()) {
+    const auto& a = static_cast<const arrow::FixedSizeBinaryArray&>(*chunk);
+    if (a.length() > 0) std::memcpy(dst, a.GetValue(0), a.length() * rb);
+    dst += a.length() * rb;
+  }
+  auto held = std::make_shared<Held>();
+  held->keep.push_back(buf);
+  ARROW_ASSIGN_OR_RAISE(held->view,
+                        VectorView::Contiguous(info.precision, info.dim, info.int8, buf->data(),
+                                               static_cast<uint32_t>(col.length())));
   return std::shared_ptr<const Held>(std::move(held));
 }
 
@@ -304,26 +331,7 @@ AilakeFileReader::Impl::VectorsByCopy(size_t v) const {
   ARROW_ASSIGN_OR_RAISE(auto reader, NewReader(/*use_threads=*/false));
   ARROW_RETURN_NOT_OK(ParquetCall("reading the vector column",
                                   [&]() { return reader->ReadColumn(info.leaf_index, &col); }));
-  if (col->null_count() != 0) {
-    return arrow::Status::Invalid("vector column '", info.name, "' has ", col->null_count(),
-                                  " null vectors");
-  }
-  const auto& type = static_cast<const arrow::FixedSizeBinaryType&>(*col->type());
-  const int64_t rb = type.byte_width();
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buf,
-                        arrow::AllocateBuffer(col->length() * rb));
-  uint8_t* dst = buf->mutable_data();
-  for (const auto& chunk : col->chunks()) {
-    const auto& a = static_cast<const arrow::FixedSizeBinaryArray&>(*chunk);
-    if (a.length() > 0) std::memcpy(dst, a.GetValue(0), a.length() * rb);
-    dst += a.length() * rb;
-  }
-  auto held = std::make_shared<Held>();
-  held->keep.push_back(buf);
-  ARROW_ASSIGN_OR_RAISE(held->view,
-                        VectorView::Contiguous(info.precision, info.dim, info.int8, buf->data(),
-                                               static_cast<uint32_t>(col->length())));
-  return std::shared_ptr<const Held>(std::move(held));
+  return HeldCopyOf(info, *col);
 }
 
 arrow::Result<std::shared_ptr<const AilakeFileReader::Impl::Held>>

@@ -254,3 +254,36 @@ def test_create_index_on_a_table_written_without_one(cli, tmp_path):
     assert hit["rows"][0]["id"] == 5
     bad = cli("create-index", t, "--index", "bogus", check=False)
     assert bad.returncode == 2 and "bogus" in bad.stderr
+
+
+@pytest.mark.parquet_only  # the quickstart reads the Iceberg view
+def test_the_readme_cli_quickstart_runs(cli, tmp_path):
+    """Every line of the README's CLI quickstart, run as written (with its
+    /tmp/ paths moved into this test's directory), after making the inputs
+    it names: rows.parquet, q.npy and a table at /tmp/iceberg_t whose
+    Iceberg view has a vector column `emb`."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"## CLI quickstart\s+```sh\n(.*?)```", text, flags=re.S).group(1)
+    src, x = make_input(tmp_path, n=300)
+    (tmp_path / "in.parquet").rename(tmp_path / "rows.parquet")
+    np.save(tmp_path / "q.npy", x[3])
+    emb = pq.read_table(tmp_path / "rows.parquet").rename_columns(["id", "category", "emb"])
+    pq.write_table(emb, tmp_path / "emb.parquet")
+    cli("write", tmp_path / "iceberg_t", tmp_path / "emb.parquet", "--vector-column", "emb",
+        "--metric", "euclidean")
+    import os
+
+    env = {**os.environ, "PATH": f"{cli.exe.resolve().parent}:{os.environ['PATH']}"}
+    lines = [ln for ln in block.splitlines() if ln.strip()]
+    assert len(lines) >= 10
+    for line in lines:
+        cmd = line.replace("/tmp/", f"{tmp_path}/")
+        r = subprocess.run(["bash", "-c", f"set -e; {cmd}"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"{line}\n{r.stderr}"
+    info = json.loads(cli("--json", "info", tmp_path / "t").stdout)
+    assert info["storage_format"] == "lance"
+    assert {f["format"] for fr in info["fragments"] for f in fr["files"]} == {"lance"}

@@ -123,6 +123,7 @@ arrow::Result<std::shared_ptr<arrow::DataType>> TypeOf(std::string_view lt, int 
 struct Page {
   std::vector<std::pair<uint64_t, uint64_t>> buffers;  // offset, size
   std::vector<uint64_t> first_block;                   // per buffer: its first checksum block
+  uint32_t block = 0;                                  // its column's checksum block bytes
   int64_t rows = 0;
   int64_t start = 0;  // first row
   pb::ArrayEncoding encoding;
@@ -414,11 +415,11 @@ struct LanceFileReader::Impl {
     const auto [off, size] = page.buffers[b];
     if (from > size || len > size - from) return Corrupt("page buffer range out of bounds");
     if (!checksums) return ReadRange(off + from, len, "page buffer");
-    const uint64_t blk = checksums->block_bytes();
+    const uint64_t blk = page.block;
     const uint64_t a = from / blk * blk;
     const uint64_t e = std::min<uint64_t>(size, (from + len + blk - 1) / blk * blk);
     ARROW_ASSIGN_OR_RAISE(auto bytes, ReadRange(off + a, e - a, "page buffer"));
-    ARROW_RETURN_NOT_OK(checksums->Verify(page.first_block[b] + a / blk,
+    ARROW_RETURN_NOT_OK(checksums->Verify(page.first_block[b] + a / blk, page.block,
                                           {bytes->data(), static_cast<size_t>(bytes->size())},
                                           "page buffer at file offset " + std::to_string(off)));
     return arrow::SliceBuffer(bytes, static_cast<int64_t>(from - a), static_cast<int64_t>(len));
@@ -1054,7 +1055,6 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
   ARROW_ASSIGN_OR_RAISE(auto cm_table, impl->ReadRange(cmo, uint64_t{16} * num_columns,
                                                        "column metadata offset table"));
   impl->columns.resize(num_columns);
-  uint64_t blocks = 0;  // checksum blocks of the page buffers so far
   for (uint32_t c = 0; c < num_columns; ++c) {
     const auto pos = Load<uint64_t>(cm_table->data() + 16 * c);
     const auto len = Load<uint64_t>(cm_table->data() + 16 * c + 8);
@@ -1078,8 +1078,7 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
           return Corrupt("a page buffer lies outside the file");
         }
         page.buffers.emplace_back(off, len2);
-        page.first_block.push_back(blocks);
-        blocks += (len2 + encoding::kChecksumBlockBytes - 1) / encoding::kChecksumBlockBytes;
+
         impl->data_end = std::max(impl->data_end, off + len2);
       }
       // A list's item column may hold more rows than the file (CheckRows
@@ -1141,11 +1140,25 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
     ARROW_ASSIGN_OR_RAISE(auto sums, encoding::PageChecksums::Parse(
                                          {impl->checksum_bytes->data(),
                                           static_cast<size_t>(impl->checksum_bytes->size())}));
-    if (sums.block_bytes() != encoding::kChecksumBlockBytes || sums.num_blocks() != blocks) {
+    if (sums.num_columns() != impl->columns.size()) {
+      return Corrupt("page checksum buffer names " + std::to_string(sums.num_columns()) +
+                     " columns, the file has " + std::to_string(impl->columns.size()));
+    }
+    // Each buffer's first block, columns in order, then pages, then buffers.
+    uint64_t blocks = 0;
+    for (uint32_t c = 0; c < sums.num_columns(); ++c) {
+      const uint32_t blk = sums.block_bytes(c);
+      for (auto& page : impl->columns[c].pages) {
+        page.block = blk;
+        for (const auto& [off, len] : page.buffers) {
+          page.first_block.push_back(blocks);
+          blocks += (len + blk - 1) / blk;
+        }
+      }
+    }
+    if (sums.num_blocks() != blocks) {
       return Corrupt("page checksum buffer holds " + std::to_string(sums.num_blocks()) +
-                     " blocks of " + std::to_string(sums.block_bytes()) +
-                     " bytes; the pages need " + std::to_string(blocks) + " of " +
-                     std::to_string(encoding::kChecksumBlockBytes));
+                     " blocks; the pages need " + std::to_string(blocks));
     }
     impl->checksums = std::move(sums);
   }

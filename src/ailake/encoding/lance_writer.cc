@@ -59,6 +59,18 @@ arrow::Status AddFields(const arrow::Field& f, int32_t parent, int32_t* next_id,
   return arrow::Status::OK();
 }
 
+// Bytes of one row of a fixed-width type (fixed_size_binary, a fixed-size
+// list of fixed-width values, a primitive), or 0.
+int64_t FixedRowBytes(const arrow::DataType& t) {
+  if (t.id() == arrow::Type::FIXED_SIZE_LIST) {
+    const auto& l = static_cast<const arrow::FixedSizeListType&>(t);
+    const int64_t item = FixedRowBytes(*l.value_type());
+    return item > 0 ? item * l.list_size() : 0;
+  }
+  if (t.id() == arrow::Type::BOOL || !arrow::is_fixed_width(t.id())) return 0;
+  return static_cast<const arrow::FixedWidthType&>(t).bit_width() / 8;
+}
+
 }  // namespace
 
 struct LanceFileWriter::Impl {
@@ -70,7 +82,7 @@ struct LanceFileWriter::Impl {
   std::vector<encoding::lance::ColumnMetadata> columns;
   encoding::OutOfLineBuffers external;
   std::vector<LanceGlobalBuffer> globals;
-  encoding::PageChecksumBuilder checksums;
+  std::unique_ptr<encoding::PageChecksumBuilder> checksums;  // with options.page_checksums
   std::deque<std::future<arrow::Result<encoding::EncodedPage>>> pending;
   std::deque<uint32_t> pending_column_base;
   int64_t position = 0;
@@ -122,9 +134,7 @@ struct LanceFileWriter::Impl {
       p->add_buffer_offsets(static_cast<uint64_t>(position));
       p->add_buffer_sizes(static_cast<uint64_t>(b->size()));
       ARROW_RETURN_NOT_OK(WriteBytes(b->data(), b->size()));
-      if (options.page_checksums) {
-        checksums.Add(column, {b->data(), static_cast<size_t>(b->size())});
-      }
+      if (checksums) checksums->Add(column, {b->data(), static_cast<size_t>(b->size())});
     }
     p->set_length(page.num_rows);
     p->set_priority(page.row_number);
@@ -165,6 +175,16 @@ arrow::Result<std::unique_ptr<LanceFileWriter>> LanceFileWriter::Open(
     impl->encoders.push_back(std::move(e));
   }
   impl->columns.resize(columns);
+  if (options.page_checksums) {
+    // Wide fixed-width rows (vectors) get a checksum per row, so that a take
+    // reads and checks only its rows.
+    std::vector<uint32_t> blocks(columns, encoding::kChecksumBlockBytes);
+    for (size_t i = 0; i < impl->schema->fields().size(); ++i) {
+      blocks[impl->first_column[i]] = encoding::ChecksumBlockBytes(
+          FixedRowBytes(*impl->schema->field(static_cast<int>(i))->type()));
+    }
+    impl->checksums = std::make_unique<encoding::PageChecksumBuilder>(std::move(blocks));
+  }
   return std::unique_ptr<LanceFileWriter>(new LanceFileWriter(std::move(impl)));
 }
 
@@ -240,9 +260,8 @@ arrow::Status LanceFileWriter::Finish() {
     }
   }
   fd.set_length(static_cast<uint64_t>(s.rows));
-  if (s.options.page_checksums) {
-    s.globals.push_back({s.checksums.Finish(static_cast<uint32_t>(s.columns.size())),
-                         std::string(encoding::kPageChecksumsKey)});
+  if (s.checksums) {
+    s.globals.push_back({s.checksums->Finish(), std::string(encoding::kPageChecksumsKey)});
   }
   std::vector<std::string> metadata;
   metadata.reserve(s.columns.size());

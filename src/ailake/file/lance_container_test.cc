@@ -139,9 +139,19 @@ TEST(LanceContainer, TakeReadsOnlyTheRowsOfAVectorColumn) {
   counting->Reset();
   const std::vector<int64_t> take = {5, 3999, 1700};
   ASSERT_OK_AND_ASSIGN(auto t, r->Take(take, {"embedding"}));
-  // Three rows of 256 bytes, each read with the 4 KiB checksum block that
-  // holds it (and checked), not the 1 MiB pages.
-  EXPECT_EQ(counting->bytes_read(), 3 * 4096);
+  // Three rows of 256 bytes, not the 1 MiB pages that hold them: a column of
+  // rows this wide has a checksum per row, so each is read and checked alone.
+  EXPECT_EQ(counting->bytes_read(), 3 * 256);
+  // A narrow column (int64 ids, one page of 32,000 bytes) has 4 KiB
+  // checksum blocks: three rows far apart cost their three blocks, row
+  // 3999's the last, shorter one.
+  counting->Reset();
+  ASSERT_OK_AND_ASSIGN(auto ids, r->Take(take, {"id"}));
+  EXPECT_EQ(counting->bytes_read(), 2 * 4096 + (4000 * 8 - 7 * 4096));
+  const auto& id = static_cast<const arrow::Int64Array&>(*ids->column(0)->chunk(0));
+  EXPECT_EQ(id.Value(0), 5);
+  EXPECT_EQ(id.Value(1), 3999);
+  EXPECT_EQ(id.Value(2), 1700);
   const auto& col = static_cast<const arrow::FixedSizeBinaryArray&>(*t->column(0)->chunk(0));
   for (size_t i = 0; i < take.size(); ++i) {
     const auto* want = reinterpret_cast<const uint8_t*>(v.data() + take[i] * dim);

@@ -437,7 +437,9 @@ class TableWriter {
 
   // Each returns the committed version (0 if the rows were only buffered).
   // `embeddings`: row-major rows x dim for the primary vector column, or
-  // empty when the batch carries it as FixedSizeList<float32>.
+  // empty when the batch carries it as FixedSizeList<float32>. A nullable
+  // table column the batch lacks (one added by AddColumns, say) is written
+  // as nulls; a missing non-nullable or vector column is an error.
   arrow::Result<uint64_t> WriteBatch(const arrow::RecordBatch& batch,
                                      std::span<const float> embeddings = {});
   // Data committed at once (searchable by exact scan); the index is built in

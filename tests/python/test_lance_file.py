@@ -216,3 +216,22 @@ def test_where_pylance_chooses_the_same_encodings_the_files_are_byte_identical(t
     ailake.write_lance_file(ours, t)
     pylance.write(t, theirs, "2.0")
     assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_pages_without_bytes_all_null_or_all_empty(tmp_path):
+    """A string page of only nulls or only empty strings stores no bytes; our
+    decoder read it as an array without a data buffer, which Arrow rejects
+    (found by a table append that filled a new column with nulls)."""
+    t = pa.table({"nulls": pa.array([None] * 50, pa.string()),
+                  "empty": pa.array([""] * 50),
+                  "bin": pa.array([None, b""] * 25, pa.binary()),
+                  "l": pa.array([None, []] * 25, pa.list_(pa.string()))})
+    ours = tmp_path / "ours.lance"
+    ailake.write_lance_file(ours, t)
+    assert ailake.read_lance_file(ours).equals(t)
+    assert ailake.read_lance_file(ours, rows=[49, 0, 7]).equals(t.take([49, 0, 7]))
+    got, _ = pylance.read(ours)
+    assert got.equals(t)
+    theirs = tmp_path / "theirs.lance"
+    pylance.write(t, theirs, "2.0")
+    assert ailake.read_lance_file(theirs).equals(t)

@@ -401,3 +401,22 @@ def test_create_index_on_an_existing_table(tmp_path, storage_format):
         t.create_index(index="hnsw", metric="cosine")
     with pytest.raises(ValueError, match="unknown vector column setting 'efc'"):
         t.create_index(index="hnsw", efc=3)
+
+
+@pytest.mark.parametrize("storage_format", ["parquet", "lance"])
+def test_appends_without_a_later_added_nullable_column_get_nulls(tmp_path, storage_format):
+    """Issue #15: after add_column, batches shaped before it (without the new
+    column) were refused; a nullable column is now filled with nulls."""
+    x = np.random.default_rng(2).normal(size=(40, 4)).astype(np.float32)
+    rows = pa.table({"id": pa.array(np.arange(20), pa.int64())})
+    with ailake.TableWriter(tmp_path / "t", dim=4, storage_format=storage_format) as w:
+        w.write_batch(rows, embeddings=x[:20])
+    t = ailake.open_table(tmp_path / "t")
+    t.add_column("label", lambda r: pa.array([f"l{i}" for i in r["id"].to_pylist()]),
+                 type=pa.string(), input_columns=["id"])
+    with ailake.TableWriter(tmp_path / "t") as w:
+        w.write_batch(pa.table({"id": pa.array(np.arange(20, 40), pa.int64())}),
+                      embeddings=x[20:])
+    got = ailake.open_table(tmp_path / "t").scan(columns=["id", "label"]).sort_by("id")
+    assert got["label"].to_pylist() == [f"l{i}" for i in range(20)] + [None] * 20
+    assert ailake.open_table(tmp_path / "t").verify()["ok"]

@@ -305,6 +305,10 @@ class PageDecoder {
     }
     ARROW_ASSIGN_OR_RAISE(auto idx, Decode(b.indices(), arrow::uint64(), n, depth + 1));
     ARROW_ASSIGN_OR_RAISE(auto bytes, FlatBuffer(b.bytes(), 8, 0));
+    if (bytes->data() == nullptr) {
+      // An all-null or all-empty page stores no bytes; Arrow wants a buffer.
+      ARROW_ASSIGN_OR_RAISE(bytes, arrow::AllocateBuffer(0));
+    }
     const auto* ends = idx->GetValues<uint64_t>(1);
     const uint64_t adjust = b.null_adjustment();
     const auto total = static_cast<uint64_t>(bytes->size());
@@ -808,6 +812,11 @@ struct LanceFileReader::Impl {
                                                             int64_t* row_bytes) const {
     if (node.column < 0 || node.field->type()->id() == arrow::Type::STRUCT) {
       return arrow::Status::NotImplemented("column '", node.field->name(), "' is a struct");
+    }
+    const auto id = node.field->type()->id();
+    if ((!arrow::is_fixed_width(id) && id != arrow::Type::FIXED_SIZE_LIST) ||
+        id == arrow::Type::BOOL) {
+      return arrow::Status::NotImplemented("column '", node.field->name(), "' is not fixed-width");
     }
     std::vector<LanceFixedWidthPage> out;
     *row_bytes = 0;

@@ -184,9 +184,23 @@ arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::Record
                                          std::vector<ColumnCodebook>* codebooks,
                                          bool require_all_columns) {
   std::vector<VectorColumnBatch> cols(columns.begin(), columns.end());
+  // A nullable column the batch lacks (one added to the table after the
+  // writer's data was shaped) is written as nulls, as LanceDB appends do.
+  std::shared_ptr<arrow::RecordBatch> filled;
+  if (require_all_columns) {
+    for (const auto& tf : table.schema()->fields()) {
+      const auto& have = filled ? *filled->schema() : *batch.schema();
+      bool vector = false;
+      for (const auto& p : table.vector_columns()) vector |= p.vector_column == tf->name();
+      if (vector || !tf->nullable() || have.GetFieldIndex(tf->name()) >= 0) continue;
+      ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(tf->type(), batch.num_rows()));
+      const auto& base = filled ? *filled : batch;
+      ARROW_ASSIGN_OR_RAISE(filled, base.AddColumn(base.num_columns(), tf, nulls));
+    }
+  }
   const size_t before = codebooks->size();
-  auto written =
-      WriteDataFileImpl(table, batch, cols, mode, file_options, codebooks, require_all_columns);
+  auto written = WriteDataFileImpl(table, filled ? *filled : batch, cols, mode, file_options,
+                                   codebooks, require_all_columns);
   if (!written.ok()) {
     // Codebooks trained for this file alone are garbage now.
     std::vector<ColumnCodebook> mine(codebooks->begin() + static_cast<std::ptrdiff_t>(before),

@@ -492,13 +492,20 @@ TEST_F(TableTest, KilledWriterLeavesLastCommittedVersion) {
 
 TEST_F(TableTest, BadInputIsRefused) {
   auto w = MakeWriter();
-  // Missing column.
+  // Missing column: a non-nullable one is refused; a nullable one is
+  // written as nulls (issue #15: appends shaped before add_column).
   auto vecs = ClusteredVectors(5, kDim, 0);
   auto batch = TestBatch(0, 5, kDim, vecs);
-  auto no_text = batch->RemoveColumn(1).ValueOrDie();
-  auto r = w->WriteBatch(*no_text);
+  auto no_category = batch->RemoveColumn(2).ValueOrDie();
+  auto r = w->WriteBatch(*no_category);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("'text'"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("'category'"), std::string::npos) << r.status().ToString();
+  auto no_text = batch->RemoveColumn(1).ValueOrDie();
+  ASSERT_TRUE(w->WriteBatch(*no_text).ok());
+  auto text = w->table()->Latest().ValueOrDie()->ReadFragment(
+      w->table()->Latest().ValueOrDie()->fragments().back().id, {"text"});
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ((*text)->column(0)->null_count(), 5);
   // Empty batch.
   EXPECT_FALSE(w->WriteBatch(*batch->Slice(0, 0)).ok());
   // Unknown vector column in a policy.

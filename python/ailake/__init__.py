@@ -719,6 +719,32 @@ class Table:
     def to_arrow(self) -> pa.Table:
         return self.scan()
 
+    def to_pandas(self, columns: Optional[Sequence[str]] = None,
+                  filter: Optional[str] = None) -> Any:
+        """The live rows (optionally projected and filtered) as a pandas DataFrame."""
+        return self.scan(columns, filter).to_pandas()
+
+    def to_polars(self, columns: Optional[Sequence[str]] = None,
+                  filter: Optional[str] = None) -> Any:
+        """The live rows (optionally projected and filtered) as a polars DataFrame."""
+        import polars
+
+        return polars.from_arrow(self.scan(columns, filter))
+
+    def head(self, n: int = 5, columns: Optional[Sequence[str]] = None) -> pa.Table:
+        """The first ``n`` live rows (fragment order)."""
+        if n < 0:
+            raise ValueError(f"head needs n >= 0, got {n}")
+        return self.scan(columns, limit=n)
+
+    def count_rows(self, filter: Optional[str] = None) -> int:
+        """Live rows, or those matching ``filter`` (reading one narrow column)."""
+        if filter is None:
+            return self.num_rows
+        vectors = {c["vector_column"] for c in self.vector_columns}
+        narrow = [f.name for f in self.schema if f.name not in vectors][:1]
+        return self.scan(narrow or None, filter).num_rows
+
     def __len__(self) -> int:
         return self.num_rows
 

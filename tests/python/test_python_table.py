@@ -420,3 +420,30 @@ def test_appends_without_a_later_added_nullable_column_get_nulls(tmp_path, stora
     got = ailake.open_table(tmp_path / "t").scan(columns=["id", "label"]).sort_by("id")
     assert got["label"].to_pylist() == [f"l{i}" for i in range(20)] + [None] * 20
     assert ailake.open_table(tmp_path / "t").verify()["ok"]
+
+
+def test_dataframes_head_and_counts(tmp_path):
+    """Issue #15: t.to_pandas(), t.to_polars(), t.head(n), t.count_rows(filter),
+    checked against pyarrow compute over the full scan."""
+    import pyarrow.compute as pc
+
+    x = np.random.default_rng(5).normal(size=(300, 4)).astype(np.float32)
+    with ailake.TableWriter(tmp_path / "t", dim=4, background_threads=0) as w:
+        for s in (0, 100, 200):
+            w.write_batch(pa.table({"id": np.arange(s, s + 100), "cat": np.arange(s, s + 100) % 7}),
+                          embeddings=x[s:s + 100])
+    t = ailake.open_table(tmp_path / "t")
+    t.delete("id < 10")
+    full = t.scan()
+    assert t.count_rows() == 290 == full.num_rows
+    want = pc.sum(pc.and_(pc.equal(full["cat"], 3), pc.greater(full["id"], 50))).as_py()
+    assert t.count_rows("cat = 3 AND id > 50") == want
+    assert t.head(7, columns=["id"]).num_rows == 7 and t.head(0).num_rows == 0
+    assert t.head(1000).num_rows == 290
+    with pytest.raises(ValueError, match="n >= 0"):
+        t.head(-1)
+    df = t.to_pandas(columns=["id", "cat"], filter="cat = 1")
+    assert isinstance(df, pd.DataFrame) and sorted(df["id"]) == sorted(
+        i for i in range(10, 300) if i % 7 == 1)
+    pdf = t.to_polars(columns=["id"])
+    assert isinstance(pdf, pl.DataFrame) and pdf.height == 290

@@ -87,13 +87,18 @@ class LanceFileWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-// Reads a Lance file of version 2.0 (written by ailake or by Lance itself):
-// the schema from its descriptor, any projection of top-level columns
-// (reading only their columns' pages), a row range, a take of row numbers
-// (reading only the pages that hold them), or a streamed scan in batches of
-// any size. Page encodings read: flat (fixed width), nullable, fixed-size
-// list, list, binary, dictionary, struct; any other is an error naming it,
-// as is a later file version. Every offset and size in the file is checked
+// Reads a Lance file of version 2.0, 2.1 or 2.2 (written by ailake or by
+// Lance itself): the schema from its descriptor, any projection of
+// top-level columns (reading only their columns' pages), a row range, a take
+// of row numbers (reading only the pages that hold them; in 2.1/2.2 only the
+// mini-block chunks or full-zip rows that hold them), or a streamed scan in
+// batches of any size. Version 2.0 encodings read: flat (fixed width),
+// nullable, fixed-size list, list, binary, dictionary, struct. Versions
+// 2.1/2.2: mini-block, full-zip and constant (all-null) pages with their
+// repetition and definition levels; flat, variable, bit packing (inline and
+// out of line), FSST, dictionary, run lengths, byte stream split, fixed-size
+// lists and LZ4/Zstandard general compression. Any other encoding is an
+// error naming it, as is a later file version. Every offset and size in the file is checked
 // against the file before it is read. Thread-safe for reads (immutable
 // after Open).
 class LanceFileReader {
@@ -106,7 +111,8 @@ class LanceFileReader {
 
   const std::shared_ptr<arrow::Schema>& schema() const;
   int64_t num_rows() const;
-  // The footer's (major, minor): (0, 3) or (2, 0) for file version 2.0.
+  // The footer's (major, minor): (0, 3) or (2, 0) for file version 2.0,
+  // (2, 1) and (2, 2) for the later ones.
   std::pair<uint16_t, uint16_t> version() const;
 
   // Rows [offset, offset + length) (length < 0: to the end) of `columns`

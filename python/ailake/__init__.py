@@ -887,7 +887,7 @@ def read_lance_file(
     offset: int = 0,
     length: int = -1,
 ) -> pa.Table:
-    """Reads a Lance file of version 2.0 (ailake's or Lance's own): the
+    """Reads a Lance file of version 2.0, 2.1 or 2.2 (ailake's or Lance's own): the
     ``columns`` given (all by default), and either the rows numbered ``rows``
     (in that order; only the pages holding them are read) or rows
     ``[offset, offset + length)`` (``length`` < 0: to the end). An encoding or

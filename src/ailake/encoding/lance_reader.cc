@@ -1,5 +1,6 @@
-// LanceFileReader (include/ailake/lance.h): Lance files of version 2.0
-// (docs/FORMAT.md 5), decoded page by page.
+// LanceFileReader (include/ailake/lance.h): Lance files of versions 2.0,
+// 2.1 and 2.2 (docs/FORMAT.md 5), decoded page by page; 2.1/2.2 pages are
+// decoded in lance21.cc and assembled here from their levels.
 #include <arrow/array/concatenate.h>
 #include <arrow/compute/api.h>
 
@@ -10,6 +11,7 @@
 #include <optional>
 #include <span>
 
+#include "ailake/encoding/lance21.h"
 #include "ailake/encoding/lance_format.pb.h"
 #include "ailake/encoding/lance_tail.h"
 #include "ailake/encoding/page_checksums.h"
@@ -19,6 +21,7 @@ namespace ailake {
 namespace {
 
 namespace pb = encoding::lance;
+namespace l21 = encoding::l21;
 
 constexpr int64_t kFooterBytes = 40;
 // Bounds on what a file may make us allocate before its pages are read.
@@ -125,8 +128,9 @@ struct Page {
   std::vector<uint64_t> first_block;                   // per buffer: its first checksum block
   uint32_t block = 0;                                  // its column's checksum block bytes
   int64_t rows = 0;
-  int64_t start = 0;  // first row
-  pb::ArrayEncoding encoding;
+  int64_t start = 0;                                  // first row
+  pb::ArrayEncoding encoding;                         // file version 2.0
+  std::shared_ptr<const l21::pb::PageLayout> layout;  // file versions 2.1, 2.2
   // A list's offsets page: its items are items [item_start, item_start +
   // num_items) of the columns after the list's.
   int64_t item_start = 0;
@@ -429,6 +433,7 @@ struct LanceFileReader::Impl {
     return arrow::SliceBuffer(bytes, static_cast<int64_t>(from - a), static_cast<int64_t>(len));
   }
   uint16_t major = 0, minor = 0;
+  bool v21 = false;  // file version 2.1 or 2.2: leaf columns with levels
   int64_t rows = 0;
   std::shared_ptr<arrow::Schema> schema;
   std::vector<Node> nodes;  // top-level fields
@@ -468,6 +473,10 @@ struct LanceFileReader::Impl {
   // Rows [a, b) of a field, one chunk per page (no copy of the pages).
   arrow::Result<std::shared_ptr<arrow::ChunkedArray>> ReadNode(const Node& node, int64_t a,
                                                                int64_t b) const {
+    if (v21) {
+      ARROW_ASSIGN_OR_RAISE(auto arr, Assemble21(node, a, b, {}));
+      return std::make_shared<arrow::ChunkedArray>(arrow::MakeArray(arr));
+    }
     if (IsList(node)) return ReadList(node, a, b);
     if (node.field->type()->id() == arrow::Type::STRUCT) {
       // Children's pages need not line up: each child is made one array.
@@ -500,6 +509,219 @@ struct LanceFileReader::Impl {
       parts.push_back(std::move(empty));
     }
     return std::make_shared<arrow::ChunkedArray>(std::move(parts), node.field->type());
+  }
+
+  // ---- file versions 2.1 and 2.2: leaf columns carrying their levels ----
+
+  struct LeafState {
+    std::vector<l21::Level> levels;  // outermost first
+    arrow::ArrayDataVector values;   // visible items, page by page
+  };
+
+  l21::PageIn PageInOf(const Page& p) const {
+    l21::PageIn in;
+    in.layout = p.layout.get();
+    for (const auto& b : p.buffers) in.buffer_sizes.push_back(b.second);
+    in.rows = p.rows;
+    in.minor = minor;
+    in.read = [this, &p](size_t b, uint64_t from, uint64_t len) {
+      if (b >= p.buffers.size())
+        return arrow::Result<std::shared_ptr<arrow::Buffer>>(Corrupt("page buffer index"));
+      return ReadPageBuffer(p, b, from, len);
+    };
+    return in;
+  }
+
+  static void Leaves(const Node& node, std::vector<const Node*>* out, std::vector<int>* depth,
+                     int d) {
+    if (node.column >= 0) {
+      out->push_back(&node);
+      depth->push_back(d);
+      return;
+    }
+    for (const auto& c : node.children) Leaves(c, out, depth, d + 1);
+  }
+
+  // The levels and values of rows [a, b) (sorted empty) or rows `sorted`
+  // of a leaf column at `depth` (its number of enclosing structs and lists).
+  arrow::Result<LeafState> CollectLeaf21(const Node& leaf, int depth, int64_t a, int64_t b,
+                                         const std::vector<int64_t>& sorted) const {
+    const Column& col = columns[static_cast<size_t>(leaf.column)];
+    LeafState st;
+    st.levels.resize(static_cast<size_t>(depth) + 1);
+    size_t i = 0;
+    for (const auto& p : col.pages) {
+      arrow::Result<l21::LeafItems> items;
+      const l21::PageIn in = PageInOf(p);
+      if (sorted.empty()) {
+        if (p.start + p.rows <= a || p.start >= b) continue;
+        items = l21::DecodeRows(in, leaf.field->type(), std::max(a, p.start) - p.start,
+                                std::min(b, p.start + p.rows) - p.start);
+      } else {
+        if (i == sorted.size()) break;
+        if (sorted[i] >= p.start + p.rows) continue;
+        std::vector<int64_t> local;
+        for (; i < sorted.size() && sorted[i] < p.start + p.rows; ++i)
+          local.push_back(sorted[i] - p.start);
+        items = l21::TakeRows(in, leaf.field->type(), local);
+      }
+      auto where = [&](const arrow::Status& s) {
+        return s.WithMessage("column '", leaf.field->name(), "', page at row ", p.start, ": ",
+                             s.message());
+      };
+      if (!items.ok()) return where(items.status());
+      auto levels = l21::Unravel(*items, l21::LayersOf(*p.layout));
+      if (!levels.ok()) return where(levels.status());
+      if (levels->size() != st.levels.size()) {
+        return where(Corrupt("page of " + std::to_string(levels->size()) +
+                             " levels for a field nested " + std::to_string(depth + 1) + " deep"));
+      }
+      for (size_t d = 0; d < levels->size(); ++d) {
+        l21::Level& to = st.levels[d];
+        l21::Level& from = (*levels)[d];
+        if (from.is_list != to.is_list && to.slots > 0)
+          return where(Corrupt("pages disagree on lists"));
+        to.is_list = from.is_list;
+        if (from.is_list) {
+          const int64_t base = to.offsets.empty() ? 0 : to.offsets.back();
+          if (!to.offsets.empty()) to.offsets.pop_back();
+          for (int64_t o : from.offsets) to.offsets.push_back(base + o);
+        }
+        to.valid.insert(to.valid.end(), from.valid.begin(), from.valid.end());
+        to.slots += from.slots;
+      }
+      st.values.push_back(std::move(items->values[0]));
+    }
+    return st;
+  }
+
+  static arrow::Result<std::shared_ptr<arrow::Buffer>> Bitmap(const l21::Level& lv,
+                                                              int64_t* nulls) {
+    *nulls = 0;
+    for (uint8_t v : lv.valid) *nulls += v ? 0 : 1;
+    if (*nulls == 0) return nullptr;
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> b, arrow::AllocateBitmap(lv.slots));
+    std::memset(b->mutable_data(), 0, static_cast<size_t>(b->size()));
+    for (int64_t i = 0; i < lv.slots; ++i) {
+      if (lv.valid[static_cast<size_t>(i)]) arrow::bit_util::SetBit(b->mutable_data(), i);
+    }
+    return b;
+  }
+
+  arrow::Result<std::shared_ptr<arrow::ArrayData>> Build21(const Node& node, size_t depth,
+                                                           std::vector<LeafState>& leaves,
+                                                           size_t* next) const {
+    if (*next >= leaves.size())
+      return Corrupt("field '" + node.field->name() + "' without a leaf column");
+    const l21::Level& lv = leaves[*next].levels[depth];
+    int64_t nulls = 0;
+    ARROW_ASSIGN_OR_RAISE(auto validity, Bitmap(lv, &nulls));
+    const auto& type = node.field->type();
+    if (node.column >= 0) {  // a leaf
+      auto& st = leaves[(*next)++];
+      std::shared_ptr<arrow::ArrayData> values;
+      if (st.values.size() == 1) {
+        values = st.values[0];
+      } else if (st.values.empty()) {
+        ARROW_ASSIGN_OR_RAISE(auto e, arrow::MakeEmptyArray(type));
+        values = e->data();
+      } else {
+        arrow::ArrayVector parts;
+        for (auto& v : st.values) parts.push_back(arrow::MakeArray(v));
+        ARROW_ASSIGN_OR_RAISE(auto whole, arrow::Concatenate(parts));
+        values = whole->data();
+      }
+      if (lv.is_list || values->length != lv.slots) {
+        return Corrupt("column '" + node.field->name() + "' has " + std::to_string(values->length) +
+                       " values for " + std::to_string(lv.slots) + " slots");
+      }
+      auto out = values->Copy();
+      out->type = type;
+      out->buffers[0] = std::move(validity);
+      out->null_count = nulls;
+      return out;
+    }
+    if (IsList(node)) {
+      if (!lv.is_list)
+        return Corrupt("list field '" + node.field->name() + "' without list levels");
+      ARROW_ASSIGN_OR_RAISE(auto child, Build21(node.children[0], depth + 1, leaves, next));
+      if (child->length != lv.offsets.back()) return Corrupt("list offsets and items disagree");
+      const bool large = type->id() == arrow::Type::LARGE_LIST;
+      const int64_t n = lv.slots;
+      if (!large && lv.offsets.back() > INT32_MAX)
+        return Corrupt("list items too many for 32-bit offsets");
+      ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> off,
+                            arrow::AllocateBuffer((n + 1) * (large ? 8 : 4)));
+      for (int64_t i = 0; i <= n; ++i) {
+        const int64_t v = lv.offsets[static_cast<size_t>(i)];
+        if (large) {
+          reinterpret_cast<int64_t*>(off->mutable_data())[i] = v;
+        } else {
+          reinterpret_cast<int32_t*>(off->mutable_data())[i] = static_cast<int32_t>(v);
+        }
+      }
+      return arrow::ArrayData::Make(type, n, {std::move(validity), std::move(off)},
+                                    {std::move(child)}, nulls);
+    }
+    // A struct.
+    if (lv.is_list) return Corrupt("struct field '" + node.field->name() + "' with list levels");
+    arrow::ArrayDataVector children;
+    for (const auto& c : node.children) {
+      ARROW_ASSIGN_OR_RAISE(auto child, Build21(c, depth + 1, leaves, next));
+      if (child->length != lv.slots) return Corrupt("struct children of other lengths");
+      children.push_back(std::move(child));
+    }
+    return arrow::ArrayData::Make(type, lv.slots, {std::move(validity)}, std::move(children),
+                                  nulls);
+  }
+
+  // Rows [a, b) (sorted empty) or rows `sorted` of a top-level field.
+  arrow::Result<std::shared_ptr<arrow::ArrayData>> Assemble21(
+      const Node& node, int64_t a, int64_t b, const std::vector<int64_t>& sorted) const {
+    std::vector<const Node*> leaves;
+    std::vector<int> depths;
+    Leaves(node, &leaves, &depths, 0);
+    std::vector<LeafState> states;
+    for (size_t i = 0; i < leaves.size(); ++i) {
+      ARROW_ASSIGN_OR_RAISE(auto st, CollectLeaf21(*leaves[i], depths[i], a, b, sorted));
+      states.push_back(std::move(st));
+    }
+    size_t next = 0;
+    ARROW_ASSIGN_OR_RAISE(auto out, Build21(node, 0, states, &next));
+    const int64_t want = sorted.empty() ? b - a : static_cast<int64_t>(sorted.size());
+    if (out->length != want) {
+      return Corrupt("field '" + node.field->name() + "' read " + std::to_string(out->length) +
+                     " rows for " + std::to_string(want));
+    }
+    return out;
+  }
+
+  // Full-zip pages of fixed-width values without levels (vectors).
+  arrow::Result<std::vector<LanceFixedWidthPage>> FlatPages21(const Node& node,
+                                                              int64_t* row_bytes) const {
+    std::vector<LanceFixedWidthPage> out;
+    *row_bytes = 0;
+    const auto& pages = columns[static_cast<size_t>(node.column)].pages;
+    for (size_t i = 0; i < pages.size(); ++i) {
+      const Page& p = pages[i];
+      const l21::pb::FullZipLayout* z =
+          p.layout->has_full_zip_layout() ? &p.layout->full_zip_layout() : nullptr;
+      const l21::pb::CompressiveEncoding* v = z ? &z->value_compression() : nullptr;
+      while (v && v->has_fixed_size_list() && !v->fixed_size_list().has_validity())
+        v = &v->fixed_size_list().values();
+      if (z == nullptr || z->bits_rep() != 0 || z->bits_def() != 0 ||
+          z->details_case() != l21::pb::FullZipLayout::kBitsPerValue ||
+          z->bits_per_value() % 8 != 0 || !v->has_flat() || v->flat().has_data() ||
+          p.buffers[0].second != z->bits_per_value() / 8 * static_cast<uint64_t>(p.rows) ||
+          (*row_bytes != 0 && *row_bytes != static_cast<int64_t>(z->bits_per_value() / 8))) {
+        return arrow::Status::NotImplemented("column '", node.field->name(), "' page at row ",
+                                             p.start,
+                                             " is not full-zip fixed-width values without nulls");
+      }
+      *row_bytes = static_cast<int64_t>(z->bits_per_value() / 8);
+      out.push_back({p.start, p.rows, p.buffers[0].first, static_cast<uint32_t>(i), 0});
+    }
+    return out;
   }
 
   static bool IsList(const Node& node) {
@@ -647,6 +869,10 @@ struct LanceFileReader::Impl {
   // Rows `sorted` (ascending, unique) of a field.
   arrow::Result<std::shared_ptr<arrow::Array>> TakeNode(const Node& node,
                                                         const std::vector<int64_t>& sorted) const {
+    if (v21) {
+      ARROW_ASSIGN_OR_RAISE(auto arr, Assemble21(node, 0, 0, sorted));
+      return arrow::MakeArray(arr);
+    }
     if (IsList(node)) return TakeList(node, sorted);
     if (node.field->type()->id() == arrow::Type::STRUCT) {
       arrow::ArrayVector children;
@@ -813,6 +1039,7 @@ struct LanceFileReader::Impl {
     if (node.column < 0 || node.field->type()->id() == arrow::Type::STRUCT) {
       return arrow::Status::NotImplemented("column '", node.field->name(), "' is a struct");
     }
+    if (v21) return FlatPages21(node, row_bytes);
     const auto id = node.field->type()->id();
     if ((!arrow::is_fixed_width(id) && id != arrow::Type::FIXED_SIZE_LIST) ||
         id == arrow::Type::BOOL) {
@@ -902,8 +1129,8 @@ struct LanceFileReader::Impl {
 namespace {
 
 // The field tree of a descriptor: fields in pre-order with parent ids.
-arrow::Result<Node> BuildNode(const pb::FileDescriptor& fd, int index, int* next_column,
-                              int depth) {
+arrow::Result<Node> BuildNode(const pb::FileDescriptor& fd, int index, int* next_column, int depth,
+                              bool v21) {
   if (depth > 64) return Corrupt("schema nested too deeply");
   const auto& f = fd.schema().fields(index);
   Node node;
@@ -912,10 +1139,11 @@ arrow::Result<Node> BuildNode(const pb::FileDescriptor& fd, int index, int* next
   const bool is_list = lt == "list" || lt == "list.struct";
   const bool is_large_list = lt == "large_list" || lt == "large_list.struct";
   if (is_list || is_large_list) {
-    node.column = (*next_column)++;
+    // 2.0: the list's offsets column; 2.1: the leaves carry the list.
+    if (!v21) node.column = (*next_column)++;
     for (int i = index + 1; i < fd.schema().fields_size() && node.children.empty(); ++i) {
       if (fd.schema().fields(i).parent_id() != f.id()) continue;
-      ARROW_ASSIGN_OR_RAISE(Node child, BuildNode(fd, i, next_column, depth + 1));
+      ARROW_ASSIGN_OR_RAISE(Node child, BuildNode(fd, i, next_column, depth + 1, v21));
       node.children.push_back(std::move(child));
     }
     if (node.children.empty()) return Corrupt("list field '" + f.name() + "' has no item field");
@@ -923,13 +1151,15 @@ arrow::Result<Node> BuildNode(const pb::FileDescriptor& fd, int index, int* next
     type = is_list ? arrow::list(item) : arrow::large_list(item);
   } else if (f.logical_type() == "struct") {
     arrow::FieldVector children;
-    node.column = (*next_column)++;
+    if (!v21) node.column = (*next_column)++;
     for (int i = index + 1; i < fd.schema().fields_size(); ++i) {
       if (fd.schema().fields(i).parent_id() != f.id()) continue;
-      ARROW_ASSIGN_OR_RAISE(Node child, BuildNode(fd, i, next_column, depth + 1));
+      ARROW_ASSIGN_OR_RAISE(Node child, BuildNode(fd, i, next_column, depth + 1, v21));
       children.push_back(child.field);
       node.children.push_back(std::move(child));
     }
+    if (v21 && children.empty())
+      return arrow::Status::NotImplemented("Lance 2.1 struct '", f.name(), "' without fields");
     type = arrow::struct_(children);
   } else {
     ARROW_ASSIGN_OR_RAISE(type, TypeOf(f.logical_type()));
@@ -952,7 +1182,22 @@ arrow::Result<Node> BuildNode(const pb::FileDescriptor& fd, int index, int* next
 
 namespace {
 
-arrow::Status CheckRows(const std::vector<Column>& columns, const Node& node, int64_t expected) {
+arrow::Status CheckRows(const std::vector<Column>& columns, const Node& node, int64_t expected,
+                        bool v21) {
+  if (v21) {  // every leaf column holds the file's rows
+    if (node.column < 0) {
+      for (const auto& c : node.children)
+        ARROW_RETURN_NOT_OK(CheckRows(columns, c, expected, true));
+      return arrow::Status::OK();
+    }
+    const Column& col = columns[static_cast<size_t>(node.column)];
+    if (col.rows != expected) {
+      return Corrupt("column " + std::to_string(node.column) + " ('" + node.field->name() +
+                     "') pages hold " + std::to_string(col.rows) + " rows, the file " +
+                     std::to_string(expected));
+    }
+    return arrow::Status::OK();
+  }
   const Column& col = columns[static_cast<size_t>(node.column)];
   if (col.rows != expected) {
     return Corrupt("column " + std::to_string(node.column) + " ('" + node.field->name() +
@@ -969,9 +1214,9 @@ arrow::Status CheckRows(const std::vector<Column>& columns, const Node& node, in
       }
       items += p.num_items;
     }
-    return CheckRows(columns, node.children[0], items);
+    return CheckRows(columns, node.children[0], items, false);
   }
-  for (const auto& c : node.children) ARROW_RETURN_NOT_OK(CheckRows(columns, c, expected));
+  for (const auto& c : node.children) ARROW_RETURN_NOT_OK(CheckRows(columns, c, expected, false));
   return arrow::Status::OK();
 }
 
@@ -996,9 +1241,10 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
   impl->major = Load<uint16_t>(f + 32);
   impl->minor = Load<uint16_t>(f + 34);
   const bool v20 = (impl->major == 0 && impl->minor == 3) || (impl->major == 2 && impl->minor == 0);
-  if (!v20) {
+  impl->v21 = impl->major == 2 && (impl->minor == 1 || impl->minor == 2);
+  if (!v20 && !impl->v21) {
     return arrow::Status::NotImplemented("Lance file version ", impl->major, ".", impl->minor,
-                                         ": ailake reads version 2.0 (footer 0.3) so far");
+                                         ": ailake reads versions 2.0 (footer 0.3), 2.1 and 2.2");
   }
   if (num_columns > kMaxColumns || num_global == 0 || num_global > kMaxColumns) {
     return Corrupt("footer names " + std::to_string(num_columns) + " columns and " +
@@ -1042,7 +1288,7 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
   arrow::FieldVector fields;
   for (int i = 0; i < fd.schema().fields_size(); ++i) {
     if (fd.schema().fields(i).parent_id() != -1) continue;
-    ARROW_ASSIGN_OR_RAISE(Node node, BuildNode(fd, i, &next_column, 0));
+    ARROW_ASSIGN_OR_RAISE(Node node, BuildNode(fd, i, &next_column, 0, impl->v21));
     fields.push_back(node.field);
     impl->nodes.push_back(std::move(node));
   }
@@ -1103,6 +1349,17 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
       }
       pb::AnyValue any;
       if (!any.ParseFromString(p.encoding().direct().encoding())) return Corrupt("page encoding");
+      if (impl->v21) {
+        if (!any.type_url().ends_with("lance.encodings21.PageLayout")) {
+          return arrow::Status::NotImplemented("Lance page encoding '", any.type_url(),
+                                               "' in a version 2.", impl->minor, " file");
+        }
+        auto layout = std::make_shared<l21::pb::PageLayout>();
+        if (!layout->ParseFromString(any.value())) return Corrupt("page PageLayout");
+        page.layout = std::move(layout);
+        impl->columns[c].pages.push_back(std::move(page));
+        continue;
+      }
       if (!any.type_url().ends_with("lance.encodings.ArrayEncoding")) {
         return arrow::Status::NotImplemented("Lance page encoding '", any.type_url(),
                                              "' in a version 2.0 file");
@@ -1126,7 +1383,7 @@ arrow::Result<std::unique_ptr<LanceFileReader>> LanceFileReader::Open(
   }
   // Each column holds the rows of its level: the file's, a list's items.
   for (const auto& n : impl->nodes) {
-    ARROW_RETURN_NOT_OK(CheckRows(impl->columns, n, impl->rows));
+    ARROW_RETURN_NOT_OK(CheckRows(impl->columns, n, impl->rows, impl->v21));
   }
   if (impl->data_end > static_cast<uint64_t>(impl->size)) {
     return Corrupt("a column buffer lies outside the file");

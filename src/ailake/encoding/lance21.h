@@ -1,0 +1,78 @@
+// Pages of Lance file versions 2.1 and 2.2 (docs/FORMAT.md 5.6): the
+// structural layouts (mini-block, full-zip, all-null) with their
+// repetition and definition levels, and the compressive encodings inside
+// them. Internal to the encoding/ layer: LanceFileReader decodes a leaf
+// column's pages into levels and values here and assembles Arrow arrays
+// from them; LanceFileWriter encodes pages here.
+// Every function is reentrant; nothing here holds state between calls.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <arrow/api.h>
+
+#include "ailake/encoding/lance_format21.pb.h"
+
+namespace ailake::encoding::l21 {
+
+namespace pb = ailake::encoding::lance21;
+
+// The levels and values of some rows of one leaf column. Items are the
+// entries of the repetition and definition levels; visible items (those
+// not standing for a null or empty list) each have a value.
+struct LeafItems {
+  std::vector<uint16_t> rep;                              // empty: the column has no lists
+  std::vector<uint16_t> def;                              // empty: nothing is null or empty
+  std::vector<std::shared_ptr<arrow::ArrayData>> values;  // visible items' values, in order
+  int64_t rows = 0;
+};
+
+// Reads bytes [from, from + len) of page buffer `buffer` (checked against
+// the file and its page checksums by the caller).
+using ReadFn = std::function<arrow::Result<std::shared_ptr<arrow::Buffer>>(
+    size_t buffer, uint64_t from, uint64_t len)>;
+
+struct PageIn {
+  const pb::PageLayout* layout = nullptr;
+  std::vector<uint64_t> buffer_sizes;
+  int64_t rows = 0;
+  uint16_t minor = 1;  // file version 2.<minor>
+  ReadFn read;
+};
+
+// The levels and values of rows [lo, hi) of a page of a leaf of Arrow type
+// `leaf_type` (the values' type: a string, a fixed-size list of floats...).
+arrow::Result<LeafItems> DecodeRows(const PageIn& page,
+                                    const std::shared_ptr<arrow::DataType>& leaf_type, int64_t lo,
+                                    int64_t hi);
+// The same for rows `rows` of the page (ascending, unique), concatenated
+// in that order; reads only the chunks (mini-block) or rows (full-zip)
+// holding them where the layout allows.
+arrow::Result<LeafItems> TakeRows(const PageIn& page,
+                                  const std::shared_ptr<arrow::DataType>& leaf_type,
+                                  std::span<const int64_t> rows);
+
+// The layers of a page, innermost first (the page's `layers`).
+std::vector<pb::RepDefLayer> LayersOf(const pb::PageLayout& layout);
+
+// One level of nesting of a leaf's path, outermost first, after unravelling
+// its levels: the slots of that level, their validity, and for a list the
+// first child slot of each (offsets, one more than slots).
+struct Level {
+  bool is_list = false;
+  int64_t slots = 0;
+  std::vector<uint8_t> valid;    // per slot
+  std::vector<int64_t> offsets;  // lists: slots + 1
+};
+
+// Turns levels into Levels, outermost first, for `layers` (innermost
+// first). The innermost level's slots are the visible items, in order.
+arrow::Result<std::vector<Level>> Unravel(const LeafItems& items,
+                                          const std::vector<pb::RepDefLayer>& layers);
+
+}  // namespace ailake::encoding::l21

@@ -242,6 +242,16 @@ class Values {
   std::vector<uint8_t> item_valid_;
 };
 
+// Unsigned integers of `bits` (8..64) as uint64.
+uint64_t LoadUnsigned(const uint8_t* p, int bytes) {
+  switch (bytes) {
+    case 1: return p[0];
+    case 2: return Load<uint16_t>(p);
+    case 4: return Load<uint32_t>(p);
+    default: return Load<uint64_t>(p);
+  }
+}
+
 // ---- block decompression: levels and dictionaries ---------------------------
 
 // `n` unsigned levels of a block-compressed buffer.
@@ -295,6 +305,46 @@ arrow::Result<std::vector<uint16_t>> DecodeLevels(const pb::CompressiveEncoding&
           return Corrupt("packed levels too short");
         }
       }
+      return out;
+    }
+    case pb::CompressiveEncoding::kInlineBitpacking: {
+      // One block of at most 1024 levels: its width (a u16), the packed words.
+      if (e.inline_bitpacking().uncompressed_bits_per_value() != 16 || n > 1024 || in.size() < 2) {
+        return NotRead("inline bit-packed levels of this form");
+      }
+      const uint16_t w = Load<uint16_t>(in.data());
+      if (w > 16 || in.size() != 2 + 128 * size_t{w}) {
+        return Corrupt("inline bit-packed levels size");
+      }
+      uint16_t tmp[1024];
+      FastLanesUnpack(in.data() + 2, 16, w, reinterpret_cast<uint8_t*>(tmp));
+      std::memcpy(out.data(), tmp, static_cast<size_t>(n) * 2);
+      return out;
+    }
+    case pb::CompressiveEncoding::kRle: {
+      // u64 bytes of the run values, the values, then the run lengths.
+      const auto& r = e.rle();
+      if (!r.values().has_flat() || !r.run_lengths().has_flat() || in.size() < 8) {
+        return NotRead("run-length levels of this form");
+      }
+      const auto vb = static_cast<size_t>(r.values().flat().bits_per_value() / 8);
+      const auto lb = static_cast<size_t>(r.run_lengths().flat().bits_per_value() / 8);
+      if ((vb != 1 && vb != 2) || (lb != 1 && lb != 2 && lb != 4 && lb != 8)) {
+        return Corrupt("run-length level widths");
+      }
+      const uint64_t vlen = Load<uint64_t>(in.data());
+      if (vlen > in.size() - 8 || vlen % vb != 0) return Corrupt("run-length levels sizes");
+      const size_t runs = vlen / vb;
+      if (in.size() - 8 - vlen < runs * lb) return Corrupt("run-length levels sizes");
+      int64_t got = 0;
+      for (size_t k = 0; k < runs; ++k) {
+        const uint16_t v = vb == 1 ? in[8 + k] : Load<uint16_t>(in.data() + 8 + 2 * k);
+        const uint64_t len = LoadUnsigned(in.data() + 8 + vlen + k * lb, static_cast<int>(lb));
+        if (len > static_cast<uint64_t>(n - got)) return Corrupt("run lengths exceed the levels");
+        std::fill_n(out.begin() + got, static_cast<int64_t>(len), v);
+        got += static_cast<int64_t>(len);
+      }
+      if (got != n) return Corrupt("run lengths fall short of the levels");
       return out;
     }
     case pb::CompressiveEncoding::kGeneral: {
@@ -395,16 +445,6 @@ arrow::Status DecodeDictionary(const pb::CompressiveEncoding& e, Bytes in, int64
 struct ChunkCtx {
   const FsstTable* fsst = nullptr;  // the page's symbol table
 };
-
-// Unsigned integers of `bits` (8..64) as uint64.
-uint64_t LoadUnsigned(const uint8_t* p, int bytes) {
-  switch (bytes) {
-    case 1: return p[0];
-    case 2: return Load<uint16_t>(p);
-    case 4: return Load<uint32_t>(p);
-    default: return Load<uint64_t>(p);
-  }
-}
 
 // The `n` values of one mini-block chunk's value buffers; dictionary
 // indices (when `indices` is set) go there instead.
@@ -1020,60 +1060,125 @@ arrow::Result<LeafItems> DecodeFullZip(const PageIn& page,
 
 // ---- constant pages ------------------------------------------------------------------
 
+// The levels of a constant page: raw u16s unless compressed (2.2).
+arrow::Result<std::vector<uint16_t>> ConstantLevels(const PageIn& page, size_t buffer,
+                                                    bool compressed,
+                                                    const pb::CompressiveEncoding& e,
+                                                    uint64_t count) {
+  if (page.buffer_sizes[buffer] == 0) return std::vector<uint16_t>{};
+  if (page.buffer_sizes[buffer] > (uint64_t{1} << 32)) {
+    return Corrupt("constant page levels too large");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto raw, page.read(buffer, 0, page.buffer_sizes[buffer]));
+  const Bytes b(raw->data(), static_cast<size_t>(raw->size()));
+  if (compressed) {
+    if (count > (uint64_t{1} << 40)) return Corrupt("constant page level count");
+    return DecodeLevels(e, b, static_cast<int64_t>(count));
+  }
+  pb::CompressiveEncoding flat16;
+  flat16.mutable_flat()->set_bits_per_value(16);
+  return DecodeLevels(flat16, b, static_cast<int64_t>(b.size() / 2));
+}
+
+// Every value of the page null, or (2.2) one value: inline in the layout
+// (the Arrow value buffer of a one-element array) or in the page's first
+// buffer (u32 buffer count, u32 lengths, the buffers of a one-element array).
 arrow::Result<LeafItems> DecodeConstant(const PageIn& page,
                                         const std::shared_ptr<arrow::DataType>& type) {
   const auto& c = page.layout->constant_layout();
   LeafItems items;
   items.rows = page.rows;
-  if (c.has_inline_value() || page.buffer_sizes.size() == 1 || page.buffer_sizes.size() == 3) {
-    return NotRead("a constant page of one repeated value");
+  ARROW_ASSIGN_OR_RAISE(Shape shape, ShapeOf(type));
+  const size_t nb = page.buffer_sizes.size();
+  std::optional<std::string> value;  // fixed: `width` bytes (0/1 for booleans); else the bytes
+  size_t levels_at = 0;
+  if (c.has_inline_value()) {
+    const std::string& v = c.inline_value();
+    if (shape.boolean) {
+      if (v.empty()) return Corrupt("constant boolean without a byte");
+      value = std::string(1, static_cast<char>(v[0] & 1));
+    } else if (shape.variable || static_cast<int64_t>(v.size()) < shape.width) {
+      return Corrupt("inline constant of " + std::to_string(v.size()) + " bytes for " +
+                     type->ToString());
+    } else {
+      value = v.substr(0, static_cast<size_t>(shape.width));
+    }
+  } else if (nb == 1 || nb == 3) {
+    if (page.buffer_sizes[0] > (uint64_t{1} << 31)) return Corrupt("constant value too large");
+    ARROW_ASSIGN_OR_RAISE(auto raw, page.read(0, 0, page.buffer_sizes[0]));
+    const Bytes b(raw->data(), static_cast<size_t>(raw->size()));
+    if (b.size() < 4) return Corrupt("constant value buffer");
+    const uint32_t count = Load<uint32_t>(b.data());
+    if (count == 0 || count > 8 || b.size() < 4 + 4 * size_t{count}) {
+      return Corrupt("constant value buffer");
+    }
+    std::vector<Bytes> parts;
+    size_t at = 4 + 4 * size_t{count};
+    for (uint32_t k = 0; k < count; ++k) {
+      const uint32_t len = Load<uint32_t>(b.data() + 4 + 4 * k);
+      if (len > b.size() - at) return Corrupt("constant value buffer lengths");
+      parts.push_back(b.subspan(at, len));
+      at += len;
+    }
+    const Bytes last = parts.back();
+    if (shape.variable) {  // offsets [0, len], then the bytes
+      if (parts.size() < 2) return Corrupt("constant string without its bytes");
+      value = std::string(reinterpret_cast<const char*>(last.data()), last.size());
+    } else if (shape.boolean) {
+      if (last.empty()) return Corrupt("constant boolean without a byte");
+      value = std::string(1, static_cast<char>(last[0] & 1));
+    } else {
+      if (static_cast<int64_t>(last.size()) < shape.width) {
+        return Corrupt("constant value too short");
+      }
+      value =
+          std::string(reinterpret_cast<const char*>(last.data()), static_cast<size_t>(shape.width));
+    }
+    levels_at = 1;
+  }
+  if (nb != levels_at && nb != levels_at + 2) {
+    return Corrupt("constant page of " + std::to_string(nb) + " buffers");
   }
   const auto layers = LayersOf(*page.layout);
-  if (!page.buffer_sizes.empty()) {
-    if (page.buffer_sizes.size() != 2) return Corrupt("constant page buffers");
-    if (page.buffer_sizes[0] > 0 || c.num_rep_values() > 0) {
-      ARROW_ASSIGN_OR_RAISE(auto rb, page.read(0, 0, page.buffer_sizes[0]));
-      const Bytes b(rb->data(), static_cast<size_t>(rb->size()));
-      if (c.has_rep_compression()) {
-        ARROW_ASSIGN_OR_RAISE(items.rep, DecodeLevels(c.rep_compression(), b,
-                                                      static_cast<int64_t>(c.num_rep_values())));
-      } else {
-        pb::CompressiveEncoding flat16;
-        flat16.mutable_flat()->set_bits_per_value(16);
-        ARROW_ASSIGN_OR_RAISE(items.rep,
-                              DecodeLevels(flat16, b, static_cast<int64_t>(b.size() / 2)));
-      }
-    }
-    if (page.buffer_sizes[1] > 0 || c.num_def_values() > 0) {
-      ARROW_ASSIGN_OR_RAISE(auto db, page.read(1, 0, page.buffer_sizes[1]));
-      const Bytes b(db->data(), static_cast<size_t>(db->size()));
-      if (c.has_def_compression()) {
-        ARROW_ASSIGN_OR_RAISE(items.def, DecodeLevels(c.def_compression(), b,
-                                                      static_cast<int64_t>(c.num_def_values())));
-      } else {
-        pb::CompressiveEncoding flat16;
-        flat16.mutable_flat()->set_bits_per_value(16);
-        ARROW_ASSIGN_OR_RAISE(items.def,
-                              DecodeLevels(flat16, b, static_cast<int64_t>(b.size() / 2)));
-      }
-    }
+  if (nb == levels_at + 2) {
+    ARROW_ASSIGN_OR_RAISE(items.rep, ConstantLevels(page, levels_at, c.has_rep_compression(),
+                                                    c.rep_compression(), c.num_rep_values()));
+    ARROW_ASSIGN_OR_RAISE(items.def, ConstantLevels(page, levels_at + 1, c.has_def_compression(),
+                                                    c.def_compression(), c.num_def_values()));
   }
-  // All null: every item stops at a null somewhere. Without levels, each
-  // row is one null item at the first level that can be null.
-  if (items.rep.empty() && items.def.empty()) {
+  if (!items.rep.empty() && !items.def.empty() && items.rep.size() != items.def.size()) {
+    return Corrupt("constant page levels differ in number");
+  }
+  // Without levels: one item per row, the value, or a null at the first
+  // level that can be null.
+  if (items.rep.empty() && items.def.empty() && !value) {
     ARROW_ASSIGN_OR_RAISE(auto table, DefTable(layers));
     if (table.size() < 2) return Corrupt("an all-null page whose layers cannot be null");
     items.def.assign(static_cast<size_t>(page.rows), 1);
   }
   const int maxvis = MaxVisibleDef(layers);
-  int64_t visible = 0;
   const size_t n = std::max(items.rep.size(), items.def.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (items.def.empty() || items.def[i] <= maxvis) ++visible;
-  }
-  ARROW_ASSIGN_OR_RAISE(Shape shape, ShapeOf(type));
   Values values(shape);
-  values.Zeros(visible);
+  auto put = [&](bool has) {
+    if (!has || !value) {
+      values.Zeros(1);
+    } else if (shape.variable) {
+      values.Var(*value);
+    } else if (shape.boolean) {
+      const auto bit = static_cast<uint8_t>((*value)[0]);
+      values.Bits(&bit, 1);
+    } else {
+      values.Fixed(reinterpret_cast<const uint8_t*>(value->data()), 1);
+    }
+  };
+  if (n == 0) {
+    for (int64_t i = 0; i < page.rows; ++i) put(true);
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      const int d = items.def.empty() ? 0 : items.def[i];
+      if (d <= maxvis) put(d == 0);
+    }
+  }
   ARROW_ASSIGN_OR_RAISE(auto data, values.Finish());
   items.values.push_back(std::move(data));
   return items;

@@ -98,6 +98,12 @@ struct EncoderOptions {
 arrow::Result<std::unique_ptr<FieldEncoder>> MakeFieldEncoder(const arrow::Field& field,
                                                               const EncoderOptions& options);
 
+// The encoder of a field for file version 2.<minor> (1 or 2): one column
+// per leaf (lance21_write.cc), or an error naming what it cannot encode.
+arrow::Result<std::unique_ptr<FieldEncoder>> MakeFieldEncoder21(const arrow::Field& field,
+                                                                const EncoderOptions& options,
+                                                                int minor);
+
 // The Lance logical type string of an Arrow type ("int64", "float",
 // "fixed_size_list:float:8", "timestamp:us:UTC", ...), or an error.
 arrow::Result<std::string> LanceLogicalType(const arrow::DataType& type);

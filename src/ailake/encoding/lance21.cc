@@ -548,6 +548,14 @@ arrow::Status DecodeChunkValues(const pb::CompressiveEncoding& e, std::vector<By
       }
       return arrow::Status::OK();
     }
+    case pb::CompressiveEncoding::kGeneral: {
+      // The chunk's first value buffer compressed as a whole.
+      if (bufs.empty()) return Corrupt("general chunk without buffers");
+      ARROW_ASSIGN_OR_RAISE(auto raw,
+                            Decompress(e.general().compression(), bufs[0], uint64_t{1} << 26));
+      bufs[0] = Bytes(raw->data(), static_cast<size_t>(raw->size()));
+      return DecodeChunkValues(e.general().values(), std::move(bufs), n, ctx, out, indices);
+    }
     case pb::CompressiveEncoding::kFsst: {
       if (ctx.fsst == nullptr) return Corrupt("FSST chunk without a table");
       return DecodeChunkValues(e.fsst().values(), std::move(bufs), n, ctx, out, indices);

@@ -16,6 +16,7 @@
 
 #include <arrow/api.h>
 
+#include "ailake/encoding/field_encoder.h"
 #include "ailake/encoding/lance_format21.pb.h"
 
 namespace ailake::encoding::l21 {
@@ -74,5 +75,28 @@ struct Level {
 // first). The innermost level's slots are the visible items, in order.
 arrow::Result<std::vector<Level>> Unravel(const LeafItems& items,
                                           const std::vector<pb::RepDefLayer>& layers);
+
+// ---- writing ----
+
+// One step from a top-level field down to a leaf: kind 0 a struct (child:
+// the field taken), 1 a list, 2 a large list, 3 the leaf.
+struct PathNodeSpec {
+  int kind = 3;
+  int child = 0;
+};
+
+// The leaves of a field's type in pre-order, each as its path; fixed-size
+// lists are leaves.
+std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::DataType& type);
+
+// One page of the leaf at `path` holding all of `rows` (an array of the
+// top-level field), for file version 2.<minor>: levels numbered from what
+// the rows hold; mini-block with the smallest of flat, bit-packed,
+// run-length or dictionary values (strings: dictionary, plain or LZ4 per
+// chunk), full-zip for values of 256 bytes or more, constant when every
+// value is null.
+arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& rows,
+                                          const std::vector<PathNodeSpec>& path, uint32_t column,
+                                          uint64_t first_row, int minor);
 
 }  // namespace ailake::encoding::l21

@@ -153,9 +153,9 @@ LanceFileWriter::~LanceFileWriter() {
 arrow::Result<std::unique_ptr<LanceFileWriter>> LanceFileWriter::Open(
     std::shared_ptr<arrow::io::OutputStream> sink, std::shared_ptr<arrow::Schema> schema,
     const LanceWriteOptions& options) {
-  if (options.version != "2.0") {
+  if (options.version != "2.0" && options.version != "2.1" && options.version != "2.2") {
     return arrow::Status::NotImplemented("Lance file version '", options.version,
-                                         "': ailake writes version 2.0 so far");
+                                         "': ailake writes versions 2.0, 2.1 and 2.2");
   }
   if (options.max_page_bytes <= 0) {
     return arrow::Status::Invalid("max_page_bytes must be positive, got ", options.max_page_bytes);
@@ -169,7 +169,13 @@ arrow::Result<std::unique_ptr<LanceFileWriter>> LanceFileWriter::Open(
   eo.max_page_bytes = options.max_page_bytes;
   uint32_t columns = 0;
   for (const auto& f : impl->schema->fields()) {
-    ARROW_ASSIGN_OR_RAISE(auto e, encoding::MakeFieldEncoder(*f, eo));
+    std::unique_ptr<encoding::FieldEncoder> e;
+    if (options.version == "2.0") {
+      ARROW_ASSIGN_OR_RAISE(e, encoding::MakeFieldEncoder(*f, eo));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(e,
+                            encoding::MakeFieldEncoder21(*f, eo, options.version == "2.1" ? 1 : 2));
+    }
     impl->first_column.push_back(columns);
     columns += e->NumColumns();
     impl->encoders.push_back(std::move(e));
@@ -267,7 +273,10 @@ arrow::Status LanceFileWriter::Finish() {
   metadata.reserve(s.columns.size());
   for (const auto& c : s.columns) metadata.push_back(c.SerializeAsString());
   ARROW_RETURN_NOT_OK(encoding::WriteLanceTail(s.sink.get(), s.position, std::move(fd), s.globals,
-                                               metadata, kMajor20, kMinor20));
+                                               metadata, s.options.version == "2.0" ? kMajor20 : 2,
+                                               s.options.version == "2.0"   ? kMinor20
+                                               : s.options.version == "2.1" ? 1
+                                                                            : 2));
   return s.options.close_sink ? s.sink->Close() : arrow::Status::OK();
 }
 

@@ -178,13 +178,10 @@ class Values {
       }
       return arrow::ArrayData::Make(s_.type, n_, {nullptr, std::move(b)}, 0);
     }
-    auto data = std::make_shared<arrow::Buffer>(nullptr, 0);
-    if (!data_.empty()) {
-      ARROW_ASSIGN_OR_RAISE(data, arrow::AllocateBuffer(static_cast<int64_t>(data_.size())));
-      std::memcpy(data->mutable_data(), data_.data(), data_.size());
-    }
+    const size_t data_bytes = data_.size();
+    std::shared_ptr<arrow::Buffer> data = arrow::Buffer::FromString(std::move(data_));
     if (s_.variable) {
-      if (!s_.large && data_.size() > static_cast<size_t>(INT32_MAX)) {
+      if (!s_.large && data_bytes > static_cast<size_t>(INT32_MAX)) {
         return Corrupt("strings too large for 32-bit offsets");
       }
       const int64_t w = s_.large ? 8 : 4;
@@ -824,6 +821,26 @@ int MaxVisibleDef(const std::vector<pb::RepDefLayer>& inner_first) {
   return t;
 }
 
+// Values [a, b) of each range, as one array: a slice when it is one
+// range, a copy otherwise.
+arrow::Result<std::shared_ptr<arrow::ArrayData>> TakeRanges(
+    const std::shared_ptr<arrow::ArrayData>& values,
+    const std::vector<std::pair<int64_t, int64_t>>& ranges) {
+  if (ranges.size() == 1) {
+    if (ranges[0].first == 0 && ranges[0].second == values->length) return values;
+    return values->Slice(ranges[0].first, ranges[0].second - ranges[0].first);
+  }
+  if (ranges.empty()) return values->Slice(0, 0);
+  arrow::Int64Builder take;
+  for (const auto& [a, b] : ranges) {
+    for (int64_t v = a; v < b; ++v) ARROW_RETURN_NOT_OK(take.Append(v));
+  }
+  std::shared_ptr<arrow::Array> idx;
+  ARROW_RETURN_NOT_OK(take.Finish(&idx));
+  ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arrow::MakeArray(values), idx));
+  return taken.make_array()->data();
+}
+
 // The items of `rows` (ascending page rows) out of a decoded whole page.
 arrow::Result<LeafItems> SelectRows(LeafItems all, const std::vector<pb::RepDefLayer>& layers,
                                     std::span<const int64_t> rows) {
@@ -831,6 +848,28 @@ arrow::Result<LeafItems> SelectRows(LeafItems all, const std::vector<pb::RepDefL
   const int64_t num_items = !all.rep.empty()   ? static_cast<int64_t>(all.rep.size())
                             : !all.def.empty() ? static_cast<int64_t>(all.def.size())
                                                : all.values[0]->length;
+  LeafItems out;
+  out.rows = static_cast<int64_t>(rows.size());
+  std::vector<std::pair<int64_t, int64_t>> ranges;  // of values
+  if (max_rep == 0) {
+    // Without lists an item is a row and every item has a value.
+    if (num_items != all.rows || all.values[0]->length != num_items) {
+      return Corrupt("page holds " + std::to_string(all.values[0]->length) + " values and " +
+                     std::to_string(num_items) + " levels for " + std::to_string(all.rows) +
+                     " rows");
+    }
+    for (size_t k = 0; k < rows.size();) {
+      size_t j = k + 1;
+      while (j < rows.size() && rows[j] == rows[j - 1] + 1) ++j;
+      const int64_t a = rows[k], b = rows[j - 1] + 1;
+      if (!all.def.empty()) out.def.insert(out.def.end(), all.def.begin() + a, all.def.begin() + b);
+      ranges.emplace_back(a, b);
+      k = j;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto v, TakeRanges(all.values[0], ranges));
+    out.values.push_back(std::move(v));
+    return out;
+  }
   ARROW_ASSIGN_OR_RAISE(auto starts, RowStarts(all, max_rep, num_items));
   if (static_cast<int64_t>(starts.size()) - 1 != all.rows) {
     return Corrupt("page levels hold " + std::to_string(starts.size() - 1) + " rows, the page " +
@@ -847,9 +886,6 @@ arrow::Result<LeafItems> SelectRows(LeafItems all, const std::vector<pb::RepDefL
     return Corrupt("page holds " + std::to_string(all.values[0]->length) + " values for " +
                    std::to_string(vis.back()) + " visible items");
   }
-  LeafItems out;
-  out.rows = static_cast<int64_t>(rows.size());
-  arrow::Int64Builder take;
   for (size_t k = 0; k < rows.size();) {
     // A run of consecutive rows.
     size_t j = k + 1;
@@ -858,19 +894,11 @@ arrow::Result<LeafItems> SelectRows(LeafItems all, const std::vector<pb::RepDefL
                   b = starts[static_cast<size_t>(rows[j - 1] + 1)];
     if (!all.rep.empty()) out.rep.insert(out.rep.end(), all.rep.begin() + a, all.rep.begin() + b);
     if (!all.def.empty()) out.def.insert(out.def.end(), all.def.begin() + a, all.def.begin() + b);
-    for (int64_t v = vis[static_cast<size_t>(a)]; v < vis[static_cast<size_t>(b)]; ++v) {
-      ARROW_RETURN_NOT_OK(take.Append(v));
-    }
+    ranges.emplace_back(vis[static_cast<size_t>(a)], vis[static_cast<size_t>(b)]);
     k = j;
   }
-  std::shared_ptr<arrow::Array> idx;
-  ARROW_RETURN_NOT_OK(take.Finish(&idx));
-  if (idx->length() == all.values[0]->length) {
-    out.values = std::move(all.values);
-  } else {
-    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arrow::MakeArray(all.values[0]), idx));
-    out.values.push_back(taken.make_array()->data());
-  }
+  ARROW_ASSIGN_OR_RAISE(auto v, TakeRanges(all.values[0], ranges));
+  out.values.push_back(std::move(v));
   return out;
 }
 
@@ -1252,17 +1280,19 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
   LeafItems all;
   Values values(shape);
   std::vector<uint64_t> indices;
-  std::vector<int64_t> chunk_rows;  // page rows the decoded chunks cover (no lists)
+  // Without lists, the decoded spans' items are page rows: each span's
+  // first row, its rows and where its items start among the decoded ones.
+  struct Decoded {
+    int64_t first_row, rows, at;
+  };
+  std::vector<Decoded> decoded;
   int64_t decoded_items = 0;
   for (auto [c0, c1] : spans) {
     ARROW_RETURN_NOT_OK(DecodeChunks(page, mp, c0, c1, &all, &values, dict ? &indices : nullptr));
-    if (!has_lists) {
-      for (size_t c = c0; c < c1; ++c) {
-        for (int64_t i = 0; i < mp.chunks[c].items; ++i)
-          chunk_rows.push_back(mp.chunks[c].first_item + i);
-      }
-    }
-    for (size_t c = c0; c < c1; ++c) decoded_items += mp.chunks[c].items;
+    int64_t items = 0;
+    for (size_t c = c0; c < c1; ++c) items += mp.chunks[c].items;
+    decoded.push_back({mp.chunks[c0].first_item, items, decoded_items});
+    decoded_items += items;
   }
   if (dict) {
     ARROW_ASSIGN_OR_RAISE(auto d, dict_values.Finish());
@@ -1287,16 +1317,14 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
     all.rows = page.rows;
     return SelectRows(std::move(all), layers, rows);
   }
-  (void)decoded_items;
-  // No lists: item i of the decoded chunks is page row chunk_rows[i].
-  all.rows = static_cast<int64_t>(chunk_rows.size());
+  all.rows = decoded_items;
   std::vector<int64_t> local;
   local.reserve(rows.size());
   size_t q = 0;
   for (int64_t r : rows) {
-    while (q < chunk_rows.size() && chunk_rows[q] < r) ++q;
-    if (q == chunk_rows.size() || chunk_rows[q] != r) return Corrupt("row not in its chunk");
-    local.push_back(static_cast<int64_t>(q));
+    while (q < decoded.size() && decoded[q].first_row + decoded[q].rows <= r) ++q;
+    if (q == decoded.size() || r < decoded[q].first_row) return Corrupt("row not in its chunk");
+    local.push_back(decoded[q].at + (r - decoded[q].first_row));
   }
   return SelectRows(std::move(all), layers, local);
 }

@@ -9,25 +9,33 @@ namespace {
 constexpr int kOrder[8] = {0, 4, 2, 6, 1, 5, 3, 7};
 inline int Position(int r, int l) { return kOrder[r / 8] * 16 + (r % 8) * 128 + l; }
 
+// Rows outer, lanes inner: for one row every lane reads the same word
+// index of its own lane and writes consecutive outputs, so the inner loop
+// vectorizes.
 template <typename U>
 void Unpack(const uint8_t* packed, int w, U* out) {
   constexpr int kT = static_cast<int>(sizeof(U) * 8);
   constexpr int kLanes = 1024 / kT;
+  if (w == 0) {
+    std::memset(out, 0, 1024 * sizeof(U));
+    return;
+  }
   const U mask = w == kT ? static_cast<U>(~U{0}) : static_cast<U>((U{1} << w) - 1);
-  auto word = [&](int i) {
-    U v;
-    std::memcpy(&v, packed + static_cast<size_t>(i) * sizeof(U), sizeof(U));
-    return v;
-  };
-  for (int l = 0; l < kLanes; ++l) {
-    for (int r = 0; r < kT; ++r) {
-      U v = 0;
-      if (w > 0) {
-        const int bit = r * w, k = bit / kT, s = bit % kT;
-        v = static_cast<U>(word(kLanes * k + l) >> s);
-        if (s + w > kT) v |= static_cast<U>(word(kLanes * (k + 1) + l) << (kT - s));
+  U words[kLanes];
+  U next[kLanes];
+  for (int r = 0; r < kT; ++r) {
+    const int bit = r * w, k = bit / kT, s = bit % kT;
+    U* dst = out + Position(r, 0);
+    std::memcpy(words, packed + static_cast<size_t>(kLanes * k) * sizeof(U), sizeof(words));
+    if (s + w > kT) {
+      std::memcpy(next, packed + static_cast<size_t>(kLanes * (k + 1)) * sizeof(U), sizeof(next));
+      for (int l = 0; l < kLanes; ++l) {
+        dst[l] = static_cast<U>(
+            (static_cast<U>(words[l] >> s) | static_cast<U>(next[l] << (kT - s))) & mask);
       }
-      out[Position(r, l)] = static_cast<U>(v & mask);
+    } else {
+      for (int l = 0; l < kLanes; ++l)
+        dst[l] = static_cast<U>(static_cast<U>(words[l] >> s) & mask);
     }
   }
 }
@@ -39,18 +47,21 @@ void Pack(const U* values, int w, uint8_t* packed) {
   std::memset(packed, 0, static_cast<size_t>(128 * w));
   if (w == 0) return;
   const U mask = w == kT ? static_cast<U>(~U{0}) : static_cast<U>((U{1} << w) - 1);
-  auto or_word = [&](int i, U v) {
-    U cur;
-    std::memcpy(&cur, packed + static_cast<size_t>(i) * sizeof(U), sizeof(U));
-    cur = static_cast<U>(cur | v);
-    std::memcpy(packed + static_cast<size_t>(i) * sizeof(U), &cur, sizeof(U));
-  };
-  for (int l = 0; l < kLanes; ++l) {
-    for (int r = 0; r < kT; ++r) {
-      const U v = static_cast<U>(values[Position(r, l)] & mask);
-      const int bit = r * w, k = bit / kT, s = bit % kT;
-      or_word(kLanes * k + l, static_cast<U>(v << s));
-      if (s + w > kT) or_word(kLanes * (k + 1) + l, static_cast<U>(v >> (kT - s)));
+  U words[kLanes];
+  for (int r = 0; r < kT; ++r) {
+    const int bit = r * w, k = bit / kT, s = bit % kT;
+    const U* src = values + Position(r, 0);
+    uint8_t* at = packed + static_cast<size_t>(kLanes * k) * sizeof(U);
+    std::memcpy(words, at, sizeof(words));
+    for (int l = 0; l < kLanes; ++l)
+      words[l] = static_cast<U>(words[l] | static_cast<U>((src[l] & mask) << s));
+    std::memcpy(at, words, sizeof(words));
+    if (s + w > kT) {
+      std::memcpy(words, at + sizeof(words), sizeof(words));
+      for (int l = 0; l < kLanes; ++l) {
+        words[l] = static_cast<U>(words[l] | static_cast<U>((src[l] & mask) >> (kT - s)));
+      }
+      std::memcpy(at + sizeof(words), words, sizeof(words));
     }
   }
 }

@@ -595,15 +595,18 @@ struct LanceFileReader::Impl {
     return st;
   }
 
-  static arrow::Result<std::shared_ptr<arrow::Buffer>> Bitmap(const l21::Level& lv,
-                                                              int64_t* nulls) {
+  // The validity of a level's slots from bit `offset` on (the offset of the
+  // array it is set on).
+  static arrow::Result<std::shared_ptr<arrow::Buffer>> Bitmap(const l21::Level& lv, int64_t* nulls,
+                                                              int64_t offset = 0) {
     *nulls = 0;
     for (uint8_t v : lv.valid) *nulls += v ? 0 : 1;
     if (*nulls == 0) return nullptr;
-    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> b, arrow::AllocateBitmap(lv.slots));
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> b,
+                          arrow::AllocateBitmap(offset + lv.slots));
     std::memset(b->mutable_data(), 0, static_cast<size_t>(b->size()));
     for (int64_t i = 0; i < lv.slots; ++i) {
-      if (lv.valid[static_cast<size_t>(i)]) arrow::bit_util::SetBit(b->mutable_data(), i);
+      if (lv.valid[static_cast<size_t>(i)]) arrow::bit_util::SetBit(b->mutable_data(), offset + i);
     }
     return b;
   }
@@ -634,6 +637,9 @@ struct LanceFileReader::Impl {
       if (lv.is_list || values->length != lv.slots) {
         return Corrupt("column '" + node.field->name() + "' has " + std::to_string(values->length) +
                        " values for " + std::to_string(lv.slots) + " slots");
+      }
+      if (values->offset != 0 && validity) {  // a slice: its validity from its offset
+        ARROW_ASSIGN_OR_RAISE(validity, Bitmap(lv, &nulls, values->offset));
       }
       auto out = values->Copy();
       out->type = type;

@@ -290,6 +290,7 @@ def _hard_pages(n, seed=0):
     small and negative integers, nullable vectors and vectors in lists."""
     rng = np.random.default_rng(seed)
     words = ["alpha", "beta", "gamma", "delta", "epsilon"]
+    syllables = ["ka", "lo", "mir", "sun", "tha", "ve", "qua", "dro", "pen", "zi", "ul", "or"]
     return pa.table({
         "long_lists": pa.array([list(range(i % 7 * 900)) if i % 5 else [] for i in range(n)],
                                pa.list_(pa.int32())),
@@ -306,6 +307,7 @@ def _hard_pages(n, seed=0):
         "text": pa.array([" ".join(words[(i + k) % 5] for k in range(i % 9)) for i in range(n)]),
         "logs": pa.array([f"GET /api/v1/items/{i * 7919} HTTP/1.1 200 {words[i % 5]}"
                           for i in range(n)]),
+        "names": pa.array(["".join(syllables[k] for k in rng.integers(0, 12, 4)) for _ in range(n)]),
         "cat": pa.array([None if i % 10 == 0 else words[i % 3] for i in range(n)],
                         pa.large_string()),
         "runs": pa.array(np.repeat(np.arange(n // 50 + 1), 50)[:n].astype(np.int64)),

@@ -249,6 +249,17 @@ uint64_t LoadUnsigned(const uint8_t* p, int bytes) {
   }
 }
 
+// `n` values of fixed-width `type` (fixed-size lists nested) over `values`.
+std::shared_ptr<arrow::ArrayData> FixedData(const std::shared_ptr<arrow::DataType>& type, int64_t n,
+                                            std::shared_ptr<arrow::Buffer> values) {
+  if (type->id() == arrow::Type::FIXED_SIZE_LIST) {
+    const auto& lt = static_cast<const arrow::FixedSizeListType&>(*type);
+    return arrow::ArrayData::Make(
+        type, n, {nullptr}, {FixedData(lt.value_type(), n * lt.list_size(), std::move(values))}, 0);
+  }
+  return arrow::ArrayData::Make(type, n, {nullptr, std::move(values)}, 0);
+}
+
 // ---- block decompression: levels and dictionaries ---------------------------
 
 // `n` unsigned levels of a block-compressed buffer.
@@ -1048,6 +1059,22 @@ arrow::Result<LeafItems> DecodeFullZip(const PageIn& page,
     if (w == 0 || page.buffer_sizes[0] != w * static_cast<uint64_t>(page.rows)) {
       return Corrupt("full-zip page of " + std::to_string(page.buffer_sizes[0]) + " bytes for " +
                      std::to_string(page.rows) + " rows of " + std::to_string(w));
+    }
+    // One run of rows of plain values (no item validity): the page's bytes
+    // are the values, handed back as they are read (in place when the file
+    // is memory-mapped).
+    const pb::CompressiveEncoding* plain = &z.value_compression();
+    while (plain->has_fixed_size_list() && !plain->fixed_size_list().has_validity()) {
+      plain = &plain->fixed_size_list().values();
+    }
+    const bool contiguous =
+        !rows.empty() && rows.back() - rows.front() + 1 == static_cast<int64_t>(rows.size());
+    if (contiguous && plain->has_flat() && !plain->flat().has_data() && !shape.variable &&
+        !shape.boolean && static_cast<uint64_t>(shape.width) == w) {
+      ARROW_ASSIGN_OR_RAISE(auto bytes, page.read(0, static_cast<uint64_t>(rows.front()) * w,
+                                                  static_cast<uint64_t>(rows.size()) * w));
+      items.values.push_back(FixedData(type, static_cast<int64_t>(rows.size()), std::move(bytes)));
+      return items;
     }
     for (size_t k = 0; k < rows.size();) {
       size_t j = k + 1;

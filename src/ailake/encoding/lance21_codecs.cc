@@ -1,6 +1,8 @@
 #include "ailake/encoding/lance21_codecs.h"
 
+#include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 namespace ailake::encoding::l21 {
 namespace {
@@ -105,6 +107,7 @@ arrow::Result<FsstTable> FsstTable::Parse(std::span<const uint8_t> bytes) {
       return arrow::Status::Invalid("FSST symbol ", i, " of length ", int{t.len_[i]});
     }
   }
+  t.Index();
   return t;
 }
 
@@ -125,6 +128,124 @@ arrow::Status FsstTable::Decode(std::span<const uint8_t> in, std::string* out) c
     }
   }
   return arrow::Status::OK();
+}
+
+}  // namespace ailake::encoding::l21
+
+namespace ailake::encoding::l21 {
+
+void FsstTable::Index() {
+  for (auto& v : by_first_) v.clear();
+  for (int c = 0; c < n_; ++c) by_first_[sym_[c] & 0xff].push_back(static_cast<uint8_t>(c));
+  for (auto& v : by_first_) {
+    std::stable_sort(v.begin(), v.end(), [&](uint8_t a, uint8_t b) { return len_[a] > len_[b]; });
+  }
+}
+
+void FsstTable::Encode(std::string_view in, std::string* out) const {
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  const size_t n = in.size();
+  for (size_t i = 0; i < n;) {
+    const size_t left = n - i;
+    uint64_t here = 0;
+    std::memcpy(&here, p + i, std::min<size_t>(8, left));
+    int best = -1;
+    for (uint8_t c : by_first_[p[i]]) {
+      const int len = len_[c];
+      if (static_cast<size_t>(len) > left) continue;
+      const uint64_t mask = len == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * len)) - 1;
+      if ((here & mask) == sym_[c]) {
+        best = c;
+        break;  // longest first
+      }
+    }
+    if (best < 0) {
+      out->push_back(static_cast<char>(255));
+      out->push_back(static_cast<char>(p[i]));
+      ++i;
+    } else {
+      out->push_back(static_cast<char>(best));
+      i += len_[best];
+    }
+  }
+}
+
+FsstTable FsstTable::Train(const std::vector<std::string_view>& sample) {
+  FsstTable t;
+  t.Index();
+  // Candidates keyed by their bytes (at most 8, packed little-endian) and length.
+  struct Key {
+    uint64_t bytes;
+    uint8_t len;
+    bool operator==(const Key& o) const { return bytes == o.bytes && len == o.len; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.bytes * 31 + k.len); }
+  };
+  for (int round = 0; round < 5; ++round) {
+    std::unordered_map<Key, uint64_t, KeyHash> gain;
+    for (std::string_view s : sample) {
+      const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+      Key prev{0, 0};
+      for (size_t i = 0; i < s.size();) {
+        // The symbol the current table would use here (or the byte).
+        Key cur{p[i], 1};
+        const size_t left = s.size() - i;
+        uint64_t here = 0;
+        std::memcpy(&here, p + i, std::min<size_t>(8, left));
+        for (uint8_t c : t.by_first_[p[i]]) {
+          const int len = t.len_[c];
+          if (static_cast<size_t>(len) > left) continue;
+          const uint64_t mask = len == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * len)) - 1;
+          if ((here & mask) == t.sym_[c]) {
+            cur = {t.sym_[c], static_cast<uint8_t>(len)};
+            break;
+          }
+        }
+        gain[cur] += cur.len;
+        if (prev.len > 0 && prev.len + cur.len <= 8) {
+          const Key pair{prev.bytes | (cur.bytes << (8 * prev.len)),
+                         static_cast<uint8_t>(prev.len + cur.len)};
+          gain[pair] += pair.len;
+        }
+        prev = cur;
+        i += cur.len;
+      }
+    }
+    // Keep the 255 candidates that replace the most bytes; a single byte
+    // gains only what its escape would have cost (one byte per use).
+    std::vector<std::pair<uint64_t, Key>> ranked;
+    ranked.reserve(gain.size());
+    for (const auto& [k, g] : gain) {
+      ranked.emplace_back(k.len == 1 ? g / 2 : g, k);
+    }
+    const size_t keep = std::min<size_t>(255, ranked.size());
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
+                      ranked.end(), [](const auto& a, const auto& b) {
+                        if (a.first != b.first) return a.first > b.first;
+                        if (a.second.len != b.second.len) return a.second.len > b.second.len;
+                        return a.second.bytes < b.second.bytes;
+                      });
+    t.n_ = static_cast<int>(keep);
+    for (size_t c = 0; c < keep; ++c) {
+      t.sym_[c] = ranked[c].second.bytes;
+      t.len_[c] = ranked[c].second.len;
+    }
+    t.Index();
+  }
+  return t;
+}
+
+std::string FsstTable::Serialize() const {
+  std::string out(8 + 256 * 8 + 256, '\0');
+  const uint64_t header = (uint64_t{0x46535354} << 32) | (uint64_t{enabled_ ? 1u : 0u} << 24) |
+                          static_cast<uint64_t>(n_);
+  std::memcpy(out.data(), &header, 8);
+  for (int c = 0; c < n_; ++c) {
+    std::memcpy(out.data() + 8 + 8 * c, &sym_[c], 8);
+    out[8 + 8 * static_cast<size_t>(n_) + static_cast<size_t>(c)] = static_cast<char>(len_[c]);
+  }
+  return out;
 }
 
 }  // namespace ailake::encoding::l21

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <arrow/result.h>
@@ -25,15 +26,28 @@ void FastLanesPack(const uint8_t* values, int t_bits, int w_bits, uint8_t* packe
 class FsstTable {
  public:
   static arrow::Result<FsstTable> Parse(std::span<const uint8_t> bytes);
+  // A table for strings like `sample`: symbols of 1 to 8 bytes chosen over
+  // five rounds by how many bytes they would replace (each round encodes
+  // the sample with the last table and scores its symbols and pairs of
+  // adjacent symbols), at most 255 of them.
+  static FsstTable Train(const std::vector<std::string_view>& sample);
+  // The 2312 bytes Lance stores.
+  std::string Serialize() const;
   // Appends the decoding of `in` to `out`; error on a truncated escape.
   arrow::Status Decode(std::span<const uint8_t> in, std::string* out) const;
+  // Appends the encoding of `in` to `out`: the longest symbol at each
+  // position, a byte no symbol starts with escaped (255, the byte).
+  void Encode(std::string_view in, std::string* out) const;
   bool enabled() const { return enabled_; }
+  int size() const { return n_; }
 
  private:
+  void Index();  // by_first_ from the symbols
   bool enabled_ = true;
   int n_ = 0;
   uint64_t sym_[255] = {};
   uint8_t len_[255] = {};
+  std::vector<uint8_t> by_first_[256];  // codes by first byte, longest first
 };
 
 }  // namespace ailake::encoding::l21

@@ -568,14 +568,19 @@ class RleCodec : public ValueCodec {
 // to 4 bytes; optionally each chunk's buffer compressed (general).
 class VariableCodec : public ValueCodec {
  public:
-  VariableCodec(const Gathered& g, std::optional<p21::CompressionScheme> general)
-      : g_(g), general_(general) {}
+  VariableCodec(const Gathered& g, std::optional<p21::CompressionScheme> general,
+                std::optional<std::string> fsst = std::nullopt)
+      : g_(g), general_(general), fsst_(std::move(fsst)) {}
   p21::CompressiveEncoding Encoding() const override {
     p21::CompressiveEncoding e;
     p21::CompressiveEncoding* v = &e;
+    if (fsst_) {  // the strings are FSST-encoded already
+      v->mutable_fsst()->set_symbol_table(*fsst_);
+      v = v->mutable_fsst()->mutable_values();
+    }
     if (general_) {
-      e.mutable_general()->mutable_compression()->set_scheme(*general_);
-      v = e.mutable_general()->mutable_values();
+      v->mutable_general()->mutable_compression()->set_scheme(*general_);
+      v = v->mutable_general()->mutable_values();
     }
     v->mutable_variable()->mutable_offsets()->mutable_flat()->set_bits_per_value(
         g_.shape.large ? 64 : 32);
@@ -631,6 +636,7 @@ class VariableCodec : public ValueCodec {
  private:
   const Gathered& g_;
   std::optional<p21::CompressionScheme> general_;
+  std::optional<std::string> fsst_;
 };
 
 // Dictionary indices (u32), bit-packed in blocks of 1024.
@@ -688,7 +694,8 @@ PageOut ConstantPage(const Levels& lv) {
   return out;
 }
 
-arrow::Result<PageOut> FullZipPage(const Levels& lv, const Gathered& g, int max_rep) {
+arrow::Result<PageOut> FullZipPage(const Levels& lv, const Gathered& g, int max_rep,
+                                   const std::optional<std::string>& fsst = std::nullopt) {
   PageOut out;
   auto* z = out.layout.mutable_full_zip_layout();
   uint16_t rmax = 0, dmax = 0;
@@ -704,11 +711,13 @@ arrow::Result<PageOut> FullZipPage(const Levels& lv, const Gathered& g, int max_
   const int64_t vbytes = g.item_valid.empty() ? 0 : (g.shape.items + 7) / 8;
   if (variable) {
     z->set_bits_per_offset(static_cast<uint32_t>(obytes * 8));
-    z->mutable_value_compression()
-        ->mutable_variable()
-        ->mutable_offsets()
-        ->mutable_flat()
-        ->set_bits_per_value(static_cast<uint64_t>(obytes * 8));
+    p21::CompressiveEncoding* v = z->mutable_value_compression();
+    if (fsst) {  // the strings are FSST-encoded already
+      v->mutable_fsst()->set_symbol_table(*fsst);
+      v = v->mutable_fsst()->mutable_values();
+    }
+    v->mutable_variable()->mutable_offsets()->mutable_flat()->set_bits_per_value(
+        static_cast<uint64_t>(obytes * 8));
   } else {
     z->set_bits_per_value(static_cast<uint32_t>((vbytes + g.shape.width) * 8));
     *z->mutable_value_compression() = FlatCodec(g).Encoding();
@@ -927,6 +936,47 @@ std::optional<DictionaryPlan> PlanDictionary(const Gathered& g) {
   return p;
 }
 
+// The page's strings FSST-encoded with a table trained on a sample of them,
+// when that keeps under 0.9 of the bytes: the table, the encoded strings
+// (owned by `store`) and the fraction kept.
+struct FsstPlan {
+  std::string table;
+  std::vector<std::string_view> encoded;
+  double ratio = 1.0;
+};
+
+std::optional<FsstPlan> PlanFsst(const Gathered& g, std::string* store) {
+  if (g.var_bytes < 4096) return std::nullopt;
+  std::vector<std::string_view> sample;
+  uint64_t bytes = 0;
+  const int64_t step = std::max<int64_t>(1, static_cast<int64_t>(g.var_bytes / (32 * 1024)));
+  for (int64_t i = 0; i < g.n && bytes < 32 * 1024; i += step) {
+    sample.push_back(g.var[static_cast<size_t>(i)]);
+    bytes += g.var[static_cast<size_t>(i)].size();
+  }
+  const l21::FsstTable t = l21::FsstTable::Train(sample);
+  std::string probe;
+  for (auto s : sample) t.Encode(s, &probe);
+  if (static_cast<double>(probe.size()) > 0.9 * static_cast<double>(bytes)) return std::nullopt;
+  FsstPlan p;
+  p.table = t.Serialize();
+  store->reserve(static_cast<size_t>(static_cast<double>(g.var_bytes) * 0.9) + 64);
+  std::vector<size_t> ends;
+  ends.reserve(g.var.size());
+  for (auto s : g.var) {
+    t.Encode(s, store);
+    ends.push_back(store->size());
+  }
+  size_t at = 0;
+  for (size_t e : ends) {
+    p.encoded.emplace_back(store->data() + at, e - at);
+    at = e;
+  }
+  p.ratio = static_cast<double>(store->size() + p.table.size()) / static_cast<double>(g.var_bytes);
+  if (p.ratio > 0.9) return std::nullopt;
+  return p;
+}
+
 // A sample of the page's chunks compressed: what fraction of the bytes LZ4 keeps.
 double Lz4Ratio(const Gathered& g) {
   std::string sample;
@@ -974,9 +1024,17 @@ arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& r
   const int max_rep = shredded.max_rep;
   if (!any_value) {
     page = ConstantPage(lv);
-  } else if ((!shape.variable && !shape.boolean && shape.width >= kFullZipBytes) ||
-             (shape.variable && g.var_max >= static_cast<uint64_t>(kFullZipBytes))) {
+  } else if (!shape.variable && !shape.boolean && shape.width >= kFullZipBytes) {
     ARROW_ASSIGN_OR_RAISE(page, FullZipPage(lv, g, max_rep));
+  } else if (shape.variable && g.var_max >= static_cast<uint64_t>(kFullZipBytes)) {
+    std::string store;
+    if (auto f = PlanFsst(g, &store)) {
+      Gathered coded = g;
+      coded.var = std::move(f->encoded);
+      ARROW_ASSIGN_OR_RAISE(page, FullZipPage(lv, coded, max_rep, f->table));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(page, FullZipPage(lv, g, max_rep));
+    }
   } else {
     arrow::Result<PageOut> mini = arrow::Status::NotImplemented("");
     if (shape.variable) {
@@ -988,10 +1046,21 @@ arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& r
         mini =
             MiniBlockPage(lv, codec, g.n, max_rep, minor, std::move(dict->block), dict->items, de);
       } else {
-        std::optional<p21::CompressionScheme> general;
-        if (Lz4Ratio(g) < 0.7) general = p21::COMPRESSION_ALGORITHM_LZ4;
-        VariableCodec codec(g, general);
-        mini = MiniBlockPage(lv, codec, g.n, max_rep, minor, std::nullopt, 0, std::nullopt);
+        std::string store;
+        auto fsst = PlanFsst(g, &store);
+        const double lz4 = Lz4Ratio(g);
+        if (fsst && fsst->ratio <= lz4) {
+          Gathered coded = g;
+          coded.var = std::move(fsst->encoded);
+          coded.var_bytes = store.size();
+          VariableCodec codec(coded, std::nullopt, std::move(fsst->table));
+          mini = MiniBlockPage(lv, codec, g.n, max_rep, minor, std::nullopt, 0, std::nullopt);
+        } else {
+          std::optional<p21::CompressionScheme> general;
+          if (lz4 < 0.7) general = p21::COMPRESSION_ALGORITHM_LZ4;
+          VariableCodec codec(g, general);
+          mini = MiniBlockPage(lv, codec, g.n, max_rep, minor, std::nullopt, 0, std::nullopt);
+        }
       }
     } else if (!shape.boolean && shape.dims.empty() &&
                (shape.width == 1 || shape.width == 2 || shape.width == 4 || shape.width == 8)) {

@@ -147,6 +147,13 @@ class Values {
     ++n_;
   }
   void Var(const std::string& s) { Var(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
+  // A string decoded from FSST codes straight into the values.
+  arrow::Status VarFsst(const FsstTable& table, Bytes codes) {
+    ARROW_RETURN_NOT_OK(table.Decode(codes, &data_));
+    offsets_.push_back(data_.size());
+    ++n_;
+    return arrow::Status::OK();
+  }
   // Item validity of the fixed-size-list values just added (n * items bits).
   void ItemValidity(const uint8_t* bitmap, int64_t first_value, int64_t n) {
     item_valid_.resize(static_cast<size_t>(first_value * s_.items), 1);
@@ -542,14 +549,11 @@ arrow::Status DecodeChunkValues(const pb::CompressiveEncoding& e, std::vector<By
       auto off = [&](int64_t i) {
         return LoadUnsigned(b.data() + static_cast<size_t>(i) * w, static_cast<int>(w));
       };
-      std::string tmp;
       for (int64_t i = 0; i < n; ++i) {
         const uint64_t a = off(i), z = off(i + 1);
         if (a > z || z > b.size()) return Corrupt("string offsets out of range");
         if (ctx.fsst != nullptr) {
-          tmp.clear();
-          ARROW_RETURN_NOT_OK(ctx.fsst->Decode(b.subspan(a, z - a), &tmp));
-          out->Var(tmp);
+          ARROW_RETURN_NOT_OK(out->VarFsst(*ctx.fsst, b.subspan(a, z - a)));
         } else {
           out->Var(b.data() + a, static_cast<size_t>(z - a));
         }
@@ -954,9 +958,7 @@ arrow::Status FullZipValue(const pb::CompressiveEncoding& e, Bytes b, const Fsst
     case pb::CompressiveEncoding::kVariable:
       if (!s.variable) return Corrupt("full-zip strings for " + s.type->ToString());
       if (fsst != nullptr) {
-        std::string tmp;
-        ARROW_RETURN_NOT_OK(fsst->Decode(b, &tmp));
-        out->Var(tmp);
+        ARROW_RETURN_NOT_OK(out->VarFsst(*fsst, b));
       } else {
         out->Var(b.data(), b.size());
       }

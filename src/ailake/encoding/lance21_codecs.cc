@@ -116,17 +116,33 @@ arrow::Status FsstTable::Decode(std::span<const uint8_t> in, std::string* out) c
     out->append(reinterpret_cast<const char*>(in.data()), in.size());
     return arrow::Status::OK();
   }
+  // The decoded length first (checking every code), then 8-byte stores of
+  // whole symbols into room for them.
+  size_t len = 0;
   for (size_t i = 0; i < in.size(); ++i) {
     const uint8_t c = in[i];
     if (c == 255) {
       if (++i == in.size()) return arrow::Status::Invalid("FSST string ends in an escape");
-      out->push_back(static_cast<char>(in[i]));
+      ++len;
     } else if (c < n_) {
-      out->append(reinterpret_cast<const char*>(&sym_[c]), len_[c]);
+      len += len_[c];
     } else {
       return arrow::Status::Invalid("FSST code ", int{c}, " beyond the table's ", n_, " symbols");
     }
   }
+  const size_t at = out->size();
+  out->resize(at + len + 8);
+  char* dst = out->data() + at;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const uint8_t c = in[i];
+    if (c == 255) {
+      *dst++ = static_cast<char>(in[++i]);
+    } else {
+      std::memcpy(dst, &sym_[c], 8);
+      dst += len_[c];
+    }
+  }
+  out->resize(at + len);
   return arrow::Status::OK();
 }
 

@@ -2,6 +2,7 @@
 // own structure (footer, offset tables, column metadata, schema): layout
 // rules the pylance oracle (tests/python/test_lance_file.py) does not show.
 #include <arrow/api.h>
+#include <arrow/compute/api.h>
 #include <arrow/io/memory.h>
 #include <gtest/gtest.h>
 
@@ -154,15 +155,131 @@ TEST(LanceWriter, RefusesWhatItCannotWriteByName) {
   auto r = LanceFileWriter::Open(sink, schema);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("field 'm'"), std::string::npos) << r.status();
-  LanceWriteOptions v21;
-  v21.version = "2.1";
-  EXPECT_TRUE(LanceFileWriter::Open(sink, MakeTable(1)->schema(), v21).status().IsNotImplemented());
+  LanceWriteOptions v23;
+  v23.version = "2.3";
+  EXPECT_TRUE(LanceFileWriter::Open(sink, MakeTable(1)->schema(), v23).status().IsNotImplemented());
   auto w = LanceFileWriter::Open(sink, MakeTable(1)->schema()).ValueOrDie();
   auto other = arrow::schema({arrow::field("x", arrow::int32())});
   arrow::Int32Builder b;
   ASSERT_OK(b.Append(1));
   auto batch = arrow::RecordBatch::Make(other, 1, {b.Finish().ValueOrDie()});
   EXPECT_TRUE(w->Write(*batch).IsTypeError());
+}
+
+// Versions 2.1 and 2.2 written and read back through every page kind: plain
+// and nullable columns, runs, small integers, strings few and many, long
+// strings (zipped, FSST), vectors with null rows, lists with null and empty
+// rows and null items, null structs holding lists; whole, ranges, takes.
+// (pylance reads the same files in tests/python/test_lance_file.py.)
+TEST(LanceWriter, Versions21And22RoundTripEveryPageKind) {
+  const int64_t n = 5000;
+  arrow::Int64Builder ids, runs;
+  arrow::UInt16Builder small;
+  arrow::StringBuilder cat, text;
+  arrow::BooleanBuilder flags;
+  auto item = std::make_shared<arrow::Int32Builder>();
+  arrow::ListBuilder lists(arrow::default_memory_pool(), item);
+  auto vi = std::make_shared<arrow::FloatBuilder>();
+  arrow::FixedSizeListBuilder vecs(arrow::default_memory_pool(), vi, 80);
+  auto sa = std::make_shared<arrow::Int64Builder>();
+  auto sli = std::make_shared<arrow::StringBuilder>();
+  auto sl = std::make_shared<arrow::ListBuilder>(arrow::default_memory_pool(), sli);
+  arrow::StructBuilder st(arrow::struct_({arrow::field("a", arrow::int64()),
+                                          arrow::field("b", arrow::list(arrow::utf8()))}),
+                          arrow::default_memory_pool(), {sa, sl});
+  const char* words[] = {"red", "green", "blue"};
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_OK(i % 7 == 0 ? ids.AppendNull() : ids.Append(i * 3));
+    ASSERT_OK(runs.Append(i / 100));
+    ASSERT_OK(small.Append(static_cast<uint16_t>(i % 300)));
+    ASSERT_OK(i % 10 == 0 ? cat.AppendNull() : cat.Append(words[i % 3]));
+    std::string t;
+    for (int64_t k = 0; k < i % 40; ++k) t += "lorem ipsum " + std::to_string(k) + " ";
+    ASSERT_OK(text.Append(t));
+    ASSERT_OK(flags.Append(i % 3 == 0));
+    if (i % 5 == 0) {
+      ASSERT_OK(lists.AppendNull());
+    } else {
+      ASSERT_OK(lists.Append());
+      for (int64_t k = 0; k < i % 4; ++k) {
+        ASSERT_OK(k == 1 ? item->AppendNull() : item->Append(static_cast<int32_t>(i + k)));
+      }
+    }
+    if (i % 11 == 0) {
+      ASSERT_OK(vecs.AppendNull());
+    } else {
+      ASSERT_OK(vecs.Append());
+      for (int k = 0; k < 80; ++k) ASSERT_OK(vi->Append(static_cast<float>(i + k)));
+    }
+    if (i % 6 == 0) {
+      ASSERT_OK(st.AppendNull());
+    } else {
+      ASSERT_OK(st.Append());
+      ASSERT_OK(i % 4 == 0 ? sa->AppendNull() : sa->Append(i));
+      if (i % 9 == 0) {
+        ASSERT_OK(sl->AppendNull());
+      } else {
+        ASSERT_OK(sl->Append());
+        for (int64_t k = 0; k < i % 3; ++k) ASSERT_OK(sli->Append(std::to_string(i)));
+      }
+    }
+  }
+  std::vector<std::shared_ptr<arrow::Array>> cols(10);
+  ASSERT_OK(ids.Finish(&cols[0]));
+  ASSERT_OK(runs.Finish(&cols[1]));
+  ASSERT_OK(small.Finish(&cols[2]));
+  ASSERT_OK(cat.Finish(&cols[3]));
+  ASSERT_OK(text.Finish(&cols[4]));
+  ASSERT_OK(flags.Finish(&cols[5]));
+  ASSERT_OK(lists.Finish(&cols[6]));
+  ASSERT_OK(vecs.Finish(&cols[7]));
+  ASSERT_OK(st.Finish(&cols[8]));
+  ASSERT_OK_AND_ASSIGN(cols[9], arrow::MakeArrayOfNull(arrow::float64(), n));
+  arrow::FieldVector fields;
+  const char* names[] = {"ids",   "runs",  "small", "cat", "text",
+                         "flags", "lists", "vecs",  "st",  "nulls"};
+  for (int c = 0; c < 10; ++c)
+    fields.push_back(arrow::field(names[c], cols[static_cast<size_t>(c)]->type()));
+  auto table = arrow::Table::Make(arrow::schema(fields), cols);
+  for (const char* version : {"2.1", "2.2"}) {
+    SCOPED_TRACE(version);
+    LanceWriteOptions o;
+    o.version = version;
+    o.max_page_bytes = 64 << 10;  // several pages per column
+    ASSERT_OK_AND_ASSIGN(auto sink, arrow::io::BufferOutputStream::Create());
+    ASSERT_OK_AND_ASSIGN(auto w, LanceFileWriter::Open(sink, table->schema(), o));
+    ASSERT_OK(w->Write(*table->Slice(0, 1234)));
+    ASSERT_OK(w->Write(*table->Slice(1234)));
+    ASSERT_OK(w->Finish());
+    ASSERT_OK_AND_ASSIGN(auto file, sink->Finish());
+    ASSERT_OK_AND_ASSIGN(auto r,
+                         LanceFileReader::Open(std::make_shared<arrow::io::BufferReader>(file)));
+    EXPECT_EQ(r->version(),
+              (std::pair<uint16_t, uint16_t>{2, std::string(version) == "2.1" ? 1 : 2}));
+    ASSERT_OK_AND_ASSIGN(auto all, r->Read());
+    ASSERT_OK(all->ValidateFull());
+    for (int c = 0; c < 10; ++c) {
+      EXPECT_TRUE(all->column(c)->Equals(*table->column(c))) << names[c];
+    }
+    ASSERT_OK_AND_ASSIGN(auto part, r->Read({"lists", "st", "text"}, 1000, 2500));
+    EXPECT_TRUE(part->column(0)->Equals(*table->column(6)->Slice(1000, 2500)));
+    EXPECT_TRUE(part->column(1)->Equals(*table->column(8)->Slice(1000, 2500)));
+    EXPECT_TRUE(part->column(2)->Equals(*table->column(4)->Slice(1000, 2500)));
+    const std::vector<int64_t> rows = {4999, 0, 17, 1233, 1234, 2500, 2500, 77};
+    ASSERT_OK_AND_ASSIGN(auto took, r->Take(rows));
+    arrow::Int64Builder ib;
+    ASSERT_OK(ib.AppendValues(rows));
+    std::shared_ptr<arrow::Array> idx;
+    ASSERT_OK(ib.Finish(&idx));
+    for (int c = 0; c < 10; ++c) {
+      ASSERT_OK_AND_ASSIGN(auto want, arrow::compute::Take(table->column(c), idx));
+      EXPECT_TRUE(took->column(c)->Equals(*want.chunked_array())) << names[c];
+    }
+    // Every top-level field's first column: -1 for a struct (no column of its own).
+    EXPECT_EQ(r->field_columns()[8], -1);
+    int32_t row_bytes = 0;
+    EXPECT_FALSE(r->FixedWidthPages("vecs", &row_bytes).ok());  // null rows: not flat
+  }
 }
 
 }  // namespace

@@ -89,11 +89,15 @@ struct FileWriteOptions {
   std::string compression = "uncompressed";
   IndexBuildOptions index_build;
   // The container. With kLance the Parquet settings above do not apply
-  // (compression must stay "uncompressed": Lance 2.0 pages are not
-  // compressed): the data is Lance pages of at most lance_page_bytes per
-  // column, and each AILK section is a global buffer.
+  // (compression must stay "uncompressed": Lance pages choose their own
+  // compression per page, docs/FORMAT.md 5.6): the data is Lance pages of
+  // at most lance_page_bytes per column, and each AILK section is a global
+  // buffer.
   FileFormat format = FileFormat::kParquet;
   int64_t lance_page_bytes = int64_t{8} << 20;
+  // The Lance file version written: "2.2" (what pylance writes by default),
+  // "2.1" or "2.0" (no compression, no null structs).
+  std::string lance_version = "2.2";
 };
 
 // One vector column of WriteMulti: its policy (column name, dim, metric,
@@ -275,6 +279,9 @@ class AilakeFileReader {
   // True when the footer points at at least one AILK section.
   bool IsAilakeFile() const;
   FileFormat format() const;
+  // The container's version: (1, 0) for Parquet; the Lance file version
+  // (2, 0), (2, 1) or (2, 2) for Lance (DataFile.file_major/minor_version).
+  std::pair<uint32_t, uint32_t> container_version() const;
   int64_t num_rows() const;
   int num_row_groups() const;  // Parquet row groups (0 for a Lance file)
   // For each top-level field of schema(), its column in the container: the

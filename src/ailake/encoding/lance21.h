@@ -92,9 +92,10 @@ std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::DataType& type);
 // One page of the leaf at `path` holding all of `rows` (an array of the
 // top-level field), for file version 2.<minor>: levels numbered from what
 // the rows hold; mini-block with the smallest of flat, bit-packed,
-// run-length or dictionary values (strings: dictionary, plain or LZ4 per
-// chunk), full-zip for values of 256 bytes or more, constant when every
-// value is null.
+// run-length or dictionary values (strings: dictionary, FSST, plain or LZ4
+// per chunk), full-zip for values of 256 bytes or more and for every
+// fixed-size list or binary (vectors: a row is one range, read in place), constant
+// when every value is null.
 arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& rows,
                                           const std::vector<PathNodeSpec>& path, uint32_t column,
                                           uint64_t first_row, int minor);

@@ -247,6 +247,7 @@ struct LeafShape {
   int64_t items = 1;       // fixed-size lists: items per value
   int64_t item_bytes = 0;  // bytes per item
   std::vector<int64_t> dims;
+  bool opaque = false;  // fixed_size_binary: bytes with no structure (AI-Lake vectors)
 };
 
 arrow::Result<LeafShape> LeafShapeOf(const arrow::DataType& type) {
@@ -278,6 +279,7 @@ arrow::Result<LeafShape> LeafShapeOf(const arrow::DataType& type) {
   }
   s.item_bytes = static_cast<const arrow::FixedWidthType&>(*t).bit_width() / 8;
   s.width = s.items * s.item_bytes;
+  s.opaque = t->id() == arrow::Type::FIXED_SIZE_BINARY && s.dims.empty();
   return s;
 }
 
@@ -1024,7 +1026,11 @@ arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& r
   const int max_rep = shredded.max_rep;
   if (!any_value) {
     page = ConstantPage(lv);
-  } else if (!shape.variable && !shape.boolean && shape.width >= kFullZipBytes) {
+  } else if (!shape.variable && !shape.boolean &&
+             (shape.width >= kFullZipBytes || !shape.dims.empty() || shape.opaque)) {
+    // Wide values, and every fixed-size list or fixed-size binary (vectors)
+    // whatever its width: a row is one range of the page, read and searched
+    // in place.
     ARROW_ASSIGN_OR_RAISE(page, FullZipPage(lv, g, max_rep));
   } else if (shape.variable && g.var_max >= static_cast<uint64_t>(kFullZipBytes)) {
     std::string store;

@@ -417,6 +417,12 @@ int AilakeFileReader::num_row_groups() const {
 FileFormat AilakeFileReader::format() const {
   return impl_->lance ? FileFormat::kLance : FileFormat::kParquet;
 }
+std::pair<uint32_t, uint32_t> AilakeFileReader::container_version() const {
+  if (!impl_->lance) return {1, 0};
+  const auto [major, minor] = impl_->lance->version();
+  if (major == 0) return {2, 0};  // 2.0 is written as 0.3
+  return {major, minor};
+}
 std::vector<int32_t> AilakeFileReader::field_columns() const {
   if (impl_->lance) return impl_->lance->field_columns();
   std::vector<int32_t> out(static_cast<size_t>(impl_->schema->num_fields()));

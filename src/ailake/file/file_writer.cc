@@ -104,8 +104,8 @@ arrow::Status WriteLanceContainer(const arrow::Table& table,
                                   const FileWriteOptions& o, arrow::io::OutputStream* sink) {
   if (o.compression != "uncompressed") {
     return arrow::Status::NotImplemented("compression '", o.compression,
-                                         "' in a Lance-format file: ailake writes Lance "
-                                         "file version 2.0, whose pages are not compressed");
+                                         "' in a Lance-format file: Lance pages choose their own "
+                                         "compression per page (none in file version 2.0)");
   }
   // Offsets of another file's sections are never carried over.
   auto schema = table.schema();
@@ -121,6 +121,7 @@ arrow::Status WriteLanceContainer(const arrow::Table& table,
   }
   LanceWriteOptions lo;
   lo.max_page_bytes = o.lance_page_bytes;
+  lo.version = o.lance_version;
   lo.close_sink = false;
   lo.page_checksums = true;
   // The writer wants to share its sink; the caller owns this one.

@@ -25,10 +25,11 @@ VectorStoragePolicy Policy(uint32_t dim, IndexType type) {
   return p;
 }
 
-FileWriteOptions LanceOptions(int64_t page_bytes = 4096) {
+FileWriteOptions LanceOptions(int64_t page_bytes = 4096, const std::string& version = "2.0") {
   FileWriteOptions o;
   o.format = FileFormat::kLance;
   o.lance_page_bytes = page_bytes;
+  o.lance_version = version;
   return o;
 }
 
@@ -51,14 +52,18 @@ std::shared_ptr<arrow::Table> As(const std::shared_ptr<arrow::Table>& t,
   return Combined(arrow::Table::Make(like->schema(), cols, t->num_rows()));
 }
 
-TEST(LanceContainer, SameRowsSearchAndSectionsAsTheParquetFile) {
+class LanceVersions : public ::testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(LanceContainer, LanceVersions, ::testing::Values("2.0", "2.1", "2.2"));
+
+TEST_P(LanceVersions, SameRowsSearchAndSectionsAsTheParquetFile) {
   const int64_t rows = 3000;
   const uint32_t dim = 16;
+  const bool v20 = GetParam() == "2.0";
   auto batch = Batch(rows);
   auto v = file_test::MakeVectors(rows, dim);
   // A flat index: its section is deterministic, so both files carry the same bytes.
   AilakeFileWriter pq(Policy(dim, IndexType::kFlat));
-  AilakeFileWriter ln(Policy(dim, IndexType::kFlat), LanceOptions());
+  AilakeFileWriter ln(Policy(dim, IndexType::kFlat), LanceOptions(4096, GetParam()));
   ASSERT_OK_AND_ASSIGN(auto pq_bytes, pq.Write(*batch, v));
   ASSERT_OK_AND_ASSIGN(auto ln_bytes, ln.Write(*batch, v));
   EXPECT_EQ(std::memcmp(ln_bytes->data() + ln_bytes->size() - 4, "LANC", 4), 0);
@@ -70,11 +75,16 @@ TEST(LanceContainer, SameRowsSearchAndSectionsAsTheParquetFile) {
   EXPECT_EQ(b->num_rows(), rows);
   EXPECT_EQ(b->num_row_groups(), 0);
   ASSERT_OK(b->Verify());
-  // A list spans its offsets column and its items'; a struct its own column
-  // and its children's.
-  EXPECT_EQ(b->field_columns(), (std::vector<int32_t>{0, 1, 2, 3, 5, 8}));
+  // 2.0: a list spans its offsets column and its items'; a struct its own
+  // column and its children's. 2.1/2.2: only leaves have columns, a list or
+  // struct has none of its own (-1).
+  EXPECT_EQ(b->field_columns(), v20 ? (std::vector<int32_t>{0, 1, 2, 3, 5, 8})
+                                    : (std::vector<int32_t>{0, 1, 2, -1, -1, 6}));
   EXPECT_EQ(a->field_columns(), (std::vector<int32_t>{0, 1, 2, 3, 4, 5}));
-  ASSERT_OK_AND_ASSIGN(auto name, b->FieldNameOfColumn(8));
+  EXPECT_EQ(b->container_version(), (std::pair<uint32_t, uint32_t>{2, v20                   ? 0u
+                                                                      : GetParam() == "2.1" ? 1u
+                                                                                            : 2u}));
+  ASSERT_OK_AND_ASSIGN(auto name, b->FieldNameOfColumn(v20 ? 8 : 6));
   EXPECT_EQ(name, "embedding");
   EXPECT_FALSE(b->FieldNameOfColumn(4).ok());
   // The Lance file keeps the batch's schema (its list child's name too).
@@ -127,12 +137,12 @@ TEST(LanceContainer, SameRowsSearchAndSectionsAsTheParquetFile) {
   EXPECT_EQ(path, SearchPath::kIndex);
 }
 
-TEST(LanceContainer, TakeReadsOnlyTheRowsOfAVectorColumn) {
+TEST_P(LanceVersions, TakeReadsOnlyTheRowsOfAVectorColumn) {
   const int64_t rows = 4000;
   const uint32_t dim = 64;
   auto batch = Batch(rows);
   auto v = file_test::MakeVectors(rows, dim);
-  AilakeFileWriter w(Policy(dim, IndexType::kFlat), LanceOptions(int64_t{1} << 20));
+  AilakeFileWriter w(Policy(dim, IndexType::kFlat), LanceOptions(int64_t{1} << 20, GetParam()));
   ASSERT_OK_AND_ASSIGN(auto bytes, w.Write(*batch, v));
   auto counting = std::make_shared<file_test::CountingFile>(bytes);
   ASSERT_OK_AND_ASSIGN(auto r, AilakeFileReader::Open(counting));
@@ -142,6 +152,12 @@ TEST(LanceContainer, TakeReadsOnlyTheRowsOfAVectorColumn) {
   // Three rows of 256 bytes, not the 1 MiB pages that hold them: a column of
   // rows this wide has a checksum per row, so each is read and checked alone.
   EXPECT_EQ(counting->bytes_read(), 3 * 256);
+  const auto& col = static_cast<const arrow::FixedSizeBinaryArray&>(*t->column(0)->chunk(0));
+  for (size_t i = 0; i < take.size(); ++i) {
+    const auto* want = reinterpret_cast<const uint8_t*>(v.data() + take[i] * dim);
+    EXPECT_EQ(std::memcmp(col.GetValue(static_cast<int64_t>(i)), want, 256), 0);
+  }
+  if (GetParam() != "2.0") return;  // the ids are bit-packed in mini-block chunks
   // A narrow column (int64 ids, one page of 32,000 bytes) has 4 KiB
   // checksum blocks: three rows far apart cost their three blocks, row
   // 3999's the last, shorter one.
@@ -152,19 +168,14 @@ TEST(LanceContainer, TakeReadsOnlyTheRowsOfAVectorColumn) {
   EXPECT_EQ(id.Value(0), 5);
   EXPECT_EQ(id.Value(1), 3999);
   EXPECT_EQ(id.Value(2), 1700);
-  const auto& col = static_cast<const arrow::FixedSizeBinaryArray&>(*t->column(0)->chunk(0));
-  for (size_t i = 0; i < take.size(); ++i) {
-    const auto* want = reinterpret_cast<const uint8_t*>(v.data() + take[i] * dim);
-    EXPECT_EQ(std::memcmp(col.GetValue(static_cast<int64_t>(i)), want, 256), 0);
-  }
 }
 
-TEST(LanceContainer, IndexLaterCopiesThePagesAndAddsGlobalBuffers) {
+TEST_P(LanceVersions, IndexLaterCopiesThePagesAndAddsGlobalBuffers) {
   const int64_t rows = 1500;
   const uint32_t dim = 8;
   auto batch = Batch(rows);
   auto v = file_test::MakeVectors(rows, dim);
-  AilakeFileWriter w(Policy(dim, IndexType::kFlat), LanceOptions());
+  AilakeFileWriter w(Policy(dim, IndexType::kFlat), LanceOptions(4096, GetParam()));
   ASSERT_OK_AND_ASSIGN(auto plain, w.WriteParquetOnly(*batch, v));
   ASSERT_OK_AND_ASSIGN(auto plain_reader, AilakeFileReader::Open(plain));
   EXPECT_EQ(plain_reader->format(), FileFormat::kLance);
@@ -242,6 +253,32 @@ TEST(LanceContainer, CorruptSectionsAndUnwritableSettingsAreClearErrors) {
       if (at != ids[0].offset + 801) {
         EXPECT_FALSE(r->Vectors().ok());
       }
+    }
+  }
+  // Versions 2.1/2.2: a flipped bit in a zipped vector page or in a
+  // bit-packed chunk of ids is found the same way.
+  for (const char* version : {"2.1", "2.2"}) {
+    SCOPED_TRACE(version);
+    AilakeFileWriter w2(Policy(dim, IndexType::kFlat), LanceOptions(4096, version));
+    ASSERT_OK_AND_ASSIGN(auto b2, w2.Write(*batch, v));
+    ASSERT_OK_AND_ASSIGN(auto lance,
+                         LanceFileReader::Open(std::make_shared<arrow::io::BufferReader>(b2)));
+    EXPECT_TRUE(lance->has_page_checksums());
+    int32_t row_bytes = 0;
+    ASSERT_OK_AND_ASSIGN(auto pages, lance->FixedWidthPages("embedding", &row_bytes));
+    EXPECT_EQ(row_bytes, 32);
+    ASSERT_OK_AND_ASSIGN(auto reader2, AilakeFileReader::Open(b2));
+    ASSERT_OK(reader2->Verify());
+    const uint64_t in_ids = 64 + 8 + 40;  // the ids' first page: a chunk past its header
+    for (uint64_t at : {pages[0].offset + 7 * 32 + 3, in_ids}) {
+      std::string copy(reinterpret_cast<const char*>(b2->data()), b2->size());
+      copy[at] ^= 0x04;
+      ASSERT_OK_AND_ASSIGN(auto r, AilakeFileReader::Open(std::make_shared<arrow::Buffer>(copy)));
+      auto all = r->Read();
+      ASSERT_FALSE(all.ok());
+      EXPECT_NE(all.status().message().find("page checksum mismatch"), std::string::npos)
+          << all.status().ToString();
+      EXPECT_FALSE(r->Verify().ok());
     }
   }
   // Compression is a Parquet setting: refused, not ignored.

@@ -15,7 +15,7 @@ arrow::Status DescribeColumns(const Manifest& m, const AilakeFileReader& file, D
   df->clear_fields();
   df->clear_column_indices();
   df->clear_vector_fields();
-  SetDataFileVersion(file.format(), df);
+  SetDataFileVersion(file.format(), df, file.container_version().second);
   const auto& file_schema = *file.schema();
   const auto columns = file.field_columns();
   for (int c = 0; c < file_schema.num_fields(); ++c) {
@@ -133,6 +133,7 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
     if (format == FileFormat::kLance) {
       LanceWriteOptions lo;
       lo.max_page_bytes = file_options.lance_page_bytes;
+      lo.version = file_options.lance_version;
       lo.page_checksums = true;
       ARROW_RETURN_NOT_OK(WriteLanceFile(*t, sink, lo));
       ARROW_ASSIGN_OR_RAISE(bytes, sink->Finish());

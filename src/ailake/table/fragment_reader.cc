@@ -8,6 +8,7 @@
 
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/table_context.h"
+#include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
 
 namespace ailake::table {
@@ -48,17 +49,17 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFragmentColumns(
     for (int fi = 0; fi < fragment.files_size() && sources[i].file < 0; ++fi) {
       const DataFile& df = fragment.files(fi);
       for (int k = 0; k < df.fields_size(); ++k) {
-        if (df.fields(k) == id && df.column_indices(k) >= 0) {
-          sources[i].file = fi;
-          ARROW_ASSIGN_OR_RAISE(auto reader, table.OpenDataFile(df.path(), KnownSize(df)));
-          auto name = reader->FieldNameOfColumn(df.column_indices(k));
-          if (!name.ok()) {
-            return arrow::Status::Invalid("data file '", df.path(), "' (manifest field ", id,
-                                          "): ", name.status().message());
-          }
-          sources[i].file_column = *name;
-          break;
+        if (df.fields(k) != id || df.column_indices(k) < -1) continue;
+        ARROW_ASSIGN_OR_RAISE(auto reader, table.OpenDataFile(df.path(), KnownSize(df)));
+        auto name = StoredColumnName(df, k, *reader);
+        if (!name.ok()) {
+          return arrow::Status::Invalid("data file '", df.path(), "' (manifest field ", id,
+                                        "): ", name.status().message());
         }
+        if (!name->has_value()) continue;
+        sources[i].file = fi;
+        sources[i].file_column = **name;
+        break;
       }
     }
   }

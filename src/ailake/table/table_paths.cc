@@ -52,10 +52,30 @@ FileFormat DataFileFormat(const DataFile& df) {
                                                                : FileFormat::kParquet;
 }
 
-void SetDataFileVersion(FileFormat format, DataFile* df) {
+void SetDataFileVersion(FileFormat format, DataFile* df, uint32_t lance_minor) {
   const bool lance = format == FileFormat::kLance;
   df->set_file_major_version(lance ? kLanceDataFileMajorVersion : kDataFileMajorVersion);
-  df->set_file_minor_version(lance ? kLanceDataFileMinorVersion : kDataFileMinorVersion);
+  df->set_file_minor_version(lance ? lance_minor : kDataFileMinorVersion);
+}
+
+arrow::Result<std::optional<std::string>> StoredColumnName(const DataFile& df, int k,
+                                                           const AilakeFileReader& file) {
+  const int32_t col = df.column_indices(k);
+  if (col >= 0) {
+    ARROW_ASSIGN_OR_RAISE(auto name, file.FieldNameOfColumn(col));
+    return std::optional<std::string>(std::move(name));
+  }
+  // Lance 2.1+: a struct has no column of its own (-1); DescribeColumns
+  // lists the file's top-level fields in order.
+  if (col == -1 && DataFileFormat(df) == FileFormat::kLance && df.file_minor_version() >= 1 &&
+      file.format() == FileFormat::kLance) {
+    if (k >= file.schema()->num_fields()) {
+      return arrow::Status::Invalid("data file '", df.path(), "' lists field ", k, " of a file of ",
+                                    file.schema()->num_fields(), " fields");
+    }
+    return std::optional<std::string>(file.schema()->field(k)->name());
+  }
+  return std::optional<std::string>();
 }
 
 std::string DeletionFilePath(uint64_t fragment_id, std::string_view uuid) {

@@ -17,9 +17,9 @@
 namespace ailake::table {
 
 // DataFile.file_major_version / file_minor_version of the files we write:
-// 1.0 = AI-Lake Parquet file (docs/FORMAT.md section 2); 2.0 = AI-Lake file
-// in the Lance container, Lance file version 2.0 (section 5.5). 0.0 is
-// never written.
+// 1.0 = AI-Lake Parquet file (docs/FORMAT.md section 2); 2.x = AI-Lake file
+// in the Lance container, Lance file version 2.x (sections 5.5, 5.6). 0.0
+// is never written.
 inline constexpr uint32_t kDataFileMajorVersion = 1;
 inline constexpr uint32_t kDataFileMinorVersion = 0;
 inline constexpr uint32_t kLanceDataFileMajorVersion = 2;
@@ -49,7 +49,13 @@ FileFormat StorageFormatOf(const Manifest& m);
 // The container a data file records (file_major_version: 2 = Lance).
 FileFormat DataFileFormat(const DataFile& df);
 // file_major_version / file_minor_version for a file in `format`.
-void SetDataFileVersion(FileFormat format, DataFile* df);
+void SetDataFileVersion(FileFormat format, DataFile* df, uint32_t lance_minor = 0);
+
+// The name, in `file`, of the column that entry k of df.fields is stored
+// in: through column_indices, or (Lance 2.1+, where a struct has no column
+// of its own and records -1) by position; none when the file lacks it.
+arrow::Result<std::optional<std::string>> StoredColumnName(const DataFile& df, int k,
+                                                           const AilakeFileReader& file);
 std::string DeletionFilePath(uint64_t fragment_id, std::string_view uuid);
 std::string CodebookPath(std::string_view column, std::string_view uuid);
 

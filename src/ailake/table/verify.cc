@@ -33,13 +33,16 @@ void CheckFileColumns(const Manifest& m, const arrow::Schema& table_schema,
   for (int k = 0; k < df.fields_size(); ++k) {
     const int32_t id = df.fields(k);
     const int32_t col = df.column_indices(k);
-    if (id < 0 || col < 0) continue;
+    if (id < 0 || col < -1) continue;
     std::string name;
     for (const auto& f : m.fields()) {
       if (f.id() == id && f.parent_id() == -1) name = f.name();
     }
     if (name.empty()) continue;  // a nested child: checked with its parent
-    auto stored_name = r.FieldNameOfColumn(col);
+    auto found = table::StoredColumnName(df, k, r);
+    if (found.ok() && !found->has_value()) continue;  // not stored in this file
+    auto stored_name = found.ok() ? arrow::Result<std::string>(**found)
+                                  : arrow::Result<std::string>(found.status());
     if (!stored_name.ok()) {
       problems->push_back(df.path() + ": manifest field '" + name + "' names column " +
                           std::to_string(col) + ": " + stored_name.status().message());

@@ -2,7 +2,10 @@
 // checked against every file, every problem reported.
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
+#include <arrow/io/file.h>
 #include <gtest/gtest.h>
+
+#include "ailake/lance.h"
 
 #include <filesystem>
 #include <fstream>
@@ -91,10 +94,25 @@ TEST_F(TableVerifyTest, EveryProblemIsReportedWithItsObject) {
   auto t = Table::Open(dir_).ValueOrDie();
   const auto frags = t->fragments();
   ASSERT_GE(frags.size(), 2u);
-  // A data page of the first fragment's file (just past "PAR1" and the page
-  // header: the first column's values).
+  // A data page of the first fragment's file: Parquet, just past "PAR1" and
+  // the page header (the first column's values); Lance, a byte of the
+  // vector column's first page (the first column's page may be a few bytes
+  // followed by padding that no reader reads).
   const std::string page_file = frags[0].files[0].path;
-  FlipByte(dir_ + "/" + page_file, 40);
+  uint64_t page_byte = 40;
+  {
+    auto r = AilakeFileReader::Open(dir_ + "/" + page_file).ValueOrDie();
+    if (r->format() == FileFormat::kLance) {
+      auto lance =
+          LanceFileReader::Open(arrow::io::ReadableFile::Open(dir_ + "/" + page_file).ValueOrDie())
+              .ValueOrDie();
+      int32_t row_bytes = 0;
+      page_byte =
+          lance->FixedWidthPages(r->vector_columns()[0].name, &row_bytes).ValueOrDie()[0].offset +
+          3;
+    }
+  }
+  FlipByte(dir_ + "/" + page_file, page_byte);
   // The centroid of the second fragment's section.
   const std::string section_file = frags[1].files[0].path;
   {

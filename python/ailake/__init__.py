@@ -873,9 +873,12 @@ def write_lance_file(
     max_page_bytes: int = 8 << 20,
 ) -> None:
     """Writes ``data`` (Arrow data or a dict of columns) as one file in the
-    Lance columnar file format (version 2.0), which pylance's
-    ``lance.file.LanceFileReader`` reads (docs/FORMAT.md 5). Pages of each
-    column are cut at ``max_page_bytes`` and encoded in parallel."""
+    Lance columnar file format, which pylance's ``lance.file.LanceFileReader``
+    reads (docs/FORMAT.md 5). ``version`` "2.0" (plain pages), "2.1" or "2.2"
+    (what pylance writes by default: repetition/definition levels, null
+    structs, compression chosen per page: bit packing, run lengths,
+    dictionaries, FSST, LZ4). Pages of each column are cut at
+    ``max_page_bytes`` and encoded in parallel."""
     _ailake.write_lance_file(os.fspath(path), _arrow_data(data), version, int(max_page_bytes))
 
 

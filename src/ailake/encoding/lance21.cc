@@ -15,6 +15,11 @@ namespace {
 
 using Bytes = std::span<const uint8_t>;
 
+// Bounds on what one page may claim (pylance writes at most 4096 values a
+// chunk): untrusted counts never size an allocation beyond them.
+constexpr int64_t kMaxLevels = int64_t{1} << 26;
+constexpr int64_t kMaxChunkValues = int64_t{1} << 16;
+
 arrow::Status Corrupt(const std::string& what) {
   return arrow::Status::Invalid("corrupt Lance file: ", what);
 }
@@ -273,6 +278,7 @@ std::shared_ptr<arrow::ArrayData> FixedData(const std::shared_ptr<arrow::DataTyp
 arrow::Result<std::vector<uint16_t>> DecodeLevels(const pb::CompressiveEncoding& e, Bytes in,
                                                   int64_t n, int depth = 0) {
   if (depth > 4) return Corrupt("level compression nested too deeply");
+  if (n < 0 || n > kMaxLevels) return Corrupt("a page of " + std::to_string(n) + " levels");
   std::vector<uint16_t> out(static_cast<size_t>(n));
   switch (e.compression_case()) {
     case pb::CompressiveEncoding::kFlat: {
@@ -667,7 +673,7 @@ arrow::Result<std::vector<Chunk>> ChunksOf(const pb::MiniBlockLayout& m, Bytes m
         large ? Load<uint32_t>(meta.data() + 4 * c) : Load<uint16_t>(meta.data() + 2 * c);
     const uint64_t bytes = (static_cast<uint64_t>(word >> 4) + 1) * 8;
     const int64_t n = c + 1 == count ? total - items : int64_t{1} << (word & 0xf);
-    if (n < 0 || n > total - items || at + bytes > data_bytes) {
+    if (n < 0 || n > total - items || n > kMaxChunkValues || at + bytes > data_bytes) {
       return Corrupt("mini-block chunk " + std::to_string(c) + " lies outside its page");
     }
     out[c] = {at, bytes, items, n};
@@ -1279,7 +1285,7 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
   const bool dict = m.has_dictionary();
   if (dict) {
     if (page.buffer_sizes[2] > (uint64_t{1} << 31) ||
-        m.num_dictionary_items() > (uint64_t{1} << 31)) {
+        m.num_dictionary_items() > (uint64_t{1} << 24)) {
       return Corrupt("dictionary too large");
     }
     ARROW_ASSIGN_OR_RAISE(auto db, page.read(2, 0, page.buffer_sizes[2]));

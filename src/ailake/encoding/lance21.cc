@@ -869,6 +869,12 @@ arrow::Result<LeafItems> SelectRows(LeafItems all, const std::vector<pb::RepDefL
   const int64_t num_items = !all.rep.empty()   ? static_cast<int64_t>(all.rep.size())
                             : !all.def.empty() ? static_cast<int64_t>(all.def.size())
                                                : all.values[0]->length;
+  if ((max_rep > 0 && static_cast<int64_t>(all.rep.size()) != num_items) ||
+      (max_rep == 0 && !all.rep.empty()) ||
+      (!all.def.empty() && static_cast<int64_t>(all.def.size()) != num_items)) {
+    return Corrupt("page levels disagree with its layers (" + std::to_string(all.rep.size()) +
+                   " repetition, " + std::to_string(all.def.size()) + " definition levels)");
+  }
   LeafItems out;
   out.rows = static_cast<int64_t>(rows.size());
   std::vector<std::pair<int64_t, int64_t>> ranges;  // of values

@@ -80,10 +80,16 @@ arrow::Result<std::shared_ptr<arrow::DataType>> TypeOf(std::string_view lt, int 
   }
   if (lt.starts_with("time32:")) {
     ARROW_ASSIGN_OR_RAISE(auto unit, ParseUnit(rest("time32:")));
+    if (unit != arrow::TimeUnit::SECOND && unit != arrow::TimeUnit::MILLI) {
+      return Corrupt("logical type '" + std::string(lt) + "': time32 is in s or ms");
+    }
     return arrow::time32(unit);
   }
   if (lt.starts_with("time64:")) {
     ARROW_ASSIGN_OR_RAISE(auto unit, ParseUnit(rest("time64:")));
+    if (unit != arrow::TimeUnit::MICRO && unit != arrow::TimeUnit::NANO) {
+      return Corrupt("logical type '" + std::string(lt) + "': time64 is in us or ns");
+    }
     return arrow::time64(unit);
   }
   if (lt.starts_with("duration:")) {

@@ -135,6 +135,16 @@ class Values {
     if (s_.variable) offsets_.push_back(0);
   }
   const Shape& shape() const { return s_; }
+  // Room for n more values (fixed width) or their offsets.
+  void Reserve(int64_t n) {
+    if (s_.variable) {
+      offsets_.reserve(offsets_.size() + static_cast<size_t>(n));
+    } else if (s_.boolean) {
+      bits_.reserve(bits_.size() + static_cast<size_t>(n));
+    } else {
+      data_.reserve(data_.size() + static_cast<size_t>(n * s_.width));
+    }
+  }
   int64_t size() const { return n_; }
 
   void Fixed(const uint8_t* p, int64_t n) {
@@ -464,8 +474,18 @@ arrow::Status DecodeDictionary(const pb::CompressiveEncoding& e, Bytes in, int64
 // ---- mini-block values --------------------------------------------------------
 
 struct ChunkCtx {
-  const FsstTable* fsst = nullptr;  // the page's symbol table
+  const FsstTable* fsst = nullptr;             // the page's symbol table
+  const std::vector<int64_t>* pick = nullptr;  // strings: only these of the chunk (ascending)
 };
+
+// Whether a chunk of this compression can hand back some of its strings
+// without decoding the others.
+bool CanPick(const pb::CompressiveEncoding& e) {
+  if (e.has_variable()) return true;
+  if (e.has_fsst()) return CanPick(e.fsst().values());
+  if (e.has_general()) return CanPick(e.general().values());
+  return false;
+}
 
 // The `n` values of one mini-block chunk's value buffers; dictionary
 // indices (when `indices` is set) go there instead.
@@ -555,6 +575,20 @@ arrow::Status DecodeChunkValues(const pb::CompressiveEncoding& e, std::vector<By
       auto off = [&](int64_t i) {
         return LoadUnsigned(b.data() + static_cast<size_t>(i) * w, static_cast<int>(w));
       };
+      const auto one = [&](int64_t i) -> arrow::Status {
+        const uint64_t a = off(i), z = off(i + 1);
+        if (a > z || z > b.size()) return Corrupt("string offsets out of range");
+        if (ctx.fsst != nullptr) return out->VarFsst(*ctx.fsst, b.subspan(a, z - a));
+        out->Var(b.data() + a, static_cast<size_t>(z - a));
+        return arrow::Status::OK();
+      };
+      if (ctx.pick != nullptr) {
+        for (int64_t i : *ctx.pick) {
+          if (i < 0 || i >= n) return Corrupt("row beyond its chunk");
+          ARROW_RETURN_NOT_OK(one(i));
+        }
+        return arrow::Status::OK();
+      }
       for (int64_t i = 0; i < n; ++i) {
         const uint64_t a = off(i), z = off(i + 1);
         if (a > z || z > b.size()) return Corrupt("string offsets out of range");
@@ -694,8 +728,11 @@ struct MiniPage {
 
 // Decodes chunks [c0, c1) of the page into `items` (levels appended) and
 // the values (or dictionary indices).
+// `picks` (strings, no lists): per chunk, the only items wanted from it;
+// their levels and values alone are appended.
 arrow::Status DecodeChunks(const PageIn& page, const MiniPage& mp, size_t c0, size_t c1,
-                           LeafItems* items, Values* values, std::vector<uint64_t>* indices) {
+                           LeafItems* items, Values* values, std::vector<uint64_t>* indices,
+                           const std::vector<std::vector<int64_t>>* picks = nullptr) {
   if (c0 >= c1) return arrow::Status::OK();
   const auto& m = *mp.m;
   const uint64_t from = mp.chunks[c0].offset;
@@ -706,6 +743,7 @@ arrow::Status DecodeChunks(const PageIn& page, const MiniPage& mp, size_t c0, si
   if (mp.fsst) ctx.fsst = &*mp.fsst;
   for (size_t c = c0; c < c1; ++c) {
     const Chunk& ch = mp.chunks[c];
+    if (picks != nullptr) ctx.pick = &(*picks)[c];
     const Bytes b(data->data() + (ch.offset - from), static_cast<size_t>(ch.bytes));
     size_t at = 0;
     auto u16 = [&]() -> arrow::Result<uint64_t> {
@@ -753,7 +791,14 @@ arrow::Status DecodeChunks(const PageIn& page, const MiniPage& mp, size_t c0, si
       ARROW_ASSIGN_OR_RAISE(Bytes db, take(def_bytes));
       ARROW_ASSIGN_OR_RAISE(auto d,
                             DecodeLevels(m.def_compression(), db, static_cast<int64_t>(levels)));
-      items->def.insert(items->def.end(), d.begin(), d.end());
+      if (ctx.pick != nullptr) {
+        for (int64_t i : *ctx.pick) {
+          if (i < 0 || static_cast<size_t>(i) >= d.size()) return Corrupt("row beyond its chunk");
+          items->def.push_back(d[static_cast<size_t>(i)]);
+        }
+      } else {
+        items->def.insert(items->def.end(), d.begin(), d.end());
+      }
     }
     std::vector<Bytes> bufs;
     for (uint64_t sz : sizes) {
@@ -1261,9 +1306,12 @@ arrow::Result<LeafItems> DecodeConstant(const PageIn& page,
   return items;
 }
 
+// Rows `rows` of a mini-block page, or (lo >= 0, a page without lists) rows
+// [lo, hi) without listing them.
 arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
                                          const std::shared_ptr<arrow::DataType>& type,
-                                         std::span<const int64_t> rows) {
+                                         std::span<const int64_t> rows, int64_t lo = -1,
+                                         int64_t hi = -1) {
   const auto& m = page.layout->mini_block_layout();
   const auto layers = LayersOf(*page.layout);
   MiniPage mp;
@@ -1302,8 +1350,20 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
   // Which chunks: without lists a row is an item, so only the chunks
   // holding the rows; with lists, every chunk (rows may span chunks).
   const bool has_lists = MaxRep(layers) > 0;
+  const bool range = lo >= 0 && !has_lists;
   std::vector<std::pair<size_t, size_t>> spans;  // chunk ranges
-  if (has_lists || rows.empty()) {
+  if (range) {
+    size_t c0 = 0;
+    while (c0 < mp.chunks.size() && mp.chunks[c0].first_item + mp.chunks[c0].items <= lo) ++c0;
+    size_t c1 = c0;
+    while (c1 < mp.chunks.size() && mp.chunks[c1].first_item < hi) ++c1;
+    if (hi > lo) {
+      if (c1 == c0 || mp.chunks[c1 - 1].first_item + mp.chunks[c1 - 1].items < hi) {
+        return Corrupt("rows beyond the page's chunks");
+      }
+      spans.emplace_back(c0, c1);
+    }
+  } else if (has_lists || rows.empty()) {
     if (!mp.chunks.empty()) spans.emplace_back(0, mp.chunks.size());
   } else {
     size_t c = 0;
@@ -1321,6 +1381,30 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
   LeafItems all;
   Values values(shape);
   std::vector<uint64_t> indices;
+  // A take of strings without lists: only the wanted strings of each chunk
+  // are decoded; the items come out as the rows, in order.
+  if (!range && !has_lists && !dict && !rows.empty() && !m.has_rep_compression() &&
+      CanPick(m.value_compression())) {
+    std::vector<std::vector<int64_t>> picks(mp.chunks.size());
+    size_t c = 0;
+    for (int64_t r : rows) {
+      while (c < mp.chunks.size() && mp.chunks[c].first_item + mp.chunks[c].items <= r) ++c;
+      if (c == mp.chunks.size()) return Corrupt("row beyond the page's chunks");
+      picks[c].push_back(r - mp.chunks[c].first_item);
+    }
+    values.Reserve(static_cast<int64_t>(rows.size()));
+    for (auto [c0, c1] : spans) {
+      ARROW_RETURN_NOT_OK(DecodeChunks(page, mp, c0, c1, &all, &values, nullptr, &picks));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto data, values.Finish());
+    if (data->length != static_cast<int64_t>(rows.size()) ||
+        (!all.def.empty() && all.def.size() != rows.size())) {
+      return Corrupt("page levels disagree with its layers");
+    }
+    all.values.push_back(std::move(data));
+    all.rows = static_cast<int64_t>(rows.size());
+    return all;
+  }
   // Without lists, the decoded spans' items are page rows: each span's
   // first row, its rows and where its items start among the decoded ones.
   struct Decoded {
@@ -1328,6 +1412,13 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
   };
   std::vector<Decoded> decoded;
   int64_t decoded_items = 0;
+  {
+    int64_t want = 0;
+    for (auto [c0, c1] : spans) {
+      for (size_t c = c0; c < c1; ++c) want += mp.chunks[c].items;
+    }
+    if (!dict) values.Reserve(want);
+  }
   for (auto [c0, c1] : spans) {
     ARROW_RETURN_NOT_OK(DecodeChunks(page, mp, c0, c1, &all, &values, dict ? &indices : nullptr));
     int64_t items = 0;
@@ -1359,6 +1450,24 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
     return SelectRows(std::move(all), layers, rows);
   }
   all.rows = decoded_items;
+  if (range) {  // one span: rows [lo, hi) are items [lo - first, hi - first) of it
+    LeafItems out;
+    out.rows = hi - lo;
+    if (spans.empty()) {
+      out.values.push_back(all.values[0]->Slice(0, 0));
+      return out;
+    }
+    const int64_t at = lo - decoded[0].first_row;
+    if (all.values[0]->length != decoded_items ||
+        (!all.def.empty() && static_cast<int64_t>(all.def.size()) != decoded_items) ||
+        !all.rep.empty()) {
+      return Corrupt("page levels disagree with its layers");
+    }
+    if (!all.def.empty()) out.def.assign(all.def.begin() + at, all.def.begin() + at + (hi - lo));
+    out.values.push_back(at == 0 && hi - lo == decoded_items ? all.values[0]
+                                                             : all.values[0]->Slice(at, hi - lo));
+    return out;
+  }
   std::vector<int64_t> local;
   local.reserve(rows.size());
   size_t q = 0;
@@ -1410,6 +1519,9 @@ arrow::Result<LeafItems> DecodeRows(const PageIn& page,
                                     const std::shared_ptr<arrow::DataType>& leaf_type, int64_t lo,
                                     int64_t hi) {
   if (lo < 0 || hi > page.rows || lo > hi) return arrow::Status::Invalid("page rows out of range");
+  if (page.layout->has_mini_block_layout() && MaxRep(LayersOf(*page.layout)) == 0) {
+    return DecodeMiniBlock(page, leaf_type, {}, lo, hi);
+  }
   std::vector<int64_t> rows(static_cast<size_t>(hi - lo));
   for (int64_t r = lo; r < hi; ++r) rows[static_cast<size_t>(r - lo)] = r;
   return TakeRows(page, leaf_type, rows);
@@ -1445,6 +1557,10 @@ arrow::Result<std::vector<Level>> Unravel(const LeafItems& items,
   }
   if (max_rep > 0 && items.rep.empty() && n > 0)
     return Corrupt("a list page without repetition levels");
+  if (items.rep.empty() && items.def.empty()) {  // no lists, no nulls: n valid slots everywhere
+    for (auto& lv : out) lv.slots = n;
+    return out;
+  }
   for (int64_t i = 0; i < n; ++i) {
     const int r = items.rep.empty() ? max_rep : items.rep[static_cast<size_t>(i)];
     const int d = items.def.empty() ? 0 : items.def[static_cast<size_t>(i)];

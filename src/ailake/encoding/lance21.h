@@ -67,7 +67,7 @@ std::vector<pb::RepDefLayer> LayersOf(const pb::PageLayout& layout);
 struct Level {
   bool is_list = false;
   int64_t slots = 0;
-  std::vector<uint8_t> valid;    // per slot
+  std::vector<uint8_t> valid;    // per slot; empty: every slot valid
   std::vector<int64_t> offsets;  // lists: slots + 1
 };
 

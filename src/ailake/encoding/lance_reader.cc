@@ -593,7 +593,15 @@ struct LanceFileReader::Impl {
           if (!to.offsets.empty()) to.offsets.pop_back();
           for (int64_t o : from.offsets) to.offsets.push_back(base + o);
         }
-        to.valid.insert(to.valid.end(), from.valid.begin(), from.valid.end());
+        // An empty validity means every slot valid.
+        if (!from.valid.empty() || !to.valid.empty()) {
+          if (to.valid.empty()) to.valid.assign(static_cast<size_t>(to.slots), 1);
+          if (from.valid.empty()) {
+            to.valid.insert(to.valid.end(), static_cast<size_t>(from.slots), 1);
+          } else {
+            to.valid.insert(to.valid.end(), from.valid.begin(), from.valid.end());
+          }
+        }
         to.slots += from.slots;
       }
       st.values.push_back(std::move(items->values[0]));
@@ -606,6 +614,7 @@ struct LanceFileReader::Impl {
   static arrow::Result<std::shared_ptr<arrow::Buffer>> Bitmap(const l21::Level& lv, int64_t* nulls,
                                                               int64_t offset = 0) {
     *nulls = 0;
+    if (lv.valid.empty()) return nullptr;  // every slot valid
     for (uint8_t v : lv.valid) *nulls += v ? 0 : 1;
     if (*nulls == 0) return nullptr;
     ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> b,

@@ -177,6 +177,30 @@ class Values {
     }
     item_valid_.resize(static_cast<size_t>(n_ * s_.items), 1);
   }
+  // Values `pick` (ascending) of `from`, a Values of the same shape.
+  void AppendPicked(const Values& from, const std::vector<int64_t>& pick) {
+    for (int64_t i : pick) {
+      if (s_.variable) {
+        const uint64_t a = from.offsets_[static_cast<size_t>(i)];
+        const uint64_t b = from.offsets_[static_cast<size_t>(i) + 1];
+        Var(reinterpret_cast<const uint8_t*>(from.data_.data()) + a, static_cast<size_t>(b - a));
+      } else if (s_.boolean) {
+        bits_.push_back(from.bits_[static_cast<size_t>(i)]);
+        ++n_;
+      } else {
+        data_.append(from.data_, static_cast<size_t>(i * s_.width), static_cast<size_t>(s_.width));
+        if (!from.item_valid_.empty() || !item_valid_.empty()) {
+          item_valid_.resize(static_cast<size_t>(n_ * s_.items), 1);
+          for (int64_t k = 0; k < s_.items; ++k) {
+            item_valid_.push_back(from.item_valid_.empty()
+                                      ? 1
+                                      : from.item_valid_[static_cast<size_t>(i * s_.items + k)]);
+          }
+        }
+        ++n_;
+      }
+    }
+  }
   // n values of zeros (or empty strings): the slots of nulls.
   void Zeros(int64_t n) {
     if (s_.variable) {
@@ -805,6 +829,25 @@ arrow::Status DecodeChunks(const PageIn& page, const MiniPage& mp, size_t c0, si
       ARROW_ASSIGN_OR_RAISE(Bytes vb, take(sz));
       bufs.push_back(vb);
     }
+    if (ctx.pick != nullptr && !CanPick(m.value_compression())) {
+      // The whole chunk decoded aside, the wanted values kept.
+      ChunkCtx all = ctx;
+      all.pick = nullptr;
+      Values scratch(values->shape());
+      std::vector<uint64_t> scratch_indices;
+      ARROW_RETURN_NOT_OK(DecodeChunkValues(m.value_compression(), std::move(bufs), ch.items, all,
+                                            &scratch, indices ? &scratch_indices : nullptr));
+      const int64_t got = indices ? static_cast<int64_t>(scratch_indices.size()) : scratch.size();
+      for (int64_t i : *ctx.pick) {
+        if (i < 0 || i >= got) return Corrupt("row beyond its chunk");
+      }
+      if (indices != nullptr) {
+        for (int64_t i : *ctx.pick) indices->push_back(scratch_indices[static_cast<size_t>(i)]);
+      } else {
+        values->AppendPicked(scratch, *ctx.pick);
+      }
+      continue;
+    }
     ARROW_RETURN_NOT_OK(
         DecodeChunkValues(m.value_compression(), std::move(bufs), ch.items, ctx, values, indices));
   }
@@ -1161,18 +1204,58 @@ arrow::Result<LeafItems> DecodeFullZip(const PageIn& page,
     if (ri % n1 != 0) return Corrupt("full-zip repetition index size");
     const int w = static_cast<int>(ri / n1);
     if (w != 1 && w != 2 && w != 4 && w != 8) return Corrupt("full-zip repetition index width");
+    // Runs of consecutive rows; their index entries, then their bytes, read
+    // in requests that take in whatever lies within 4 KiB of each other.
+    constexpr uint64_t kCoalesce = 4096;
+    struct Run {
+      int64_t first, count;
+      uint64_t from = 0, to = 0;  // bytes in buffer 0
+    };
+    std::vector<Run> runs;
     for (size_t k = 0; k < rows.size();) {
       size_t j = k + 1;
       while (j < rows.size() && rows[j] == rows[j - 1] + 1) ++j;
-      ARROW_ASSIGN_OR_RAISE(auto ix,
-                            page.read(1, static_cast<uint64_t>(rows[k]) * w,
-                                      static_cast<uint64_t>(rows[j - 1] - rows[k] + 2) * w));
-      const uint64_t from = LoadUnsigned(ix->data(), w);
-      const uint64_t to = LoadUnsigned(ix->data() + (j - k) * static_cast<size_t>(w), w);
-      if (from > to || to > page.buffer_sizes[0])
-        return Corrupt("full-zip repetition index out of range");
-      ARROW_RETURN_NOT_OK(decode_span(from, to, static_cast<int64_t>(j - k)));
+      runs.push_back({rows[k], static_cast<int64_t>(j - k)});
       k = j;
+    }
+    const auto uw = static_cast<uint64_t>(w);
+    for (size_t a = 0; a < runs.size();) {
+      size_t b = a + 1;
+      while (b < runs.size() &&
+             static_cast<uint64_t>(runs[b].first - (runs[b - 1].first + runs[b - 1].count)) * uw <=
+                 kCoalesce) {
+        ++b;
+      }
+      const uint64_t lo = static_cast<uint64_t>(runs[a].first) * uw;
+      const uint64_t hi = static_cast<uint64_t>(runs[b - 1].first + runs[b - 1].count + 1) * uw;
+      ARROW_ASSIGN_OR_RAISE(auto ix, page.read(1, lo, hi - lo));
+      for (size_t q = a; q < b; ++q) {
+        const uint64_t at = static_cast<uint64_t>(runs[q].first) * uw - lo;
+        runs[q].from = LoadUnsigned(ix->data() + at, w);
+        runs[q].to = LoadUnsigned(ix->data() + at + static_cast<uint64_t>(runs[q].count) * uw, w);
+        if (runs[q].from > runs[q].to || runs[q].to > page.buffer_sizes[0]) {
+          return Corrupt("full-zip repetition index out of range");
+        }
+      }
+      a = b;
+    }
+    for (size_t a = 0; a < runs.size();) {
+      size_t b = a + 1;
+      while (b < runs.size() && runs[b].from >= runs[b - 1].to &&
+             runs[b].from - runs[b - 1].to <= kCoalesce) {
+        ++b;
+      }
+      const uint64_t lo = runs[a].from, hi = std::max(lo, runs[b - 1].to);
+      ARROW_ASSIGN_OR_RAISE(auto bytes, page.read(0, lo, hi - lo));
+      for (size_t q = a; q < b; ++q) {
+        if (runs[q].from < lo || runs[q].to > hi) return Corrupt("full-zip rows out of order");
+        ARROW_RETURN_NOT_OK(DecodeZipped(z,
+                                         Bytes(bytes->data() + (runs[q].from - lo),
+                                               static_cast<size_t>(runs[q].to - runs[q].from)),
+                                         runs[q].count, max_rep, maxvis, fsst ? &*fsst : nullptr,
+                                         &items, &values));
+      }
+      a = b;
     }
   }
   ARROW_ASSIGN_OR_RAISE(auto data, values.Finish());
@@ -1306,6 +1389,25 @@ arrow::Result<LeafItems> DecodeConstant(const PageIn& page,
   return items;
 }
 
+// The dictionary's items at `indices`, each checked against its size.
+arrow::Result<std::shared_ptr<arrow::ArrayData>> Materialize(Values& dictionary,
+                                                             const std::vector<uint64_t>& indices) {
+  ARROW_ASSIGN_OR_RAISE(auto d, dictionary.Finish());
+  const auto dn = static_cast<uint64_t>(d->length);
+  for (uint64_t i : indices) {
+    if (i >= dn) {
+      return Corrupt("dictionary index " + std::to_string(i) + " beyond its " + std::to_string(dn) +
+                     " items");
+    }
+  }
+  arrow::UInt64Builder ib;
+  ARROW_RETURN_NOT_OK(ib.AppendValues(indices));
+  std::shared_ptr<arrow::Array> ia;
+  ARROW_RETURN_NOT_OK(ib.Finish(&ia));
+  ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arrow::MakeArray(d), ia));
+  return taken.make_array()->data();
+}
+
 // Rows `rows` of a mini-block page, or (lo >= 0, a page without lists) rows
 // [lo, hi) without listing them.
 arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
@@ -1383,8 +1485,7 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
   std::vector<uint64_t> indices;
   // A take of strings without lists: only the wanted strings of each chunk
   // are decoded; the items come out as the rows, in order.
-  if (!range && !has_lists && !dict && !rows.empty() && !m.has_rep_compression() &&
-      CanPick(m.value_compression())) {
+  if (!range && !has_lists && !rows.empty() && !m.has_rep_compression()) {
     std::vector<std::vector<int64_t>> picks(mp.chunks.size());
     size_t c = 0;
     for (int64_t r : rows) {
@@ -1394,9 +1495,15 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
     }
     values.Reserve(static_cast<int64_t>(rows.size()));
     for (auto [c0, c1] : spans) {
-      ARROW_RETURN_NOT_OK(DecodeChunks(page, mp, c0, c1, &all, &values, nullptr, &picks));
+      ARROW_RETURN_NOT_OK(
+          DecodeChunks(page, mp, c0, c1, &all, &values, dict ? &indices : nullptr, &picks));
     }
-    ARROW_ASSIGN_OR_RAISE(auto data, values.Finish());
+    std::shared_ptr<arrow::ArrayData> data;
+    if (dict) {
+      ARROW_ASSIGN_OR_RAISE(data, Materialize(dict_values, indices));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(data, values.Finish());
+    }
     if (data->length != static_cast<int64_t>(rows.size()) ||
         (!all.def.empty() && all.def.size() != rows.size())) {
       return Corrupt("page levels disagree with its layers");
@@ -1427,19 +1534,8 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
     decoded_items += items;
   }
   if (dict) {
-    ARROW_ASSIGN_OR_RAISE(auto d, dict_values.Finish());
-    const auto dn = static_cast<uint64_t>(d->length);
-    for (uint64_t i : indices) {
-      if (i >= dn)
-        return Corrupt("dictionary index " + std::to_string(i) + " beyond its " +
-                       std::to_string(dn) + " items");
-    }
-    arrow::UInt64Builder ib;
-    ARROW_RETURN_NOT_OK(ib.AppendValues(indices));
-    std::shared_ptr<arrow::Array> ia;
-    ARROW_RETURN_NOT_OK(ib.Finish(&ia));
-    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(arrow::MakeArray(d), ia));
-    all.values.push_back(taken.make_array()->data());
+    ARROW_ASSIGN_OR_RAISE(auto taken, Materialize(dict_values, indices));
+    all.values.push_back(std::move(taken));
   } else {
     ARROW_ASSIGN_OR_RAISE(auto data, values.Finish());
     all.values.push_back(std::move(data));

@@ -339,7 +339,7 @@ arrow::Result<std::vector<uint16_t>> DecodeLevels(const pb::CompressiveEncoding&
       }
       const int w = static_cast<int>(o.values().flat().bits_per_value());
       if (w < 0 || w > 16) return Corrupt("level bit width " + std::to_string(w));
-      const size_t block = static_cast<size_t>(128 * w);  // bytes of 1024 packed levels
+      const size_t block = size_t{128} * static_cast<size_t>(w);  // bytes of 1024 packed levels
       const int64_t whole = n / 1024, tail = n % 1024;
       uint16_t tmp[1024];
       size_t at = 0;

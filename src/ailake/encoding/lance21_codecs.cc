@@ -46,7 +46,7 @@ template <typename U>
 void Pack(const U* values, int w, uint8_t* packed) {
   constexpr int kT = static_cast<int>(sizeof(U) * 8);
   constexpr int kLanes = 1024 / kT;
-  std::memset(packed, 0, static_cast<size_t>(128 * w));
+  std::memset(packed, 0, size_t{128} * static_cast<size_t>(w));
   if (w == 0) return;
   const U mask = w == kT ? static_cast<U>(~U{0}) : static_cast<U>((U{1} << w) - 1);
   U words[kLanes];

@@ -3,6 +3,7 @@
 // split, run lengths. Internal to the encoding/ layer; pure functions.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -45,9 +46,9 @@ class FsstTable {
   void Index();  // by_first_ from the symbols
   bool enabled_ = true;
   int n_ = 0;
-  uint64_t sym_[255] = {};
-  uint8_t len_[255] = {};
-  std::vector<uint8_t> by_first_[256];  // codes by first byte, longest first
+  std::array<uint64_t, 255> sym_{};
+  std::array<uint8_t, 255> len_{};
+  std::array<std::vector<uint8_t>, 256> by_first_;  // codes by first byte, longest first
 };
 
 }  // namespace ailake::encoding::l21

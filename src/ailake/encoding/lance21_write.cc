@@ -719,7 +719,7 @@ arrow::Result<PageOut> FullZipPage(const Levels& lv, const Gathered& g, int max_
       v = v->mutable_fsst()->mutable_values();
     }
     v->mutable_variable()->mutable_offsets()->mutable_flat()->set_bits_per_value(
-        static_cast<uint64_t>(obytes * 8));
+        uint64_t{8} * static_cast<uint64_t>(obytes));
   } else {
     z->set_bits_per_value(static_cast<uint32_t>((vbytes + g.shape.width) * 8));
     *z->mutable_value_compression() = FlatCodec(g).Encoding();
@@ -923,7 +923,7 @@ std::optional<DictionaryPlan> PlanDictionary(const Gathered& g) {
   }
   p.items = static_cast<int64_t>(items.size());
   std::string& b = p.block;
-  Put(&b, static_cast<uint64_t>(w * 8), w);
+  Put(&b, uint64_t{8} * static_cast<uint64_t>(w), w);
   Put(&b, static_cast<uint64_t>(2 * w) + static_cast<uint64_t>(w) * (items.size() + 1), w);
   uint64_t at = 0;
   for (size_t i = 0; i <= items.size(); ++i) {
@@ -1015,6 +1015,7 @@ arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& r
                                           const std::vector<PathNodeSpec>& spec, uint32_t column,
                                           uint64_t first_row, int minor) {
   std::vector<PathNode> path;
+  path.reserve(spec.size());
   for (const auto& s : spec) path.push_back({static_cast<Kind>(s.kind), s.child});
   Shredded shredded = Shredder(path, rows).Run();
   const Levels lv = NumberLevels(path, shredded);
@@ -1111,6 +1112,7 @@ std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::DataType& type) {
   std::vector<std::vector<PathNodeSpec>> out;
   for (const auto& p : paths) {
     std::vector<PathNodeSpec> s;
+    s.reserve(p.size());
     for (const auto& n : p) s.push_back({static_cast<int>(n.kind), n.child});
     out.push_back(std::move(s));
   }

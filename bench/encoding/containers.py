@@ -43,6 +43,9 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import debian_rows  # noqa: E402
+
 
 def touch(t):
     """Reads every value (a reader may hand back views it has not read yet)."""
@@ -75,16 +78,8 @@ def dir_bytes(path):
 
 
 def debian():
-    texts = pq.read_table(os.path.join(ROOT, ".cache", "datasets", "debian_texts.parquet"))
-    x = np.load(os.path.join(ROOT, ".cache", "datasets", "debian_minilm_20k.npy"))
-    n = min(args.debian_rows, x.shape[0])
-    t = texts.slice(0, n)
-    meta = pa.StructArray.from_arrays(
-        [t["installed_size"].combine_chunks(), t["priority"].combine_chunks()],
-        ["installed_size", "priority"])
-    rows = pa.table({"id": t["doc_id"], "package": t["package"], "section": t["section"],
-                     "text": t["text"], "meta": meta})
-    return "debian", rows, np.ascontiguousarray(x[:n], dtype=np.float32), "text"
+    rows, x = debian_rows.load(ROOT, args.debian_rows)
+    return "debian", rows, x, "text"
 
 
 def synthetic():

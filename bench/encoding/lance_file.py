@@ -41,6 +41,9 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import debian_rows  # noqa: E402
+
 
 
 def synthetic():
@@ -57,17 +60,9 @@ def synthetic():
 
 
 def debian():
-    texts = pq.read_table(os.path.join(ROOT, ".cache", "datasets", "debian_texts.parquet"))
-    x = np.load(os.path.join(ROOT, ".cache", "datasets", "debian_minilm_20k.npy"))
-    n = min(args.debian_rows, x.shape[0])
-    t = texts.slice(0, n)
-    meta = pa.StructArray.from_arrays(
-        [t["installed_size"].combine_chunks(), t["priority"].combine_chunks()],
-        ["installed_size", "priority"])
-    x = np.ascontiguousarray(x[:n], dtype=np.float32)
-    return "debian", pa.table({
-        "id": t["doc_id"], "package": t["package"], "section": t["section"], "text": t["text"],
-        "meta": meta, "emb": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), x.shape[1])})
+    rows, x = debian_rows.load(ROOT, args.debian_rows)
+    return "debian", rows.append_column(
+        "emb", pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), x.shape[1]))
 
 
 work = tempfile.mkdtemp()

@@ -85,56 +85,13 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Decompress(const pb::BufferCompres
   return out;
 }
 
-// The shape of a leaf's values: fixed width (bytes per value, a bitmap for
-// booleans; fixed-size lists flattened, with item validity), or variable.
-struct Shape {
-  bool variable = false;
-  bool large = false;    // 64-bit offsets
-  bool boolean = false;  // 1 bit per value
-  int64_t width = 0;     // fixed: bytes per value (a whole fixed-size list)
-  int64_t items = 1;     // fixed-size lists: items per value (all levels)
-  int64_t item_width = 0;
-  std::shared_ptr<arrow::DataType> type;
-};
-
-arrow::Result<Shape> ShapeOf(const std::shared_ptr<arrow::DataType>& type) {
-  Shape s;
-  s.type = type;
-  const auto id = type->id();
-  if (id == arrow::Type::STRING || id == arrow::Type::BINARY) {
-    s.variable = true;
-    return s;
-  }
-  if (id == arrow::Type::LARGE_STRING || id == arrow::Type::LARGE_BINARY) {
-    s.variable = s.large = true;
-    return s;
-  }
-  if (id == arrow::Type::BOOL) {
-    s.boolean = true;
-    return s;
-  }
-  std::shared_ptr<arrow::DataType> t = type;
-  while (t->id() == arrow::Type::FIXED_SIZE_LIST) {
-    const auto& l = static_cast<const arrow::FixedSizeListType&>(*t);
-    s.items *= l.list_size();
-    t = l.value_type();
-  }
-  if (!arrow::is_fixed_width(t->id()) || t->id() == arrow::Type::BOOL ||
-      static_cast<const arrow::FixedWidthType&>(*t).bit_width() % 8 != 0) {
-    return NotRead("a leaf of type " + type->ToString());
-  }
-  s.item_width = static_cast<const arrow::FixedWidthType&>(*t).bit_width() / 8;
-  s.width = s.items * s.item_width;
-  return s;
-}
-
 // Values of a leaf gathered from chunks, then made one Arrow array.
 class Values {
  public:
-  explicit Values(Shape shape) : s_(std::move(shape)) {
+  explicit Values(ValueShape shape) : s_(std::move(shape)) {
     if (s_.variable) offsets_.push_back(0);
   }
-  const Shape& shape() const { return s_; }
+  const ValueShape& shape() const { return s_; }
   // Room for n more values (fixed width) or their offsets.
   void Reserve(int64_t n) {
     if (s_.variable) {
@@ -277,7 +234,7 @@ class Values {
                                   item_validity ? item_nulls : 0);
   }
 
-  Shape s_;
+  ValueShape s_;
   int64_t n_ = 0;
   std::string data_;
   std::vector<uint64_t> offsets_;
@@ -416,7 +373,7 @@ arrow::Result<std::vector<uint16_t>> DecodeLevels(const pb::CompressiveEncoding&
 arrow::Status DecodeDictionary(const pb::CompressiveEncoding& e, Bytes in, int64_t n, Values* out,
                                int depth = 0) {
   if (depth > 4) return Corrupt("dictionary compression nested too deeply");
-  const Shape& s = out->shape();
+  const ValueShape& s = out->shape();
   switch (e.compression_case()) {
     case pb::CompressiveEncoding::kFlat: {
       if (s.variable || s.boolean ||
@@ -516,7 +473,7 @@ bool CanPick(const pb::CompressiveEncoding& e) {
 arrow::Status DecodeChunkValues(const pb::CompressiveEncoding& e, std::vector<Bytes> bufs,
                                 int64_t n, const ChunkCtx& ctx, Values* out,
                                 std::vector<uint64_t>* indices) {
-  const Shape& s = out->shape();
+  const ValueShape& s = out->shape();
   auto want_fixed = [&](int64_t bytes) -> arrow::Status {
     if (indices != nullptr) {
       if (bytes != 1 && bytes != 2 && bytes != 4 && bytes != 8) {
@@ -1027,7 +984,7 @@ int ControlBytes(uint32_t bits_rep, uint32_t bits_def) {
 // One full-zip value's bytes (after its length prefix) into `out`.
 arrow::Status FullZipValue(const pb::CompressiveEncoding& e, Bytes b, const FsstTable* fsst,
                            Values* out) {
-  const Shape& s = out->shape();
+  const ValueShape& s = out->shape();
   switch (e.compression_case()) {
     case pb::CompressiveEncoding::kFlat:
       if (s.variable || s.boolean || static_cast<int64_t>(b.size()) != s.width) {
@@ -1136,7 +1093,7 @@ arrow::Result<LeafItems> DecodeFullZip(const PageIn& page,
   const auto& z = page.layout->full_zip_layout();
   const auto layers = LayersOf(*page.layout);
   const int max_rep = MaxRep(layers), maxvis = MaxVisibleDef(layers);
-  ARROW_ASSIGN_OR_RAISE(Shape shape, ShapeOf(type));
+  ARROW_ASSIGN_OR_RAISE(ValueShape shape, ShapeOf(type));
   Values values(shape);
   std::optional<FsstTable> fsst;
   if (const auto* f = FsstOf(z.value_compression())) {
@@ -1293,7 +1250,7 @@ arrow::Result<LeafItems> DecodeConstant(const PageIn& page,
   const auto& c = page.layout->constant_layout();
   LeafItems items;
   items.rows = page.rows;
-  ARROW_ASSIGN_OR_RAISE(Shape shape, ShapeOf(type));
+  ARROW_ASSIGN_OR_RAISE(ValueShape shape, ShapeOf(type));
   const size_t nb = page.buffer_sizes.size();
   std::optional<std::string> value;  // fixed: `width` bytes (0/1 for booleans); else the bytes
   size_t levels_at = 0;
@@ -1436,7 +1393,7 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
     ARROW_ASSIGN_OR_RAISE(
         mp.fsst, FsstTable::Parse(Bytes(reinterpret_cast<const uint8_t*>(t.data()), t.size())));
   }
-  ARROW_ASSIGN_OR_RAISE(Shape shape, ShapeOf(type));
+  ARROW_ASSIGN_OR_RAISE(ValueShape shape, ShapeOf(type));
   Values dict_values(shape);
   const bool dict = m.has_dictionary();
   if (dict) {
@@ -1576,6 +1533,40 @@ arrow::Result<LeafItems> DecodeMiniBlock(const PageIn& page,
 }
 
 }  // namespace
+
+arrow::Result<ValueShape> ShapeOf(const std::shared_ptr<arrow::DataType>& type) {
+  ValueShape s;
+  s.type = type;
+  const auto id = type->id();
+  if (id == arrow::Type::STRING || id == arrow::Type::BINARY) {
+    s.variable = true;
+    return s;
+  }
+  if (id == arrow::Type::LARGE_STRING || id == arrow::Type::LARGE_BINARY) {
+    s.variable = s.large = true;
+    return s;
+  }
+  if (id == arrow::Type::BOOL) {
+    s.boolean = true;
+    return s;
+  }
+  std::shared_ptr<arrow::DataType> t = type;
+  while (t->id() == arrow::Type::FIXED_SIZE_LIST) {
+    const auto& l = static_cast<const arrow::FixedSizeListType&>(*t);
+    s.items *= l.list_size();
+    s.dims.push_back(l.list_size());
+    t = l.value_type();
+  }
+  if (!arrow::is_fixed_width(t->id()) || t->id() == arrow::Type::BOOL ||
+      static_cast<const arrow::FixedWidthType&>(*t).bit_width() % 8 != 0) {
+    return arrow::Status::NotImplemented("Lance 2.1/2.2: a leaf of type ", type->ToString(),
+                                         " is not supported by ailake yet");
+  }
+  s.item_width = static_cast<const arrow::FixedWidthType&>(*t).bit_width() / 8;
+  s.width = s.items * s.item_width;
+  s.opaque = t->id() == arrow::Type::FIXED_SIZE_BINARY && s.dims.empty();
+  return s;
+}
 
 std::vector<pb::RepDefLayer> LayersOf(const pb::PageLayout& layout) {
   const google::protobuf::RepeatedField<int>* l = nullptr;

@@ -58,6 +58,22 @@ arrow::Result<LeafItems> TakeRows(const PageIn& page,
                                   const std::shared_ptr<arrow::DataType>& leaf_type,
                                   std::span<const int64_t> rows);
 
+// The shape of a leaf's values: fixed width (bytes per value; fixed-size
+// lists flattened, items per value over all their levels), a bitmap
+// (booleans), or variable (strings, binaries).
+struct ValueShape {
+  bool variable = false;
+  bool large = false;    // 64-bit offsets
+  bool boolean = false;  // 1 bit per value
+  bool opaque = false;   // fixed_size_binary: bytes without structure (AI-Lake vectors)
+  int64_t width = 0;     // fixed: bytes per value (a whole fixed-size list)
+  int64_t items = 1;     // fixed-size lists: items per value
+  int64_t item_width = 0;
+  std::vector<int64_t> dims;  // fixed-size lists, outermost first
+  std::shared_ptr<arrow::DataType> type;
+};
+arrow::Result<ValueShape> ShapeOf(const std::shared_ptr<arrow::DataType>& type);
+
 // The layers of a page, innermost first (the page's `layers`).
 std::vector<pb::RepDefLayer> LayersOf(const pb::PageLayout& layout);
 

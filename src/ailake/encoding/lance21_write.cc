@@ -241,53 +241,11 @@ Levels NumberLevels(const std::vector<PathNode>& path, const Shredded& s) {
 
 // ---- the values of the visible entries ---------------------------------------
 
-struct LeafShape {
-  bool variable = false, large = false, boolean = false;
-  int64_t width = 0;       // fixed: bytes per value
-  int64_t items = 1;       // fixed-size lists: items per value
-  int64_t item_bytes = 0;  // bytes per item
-  std::vector<int64_t> dims;
-  bool opaque = false;  // fixed_size_binary: bytes with no structure (AI-Lake vectors)
-};
-
-arrow::Result<LeafShape> LeafShapeOf(const arrow::DataType& type) {
-  LeafShape s;
-  const auto id = type.id();
-  if (id == arrow::Type::STRING || id == arrow::Type::BINARY) {
-    s.variable = true;
-    return s;
-  }
-  if (id == arrow::Type::LARGE_STRING || id == arrow::Type::LARGE_BINARY) {
-    s.variable = s.large = true;
-    return s;
-  }
-  if (id == arrow::Type::BOOL) {
-    s.boolean = true;
-    return s;
-  }
-  const arrow::DataType* t = &type;
-  while (t->id() == arrow::Type::FIXED_SIZE_LIST) {
-    const auto& l = static_cast<const arrow::FixedSizeListType&>(*t);
-    s.items *= l.list_size();
-    s.dims.push_back(l.list_size());
-    t = l.value_type().get();
-  }
-  if (!arrow::is_fixed_width(t->id()) || t->id() == arrow::Type::BOOL ||
-      static_cast<const arrow::FixedWidthType&>(*t).bit_width() % 8 != 0 ||
-      t->id() == arrow::Type::FIXED_SIZE_LIST) {
-    return arrow::Status::NotImplemented("Lance 2.1: a leaf of type ", type.ToString());
-  }
-  s.item_bytes = static_cast<const arrow::FixedWidthType&>(*t).bit_width() / 8;
-  s.width = s.items * s.item_bytes;
-  s.opaque = t->id() == arrow::Type::FIXED_SIZE_BINARY && s.dims.empty();
-  return s;
-}
-
 // The visible values, gathered: fixed-width bytes (null slots zero), a
 // bitmap for booleans, or strings (null slots empty); item validity for
 // fixed-size lists with null items.
 struct Gathered {
-  LeafShape shape;
+  l21::ValueShape shape;
   int64_t n = 0;
   std::string fixed;                  // n * width bytes
   std::vector<uint8_t> bits;          // booleans, one byte each
@@ -296,7 +254,7 @@ struct Gathered {
   uint64_t var_bytes = 0, var_max = 0;
 };
 
-arrow::Result<Gathered> Gather(const Shredded& s, const Levels& lv, const LeafShape& shape) {
+arrow::Result<Gathered> Gather(const Shredded& s, const Levels& lv, const l21::ValueShape& shape) {
   Gathered g;
   g.shape = shape;
   g.n = lv.num_visible;
@@ -348,7 +306,7 @@ arrow::Result<Gathered> Gather(const Shredded& s, const Levels& lv, const LeafSh
         idx = (chain[c]->offset() + idx) * shape.dims[c];
       }
       std::memcpy(g.fixed.data() + out * shape.width,
-                  base + (prim.offset() + idx) * shape.item_bytes,
+                  base + (prim.offset() + idx) * shape.item_width,
                   static_cast<size_t>(shape.width));
       if (item_nulls) {
         for (int64_t k = 0; k < shape.items; ++k) {
@@ -436,7 +394,7 @@ class FlatCodec : public ValueCodec {
       f->set_has_validity(d + 1 == g_.shape.dims.size() && !g_.item_valid.empty());
       at = f->mutable_values();
     }
-    at->mutable_flat()->set_bits_per_value(static_cast<uint64_t>(g_.shape.item_bytes * 8));
+    at->mutable_flat()->set_bits_per_value(static_cast<uint64_t>(g_.shape.item_width * 8));
     return e;
   }
   int64_t ChunkValues(int64_t) const override {
@@ -1019,7 +977,7 @@ arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& r
   for (const auto& s : spec) path.push_back({static_cast<Kind>(s.kind), s.child});
   Shredded shredded = Shredder(path, rows).Run();
   const Levels lv = NumberLevels(path, shredded);
-  ARROW_ASSIGN_OR_RAISE(LeafShape shape, LeafShapeOf(*shredded.leaf->type()));
+  ARROW_ASSIGN_OR_RAISE(l21::ValueShape shape, l21::ShapeOf(shredded.leaf->type()));
   ARROW_ASSIGN_OR_RAISE(Gathered g, Gather(shredded, lv, shape));
   bool any_value = false;
   for (const auto& e : shredded.entries) any_value = any_value || e.stop < 0;
@@ -1225,7 +1183,7 @@ arrow::Result<std::unique_ptr<FieldEncoder>> MakeFieldEncoder21(const arrow::Fie
       t = n.kind == static_cast<int>(Kind::kStruct) ? t->field(n.child)->type()
                                                     : t->field(0)->type();
     }
-    if (auto s = LeafShapeOf(*t); !s.ok()) {
+    if (auto s = l21::ShapeOf(t); !s.ok()) {
       return s.status().WithMessage("field '", field.name(), "': ", s.status().message());
     }
   }

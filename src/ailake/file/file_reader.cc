@@ -140,8 +140,7 @@ arrow::Result<std::unique_ptr<AilakeFileReader>> AilakeFileReader::Open(const st
   if (local.starts_with("file://")) local.remove_prefix(7);
   std::shared_ptr<arrow::io::RandomAccessFile> f;
   if (o.memory_map) {
-    ARROW_ASSIGN_OR_RAISE(
-        f, arrow::io::MemoryMappedFile::Open(std::string(local), arrow::io::FileMode::READ));
+    ARROW_ASSIGN_OR_RAISE(f, io::MapReadOnly(std::string(local)));
   } else {
     ARROW_ASSIGN_OR_RAISE(f, arrow::io::ReadableFile::Open(std::string(local)));
   }

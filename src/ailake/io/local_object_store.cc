@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,20 @@ arrow::Status ErrnoStatus(int err, std::string_view what, const std::string& pat
   if (err == ENOENT) return arrow::Status::IOError(what, " '", path, "': no such file");
   return arrow::Status::IOError(what, " '", path, "': ", std::strerror(err));
 }
+
+// A whole file mapped read-only: the buffer unmaps it when the last slice
+// of it is gone.
+class MappedBuffer : public arrow::Buffer {
+ public:
+  MappedBuffer(void* addr, int64_t size)
+      : arrow::Buffer(static_cast<const uint8_t*>(addr), size), addr_(addr) {}
+  ~MappedBuffer() override { ::munmap(addr_, static_cast<size_t>(size_)); }
+  MappedBuffer(const MappedBuffer&) = delete;
+  MappedBuffer& operator=(const MappedBuffer&) = delete;
+
+ private:
+  void* addr_;
+};
 
 std::string TempSuffix() {
   static std::atomic<uint64_t> counter{0};
@@ -156,16 +171,7 @@ class LocalObjectStore : public ObjectStore {
       std::string_view path, int64_t /*size*/ = -1) override {
     ARROW_RETURN_NOT_OK(CheckRelative(path));
     const std::string full = JoinPath(root_, path);
-    struct stat st;
-    if (::stat(full.c_str(), &st) != 0) return ErrnoStatus(errno, "open", full);
-    if (st.st_size == 0) {
-      // mmap of an empty file fails; an empty object is read from memory.
-      return std::shared_ptr<arrow::io::RandomAccessFile>(
-          std::make_shared<arrow::io::BufferReader>(std::make_shared<arrow::Buffer>(nullptr, 0)));
-    }
-    ARROW_ASSIGN_OR_RAISE(auto mm,
-                          arrow::io::MemoryMappedFile::Open(full, arrow::io::FileMode::READ));
-    return mm;
+    return MapReadOnly(full);
   }
 
   arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenWrite(
@@ -268,6 +274,28 @@ arrow::Result<std::shared_ptr<ObjectStore>> OpenLocalObjectStore(std::string_vie
   std::string root(path);
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   return std::make_shared<LocalObjectStore>(std::move(root));
+}
+
+arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> MapReadOnly(const std::string& full) {
+  const int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "open", full);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return ErrnoStatus(err, "open", full);
+  }
+  if (st.st_size == 0) {  // mmap of an empty file fails; an empty object is read from memory
+    ::close(fd);
+    return std::shared_ptr<arrow::io::RandomAccessFile>(
+        std::make_shared<arrow::io::BufferReader>(std::make_shared<arrow::Buffer>(nullptr, 0)));
+  }
+  const auto size = static_cast<int64_t>(st.st_size);
+  void* addr = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, fd, 0);
+  const int err = errno;
+  ::close(fd);  // the mapping keeps the file
+  if (addr == MAP_FAILED) return ErrnoStatus(err, "map", full);
+  return std::make_shared<arrow::io::BufferReader>(std::make_shared<MappedBuffer>(addr, size));
 }
 
 }  // namespace ailake::io

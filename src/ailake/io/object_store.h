@@ -87,4 +87,11 @@ arrow::Status CheckRelative(std::string_view path);
 // Joins path pieces with '/'.
 std::string JoinPath(std::string_view a, std::string_view b);
 
+// A local file mapped read-only once, read through a BufferReader: every
+// read is a slice of the mapping, without a system call (Arrow's
+// MemoryMappedFile advises the kernel on each read, ~0.5 us, which
+// dominates takes of single rows). The mapping lives while any slice does.
+// Thread-safe for concurrent reads. An empty file is an empty buffer.
+arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> MapReadOnly(const std::string& path);
+
 }  // namespace ailake::io

@@ -1149,6 +1149,27 @@ arrow::Result<LeafItems> DecodeFullZip(const PageIn& page,
       }
       k = j;
     }
+  } else if (fixed && z.bits_rep() == 0 && page.buffer_sizes.size() < 2) {
+    // Fixed-width values with definition levels only: every row is a
+    // control word and its value (null ones too), so row r is at r * stride.
+    const uint64_t stride = static_cast<uint64_t>(cw) + z.bits_per_value() / 8;
+    if (page.buffer_sizes[0] != stride * static_cast<uint64_t>(page.rows)) {
+      return Corrupt("full-zip page of " + std::to_string(page.buffer_sizes[0]) + " bytes for " +
+                     std::to_string(page.rows) + " rows of " + std::to_string(stride));
+    }
+    for (size_t k = 0; k < rows.size();) {
+      size_t j = k + 1;
+      while (j < rows.size() && (rows[j] - rows[j - 1]) * static_cast<int64_t>(stride) <= 4096) ++j;
+      const uint64_t a = static_cast<uint64_t>(rows[k]) * stride;
+      const uint64_t e = static_cast<uint64_t>(rows[j - 1] + 1) * stride;
+      ARROW_ASSIGN_OR_RAISE(auto bytes, page.read(0, a, e - a));
+      for (size_t q = k; q < j; ++q) {
+        ARROW_RETURN_NOT_OK(DecodeZipped(
+            z, Bytes(bytes->data() + (static_cast<uint64_t>(rows[q]) * stride - a), stride), 1,
+            max_rep, maxvis, nullptr, &items, &values));
+      }
+      k = j;
+    }
   } else if (page.buffer_sizes.size() < 2) {  // no repetition index: the whole page
     ARROW_RETURN_NOT_OK(decode_span(0, page.buffer_sizes[0], page.rows));
     ARROW_ASSIGN_OR_RAISE(auto data, values.Finish());

@@ -2,18 +2,25 @@
 // encoding/ layer's FieldEncoders: pylance's LanceFileReader reads them.
 //
 //   LanceFileWriter  streams RecordBatches of one schema into a Lance file
-//                    (version 2.0: footer 0.3, as pylance writes it); page
-//                    encode tasks run in parallel (at most max_pending_pages
-//                    at once), and each column's pages keep their order.
+//                    of version 2.0 (footer 0.3, as pylance writes it), 2.1
+//                    or 2.2 (docs/FORMAT.md 5.3, 5.4); page encode tasks run
+//                    in parallel on the shared encode pool (at most
+//                    max_pending_pages in flight), and each column's pages
+//                    keep their order.
+//   LanceFileReader  reads files of those versions (ours or pylance's):
+//                    projection, ranges, takes of only the pages or chunks
+//                    holding the rows, scans in batches of any size.
 //
 // Types: bool, (u)int8..64, float16/32/64, date32/64, time32/64, timestamp,
 // duration, decimal128/256, fixed_size_binary, (large_)string,
 // (large_)binary, fixed_size_list of fixed-width values (vectors: one
-// column, row r at a fixed offset), (large_)list of any of these (its
-// offsets column, then its items' columns), struct (no struct-level nulls in
-// 2.0), nulls at every level but struct rows. Anything else is refused by
-// name.
-// Not thread-safe: one writer per thread.
+// column, row r at a fixed offset), (large_)list of any of these, struct,
+// and packed structs (field metadata packed=true: one column of whole rows,
+// FORMAT.md 5.3); nulls at every level (2.0: not struct rows). Anything else
+// is refused by name.
+// LanceFileWriter is not thread-safe (one writer per thread; many writers
+// may run at once). LanceFileReader is safe to share between threads: its
+// reads are const and keep no state between calls.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +36,8 @@
 namespace ailake {
 
 struct LanceWriteOptions {
-  // "2.0" (footer version 0.3); later versions are refused until written.
+  // "2.0" (footer version 0.3), "2.1" or "2.2" (pylance's default); any
+  // other is refused by name.
   std::string version = "2.0";
   int64_t max_page_bytes = int64_t{8} << 20;  // a column's page is cut at this size
   // Encode tasks in flight at most (0: twice the hardware threads).

@@ -878,7 +878,9 @@ def write_lance_file(
     (what pylance writes by default: repetition/definition levels, null
     structs, compression chosen per page: bit packing, run lengths,
     dictionaries, FSST, LZ4). Pages of each column are cut at
-    ``max_page_bytes`` and encoded in parallel."""
+    ``max_page_bytes`` and encoded in parallel. A struct field whose metadata
+    sets ``packed`` to ``"true"`` is stored packed: one column of whole rows,
+    so a row is one read (docs/FORMAT.md 5.3)."""
     _ailake.write_lance_file(os.fspath(path), _arrow_data(data), version, int(max_page_bytes))
 
 

@@ -350,3 +350,120 @@ def test_pylance_reads_the_hard_pages_we_write(tmp_path, version):
     ours = ailake.read_lance_file(path, rows=rows[::-1])
     for name in t.column_names:
         assert ours[name].to_pylist() == t[name].take(rows[::-1]).to_pylist(), name
+
+
+def _packed(n, version, seed=3):
+    """Packed structs (one column of whole rows, the seed's "packed form"):
+    fixed-width scalars in every version; in 2.2 also vectors and strings
+    inside the row; null struct rows where the version stores them."""
+    rng = np.random.default_rng(seed)
+    mask = None if version == "2.0" else pa.array([i % 7 == 3 for i in range(n)])
+    fixed = pa.struct([("x", pa.uint32()), ("y", pa.float64()), ("d", pa.date32()),
+                       ("z", pa.int8())])
+    cols = {
+        "id": pa.array(range(n), pa.int64()),
+        "dims": pa.StructArray.from_arrays(
+            [pa.array(rng.integers(0, 2**32, n).astype(np.uint32)), pa.array(rng.random(n)),
+             pa.array(range(n), pa.date32()),
+             pa.array(rng.integers(-128, 128, n).astype(np.int8))],
+            fields=list(fixed), mask=mask),
+    }
+    fields = [pa.field("id", pa.int64()), pa.field("dims", fixed, metadata={"packed": "true"})]
+    if version != "2.1":  # 2.1 packs fixed-width scalars only; 2.0 no strings
+        inner = pa.struct([("k", pa.int32()), ("v", pa.list_(pa.float32(), 3))] +
+                          ([("name", pa.string())] if version == "2.2" else []))
+        children = [pa.array(range(n), pa.int32()),
+                    pa.FixedSizeListArray.from_arrays(pa.array(rng.random(3 * n).astype("f4")), 3)]
+        if version == "2.2":
+            children.append(pa.array(["n" * (i % 11) + str(i) for i in range(n)]))
+        cols["mixed"] = pa.StructArray.from_arrays(children, fields=list(inner), mask=mask)
+        fields.append(pa.field("mixed", inner, metadata={"lance-encoding:packed": "TRUE"}))
+    return pa.Table.from_arrays(list(cols.values()), schema=pa.schema(fields))
+
+
+@pytest.mark.parametrize("version", ["2.0", "2.1", "2.2"])
+def test_packed_structs_both_ways(tmp_path, version):
+    """A packed struct is one column of whole rows. pylance reads ours and we
+    read pylance's, whole, as takes and as ranges; both writers give the
+    field one column (the struct's), its children none."""
+    n = 5000
+    t = _packed(n, version)
+    rows = [0, 3, 10, 999, 1000, 2500, 4999]
+    ours, theirs = tmp_path / "ours.lance", tmp_path / "theirs.lance"
+    ailake.write_lance_file(ours, t, version=version, max_page_bytes=64 << 10)
+    pylance.write(t, theirs, version)
+    for path in (ours, theirs):
+        got, info = pylance.read(path)
+        assert info["num_rows"] == n
+        assert got.select(t.column_names).to_pylist() == t.to_pylist()
+        mine = ailake.read_lance_file(path)
+        assert mine.to_pylist() == t.to_pylist(), path
+        assert mine.schema.field("dims").type == t.schema.field("dims").type
+        assert ailake.read_lance_file(path, rows=rows).to_pylist() == t.take(rows).to_pylist()
+        part = ailake.read_lance_file(path, columns=["dims"], offset=1234, length=2000)
+        assert part["dims"].to_pylist() == t["dims"].slice(1234, 2000).to_pylist()
+    took, _ = pylance.read(ours, take=rows)
+    assert took.select(t.column_names).to_pylist() == t.take(rows).to_pylist()
+
+
+def test_what_cannot_be_packed_is_named(tmp_path):
+    """Nulls inside a packed row, children a version cannot pack, and null
+    struct rows in 2.0 are errors naming the field and child."""
+    inner = pa.struct([("a", pa.int32()), ("b", pa.int16())])
+    f = pa.field("p", inner, metadata={"packed": "true"})
+    t = pa.Table.from_arrays([pa.StructArray.from_arrays(
+        [pa.array([1, None, 3], pa.int32()), pa.array([1, 2, 3], pa.int16())], fields=list(inner))],
+        schema=pa.schema([f]))
+    for v in ("2.0", "2.1", "2.2"):
+        with pytest.raises(ValueError, match=r"packed struct 'p'.*child 'a' is null at row 1"):
+            ailake.write_lance_file(tmp_path / f"n{v}.lance", t, version=v)
+    vec = pa.struct([("a", pa.int32()), ("v", pa.list_(pa.float32(), 2))])
+    tv = pa.table({"p": pa.array([{"a": 1, "v": [1.0, 2.0]}], vec)}).cast(
+        pa.schema([pa.field("p", vec, metadata={"packed": "true"})]))
+    with pytest.raises(NotImplementedError, match=r"child 'v'.*needs Lance file version 2.2"):
+        ailake.write_lance_file(tmp_path / "v.lance", tv, version="2.1")
+    ts = pa.table({"p": pa.array([{"a": 1, "s": "x"}], pa.struct([("a", pa.int32()),
+                                                                   ("s", pa.string())]))})
+    ts = ts.cast(pa.schema([pa.field("p", ts.schema.field("p").type, metadata={"packed": "true"})]))
+    with pytest.raises(NotImplementedError, match=r"child 's' of type string"):
+        ailake.write_lance_file(tmp_path / "s.lance", ts, version="2.0")
+    tn = pa.Table.from_arrays([pa.StructArray.from_arrays(
+        [pa.array([1, 2], pa.int32()), pa.array([1, 2], pa.int16())], fields=list(inner),
+        mask=pa.array([False, True]))], schema=pa.schema([f]))
+    with pytest.raises(NotImplementedError, match=r"packed struct 'p' has null rows"):
+        ailake.write_lance_file(tmp_path / "r.lance", tn, version="2.0")
+
+
+def test_a_lance_table_keeps_packed_structs(tmp_path):
+    """A table with storage_format="lance" stores a packed struct field as one
+    column of its data files (pylance counts three columns for three
+    fields), and scans and takes it back."""
+    import glob
+    st = pa.struct([("x", pa.int32()), ("y", pa.float64())])
+    sch = pa.schema([pa.field("id", pa.int64()), pa.field("p", st, metadata={"packed": "true"}),
+                     pa.field("embedding", pa.list_(pa.float32(), 4))])
+    n = 300
+    t = pa.Table.from_arrays([
+        pa.array(range(n)),
+        pa.StructArray.from_arrays([pa.array(range(n), pa.int32()),
+                                    pa.array([i * .5 for i in range(n)])], fields=list(st)),
+        pa.FixedSizeListArray.from_arrays(
+            pa.array(np.random.default_rng(1).random(4 * n).astype("f4")), 4)], schema=sch)
+    w = ailake.TableWriter(tmp_path / "t", dim=4, storage_format="lance")
+    w.write_batch(t)
+    w.commit()
+    w.close()
+    table = ailake.open_table(tmp_path / "t")
+    assert table.to_arrow().select(["id", "p"]).to_pylist() == t.select(["id", "p"]).to_pylist()
+    assert table.take([5, 299]).column("p").to_pylist() == t["p"].take([5, 299]).to_pylist()
+    files = glob.glob(str(tmp_path / "t" / "data" / "*.lance"))
+    assert files
+    for f in files:
+        got, info = pylance.read(f)
+        assert got["p"].to_pylist() == t["p"].to_pylist()
+    import subprocess, sys
+    cols = subprocess.run([sys.executable, "-c",
+                           "import sys; from lance.file import LanceFileReader as R; "
+                           "print(len(R(sys.argv[1]).metadata().columns))", files[0]],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert cols == "3"

@@ -2,7 +2,8 @@
 // the Arrow arrays of one field and, once a page's worth is there, returns
 // encode tasks; a field may map to several columns (a struct: its own column
 // and its children's), and fields fill pages at different speeds. Tasks run
-// in parallel (LanceFileWriter runs each on its own thread); the pages of
+// in parallel (LanceFileWriter runs them on the shared encode pool,
+// encode_pool.h); the pages of
 // one column are written in the order their tasks were returned.
 //
 // The encoders here write the Lance file format 2.0 page encodings

@@ -7,6 +7,7 @@
 
 #include "ailake/encoding/field_encoder.h"
 #include "ailake/encoding/lance_format.pb.h"
+#include "ailake/encoding/packed_struct.h"
 
 namespace ailake::encoding {
 namespace {
@@ -234,6 +235,73 @@ class FixedWidthEncoder : public LeafEncoder {
   std::shared_ptr<arrow::DataType> type_;
   int64_t value_bits_;
   int32_t dim_;  // 0: not a list
+  int64_t rows_per_page_;
+};
+
+int64_t FlatBits(const arrow::DataType& t);
+
+// A packed struct (packed_struct.h): one column of whole rows, the
+// children's fixed-width values one after the other;
+// PackedStruct{inner: each child's encoding, buffer: the rows}.
+class PackedStructEncoder : public LeafEncoder {
+ public:
+  PackedStructEncoder(std::shared_ptr<arrow::Field> field, std::vector<PackedChild> layout,
+                      const EncoderOptions& o)
+      : field_(std::move(field)), layout_(std::move(layout)) {
+    rows_per_page_ = std::max<int64_t>(1, o.max_page_bytes / PackedRowBytes(layout_));
+  }
+
+  arrow::Result<std::vector<EncodeTask>> MaybeEncode(std::shared_ptr<arrow::Array> array,
+                                                     OutOfLineBuffers*, RepDefBuilder repdef,
+                                                     uint64_t row_number, uint64_t) override {
+    if (repdef.AnyNull() || array->null_count() > 0) {
+      return arrow::Status::NotImplemented(
+          "packed struct '", field_->name(),
+          "' has null rows: Lance file version 2.0 does not encode struct validity");
+    }
+    pending_.Add(std::move(array), row_number);
+    std::vector<EncodeTask> tasks;
+    while (pending_.rows() >= rows_per_page_) ARROW_RETURN_NOT_OK(CutPage(rows_per_page_, &tasks));
+    return tasks;
+  }
+
+  // Each child's encoding inside the packed rows: flat values, or a
+  // fixed-size list of them, without nulls.
+  static lance::ArrayEncoding ChildEncoding(const arrow::DataType& t) {
+    if (t.id() == arrow::Type::FIXED_SIZE_LIST) {
+      const auto& l = static_cast<const arrow::FixedSizeListType&>(t);
+      lance::ArrayEncoding e;
+      auto* f = e.mutable_fixed_size_list();
+      f->set_dimension(static_cast<uint32_t>(l.list_size()));
+      *f->mutable_items() = ChildEncoding(*l.value_type());
+      return Nullable(std::move(e), false);
+    }
+    return Nullable(Flat(static_cast<uint64_t>(FlatBits(t)), 0), false);
+  }
+
+ protected:
+  EncodeTask Task(std::shared_ptr<arrow::Array> a, uint64_t first) const override {
+    return [a = std::move(a), first, field = field_,
+            layout = layout_]() -> arrow::Result<EncodedPage> {
+      ARROW_ASSIGN_OR_RAISE(auto rows,
+                            PackRows(*field, static_cast<const arrow::StructArray&>(*a), layout));
+      EncodedPage page;
+      page.num_rows = static_cast<uint64_t>(a->length());
+      page.row_number = first;
+      page.buffers.push_back(rows->data()->buffers[1]);
+      lance::ArrayEncoding e;
+      auto* ps = e.mutable_packed_struct();
+      for (const auto& c : field->type()->fields()) *ps->add_inner() = ChildEncoding(*c->type());
+      ps->mutable_buffer()->set_buffer_index(0);
+      ps->mutable_buffer()->set_buffer_type(lance::Buffer::page);
+      page.encoding = AnyOf(kArrayEncodingUrl, e);
+      return page;
+    };
+  }
+
+ private:
+  std::shared_ptr<arrow::Field> field_;
+  std::vector<PackedChild> layout_;
   int64_t rows_per_page_;
 };
 
@@ -657,6 +725,23 @@ arrow::Result<std::unique_ptr<FieldEncoder>> MakeFieldEncoder(const arrow::Field
   }
   if (const int64_t bits = FlatBits(*type); bits > 0) {
     return std::make_unique<FixedWidthEncoder>(type, bits, 0, options);
+  }
+  if (IsPackedStruct(field)) {
+    ARROW_ASSIGN_OR_RAISE(auto layout, PackedLayout(field, /*allow_variable=*/false));
+    for (const auto& c : type->fields()) {
+      const arrow::DataType* t = c->type().get();
+      while (t->id() == arrow::Type::FIXED_SIZE_LIST) {
+        t = static_cast<const arrow::FixedSizeListType&>(*t).value_type().get();
+      }
+      if (t->id() == arrow::Type::FIXED_SIZE_BINARY || FlatBits(*t) % 8 != 0) {
+        return arrow::Status::NotImplemented("packed struct '", field.name(), "': child '",
+                                             c->name(), "' of type ", c->type()->ToString(),
+                                             " is not packed in Lance file version 2.0");
+      }
+    }
+    return std::make_unique<PackedStructEncoder>(
+        arrow::field(field.name(), type, field.nullable(), field.metadata()), std::move(layout),
+        options);
   }
   switch (type->id()) {
     case arrow::Type::STRING:

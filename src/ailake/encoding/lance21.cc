@@ -9,6 +9,7 @@
 #include <arrow/util/compression.h>
 
 #include "ailake/encoding/lance21_codecs.h"
+#include "ailake/encoding/packed_struct.h"
 
 namespace ailake::encoding::l21 {
 namespace {
@@ -497,6 +498,9 @@ arrow::Status DecodeChunkValues(const pb::CompressiveEncoding& e, std::vector<By
     }
   };
   switch (e.compression_case()) {
+    case pb::CompressiveEncoding::kPackedStruct:  // whole rows, fixed width
+      if (indices != nullptr || !s.opaque) return Corrupt("packed struct values out of place");
+      return DecodeChunkValues(e.packed_struct().values(), std::move(bufs), n, ctx, out, nullptr);
     case pb::CompressiveEncoding::kFlat: {
       if (bufs.size() != 1)
         return Corrupt("flat chunk of " + std::to_string(bufs.size()) + " buffers");
@@ -1019,6 +1023,10 @@ arrow::Status FullZipValue(const pb::CompressiveEncoding& e, Bytes b, const Fsst
       } else {
         out->Var(b.data(), b.size());
       }
+      return arrow::Status::OK();
+    case pb::CompressiveEncoding::kVariablePackedStruct:  // a whole row, unpacked later
+      if (!s.variable || fsst != nullptr) return Corrupt("packed struct values out of place");
+      out->Var(b.data(), b.size());
       return arrow::Status::OK();
     case pb::CompressiveEncoding::kFsst:
       if (fsst == nullptr) return Corrupt("FSST value without a table");
@@ -1603,9 +1611,142 @@ std::vector<pb::RepDefLayer> LayersOf(const pb::PageLayout& layout) {
   return out;
 }
 
+namespace {
+
+// How a packed struct leaf's rows are stored on `page` (packed_struct.h):
+// mini-block pages hold fixed-width rows (PackedStruct), full-zip pages
+// rows with length-prefixed variable children (VariablePackedStruct), and
+// constant pages none.
+struct PackedStorage {
+  std::shared_ptr<arrow::DataType> rows_type;
+  std::vector<PackedChild> layout;
+};
+
+arrow::Result<PackedStorage> PackedStorageOf(const PageIn& page, const arrow::DataType& type) {
+  PackedStorage out;
+  const pb::CompressiveEncoding* v = nullptr;
+  if (page.layout->has_mini_block_layout()) {
+    v = &page.layout->mini_block_layout().value_compression();
+  } else if (page.layout->has_full_zip_layout()) {
+    v = &page.layout->full_zip_layout().value_compression();
+  } else if (page.layout->has_constant_layout()) {
+    out.rows_type = arrow::binary();
+    for (int k = 0; k < type.num_fields(); ++k) out.layout.push_back({0, 4});
+    return out;
+  } else {
+    return NotRead("a packed struct in this page layout");
+  }
+  if (v->has_packed_struct()) {
+    const auto& ps = v->packed_struct();
+    if (!page.layout->has_mini_block_layout()) return NotRead("packed structs in full-zip pages");
+    uint64_t total = 0;
+    for (uint64_t b : ps.bits_per_value()) {
+      if (b == 0 || b % 8 != 0 || b > (uint64_t{1} << 20)) {
+        return NotRead("packed struct children of " + std::to_string(b) + " bits");
+      }
+      out.layout.push_back({static_cast<int64_t>(b / 8), 0});
+      total += b;
+    }
+    if (!ps.values().has_flat() || ps.values().flat().bits_per_value() != total) {
+      return NotRead(std::string("packed struct rows stored as '") + CompressionName(ps.values()) +
+                     "'");
+    }
+    out.rows_type = arrow::fixed_size_binary(static_cast<int32_t>(total / 8));
+  } else if (v->has_variable_packed_struct()) {
+    for (const auto& f : v->variable_packed_struct().fields()) {
+      const auto& e = f.value();
+      std::function<arrow::Status(Bytes, std::string*)> decode;
+      if (e.has_fsst() && e.fsst().values().has_variable() && f.has_bits_per_length()) {
+        const auto& t = e.fsst().symbol_table();
+        ARROW_ASSIGN_OR_RAISE(
+            FsstTable table,
+            FsstTable::Parse(Bytes(reinterpret_cast<const uint8_t*>(t.data()), t.size())));
+        decode = [table = std::make_shared<FsstTable>(std::move(table))](
+                     Bytes in, std::string* out) { return table->Decode(in, out); };
+      }
+      const bool plain = e.has_flat() || e.has_variable() || decode ||
+                         (e.has_fixed_size_list() && !e.fixed_size_list().has_validity() &&
+                          e.fixed_size_list().values().has_flat());
+      if (!plain) {
+        return NotRead(std::string("packed struct children stored as '") + CompressionName(e) +
+                       "'");
+      }
+      if (f.has_bits_per_value()) {
+        if (f.bits_per_value() == 0 || f.bits_per_value() % 8 != 0 ||
+            f.bits_per_value() > (uint64_t{1} << 20)) {
+          return Corrupt("packed struct child of " + std::to_string(f.bits_per_value()) + " bits");
+        }
+        out.layout.push_back({static_cast<int64_t>(f.bits_per_value() / 8), 0});
+      } else if (f.has_bits_per_length()) {
+        const uint64_t b = f.bits_per_length();
+        if (b != 8 && b != 16 && b != 32 && b != 64) {
+          return Corrupt("packed struct lengths of " + std::to_string(b) + " bits");
+        }
+        out.layout.push_back({0, static_cast<int>(b / 8), std::move(decode)});
+      } else {
+        return Corrupt("packed struct child without a layout");
+      }
+    }
+    out.rows_type = arrow::binary();
+  } else {
+    return Corrupt(std::string("struct leaf stored as '") + CompressionName(*v) +
+                   "', not a packed struct");
+  }
+  if (out.layout.size() != static_cast<size_t>(type.num_fields())) {
+    return Corrupt("packed struct of " + std::to_string(out.layout.size()) + " children for " +
+                   type.ToString());
+  }
+  return out;
+}
+
+arrow::Result<LeafItems> TakeRowsOf(const PageIn& page,
+                                    const std::shared_ptr<arrow::DataType>& leaf_type,
+                                    std::span<const int64_t> rows);
+arrow::Result<LeafItems> DecodeRowsOf(const PageIn& page,
+                                      const std::shared_ptr<arrow::DataType>& leaf_type, int64_t lo,
+                                      int64_t hi);
+
+// Decodes a leaf; a struct leaf (packed) is decoded as its rows' bytes and
+// then unpacked into its children.
+template <typename Decode>
+arrow::Result<LeafItems> Leaf(const PageIn& page, const std::shared_ptr<arrow::DataType>& type,
+                              Decode decode) {
+  if (type->id() != arrow::Type::STRUCT) return decode(type);
+  ARROW_ASSIGN_OR_RAISE(PackedStorage st, PackedStorageOf(page, *type));
+  ARROW_ASSIGN_OR_RAISE(LeafItems items, decode(st.rows_type));
+  for (auto& v : items.values) {
+    auto unpacked = UnpackRows(type, st.layout, *v);
+    if (!unpacked.ok()) {
+      if (unpacked.status().IsIOError()) return unpacked.status();
+      return Corrupt(unpacked.status().message());
+    }
+    v = std::move(*unpacked);
+  }
+  return items;
+}
+
+}  // namespace
+
 arrow::Result<LeafItems> TakeRows(const PageIn& page,
                                   const std::shared_ptr<arrow::DataType>& leaf_type,
                                   std::span<const int64_t> rows) {
+  return Leaf(page, leaf_type,
+              [&](const std::shared_ptr<arrow::DataType>& t) { return TakeRowsOf(page, t, rows); });
+}
+
+arrow::Result<LeafItems> DecodeRows(const PageIn& page,
+                                    const std::shared_ptr<arrow::DataType>& leaf_type, int64_t lo,
+                                    int64_t hi) {
+  return Leaf(page, leaf_type, [&](const std::shared_ptr<arrow::DataType>& t) {
+    return DecodeRowsOf(page, t, lo, hi);
+  });
+}
+
+namespace {
+
+arrow::Result<LeafItems> TakeRowsOf(const PageIn& page,
+                                    const std::shared_ptr<arrow::DataType>& leaf_type,
+                                    std::span<const int64_t> rows) {
   for (size_t i = 0; i < rows.size(); ++i) {
     if (rows[i] < 0 || rows[i] >= page.rows || (i > 0 && rows[i] <= rows[i - 1])) {
       return arrow::Status::Invalid("page rows out of order or range");
@@ -1623,17 +1764,19 @@ arrow::Result<LeafItems> TakeRows(const PageIn& page,
   }
 }
 
-arrow::Result<LeafItems> DecodeRows(const PageIn& page,
-                                    const std::shared_ptr<arrow::DataType>& leaf_type, int64_t lo,
-                                    int64_t hi) {
+arrow::Result<LeafItems> DecodeRowsOf(const PageIn& page,
+                                      const std::shared_ptr<arrow::DataType>& leaf_type, int64_t lo,
+                                      int64_t hi) {
   if (lo < 0 || hi > page.rows || lo > hi) return arrow::Status::Invalid("page rows out of range");
   if (page.layout->has_mini_block_layout() && MaxRep(LayersOf(*page.layout)) == 0) {
     return DecodeMiniBlock(page, leaf_type, {}, lo, hi);
   }
   std::vector<int64_t> rows(static_cast<size_t>(hi - lo));
   for (int64_t r = lo; r < hi; ++r) rows[static_cast<size_t>(r - lo)] = r;
-  return TakeRows(page, leaf_type, rows);
+  return TakeRowsOf(page, leaf_type, rows);
 }
+
+}  // namespace
 
 arrow::Result<std::vector<Level>> Unravel(const LeafItems& items,
                                           const std::vector<pb::RepDefLayer>& layers) {

@@ -101,9 +101,9 @@ struct PathNodeSpec {
   int child = 0;
 };
 
-// The leaves of a field's type in pre-order, each as its path; fixed-size
-// lists are leaves.
-std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::DataType& type);
+// The leaves of a field in pre-order, each as its path; fixed-size lists
+// and packed structs (packed_struct.h) are leaves.
+std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::Field& field);
 
 // One page of the leaf at `path` holding all of `rows` (an array of the
 // top-level field), for file version 2.<minor>: levels numbered from what
@@ -111,9 +111,11 @@ std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::DataType& type);
 // run-length or dictionary values (strings: dictionary, FSST, plain or LZ4
 // per chunk), full-zip for values of 256 bytes or more and for every
 // fixed-size list or binary (vectors: a row is one range, read in place), constant
-// when every value is null.
+// when every value is null. A packed struct leaf (packed_struct.h) is one
+// column of whole rows. Errors name `field_name`, the top-level field.
 arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& rows,
                                           const std::vector<PathNodeSpec>& path, uint32_t column,
-                                          uint64_t first_row, int minor);
+                                          uint64_t first_row, int minor,
+                                          const std::string& field_name);
 
 }  // namespace ailake::encoding::l21

@@ -15,6 +15,7 @@
 #include "ailake/encoding/lance21.h"
 #include "ailake/encoding/lance21_codecs.h"
 #include "ailake/encoding/lance_format.pb.h"
+#include "ailake/encoding/packed_struct.h"
 
 namespace ailake::encoding {
 namespace {
@@ -56,20 +57,22 @@ struct PathNode {
 
 // Pre-order leaves of `type`, each as its path (fixed-size lists and other
 // non-nested types are leaves).
-void LeafPaths(const arrow::DataType& type, std::vector<PathNode> prefix,
+// A packed struct is a leaf (its rows packed, packed_struct.h).
+void LeafPaths(const arrow::Field& field, std::vector<PathNode> prefix,
                std::vector<std::vector<PathNode>>* out) {
+  const auto& type = *field.type();
   const auto id = type.id();
-  if (id == arrow::Type::STRUCT) {
+  if (id == arrow::Type::STRUCT && !IsPackedStruct(field)) {
     for (int k = 0; k < type.num_fields(); ++k) {
       auto p = prefix;
       p.push_back({Kind::kStruct, k});
-      LeafPaths(*type.field(k)->type(), std::move(p), out);
+      LeafPaths(*type.field(k), std::move(p), out);
     }
     return;
   }
   if (id == arrow::Type::LIST || id == arrow::Type::LARGE_LIST) {
     prefix.push_back({id == arrow::Type::LIST ? Kind::kList : Kind::kLargeList, 0});
-    LeafPaths(*type.field(0)->type(), std::move(prefix), out);
+    LeafPaths(*type.field(0), std::move(prefix), out);
     return;
   }
   prefix.push_back({Kind::kLeaf, 0});
@@ -630,6 +633,74 @@ class IndexCodec : public ValueCodec {
   std::vector<uint32_t> idx_;
 };
 
+// Fixed-width packed struct rows: flat, announced as a packed struct with
+// each child's width.
+class PackedCodec : public FlatCodec {
+ public:
+  PackedCodec(const Gathered& g, const std::vector<PackedChild>& layout)
+      : FlatCodec(g), layout_(layout) {}
+  p21::CompressiveEncoding Encoding() const override {
+    p21::CompressiveEncoding e;
+    auto* ps = e.mutable_packed_struct();
+    for (const auto& c : layout_) ps->add_bits_per_value(static_cast<uint64_t>(c.bytes * 8));
+    *ps->mutable_values() = FlatCodec::Encoding();
+    return e;
+  }
+
+ private:
+  const std::vector<PackedChild>& layout_;
+};
+
+// How a packed struct is written: fixed-width rows in mini-block pages
+// (PackedStruct) when every child is a fixed-width scalar, else (2.2 only)
+// rows with length-prefixed variable children in full-zip pages
+// (VariablePackedStruct), as pylance chooses.
+struct PackedPlan {
+  std::vector<PackedChild> layout;
+  bool mini = true;
+};
+
+bool FixedScalar(const arrow::DataType& t) {
+  return t.id() != arrow::Type::FIXED_SIZE_LIST && t.id() != arrow::Type::FIXED_SIZE_BINARY &&
+         t.id() != arrow::Type::BOOL && arrow::is_fixed_width(t.id()) &&
+         static_cast<const arrow::FixedWidthType&>(t).bit_width() % 8 == 0;
+}
+
+arrow::Result<PackedPlan> PlanPacked(const arrow::Field& field, int minor) {
+  PackedPlan plan;
+  ARROW_ASSIGN_OR_RAISE(plan.layout, PackedLayout(field, /*allow_variable=*/minor >= 2));
+  for (const auto& c : field.type()->fields()) {
+    if (FixedScalar(*c->type())) continue;
+    if (minor < 2) {
+      return arrow::Status::NotImplemented(
+          "packed struct '", field.name(), "': child '", c->name(), "' of type ",
+          c->type()->ToString(),
+          " needs Lance file version 2.2 (2.1 packs fixed-width scalars only)");
+    }
+    plan.mini = false;
+  }
+  return plan;
+}
+
+// The encoding of one child's values inside a VariablePackedStruct row.
+p21::CompressiveEncoding PackedChildEncoding(const arrow::DataType& t) {
+  p21::CompressiveEncoding e;
+  if (t.id() == arrow::Type::FIXED_SIZE_LIST) {
+    const auto& l = static_cast<const arrow::FixedSizeListType&>(t);
+    auto* f = e.mutable_fixed_size_list();
+    f->set_items_per_value(static_cast<uint64_t>(l.list_size()));
+    f->set_has_validity(false);
+    *f->mutable_values() = PackedChildEncoding(*l.value_type());
+  } else if (arrow::is_fixed_width(t.id())) {
+    e.mutable_flat()->set_bits_per_value(
+        static_cast<uint64_t>(static_cast<const arrow::FixedWidthType&>(t).bit_width()));
+  } else {
+    const bool large = t.id() == arrow::Type::LARGE_STRING || t.id() == arrow::Type::LARGE_BINARY;
+    e.mutable_variable()->mutable_offsets()->mutable_flat()->set_bits_per_value(large ? 64 : 32);
+  }
+  return e;
+}
+
 // ---- pages -------------------------------------------------------------------------
 
 struct PageOut {
@@ -971,12 +1042,31 @@ namespace ailake::encoding::l21 {
 
 arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& rows,
                                           const std::vector<PathNodeSpec>& spec, uint32_t column,
-                                          uint64_t first_row, int minor) {
+                                          uint64_t first_row, int minor,
+                                          const std::string& field_name) {
   std::vector<PathNode> path;
   path.reserve(spec.size());
   for (const auto& s : spec) path.push_back({static_cast<Kind>(s.kind), s.child});
   Shredded shredded = Shredder(path, rows).Run();
   const Levels lv = NumberLevels(path, shredded);
+  std::optional<PackedPlan> packed;
+  const auto struct_type = shredded.leaf->type();
+  if (struct_type->id() == arrow::Type::STRUCT) {  // a packed struct: its rows as bytes
+    // Named by its path from the top-level field.
+    std::string name = field_name;
+    std::shared_ptr<arrow::DataType> t = rows->type();
+    for (const auto& n : path) {
+      if (n.kind == Kind::kLeaf) break;
+      const auto& f = n.kind == Kind::kStruct ? t->field(n.child) : t->field(0);
+      if (n.kind == Kind::kStruct) name += "." + f->name();
+      t = f->type();
+    }
+    const auto leaf = arrow::field(name, struct_type);
+    ARROW_ASSIGN_OR_RAISE(packed, PlanPacked(*leaf, minor));
+    ARROW_ASSIGN_OR_RAISE(
+        shredded.leaf,
+        PackRows(*leaf, static_cast<const arrow::StructArray&>(*shredded.leaf), packed->layout));
+  }
   ARROW_ASSIGN_OR_RAISE(l21::ValueShape shape, l21::ShapeOf(shredded.leaf->type()));
   ARROW_ASSIGN_OR_RAISE(Gathered g, Gather(shredded, lv, shape));
   bool any_value = false;
@@ -985,6 +1075,28 @@ arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& r
   const int max_rep = shredded.max_rep;
   if (!any_value) {
     page = ConstantPage(lv);
+  } else if (packed && packed->mini) {
+    auto mini = MiniBlockPage(lv, PackedCodec(g, packed->layout), g.n, max_rep, minor, std::nullopt,
+                              0, std::nullopt);
+    if (!mini.ok()) {
+      return mini.status().WithMessage("packed struct rows of ", shape.width,
+                                       " bytes: ", mini.status().message());
+    }
+    page = std::move(*mini);
+  } else if (packed) {
+    ARROW_ASSIGN_OR_RAISE(page, FullZipPage(lv, g, max_rep));
+    auto* vps = page.layout.mutable_full_zip_layout()
+                    ->mutable_value_compression()
+                    ->mutable_variable_packed_struct();
+    for (size_t k = 0; k < packed->layout.size(); ++k) {
+      auto* f = vps->add_fields();
+      *f->mutable_value() = PackedChildEncoding(*struct_type->field(static_cast<int>(k))->type());
+      if (packed->layout[k].bytes > 0) {
+        f->set_bits_per_value(static_cast<uint64_t>(packed->layout[k].bytes * 8));
+      } else {
+        f->set_bits_per_length(uint64_t{8} * static_cast<uint64_t>(packed->layout[k].length_bytes));
+      }
+    }
   } else if (!shape.variable && !shape.boolean &&
              (shape.width >= kFullZipBytes || !shape.dims.empty() || shape.opaque)) {
     // Wide values, and every fixed-size list or fixed-size binary (vectors)
@@ -1064,9 +1176,9 @@ arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& r
   return out;
 }
 
-std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::DataType& type) {
+std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::Field& field) {
   std::vector<std::vector<PathNode>> paths;
-  ailake::encoding::LeafPaths(type, {}, &paths);
+  ailake::encoding::LeafPaths(field, {}, &paths);
   std::vector<std::vector<PathNodeSpec>> out;
   for (const auto& p : paths) {
     std::vector<PathNodeSpec> s;
@@ -1087,8 +1199,9 @@ namespace {
 // same rows.
 class Encoder21 : public FieldEncoder {
  public:
-  Encoder21(std::vector<std::vector<l21::PathNodeSpec>> paths, EncoderOptions options, int minor)
-      : paths_(std::move(paths)), options_(options), minor_(minor) {}
+  Encoder21(std::string name, std::vector<std::vector<l21::PathNodeSpec>> paths,
+            EncoderOptions options, int minor)
+      : name_(std::move(name)), paths_(std::move(paths)), options_(options), minor_(minor) {}
 
   arrow::Result<std::vector<EncodeTask>> MaybeEncode(std::shared_ptr<arrow::Array> array,
                                                      OutOfLineBuffers*, RepDefBuilder,
@@ -1143,8 +1256,14 @@ class Encoder21 : public FieldEncoder {
       auto slice = all->Slice(at, std::min(page_rows, rows - at));
       const uint64_t first = first_row_ + static_cast<uint64_t>(at);
       for (size_t c = 0; c < paths_.size(); ++c) {
-        tasks->push_back([slice, path = paths_[c], c, first, minor = minor_]() {
-          return l21::EncodeLeafPage(slice, path, static_cast<uint32_t>(c), first, minor);
+        tasks->push_back([slice, path = paths_[c], c, first, minor = minor_,
+                          name = name_]() -> arrow::Result<EncodedPage> {
+          auto page =
+              l21::EncodeLeafPage(slice, path, static_cast<uint32_t>(c), first, minor, name);
+          if (!page.ok()) {
+            return page.status().WithMessage("field '", name, "': ", page.status().message());
+          }
+          return page;
         });
       }
     }
@@ -1154,6 +1273,7 @@ class Encoder21 : public FieldEncoder {
     return arrow::Status::OK();
   }
 
+  std::string name_;
   std::vector<std::vector<l21::PathNodeSpec>> paths_;
   EncoderOptions options_;
   int minor_;
@@ -1170,24 +1290,28 @@ arrow::Result<std::unique_ptr<FieldEncoder>> MakeFieldEncoder21(const arrow::Fie
   if (auto lt = LanceLogicalType(*field.type()); !lt.ok()) {
     return lt.status().WithMessage("field '", field.name(), "': ", lt.status().message());
   }
-  auto paths = l21::LeafPaths(*field.type());
+  auto paths = l21::LeafPaths(field);
   if (paths.empty()) {
     return arrow::Status::NotImplemented("field '", field.name(), "': a struct without fields");
   }
   // Every leaf's values must be encodable.
-  std::vector<std::shared_ptr<arrow::DataType>> leaves;
   for (const auto& p : paths) {
-    std::shared_ptr<arrow::DataType> t = field.type();
+    std::shared_ptr<arrow::Field> f =
+        arrow::field(field.name(), field.type(), field.nullable(), field.metadata());
     for (const auto& n : p) {
       if (n.kind == static_cast<int>(Kind::kLeaf)) break;
-      t = n.kind == static_cast<int>(Kind::kStruct) ? t->field(n.child)->type()
-                                                    : t->field(0)->type();
+      f = n.kind == static_cast<int>(Kind::kStruct) ? f->type()->field(n.child)
+                                                    : f->type()->field(0);
     }
-    if (auto s = l21::ShapeOf(t); !s.ok()) {
+    if (f->type()->id() == arrow::Type::STRUCT) {
+      if (auto plan = PlanPacked(*f, minor); !plan.ok()) return plan.status();
+      continue;
+    }
+    if (auto s = l21::ShapeOf(f->type()); !s.ok()) {
       return s.status().WithMessage("field '", field.name(), "': ", s.status().message());
     }
   }
-  return std::make_unique<Encoder21>(std::move(paths), options, minor);
+  return std::make_unique<Encoder21>(field.name(), std::move(paths), options, minor);
 }
 
 }  // namespace ailake::encoding

@@ -14,6 +14,7 @@
 #include "ailake/encoding/lance21.h"
 #include "ailake/encoding/lance_format.pb.h"
 #include "ailake/encoding/lance_tail.h"
+#include "ailake/encoding/packed_struct.h"
 #include "ailake/encoding/page_checksums.h"
 #include "ailake/lance.h"
 
@@ -152,6 +153,7 @@ struct Node {
   std::shared_ptr<arrow::Field> field;
   int column = -1;  // its column (struct: its SimpleStruct column)
   std::vector<Node> children;
+  bool packed = false;  // a packed struct: one column of whole rows, children without columns
 };
 
 const char* EncodingName(const pb::ArrayEncoding& e) {
@@ -172,6 +174,9 @@ const char* EncodingName(const pb::ArrayEncoding& e) {
     default: return "an unknown encoding";
   }
 }
+
+int64_t FlatRowBytes(const pb::ArrayEncoding& e, const arrow::DataType& type, uint32_t* buffer,
+                     int depth);
 
 // Decodes one page (its buffers loaded) into an array of `type` with `n` rows.
 class PageDecoder {
@@ -226,6 +231,7 @@ class PageDecoder {
         return arrow::ArrayData::Make(type, n, {nullptr}, {std::move(items)}, 0);
       }
       case pb::ArrayEncoding::kBinary: return DecodeBinary(e.binary(), type, n, depth);
+      case pb::ArrayEncoding::kPackedStruct: return DecodePacked(e.packed_struct(), type, n);
       case pb::ArrayEncoding::kDictionary: {
         const auto& d = e.dictionary();
         const int64_t items_n = d.num_dictionary_items();
@@ -306,6 +312,39 @@ class PageDecoder {
     return buf;
   }
 
+  // Rows of children's values one after the other (packed_struct.h); each
+  // child's inner encoding gives its width.
+  arrow::Result<std::shared_ptr<arrow::ArrayData>> DecodePacked(
+      const pb::PackedStruct& p, const std::shared_ptr<arrow::DataType>& type, int64_t n) {
+    if (type->id() != arrow::Type::STRUCT || p.inner_size() != type->num_fields()) {
+      return Corrupt("packed struct page of " + std::to_string(p.inner_size()) +
+                     " children for a column of type " + type->ToString());
+    }
+    std::vector<encoding::PackedChild> layout;
+    int64_t row = 0;
+    for (int k = 0; k < p.inner_size(); ++k) {
+      uint32_t unused = 0;
+      const int64_t w = FlatRowBytes(p.inner(k), *type->field(k)->type(), &unused, 0);
+      if (w <= 0) {
+        return arrow::Status::NotImplemented("Lance packed struct child '", type->field(k)->name(),
+                                             "' encoded as '", EncodingName(p.inner(k)),
+                                             "' is not read by ailake yet");
+      }
+      layout.push_back({w, 0});
+      row += w;
+    }
+    const uint32_t index = p.buffer().buffer_index();
+    if (p.buffer().buffer_type() != pb::Buffer::page || index >= buffers_.size()) {
+      return Corrupt("packed struct names buffer " + std::to_string(index) + " of " +
+                     std::to_string(buffers_.size()));
+    }
+    const auto& buf = buffers_[index];
+    if (buf->size() < n * row) return Corrupt("packed struct page shorter than its rows");
+    auto rows = arrow::ArrayData::Make(arrow::fixed_size_binary(static_cast<int32_t>(row)), n,
+                                       {nullptr, buf}, 0);
+    return encoding::UnpackRows(type, layout, *rows);
+  }
+
   arrow::Result<std::shared_ptr<arrow::ArrayData>> DecodeBinary(
       const pb::Binary& b, const std::shared_ptr<arrow::DataType>& type, int64_t n, int depth) {
     const bool large =
@@ -370,7 +409,7 @@ class PageDecoder {
 // without nulls (through no_nulls and fixed-size lists), else 0; `buffer`
 // gets the page buffer holding them.
 int64_t FlatRowBytes(const pb::ArrayEncoding& e, const arrow::DataType& type, uint32_t* buffer,
-                     int depth = 0) {
+                     int depth) {
   if (depth > 16) return 0;
   switch (e.array_encoding_case()) {
     case pb::ArrayEncoding::kNullable:
@@ -484,7 +523,7 @@ struct LanceFileReader::Impl {
       return std::make_shared<arrow::ChunkedArray>(arrow::MakeArray(arr));
     }
     if (IsList(node)) return ReadList(node, a, b);
-    if (node.field->type()->id() == arrow::Type::STRUCT) {
+    if (node.field->type()->id() == arrow::Type::STRUCT && !node.packed) {
       // Children's pages need not line up: each child is made one array.
       arrow::ArrayVector children;
       for (const auto& c : node.children) {
@@ -895,7 +934,7 @@ struct LanceFileReader::Impl {
       return arrow::MakeArray(arr);
     }
     if (IsList(node)) return TakeList(node, sorted);
-    if (node.field->type()->id() == arrow::Type::STRUCT) {
+    if (node.field->type()->id() == arrow::Type::STRUCT && !node.packed) {
       arrow::ArrayVector children;
       for (const auto& c : node.children) {
         ARROW_ASSIGN_OR_RAISE(auto arr, TakeNode(c, sorted));
@@ -1070,7 +1109,7 @@ struct LanceFileReader::Impl {
     *row_bytes = 0;
     for (const auto& p : columns[static_cast<size_t>(node.column)].pages) {
       uint32_t buffer = 0;
-      const int64_t rb = FlatRowBytes(p.encoding, *node.field->type(), &buffer);
+      const int64_t rb = FlatRowBytes(p.encoding, *node.field->type(), &buffer, 0);
       if (rb == 0 || (*row_bytes != 0 && rb != *row_bytes) || buffer >= p.buffers.size() ||
           p.buffers[buffer].second < static_cast<uint64_t>(rb * p.rows)) {
         return arrow::Status::NotImplemented("column '", node.field->name(), "' page at row ",
@@ -1149,6 +1188,18 @@ struct LanceFileReader::Impl {
 
 namespace {
 
+// A schema field whose metadata asks for a packed struct (packed_struct.h).
+bool IsPackedMetadata(const pb::Field& f) {
+  for (const char* key : {"packed", "lance-encoding:packed"}) {
+    auto it = f.metadata().find(key);
+    if (it == f.metadata().end()) continue;
+    std::string v = it->second;
+    for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (v == "true") return true;
+  }
+  return false;
+}
+
 // The field tree of a descriptor: fields in pre-order with parent ids.
 arrow::Result<Node> BuildNode(const pb::FileDescriptor& fd, int index, int* next_column, int depth,
                               bool v21) {
@@ -1172,10 +1223,14 @@ arrow::Result<Node> BuildNode(const pb::FileDescriptor& fd, int index, int* next
     type = is_list ? arrow::list(item) : arrow::large_list(item);
   } else if (f.logical_type() == "struct") {
     arrow::FieldVector children;
-    if (!v21) node.column = (*next_column)++;
+    node.packed = IsPackedMetadata(f);
+    if (!v21 || node.packed) node.column = (*next_column)++;
+    int no_columns = 0;  // a packed struct's children have none
     for (int i = index + 1; i < fd.schema().fields_size(); ++i) {
       if (fd.schema().fields(i).parent_id() != f.id()) continue;
-      ARROW_ASSIGN_OR_RAISE(Node child, BuildNode(fd, i, next_column, depth + 1, v21));
+      ARROW_ASSIGN_OR_RAISE(
+          Node child, BuildNode(fd, i, node.packed ? &no_columns : next_column, depth + 1, v21));
+      if (node.packed) child.column = -1;
       children.push_back(child.field);
       node.children.push_back(std::move(child));
     }
@@ -1237,6 +1292,7 @@ arrow::Status CheckRows(const std::vector<Column>& columns, const Node& node, in
     }
     return CheckRows(columns, node.children[0], items, false);
   }
+  if (node.packed) return arrow::Status::OK();
   for (const auto& c : node.children) ARROW_RETURN_NOT_OK(CheckRows(columns, c, expected, false));
   return arrow::Status::OK();
 }

@@ -1,9 +1,9 @@
 // LanceFileWriter (include/ailake/lance.h): the Lance file around the pages
 // the FieldEncoders produce (docs/FORMAT.md 5.1).
 #include <deque>
-#include <future>
 #include <thread>
 
+#include "ailake/encoding/encode_pool.h"
 #include "ailake/encoding/field_encoder.h"
 #include "ailake/encoding/lance_format.pb.h"
 #include "ailake/encoding/lance_tail.h"
@@ -83,7 +83,7 @@ struct LanceFileWriter::Impl {
   encoding::OutOfLineBuffers external;
   std::vector<LanceGlobalBuffer> globals;
   std::unique_ptr<encoding::PageChecksumBuilder> checksums;  // with options.page_checksums
-  std::deque<std::future<arrow::Result<encoding::EncodedPage>>> pending;
+  std::deque<std::shared_ptr<encoding::EncodeJob>> pending;
   std::deque<uint32_t> pending_column_base;
   int64_t position = 0;
   int64_t rows = 0;
@@ -108,7 +108,7 @@ struct LanceFileWriter::Impl {
             ? static_cast<size_t>(options.max_pending_pages)
             : static_cast<size_t>(2 * std::max(1u, std::thread::hardware_concurrency()));
     for (auto& t : tasks) {
-      pending.push_back(std::async(std::launch::async, std::move(t)));
+      pending.push_back(encoding::SubmitEncodeTask(std::move(t)));
       pending_column_base.push_back(base);
       while (pending.size() > limit) ARROW_RETURN_NOT_OK(WriteFront());
     }
@@ -118,11 +118,11 @@ struct LanceFileWriter::Impl {
   // Writes the oldest page: pages leave in the order their tasks were
   // returned, so each column's pages keep their order.
   arrow::Status WriteFront() {
-    auto fut = std::move(pending.front());
+    auto job = std::move(pending.front());
     const uint32_t base = pending_column_base.front();
     pending.pop_front();
     pending_column_base.pop_front();
-    ARROW_ASSIGN_OR_RAISE(encoding::EncodedPage page, fut.get());
+    ARROW_ASSIGN_OR_RAISE(encoding::EncodedPage page, job->Get());
     const uint32_t column = base + page.column;
     if (column >= columns.size()) {
       return arrow::Status::Invalid("an encoder returned a page of column ", column, " of ",
@@ -145,9 +145,9 @@ struct LanceFileWriter::Impl {
 
 LanceFileWriter::LanceFileWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LanceFileWriter::~LanceFileWriter() {
-  // Tasks still running hold no reference to the writer; wait for them so
-  // none outlives the buffers they read.
-  for (auto& f : impl_->pending) f.wait();
+  // Tasks not started are dropped; running ones hold no reference to the
+  // writer but are waited for, so none outlives the buffers they read.
+  for (auto& j : impl_->pending) j->Cancel();
 }
 
 arrow::Result<std::unique_ptr<LanceFileWriter>> LanceFileWriter::Open(

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
 
 #include "ailake/encoding/field_encoder.h"
 #include "ailake/encoding/lance_format.pb.h"
@@ -279,6 +280,83 @@ TEST(LanceWriter, Versions21And22RoundTripEveryPageKind) {
     EXPECT_EQ(r->field_columns()[8], -1);
     int32_t row_bytes = 0;
     EXPECT_FALSE(r->FixedWidthPages("vecs", &row_bytes).ok());  // null rows: not flat
+  }
+}
+
+}  // namespace
+}  // namespace ailake
+
+namespace ailake {
+namespace {
+
+// Writers on several threads share the encode pool (encode_pool.h): each
+// file reads back equal to its table, and a writer dropped before Finish
+// leaves nothing running behind it.
+TEST(LanceWriter, WritersOnManyThreadsShareTheEncodePool) {
+  auto table = MakeTable(20'000);
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(6);
+  for (size_t t = 0; t < errors.size(); ++t) {
+    threads.emplace_back([&, t] {
+      LanceWriteOptions o;
+      o.version = t % 3 == 0 ? "2.0" : t % 3 == 1 ? "2.1" : "2.2";
+      o.max_page_bytes = 2048;  // many small tasks
+      o.max_pending_pages = 3;
+      auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
+      auto w = LanceFileWriter::Open(sink, table->schema(), o).ValueOrDie();
+      auto s = w->Write(*table);
+      if (t == 5) return;  // dropped unfinished
+      if (s.ok()) s = w->Finish();
+      if (!s.ok()) {
+        errors[t] = s.ToString();
+        return;
+      }
+      auto r = LanceFileReader::Open(
+                   std::make_shared<arrow::io::BufferReader>(sink->Finish().ValueOrDie()))
+                   .ValueOrDie();
+      auto back = r->Read().ValueOrDie();
+      if (!back->Equals(*table)) errors[t] = "file " + std::to_string(t) + " differs";
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+}
+
+// A packed struct (field metadata packed=true) is one column of whole rows
+// in every version, null rows included from 2.1 on.
+TEST(LanceWriter, PackedStructIsOneColumn) {
+  auto x = std::make_shared<arrow::Int32Builder>();
+  auto y = std::make_shared<arrow::DoubleBuilder>();
+  auto type =
+      arrow::struct_({arrow::field("x", arrow::int32()), arrow::field("y", arrow::float64())});
+  arrow::StructBuilder sb(type, arrow::default_memory_pool(), {x, y});
+  arrow::Int64Builder ids;
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_OK(ids.Append(i));
+    ASSERT_OK(sb.Append());
+    ASSERT_OK(x->Append(i));
+    ASSERT_OK(y->Append(i * 0.25));
+  }
+  auto packed = arrow::field("p", type, true, arrow::key_value_metadata({"packed"}, {"true"}));
+  auto schema = arrow::schema({arrow::field("id", arrow::int64()), packed});
+  auto table = arrow::Table::Make(schema, {ids.Finish().ValueOrDie(), sb.Finish().ValueOrDie()});
+  for (const char* version : {"2.0", "2.1", "2.2"}) {
+    SCOPED_TRACE(version);
+    LanceWriteOptions o;
+    o.version = version;
+    o.max_page_bytes = 8192;
+    ASSERT_OK_AND_ASSIGN(auto sink, arrow::io::BufferOutputStream::Create());
+    ASSERT_OK(WriteLanceFile(*table, sink, o));
+    ASSERT_OK_AND_ASSIGN(auto bytes, sink->Finish());
+    ASSERT_OK_AND_ASSIGN(auto r,
+                         LanceFileReader::Open(std::make_shared<arrow::io::BufferReader>(bytes)));
+    EXPECT_EQ(r->field_columns(), (std::vector<int32_t>{0, 1}));  // one column for the struct
+    ASSERT_OK_AND_ASSIGN(auto all, r->Read());
+    EXPECT_TRUE(all->Equals(*table));
+    ASSERT_OK_AND_ASSIGN(auto took, r->Take(std::vector<int64_t>{2999, 7, 1500}));
+    ASSERT_OK_AND_ASSIGN(auto want, table->column(1)->GetScalar(1500));
+    ASSERT_OK_AND_ASSIGN(auto got, took->column(1)->GetScalar(2));
+    EXPECT_TRUE(got->Equals(*want));
   }
 }
 

@@ -467,3 +467,67 @@ def test_a_lance_table_keeps_packed_structs(tmp_path):
                            "print(len(R(sys.argv[1]).metadata().columns))", files[0]],
                           capture_output=True, text=True, check=True).stdout.strip()
     assert cols == "3"
+
+
+@pytest.mark.parametrize("version", ["2.1", "2.2"])
+def test_compression_asked_for_by_field_metadata(tmp_path, version):
+    """`lance-encoding:compression` (and zstd's level) on a string field, as
+    pylance reads it: every page of short strings (mini-block chunks) and of
+    long ones (one value per row) uses that scheme; pylance and our reader
+    read the values back. Bad settings are errors naming them."""
+    import json
+    import subprocess
+    import sys
+    n = 4000
+    short = [None if i % 17 == 0 else f"GET /api/items/{i % 300} 200" for i in range(n)]
+    long = [None if i % 13 == 0 else ("row %d lorem ipsum dolor " % i) * 20 for i in range(n)]
+    for scheme, marker in (("zstd", "Zstd"), ("lz4", "Lz4"), ("fsst", "Fsst"), ("none", None)):
+        meta = {"lance-encoding:compression": scheme}
+        if scheme == "zstd":
+            meta["lance-encoding:compression-level"] = "9"
+        schema = pa.schema([pa.field("short", pa.string(), metadata=meta),
+                            pa.field("long", pa.large_string(), metadata=meta)])
+        t = pa.table({"short": short, "long": long}, schema=schema)
+        path = tmp_path / f"{scheme}.lance"
+        ailake.write_lance_file(path, t, version=version, max_page_bytes=256 << 10)
+        got, _ = pylance.read(path)
+        assert got.to_pylist() == t.to_pylist(), scheme
+        assert ailake.read_lance_file(path, rows=[5, 17, 3999]).to_pylist() == \
+            t.take([5, 17, 3999]).to_pylist()
+        enc = subprocess.run(
+            [sys.executable, "-c",
+             "import sys, json; from lance.file import LanceFileReader as R; "
+             "m = R(sys.argv[1]).metadata(); "
+             "print(json.dumps([[str(p.encoding) for p in c.pages] for c in m.columns]))",
+             str(path)], capture_output=True, text=True, check=True).stdout
+        pages = json.loads(enc.strip().splitlines()[-1])
+        for name, col in zip(t.column_names, pages):
+            for p in col:
+                if scheme == "lz4" and name == "long":
+                    # One value per row: pylance cannot read LZ4 values
+                    # beside nulls, so this page (with nulls) stays plain.
+                    assert "Lz4" not in p, p[:400]
+                elif marker:
+                    assert marker in p, (scheme, p[:400])
+                else:
+                    assert "Zstd" not in p and "Lz4" not in p and "Fsst" not in p, p[:400]
+    t = pa.table({"long": [x for x in long if x]}, schema=pa.schema(
+        [pa.field("long", pa.string(), metadata={"lance-encoding:compression": "lz4"})]))
+    ailake.write_lance_file(tmp_path / "lz4long.lance", t, version=version)
+    got, _ = pylance.read(tmp_path / "lz4long.lance")
+    assert got.to_pylist() == t.to_pylist()
+    bad = [({"lance-encoding:compression": "brotli"}, pa.string(), ValueError, "brotli"),
+           ({"lance-encoding:compression": "zstd", "lance-encoding:compression-level": "99"},
+            pa.string(), ValueError, "compression-level '99'"),
+           ({"lance-encoding:compression": "lz4", "lance-encoding:compression-level": "3"},
+            pa.string(), ValueError, "needs compression zstd"),
+           ({"lance-encoding:compression": "zstd"}, pa.int64(), NotImplementedError,
+            "honoured on strings")]
+    for meta, typ, err, match in bad:
+        t = pa.table({"c": pa.array([None], typ)}, schema=pa.schema([pa.field("c", typ, metadata=meta)]))
+        with pytest.raises(err, match=match):
+            ailake.write_lance_file(tmp_path / "bad.lance", t, version=version)
+    t = pa.table({"c": ["x"]}, schema=pa.schema([pa.field("c", pa.string(), metadata={
+        "lance-encoding:compression": "zstd"})]))
+    with pytest.raises(NotImplementedError, match="needs Lance file version 2.1 or 2.2"):
+        ailake.write_lance_file(tmp_path / "v20.lance", t, version="2.0")

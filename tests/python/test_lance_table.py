@@ -193,6 +193,8 @@ def test_cli_creates_and_describes_a_lance_table(tmp_path, cli):
     data_file = table / info["fragments"][0]["files"][0]["path"]
     f = json.loads(cli("--json", "info", data_file).stdout)
     assert f["format"] == "lance" and f["is_ailake_file"] and f["rows"] == 300
+    assert f["container_version"] == "2.2"  # the Lance file version tables write
+    assert "(Lance 2.2)" in cli("info", data_file).stdout
     r = json.loads(cli("--json", "storage-format", table, "parquet").stdout)
     assert r["storage_format"] == "parquet" and r["version"] == info["version"] + 1
     cli("optimize", table)

@@ -271,6 +271,12 @@ void PrintResult(const std::shared_ptr<arrow::Table>& t, json extra, const std::
 
 // --- info / verify ---------------------------------------------------------
 
+// "2.2" for a Lance 2.2 file, "1.0" for Parquet (DataFile.file_major/minor_version).
+std::string ContainerVersion(const AilakeFileReader& r) {
+  const auto [major, minor] = r.container_version();
+  return std::to_string(major) + "." + std::to_string(minor);
+}
+
 json FileInfo(const AilakeFileReader& r) {
   json cols = json::array();
   for (const auto& c : r.vector_columns()) {
@@ -291,6 +297,7 @@ json FileInfo(const AilakeFileReader& r) {
   }
   return {{"rows", r.num_rows()},
           {"format", FileFormatName(r.format())},
+          {"container_version", ContainerVersion(r)},
           {"row_groups", r.num_row_groups()},
           {"bytes", r.file_size()},
           {"is_ailake_file", r.IsAilakeFile()},
@@ -338,7 +345,10 @@ int CmdInfo(const std::string& target, int64_t version) {
     j["path"] = target;
     std::ostringstream os;
     os << target << ": " << (*reader)->num_rows() << " rows, " << (*reader)->file_size()
-       << " bytes, " << ((*reader)->IsAilakeFile() ? "AI-Lake file" : "plain Parquet") << "\n";
+       << " bytes, " << ((*reader)->IsAilakeFile() ? "AI-Lake file" : "plain file") << " ("
+       << ((*reader)->format() == FileFormat::kLance ? "Lance " + ContainerVersion(**reader)
+                                                     : std::string("Parquet"))
+       << ")\n";
     for (const auto& c : j["vector_columns"]) {
       os << "  vector column " << c["name"].get<std::string>() << ": dim " << c["dim"] << ", "
          << c["metric"].get<std::string>() << ", " << c["precision"].get<std::string>();

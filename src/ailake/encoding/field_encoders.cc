@@ -720,6 +720,12 @@ arrow::Result<std::string> LanceLogicalType(const arrow::DataType& t) {
 arrow::Result<std::unique_ptr<FieldEncoder>> MakeFieldEncoder(const arrow::Field& field,
                                                               const EncoderOptions& options) {
   const auto& type = field.type();
+  if (field.metadata() && field.metadata()->Contains("lance-encoding:compression")) {
+    return arrow::Status::NotImplemented(
+        "field '", field.name(),
+        "': lance-encoding:compression needs Lance file version 2.1 or 2.2 (2.0 pages are "
+        "written uncompressed)");
+  }
   if (auto lt = LanceLogicalType(*type); !lt.ok()) {
     return lt.status().WithMessage("field '", field.name(), "': ", lt.status().message());
   }

@@ -105,6 +105,17 @@ struct PathNodeSpec {
 // and packed structs (packed_struct.h) are leaves.
 std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::Field& field);
 
+// A leaf's settings from its field's metadata, as pylance reads them:
+// `lance-encoding:compression` on a string or binary field ("lz4", "zstd",
+// "fsst", "none": that scheme for every page instead of the choice by
+// statistics) and `lance-encoding:compression-level` (zstd only). Unknown
+// schemes, levels elsewhere and compression on other types are errors.
+struct LeafOptions {
+  std::string compression;  // empty: chosen per page
+  int level = 0;            // zstd level; 0 = the library's default
+};
+arrow::Result<LeafOptions> LeafOptionsOf(const arrow::Field& leaf);
+
 // One page of the leaf at `path` holding all of `rows` (an array of the
 // top-level field), for file version 2.<minor>: levels numbered from what
 // the rows hold; mini-block with the smallest of flat, bit-packed,
@@ -116,6 +127,7 @@ std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::Field& field);
 arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& rows,
                                           const std::vector<PathNodeSpec>& path, uint32_t column,
                                           uint64_t first_row, int minor,
-                                          const std::string& field_name);
+                                          const std::string& field_name,
+                                          const LeafOptions& options = {});
 
 }  // namespace ailake::encoding::l21

@@ -4,6 +4,7 @@
 // compressed per page by what their statistics say is smallest.
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cstring>
 #include <unordered_map>
 
@@ -578,9 +579,10 @@ class VariableCodec : public ValueCodec {
   // LZ4 blocks carry a u32 uncompressed size, Zstandard frames a u64.
   std::string Compress(const std::string& raw) const {
     const bool lz4 = *general_ == p21::COMPRESSION_ALGORITHM_LZ4;
-    auto codec =
-        arrow::util::Codec::Create(lz4 ? arrow::Compression::LZ4 : arrow::Compression::ZSTD)
-            .ValueOrDie();
+    auto codec = arrow::util::Codec::Create(
+                     lz4 ? arrow::Compression::LZ4 : arrow::Compression::ZSTD,
+                     lz4 || level_ == 0 ? arrow::util::kUseDefaultCompressionLevel : level_)
+                     .ValueOrDie();
     std::string out;
     Put(&out, raw.size(), lz4 ? 4 : 8);
     const int64_t bound = codec->MaxCompressedLen(static_cast<int64_t>(raw.size()),
@@ -596,10 +598,13 @@ class VariableCodec : public ValueCodec {
     return out;
   }
 
+  void set_level(int level) { level_ = level; }
+
  private:
   const Gathered& g_;
   std::optional<p21::CompressionScheme> general_;
   std::optional<std::string> fsst_;
+  int level_ = 0;
 };
 
 // Dictionary indices (u32), bit-packed in blocks of 1024.
@@ -726,7 +731,8 @@ PageOut ConstantPage(const Levels& lv) {
 }
 
 arrow::Result<PageOut> FullZipPage(const Levels& lv, const Gathered& g, int max_rep,
-                                   const std::optional<std::string>& fsst = std::nullopt) {
+                                   const std::optional<std::string>& fsst = std::nullopt,
+                                   const VariableCodec* general = nullptr) {
   PageOut out;
   auto* z = out.layout.mutable_full_zip_layout();
   uint16_t rmax = 0, dmax = 0;
@@ -746,6 +752,10 @@ arrow::Result<PageOut> FullZipPage(const Levels& lv, const Gathered& g, int max_
     if (fsst) {  // the strings are FSST-encoded already
       v->mutable_fsst()->set_symbol_table(*fsst);
       v = v->mutable_fsst()->mutable_values();
+    }
+    if (general != nullptr) {  // each value compressed on its own
+      *v = general->Encoding();
+      v = v->mutable_general()->mutable_values();
     }
     v->mutable_variable()->mutable_offsets()->mutable_flat()->set_bits_per_value(
         uint64_t{8} * static_cast<uint64_t>(obytes));
@@ -770,8 +780,14 @@ arrow::Result<PageOut> FullZipPage(const Levels& lv, const Gathered& g, int max_
     if (variable) {
       if (d == 0) {
         const auto& s = g.var[static_cast<size_t>(v)];
-        Put(&data, s.size(), obytes);
-        data += s;
+        if (general != nullptr) {
+          const std::string c = general->Compress(std::string(s));
+          Put(&data, c.size(), obytes);
+          data += c;
+        } else {
+          Put(&data, s.size(), obytes);
+          data += s;
+        }
       }
     } else {
       if (vbytes > 0) {
@@ -976,8 +992,8 @@ struct FsstPlan {
   double ratio = 1.0;
 };
 
-std::optional<FsstPlan> PlanFsst(const Gathered& g, std::string* store) {
-  if (g.var_bytes < 4096) return std::nullopt;
+std::optional<FsstPlan> PlanFsst(const Gathered& g, std::string* store, bool force = false) {
+  if (g.var_bytes < 4096 && !force) return std::nullopt;
   std::vector<std::string_view> sample;
   uint64_t bytes = 0;
   const int64_t step = std::max<int64_t>(1, static_cast<int64_t>(g.var_bytes / (32 * 1024)));
@@ -988,7 +1004,9 @@ std::optional<FsstPlan> PlanFsst(const Gathered& g, std::string* store) {
   const l21::FsstTable t = l21::FsstTable::Train(sample);
   std::string probe;
   for (auto s : sample) t.Encode(s, &probe);
-  if (static_cast<double>(probe.size()) > 0.9 * static_cast<double>(bytes)) return std::nullopt;
+  if (!force && static_cast<double>(probe.size()) > 0.9 * static_cast<double>(bytes)) {
+    return std::nullopt;
+  }
   FsstPlan p;
   p.table = t.Serialize();
   store->reserve(static_cast<size_t>(static_cast<double>(g.var_bytes) * 0.9) + 64);
@@ -1003,8 +1021,9 @@ std::optional<FsstPlan> PlanFsst(const Gathered& g, std::string* store) {
     p.encoded.emplace_back(store->data() + at, e - at);
     at = e;
   }
-  p.ratio = static_cast<double>(store->size() + p.table.size()) / static_cast<double>(g.var_bytes);
-  if (p.ratio > 0.9) return std::nullopt;
+  p.ratio = static_cast<double>(store->size() + p.table.size()) /
+            static_cast<double>(std::max<uint64_t>(1, g.var_bytes));
+  if (p.ratio > 0.9 && !force) return std::nullopt;
   return p;
 }
 
@@ -1043,7 +1062,8 @@ namespace ailake::encoding::l21 {
 arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& rows,
                                           const std::vector<PathNodeSpec>& spec, uint32_t column,
                                           uint64_t first_row, int minor,
-                                          const std::string& field_name) {
+                                          const std::string& field_name,
+                                          const LeafOptions& options) {
   std::vector<PathNode> path;
   path.reserve(spec.size());
   for (const auto& s : spec) path.push_back({static_cast<Kind>(s.kind), s.child});
@@ -1103,6 +1123,53 @@ arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& r
     // whatever its width: a row is one range of the page, read and searched
     // in place.
     ARROW_ASSIGN_OR_RAISE(page, FullZipPage(lv, g, max_rep));
+  } else if (shape.variable && !options.compression.empty() && options.compression != "fsst") {
+    // A scheme the field asks for: every chunk (or long value) compressed with it.
+    std::optional<p21::CompressionScheme> general;
+    if (options.compression == "lz4") general = p21::COMPRESSION_ALGORITHM_LZ4;
+    if (options.compression == "zstd") general = p21::COMPRESSION_ALGORITHM_ZSTD;
+    VariableCodec codec(g, general);
+    codec.set_level(options.level);
+    // Long values are compressed one by one. pylance 14 decompresses a null
+    // value's (absent) bytes too, which LZ4 refuses: an LZ4 page holding
+    // null values is written uncompressed (docs/FORMAT.md 5.4).
+    bool null_values = false;
+    for (size_t e = 0; e < lv.def.size() && !null_values; ++e) {
+      null_values = lv.visible[e] && lv.def[e] != 0;
+    }
+    const VariableCodec* per_value =
+        !general || (null_values && *general == p21::COMPRESSION_ALGORITHM_LZ4) ? nullptr : &codec;
+    if (g.var_max >= static_cast<uint64_t>(kFullZipBytes)) {
+      ARROW_ASSIGN_OR_RAISE(page, FullZipPage(lv, g, max_rep, std::nullopt, per_value));
+    } else {
+      auto mini = MiniBlockPage(lv, codec, g.n, max_rep, minor, std::nullopt, 0, std::nullopt);
+      if (mini.ok()) {
+        page = std::move(*mini);
+      } else if (mini.status().IsNotImplemented()) {
+        ARROW_ASSIGN_OR_RAISE(page, FullZipPage(lv, g, max_rep, std::nullopt, per_value));
+      } else {
+        return mini.status();
+      }
+    }
+  } else if (shape.variable && options.compression == "fsst") {
+    std::string store;
+    auto f = PlanFsst(g, &store, /*force=*/true);
+    Gathered coded = g;
+    coded.var = std::move(f->encoded);
+    coded.var_bytes = store.size();
+    if (g.var_max >= static_cast<uint64_t>(kFullZipBytes)) {
+      ARROW_ASSIGN_OR_RAISE(page, FullZipPage(lv, coded, max_rep, f->table));
+    } else {
+      VariableCodec codec(coded, std::nullopt, f->table);
+      auto mini = MiniBlockPage(lv, codec, g.n, max_rep, minor, std::nullopt, 0, std::nullopt);
+      if (mini.ok()) {
+        page = std::move(*mini);
+      } else if (mini.status().IsNotImplemented()) {
+        ARROW_ASSIGN_OR_RAISE(page, FullZipPage(lv, coded, max_rep, f->table));
+      } else {
+        return mini.status();
+      }
+    }
   } else if (shape.variable && g.var_max >= static_cast<uint64_t>(kFullZipBytes)) {
     std::string store;
     if (auto f = PlanFsst(g, &store)) {
@@ -1176,6 +1243,42 @@ arrow::Result<EncodedPage> EncodeLeafPage(const std::shared_ptr<arrow::Array>& r
   return out;
 }
 
+arrow::Result<LeafOptions> LeafOptionsOf(const arrow::Field& leaf) {
+  LeafOptions o;
+  if (!leaf.metadata()) return o;
+  auto scheme = leaf.metadata()->Get("lance-encoding:compression");
+  auto level = leaf.metadata()->Get("lance-encoding:compression-level");
+  if (scheme.ok()) {
+    std::string v = *scheme;
+    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (v != "lz4" && v != "zstd" && v != "fsst" && v != "none") {
+      return arrow::Status::Invalid("field '", leaf.name(), "': lance-encoding:compression '",
+                                    *scheme, "' is none of lz4, zstd, fsst, none");
+    }
+    const auto id = leaf.type()->id();
+    if (id != arrow::Type::STRING && id != arrow::Type::BINARY && id != arrow::Type::LARGE_STRING &&
+        id != arrow::Type::LARGE_BINARY) {
+      return arrow::Status::NotImplemented(
+          "field '", leaf.name(),
+          "': lance-encoding:compression is honoured on strings and "
+          "binaries; ",
+          leaf.type()->ToString(), " is compressed by its own statistics");
+    }
+    o.compression = v;
+  }
+  if (level.ok()) {
+    int l = 0;
+    const auto* end = level->data() + level->size();
+    auto [p, ec] = std::from_chars(level->data(), end, l);
+    if (o.compression != "zstd" || ec != std::errc() || p != end || l < 1 || l > 22) {
+      return arrow::Status::Invalid("field '", leaf.name(), "': lance-encoding:compression-level '",
+                                    *level, "' needs compression zstd and a level from 1 to 22");
+    }
+    o.level = l;
+  }
+  return o;
+}
+
 std::vector<std::vector<PathNodeSpec>> LeafPaths(const arrow::Field& field) {
   std::vector<std::vector<PathNode>> paths;
   ailake::encoding::LeafPaths(field, {}, &paths);
@@ -1200,8 +1303,12 @@ namespace {
 class Encoder21 : public FieldEncoder {
  public:
   Encoder21(std::string name, std::vector<std::vector<l21::PathNodeSpec>> paths,
-            EncoderOptions options, int minor)
-      : name_(std::move(name)), paths_(std::move(paths)), options_(options), minor_(minor) {}
+            std::vector<l21::LeafOptions> leaves, EncoderOptions options, int minor)
+      : name_(std::move(name)),
+        paths_(std::move(paths)),
+        leaves_(std::move(leaves)),
+        options_(options),
+        minor_(minor) {}
 
   arrow::Result<std::vector<EncodeTask>> MaybeEncode(std::shared_ptr<arrow::Array> array,
                                                      OutOfLineBuffers*, RepDefBuilder,
@@ -1256,10 +1363,10 @@ class Encoder21 : public FieldEncoder {
       auto slice = all->Slice(at, std::min(page_rows, rows - at));
       const uint64_t first = first_row_ + static_cast<uint64_t>(at);
       for (size_t c = 0; c < paths_.size(); ++c) {
-        tasks->push_back([slice, path = paths_[c], c, first, minor = minor_,
-                          name = name_]() -> arrow::Result<EncodedPage> {
+        tasks->push_back([slice, path = paths_[c], c, first, minor = minor_, name = name_,
+                          leaf = leaves_[c]]() -> arrow::Result<EncodedPage> {
           auto page =
-              l21::EncodeLeafPage(slice, path, static_cast<uint32_t>(c), first, minor, name);
+              l21::EncodeLeafPage(slice, path, static_cast<uint32_t>(c), first, minor, name, leaf);
           if (!page.ok()) {
             return page.status().WithMessage("field '", name, "': ", page.status().message());
           }
@@ -1275,6 +1382,7 @@ class Encoder21 : public FieldEncoder {
 
   std::string name_;
   std::vector<std::vector<l21::PathNodeSpec>> paths_;
+  std::vector<l21::LeafOptions> leaves_;  // per path
   EncoderOptions options_;
   int minor_;
   arrow::ArrayVector pending_;
@@ -1294,7 +1402,8 @@ arrow::Result<std::unique_ptr<FieldEncoder>> MakeFieldEncoder21(const arrow::Fie
   if (paths.empty()) {
     return arrow::Status::NotImplemented("field '", field.name(), "': a struct without fields");
   }
-  // Every leaf's values must be encodable.
+  // Every leaf's values must be encodable, its settings valid.
+  std::vector<l21::LeafOptions> leaves;
   for (const auto& p : paths) {
     std::shared_ptr<arrow::Field> f =
         arrow::field(field.name(), field.type(), field.nullable(), field.metadata());
@@ -1303,6 +1412,8 @@ arrow::Result<std::unique_ptr<FieldEncoder>> MakeFieldEncoder21(const arrow::Fie
       f = n.kind == static_cast<int>(Kind::kStruct) ? f->type()->field(n.child)
                                                     : f->type()->field(0);
     }
+    ARROW_ASSIGN_OR_RAISE(auto leaf_options, l21::LeafOptionsOf(*f));
+    leaves.push_back(std::move(leaf_options));
     if (f->type()->id() == arrow::Type::STRUCT) {
       if (auto plan = PlanPacked(*f, minor); !plan.ok()) return plan.status();
       continue;
@@ -1311,7 +1422,8 @@ arrow::Result<std::unique_ptr<FieldEncoder>> MakeFieldEncoder21(const arrow::Fie
       return s.status().WithMessage("field '", field.name(), "': ", s.status().message());
     }
   }
-  return std::make_unique<Encoder21>(field.name(), std::move(paths), options, minor);
+  return std::make_unique<Encoder21>(field.name(), std::move(paths), std::move(leaves), options,
+                                     minor);
 }
 
 }  // namespace ailake::encoding

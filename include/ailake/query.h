@@ -91,11 +91,15 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchBatch(const Table& table,
                                                          SearchStats* stats = nullptr);
 
 // Compiles a SQL-like filter ("category = 3 AND (price < 10.5 OR name LIKE 'a%')",
-// "tag IN ('x', 'y')", "note IS NOT NULL") to an Arrow compute expression;
-// errors name the position and what was expected.
-// Bounded input: at most kMaxFilterBytes, parentheses and NOTs nested at most
-// kMaxFilterDepth deep (an error says so); AND / OR chains of any length are
-// built as balanced trees.
+// "tag IN ('x', 'y')", "note IS NOT NULL", "qty * 2 BETWEEN 3 AND 9",
+// "lower(name) ILIKE 'ab%'", "day >= DATE '2024-01-31'", "meta.a > 1"; the
+// grammar is in filter_parser.cc, docs/PYTHON.md "Filters") to an Arrow
+// compute expression; errors name the position and what was expected. Types
+// are checked when the filter meets a table (a TypeError naming the column).
+// Bounded input: at most kMaxFilterBytes, parentheses, NOTs, unary minus and
+// function calls nested at most kMaxFilterDepth deep, sums and products of
+// at most kMaxFilterDepth terms (an error says so); AND / OR chains of any
+// length are built as balanced trees.
 inline constexpr size_t kMaxFilterBytes = size_t{1} << 20;
 inline constexpr int kMaxFilterDepth = 256;
 arrow::Result<arrow::compute::Expression> ParseFilter(std::string_view text);

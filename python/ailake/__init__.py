@@ -34,6 +34,10 @@ from . import _ailake
 __version__ = _ailake.__version__
 
 __all__ = [
+    "connect",
+    "Database",
+    "write_dataset",
+    "Query",
     "TableWriter",
     "Table",
     "File",
@@ -355,7 +359,7 @@ class Table:
     def search(
         self,
         query: Any,
-        k: int = 10,
+        k: Optional[int] = None,
         filter: Optional[str] = None,
         columns: Optional[Sequence[str]] = None,
         *,
@@ -365,8 +369,14 @@ class Table:
         num_threads: int = 0,
         fragment_ids: Optional[Sequence[int]] = None,
         **index_params: Any,
-    ) -> pa.Table:
+    ) -> Any:
         """The k nearest live rows to ``query``, ascending by ``_distance``.
+
+        Given only ``query`` (and perhaps ``vector_column``), returns a
+        :class:`ailake.Query` to refine and run, LanceDB's way:
+        ``t.search(q).where("x > ?", [3]).limit(5).to_pandas()``. With ``k``
+        or any other argument it runs at once and returns a pyarrow Table
+        (``k`` defaults to 10).
 
         ``query``: one vector (1-D), or many (a 2-D array, one query per row),
         searched in one call; the result then starts with a ``_query`` column
@@ -383,7 +393,14 @@ class Table:
         """
         unknown = set(index_params) - set(_INDEX_PARAM_KEYS)
         if unknown:
-            raise TypeError(f"unknown search parameters: {sorted(unknown)}")
+            raise TypeError(f"unknown search parameters: {sorted(unknown)}; valid: "
+                            f"{list(_INDEX_PARAM_KEYS)}")
+        if (k is None and filter is None and columns is None and not exact and prune and
+                num_threads == 0 and fragment_ids is None and not index_params):
+            from .query import Query
+
+            return Query(self, query, vector_column=vector_column)
+        k = 10 if k is None else k
         q = np.asarray(query, dtype=np.float32)
         call = self._t.search_batch if q.ndim == 2 else self._t.search
         return _to_table(
@@ -718,6 +735,22 @@ class Table:
 
     def to_arrow(self) -> pa.Table:
         return self.scan()
+
+    def add(self, data: Any) -> "Table":
+        """Appends ``data`` (a pyarrow Table/RecordBatch/reader, pandas or
+        polars DataFrame, list of dicts, dict of columns, or an iterator of
+        them; vector columns as lists or arrays, converted to the table's
+        dimension) as one commit, each batch a data file indexed as it is
+        written. Returns this table, moved to the new version."""
+        from . import data as _data
+
+        cols = self.vector_columns
+        name = cols[0]["vector_column"] if cols else None
+        dim = cols[0]["dim"] if cols else None
+        staged = [self.stage_write(t) for t in _data.prepare(data, name, dim)]
+        if staged:
+            self.commit_staged(staged)
+        return self.refresh()
 
     def to_pandas(self, columns: Optional[Sequence[str]] = None,
                   filter: Optional[str] = None) -> Any:
@@ -1131,3 +1164,7 @@ def build_index(vectors: Any, index: str = "hnsw", metric: str = "euclidean", **
 def load_index(path: Union[str, os.PathLike], memory_map: bool = True) -> Index:
     """Same as :meth:`Index.load`."""
     return Index.load(path, memory_map)
+
+
+from .db import Database, connect, write_dataset  # noqa: E402  (after Table)
+from .query import Query  # noqa: E402

@@ -194,7 +194,19 @@ class PyTableWriter {
   }
   void Ensure(const std::shared_ptr<arrow::Schema>& schema) {
     if (writer_) return;
-    if (policies_.empty()) return Open();
+    if (policies_.empty()) {
+      // Appends to the table there; where there is none, creates one
+      // without vector columns (a plain table: scans, takes, filters).
+      auto opened = NoGil([&] { return TableWriter::Open(path_, options_); });
+      if (opened.ok()) {
+        writer_ = std::move(*opened);
+        return;
+      }
+      auto created = NoGil([&] { return TableWriter::Create(path_, schema, {}, options_); });
+      if (!created.ok()) Check(opened.status());
+      writer_ = std::move(*created);
+      return;
+    }
     writer_ = Value(NoGil([&] { return TableWriter::Create(path_, schema, policies_, options_); }));
   }
 

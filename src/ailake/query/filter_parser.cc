@@ -4,21 +4,29 @@
 //   or      := and ("OR" and)*
 //   and     := not ("AND" not)*
 //   not     := "NOT" not | cmp
-//   cmp     := operand [ ("=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=") operand
-//                      | "IS" ["NOT"] "NULL"
-//                      | ["NOT"] "IN" "(" literal ("," literal)* ")"
-//                      | ["NOT"] "LIKE" string ]
-//   operand := "(" or ")" | column | literal
-//   column  := identifier | "double-quoted name"
+//   cmp     := sum [ ("=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=") sum
+//                  | "IS" ["NOT"] "NULL"
+//                  | ["NOT"] "IN" "(" literal ("," literal)* ")"
+//                  | ["NOT"] "BETWEEN" sum "AND" sum
+//                  | ["NOT"] ("LIKE" | "ILIKE") string ]
+//   sum     := product (("+" | "-") product)*
+//   product := unary (("*" | "/") unary)*          ("/" divides as doubles)
+//   unary   := "-" unary | operand
+//   operand := "(" or ")" | function "(" or ("," or)* ")" | column | literal
+//   function:= LOWER | UPPER | LENGTH | ABS | COALESCE
+//   column  := name ("." name)*     (a.b: field b of struct column a)
+//   name    := identifier | "double-quoted name"
 //   literal := integer | float | 'single-quoted string' | TRUE | FALSE | NULL
+//            | DATE 'yyyy-mm-dd' | TIMESTAMP 'yyyy-mm-dd[ hh:mm:ss[.ffffff]]'
 //
 // Keywords are case-insensitive. Errors name the position and what was expected.
 //
-// Bounded: a filter is at most kMaxFilterBytes long and nests parentheses and
-// NOTs at most kMaxFilterDepth deep (the parser, and then Arrow's binding and
-// evaluation, recurse once per level, on the caller's stack). A chain of
-// AND / OR terms, however long, becomes a balanced tree (depth log2 of the
-// number of terms), not a left-deep one.
+// Bounded: a filter is at most kMaxFilterBytes long and nests parentheses,
+// NOTs, unary minus and function calls at most kMaxFilterDepth deep (the
+// parser, and then Arrow's binding and evaluation, recurse once per level, on
+// the caller's stack). A chain of AND / OR terms, however long, becomes a
+// balanced tree (depth log2 of the number of terms), not a left-deep one;
+// chains of + - * / at most kMaxFilterDepth terms.
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
@@ -35,7 +43,20 @@ namespace {
 
 namespace cp = arrow::compute;
 
-enum class Tok { kIdent, kQuotedIdent, kString, kInt, kFloat, kOp, kLParen, kRParen, kComma, kEnd };
+enum class Tok {
+  kIdent,
+  kQuotedIdent,
+  kString,
+  kInt,
+  kFloat,
+  kOp,
+  kArith,
+  kDot,
+  kLParen,
+  kRParen,
+  kComma,
+  kEnd
+};
 
 struct Token {
   Tok kind;
@@ -53,12 +74,24 @@ arrow::Result<std::vector<Token>> Lex(std::string_view s) {
       continue;
     }
     const size_t start = i;
+    // A '-' right after an operand is subtraction, else a number's sign.
+    const bool after_operand =
+        !out.empty() && (out.back().kind == Tok::kIdent || out.back().kind == Tok::kQuotedIdent ||
+                         out.back().kind == Tok::kString || out.back().kind == Tok::kInt ||
+                         out.back().kind == Tok::kFloat || out.back().kind == Tok::kRParen);
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-      while (i < s.size() &&
-             (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' || s[i] == '.')) {
+      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_')) {
         ++i;
       }
       out.push_back({Tok::kIdent, std::string(s.substr(start, i - start)), start});
+    } else if (c == '.' &&
+               !(i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+      out.push_back({Tok::kDot, ".", i++});
+    } else if (c == '+' || c == '*' || c == '/' ||
+               (c == '-' &&
+                (after_operand || i + 1 >= s.size() ||
+                 !(std::isdigit(static_cast<unsigned char>(s[i + 1])) || s[i + 1] == '.')))) {
+      out.push_back({Tok::kArith, std::string(1, c), i++});
     } else if (std::isdigit(static_cast<unsigned char>(c)) ||
                ((c == '-' || c == '.') && i + 1 < s.size() &&
                 (std::isdigit(static_cast<unsigned char>(s[i + 1])) || s[i + 1] == '.'))) {
@@ -211,11 +244,11 @@ class Parser {
   }
 
   arrow::Result<cp::Expression> Comparison() {
-    ARROW_ASSIGN_OR_RAISE(auto left, Operand());
+    ARROW_ASSIGN_OR_RAISE(auto left, Sum());
     const Token& t = Peek();
     if (t.kind == Tok::kOp) {
       const std::string op = Next().text;
-      ARROW_ASSIGN_OR_RAISE(auto right, Operand());
+      ARROW_ASSIGN_OR_RAISE(auto right, Sum());
       if (op == "=" || op == "==") return cp::equal(left, right);
       if (op == "!=" || op == "<>") return cp::not_equal(left, right);
       if (op == "<") return cp::less(left, right);
@@ -237,7 +270,8 @@ class Parser {
     }
     bool negate = false;
     if (IsKeyword(t, "NOT") &&
-        (IsKeyword(toks_[pos_ + 1], "IN") || IsKeyword(toks_[pos_ + 1], "LIKE"))) {
+        (IsKeyword(toks_[pos_ + 1], "IN") || IsKeyword(toks_[pos_ + 1], "LIKE") ||
+         IsKeyword(toks_[pos_ + 1], "ILIKE") || IsKeyword(toks_[pos_ + 1], "BETWEEN"))) {
       Next();
       negate = true;
     }
@@ -247,14 +281,64 @@ class Parser {
       auto e = cp::call("is_in", {left}, cp::SetLookupOptions(set));
       return negate ? cp::not_(e) : e;
     }
-    if (IsKeyword(Peek(), "LIKE")) {
-      Next();
+    if (IsKeyword(Peek(), "LIKE") || IsKeyword(Peek(), "ILIKE")) {
+      const bool ignore_case = IsKeyword(Next(), "ILIKE");
       if (Peek().kind != Tok::kString) return Error("a 'pattern' string after LIKE");
-      auto e = cp::call("match_like", {left}, cp::MatchSubstringOptions(Next().text));
+      auto e = cp::call("match_like", {left}, cp::MatchSubstringOptions(Next().text, ignore_case));
       return negate ? cp::not_(e) : e;
     }
-    if (negate) return Error("IN or LIKE after NOT");
+    if (IsKeyword(Peek(), "BETWEEN")) {
+      Next();
+      ARROW_ASSIGN_OR_RAISE(auto low, Sum());
+      if (!IsKeyword(Peek(), "AND")) return Error("AND in BETWEEN ... AND ...");
+      Next();
+      ARROW_ASSIGN_OR_RAISE(auto high, Sum());
+      auto e = cp::and_(cp::greater_equal(left, low), cp::less_equal(left, high));
+      return negate ? cp::not_(e) : e;
+    }
+    if (negate) return Error("IN, LIKE, ILIKE or BETWEEN after NOT");
     return left;
+  }
+
+  // + and -, then * and /, left to right; "/" divides as doubles (as SQL
+  // engines divide integers into a fraction).
+  arrow::Result<cp::Expression> Sum() {
+    ARROW_ASSIGN_OR_RAISE(auto e, Product());
+    int terms = 1;
+    while (Peek().kind == Tok::kArith && (Peek().text == "+" || Peek().text == "-")) {
+      const bool plus = Next().text == "+";
+      if (++terms > kMaxFilterDepth) return Error("fewer terms in one sum");
+      ARROW_ASSIGN_OR_RAISE(auto r, Product());
+      e = cp::call(plus ? "add_checked" : "subtract_checked", {std::move(e), std::move(r)});
+    }
+    return e;
+  }
+  arrow::Result<cp::Expression> Product() {
+    ARROW_ASSIGN_OR_RAISE(auto e, Unary());
+    int terms = 1;
+    while (Peek().kind == Tok::kArith && (Peek().text == "*" || Peek().text == "/")) {
+      const bool times = Next().text == "*";
+      if (++terms > kMaxFilterDepth) return Error("fewer factors in one product");
+      ARROW_ASSIGN_OR_RAISE(auto r, Unary());
+      if (times) {
+        e = cp::call("multiply_checked", {std::move(e), std::move(r)});
+      } else {
+        e = cp::call("divide",
+                     {cp::call("cast", {std::move(e)}, cp::CastOptions::Safe(arrow::float64())),
+                      cp::call("cast", {std::move(r)}, cp::CastOptions::Safe(arrow::float64()))});
+      }
+    }
+    return e;
+  }
+  arrow::Result<cp::Expression> Unary() {
+    if (Peek().kind == Tok::kArith && Peek().text == "-") {
+      Next();
+      ARROW_RETURN_NOT_OK(Enter());
+      ARROW_ASSIGN_OR_RAISE(auto e, Unary());
+      --depth_;
+      return cp::call("negate_checked", {std::move(e)});
+    }
+    return Operand();
   }
 
   arrow::Result<cp::Expression> Operand() {
@@ -269,21 +353,87 @@ class Parser {
         --depth_;
         return e;
       }
-      case Tok::kQuotedIdent: return cp::field_ref(Next().text);
+      case Tok::kQuotedIdent: return Column();
       case Tok::kIdent:
         if (IsKeyword(t, "TRUE")) return Next(), cp::literal(true);
         if (IsKeyword(t, "FALSE")) return Next(), cp::literal(false);
         if (IsKeyword(t, "NULL")) return Next(), cp::literal(arrow::MakeNullScalar(arrow::null()));
+        if ((IsKeyword(t, "DATE") || IsKeyword(t, "TIMESTAMP")) &&
+            toks_[pos_ + 1].kind == Tok::kString) {
+          ARROW_ASSIGN_OR_RAISE(auto scalar, Literal());
+          return cp::literal(scalar);
+        }
+        if (toks_[pos_ + 1].kind == Tok::kLParen) return Function();
         if (IsKeyword(t, "AND") || IsKeyword(t, "OR") || IsKeyword(t, "NOT") ||
-            IsKeyword(t, "IN") || IsKeyword(t, "IS") || IsKeyword(t, "LIKE")) {
+            IsKeyword(t, "IN") || IsKeyword(t, "IS") || IsKeyword(t, "LIKE") ||
+            IsKeyword(t, "ILIKE") || IsKeyword(t, "BETWEEN")) {
           return Error("a column or a value");
         }
-        return cp::field_ref(Next().text);
+        return Column();
       default: {
         ARROW_ASSIGN_OR_RAISE(auto scalar, Literal());
         return cp::literal(scalar);
       }
     }
+  }
+
+  // name ("." name)*: a top-level column, or a field inside struct columns.
+  arrow::Result<cp::Expression> Column() {
+    std::vector<arrow::FieldRef> path;
+    path.emplace_back(Next().text);
+    while (Peek().kind == Tok::kDot) {
+      Next();
+      if (Peek().kind != Tok::kIdent && Peek().kind != Tok::kQuotedIdent) {
+        return Error("a field name after '.'");
+      }
+      if (path.size() >= static_cast<size_t>(kMaxFilterDepth)) return Error("a shorter path");
+      path.emplace_back(Next().text);
+    }
+    if (path.size() == 1) return cp::field_ref(std::move(path[0]));
+    return cp::field_ref(arrow::FieldRef(std::move(path)));
+  }
+
+  // LOWER(s), UPPER(s), LENGTH(s) (characters), ABS(x), COALESCE(a, b, ...).
+  arrow::Result<cp::Expression> Function() {
+    const Token name = Next();
+    Next();  // '('
+    ARROW_RETURN_NOT_OK(Enter());
+    std::vector<cp::Expression> args;
+    if (Peek().kind != Tok::kRParen) {
+      while (true) {
+        if (args.size() >= static_cast<size_t>(kMaxFilterDepth)) return Error("fewer arguments");
+        ARROW_ASSIGN_OR_RAISE(auto a, Or());
+        args.push_back(std::move(a));
+        if (Peek().kind == Tok::kComma) {
+          Next();
+          continue;
+        }
+        break;
+      }
+    }
+    if (Peek().kind != Tok::kRParen) return Error("',' or ')' in the arguments");
+    Next();
+    --depth_;
+    auto one = [&](const char* fn) -> arrow::Result<cp::Expression> {
+      if (args.size() != 1) {
+        return arrow::Status::Invalid("filter: ", name.text, "() at position ", name.pos,
+                                      " takes one argument, not ", args.size());
+      }
+      return cp::call(fn, {std::move(args[0])});
+    };
+    if (IsKeyword(name, "LOWER")) return one("utf8_lower");
+    if (IsKeyword(name, "UPPER")) return one("utf8_upper");
+    if (IsKeyword(name, "LENGTH")) return one("utf8_length");
+    if (IsKeyword(name, "ABS")) return one("abs_checked");
+    if (IsKeyword(name, "COALESCE")) {
+      if (args.empty()) {
+        return arrow::Status::Invalid("filter: COALESCE() at position ", name.pos,
+                                      " needs an argument");
+      }
+      return cp::call("coalesce", std::move(args));
+    }
+    return arrow::Status::Invalid("filter: unknown function '", name.text, "' at position ",
+                                  name.pos, " (functions: lower, upper, length, abs, coalesce)");
   }
 
   arrow::Result<std::shared_ptr<arrow::Scalar>> Literal() {
@@ -309,6 +459,22 @@ class Parser {
     if (t.kind == Tok::kString) return arrow::MakeScalar(Next().text);
     if (IsKeyword(t, "TRUE")) return Next(), arrow::MakeScalar(true);
     if (IsKeyword(t, "FALSE")) return Next(), arrow::MakeScalar(false);
+    if ((IsKeyword(t, "DATE") || IsKeyword(t, "TIMESTAMP")) &&
+        toks_[pos_ + 1].kind == Tok::kString) {
+      const bool date = IsKeyword(Next(), "DATE");
+      const Token& v = Next();
+      auto parsed = arrow::Scalar::Parse(
+          date
+              ? std::static_pointer_cast<arrow::DataType>(arrow::date32())
+              : std::static_pointer_cast<arrow::DataType>(arrow::timestamp(arrow::TimeUnit::MICRO)),
+          v.text);
+      if (!parsed.ok()) {
+        return arrow::Status::Invalid(
+            "filter: '", v.text, "' at position ", v.pos, " is not a ",
+            date ? "date (yyyy-mm-dd)" : "timestamp (yyyy-mm-dd hh:mm:ss[.ffffff])");
+      }
+      return parsed;
+    }
     return Error("a literal value");
   }
 

@@ -95,6 +95,32 @@ TEST(FilterParserTest, ErrorsNamePositionAndExpectation) {
 }
 
 // Issue #10 finding 2: deep or long filters overflowed the stack.
+TEST(FilterParserTest, ArithmeticFunctionsBetweenAndIlike) {
+  EXPECT_EQ(Eval("cat * 2 + 1 = 5"), (std::vector<int>{2, 5, 8}));
+  EXPECT_EQ(Eval("price / 3 >= 2.5"), (std::vector<int>{5, 6, 7, 8, 9}));
+  EXPECT_EQ(Eval("cat-1 = 1"), (std::vector<int>{2, 5, 8}));
+  EXPECT_EQ(Eval("-cat = -2"), (std::vector<int>{2, 5, 8}));
+  EXPECT_EQ(Eval("price BETWEEN 3 AND 6"), (std::vector<int>{2, 3, 4}));
+  EXPECT_EQ(Eval("price NOT BETWEEN 3 AND 12"), (std::vector<int>{0, 1, 9}));
+  EXPECT_EQ(Eval("\"my name\" ILIKE 'ALPHA%'"), (std::vector<int>{1, 3, 5, 7, 9}));
+  EXPECT_EQ(Eval("upper(\"my name\") = 'BETA2'"), (std::vector<int>{2}));
+  EXPECT_EQ(Eval("length(\"my name\") = 6"), (std::vector<int>{1, 3, 5, 7, 9}));
+  EXPECT_EQ(Eval("abs(price - 6) < 2"), (std::vector<int>{3, 4, 5}));
+  EXPECT_EQ(Eval("coalesce(\"my name\", 'none') = 'none'"), (std::vector<int>{4}));
+  auto date = ParseFilter("d = DATE '2024-02-29'");
+  ASSERT_TRUE(date.ok()) << date.status();
+  EXPECT_NE(date->ToString().find("2024-02-29"), std::string::npos) << date->ToString();
+  EXPECT_TRUE(ParseFilter("t < TIMESTAMP '2024-01-02 03:04:05.123456'").ok());
+  auto nested = ParseFilter("meta.a.b > 1");
+  ASSERT_TRUE(nested.ok());
+  auto refs = cp::FieldsInExpression(*nested);
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_TRUE(refs[0].IsNested());
+  EXPECT_FALSE(ParseFilter("d = DATE '2024-02-30'").ok());
+  EXPECT_FALSE(ParseFilter("price BETWEEN 1").ok());
+  EXPECT_FALSE(ParseFilter("frobnicate(cat) = 1").ok());
+}
+
 TEST(FilterParserTest, DeepAndLongFiltersAreBoundedNotACrash) {
   auto nested = [](int n) {
     return std::string(static_cast<size_t>(n), '(') + "cat = 1" +
@@ -122,6 +148,19 @@ TEST(FilterParserTest, DeepAndLongFiltersAreBoundedNotACrash) {
   }
   EXPECT_EQ(Eval(ors), (std::vector<int>{1, 4, 7}));
   EXPECT_EQ(Eval(ands), (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  // Sums, products, unary minus and nested function calls are bounded too.
+  std::string sum = "cat", minus, calls;
+  for (int i = 0; i < 300; ++i) sum += " + 1";
+  r = ParseFilter(sum + " > 0");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("fewer terms"), std::string::npos) << r.status();
+  for (int i = 0; i < 20000; ++i) minus += "- ";
+  EXPECT_FALSE(ParseFilter(minus + "cat > 0").ok());
+  for (int i = 0; i < 20000; ++i) calls += "abs(";
+  EXPECT_FALSE(ParseFilter(calls + "cat" + std::string(20000, ')') + " > 0").ok());
+  std::string long_sum = "cat";
+  for (int i = 0; i < 200; ++i) long_sum += " + 0";
+  EXPECT_EQ(Eval(long_sum + " = 1"), (std::vector<int>{1, 4, 7}));
   // Longer than the length limit.
   r = ParseFilter(std::string(kMaxFilterBytes + 1, ' ') + "cat = 1");
   ASSERT_FALSE(r.ok());

@@ -26,19 +26,15 @@ class FragmentScanReader : public arrow::RecordBatchReader {
       // Read the requested columns plus the filter's, filter, then project.
       std::vector<std::string> cols = options_.columns;
       if (options_.filter && !cols.empty()) {
-        for (const auto& ref : arrow::compute::FieldsInExpression(*options_.filter)) {
-          if (ref.name() && std::find(cols.begin(), cols.end(), *ref.name()) == cols.end()) {
-            cols.push_back(*ref.name());
-          }
+        ARROW_ASSIGN_OR_RAISE(auto used, table::FilterColumns(*options_.filter));
+        for (const auto& name : used) {
+          if (std::find(cols.begin(), cols.end(), name) == cols.end()) cols.push_back(name);
         }
       }
       ARROW_ASSIGN_OR_RAISE(auto t, table_->ReadFragment(frag.id(), cols, options_.with_row_id));
       if (options_.filter) {
-        ARROW_ASSIGN_OR_RAISE(auto bound, options_.filter->Bind(*t->schema()));
         ARROW_ASSIGN_OR_RAISE(auto batch, t->CombineChunksToBatch());
-        ARROW_ASSIGN_OR_RAISE(auto input,
-                              arrow::compute::MakeExecBatch(*t->schema(), arrow::Datum(batch)));
-        ARROW_ASSIGN_OR_RAISE(auto mask, arrow::compute::ExecuteScalarExpression(bound, input));
+        ARROW_ASSIGN_OR_RAISE(auto mask, table::EvaluateFilter(*options_.filter, *batch));
         ARROW_ASSIGN_OR_RAISE(auto filtered, arrow::compute::Filter(arrow::Datum(batch), mask));
         ARROW_ASSIGN_OR_RAISE(t, arrow::Table::FromRecordBatches({filtered.record_batch()}));
       }
@@ -86,7 +82,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanBatches(
   if (options.filter) {
     // Fail early, naming the filter, if it does not bind to the table.
     arrow::FieldVector all = table->schema()->fields();
-    ARROW_RETURN_NOT_OK(options.filter->Bind(*arrow::schema(all)).status());
+    ARROW_RETURN_NOT_OK(table::BindFilter(*options.filter, *arrow::schema(all)).status());
   }
   return std::make_shared<FragmentScanReader>(std::move(table), std::move(options),
                                               arrow::schema(fields));

@@ -121,12 +121,9 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
   IndexState state = INDEX_STATE_NONE;
   IndexType pending_type = IndexType::kNone;
   if (columns.empty()) {
-    if (require_all_columns) {
-      return arrow::Status::NotImplemented(
-          "tables without a vector column are not supported by the table writer yet");
-    }
-    // Scalar columns only (AddColumns): a plain Parquet file with its page
-    // index (or a Lance file), no vector column and no AILK section.
+    // Scalar columns only (a table without vector columns, or AddColumns):
+    // a plain Parquet file with its page index (or a Lance file), no AILK
+    // section.
     ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
     ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches({arrow::RecordBatch::Make(
                                       batch.schema(), batch.num_rows(), batch.columns())}));

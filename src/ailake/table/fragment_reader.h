@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <arrow/compute/expression.h>
 #include <arrow/result.h>
 #include <arrow/table.h>
 
@@ -28,6 +29,22 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFragmentColumns(
 // included (callers intersect with the live rows).
 arrow::Result<std::vector<uint32_t>> MatchingRows(const Table& table, const Fragment& fragment,
                                                   const arrow::compute::Expression& predicate);
+
+// The top-level columns a filter reads (`a.b`, a field of struct column
+// `a`, reads `a`), each once.
+arrow::Result<std::vector<std::string>> FilterColumns(const arrow::compute::Expression& filter);
+
+// `filter` bound to `schema` (after the time-zone rule below), or the error
+// EvaluateFilter would give.
+arrow::Result<arrow::compute::Expression> BindFilter(const arrow::compute::Expression& filter,
+                                                     const arrow::Schema& schema);
+
+// `filter` evaluated on `batch`: one boolean per row (null: no match), or a
+// boolean scalar. A naive TIMESTAMP literal compared with a column of
+// timestamps with a time zone is read in UTC. Types that do not fit
+// (`price = 'abc'`) are a TypeError naming the column and both types.
+arrow::Result<arrow::Datum> EvaluateFilter(const arrow::compute::Expression& filter,
+                                           const arrow::RecordBatch& batch);
 
 // The fragment of `table` with id `id`.
 arrow::Result<const Fragment*> FindFragment(const Manifest& m, uint64_t id);

@@ -104,4 +104,10 @@ inline constexpr size_t kMaxFilterBytes = size_t{1} << 20;
 inline constexpr int kMaxFilterDepth = 256;
 arrow::Result<arrow::compute::Expression> ParseFilter(std::string_view text);
 
+// An expression of the same language ("price * 1.1", "upper(name)",
+// "coalesce(note, 'none')") evaluated on every row of `batch`: one value per
+// row. Types that do not fit are a TypeError naming the column.
+arrow::Result<std::shared_ptr<arrow::Array>> EvaluateSql(std::string_view sql,
+                                                         const arrow::RecordBatch& batch);
+
 }  // namespace ailake

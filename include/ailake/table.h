@@ -369,6 +369,16 @@ class Table {
   // Commits staged files as one append: one version, atomic. Fails (and
   // commits nothing) if the schema changed since they were staged.
   arrow::Result<uint64_t> CommitStaged(std::span<const std::string> staged) const;
+  // Replaces rows in one version (Python's update and merge_insert): deletes
+  // `row_ids` (live rows of this version) and adds the staged files, so
+  // readers see the old rows or the new ones, never both or neither.
+  // `operation` ("update" or "merge") names the version. A replaced row
+  // deleted meanwhile, its fragment rewritten (a merge by Optimize), or the
+  // schema changed, is a commit conflict: nothing is committed and the
+  // caller reads the latest version and tries again.
+  arrow::Result<uint64_t> CommitReplace(std::span<const RowId> row_ids,
+                                        std::span<const std::string> staged,
+                                        const std::string& operation) const;
   // The data files of the latest version that owe an index.
   arrow::Result<std::vector<std::string>> PendingFiles() const;
   // Trains and commits the shared IVF-PQ codebooks owed by pending files;

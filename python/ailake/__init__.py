@@ -736,6 +736,36 @@ class Table:
     def to_arrow(self) -> pa.Table:
         return self.scan()
 
+    def update(
+        self,
+        where: Optional[str] = None,
+        values: Optional[Mapping[str, Any]] = None,
+        *,
+        values_sql: Optional[Mapping[str, str]] = None,
+        params: Optional[Sequence[Any]] = None,
+    ) -> int:
+        """Sets columns of the live rows matching ``where`` (every row when
+        None; ``?`` placeholders bound to ``params``): ``values`` maps columns
+        to Python values (cast to the column's type; a vector column takes one
+        vector), ``values_sql`` to expressions of the filter language
+        evaluated per row (``{"price": "price * 1.1", "name": "upper(name)"}``).
+        The changed rows are written again (vector columns re-indexed) and the
+        old ones deleted in one version; a concurrent change of the same rows
+        makes it run again on the newest version. Returns the rows updated."""
+        from .changes import update
+
+        return update(self, where, values, values_sql=values_sql, params=params)
+
+    def merge_insert(self, on: Union[str, Sequence[str]]) -> Any:
+        """An upsert keyed on column(s) ``on``, as LanceDB writes it:
+        ``t.merge_insert("id").when_matched_update_all()
+        .when_not_matched_insert_all().execute(data)``; also
+        ``.when_not_matched_by_source_delete(where=None)``. One version, atomic;
+        returns ``{"num_inserted_rows", "num_updated_rows", "num_deleted_rows"}``."""
+        from .changes import MergeInsert
+
+        return MergeInsert(self, on)
+
     def add(self, data: Any) -> "Table":
         """Appends ``data`` (a pyarrow Table/RecordBatch/reader, pandas or
         polars DataFrame, list of dicts, dict of columns, or an iterator of

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from .db import Database as Database, connect as connect, write_dataset as write_dataset
 from .query import Query as Query
+from .changes import MergeInsert as MergeInsert
 
 __version__: str
 
@@ -84,6 +85,15 @@ class Table:
         refine_factor: int = ...,
     ) -> Union[pa.Table, Query]: ...
     def add(self, data: Any) -> Table: ...
+    def update(
+        self,
+        where: Optional[str] = ...,
+        values: Optional[Mapping[str, Any]] = ...,
+        *,
+        values_sql: Optional[Mapping[str, str]] = ...,
+        params: Optional[Sequence[Any]] = ...,
+    ) -> int: ...
+    def merge_insert(self, on: Union[str, Sequence[str]]) -> MergeInsert: ...
     def last_search_stats(self) -> Dict[str, int]: ...
     def io_stats(self) -> Dict[str, int]: ...
     def scan(

@@ -541,6 +541,17 @@ class PyTable {
     return v;
   }
 
+  uint64_t CommitReplace(const RowIds& ids, const std::vector<nb::bytes>& staged,
+                         const std::string& operation) {
+    std::vector<std::string> s;
+    s.reserve(staged.size());
+    for (const auto& b : staged) s.emplace_back(b.c_str(), b.size());
+    std::span<const RowId> span(ids.data(), ids.shape(0));
+    uint64_t v = Value(NoGil([&] { return t_->CommitReplace(span, s, operation); }));
+    Refresh();
+    return v;
+  }
+
   std::vector<std::string> PendingFiles() const {
     return Value(NoGil([&] { return t_->PendingFiles(); }));
   }
@@ -675,6 +686,16 @@ void BindTables(nb::module_& m) {
       nb::arg("bytes"));
   m.def("read_cache_used_bytes", [] { return ReadCacheUsedBytes(); });
   m.def(
+      "evaluate_sql",
+      [](const std::string& sql, nb::handle data) {
+        auto batch = ImportBatch(data);
+        auto array = Value(NoGil([&] { return EvaluateSql(sql, *batch); }));
+        auto t = arrow::Table::Make(arrow::schema({arrow::field("value", array->type())}), {array},
+                                    batch->num_rows());
+        return ExportTable(std::move(t));
+      },
+      nb::arg("sql"), nb::arg("data"));
+  m.def(
       "write_lance_file",
       [](const std::string& path, nb::handle data, const std::string& version,
          int64_t max_page_bytes) {
@@ -757,6 +778,8 @@ void BindTables(nb::module_& m) {
       .def("rename_column", &PyTable::RenameColumn, nb::arg("old"), nb::arg("new"))
       .def("stage_write", &PyTable::StageWrite, nb::arg("data"), nb::arg("deferred"))
       .def("commit_staged", &PyTable::CommitStaged, nb::arg("staged"))
+      .def("commit_replace", &PyTable::CommitReplace, nb::arg("row_ids"), nb::arg("staged"),
+           nb::arg("operation"))
       .def("pending_files", &PyTable::PendingFiles)
       .def("train_pending_codebooks", &PyTable::TrainPendingCodebooks, nb::arg("num_threads"))
       .def("build_pending_indexes_of", &PyTable::BuildPendingIndexesOf, nb::arg("paths"),

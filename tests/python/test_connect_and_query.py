@@ -247,3 +247,26 @@ def test_the_type_stubs_match_the_module():
         assert public - methods == set(), f"{name}: methods missing from the stubs"
         assert {m for m in methods if not m.startswith("__")} - public == set(), \
             f"{name}: stubs name methods the class lacks"
+
+
+def _search_in_child(path, q):
+    t = ailake.open_table(path)
+    t.add([{"id": 10_000, "cat": "z", "price": 1.0, "vector": [float(v) for v in q]}])
+    return t.search(q).limit(3).to_arrow()["id"].to_pylist()
+
+
+def test_a_forked_process_searches_and_writes(tmp_path):
+    """multiprocessing's default on Linux forks: a child of a process whose
+    search and encode pools ran searches and writes through pools of its
+    own (it used to hang on the parent's condition variables)."""
+    import multiprocessing as mp
+
+    x, rows = _rows(400, seed=2)
+    t = ailake.connect(tmp_path).create_table("t", rows, storage_format="lance")
+    q = x[3]
+    assert t.search(q).limit(3).to_arrow()["id"].to_pylist()[0] == 3  # pools running
+    ctx = mp.get_context("fork")
+    with ctx.Pool(2) as pool:
+        got = pool.starmap_async(_search_in_child, [(t.uri, q), (t.uri, q)]).get(timeout=120)
+    assert all(g[0] in (3, 10_000) for g in got)
+    assert t.refresh().num_rows == 402

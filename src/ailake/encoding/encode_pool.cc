@@ -8,6 +8,8 @@
 #include <future>
 #include <mutex>
 #include <thread>
+
+#include <unistd.h>
 #include <vector>
 
 namespace ailake::encoding {
@@ -46,16 +48,22 @@ class Job : public EncodeJob {
   std::future<arrow::Result<EncodedPage>> future_;
 };
 
+// One process's pool. Workers start with the first task. A process forked
+// from one whose pool was running gets its own pool (the parent's mutex and
+// condition variable may be in any state in the child, and its workers are
+// not there): see SharedPool.
 class Pool {
  public:
-  Pool() {
-    const unsigned n = std::max(1u, std::thread::hardware_concurrency());
-    workers_.reserve(n);
-    for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { Loop(); });
-  }
+  Pool() : pid_(getpid()) {}
+  pid_t pid() const { return pid_; }
   void Post(std::shared_ptr<Job> job) {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (workers_.empty()) {
+        const unsigned n = std::max(1u, std::thread::hardware_concurrency());
+        workers_.reserve(n);
+        for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { Loop(); });
+      }
       queue_.push_back(std::move(job));
     }
     cv_.notify_one();
@@ -75,17 +83,26 @@ class Pool {
     }
   }
 
+  const pid_t pid_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
   std::vector<std::thread> workers_;
 };
 
+// The calling process's pool. Pools are never destroyed (workers may
+// outlive static destructors; they idle on the condition variable).
 Pool& SharedPool() {
-  // Never destroyed: workers may outlive static destructors. They idle on
-  // the condition variable when there is nothing to encode.
-  static Pool* pool = new Pool();
-  return *pool;
+  static std::atomic<Pool*> current{nullptr};
+  Pool* p = current.load(std::memory_order_acquire);
+  const pid_t me = getpid();
+  while (p == nullptr || p->pid() != me) {
+    auto* fresh = new Pool();  // no workers until its first task
+    if (current.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) return *fresh;
+    delete fresh;  // another thread installed one; p is it
+    if (p != nullptr && p->pid() == me) break;
+  }
+  return *p;
 }
 
 }  // namespace

@@ -9,6 +9,9 @@
 #include <cstring>
 #include <thread>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "ailake/encoding/field_encoder.h"
 #include "ailake/encoding/lance_format.pb.h"
 #include "ailake/file/test_util.h"  // ASSERT_OK, ASSERT_OK_AND_ASSIGN
@@ -357,6 +360,41 @@ TEST(LanceWriter, PackedStructIsOneColumn) {
     ASSERT_OK_AND_ASSIGN(auto want, table->column(1)->GetScalar(1500));
     ASSERT_OK_AND_ASSIGN(auto got, took->column(1)->GetScalar(2));
     EXPECT_TRUE(got->Equals(*want));
+  }
+}
+
+}  // namespace
+}  // namespace ailake
+
+namespace ailake {
+namespace {
+
+// A process forked after the encode pool ran (the table tests' disk-full
+// child does this) writes Lance files through a pool of its own; it used to
+// hang signalling the parent's condition variable.
+TEST(LanceWriter, AForkedChildWritesLanceFiles) {
+  auto table = MakeTable(5'000);
+  auto write = [&]() -> bool {
+    LanceWriteOptions o;
+    o.version = "2.2";
+    o.max_page_bytes = 1024;  // many tasks
+    auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
+    return WriteLanceFile(*table, sink, o).ok();
+  };
+  // The parent's workers have run and wait on the pool's condition
+  // variable when each child is forked.
+  for (int round = 0; round < 8; ++round) {
+    ASSERT_TRUE(write());
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      alarm(20);  // a hang fails the test instead of stalling it
+      _exit(write() && write() ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status)) << "child died with signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
   }
 }
 

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "ailake/query.h"
+#include "ailake/table/fragment_reader.h"
 #include "ailake/table/table_context.h"
 
 namespace ailake {
@@ -532,6 +533,16 @@ arrow::Result<arrow::compute::Expression> ParseFilter(std::string_view text) {
   ARROW_ASSIGN_OR_RAISE(auto toks, Lex(text));
   if (toks.size() == 1) return arrow::Status::Invalid("filter: empty");
   return Parser(std::move(toks)).Parse();
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> EvaluateSql(std::string_view sql,
+                                                         const arrow::RecordBatch& batch) {
+  ARROW_ASSIGN_OR_RAISE(auto expr, ParseFilter(sql));
+  ARROW_ASSIGN_OR_RAISE(auto bound, table::BindExpression(expr, *batch.schema()));
+  ARROW_ASSIGN_OR_RAISE(auto input, cp::MakeExecBatch(*batch.schema(), arrow::Datum(batch)));
+  ARROW_ASSIGN_OR_RAISE(auto out, cp::ExecuteScalarExpression(bound, input));
+  if (out.is_scalar()) return arrow::MakeArrayFromScalar(*out.scalar(), batch.num_rows());
+  return out.make_array();
 }
 
 }  // namespace ailake

@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 namespace ailake::query {
 namespace {
 
@@ -41,7 +43,7 @@ struct Job {
 
 class Pool {
  public:
-  Pool() {
+  Pool() : pid_(getpid()) {
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 1; i < hw; ++i) workers_.emplace_back([this] { Loop(); });
   }
@@ -54,6 +56,7 @@ class Pool {
     for (auto& w : workers_) w.join();
   }
   size_t size() const { return workers_.size(); }
+  pid_t pid() const { return pid_; }
   void Post(const std::shared_ptr<Job>& job, size_t helpers) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -85,12 +88,25 @@ class Pool {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
   bool stop_ = false;
+  const pid_t pid_;
   std::vector<std::thread> workers_;
 };
 
+// The calling process's pool, never destroyed (workers may outlive static
+// destructors). A process forked after the pool ran gets a pool of its own:
+// the parent's workers are not in the child and its mutex and condition
+// variable may be left in any state (signalling them could hang).
 Pool& SharedPool() {
-  static Pool* pool = new Pool();  // never destroyed: workers may outlive static destructors
-  return *pool;
+  static std::atomic<Pool*> current{nullptr};
+  Pool* p = current.load(std::memory_order_acquire);
+  const pid_t me = getpid();
+  while (p == nullptr || p->pid() != me) {
+    auto* fresh = new Pool();
+    if (current.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) return *fresh;
+    delete fresh;  // another thread installed one first: p
+    if (p != nullptr && p->pid() == me) break;
+  }
+  return *p;
 }
 
 }  // namespace

@@ -210,10 +210,10 @@ arrow::Result<std::vector<std::string>> FilterColumns(const cp::Expression& filt
   return cols;
 }
 
-arrow::Result<cp::Expression> BindFilter(const cp::Expression& filter,
-                                         const arrow::Schema& schema) {
+arrow::Result<cp::Expression> BindExpression(const cp::Expression& expr,
+                                             const arrow::Schema& schema) {
   ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
-  const cp::Expression fixed = FixTimestamps(filter, schema);
+  const cp::Expression fixed = FixTimestamps(expr, schema);
   auto bound = fixed.Bind(schema);
   if (!bound.ok()) {
     if (bound.status().IsNotImplemented() || bound.status().IsTypeError()) {
@@ -221,8 +221,14 @@ arrow::Result<cp::Expression> BindFilter(const cp::Expression& filter,
     }
     return bound.status();
   }
-  if (bound->type()->id() != arrow::Type::BOOL) {
-    return arrow::Status::TypeError("filter ", filter.ToString(), " is ", bound->type()->ToString(),
+  return bound;
+}
+
+arrow::Result<cp::Expression> BindFilter(const cp::Expression& filter,
+                                         const arrow::Schema& schema) {
+  ARROW_ASSIGN_OR_RAISE(auto bound, BindExpression(filter, schema));
+  if (bound.type()->id() != arrow::Type::BOOL) {
+    return arrow::Status::TypeError("filter ", filter.ToString(), " is ", bound.type()->ToString(),
                                     ", not a condition");
   }
   return bound;

@@ -34,6 +34,12 @@ arrow::Result<std::vector<uint32_t>> MatchingRows(const Table& table, const Frag
 // `a`, reads `a`), each once.
 arrow::Result<std::vector<std::string>> FilterColumns(const arrow::compute::Expression& filter);
 
+// `expr` (any expression of the filter language, "price * 1.1") bound to
+// `schema` with the time-zone rule below; types that do not fit are a
+// TypeError naming the column and both types.
+arrow::Result<arrow::compute::Expression> BindExpression(const arrow::compute::Expression& expr,
+                                                         const arrow::Schema& schema);
+
 // `filter` bound to `schema` (after the time-zone rule below), or the error
 // EvaluateFilter would give.
 arrow::Result<arrow::compute::Expression> BindFilter(const arrow::compute::Expression& filter,

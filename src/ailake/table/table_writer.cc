@@ -1,5 +1,6 @@
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -7,6 +8,7 @@
 
 #include "ailake/table.h"
 #include "ailake/table/data_file_writer.h"
+#include "ailake/table/deletion_file.h"
 #include "ailake/table/fragment_reader.h"
 #include "ailake/table/optimize.h"
 #include "ailake/table/table_context.h"
@@ -22,6 +24,17 @@ using table::IndexMode;
 using table::Manifest;
 
 namespace table {
+
+// One new fragment per written file, with the manifest's next ids.
+void AddFragments(const std::vector<WrittenFile>& files, Manifest* m) {
+  for (const auto& w : files) {
+    Fragment* f = m->add_fragments();
+    f->set_id(m->next_fragment_id());
+    m->set_next_fragment_id(m->next_fragment_id() + 1);
+    f->set_physical_rows(static_cast<uint64_t>(w.num_rows));
+    *f->add_files() = w.data_file;
+  }
+}
 
 // Commits fragments made of already written data files, recording the
 // shared codebooks they were encoded with (*codebook_raced: another writer
@@ -43,13 +56,7 @@ arrow::Result<uint64_t> CommitAppend(const Table& t, std::vector<WrittenFile> fi
                                            std::to_string(m.version()) + " during an append");
                     }
                     ARROW_RETURN_NOT_OK(RecordCodebooks(&m, codebooks, codebook_raced));
-                    for (auto& w : files) {
-                      Fragment* f = m.add_fragments();
-                      f->set_id(m.next_fragment_id());
-                      m.set_next_fragment_id(m.next_fragment_id() + 1);
-                      f->set_physical_rows(static_cast<uint64_t>(w.num_rows));
-                      *f->add_files() = w.data_file;
-                    }
+                    AddFragments(files, &m);
                     return m;
                   }));
   return r.manifest.version();
@@ -546,19 +553,22 @@ arrow::Result<std::string> Table::StageWrite(const arrow::RecordBatch& batch, bo
   return s.SerializeAsString();
 }
 
-arrow::Result<uint64_t> Table::CommitStaged(std::span<const std::string> staged) const {
-  std::vector<table::WrittenFile> files;
-  std::vector<ColumnCodebook> codebooks;
-  int64_t rows = 0;
+namespace {
+
+// The files and codebooks of StageWrite descriptions, checked against the
+// schema of `t`.
+arrow::Status ParseStaged(const Table& t, std::span<const std::string> staged,
+                          std::vector<table::WrittenFile>* files,
+                          std::vector<ColumnCodebook>* codebooks, int64_t* rows) {
   for (size_t i = 0; i < staged.size(); ++i) {
     table::StagedWrite s;
     if (!s.ParseFromString(staged[i])) {
       return arrow::Status::Invalid("staged write ", i, " is not a StagedWrite description");
     }
-    if (s.max_field_id() != manifest_->max_field_id()) {
-      return arrow::Status::Invalid("staged write ", i, " was written for the schema of version ",
-                                    s.base_version(), " of '", s.table_uri(),
-                                    "', which differs from this table's (version ", version(), ")");
+    if (s.max_field_id() != t.manifest().max_field_id()) {
+      return arrow::Status::Invalid(
+          "staged write ", i, " was written for the schema of version ", s.base_version(), " of '",
+          s.table_uri(), "', which differs from this table's (version ", t.version(), ")");
     }
     for (const auto& f : s.files()) {
       const std::string& path = f.data_file().path();
@@ -566,20 +576,112 @@ arrow::Result<uint64_t> Table::CommitStaged(std::span<const std::string> staged)
         return arrow::Status::Invalid("staged write ", i, " names data file '", path,
                                       "', which is not under data/ of the table");
       }
-      files.push_back({f.data_file(), static_cast<int64_t>(f.num_rows())});
-      rows += static_cast<int64_t>(f.num_rows());
+      files->push_back({f.data_file(), static_cast<int64_t>(f.num_rows())});
+      *rows += static_cast<int64_t>(f.num_rows());
     }
     for (const auto& c : s.codebooks()) {
       bool seen = false;
-      for (const auto& have : codebooks)
+      for (const auto& have : *codebooks)
         seen |= have.field_id == c.field_id() && have.path == c.path();
-      if (!seen) codebooks.push_back({c.field_id(), c.column(), c.path(), nullptr, false});
+      if (!seen) codebooks->push_back({c.field_id(), c.column(), c.path(), nullptr, false});
     }
   }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+arrow::Result<uint64_t> Table::CommitStaged(std::span<const std::string> staged) const {
+  std::vector<table::WrittenFile> files;
+  std::vector<ColumnCodebook> codebooks;
+  int64_t rows = 0;
+  ARROW_RETURN_NOT_OK(ParseStaged(*this, staged, &files, &codebooks, &rows));
   if (files.empty()) return arrow::Status::Invalid("nothing staged to commit");
   const std::string detail =
       std::to_string(rows) + " rows in " + std::to_string(files.size()) + " staged files";
   return table::CommitAppend(*this, std::move(files), detail, codebooks, nullptr);
+}
+
+arrow::Result<uint64_t> Table::CommitReplace(std::span<const RowId> row_ids,
+                                             std::span<const std::string> staged,
+                                             const std::string& operation) const {
+  if (operation != "update" && operation != "merge") {
+    return arrow::Status::Invalid("CommitReplace: operation '", operation,
+                                  "' is neither update nor merge");
+  }
+  std::vector<table::WrittenFile> files;
+  std::vector<ColumnCodebook> codebooks;
+  int64_t rows = 0;
+  ARROW_RETURN_NOT_OK(ParseStaged(*this, staged, &files, &codebooks, &rows));
+  if (files.empty() && row_ids.empty()) return version();
+  // The rows replaced, per fragment: rows of this version, each live.
+  std::map<uint64_t, std::vector<uint32_t>> doomed;
+  for (RowId id : row_ids) doomed[RowIdFragment(id)].push_back(RowIdOffset(id));
+  const Manifest& read = manifest();
+  for (auto& [frag_id, offsets] : doomed) {
+    std::sort(offsets.begin(), offsets.end());
+    offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
+    const Fragment* frag = table::FragmentById(read, frag_id);
+    if (!frag || offsets.back() >= frag->physical_rows()) {
+      return arrow::Status::KeyError("row id ",
+                                     MakeRowId(static_cast<uint32_t>(frag_id), offsets.back()),
+                                     " is not a row of version ", version());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto deleted, ctx_->ReadDeletions(*frag));
+    for (uint32_t o : offsets) {
+      if (std::binary_search(deleted->begin(), deleted->end(), o)) {
+        return arrow::Status::KeyError("row id ", MakeRowId(static_cast<uint32_t>(frag_id), o),
+                                       " is deleted at version ", version());
+      }
+    }
+  }
+  const std::string detail = std::to_string(row_ids.size()) + " rows replaced by " +
+                             std::to_string(rows) + " in " + std::to_string(files.size()) +
+                             " files";
+  ARROW_ASSIGN_OR_RAISE(
+      auto r,
+      ctx_->manifests.Commit(
+          operation, detail, [&](const Manifest* latest) -> arrow::Result<Manifest> {
+            if (!latest) return arrow::Status::IOError("table '", uri(), "' vanished");
+            Manifest m = *latest;
+            if (m.max_field_id() != read.max_field_id() || m.fields_size() != read.fields_size()) {
+              return table::ConflictError("the schema changed at version " +
+                                          std::to_string(m.version()) + " during an " + operation);
+            }
+            // A replaced row must still be the row this version read: its
+            // fragment unchanged and the row not deleted since.
+            for (const auto& [frag_id, offsets] : doomed) {
+              Fragment* frag = nullptr;
+              for (auto& f : *m.mutable_fragments()) {
+                if (f.id() == frag_id) frag = &f;
+              }
+              const Fragment* mine = table::FragmentById(read, frag_id);
+              if (!frag || !table::SameFiles(*mine, *frag)) {
+                return table::ConflictError("fragment " + std::to_string(frag_id) +
+                                            " was rewritten or removed at version " +
+                                            std::to_string(latest->version()));
+              }
+              ARROW_ASSIGN_OR_RAISE(auto current, ctx_->ReadDeletions(*frag));
+              for (uint32_t o : offsets) {
+                if (std::binary_search(current->begin(), current->end(), o)) {
+                  return table::ConflictError(
+                      "row " + std::to_string(MakeRowId(static_cast<uint32_t>(frag_id), o)) +
+                      " was deleted at version " + std::to_string(latest->version()));
+                }
+              }
+              std::vector<uint32_t> merged = table::MergeDeleted(*current, offsets);
+              ARROW_ASSIGN_OR_RAISE(auto bytes,
+                                    table::SerializeDeletionFile(merged, frag->physical_rows()));
+              const std::string path = table::DeletionFilePath(frag_id, table::NewUuid());
+              ARROW_RETURN_NOT_OK(ctx_->store->PutIfAbsent(path, *bytes));
+              frag->mutable_deletion_file()->set_path(path);
+              frag->mutable_deletion_file()->set_num_deleted_rows(merged.size());
+            }
+            ARROW_RETURN_NOT_OK(table::RecordCodebooks(&m, codebooks, nullptr));
+            table::AddFragments(files, &m);
+            return m;
+          }));
+  return r.manifest.version();
 }
 
 arrow::Result<std::vector<std::string>> Table::PendingFiles() const {

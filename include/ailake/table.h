@@ -131,6 +131,9 @@ struct CleanupOptions {
   // The newest `retain_versions` versions are kept (at least 1). Older
   // version manifests are removed, so time travel to them ends.
   uint32_t retain_versions = 1;
+  // >= 0: every version committed less than this many seconds ago is kept
+  // too (a policy by age, LanceDB's cleanup_old_versions(older_than=)).
+  int64_t older_than_seconds = -1;
   // A file no kept version references is deleted only once it was last
   // modified at least this long ago: a writer may have written it for a
   // commit that is still to come.

@@ -601,7 +601,27 @@ class Table:
         that was last modified more than ``grace_seconds`` ago (younger files
         may belong to a commit in progress). Returns ``versions_removed``,
         ``files_removed`` and ``bytes_removed``."""
-        return self._t.cleanup(int(retain_versions), int(grace_seconds))
+        return self._t.cleanup(int(retain_versions), int(grace_seconds), -1)
+
+    def cleanup_old_versions(
+        self, older_than: Any = None, *, delete_unverified: bool = False
+    ) -> Dict[str, int]:
+        """Removes the versions committed more than ``older_than`` ago (a
+        ``datetime.timedelta``; default 7 days), always keeping the newest,
+        and the files only they named (LanceDB's call). Files younger than an
+        hour that no version names are kept (a commit may be coming for them)
+        unless ``delete_unverified``. Returns what :meth:`cleanup` returns."""
+        import datetime
+
+        if older_than is None:
+            older_than = datetime.timedelta(days=7)
+        if not isinstance(older_than, datetime.timedelta):
+            raise TypeError(f"older_than must be a datetime.timedelta, got "
+                            f"{type(older_than).__name__}")
+        seconds = int(older_than.total_seconds())
+        if seconds < 0:
+            raise ValueError(f"older_than must not be negative, got {older_than}")
+        return self._t.cleanup(1, 0 if delete_unverified else 3600, seconds)
 
     def verify(self) -> Dict[str, Any]:
         """Checks the whole table and reports every problem found: every kept

@@ -584,10 +584,11 @@ class PyTable {
     return v;
   }
 
-  nb::dict Cleanup(uint32_t retain_versions, int64_t grace_seconds) {
+  nb::dict Cleanup(uint32_t retain_versions, int64_t grace_seconds, int64_t older_than_seconds) {
     CleanupOptions o;
     o.retain_versions = retain_versions;
     o.grace_seconds = grace_seconds;
+    o.older_than_seconds = older_than_seconds;
     const CleanupResult r = Value(NoGil([&] { return t_->Cleanup(o); }));
     nb::dict d;
     d["versions_removed"] = r.versions_removed;
@@ -785,7 +786,8 @@ void BindTables(nb::module_& m) {
       .def("build_pending_indexes_of", &PyTable::BuildPendingIndexesOf, nb::arg("paths"),
            nb::arg("num_threads"))
       .def("restore", &PyTable::Restore, nb::arg("version"))
-      .def("cleanup", &PyTable::Cleanup, nb::arg("retain_versions"), nb::arg("grace_seconds"))
+      .def("cleanup", &PyTable::Cleanup, nb::arg("retain_versions"), nb::arg("grace_seconds"),
+           nb::arg("older_than_seconds") = -1)
       .def("verify", &PyTable::Verify)
       .def("rebuild_iceberg_view", &PyTable::RebuildIcebergView)
       .def("iceberg_view", &PyTable::IcebergView)

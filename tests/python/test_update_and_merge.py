@@ -150,3 +150,32 @@ def test_concurrent_updates_of_the_same_rows_are_retried_not_lost(tmp_path):
         th.join()
     assert not errors, errors
     assert db.open_table("c").to_arrow().sort_by("id")["n"].to_pylist() == [20] * 10
+
+
+def test_cleanup_old_versions_by_age(tmp_path):
+    """cleanup_old_versions keeps every version younger than older_than (and
+    always the newest): a policy by time, not by count."""
+    import datetime
+    import time
+
+    db = ailake.connect(tmp_path)
+    t = db.create_table("t", _rows(10), index="flat")
+    for i in range(3):
+        t.add(_rows(5, start=100 + 10 * i))
+    old = [v["version"] for v in t.versions()]
+    assert t.cleanup_old_versions()["versions_removed"] == 0  # 7 days by default
+    time.sleep(2.2)
+    t.add(_rows(5, start=500))
+    t.update("id = 500", {"price": 1.5})
+    young = [v["version"] for v in t.versions()][len(old):]
+    r = t.cleanup_old_versions(datetime.timedelta(seconds=2))
+    assert r["versions_removed"] == len(old)
+    assert [v["version"] for v in t.versions()] == young
+    assert t.num_rows == 30 and t.checkout(young[0]).num_rows == 30
+    with pytest.raises(TypeError, match="timedelta"):
+        t.cleanup_old_versions(7)
+    # Only the newest is left when all are older.
+    time.sleep(1.1)
+    t.cleanup_old_versions(datetime.timedelta(seconds=1))
+    assert [v["version"] for v in t.versions()] == [young[-1]]
+    assert t.verify()["ok"]

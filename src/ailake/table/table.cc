@@ -5,6 +5,7 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <map>
@@ -295,6 +296,10 @@ arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const
     return arrow::Status::Invalid("Cleanup: grace_seconds must be >= 0, got ",
                                   options.grace_seconds);
   }
+  if (options.older_than_seconds < -1) {
+    return arrow::Status::Invalid("Cleanup: older_than_seconds must be >= 0 (or -1: unset), got ",
+                                  options.older_than_seconds);
+  }
   ARROW_RETURN_NOT_OK(ctx_->manifests.CheckWritable());
   const auto& store = ctx_->store;
   ARROW_ASSIGN_OR_RAISE(std::vector<uint64_t> versions, ctx_->manifests.ListVersions());
@@ -302,8 +307,21 @@ arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const
     return arrow::Status::Invalid("Cleanup: table '", ctx_->uri, "' has no committed version");
   }
   std::sort(versions.begin(), versions.end());
-  const size_t keep =
-      std::min<size_t>(versions.size(), std::max<uint32_t>(1, options.retain_versions));
+  size_t keep = std::min<size_t>(versions.size(), std::max<uint32_t>(1, options.retain_versions));
+  if (options.older_than_seconds >= 0) {
+    // Versions are committed in time order: walk back from the newest while
+    // they are younger than the cutoff.
+    const int64_t now_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+    const int64_t cutoff_micros = now_micros - options.older_than_seconds * 1'000'000;
+    size_t young = 0;
+    for (auto it = versions.rbegin(); it != versions.rend(); ++it, ++young) {
+      ARROW_ASSIGN_OR_RAISE(Manifest m, ctx_->manifests.Read(*it));
+      if (static_cast<int64_t>(m.timestamp_micros()) < cutoff_micros) break;
+    }
+    keep = std::max(keep, young);
+  }
   std::vector<uint64_t> kept(versions.end() - static_cast<std::ptrdiff_t>(keep), versions.end());
   // The version the Iceberg view shows (older than the kept ones when the
   // view lags) stays, with its files, while the view shows it.

@@ -131,13 +131,19 @@ struct CleanupOptions {
   // The newest `retain_versions` versions are kept (at least 1). Older
   // version manifests are removed, so time travel to them ends.
   uint32_t retain_versions = 1;
-  // >= 0: every version committed less than this many seconds ago is kept
-  // too (a policy by age, LanceDB's cleanup_old_versions(older_than=)).
-  int64_t older_than_seconds = -1;
   // A file no kept version references is deleted only once it was last
   // modified at least this long ago: a writer may have written it for a
   // commit that is still to come.
   int64_t grace_seconds = 3600;
+  // >= 0: every version committed less than this many seconds ago is kept
+  // too (a policy by age, LanceDB's cleanup_old_versions(older_than=)).
+  int64_t older_than_seconds = -1;
+};
+
+// A name for a version (Table::CreateTag).
+struct TableTag {
+  std::string name;
+  uint64_t version = 0;
 };
 
 struct CleanupResult {
@@ -260,6 +266,15 @@ class Table {
   arrow::Result<std::shared_ptr<Table>> Latest() const;
   // Commits a new version whose content is that of `version`; returns it.
   arrow::Result<uint64_t> Restore(uint64_t version) const;
+  // Tags name versions: CreateTag names `version` (which must exist; a name
+  // taken is AlreadyExists), DeleteTag removes a name, Tags lists them by
+  // name, CheckoutTag opens the version a tag names. Cleanup keeps tagged
+  // versions and their files. Tags are not versions: creating one commits
+  // nothing.
+  arrow::Result<std::vector<TableTag>> Tags() const;
+  arrow::Status CreateTag(const std::string& name, uint64_t version) const;
+  arrow::Status DeleteTag(const std::string& name) const;
+  arrow::Result<std::shared_ptr<Table>> CheckoutTag(const std::string& name) const;
   // Removes versions older than the newest options.retain_versions, then the
   // files that no remaining version references (files replaced by indexing or
   // compaction, deletion files superseded, files of failed commits) and the

@@ -38,6 +38,7 @@ __all__ = [
     "Database",
     "write_dataset",
     "Query",
+    "Tags",
     "TableWriter",
     "Table",
     "File",
@@ -476,9 +477,19 @@ class Table:
         detail, num_rows, num_fragments."""
         return self._t.versions()
 
-    def checkout(self, version: int) -> "Table":
-        """The table as of ``version`` (time travel); this object is unchanged."""
+    def checkout(self, version: Union[int, str]) -> "Table":
+        """The table as of ``version`` (time travel), or of the version a tag
+        names when given a string; this object is unchanged."""
+        if isinstance(version, str):
+            return Table(self._t.checkout_tag(version))
         return Table(self._t.checkout(int(version)))
+
+    @property
+    def tags(self) -> "Tags":
+        """Names for versions: ``t.tags.create("v1", 3)``, ``t.tags.list()``
+        (``{name: version}``), ``t.tags.delete("v1")``, ``t.checkout("v1")``.
+        Cleanup keeps tagged versions."""
+        return Tags(self)
 
     def refresh(self) -> "Table":
         """Moves to the latest version; returns self."""
@@ -833,6 +844,27 @@ class Table:
 
     def __repr__(self) -> str:
         return f"ailake.Table({self.uri!r}, version={self.version}, rows={self.num_rows})"
+
+
+class Tags:
+    """A table's tags (see :attr:`Table.tags`)."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def list(self) -> Dict[str, int]:
+        """Every tag and the version it names."""
+        return dict(self._table._t.tags())
+
+    def create(self, name: str, version: int) -> None:
+        """Names ``version`` (which must exist); a name taken is an error."""
+        self._table._t.create_tag(str(name), int(version))
+
+    def delete(self, name: str) -> None:
+        self._table._t.delete_tag(str(name))
+
+    def __repr__(self) -> str:
+        return f"ailake.Tags({self.list()!r})"
 
 
 def create_table(

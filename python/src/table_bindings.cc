@@ -415,6 +415,21 @@ class PyTable {
   PyTable Checkout(uint64_t version) const {
     return PyTable(Value(NoGil([&] { return t_->Checkout(version); })));
   }
+  PyTable CheckoutTag(const std::string& name) const {
+    return PyTable(Value(NoGil([&] { return t_->CheckoutTag(name); })));
+  }
+  nb::dict Tags() const {
+    auto tags = Value(NoGil([&] { return t_->Tags(); }));
+    nb::dict d;
+    for (const auto& t : tags) d[nb::str(t.name.c_str())] = t.version;
+    return d;
+  }
+  void CreateTag(const std::string& name, uint64_t version) const {
+    Check(NoGil([&] { return t_->CreateTag(name, version); }));
+  }
+  void DeleteTag(const std::string& name) const {
+    Check(NoGil([&] { return t_->DeleteTag(name); }));
+  }
   void Refresh() {
     t_ = Value(NoGil([&] { return t_->Latest(); }));
   }
@@ -761,6 +776,10 @@ void BindTables(nb::module_& m) {
            nb::arg("with_row_id"))
       .def("versions", &PyTable::Versions)
       .def("checkout", &PyTable::Checkout, nb::arg("version"))
+      .def("checkout_tag", &PyTable::CheckoutTag, nb::arg("name"))
+      .def("tags", &PyTable::Tags)
+      .def("create_tag", &PyTable::CreateTag, nb::arg("name"), nb::arg("version"))
+      .def("delete_tag", &PyTable::DeleteTag, nb::arg("name"))
       .def("refresh", &PyTable::Refresh)
       .def("delete", &PyTable::Delete, nb::arg("filter"))
       .def("optimize", &PyTable::Optimize, nb::arg("merge_factor"),

@@ -179,3 +179,36 @@ def test_cleanup_old_versions_by_age(tmp_path):
     t.cleanup_old_versions(datetime.timedelta(seconds=1))
     assert [v["version"] for v in t.versions()] == [young[-1]]
     assert t.verify()["ok"]
+
+
+def test_tags_name_versions_and_survive_cleanup(tmp_path):
+    db = ailake.connect(tmp_path)
+    t = db.create_table("t", _rows(10), index="flat")
+    v_first = t.version
+    t.add(_rows(5, start=100))
+    t.tags.create("first", v_first)
+    t.tags.create("second", t.version)
+    assert t.tags.list() == {"first": v_first, "second": v_first + 1}
+    t.update(None, {"price": 0.5})
+    with pytest.raises(FileExistsError, match="tag 'first' already exists"):
+        t.tags.create("first", t.version)
+    with pytest.raises(KeyError, match="no version 999"):
+        t.tags.create("nope", 999)
+    with pytest.raises(ValueError, match="tag name"):
+        t.tags.create("../x", 1)
+    # Cleanup of everything but the newest keeps the tagged versions.
+    before = len(t.versions())
+    r = t.cleanup(retain_versions=1, grace_seconds=0)
+    assert sorted(v["version"] for v in t.versions()) == [v_first, v_first + 1, t.version]
+    assert r["versions_removed"] == before - 3
+    first = t.checkout("first")
+    assert first.num_rows == 10 and first.to_arrow()["price"].to_pylist()[:3] == [0.0, 1.0, 2.0]
+    assert t.checkout("second").num_rows == 15
+    assert first.verify()["ok"]
+    t.tags.delete("first")
+    with pytest.raises(KeyError, match="no tag 'first'"):
+        t.checkout("first")
+    with pytest.raises(KeyError, match="no tag 'first'"):
+        t.tags.delete("first")
+    t.cleanup(retain_versions=1, grace_seconds=0)
+    assert sorted(v["version"] for v in t.versions()) == [v_first + 1, t.version]

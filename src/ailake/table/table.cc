@@ -333,6 +333,15 @@ arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const
                          static_cast<uint64_t>(view.current_snapshot_id))) {
     kept.insert(kept.begin(), static_cast<uint64_t>(view.current_snapshot_id));
   }
+  // Tagged versions stay, with their files.
+  ARROW_ASSIGN_OR_RAISE(auto tags, Tags());
+  for (const auto& t : tags) {
+    if (std::binary_search(versions.begin(), versions.end(), t.version) &&
+        std::find(kept.begin(), kept.end(), t.version) == kept.end()) {
+      kept.push_back(t.version);
+    }
+  }
+  std::sort(kept.begin(), kept.end());
   const uint64_t oldest_kept = versions[versions.size() - keep];
   // Everything a kept version names.
   std::set<std::string> referenced;
@@ -354,7 +363,7 @@ arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const
   // file deleted below, whatever point this stops at.
   for (uint64_t v : versions) {
     if (v >= oldest_kept) break;
-    if (v == kept.front()) continue;  // the view's
+    if (std::binary_search(kept.begin(), kept.end(), v)) continue;  // the view's, or tagged
     ARROW_RETURN_NOT_OK(store->Delete(table::VersionPath(v)));
     ++out.versions_removed;
   }

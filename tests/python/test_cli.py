@@ -287,3 +287,28 @@ def test_the_readme_cli_quickstart_runs(cli, tmp_path):
     info = json.loads(cli("--json", "info", tmp_path / "t").stdout)
     assert info["storage_format"] == "lance"
     assert {f["format"] for fr in info["fragments"] for f in fr["files"]} == {"lance"}
+
+
+def test_tags_from_the_cli(cli, tmp_path):
+    """ailake tag list|create|delete, the same tags Python sees; cleanup
+    keeps a tagged version; a taken name and a missing version are errors."""
+    import ailake
+
+    src, _ = make_input(tmp_path)
+    table = tmp_path / "t"
+    cli("write", table, src, "--metric", "euclidean", "--batch-rows", "100")
+    v = json.loads(cli("--json", "info", table).stdout)["version"]
+    out = json.loads(cli("--json", "tag", "create", table, "first", str(v - 2)).stdout)
+    assert out == {"table": str(table), "tag": "first", "version": v - 2}
+    assert json.loads(cli("--json", "tag", "list", table).stdout)["tags"] == {"first": v - 2}
+    assert "first\t" in cli("tag", "list", table).stdout
+    taken = cli("tag", "create", table, "first", str(v), check=False)
+    assert taken.returncode != 0 and "already exists" in taken.stderr
+    gone = cli("tag", "create", table, "x", "999", check=False)
+    assert gone.returncode != 0 and "no version 999" in gone.stderr
+    cli("cleanup", table, "--grace-seconds", "0")
+    t = ailake.open_table(table)
+    assert sorted(x["version"] for x in t.versions()) == [v - 2, v]
+    assert t.tags.list() == {"first": v - 2} and t.checkout("first").num_rows == 200
+    cli("tag", "delete", table, "first")
+    assert json.loads(cli("--json", "tag", "list", table).stdout)["tags"] == {}

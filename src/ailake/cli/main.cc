@@ -1108,6 +1108,55 @@ int Main(int argc, char** argv) {
   view_off->add_option("table", target)->required();
   view_off->callback([&] { run = [&] { return CmdIcebergSwitch(target, false); }; });
 
+  std::string tag_name;
+  uint64_t tag_version = 0;
+  auto* tag = app.add_subcommand(
+      "tag", "names for versions: list, create NAME VERSION, delete NAME (cleanup keeps them)");
+  tag->require_subcommand(1);
+  auto* tag_list = tag->add_subcommand("list", "every tag and the version it names");
+  tag_list->add_option("table", target)->required();
+  tag_list->callback([&] {
+    run = [&] {
+      auto t = OpenTable(target, -1);
+      auto tags = t->Tags();
+      if (!tags.ok()) throw std::runtime_error(tags.status().ToString());
+      json j = json::object();
+      std::string text;
+      for (const auto& x : *tags) {
+        j[x.name] = x.version;
+        text += x.name + "\t" + std::to_string(x.version) + "\n";
+      }
+      Emit({{"table", target}, {"tags", j}}, text);
+      return 0;
+    };
+  });
+  auto* tag_create = tag->add_subcommand("create", "name VERSION of the table NAME");
+  tag_create->add_option("table", target)->required();
+  tag_create->add_option("name", tag_name)->required();
+  tag_create->add_option("version", tag_version)->required();
+  tag_create->callback([&] {
+    run = [&] {
+      auto t = OpenTable(target, -1);
+      auto st = t->CreateTag(tag_name, tag_version);
+      if (!st.ok()) throw std::runtime_error(st.ToString());
+      Emit({{"table", target}, {"tag", tag_name}, {"version", tag_version}},
+           "tag " + tag_name + " -> version " + std::to_string(tag_version) + "\n");
+      return 0;
+    };
+  });
+  auto* tag_delete = tag->add_subcommand("delete", "remove the tag NAME");
+  tag_delete->add_option("table", target)->required();
+  tag_delete->add_option("name", tag_name)->required();
+  tag_delete->callback([&] {
+    run = [&] {
+      auto t = OpenTable(target, -1);
+      auto st = t->DeleteTag(tag_name);
+      if (!st.ok()) throw std::runtime_error(st.ToString());
+      Emit({{"table", target}, {"deleted", tag_name}}, "deleted tag " + tag_name + "\n");
+      return 0;
+    };
+  });
+
   std::string new_format;
   auto* storage_format = app.add_subcommand(
       "storage-format",

@@ -361,3 +361,23 @@ def test_open_file_reads_one_data_file_on_s3(s3, monkeypatch):
     f.verify()
     with pytest.raises(OSError):
         ailake.open_file(uri + "/data/missing.parquet")
+
+
+def test_a_database_on_s3(s3):
+    """ailake.connect on s3://: create, list, open, update and drop tables
+    through the same storage options as open_table."""
+    root = s3.new_uri()
+    db = ailake.connect(root, storage_options=s3.storage_options())
+    assert db.table_names() == []
+    rows = [{"id": i, "vector": [float(i), 1.0, 0.5, 0.0]} for i in range(50)]
+    t = db.create_table("docs", rows, index="flat")
+    db.create_table("plain", [{"a": 1}])
+    assert db.table_names() == ["docs", "plain"]
+    assert t.update("id < 10", {"vector": [9.0, 9.0, 9.0, 9.0]}) == 10
+    got = sorted(db["docs"].search([9.0, 9.0, 9.0, 9.0]).limit(10).to_arrow()["id"].to_pylist())
+    assert got == list(range(10))
+    db.drop_table("plain")
+    assert db.table_names() == ["docs"]
+    with pytest.raises(ValueError, match="already exists"):
+        db.create_table("docs", rows)
+    assert db.create_table("docs", rows[:3], mode="overwrite").num_rows == 3

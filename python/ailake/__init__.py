@@ -593,6 +593,74 @@ class Table:
             pa.schema([field]), fill, list(input_columns) if input_columns else None, []
         )
 
+    def add_columns(self, transforms: Any) -> int:
+        """Adds several columns in one version (LanceDB's call):
+        ``transforms`` maps new names to expressions of the filter language
+        evaluated per row (``{"total": "price * qty", "shout": "upper(name)"}``),
+        or is a list of nullable ``pyarrow.Field`` (or a Schema) added as all
+        nulls. Existing files are not rewritten. Returns the new version."""
+        if isinstance(transforms, pa.Schema):
+            transforms = list(transforms)
+        if isinstance(transforms, pa.Field):
+            transforms = [transforms]
+        if isinstance(transforms, Mapping):
+            exprs = {str(k): str(v) for k, v in transforms.items()}
+            if not exprs:
+                raise ValueError("add_columns needs at least one column")
+            taken = [n for n in exprs if n in self.schema.names]
+            if taken:
+                raise ValueError(f"add_columns: column {taken[0]!r} exists already")
+            empty = self.schema.empty_table()
+            types = {n: _to_table(_ailake.evaluate_sql(e, empty)).schema.field(0).type
+                     for n, e in exprs.items()}
+            new = pa.schema([pa.field(n, t) for n, t in types.items()])
+
+            def fill(capsule: Any) -> pa.RecordBatch:
+                rows = _to_table(capsule)
+                cols = [_to_table(_ailake.evaluate_sql(e, rows)).column(0).combine_chunks()
+                        for e in exprs.values()]
+                return pa.RecordBatch.from_arrays(cols, schema=new)
+
+            return self._t.add_columns(new, fill, None, [])
+        if isinstance(transforms, Sequence) and all(isinstance(f, pa.Field) for f in transforms):
+            fields = list(transforms)
+            if not fields:
+                raise ValueError("add_columns needs at least one column")
+            for f in fields:
+                if not f.nullable:
+                    raise ValueError(f"add_columns: field {f.name!r} is not nullable; columns "
+                                     "added without values must be nullable")
+            new = pa.schema(fields)
+
+            def nulls(capsule: Any) -> pa.RecordBatch:
+                n = _to_table(capsule).num_rows
+                return pa.RecordBatch.from_arrays([pa.nulls(n, f.type) for f in fields],
+                                                  schema=new)
+
+            first = self.schema.names[0]
+            return self._t.add_columns(new, nulls, [first], [])
+        raise TypeError("add_columns takes {name: sql expression} or a list of pyarrow Fields, "
+                        f"got {type(transforms).__name__}")
+
+    def alter_columns(self, *alterations: Mapping[str, Any]) -> int:
+        """Renames columns, LanceDB's way: ``alter_columns({"path": "old",
+        "rename": "new"}, ...)``; one version per rename. Changing
+        ``nullable`` or ``data_type`` is refused (not supported yet), as is
+        any other key. Returns the last version."""
+        version = self.version
+        for a in alterations:
+            unknown = set(a) - {"path", "rename", "nullable", "data_type"}
+            if unknown or "path" not in a:
+                raise ValueError(f"alter_columns: {dict(a)!r}: keys are path and rename "
+                                 "(nullable, data_type not supported yet)")
+            if "nullable" in a or "data_type" in a:
+                raise NotImplementedError(f"alter_columns: changing nullable or data_type of "
+                                          f"{a['path']!r} is not supported yet")
+            if "rename" not in a:
+                raise ValueError(f"alter_columns: {dict(a)!r} changes nothing")
+            version = self.rename_column(str(a["path"]), str(a["rename"]))
+        return version
+
     def drop_columns(self, names: Sequence[str]) -> int:
         """Drops columns (a metadata change: no file is rewritten); returns
         the new version."""

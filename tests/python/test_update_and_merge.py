@@ -212,3 +212,36 @@ def test_tags_name_versions_and_survive_cleanup(tmp_path):
         t.tags.delete("first")
     t.cleanup(retain_versions=1, grace_seconds=0)
     assert sorted(v["version"] for v in t.versions()) == [v_first + 1, t.version]
+
+
+def test_add_columns_from_sql_and_nulls_then_alter(table):
+    """add_columns from SQL expressions (values as DuckDB computes them) and
+    as null columns, in one version each; alter_columns renames."""
+    duckdb = pytest.importorskip("duckdb")
+    t = table
+    v0 = t.version
+    t.add_columns({"total": "price * 2 + id", "shout": "upper(cat)"})
+    assert t.refresh().version == v0 + 1
+    con = duckdb.connect()
+    con.register("src", t.to_arrow().drop(["vector"]))
+    want = con.execute("SELECT id, price * 2 + id, upper(cat) FROM src ORDER BY id").fetchall()
+    got = t.to_arrow().sort_by("id")
+    assert list(zip(got["id"].to_pylist(), got["total"].to_pylist(),
+                    got["shout"].to_pylist())) == [tuple(r) for r in want]
+    t.add_columns([pa.field("note", pa.string()), pa.field("score", pa.float32())])
+    assert t.refresh().schema.field("note").type == pa.string()
+    assert t.count_rows("note IS NULL AND score IS NULL") == t.num_rows
+    # New rows may omit the nullable columns; searches and filters see them.
+    t.add([{"id": 1000, "cat": "z", "price": 1.0, "vector": [0.0, 0.0, 0.0, 1.0],
+            "total": 5.0, "shout": "Z"}])
+    assert t.count_rows("total > 4.9 AND total < 5.1 AND shout = 'Z'") == 1
+    t.alter_columns({"path": "shout", "rename": "loud"})
+    assert "loud" in t.refresh().schema.names and "shout" not in t.schema.names
+    with pytest.raises(NotImplementedError, match="nullable or data_type"):
+        t.alter_columns({"path": "loud", "nullable": False})
+    with pytest.raises(ValueError, match="exists already"):
+        t.add_columns({"loud": "1"})
+    with pytest.raises(TypeError, match="column 'cat' \\(string\\)"):
+        t.add_columns({"bad": "cat * 2"})
+    with pytest.raises(ValueError, match="not nullable"):
+        t.add_columns([pa.field("x", pa.int32(), nullable=False)])

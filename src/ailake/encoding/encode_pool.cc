@@ -9,8 +9,9 @@
 #include <mutex>
 #include <thread>
 
-#include <unistd.h>
 #include <vector>
+
+#include "ailake/core/per_process.h"
 
 namespace ailake::encoding {
 namespace {
@@ -93,16 +94,8 @@ class Pool {
 // The calling process's pool. Pools are never destroyed (workers may
 // outlive static destructors; they idle on the condition variable).
 Pool& SharedPool() {
-  static std::atomic<Pool*> current{nullptr};
-  Pool* p = current.load(std::memory_order_acquire);
-  const pid_t me = getpid();
-  while (p == nullptr || p->pid() != me) {
-    auto* fresh = new Pool();  // no workers until its first task
-    if (current.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) return *fresh;
-    delete fresh;  // another thread installed one; p is it
-    if (p != nullptr && p->pid() == me) break;
-  }
-  return *p;
+  static std::atomic<Pool*> slot{nullptr};
+  return core::PerProcess(slot);
 }
 
 }  // namespace

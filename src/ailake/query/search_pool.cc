@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include <unistd.h>
+#include "ailake/core/per_process.h"
 
 namespace ailake::query {
 namespace {
@@ -97,16 +97,8 @@ class Pool {
 // the parent's workers are not in the child and its mutex and condition
 // variable may be left in any state (signalling them could hang).
 Pool& SharedPool() {
-  static std::atomic<Pool*> current{nullptr};
-  Pool* p = current.load(std::memory_order_acquire);
-  const pid_t me = getpid();
-  while (p == nullptr || p->pid() != me) {
-    auto* fresh = new Pool();
-    if (current.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) return *fresh;
-    delete fresh;  // another thread installed one first: p
-    if (p != nullptr && p->pid() == me) break;
-  }
-  return *p;
+  static std::atomic<Pool*> slot{nullptr};
+  return core::PerProcess(slot);
 }
 
 }  // namespace

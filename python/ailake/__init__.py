@@ -1153,7 +1153,8 @@ class File:
         ``allowed``: optional boolean mask of the rows that may be returned."""
         unknown = set(index_params) - set(_INDEX_PARAM_KEYS)
         if unknown:
-            raise TypeError(f"unknown search parameters: {sorted(unknown)}")
+            raise TypeError(f"unknown search parameters: {sorted(unknown)}; valid: "
+                            f"{list(_INDEX_PARAM_KEYS)}")
         mask = None if allowed is None else np.ascontiguousarray(np.asarray(allowed, dtype=bool))
         rows, dist = self._f.search(
             _as_query(query),
@@ -1272,7 +1273,8 @@ class Index:
         ``allowed``: optional boolean mask of the rows that may be returned."""
         unknown = set(index_params) - set(_INDEX_PARAM_KEYS)
         if unknown:
-            raise TypeError(f"unknown search parameters: {sorted(unknown)}")
+            raise TypeError(f"unknown search parameters: {sorted(unknown)}; valid: "
+                            f"{list(_INDEX_PARAM_KEYS)}")
         q = np.asarray(queries, dtype=np.float32)
         if q.ndim == 1:
             q = q.reshape(1, -1)

@@ -270,3 +270,17 @@ def test_a_forked_process_searches_and_writes(tmp_path):
         got = pool.starmap_async(_search_in_child, [(t.uri, q), (t.uri, q)]).get(timeout=120)
     assert all(g[0] in (3, 10_000) for g in got)
     assert t.refresh().num_rows == 402
+
+
+def test_unknown_search_settings_name_the_valid_ones(tmp_path):
+    """Table, File and Index searches refuse an unknown keyword the same way,
+    listing the valid ones."""
+    x, rows = _rows(50)
+    t = ailake.connect(tmp_path).create_table("t", rows, index="flat")
+    f = ailake.open_file(tmp_path / "t" / t.fragments()[0]["files"][0]["path"])
+    ix = ailake.build_index(x, "flat")
+    for call in (lambda: t.search(x[0], 3, efs=3), lambda: f.search(x[0], 3, efs=3),
+                 lambda: ix.search(x[:1], 3, efs=3)):
+        with pytest.raises(TypeError, match=r"unknown search parameters: \['efs'\]; valid: "
+                                            r"\['ef', 'nprobe', 'refine_factor'\]"):
+            call()

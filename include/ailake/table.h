@@ -429,6 +429,11 @@ class Table {
   std::vector<VectorStoragePolicy> policies_;
 };
 
+// True when `st` is a commit refused because another writer changed what the
+// commit depended on first (its message starts "commit conflict: "): running
+// the operation again on the newest version (Table::Latest) may succeed.
+bool IsCommitConflict(const arrow::Status& st);
+
 struct TableWriterOptions {
   StorageOptions storage;  // where the table lives: include/ailake/storage.h
   // The container of a table that Create makes; an existing table keeps its

@@ -1,11 +1,12 @@
 """Changing rows in place: ``Table.update`` and ``Table.merge_insert``.
 
-Both read the rows they change, write the new rows as staged files (indexed
-as they are written) and commit with ``commit_replace``: the old rows'
-deletion and the new rows' files are one version, so a reader sees the table
-before or after, never half of it. If another writer changed those rows
-first, the commit is refused and the whole operation runs again on the
-newest version, after a random wait (at most ``_ATTEMPTS`` times).
+Both run in C++ (``include/ailake/changes.h``, shared with the CLI's
+``ailake update`` and ``ailake merge``): they read the rows they change, write
+the new rows as staged files (indexed as they are written) and commit the old
+rows' deletion and the new rows' files as one version, so a reader sees the
+table before or after, never half of it. If another writer changed those rows
+first, the whole operation runs again on the newest version after a random
+wait (at most ``_ATTEMPTS`` times). This module shapes Python values for it.
 """
 from __future__ import annotations
 
@@ -13,39 +14,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from . import _ailake
 from . import data as _data
 
 _ATTEMPTS = 32
-_CONFLICT = "commit conflict: "
-
-
-def _retry(table: Any, attempt_fn: Any) -> Any:
-    """Runs attempt_fn until it commits; after a conflict, waits a random
-    time growing with each try (1 ms to 0.2 s) so racing writers spread out,
-    and runs it again on the newest version."""
-    import random
-    import time
-
-    for i in range(_ATTEMPTS):
-        try:
-            return attempt_fn()
-        except ValueError as e:
-            if not str(e).startswith(_CONFLICT) or i == _ATTEMPTS - 1:
-                raise
-            time.sleep(random.uniform(0, min(0.2, 0.001 * 2 ** i)))
-            table.refresh()
-    raise AssertionError("unreachable")
-
-
-def _cast_like(values: pa.Array, field: pa.Field, what: str) -> pa.Array:
-    try:
-        return pc.cast(values, field.type)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
-        raise TypeError(f"{what}: {values.type} does not fit column '{field.name}' "
-                        f"({field.type}): {e}") from None
 
 
 def update(table: Any, where: Optional[str] = None,
@@ -53,7 +25,6 @@ def update(table: Any, where: Optional[str] = None,
            values_sql: Optional[Mapping[str, str]] = None,
            params: Optional[Sequence[Any]] = None) -> int:
     """See :meth:`ailake.Table.update`."""
-    from . import _to_table
     from .query import bind
 
     values = dict(values or {})
@@ -72,39 +43,26 @@ def update(table: Any, where: Optional[str] = None,
             raise ValueError("params bind ? placeholders of where; there is no where")
         where = bind(where, list(params))
     vector_cols = {c["vector_column"]: c["dim"] for c in table.vector_columns}
-
-    def attempt() -> int:
-        rows = table.scan(filter=where, with_row_id=True)
-        if rows.num_rows == 0:
-            return 0
-        ids = rows["_rowid"].to_numpy()
-        new = rows.drop(["_rowid"])
-        schema = table.schema
+    one_row = None
+    if values:
+        arrays = []
         for name, v in values.items():
-            field = schema.field(name)
             if name in vector_cols:
                 arr = np.asarray(v, dtype=np.float32).reshape(1, -1)
                 if arr.shape[1] != vector_cols[name]:
                     raise ValueError(f"update: vector column '{name}' takes {vector_cols[name]} "
                                      f"values, got {arr.shape[1]}")
-                flat = pa.array(np.tile(arr, (rows.num_rows, 1)).ravel(), pa.float32())
-                col = pa.FixedSizeListArray.from_arrays(flat, vector_cols[name])
-                col = _cast_like(col, field, f"update of '{name}'")
+                arrays.append(pa.FixedSizeListArray.from_arrays(
+                    pa.array(arr.ravel(), pa.float32()), vector_cols[name]))
             else:
-                col = _cast_like(pa.array([v] * rows.num_rows), field, f"update of '{name}'")
-            new = new.set_column(new.schema.get_field_index(name), field, col)
-        for name, sql in values_sql.items():
-            field = schema.field(name)
-            col = _to_table(_ailake.evaluate_sql(str(sql), rows.drop(["_rowid"]))).column(0)
-            new = new.set_column(new.schema.get_field_index(name), field,
-                                 _cast_like(col, field, f"update of '{name}' = {sql}"))
-        staged = [table.stage_write(new)]
-        table._t.commit_replace(np.ascontiguousarray(ids, dtype=np.uint64), staged, "update")
-        return rows.num_rows
-
-    n = _retry(table, attempt)
-    table.refresh()
-    return n
+                try:
+                    arrays.append(pa.array([v]))
+                except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+                    raise TypeError(f"update of '{name}': {v!r} is not a value Arrow can "
+                                    f"hold: {e}") from None
+        one_row = pa.table(arrays, names=list(values))
+    return table._t.update(where, [(k, str(v)) for k, v in values_sql.items()], one_row,
+                           _ATTEMPTS)
 
 
 class MergeInsert:
@@ -160,56 +118,8 @@ class MergeInsert:
             name = dim = None
         chunks = list(_data.prepare(data, name, dim))
         source = pa.concat_tables(chunks, promote_options="default") if chunks else None
-        if source is None or source.num_rows == 0:
+        if source is not None and source.num_rows == 0:
             source = None
-        if source is not None:
-            missing = [c for c in self._on if c not in source.schema.names]
-            if missing:
-                raise ValueError(f"merge_insert: the source has no key column {missing[0]!r}")
-            keys = source.select(self._on)
-            counts = keys.group_by(self._on).aggregate([([], "count_all")])
-            dup = counts.filter(pc.greater(counts["count_all"], 1))
-            if dup.num_rows:
-                row = {c: dup[c][0].as_py() for c in self._on}
-                raise ValueError(f"merge_insert: key {row} appears {dup['count_all'][0].as_py()} "
-                                 "times in the source; each key may appear once")
-
-        def attempt() -> Dict[str, int]:
-            existing = t.scan(columns=self._on, with_row_id=True)
-            doomed: List[np.ndarray] = []
-            insert_parts: List[pa.Table] = []
-            updated = inserted = deleted = 0
-            if source is not None:
-                src = source.append_column("__src_row", pa.array(np.arange(source.num_rows)))
-                joined = src.select(self._on + ["__src_row"]).join(
-                    existing, keys=self._on, join_type="left outer")
-                matched = joined.filter(pc.is_valid(joined["_rowid"]))
-                matched_src = np.unique(matched["__src_row"].to_numpy())
-                unmatched = np.setdiff1d(np.arange(source.num_rows), matched_src)
-                if self._update and len(matched_src):
-                    doomed.append(matched["_rowid"].to_numpy().astype(np.uint64))
-                    insert_parts.append(source.take(matched_src))
-                    updated = len(matched_src)
-                if self._insert and len(unmatched):
-                    insert_parts.append(source.take(unmatched))
-                    inserted = len(unmatched)
-            if self._delete:
-                cand = existing if self._delete_where is None else t.scan(
-                    columns=self._on, filter=self._delete_where, with_row_id=True)
-                if source is not None:
-                    gone = cand.join(source.select(self._on), keys=self._on, join_type="left anti")
-                else:
-                    gone = cand
-                if gone.num_rows:
-                    doomed.append(gone["_rowid"].to_numpy().astype(np.uint64))
-                    deleted = gone.num_rows
-            ids = np.unique(np.concatenate(doomed)) if doomed else np.zeros(0, np.uint64)
-            staged = [t.stage_write(p) for p in insert_parts if p.num_rows]
-            if len(ids) or staged:
-                t._t.commit_replace(np.ascontiguousarray(ids, dtype=np.uint64), staged, "merge")
-            return {"num_inserted_rows": inserted, "num_updated_rows": updated,
-                    "num_deleted_rows": deleted}
-
-        out = _retry(t, attempt)
-        t.refresh()
-        return out
+        r = t._t.merge_insert(source, self._on, self._update, self._insert, self._delete,
+                              self._delete_where, _ATTEMPTS)
+        return {k: r[k] for k in ("num_inserted_rows", "num_updated_rows", "num_deleted_rows")}

@@ -12,6 +12,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "ailake/changes.h"
 #include "ailake/lance.h"
 #include "ailake/query.h"
 #include "ailake/table.h"
@@ -567,6 +568,45 @@ class PyTable {
     return v;
   }
 
+  // Table.update through include/ailake/changes.h: where (SQL or None),
+  // column = SQL pairs, and a one-row batch of values (or None).
+  int64_t Update(const std::optional<std::string>& where,
+                 const std::vector<std::pair<std::string, std::string>>& set_sql,
+                 nb::handle set_values, int max_attempts) {
+    UpdateOptions o;
+    if (where) o.where = Value(ParseFilter(*where));
+    o.set_sql = set_sql;
+    if (!set_values.is_none()) o.set_values = ImportBatch(set_values);
+    o.max_attempts = max_attempts;
+    auto r = Value(NoGil([&] { return ailake::Update(t_, o); }));
+    Refresh();
+    return r.rows_updated;
+  }
+
+  nb::dict MergeInsert(nb::handle source, const std::vector<std::string>& on, bool update,
+                       bool insert, bool del, const std::optional<std::string>& delete_where,
+                       int max_attempts) {
+    MergeInsertOptions o;
+    o.on = on;
+    o.when_matched_update_all = update;
+    o.when_not_matched_insert_all = insert;
+    o.when_not_matched_by_source_delete = del;
+    if (delete_where) o.delete_where = Value(ParseFilter(*delete_where));
+    o.max_attempts = max_attempts;
+    std::shared_ptr<arrow::Table> src;
+    if (!source.is_none()) {
+      src = Value(arrow::Table::FromRecordBatches({ImportBatch(source)}));
+    }
+    auto r = Value(NoGil([&] { return ailake::MergeInsert(t_, src, o); }));
+    Refresh();
+    nb::dict d;
+    d["num_inserted_rows"] = r.rows_inserted;
+    d["num_updated_rows"] = r.rows_updated;
+    d["num_deleted_rows"] = r.rows_deleted;
+    d["version"] = r.version;
+    return d;
+  }
+
   std::vector<std::string> PendingFiles() const {
     return Value(NoGil([&] { return t_->PendingFiles(); }));
   }
@@ -800,6 +840,11 @@ void BindTables(nb::module_& m) {
       .def("commit_staged", &PyTable::CommitStaged, nb::arg("staged"))
       .def("commit_replace", &PyTable::CommitReplace, nb::arg("row_ids"), nb::arg("staged"),
            nb::arg("operation"))
+      .def("update", &PyTable::Update, nb::arg("where").none(), nb::arg("set_sql"),
+           nb::arg("set_values").none(), nb::arg("max_attempts"))
+      .def("merge_insert", &PyTable::MergeInsert, nb::arg("source").none(), nb::arg("on"),
+           nb::arg("update"), nb::arg("insert"), nb::arg("delete"), nb::arg("delete_where").none(),
+           nb::arg("max_attempts"))
       .def("pending_files", &PyTable::PendingFiles)
       .def("train_pending_codebooks", &PyTable::TrainPendingCodebooks, nb::arg("num_threads"))
       .def("build_pending_indexes_of", &PyTable::BuildPendingIndexesOf, nb::arg("paths"),

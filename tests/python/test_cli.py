@@ -312,3 +312,164 @@ def test_tags_from_the_cli(cli, tmp_path):
     assert t.tags.list() == {"first": v - 2} and t.checkout("first").num_rows == 200
     cli("tag", "delete", table, "first")
     assert json.loads(cli("--json", "tag", "list", table).stdout)["tags"] == {}
+
+
+def test_update_merge_alter_drop_restore_from_the_cli(cli, tmp_path):
+    """Issue #15 item 3: the CLI has the table changes Python has. Each verb's
+    result is checked against DuckDB running the same change as SQL on the
+    same rows."""
+    import pyarrow.csv as pacsv
+
+    src, x = make_input(tmp_path, n=200)
+    t = tmp_path / "t"
+    cli("write", t, src, "--metric", "euclidean", "--batch-rows", "100")
+    rows = pq.read_table(src).select(["id", "category"])
+    db = duckdb.connect()
+    db.register("src", rows)
+    db.execute("CREATE TABLE oracle AS SELECT * FROM src")
+
+    def ours():
+        got = json.loads(cli("--json", "scan", t, "--columns", "id,category").stdout)["rows"]
+        return sorted((r["id"], r["category"]) for r in got)
+
+    def theirs():
+        return sorted(db.execute("SELECT id, category FROM oracle").fetchall())
+
+    # update: SQL expressions, one version.
+    v0 = json.loads(cli("--json", "info", t).stdout)["version"]
+    r = json.loads(cli("--json", "update", t, "--set", "category=category * 10 + id - 5",
+                       "--where", "id BETWEEN 10 AND 40").stdout)
+    assert r == {"rows_updated": 31, "version": v0 + 1}
+    db.execute("UPDATE oracle SET category = category * 10 + id - 5 WHERE id BETWEEN 10 AND 40")
+    assert ours() == theirs()
+    # The updated rows keep their vectors and are found by search.
+    hit = json.loads(cli("--json", "search", t, "--query-json", json.dumps(x[20].tolist()),
+                         "-k", "1", "--columns", "id,category").stdout)["rows"][0]
+    assert hit["id"] == 20 and hit["category"] == (20 % 4) * 10 + 20 - 5
+
+    # merge: an upsert from a Parquet file (ids 150..249: 50 match, 50 new).
+    rng = np.random.default_rng(9)
+    xs = rng.normal(size=(100, DIM)).astype(np.float32)
+    ids = np.arange(150, 250)
+    up = pa.table({"id": pa.array(ids, pa.int64()), "category": pa.array(np.full(100, 7), pa.int32()),
+                   "embedding": pa.FixedSizeListArray.from_arrays(pa.array(xs.ravel()), DIM)})
+    pq.write_table(up, tmp_path / "up.parquet")
+    r = json.loads(cli("--json", "merge", t, tmp_path / "up.parquet", "--on", "id").stdout)
+    assert (r["rows_inserted"], r["rows_updated"], r["rows_deleted"]) == (50, 50, 0)
+    db.register("up", up.select(["id", "category"]))
+    db.execute("DELETE FROM oracle WHERE id IN (SELECT id FROM up)")
+    db.execute("INSERT INTO oracle SELECT * FROM up")
+    assert ours() == theirs()
+    hit = json.loads(cli("--json", "search", t, "--query-json", json.dumps(xs[60].tolist()),
+                         "-k", "1", "--columns", "id").stdout)["rows"][0]
+    assert hit["id"] == 210 and hit["_distance"] == pytest.approx(0.0, abs=1e-5)
+    # merge with only keys from CSV: delete the category-7 rows the source lacks.
+    pacsv.write_csv(pa.table({"id": pa.array([150, 151], pa.int64())}), tmp_path / "keep.csv")
+    r = json.loads(cli("--json", "merge", t, tmp_path / "keep.csv", "--on", "id",
+                       "--delete-not-in-source", "--delete-where", "category = 7").stdout)
+    doomed = db.execute("SELECT count(*) FROM oracle WHERE category = 7 "
+                        "AND id NOT IN (150, 151)").fetchall()[0][0]
+    assert r["rows_deleted"] == doomed == 99  # 98 merged rows and id 12 (0 * 10 + 12 - 5)
+    db.execute("DELETE FROM oracle WHERE category = 7 AND id NOT IN (150, 151)")
+    assert ours() == theirs()
+    bad = cli("merge", t, tmp_path / "keep.csv", "--on", "id", "--delete-where", "id > 1",
+              check=False)
+    assert bad.returncode == 2 and "--delete-not-in-source" in bad.stderr
+
+    # Vectors and queries from CSV and Arrow IPC files as well as .npy.
+    np.savetxt(tmp_path / "q.csv", x[33][None, :], delimiter=",")
+    hit = json.loads(cli("--json", "search", t, "--query", tmp_path / "q.csv", "-k", "1",
+                         "--columns", "id").stdout)["rows"][0]
+    assert hit["id"] == 33
+    with pa.ipc.new_file(tmp_path / "q.arrow", pa.schema([("v", pa.list_(pa.float64()))])) as w:
+        w.write_table(pa.table({"v": [x[34].astype(np.float64).tolist()]}))
+    hit = json.loads(cli("--json", "search", t, "--query", tmp_path / "q.arrow", "-k", "1",
+                         "--columns", "id").stdout)["rows"][0]
+    assert hit["id"] == 34
+    np.savetxt(tmp_path / "v.csv", xs[:2], delimiter=",")
+    pacsv.write_csv(pa.table({"id": pa.array([900, 901], pa.int64()),
+                              "category": pa.array([1, 1], pa.int32())}), tmp_path / "m.csv")
+    r = json.loads(cli("--json", "merge", t, tmp_path / "m.csv", "--vectors", tmp_path / "v.csv",
+                       "--on", "id", "--insert").stdout)
+    assert r["rows_inserted"] == 2
+    db.execute("INSERT INTO oracle VALUES (900, 1), (901, 1)")
+    assert ours() == theirs()
+    (tmp_path / "words.csv").write_text("1,abc\n")
+    bad = cli("search", t, "--query", tmp_path / "words.csv", check=False)
+    assert bad.returncode == 1 and "not numbers" in bad.stderr
+
+    # alter (renames) and drop-columns; restore an older version (by tag too).
+    before = json.loads(cli("--json", "info", t).stdout)["version"]
+    cli("tag", "create", t, "before-alter", str(before))
+    r = json.loads(cli("--json", "alter", t, "--rename", "category=kind").stdout)
+    assert r["version"] == before + 1
+    assert "kind" in json.loads(cli("--json", "info", t).stdout)["schema"]
+    r = json.loads(cli("--json", "drop-columns", t, "kind").stdout)
+    info = json.loads(cli("--json", "info", t).stdout)
+    assert "kind" not in info["schema"] and "category" not in info["schema"]
+    old = json.loads(cli("--json", "scan", t, "--version", "before-alter", "--columns",
+                         "id,category").stdout)["rows"]
+    assert sorted((r["id"], r["category"]) for r in old) == theirs()
+    r = json.loads(cli("--json", "restore", t, "before-alter").stdout)
+    assert r["restored"] == before and r["version"] == info["version"] + 1
+    assert ours() == theirs()
+    bad = cli("alter", t, "--rename", "nonsense", check=False)
+    assert bad.returncode == 2 and "OLD=NEW" in bad.stderr
+    bad = cli("update", t, "--set", "nope=1", check=False)
+    assert bad.returncode == 1 and "nope" in bad.stderr
+    for verb in ("update", "merge", "alter", "drop-columns", "restore"):
+        assert "--json" in cli(verb, "--help").stdout, verb
+    # An IVF-PQ index on too few rows to train its codebook: the files stay
+    # pending (searched exactly), the command says so, and verify finds a
+    # table in the middle of a re-index healthy (it reported "pending, has an
+    # index" for every file before).
+    r = json.loads(cli("--json", "create-index", t, "--index", "ivf_pq", "--nlist", "4",
+                       "--pq-m", "4").stdout)
+    files = len(json.loads(cli("--json", "info", t).stdout)["fragments"])
+    assert (r["files_indexed"], r["files_pending"]) == (0, files)
+    assert "still pending" in cli("index", t).stdout
+    assert json.loads(cli("--json", "verify", t).stdout)["ok"]
+    hit = json.loads(cli("--json", "search", t, "--query-json", json.dumps(x[33].tolist()), "-k",
+                         "1", "--columns", "id").stdout)["rows"][0]
+    assert hit["id"] == 33
+
+
+def test_the_cli_guide_runs(cli, tmp_path):
+    """Every line of docs/CLI.md's session, run as written (its /tmp/ paths
+    moved into this test's directory) on the inputs it names; the restored
+    version has the rows the tagged one had."""
+    import os
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "CLI.md").read_text()
+    block = re.search(r"## A session.*?```sh\n(.*?)```", text, flags=re.S).group(1)
+    src, x = make_input(tmp_path, n=300)
+    (tmp_path / "in.parquet").rename(tmp_path / "rows.parquet")
+    np.save(tmp_path / "q.npy", x[3])
+    rng = np.random.default_rng(5)
+    xs = rng.normal(size=(100, DIM)).astype(np.float32)
+    pq.write_table(pa.table({
+        "id": pa.array(np.arange(250, 350), pa.int64()),
+        "category": pa.array(np.full(100, 9), pa.int32()),
+        "embedding": pa.FixedSizeListArray.from_arrays(pa.array(xs.ravel()), DIM)}),
+        tmp_path / "changes.parquet")
+    env = {**os.environ, "PATH": f"{cli.exe.resolve().parent}:{os.environ['PATH']}"}
+    lines = [ln for ln in block.splitlines() if ln.strip()]
+    assert len(lines) >= 15
+    outputs = []
+    for line in lines:
+        cmd = line.replace("/tmp/", f"{tmp_path}/")
+        r = subprocess.run(["bash", "-c", f"set -e; {cmd}"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"{line}\n{r.stderr}"
+        outputs.append(r.stdout)
+    tagged = json.loads(next(o for ln, o in zip(lines, outputs) if "--version before-rename" in ln))
+    now = json.loads(cli("--json", "scan", tmp_path / "guide", "--columns", "id,category").stdout)
+    assert sorted((r["id"], r["category"]) for r in now["rows"]) == \
+        sorted((r["id"], r["category"]) for r in tagged["rows"])
+    merged = {r["id"]: r["category"] for r in now["rows"] if r["id"] >= 250}
+    assert merged == {i: 9 for i in range(250, 350)}
+    assert not any(r["category"] == 3 for r in now["rows"])
+    info = json.loads(outputs[lines.index(next(ln for ln in lines if ln.startswith("ailake info")))])
+    assert info["vector_columns"][0]["index"] == "hnsw" and info["pending_index_files"] == 0

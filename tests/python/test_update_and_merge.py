@@ -118,7 +118,7 @@ def test_merge_insert_upserts_atomically(table):
 def test_merge_insert_refuses_ambiguous_sources(table):
     t = table
     dup = pa.concat_tables([_rows(2, start=5), _rows(1, start=5)])
-    with pytest.raises(ValueError, match=r"key \{'id': 5\} appears 2 times"):
+    with pytest.raises(ValueError, match=r"key \{id=5\} appears 2 times"):
         t.merge_insert("id").when_matched_update_all().execute(dup)
     with pytest.raises(ValueError, match="does nothing"):
         t.merge_insert("id").execute(_rows(1))

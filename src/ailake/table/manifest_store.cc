@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "ailake/core/checksum.h"
+#include "ailake/table.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
 #include "ailake/version.h"
@@ -315,3 +316,7 @@ arrow::Result<CommitResult> ManifestStore::Commit(const std::string& operation,
 }
 
 }  // namespace ailake::table
+
+namespace ailake {
+bool IsCommitConflict(const arrow::Status& st) { return table::IsConflict(st); }
+}  // namespace ailake

@@ -33,7 +33,7 @@ first_version = table.version
 table.delete("id < 100")
 print("rows now:", table.num_rows, "rows at version", first_version, ":",
       ailake.open_table(path, version=first_version).num_rows)
-print("versions:", [(v["version"], v["operation"]) for v in table.versions()])
+print("versions:", [(v.version, v.operation) for v in table.versions()])
 
 # 4. The data files are plain Parquet with the index inside.
 f = ailake.open_file(table.data_files()[0])

@@ -276,7 +276,7 @@ def step_ailake(kind, files, base, queries, gt, path, args, deadline):
     w.close()
     t = ailake.open_table(path)
     r["fragments_before_optimize"] = len(t.fragments())
-    r["optimize"] = t.optimize()
+    r["optimize"] = t.optimize().to_dict()
     r["optimize_s"] = round(time.perf_counter() - t0, 3)
     r["fragments"] = len(t.fragments())
     r["rows"] = t.num_rows
@@ -292,7 +292,7 @@ def step_ailake(kind, files, base, queries, gt, path, args, deadline):
         return res.column("id").to_numpy()
 
     search(queries[0], {key: sweep[0], **extra})
-    r["search_stats"] = t.last_search_stats()
+    r["search_stats"] = t.last_search_stats().to_dict()
 
     batched_ok = [True]
 
@@ -316,7 +316,7 @@ def step_ailake(kind, files, base, queries, gt, path, args, deadline):
     r["points"], r["sweep_truncated"] = run_sweep(
         rows, search, queries, gt, batched=batched, deadline=deadline)
 
-    r["cleanup"] = t.cleanup(retain_versions=1, grace_seconds=0)
+    r["cleanup"] = t.cleanup(retain_versions=1, grace_seconds=0).to_dict()
     r["bytes"] = dir_bytes(path)
     return r
 

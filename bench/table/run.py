@@ -226,8 +226,8 @@ def child_ailake(c):
     frags = t.fragments()
     c.out["fragments"] = len(frags)
     c.out["rows_after"] = t.num_rows
-    c.out["indexed_files"] = sum(1 for fr in frags for f in fr["files"]
-                                 if f["index_state"] in ("indexed", 1, "INDEX_STATE_INDEXED"))
+    c.out["indexed_files"] = sum(1 for fr in frags for f in fr.files
+                                 if f.index_state == "indexed")
     c.save("indexed")
 
     # Deferred indexing rewrites each data file with its index; the first

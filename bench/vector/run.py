@@ -193,7 +193,7 @@ def build_ailake(kind, base, queries, metric, args):
     key = "ef" if kind == "hnsw" else "nprobe"
 
     def search(p, q, k):
-        return index.search(q, k, num_threads=1, **{key: p})[1]
+        return index.search(q, k, num_threads=1, **{key: p}).ids
 
     return Built("ailake", kind, t, saved_size(index.save), search, queries, key)
 
@@ -296,7 +296,7 @@ def flat_compare(base, queries, gt, metric, args, libs):
     if "ailake-flat" in libs:
         ailake = ailake_module(args)
         index = ailake.build_index(base, "flat", "cosine" if metric == "cosine" else "euclidean")
-        entries.append(("ailake", lambda qq, k: index.search(qq, k, num_threads=1)[1], queries))
+        entries.append(("ailake", lambda qq, k: index.search(qq, k, num_threads=1).ids, queries))
     if "faiss-flat" in libs:
         import faiss
         b, q = faiss_data(base, queries, metric)

@@ -457,6 +457,24 @@ struct TableWriterOptions {
   int64_t min_rows_per_file = 0;
 };
 
+// How TableWriter::WriteBatch writes one batch. The default: the table's
+// index for every vector column, built before the commit.
+struct WriteOptions {
+  // Commit the data at once (searchable by exact scan) and build the index in
+  // the background, swapped in by a later commit.
+  bool deferred = false;
+  // Another index type for the primary vector column for this batch: kIvfPq
+  // (encoded with the table's shared codebook) or kAuto (chosen by size).
+  std::optional<IndexType> index;
+  // Row-major rows x dim vectors of the primary vector column, when the batch
+  // does not carry it as FixedSizeList<float32>.
+  std::span<const float> embeddings;
+  // Several vector columns, each with its index and optional vectors (the
+  // table's other vector columns get their policies); excludes `index` and
+  // `embeddings`.
+  std::span<const VectorColumnBatch> columns;
+};
+
 class TableWriter {
  public:
   ~TableWriter();  // waits for background indexing
@@ -468,24 +486,31 @@ class TableWriter {
       const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
       const std::vector<VectorStoragePolicy>& vector_columns, TableWriterOptions options = {});
 
-  // Each returns the committed version (0 if the rows were only buffered).
+  // Writes `batch` as a data file (indexed as `options` says) and commits
+  // it; returns the committed version (0 if the rows were only buffered, see
+  // TableWriterOptions::min_rows_per_file). A nullable table column the
+  // batch lacks (one added by AddColumns, say) is written as nulls; a
+  // missing non-nullable or vector column is an error. The forms below,
+  // named as in the AilakeFileWriter seed, are this call with one option set.
+  arrow::Result<uint64_t> WriteBatch(const arrow::RecordBatch& batch, const WriteOptions& options);
   // `embeddings`: row-major rows x dim for the primary vector column, or
-  // empty when the batch carries it as FixedSizeList<float32>. A nullable
-  // table column the batch lacks (one added by AddColumns, say) is written
-  // as nulls; a missing non-nullable or vector column is an error.
+  // empty when the batch carries it as FixedSizeList<float32>.
   arrow::Result<uint64_t> WriteBatch(const arrow::RecordBatch& batch,
                                      std::span<const float> embeddings = {});
   // Data committed at once (searchable by exact scan); the index is built in
-  // the background and swapped in by a later commit.
+  // the background and swapped in by a later commit. (WriteOptions::deferred)
   arrow::Result<uint64_t> WriteBatchDeferred(const arrow::RecordBatch& batch,
                                              std::span<const float> embeddings = {});
   // IVF-PQ with the table's shared codebook (trained on the first batch).
+  // (WriteOptions::index = kIvfPq)
   arrow::Result<uint64_t> WriteBatchIvfPq(const arrow::RecordBatch& batch,
                                           std::span<const float> embeddings = {});
   arrow::Result<uint64_t> WriteBatchIvfPqDeferred(const arrow::RecordBatch& batch,
                                                   std::span<const float> embeddings = {});
+  // Several vector columns, each with its own index (WriteOptions::columns).
   arrow::Result<uint64_t> WriteBatchMulti(const arrow::RecordBatch& batch,
                                           std::span<const VectorColumnBatch> columns);
+  // The index chosen by size (WriteOptions::index = kAuto).
   arrow::Result<uint64_t> WriteBatchAuto(const arrow::RecordBatch& batch,
                                          std::span<const float> embeddings = {});
   // Flushes buffered rows (one file, one commit); returns the version.

@@ -30,6 +30,22 @@ import numpy as np
 import pyarrow as pa
 
 from . import _ailake
+from .results import (  # noqa: F401  (public: the types of typed results)
+    CleanupStats,
+    Hits,
+    CompactionStats,
+    DataFile,
+    Fragment,
+    IcebergViewRebuild,
+    IcebergViewStatus,
+    IoStats,
+    MergeResult,
+    OptimizeStats,
+    PendingFile,
+    SearchStats,
+    VerifyReport,
+    Version,
+)
 
 __version__ = _ailake.__version__
 
@@ -55,6 +71,21 @@ __all__ = [
     "clear_read_cache",
     "build_index",
     "load_index",
+    "DEFAULT_METRIC",
+    "Version",
+    "Fragment",
+    "DataFile",
+    "PendingFile",
+    "SearchStats",
+    "IoStats",
+    "OptimizeStats",
+    "CompactionStats",
+    "CleanupStats",
+    "MergeResult",
+    "VerifyReport",
+    "IcebergViewStatus",
+    "IcebergViewRebuild",
+    "Hits",
     "__version__",
 ]
 
@@ -345,16 +376,16 @@ class Table:
     def vector_columns(self) -> List[Dict[str, Any]]:
         return self._t.vector_columns()
 
-    def fragments(self) -> List[Dict[str, Any]]:
+    def fragments(self) -> List["Fragment"]:
         """Fragments of this version with their data files (paths relative to the table)."""
-        return self._t.fragments()
+        return [Fragment._of(f) for f in self._t.fragments()]
 
     def data_files(self) -> List[str]:
         """Absolute paths (or s3:// URIs) of this version's data files."""
         return [
-            self.uri.rstrip("/") + "/" + f["path"] if "://" in self.uri
-            else os.path.join(self.uri, f["path"])
-            for fr in self.fragments() for f in fr["files"]
+            self.uri.rstrip("/") + "/" + f.path if "://" in self.uri
+            else os.path.join(self.uri, f.path)
+            for fr in self.fragments() for f in fr.files
         ]
 
     def search(
@@ -421,19 +452,19 @@ class Table:
             )
         )
 
-    def last_search_stats(self) -> Dict[str, int]:
+    def last_search_stats(self) -> "SearchStats":
         """Files searched, pruned, index-searched and scanned by the last
         search, and (remote tables) the ``requests`` it made, ``bytes_read``,
         and the read cache's ``cache_hits`` / ``cache_misses`` (blocks)."""
-        return self._t.last_search_stats()
+        return SearchStats._from(self._t.last_search_stats())
 
-    def io_stats(self) -> Dict[str, int]:
+    def io_stats(self) -> "IoStats":
         """Requests to the table's store since it was opened, by kind
         (``get_requests``, ``head_requests``, ``put_requests``,
         ``list_requests``, ``delete_requests``, total ``requests``), bytes read
         and written, and the read cache's hits and misses. All zero on a
         local disk (files are memory-mapped)."""
-        return self._t.io_stats()
+        return IoStats._from(self._t.io_stats())
 
     def scan(
         self,
@@ -472,10 +503,10 @@ class Table:
             self._t.take(ids, list(columns) if columns is not None else None, with_row_id)
         )
 
-    def versions(self) -> List[Dict[str, Any]]:
-        """Every version of the table: version, timestamp_micros, operation,
-        detail, num_rows, num_fragments."""
-        return self._t.versions()
+    def versions(self) -> List["Version"]:
+        """Every version of the table (:class:`ailake.results.Version`:
+        version, timestamp, operation, detail, num_rows, num_fragments)."""
+        return [Version._of(v) for v in self._t.versions()]
 
     def checkout(self, version: Union[int, str]) -> "Table":
         """The table as of ``version`` (time travel), or of the version a tag
@@ -507,7 +538,7 @@ class Table:
         max_deleted_fraction: float = 0.1,
         build_pending_indexes: bool = True,
         num_threads: int = 0,
-    ) -> Dict[str, int]:
+    ) -> "OptimizeStats":
         """Brings the table's layout and indexes to their efficient state.
 
         Log-structured merging: fragments of similar size (a tier is a power
@@ -523,13 +554,13 @@ class Table:
         the same merges in the background (``TableWriter(auto_optimize=True)``,
         the default).
         """
-        return self._t.optimize(
+        return OptimizeStats._from(self._t.optimize(
             int(merge_factor),
             int(max_rows_per_fragment),
             float(max_deleted_fraction),
             bool(build_pending_indexes),
             int(num_threads),
-        )
+        ))
 
     def plan_optimize(
         self,
@@ -550,19 +581,20 @@ class Table:
         max_rows_per_fragment: int = 1 << 20,
         max_deleted_fraction: float = 0.1,
         num_threads: int = 0,
-    ) -> Dict[str, int]:
+    ) -> "OptimizeStats":
         """Runs one merge of :meth:`plan_optimize` and commits it on its own
         (merges of disjoint groups commit concurrently; a group changed
         meanwhile raises a commit conflict). Returns what :meth:`optimize` does."""
-        return self._t.merge_fragments([int(i) for i in fragment_ids], int(merge_factor),
-                                       int(max_rows_per_fragment), float(max_deleted_fraction),
-                                       int(num_threads))
+        return OptimizeStats._from(self._t.merge_fragments(
+            [int(i) for i in fragment_ids], int(merge_factor), int(max_rows_per_fragment),
+            float(max_deleted_fraction), int(num_threads)))
 
     def compact(
         self, target_rows_per_fragment: int = 1 << 20, max_deleted_fraction: float = 0.1
-    ) -> Dict[str, int]:
+    ) -> "CompactionStats":
         """Merges small fragments and rewrites those with many deleted rows."""
-        return self._t.compact(int(target_rows_per_fragment), float(max_deleted_fraction))
+        return CompactionStats._from(
+            self._t.compact(int(target_rows_per_fragment), float(max_deleted_fraction)))
 
     def add_column(
         self,
@@ -674,17 +706,17 @@ class Table:
         """Commits a new version with the content of ``version``."""
         return self._t.restore(int(version))
 
-    def cleanup(self, retain_versions: int = 1, grace_seconds: int = 3600) -> Dict[str, int]:
+    def cleanup(self, retain_versions: int = 1, grace_seconds: int = 3600) -> "CleanupStats":
         """Removes versions older than the newest ``retain_versions`` (time
         travel to them ends), then every file no remaining version names and
         that was last modified more than ``grace_seconds`` ago (younger files
         may belong to a commit in progress). Returns ``versions_removed``,
         ``files_removed`` and ``bytes_removed``."""
-        return self._t.cleanup(int(retain_versions), int(grace_seconds), -1)
+        return CleanupStats._from(self._t.cleanup(int(retain_versions), int(grace_seconds), -1))
 
     def cleanup_old_versions(
         self, older_than: Any = None, *, delete_unverified: bool = False
-    ) -> Dict[str, int]:
+    ) -> "CleanupStats":
         """Removes the versions committed more than ``older_than`` ago (a
         ``datetime.timedelta``; default 7 days), always keeping the newest,
         and the files only they named (LanceDB's call). Files younger than an
@@ -700,9 +732,9 @@ class Table:
         seconds = int(older_than.total_seconds())
         if seconds < 0:
             raise ValueError(f"older_than must not be negative, got {older_than}")
-        return self._t.cleanup(1, 0 if delete_unverified else 3600, seconds)
+        return CleanupStats._from(self._t.cleanup(1, 0 if delete_unverified else 3600, seconds))
 
-    def verify(self) -> Dict[str, Any]:
+    def verify(self) -> "VerifyReport":
         """Checks the whole table and reports every problem found: every kept
         manifest (checksum, ids, schema), and for this version every data file
         re-read (page CRCs, section and index checksums, index structure,
@@ -712,9 +744,9 @@ class Table:
         the counts of ``manifests_checked``, ``files_checked`` and
         ``deletion_files_checked``. The CLI's ``ailake verify`` prints the
         same and exits 1 on a problem."""
-        return dict(self._t.verify())
+        return VerifyReport._from(self._t.verify())
 
-    def iceberg_view(self) -> Dict[str, Any]:
+    def iceberg_view(self) -> "IcebergViewStatus":
         """The table's Apache Iceberg (v2) view, which every commit publishes
         beside the manifests (``metadata/vN.metadata.json``,
         ``metadata/version-hint.text``), one snapshot per version with the
@@ -726,7 +758,7 @@ class Table:
         Iceberg cannot express, such as a fragment split by ``add_columns``
         until ``optimize`` rewrites it) and ``last_error`` (of this process's
         last failed publication; the next commit catches up)."""
-        return dict(self._t.iceberg_view())
+        return IcebergViewStatus._of(self._t.iceberg_view())
 
     @property
     def storage_format(self) -> str:
@@ -748,24 +780,24 @@ class Table:
         table's version."""
         return self._t.set_iceberg_view(bool(enabled))
 
-    def rebuild_iceberg_view(self) -> Dict[str, Any]:
+    def rebuild_iceberg_view(self) -> "IcebergViewRebuild":
         """Writes the Iceberg view afresh from every kept version (a new
         ``metadata/vN.metadata.json``). Returns ``metadata_path``,
         ``snapshots`` and ``lagging`` (versions Iceberg cannot express, each
         with the reason)."""
-        return dict(self._t.rebuild_iceberg_view())
+        return IcebergViewRebuild._from(self._t.rebuild_iceberg_view())
 
     @property
-    def pending_indexing(self) -> List[Dict[str, Any]]:
+    def pending_indexing(self) -> List["PendingFile"]:
         """The index builds this version owes (files written by deferred
         writes, or whose writer died before indexing them): one dict per data
         file with ``fragment``, ``path`` and ``rows`` (physical). Opening a writer,
         :meth:`optimize` and :meth:`wait_for_indexing` build them."""
         return [
-            {"fragment": f["id"], "path": d["path"], "rows": f["physical_rows"]}
+            PendingFile(fragment=f.id, path=d.path, rows=f.physical_rows)
             for f in self.fragments()
-            for d in f["files"]
-            if d["index_state"] == "pending"
+            for d in f.files
+            if d.index_state == "pending"
         ]
 
     def wait_for_indexing(self, num_threads: int = 0) -> int:
@@ -999,11 +1031,32 @@ def open_table(
     )
 
 
-def _iceberg_vectors(vector_column, metric):
+# ailake's one default metric: tables, the CLI, C++ and (since this release)
+# Index.build and the Iceberg readers. Cosine because what users store are
+# embeddings, which their models compare by angle; on unit-length vectors it
+# ranks as euclidean does.
+DEFAULT_METRIC = "cosine"
+
+
+def _metric(metric: Optional[str], where: str) -> str:
+    """``metric``, or the default with a warning where the default changed."""
+    if metric is not None:
+        return metric
+    import warnings
+
+    warnings.warn(f"{where}: no metric given, so '{DEFAULT_METRIC}', ailake's one default "
+                  "(tables, the CLI and C++ use it); before this release it was 'euclidean' "
+                  "here. Pass metric= to choose (and silence this warning).", FutureWarning,
+                  stacklevel=3)
+    return DEFAULT_METRIC
+
+
+def _iceberg_vectors(vector_column: Any, metric: Optional[str], where: str) -> List[Any]:
     if vector_column is None:
         return []
     cols = [vector_column] if isinstance(vector_column, str) else list(vector_column)
-    return [(c, metric) for c in cols]
+    m = _metric(metric, where)
+    return [(c, m) for c in cols]
 
 
 def open_iceberg(
@@ -1011,7 +1064,7 @@ def open_iceberg(
     version: Optional[int] = None,
     *,
     vector_column: Union[None, str, Sequence[str]] = None,
-    metric: str = "euclidean",
+    metric: Optional[str] = None,
     metadata_file: str = "",
     storage_options: Optional[Mapping[str, Any]] = None,
 ) -> Table:
@@ -1025,7 +1078,8 @@ def open_iceberg(
     an ailake view documents as vectors. Changes are refused:
     ``import_iceberg`` makes an ailake table of it."""
     return Table(_ailake.Table.open_iceberg(
-        os.fspath(path), _iceberg_vectors(vector_column, metric), metadata_file, version,
+        os.fspath(path), _iceberg_vectors(vector_column, metric, "open_iceberg"), metadata_file,
+        version,
         _storage_options(storage_options)))
 
 
@@ -1034,7 +1088,7 @@ def import_iceberg(
     dest: Union[str, os.PathLike],
     *,
     vector_column: Union[None, str, Sequence[str]] = None,
-    metric: str = "euclidean",
+    metric: Optional[str] = None,
     index: str = "hnsw",
     source_storage_options: Optional[Mapping[str, Any]] = None,
     storage_options: Optional[Mapping[str, Any]] = None,
@@ -1044,7 +1098,8 @@ def import_iceberg(
     file per Iceberg data file, its live rows written with an ``index`` for
     each vector column, committed as one version. Returns the new table."""
     return Table(_ailake.Table.import_iceberg(
-        os.fspath(source), os.fspath(dest), _iceberg_vectors(vector_column, metric), index,
+        os.fspath(source), os.fspath(dest),
+        _iceberg_vectors(vector_column, metric, "import_iceberg"), index,
         _storage_options(source_storage_options), _storage_options(storage_options)))
 
 
@@ -1149,8 +1204,11 @@ class File:
         **index_params: Any,
     ) -> pa.Table:
         """The k nearest rows of this file: ``columns`` (default all but vector
-        columns) plus ``_row`` (position in the file) and ``_distance``.
-        ``allowed``: optional boolean mask of the rows that may be returned."""
+        columns) plus ``_rowid`` (the row's position in the file) and
+        ``_distance``, as :meth:`Table.search` names them. ``allowed``:
+        optional boolean mask of the rows that may be returned. (The same
+        position is also in ``_row``, its name in earlier releases, which is
+        deprecated and will be removed.)"""
         unknown = set(index_params) - set(_INDEX_PARAM_KEYS)
         if unknown:
             raise TypeError(f"unknown search parameters: {sorted(unknown)}; valid: "
@@ -1168,17 +1226,20 @@ class File:
         if columns is None:
             vec = {c["name"] for c in self.vector_columns}
             columns = [n for n in self.schema.names if n not in vec]
+        tail = {"_rowid": pa.array(rows, type=pa.uint64()),
+                "_distance": pa.array(dist, type=pa.float32()),
+                "_row": pa.array(rows, type=pa.int64())}
         if len(columns) == 0:
-            return pa.table({"_row": pa.array(rows, type=pa.int64()),
-                             "_distance": pa.array(dist, type=pa.float32())})
+            return pa.table(tail)
         out = self.take(rows, columns)
-        out = out.append_column("_row", pa.array(rows, type=pa.int64()))
-        return out.append_column("_distance", pa.array(dist, type=pa.float32()))
+        for name, values in tail.items():
+            out = out.append_column(name, values)
+        return out
 
     def search_rows(self, query: Any, k: int = 10, **kwargs: Any) -> "tuple[np.ndarray, np.ndarray]":
-        """(rows, distances) as numpy arrays."""
+        """(row ids, distances) as numpy arrays: ids first, as everywhere."""
         t = self.search(query, k, columns=[], **kwargs)
-        return t["_row"].to_numpy(), t["_distance"].to_numpy()
+        return t["_rowid"].to_numpy(), t["_distance"].to_numpy()
 
     def read(
         self, columns: Optional[Sequence[str]] = None, row_start: int = 0, row_end: int = -1
@@ -1239,16 +1300,17 @@ class Index:
     def build(
         vectors: Any,
         index: str = "hnsw",
-        metric: str = "euclidean",
+        metric: Optional[str] = None,
         *,
         num_threads: int = 0,
         **params: Any,
     ) -> "Index":
         """Builds ``index`` ("flat", "hnsw", "ivf_pq", "auto") under ``metric``
-        ("euclidean", "cosine", "dot", "normalized_cosine"). ``params``: ``m``,
+        ("cosine", the default, "euclidean", "dot", "normalized_cosine"). ``params``: ``m``,
         ``ef_construction``, ``ef_search`` (HNSW); ``nlist``, ``nprobe``,
         ``pq_m``, ``refine_factor`` (IVF-PQ); ``seed``."""
         x = _as_vectors(vectors)
+        metric = _metric(metric, "Index.build")
         policy = _policy("embedding", x.shape[1], metric, "f32", index, params)
         return Index(_ailake.Index.build(x, policy, int(num_threads)))
 
@@ -1268,9 +1330,11 @@ class Index:
         allowed: Any = None,
         num_threads: int = 0,
         **index_params: Any,
-    ) -> "tuple[np.ndarray, np.ndarray]":
-        """(distances, ids), each (num_queries, k); missing results are inf / -1.
-        ``allowed``: optional boolean mask of the rows that may be returned."""
+    ) -> "Hits":
+        """The k nearest rows of each query: ``.ids`` and ``.distances``, each
+        (num_queries, k); missing results are -1 / inf. ``allowed``: optional
+        boolean mask of the rows that may be returned. (Unpacking the result
+        as ``distances, ids`` is the deprecated form of earlier releases.)"""
         unknown = set(index_params) - set(_INDEX_PARAM_KEYS)
         if unknown:
             raise TypeError(f"unknown search parameters: {sorted(unknown)}; valid: "
@@ -1279,7 +1343,7 @@ class Index:
         if q.ndim == 1:
             q = q.reshape(1, -1)
         mask = None if allowed is None else np.ascontiguousarray(np.asarray(allowed, dtype=bool))
-        return self._ix.search(
+        distances, ids = self._ix.search(
             np.ascontiguousarray(q),
             int(k),
             int(index_params.get("ef", 0)),
@@ -1288,6 +1352,7 @@ class Index:
             mask,
             int(num_threads),
         )
+        return Hits(ids, distances)
 
     @property
     def dim(self) -> int:
@@ -1308,9 +1373,10 @@ class Index:
         return f"ailake.Index(type={self.type!r}, metric={self.metric!r}, dim={self.dim}, rows={len(self)})"
 
 
-def build_index(vectors: Any, index: str = "hnsw", metric: str = "euclidean", **params: Any) -> Index:
+def build_index(vectors: Any, index: str = "hnsw", metric: Optional[str] = None,
+                **params: Any) -> Index:
     """Same as :meth:`Index.build`."""
-    return Index.build(vectors, index, metric, **params)
+    return Index.build(vectors, index, _metric(metric, "build_index"), **params)
 
 
 def load_index(path: Union[str, os.PathLike], memory_map: bool = True) -> Index:

@@ -10,7 +10,7 @@ wait (at most ``_ATTEMPTS`` times). This module shapes Python values for it.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pyarrow as pa
@@ -103,7 +103,7 @@ class MergeInsert:
         self._delete_where = where
         return self
 
-    def execute(self, data: Any) -> Dict[str, int]:
+    def execute(self, data: Any) -> "MergeResult":
         """Applies the merge in one version; returns the rows inserted,
         updated and deleted. A key repeated in the source is an error naming
         it."""
@@ -122,4 +122,6 @@ class MergeInsert:
             source = None
         r = t._t.merge_insert(source, self._on, self._update, self._insert, self._delete,
                               self._delete_where, _ATTEMPTS)
-        return {k: r[k] for k in ("num_inserted_rows", "num_updated_rows", "num_deleted_rows")}
+        from .results import MergeResult
+
+        return MergeResult._from(r)

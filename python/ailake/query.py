@@ -240,8 +240,8 @@ class Query:
                              f"{[c['vector_column'] for c in cols]}")
         indexed = pending = 0
         for fr in self._table.fragments():
-            for f in fr["files"]:
-                if f.get("index_state") == "pending":
+            for f in fr.files:
+                if f.index_state == "pending":
                     pending += 1
                 else:
                     indexed += 1

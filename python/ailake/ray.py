@@ -159,7 +159,7 @@ def _merge_share(uri: str, groups: List[List[int]],
             continue
         for key in ("merges", "fragments_removed", "fragments_added", "rows_rewritten",
                     "rows_dropped"):
-            done[key] += int(r[key])
+            done[key] += int(getattr(r, key))
     return done
 
 
@@ -236,7 +236,7 @@ def search(
     if q.ndim != 2 or q.shape[0] == 0:
         raise ValueError(f"queries must be a vector or a non-empty matrix, got shape {q.shape}")
     table = ailake.open_table(uri, version, storage_options=storage_options)
-    fragments = [f["id"] for f in table.fragments()]
+    fragments = [f.id for f in table.fragments()]
     if not fragments:
         return [table.search(q[i], k, filter, columns, **search_options) for i in range(len(q))]
     task = ray.remote(_search_share)

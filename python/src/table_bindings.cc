@@ -129,14 +129,10 @@ class PyTableWriter {
   uint64_t Write(nb::handle data, bool deferred) {
     auto batch = Prepare(data);
     const IndexType type = primary_type();
-    return Value(NoGil([&] {
-      if (type == IndexType::kIvfPq) {
-        return deferred ? writer_->WriteBatchIvfPqDeferred(*batch)
-                        : writer_->WriteBatchIvfPq(*batch);
-      }
-      if (type == IndexType::kAuto && !deferred) return writer_->WriteBatchAuto(*batch);
-      return deferred ? writer_->WriteBatchDeferred(*batch) : writer_->WriteBatch(*batch);
-    }));
+    WriteOptions o;
+    o.deferred = deferred;
+    if (type == IndexType::kIvfPq || (type == IndexType::kAuto && !deferred)) o.index = type;
+    return Value(NoGil([&] { return writer_->WriteBatch(*batch, o); }));
   }
 
   uint64_t WriteMulti(nb::handle data, const std::vector<nb::dict>& columns) {

@@ -308,7 +308,7 @@ def test_tags_from_the_cli(cli, tmp_path):
     assert gone.returncode != 0 and "no version 999" in gone.stderr
     cli("cleanup", table, "--grace-seconds", "0")
     t = ailake.open_table(table)
-    assert sorted(x["version"] for x in t.versions()) == [v - 2, v]
+    assert sorted(x.version for x in t.versions()) == [v - 2, v]
     assert t.tags.list() == {"first": v - 2} and t.checkout("first").num_rows == 200
     cli("tag", "delete", table, "first")
     assert json.loads(cli("--json", "tag", "list", table).stdout)["tags"] == {}

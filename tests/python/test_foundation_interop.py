@@ -49,5 +49,5 @@ def test_the_readme_cpp_quickstart_is_the_tour_program(build_dir, tmp_path):
     import ailake
 
     t = ailake.open_table(tmp_path / "t")
-    assert t.num_rows == 3000 and [v["operation"] for v in t.versions()][-3:] == \
+    assert t.num_rows == 3000 and [v.operation for v in t.versions()][-3:] == \
         ["update", "merge", "restore"]

@@ -53,13 +53,13 @@ def test_every_snapshot_reads_as_pyiceberg_scans_it(pyiceberg_table):
     t = ailake.open_iceberg(path, vector_column="emb")
     snaps = sorted(ice.metadata.snapshots, key=lambda s: s.sequence_number)
     versions = t.versions()
-    assert [v["version"] for v in versions] == list(range(1, len(snaps) + 1))
+    assert [v.version for v in versions] == list(range(1, len(snaps) + 1))
     assert t.version == len(snaps)
     for v, snap in zip(versions, snaps):
-        assert str(snap.snapshot_id) in v["operation"]
+        assert str(snap.snapshot_id) in v.operation
         want = _sorted(ice.scan(snapshot_id=snap.snapshot_id).to_arrow())
-        got = _sorted(t.checkout(v["version"]).scan())
-        assert got.num_rows == want.num_rows == v["num_rows"]
+        got = _sorted(t.checkout(v.version).scan())
+        assert got.num_rows == want.num_rows == v.num_rows
         assert got["id"].to_pylist() == want["id"].to_pylist()
         assert got["name"].to_pylist() == want["name"].to_pylist()
         assert got["score"].to_pylist() == want["score"].to_pylist()
@@ -101,7 +101,7 @@ def test_changes_are_refused_and_import_makes_an_indexed_table(pyiceberg_table, 
     dest = tmp_path / "imported"
     d = ailake.import_iceberg(path, dest, vector_column="emb", index="hnsw")
     assert d.num_rows == 290 and d.version == 2
-    assert all(f["index_state"] == "indexed" for fr in d.fragments() for f in fr["files"])
+    assert all(f.index_state == "indexed" for fr in d.fragments() for f in fr.files)
     want = _sorted(ice.scan().to_arrow())
     got = _sorted(d.scan())
     assert got["id"].to_pylist() == want["id"].to_pylist()
@@ -112,24 +112,24 @@ def test_changes_are_refused_and_import_makes_an_indexed_table(pyiceberg_table, 
     src_files = {f.name: f for f in (path / "data").iterdir()}
     assert len(d.fragments()) == len(ice.scan().plan_files())
     for fr in d.fragments():
-        (f,) = fr["files"]
-        got = (dest / f["path"]).read_bytes()
+        (f,) = fr.files
+        got = (dest / f.path).read_bytes()
 
         def data_part(b):  # everything before the footer
             return b[:len(b) - 8 - int.from_bytes(b[-8:-4], "little")]
         same = [s for s in src_files.values() if got.startswith(data_part(s.read_bytes()))]
-        assert len(same) == 1, f["path"]
+        assert len(same) == 1, f.path
         # pyarrow reads the imported file: the vector column carries ailake's metadata.
-        field = pq.read_schema(dest / f["path"]).field("emb")
+        field = pq.read_schema(dest / f.path).field("emb")
         assert field.metadata[b"ailake.dim"] == b"8"
     v = d.verify()
-    assert v["ok"], v["problems"]
+    assert v.ok, v.problems
     # The index finds each row's own vector first.
     want_ids = list(range(10, 300, 7))
     hits = [d.search(x[i], k=1)["id"][0].as_py() for i in want_ids]
     assert np.mean(np.array(hits) == np.array(want_ids)) >= 0.95  # HNSW: approximate
     # The imported table publishes its own view; the source is untouched.
-    assert d.iceberg_view()["current_snapshot_id"] == d.version
+    assert d.iceberg_view().current_snapshot_id == d.version
     assert sorted(p.name for p in (path / "metadata").iterdir()) == before
 
 
@@ -138,11 +138,11 @@ def test_an_ailake_view_reads_back_with_its_position_deletes(tmp_path):
     version (position deletes, a rename, a drop) equals ailake's scan, and
     the vector column is found from its documented type."""
     t = iceberg_history_table(tmp_path / "h", dim=DIM)
-    ice = ailake.open_iceberg(t.iceberg_view()["metadata_path"])
+    ice = ailake.open_iceberg(t.iceberg_view().metadata_path)
     assert [c["vector_column"] for c in ice.vector_columns] == ["embedding"]
     assert len(ice.versions()) == len(t.versions())
     for k, v in enumerate(t.versions(), start=1):
-        want = _sorted(t.checkout(v["version"]).scan())
+        want = _sorted(t.checkout(v.version).scan())
         got = _sorted(ice.checkout(k).scan())
         assert got.num_rows == want.num_rows, v
         assert got.column_names == want.column_names
@@ -210,14 +210,14 @@ def test_the_documented_example_runs(pyiceberg_table, tmp_path):
 
 def test_import_of_a_view_with_deletes_copies_clean_files_and_rewrites_the_rest(tmp_path):
     t = iceberg_history_table(tmp_path / "h", dim=DIM)
-    d = ailake.import_iceberg(t.iceberg_view()["metadata_path"], tmp_path / "copy",
+    d = ailake.import_iceberg(t.iceberg_view().metadata_path, tmp_path / "copy",
                               index="flat")
     want = _sorted(t.scan())
     got = _sorted(d.scan())
     assert got.column_names == want.column_names
     for name in want.column_names:
         assert got[name].to_pylist() == want[name].to_pylist(), name
-    assert sum(fr["deleted_rows"] for fr in d.fragments()) == 0
+    assert sum(fr.deleted_rows for fr in d.fragments()) == 0
     for row in (0, 100, 500):
         q = np.asarray(want["embedding"][row].as_py(), np.float32)
         assert d.search(q, k=1)["id"][0].as_py() == want["id"][row].as_py()

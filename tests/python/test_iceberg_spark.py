@@ -133,8 +133,8 @@ def table(warehouse):
     p.parent.mkdir()
     t = iceberg_history_table(p, dim=DIM)
     r = t.iceberg_view()
-    assert r["lag"] == "" and r["last_error"] == "", r
-    assert r["published_version"] == r["current_snapshot_id"] == t.version
+    assert r.lag is None and r.last_error is None, r
+    assert r.published_version == r.current_snapshot_id == t.version
     return t, r
 
 
@@ -169,7 +169,7 @@ def _agg(table, value):
 
 def test_spark_reads_every_version_as_ailake_scans_it(spark, table):
     t, _ = table
-    versions = [v["version"] for v in t.versions()]
+    versions = [v.version for v in t.versions()]
     snaps = spark.sql("SELECT snapshot_id FROM cat.db.t.snapshots")
     assert sorted(r[0] for r in snaps.collect()) == versions
     for v in versions:
@@ -201,7 +201,7 @@ def test_the_current_version_and_its_metadata_aggregates(spark, table):
     files = [pathlib.Path(f[0].removeprefix("file:"))
              for f in spark.sql("SELECT file FROM cat.db.t.metadata_log_entries").collect()]
     newest = max(files, key=lambda f: int(f.name.split(".")[0][1:]))  # vN.metadata.json
-    assert newest == pathlib.Path(r["metadata_path"])
+    assert newest == pathlib.Path(r.metadata_path)
 
 
 def test_time_travel_by_timestamp(spark, table):
@@ -209,8 +209,8 @@ def test_time_travel_by_timestamp(spark, table):
     history = t.versions()
     # A version committed at least a millisecond (the view's unit) before the next.
     i = next(i for i in range(len(history) - 2, 0, -1)
-             if history[i + 1]["timestamp_micros"] // 1000 > history[i]["timestamp_micros"] // 1000)
-    v, micros = history[i]["version"], history[i]["timestamp_micros"]
+             if history[i + 1].timestamp_micros // 1000 > history[i].timestamp_micros // 1000)
+    v, micros = history[i].version, history[i].timestamp_micros
     at = datetime.datetime.fromtimestamp(micros / 1e6, tz=datetime.timezone.utc)
     literal = at.strftime("%Y-%m-%d %H:%M:%S.%f")
     want = t.checkout(v).scan()
@@ -234,7 +234,7 @@ def test_filtered_queries_agree(spark, table):
     # dropped "category", "price" before its rename): Iceberg binds them to the
     # snapshot's schema, the files' columns through the view's name mapping.
     for v in t.versions():
-        v = v["version"]
+        v = v.version
         names = t.checkout(v).scan().column_names
         for where in ("category = 'c2' and id > 400", "price >= 100"):
             if where.split()[0] not in names:

@@ -41,10 +41,10 @@ def test_pyiceberg_reads_every_version_as_ailake_scans_it(tmp_path):
 
     # Every commit published the view: no rebuild needed.
     status = t.iceberg_view()
-    assert status["enabled"] and status["lag"] == "" and status["last_error"] == ""
-    assert status["published_version"] == t.version == status["current_snapshot_id"]
-    versions = [v["version"] for v in t.versions()]
-    view = pyiceberg_table.StaticTable.from_metadata(status["metadata_path"])
+    assert status.enabled and status.lag is None and status.last_error is None
+    assert status.published_version == t.version == status.current_snapshot_id
+    versions = [v.version for v in t.versions()]
+    view = pyiceberg_table.StaticTable.from_metadata(status.metadata_path)
     assert [s.snapshot_id for s in view.metadata.snapshots] == versions
     assert view.metadata.current_snapshot_id == t.version
     for v in versions:
@@ -61,8 +61,8 @@ def test_pyiceberg_reads_every_version_as_ailake_scans_it(tmp_path):
     assert live.num_rows == 200
     # A rebuild computes the same view afresh, as the next metadata file.
     r = t.rebuild_iceberg_view()
-    assert r["lagging"] == [] and r["snapshots"] == len(versions)
-    rebuilt = pyiceberg_table.StaticTable.from_metadata(r["metadata_path"])
+    assert r.lagging == [] and r.snapshots == len(versions)
+    rebuilt = pyiceberg_table.StaticTable.from_metadata(r.metadata_path)
     assert rebuilt.metadata.table_uuid == view.metadata.table_uuid
     assert [s.snapshot_id for s in rebuilt.metadata.snapshots] == versions
     for v in versions:
@@ -70,7 +70,7 @@ def test_pyiceberg_reads_every_version_as_ailake_scans_it(tmp_path):
 
 
 def _view(t):
-    return pyiceberg_table.StaticTable.from_metadata(t.iceberg_view()["metadata_path"])
+    return pyiceberg_table.StaticTable.from_metadata(t.iceberg_view().metadata_path)
 
 
 def test_a_split_fragment_lags_the_view_until_optimize_rewrites_it(tmp_path):
@@ -83,9 +83,9 @@ def test_a_split_fragment_lags_the_view_until_optimize_rewrites_it(tmp_path):
                  input_columns=["id"])
     t.refresh()
     s = t.iceberg_view()
-    assert s["published_version"] == t.version
-    assert s["current_snapshot_id"] == t.version - 1
-    assert "added column" in s["lag"] and f"version {t.version}" in s["lag"]
+    assert s.published_version == t.version
+    assert s.current_snapshot_id == t.version - 1
+    assert "added column" in s.lag and f"version {t.version}" in s.lag
     # The view's current snapshot is the last version it could express.
     view = _view(t)
     assert view.metadata.current_snapshot_id == t.version - 1
@@ -93,9 +93,9 @@ def test_a_split_fragment_lags_the_view_until_optimize_rewrites_it(tmp_path):
     # optimize rewrites the split fragment whole: the view catches up.
     t.optimize()
     t.refresh()
-    assert all(len(f["files"]) == 1 for f in t.fragments())
+    assert all(len(f.files) == 1 for f in t.fragments())
     s = t.iceberg_view()
-    assert s["lag"] == "" and s["current_snapshot_id"] == t.version
+    assert s.lag is None and s.current_snapshot_id == t.version
     view = _view(t)
     _compare(view, t, t.version)
     assert sorted(view.scan().to_arrow()["double_id"].to_pylist()) == list(range(0, 200, 2))
@@ -127,7 +127,7 @@ def test_cli_status_off_on_and_a_reused_column_name_lags(cli, tmp_path):
     t.refresh()
     assert on["enabled"] and on["published_version"] == t.version == on["current_snapshot_id"]
     view = pyiceberg_table.StaticTable.from_metadata(on["metadata_path"])
-    for v in [v["version"] for v in t.versions()]:
+    for v in [v.version for v in t.versions()]:
         _compare(view, t, v)
     # "tag" dropped, then a new field named "tag": old files' "tag" column
     # would read as the new field through a name mapping, so the view lags.
@@ -158,7 +158,7 @@ def test_cleanup_expires_the_views_snapshots_and_files(tmp_path):
     before = {f.name for f in (p / "metadata").rglob("*") if f.is_file()}
     t.cleanup(retain_versions=2, grace_seconds=0)
     t.refresh()
-    kept = [v["version"] for v in t.versions()]
+    kept = [v.version for v in t.versions()]
     assert len(kept) == 2
     view = _view(t)
     assert [s.snapshot_id for s in view.metadata.snapshots] == kept
@@ -184,18 +184,18 @@ def test_a_lost_publication_is_caught_up_by_the_next_commit(tmp_path):
     t = ailake.open_table(p)
     t.delete("id < 3")
     # A publisher killed before its metadata file: remove the newest one.
-    newest = t.iceberg_view()["metadata_path"]
+    newest = t.iceberg_view().metadata_path
     pathlib.Path(newest).unlink()
     s = t.iceberg_view()
-    assert s["published_version"] == t.refresh().version - 1
+    assert s.published_version == t.refresh().version - 1
     with ailake.TableWriter(p) as w:
         w.write_batch(pa.table({"id": np.arange(30, 60)}), embeddings=x[30:])
     t.refresh()
     s = t.iceberg_view()
-    assert s["published_version"] == t.version == s["current_snapshot_id"]
+    assert s.published_version == t.version == s.current_snapshot_id
     view = _view(t)
-    assert [s.snapshot_id for s in view.metadata.snapshots] == [v["version"] for v in t.versions()]
-    for v in [v["version"] for v in t.versions()]:
+    assert [s.snapshot_id for s in view.metadata.snapshots] == [v.version for v in t.versions()]
+    for v in [v.version for v in t.versions()]:
         _compare(view, t, v)
 
 
@@ -221,9 +221,9 @@ with ailake.TableWriter(p, auto_optimize=False) as w:
     t = ailake.open_table(p)
     assert t.num_rows == 10 + 3 * 60
     s = t.iceberg_view()
-    assert s["published_version"] == t.version == s["current_snapshot_id"], s
+    assert s.published_version == t.version == s.current_snapshot_id, s
     view = _view(t)
-    versions = [v["version"] for v in t.versions()]
+    versions = [v.version for v in t.versions()]
     assert [s.snapshot_id for s in view.metadata.snapshots] == versions
     for v in versions:
         _compare(view, t, v)

@@ -67,7 +67,7 @@ def test_a_flipped_bit_in_a_vector_page_is_an_error_of_search(tmp_path):
     fresh = ailake.open_table(tmp_path / "t")
     with pytest.raises((ValueError, OSError), match="(?i)crc"):
         fresh.search(x[5], k=10)
-    assert not fresh.verify()["ok"]
+    assert not fresh.verify().ok
 
 # --- checksums of sections and manifests, verify (issue #10 items 3, 4, 6) ---
 
@@ -133,7 +133,7 @@ def _corrupt_table(tmp_path):
 
 def test_verify_reports_every_problem_and_exits_1(cli, tmp_path):
     t = _corrupt_table(tmp_path)
-    assert t.verify()["ok"]
+    assert t.verify().ok
     ok = json.loads(cli("--json", "verify", tmp_path / "c").stdout)
     assert ok["ok"] and ok["files_checked"] == 3 and ok["deletion_files_checked"] == 1
     files = t.data_files()
@@ -154,7 +154,7 @@ def test_verify_reports_every_problem_and_exits_1(cli, tmp_path):
     for name in (files[0].split("/")[-1], files[1].split("/")[-1], deletion.name):
         assert name in problems, (name, problems)
     py = ailake.open_table(tmp_path / "c").verify()
-    assert not py["ok"] and len(py["problems"]) == len(report["problems"])
+    assert not py.ok and len(py.problems) == len(report["problems"])
     text = cli("verify", tmp_path / "c", check=False)
     assert text.returncode == 1 and text.stdout.startswith("FAILED:")
 
@@ -178,8 +178,8 @@ def test_pending_indexing_shows_what_is_owed(tmp_path):
     w.write_batch_deferred(pa.table({"id": np.arange(400)}), embeddings=x)
     t = ailake.open_table(tmp_path / "p")
     owed = t.pending_indexing
-    assert len(owed) == 1 and owed[0]["rows"] == 400 and owed[0]["path"].startswith("data/")
-    assert owed[0]["path"] in t.pending_files()
+    assert len(owed) == 1 and owed[0].rows == 400 and owed[0].path.startswith("data/")
+    assert owed[0].path in t.pending_files()
     w.wait_for_indexing()
     w.close()
     assert t.refresh().pending_indexing == []

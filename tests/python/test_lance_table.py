@@ -43,7 +43,7 @@ def _table(path, fmt, batches=3, n=1000, index="hnsw"):
 
 
 def _files(t):
-    return [(f["path"], f["format"]) for frag in t.fragments() for f in frag["files"]]
+    return [(f.path, f.format) for frag in t.fragments() for f in frag.files]
 
 
 @pytest.mark.skipif(not pylance_oracle.available(), reason="pylance is not installed")
@@ -105,9 +105,9 @@ def test_every_table_operation_on_a_lance_table(tmp_path):
         assert t.delete("category = 1") == 600
         t.add_column("double_id", lambda rows: pc.multiply(rows["id"], 2), type=pa.int64(),
                      input_columns=["id"])
-        assert t.verify()["ok"], t.verify()
+        assert t.verify().ok, t.verify()
         t.optimize(merge_factor=2)
-        assert t.verify()["ok"], t.verify()
+        assert t.verify().ok, t.verify()
     sa = a.scan(columns=["id", "double_id", "name"]).sort_by("id")
     sb = b.scan(columns=["id", "double_id", "name"]).sort_by("id")
     assert sa.equals(sb) and sb.num_rows == 2400
@@ -115,9 +115,9 @@ def test_every_table_operation_on_a_lance_table(tmp_path):
     # Time travel: the first version with rows still has all of them.
     assert b.checkout(2).num_rows == 1000
     # The Iceberg view needs Parquet: off for a Lance table, and a reason when asked for.
-    assert b.iceberg_view()["enabled"] is False
+    assert b.iceberg_view().enabled is False
     b.set_iceberg_view(True)
-    assert "lance" in b.iceberg_view()["lag"]
+    assert "lance" in b.iceberg_view().lag
 
 
 def test_switching_a_parquet_table_to_lance_and_optimize_rewrites_it(tmp_path):
@@ -130,7 +130,7 @@ def test_switching_a_parquet_table_to_lance_and_optimize_rewrites_it(tmp_path):
     t = ailake.open_table(tmp_path / "t")
     assert sorted(fmt for _, fmt in _files(t)) == ["lance", "parquet", "parquet"]
     # The Iceberg view lags at the last all-Parquet version, and says why.
-    assert "lance" in t.iceberg_view()["lag"]
+    assert "lance" in t.iceberg_view().lag
     before = t.scan().sort_by("id")
     t.optimize()
     assert {fmt for _, fmt in _files(t)} == {"lance"}
@@ -173,7 +173,7 @@ def test_a_flipped_bit_in_a_lance_page_is_an_error_not_another_answer(tmp_path):
     with pytest.raises(Exception, match="checksum"):
         t.search(x[100], k=3, exact=True)
     report = t.verify()
-    assert not report["ok"] and any("checksum" in p for p in report["problems"])
+    assert not report.ok and any("checksum" in p for p in report.problems)
 
 
 def test_cli_creates_and_describes_a_lance_table(tmp_path, cli):
@@ -219,4 +219,4 @@ def test_a_lance_table_on_object_storage(location):
     rows = t.scan(columns=["id"], with_row_id=True)
     got = t.take(rows["_rowid"].to_numpy()[[1499, 3]], columns=["id", "name"])
     assert got["id"].to_pylist() == [1499, 3]
-    assert t.verify()["ok"]
+    assert t.verify().ok

@@ -35,7 +35,7 @@ def test_table_operations_on_local_disk_and_s3(location, request):
     w.close()
     t = ailake.open_table(uri, storage_options=so)
     assert t.num_rows == 4 * N
-    assert all(f["index_state"] == "indexed" for fr in t.fragments() for f in fr["files"])
+    assert all(f.index_state == "indexed" for fr in t.fragments() for f in fr.files)
 
     # Search with a filter: exact mode equals numpy brute force on the rows kept.
     q = x[17] + 0.01
@@ -68,7 +68,7 @@ def test_table_operations_on_local_disk_and_s3(location, request):
 
     # Compact (drops deleted rows), optimize (merges tiers), search still exact.
     t.compact(max_deleted_fraction=0.01)
-    assert sum(f["deleted_rows"] for f in t.fragments()) == 0
+    assert sum(f.deleted_rows for f in t.fragments()) == 0
     t.optimize(merge_factor=2)
     assert len(t.fragments()) == 1
     r = t.search(x[300], k=1)
@@ -77,7 +77,7 @@ def test_table_operations_on_local_disk_and_s3(location, request):
 
     # Cleanup removes old versions and unreferenced files, on S3 as on disk.
     res = t.cleanup(retain_versions=1, grace_seconds=0)
-    assert res["versions_removed"] > 0 and res["files_removed"] > 0
+    assert res.versions_removed > 0 and res.files_removed > 0
     t = ailake.open_table(uri, storage_options=so)
     assert len(t.versions()) == 1
     assert _ids(t.scan(columns=["id"])) == list(range(50, 4 * N))
@@ -127,14 +127,14 @@ def test_four_processes_fifty_appends_each_lose_nothing_on_s3(s3):
     assert results == {k: "ok" for k in range(4)}
     t = ailake.open_table(uri, storage_options=so)
     assert _ids(t.scan(columns=["id"])) == list(range(0, 4 * 50 * 5)) + list(range(10_000, 10_005))
-    versions = [v["version"] for v in t.versions()]
+    versions = [v.version for v in t.versions()]
     assert versions == list(range(1, 2 + 1 + 200))  # create, first write, 200 appends
     # The four racing publishers left an Iceberg view of every version on S3,
     # which pyiceberg reads through its own S3 client.
     view = t.iceberg_view()
-    assert view["published_version"] == view["current_snapshot_id"] == t.version, view
+    assert view.published_version == view.current_snapshot_id == t.version, view
     static = pytest.importorskip("pyiceberg.table").StaticTable.from_metadata(
-        view["metadata_path"],
+        view.metadata_path,
         properties={"s3.endpoint": s3.endpoint, "s3.access-key-id": "testing",
                     "s3.secret-access-key": "testing", "s3.region": "us-east-1"})
     assert [s.snapshot_id for s in static.metadata.snapshots] == versions
@@ -176,39 +176,39 @@ def test_open_and_search_cost_a_known_number_of_ranged_requests(s3):
     opened = t.io_stats()
     # Open: list the versions, read the newest manifest (its size is listed:
     # no HEAD).
-    assert opened["requests"] == 2, opened
-    assert opened["list_requests"] == 1 and opened["get_requests"] == 1
-    file_bytes = sum(f["size_bytes"] for fr in t.fragments() for f in fr["files"])
+    assert opened.requests == 2, opened
+    assert opened.list_requests == 1 and opened.get_requests == 1
+    file_bytes = sum(f.size_bytes for fr in t.fragments() for f in fr.files)
     r = t.search(x[123], k=10, columns=["id"])
     assert r["id"][0].as_py() == 123
     cold = t.last_search_stats()
     # Cold: only ranged GETs (no HEAD: sizes come from the manifest), a few
     # per file (footer, index section, vector column, the pages of the
     # returned rows), and not the other columns.
-    assert cold["requests"] > 0 and cold["cache_misses"] > 0, cold
-    assert cold["requests"] <= 2 + 6 * cold["files"], cold
-    assert cold["bytes_read"] < 0.5 * file_bytes, (cold, file_bytes)
+    assert cold.requests > 0 and cold.cache_misses > 0, cold
+    assert cold.requests <= 2 + 6 * cold.files, cold
+    assert cold.bytes_read < 0.5 * file_bytes, (cold, file_bytes)
     # Data files are opened with the size the manifest records (no HEAD); the
     # table's one shared IVF-PQ codebook is read whole once (HEAD + GET).
-    assert t.io_stats()["head_requests"] - opened["head_requests"] == 1
+    assert t.io_stats().head_requests - opened.head_requests == 1
     # Warm: the same query is answered from the cache, with no request at all.
     r2 = t.search(x[123], k=10, columns=["id"])
     warm = t.last_search_stats()
-    assert warm["requests"] == 0, warm
+    assert warm.requests == 0, warm
     assert r2["id"].to_pylist() == r["id"].to_pylist()
     # Another table object in the same process opens the files anew, from
     t2 = ailake.open_table(uri, storage_options=so)
     # the shared cache: only the table's codebook is read again (HEAD + GET).
     t2.search(x[123], k=10, columns=["id"])
-    assert t2.last_search_stats()["requests"] == 2
-    assert t2.last_search_stats()["cache_hits"] > 0
-    assert t2.last_search_stats()["cache_misses"] == 0
+    assert t2.last_search_stats().requests == 2
+    assert t2.last_search_stats().cache_hits > 0
+    assert t2.last_search_stats().cache_misses == 0
     # With the cache off, files opened anew are fetched again.
     ailake.set_read_cache_capacity(0)
     try:
         t3 = ailake.open_table(uri, storage_options=so)
         t3.search(x[123], k=10, columns=["id"])
-        assert t3.last_search_stats()["cache_misses"] > 0
+        assert t3.last_search_stats().cache_misses > 0
         assert ailake.read_cache_used_bytes() == 0
     finally:
         ailake.set_read_cache_capacity(256 << 20)
@@ -290,11 +290,11 @@ def test_large_remote_files_rerank_from_the_rows_they_need(s3, tmp_path):
     ailake.clear_read_cache()
     remote = ailake.open_table(uri, storage_options={**so, "cache_bytes": str(64 << 20)})
     local = ailake.open_table(tmp_path / "local")
-    file_bytes = sum(f["size_bytes"] for fr in remote.fragments() for f in fr["files"])
+    file_bytes = sum(f.size_bytes for fr in remote.fragments() for f in fr.files)
     q = x[[3, 17_000, 39_999]] + 0.01
     got = remote.search(q[0], k=10, columns=["id"])
     cold = remote.last_search_stats()
-    assert cold["bytes_read"] < file_bytes / 4, (cold, file_bytes)
+    assert cold.bytes_read < file_bytes / 4, (cold, file_bytes)
     for qi in q:
         a = remote.search(qi, k=10, columns=["id"], nprobe=8, refine_factor=4)
         b = local.search(qi, k=10, columns=["id"], nprobe=8, refine_factor=4)
@@ -307,9 +307,9 @@ def test_large_remote_files_rerank_from_the_rows_they_need(s3, tmp_path):
     ailake.clear_read_cache()
     whole = ailake.open_table(uri, storage_options=so)
     whole.search(q[0], k=10, columns=["id"])
-    assert whole.last_search_stats()["bytes_read"] > 0.9 * file_bytes
+    assert whole.last_search_stats().bytes_read > 0.9 * file_bytes
     whole.search(q[1], k=10, columns=["id"])
-    assert whole.last_search_stats()["requests"] == 0
+    assert whole.last_search_stats().requests == 0
 
 
 def test_credentials_from_an_aws_profile_or_a_clear_error(s3, tmp_path):
@@ -357,7 +357,7 @@ def test_open_file_reads_one_data_file_on_s3(s3, monkeypatch):
     f = ailake.open_file(path)
     assert f.num_rows == 300 and f.is_ailake_file()
     r = f.search(x[42], k=3)
-    assert r["_row"][0].as_py() == 42
+    assert r["_rowid"][0].as_py() == 42
     f.verify()
     with pytest.raises(OSError):
         ailake.open_file(uri + "/data/missing.parquet")

@@ -30,14 +30,14 @@ def test_optimize_merges_appends_and_search_stays_exact(tmp_path):
     # 40-row fragments sit in tier 2 ([16, 64)) of merge factor 4: 28 of the 29
     # untouched ones merge 4 at a time, the partly deleted one is rewritten
     # alone, then the 160-row results merge on in the next tiers.
-    assert r["merges"] >= 8
-    assert r["rows_dropped"] == 10
+    assert r.merges >= 8
+    assert r.rows_dropped == 10
     t = ailake.open_table(path)
-    assert t.version == r["version"]
+    assert t.version == r.version
     assert len(t.fragments()) <= 3 * 4
     assert sorted(t.scan(columns=["id"])["id"].to_pylist()) == list(range(10, 1200))
     again = t.optimize(merge_factor=4)
-    assert again["merges"] == 0 and again["version"] == t.version
+    assert again.merges == 0 and again.version == t.version
     q = vectors(1, seed=77)[0]
     live = x[10:]
     got = t.search(q, k=10, exact=True)["id"].to_numpy()
@@ -53,7 +53,7 @@ def test_writer_optimizes_in_the_background(tmp_path):
     t = ailake.open_table(path)
     # 60 appends of 10 rows converge to at most 3 fragments per tier.
     assert len(t.fragments()) <= 9
-    assert t.optimize(merge_factor=4)["merges"] == 0
+    assert t.optimize(merge_factor=4).merges == 0
     assert sorted(t.scan(columns=["id"])["id"].to_pylist()) == list(range(600))
 
 
@@ -108,7 +108,7 @@ def test_small_ivf_pq_appends_wait_for_a_codebook_trained_on_all_of_them(tmp_pat
     for s in range(0, 400, 25):
         w.write_batch(rows(s, x[s:s + 25]))
     t = ailake.open_table(path)
-    assert {f["files"][0]["index_state"] for f in t.fragments()} == {"pending"}
+    assert {f.files[0].index_state for f in t.fragments()} == {"pending"}
     assert not list((path / "_indexes").glob("*.codebook"))
     q = x[123] + 0.01
     assert t.search(q, k=1)["id"].to_pylist() == [123]  # exact scan meanwhile
@@ -116,9 +116,9 @@ def test_small_ivf_pq_appends_wait_for_a_codebook_trained_on_all_of_them(tmp_pat
         w.write_batch(rows(s, x[s:s + 25]))
     w.close()
     r = ailake.open_table(path).optimize(merge_factor=100)
-    assert r["codebooks_trained"] == 1 and r["indexes_built"] == 40
+    assert r.codebooks_trained == 1 and r.indexes_built == 40
     t = ailake.open_table(path)
-    assert {f["files"][0]["index_state"] for f in t.fragments()} == {"indexed"}
+    assert {f.files[0].index_state for f in t.fragments()} == {"indexed"}
     assert len(list((path / "_indexes").glob("*.codebook"))) == 1
     qs = vectors(20, seed=13)
     rec = np.mean([recall(t.search(q, k=10, nprobe=8, refine_factor=10)["id"].to_pylist(),

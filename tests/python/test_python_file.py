@@ -58,11 +58,11 @@ def test_open_file_reads_searches_and_takes(table):
         # Search within the file: rows are positions in the file.
         q = fx[33] + 0.01
         r = af.search(q, k=10, ef=100)
-        assert r.column_names[-2:] == ["_row", "_distance"]
-        assert r["_row"][0].as_py() == 33 and r["id"][0].as_py() == ids[33]
-        assert recall(r["_row"].to_pylist(), exact_topk("euclidean", q, fx, 10)) >= 0.9
+        assert r.column_names[-3:] == ["_rowid", "_distance", "_row"]
+        assert r["_rowid"][0].as_py() == 33 and r["id"][0].as_py() == ids[33]
+        assert recall(r["_rowid"].to_pylist(), exact_topk("euclidean", q, fx, 10)) >= 0.9
         np.testing.assert_allclose(r["_distance"].to_numpy(),
-                                   ((fx[r["_row"].to_numpy()] - q) ** 2).sum(1), rtol=1e-4, atol=1e-4)
+                                   ((fx[r["_rowid"].to_numpy()] - q) ** 2).sum(1), rtol=1e-4, atol=1e-4)
         allowed = np.zeros(N, bool)
         allowed[[3, 500, 700]] = True
         rows_, _ = af.search_rows(q, k=10, allowed=allowed)
@@ -126,11 +126,11 @@ def test_open_file_searches_a_tables_shared_codebook_ivf_pq_file(tmp_path):
         q = fx[7] + 0.01
         want = exact_topk("euclidean", q, fx, 10)
         r = af.search(q, k=10, nprobe=16, refine_factor=8)
-        assert r["_row"][0].as_py() == 7
-        assert recall(r["_row"].to_pylist(), want) >= 0.9
+        assert r["_rowid"][0].as_py() == 7
+        assert recall(r["_rowid"].to_pylist(), want) >= 0.9
         # The same codebook named explicitly.
         r2 = ailake.open_file(f, codebooks=[codebook]).search(q, k=10, nprobe=16, refine_factor=8)
-        assert r2["_row"].to_pylist() == r["_row"].to_pylist()
+        assert r2["_rowid"].to_pylist() == r["_rowid"].to_pylist()
         # Without it, the search says which codebook it needs.
         with pytest.raises(Exception, match="codebook"):
             ailake.open_file(f, codebooks=[]).search(q, k=10)

@@ -51,8 +51,8 @@ def test_pip_install_into_fresh_venv(tmp_path):
         "import ailake, numpy as np, pathlib, sys\n"
         "assert pathlib.Path(ailake.__file__).is_relative_to(sys.prefix), ailake.__file__\n"
         "x = np.random.default_rng(0).normal(size=(500, 16)).astype(np.float32)\n"
-        "ix = ailake.Index.build(x, index='hnsw')\n"
-        "print(ix.search(x[:2], k=1)[1].ravel().tolist())\n"
+        "ix = ailake.Index.build(x, index='hnsw', metric='euclidean')\n"
+        "print(ix.search(x[:2], k=1).ids.ravel().tolist())\n"
         "assert (pathlib.Path(ailake.__file__).parent / 'py.typed').exists()\n"
         "assert (pathlib.Path(ailake.__file__).parent / '_ailake.pyi').exists()\n"
     )

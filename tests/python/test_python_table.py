@@ -127,12 +127,12 @@ def test_deferred_writes_then_wait_for_indexing(tmp_path):
     assert t.search(q, k=1)["id"][0].as_py() == 123
     w.wait_for_indexing()
     t.refresh()
-    states = [f["index_state"] for fr in t.fragments() for f in fr["files"]]
+    states = [f.index_state for fr in t.fragments() for f in fr.files]
     assert states == ["indexed"] * 3
     r = t.search(q, k=10)
-    assert t.last_search_stats()["files_exact_scanned"] == 0
+    assert t.last_search_stats().files_exact_scanned == 0
     assert recall(r["id"].to_pylist(), exact_topk("euclidean", q, x, 10)) >= 0.9
-    ops = [v["operation"] for v in t.versions()]
+    ops = [v.operation for v in t.versions()]
     assert ops.count("append") == 3 and "index" in ops
     w.close()
 
@@ -228,13 +228,13 @@ def test_delete_compact_versions_time_travel(tmp_path):
     assert t.checkout(v_before).search(x[5], k=1)["id"][0].as_py() == 5
     # Compaction drops the deleted rows physically, rows unchanged.
     res = t.compact(max_deleted_fraction=0.05)
-    assert res["rows_dropped"] == 2 * N - len(live)
-    assert sum(f["deleted_rows"] for f in t.fragments()) == 0
+    assert res.rows_dropped == 2 * N - len(live)
+    assert sum(f.deleted_rows for f in t.fragments()) == 0
     assert sorted(t.scan(columns=["id"])["id"].to_pylist()) == live
     assert t.search(x[6], k=1)["id"][0].as_py() == 6
-    ops = [v["operation"] for v in t.versions()]
+    ops = [v.operation for v in t.versions()]
     assert ops[0] == "create" and "delete" in ops and "compact" in ops
-    assert [v["version"] for v in t.versions()] == sorted(v["version"] for v in t.versions())
+    assert [v.version for v in t.versions()] == sorted(v.version for v in t.versions())
     # Restore commits the old content as a new version.
     newv = t.restore(v_before)
     assert newv == t.version and t.num_rows == 2 * N
@@ -242,13 +242,13 @@ def test_delete_compact_versions_time_travel(tmp_path):
     # every file the newest version does not name (the compacted-away ones).
     nversions = len(t.versions())
     r = t.cleanup(retain_versions=2)
-    assert r["versions_removed"] == nversions - 2 and r["files_removed"] == 0
+    assert r.versions_removed == nversions - 2 and r.files_removed == 0
     with pytest.raises(Exception):
         ailake.open_table(p, version=v_before)
     r = t.cleanup(grace_seconds=0)
-    assert r["versions_removed"] == 1 and r["files_removed"] > 0 and r["bytes_removed"] > 0
+    assert r.versions_removed == 1 and r.files_removed > 0 and r.bytes_removed > 0
     t = ailake.open_table(p)
-    assert [v["version"] for v in t.versions()] == [newv]
+    assert [v.version for v in t.versions()] == [newv]
     on_disk = sorted(str(f) for f in (p / "data").iterdir())
     assert on_disk == sorted(t.data_files())
     assert sorted(t.scan(columns=["id"])["id"].to_pylist()) == list(range(2 * N))
@@ -371,31 +371,31 @@ def test_create_index_on_an_existing_table(tmp_path, storage_format):
         for s in range(0, 1500, 500):
             w.write_batch(pa.table({"id": np.arange(s, s + 500)}), embeddings=x[s:s + 500])
     t = ailake.open_table(tmp_path / "t")
-    assert {f["index_state"] for fr in t.fragments() for f in fr["files"]} == {"none"}
+    assert {f.index_state for fr in t.fragments() for f in fr.files} == {"none"}
     q = x[123] + 0.01
     exact = t.search(q, k=10, exact=True, columns=["id"])["id"].to_pylist()
     assert t.search(q, k=10, columns=["id"])["id"].to_pylist() == exact
 
     v = t.create_index(index="hnsw", m=8, ef_construction=64)
     assert v == t.version
-    states = [f["index_state"] for fr in t.fragments() for f in fr["files"]]
+    states = [f.index_state for fr in t.fragments() for f in fr.files]
     assert states == ["indexed"] * 3
     assert t.vector_columns[0]["index"] == "hnsw" and t.vector_columns[0]["m"] == 8
     for path in t.data_files():
         f = ailake.open_file(path)
         assert f.is_ailake_file() and f.vector_columns[0]["index"] == "hnsw"
     assert len(set(t.search(q, k=10, columns=["id"])["id"].to_pylist()) & set(exact)) >= 9
-    assert t.verify()["ok"]
+    assert t.verify().ok
 
     # Replacing an index: HNSW -> IVF-PQ (a shared codebook is trained).
     t.create_index(index="ivf_pq", nlist=8, pq_m=4, min_training_rows=500, wait=False)
-    assert {f["index_state"] for fr in t.fragments() for f in fr["files"]} == {"pending"}
+    assert {f.index_state for fr in t.fragments() for f in fr.files} == {"pending"}
     assert t.search(q, k=10, columns=["id"])["id"].to_pylist() == exact  # exact meanwhile
     assert t.wait_for_indexing() == 3
-    assert {f["index_state"] for fr in t.fragments() for f in fr["files"]} == {"indexed"}
+    assert {f.index_state for fr in t.fragments() for f in fr.files} == {"indexed"}
     assert len(set(t.search(q, k=10, columns=["id"], refine_factor=10)["id"].to_pylist())
                & set(exact)) >= 8
-    assert t.verify()["ok"]
+    assert t.verify().ok
     # What an index cannot change is refused, naming it.
     with pytest.raises(ValueError, match="cannot change dim 16, cosine"):
         t.create_index(index="hnsw", metric="cosine")
@@ -419,7 +419,7 @@ def test_appends_without_a_later_added_nullable_column_get_nulls(tmp_path, stora
                       embeddings=x[20:])
     got = ailake.open_table(tmp_path / "t").scan(columns=["id", "label"]).sort_by("id")
     assert got["label"].to_pylist() == [f"l{i}" for i in range(20)] + [None] * 20
-    assert ailake.open_table(tmp_path / "t").verify()["ok"]
+    assert ailake.open_table(tmp_path / "t").verify().ok
 
 
 def test_dataframes_head_and_counts(tmp_path):

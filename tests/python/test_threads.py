@@ -64,7 +64,8 @@ def test_small_findings_are_clear_errors(tmp_path):
         ailake.TableWriter(tmp_path / "w", dim=4, background_threads=-1)
     x = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
     ix = ailake.Index.build(x, index="flat", metric="euclidean")
-    d, i = ix.search(x[:2], k=10**9)
+    hits = ix.search(x[:2], k=10**9)
+    d, i = hits.distances, hits.ids
     assert d.shape == (2, 50) and i[0, 0] == 0
     bad = x.copy()
     bad[7, 3] = np.nan

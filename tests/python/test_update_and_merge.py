@@ -50,7 +50,7 @@ def test_update_values_and_sql(table):
     for i, r in after.items():
         assert r["price"] == (99.0 if i in want_ids else before[i]["price"])
         assert r["vector"] == before[i]["vector"] and r["cat"] == before[i]["cat"]
-    assert t.versions()[-1]["operation"] == "update"
+    assert t.versions()[-1].operation == "update"
     # values_sql: per-row expressions, as DuckDB computes them.
     duckdb = pytest.importorskip("duckdb")
     src = t.to_arrow().drop(["vector"])
@@ -98,21 +98,22 @@ def test_merge_insert_upserts_atomically(table):
     src = _rows(30, start=85, seed=7)  # ids 85..114: 15 match, 15 new
     src = src.set_column(2, "price", pa.array([500.0] * 30))
     r = t.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(src)
-    assert r == {"num_inserted_rows": 15, "num_updated_rows": 15, "num_deleted_rows": 0}
-    assert t.version == v0 + 1 and t.versions()[-1]["operation"] == "merge"
+    assert (r.num_inserted_rows, r.num_updated_rows, r.num_deleted_rows) == (15, 15, 0)
+    assert r.version == t.version
+    assert t.version == v0 + 1 and t.versions()[-1].operation == "merge"
     after = {r["id"]: r for r in _by_id(t)}
     assert set(after) == set(range(115))
     for i in range(115):
         assert after[i]["price"] == (500.0 if i >= 85 else before[i]["price"])
     # Insert-only leaves matches alone; delete-by-source removes the rest.
     r = t.merge_insert("id").when_not_matched_insert_all().execute(_rows(5, start=113))
-    assert r["num_inserted_rows"] == 3 and t.num_rows == 118
+    assert r.num_inserted_rows == 3 and t.num_rows == 118
     keep = pa.table({"id": pa.array([1, 2, 3], pa.int64())})
     r = (t.merge_insert(["id"]).when_not_matched_by_source_delete("cat = 'a'")
          .execute(keep))
     left = {x["id"]: x for x in t.to_arrow().to_pylist()}
     assert all(x["cat"] != "a" or i in (1, 2, 3) for i, x in left.items())
-    assert r["num_deleted_rows"] == 118 - len(left)
+    assert r.num_deleted_rows == 118 - len(left)
 
 
 def test_merge_insert_refuses_ambiguous_sources(table):
@@ -162,23 +163,23 @@ def test_cleanup_old_versions_by_age(tmp_path):
     t = db.create_table("t", _rows(10), index="flat")
     for i in range(3):
         t.add(_rows(5, start=100 + 10 * i))
-    old = [v["version"] for v in t.versions()]
-    assert t.cleanup_old_versions()["versions_removed"] == 0  # 7 days by default
+    old = [v.version for v in t.versions()]
+    assert t.cleanup_old_versions().versions_removed == 0  # 7 days by default
     time.sleep(2.2)
     t.add(_rows(5, start=500))
     t.update("id = 500", {"price": 1.5})
-    young = [v["version"] for v in t.versions()][len(old):]
+    young = [v.version for v in t.versions()][len(old):]
     r = t.cleanup_old_versions(datetime.timedelta(seconds=2))
-    assert r["versions_removed"] == len(old)
-    assert [v["version"] for v in t.versions()] == young
+    assert r.versions_removed == len(old)
+    assert [v.version for v in t.versions()] == young
     assert t.num_rows == 30 and t.checkout(young[0]).num_rows == 30
     with pytest.raises(TypeError, match="timedelta"):
         t.cleanup_old_versions(7)
     # Only the newest is left when all are older.
     time.sleep(1.1)
     t.cleanup_old_versions(datetime.timedelta(seconds=1))
-    assert [v["version"] for v in t.versions()] == [young[-1]]
-    assert t.verify()["ok"]
+    assert [v.version for v in t.versions()] == [young[-1]]
+    assert t.verify().ok
 
 
 def test_tags_name_versions_and_survive_cleanup(tmp_path):
@@ -199,19 +200,19 @@ def test_tags_name_versions_and_survive_cleanup(tmp_path):
     # Cleanup of everything but the newest keeps the tagged versions.
     before = len(t.versions())
     r = t.cleanup(retain_versions=1, grace_seconds=0)
-    assert sorted(v["version"] for v in t.versions()) == [v_first, v_first + 1, t.version]
-    assert r["versions_removed"] == before - 3
+    assert sorted(v.version for v in t.versions()) == [v_first, v_first + 1, t.version]
+    assert r.versions_removed == before - 3
     first = t.checkout("first")
     assert first.num_rows == 10 and first.to_arrow()["price"].to_pylist()[:3] == [0.0, 1.0, 2.0]
     assert t.checkout("second").num_rows == 15
-    assert first.verify()["ok"]
+    assert first.verify().ok
     t.tags.delete("first")
     with pytest.raises(KeyError, match="no tag 'first'"):
         t.checkout("first")
     with pytest.raises(KeyError, match="no tag 'first'"):
         t.tags.delete("first")
     t.cleanup(retain_versions=1, grace_seconds=0)
-    assert sorted(v["version"] for v in t.versions()) == [v_first + 1, t.version]
+    assert sorted(v.version for v in t.versions()) == [v_first + 1, t.version]
 
 
 def test_add_columns_from_sql_and_nulls_then_alter(table):

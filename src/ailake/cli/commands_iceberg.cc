@@ -41,7 +41,8 @@ arrow::Status CmdImport(const std::string& source, const std::string& dest,
                         const std::vector<std::string>& vector_columns, const std::string& metric,
                         const std::string& index) {
   IcebergImportOptions o;
-  auto m = ParseMetric(metric);
+  if (metric.empty() && !vector_columns.empty()) NoteDefaultMetric("import --vector-column");
+  auto m = ParseMetric(metric.empty() ? "cosine" : metric);
   if (!m.ok()) return UsageError("--metric", m.status().message());
   auto it = ParseIndexType(index);
   if (!it.ok()) return UsageError("--index", it.status().message());
@@ -115,7 +116,7 @@ arrow::Status CmdIcebergRebuild(const std::string& target) {
 void AddIcebergCommands(CLI::App& app, Command* run) {
   {
     struct Args {
-      std::string source, dest, metric = "euclidean", index = "hnsw";
+      std::string source, dest, metric, index = "hnsw";
       std::vector<std::string> vectors;
     };
     auto a = std::make_shared<Args>();
@@ -129,7 +130,8 @@ void AddIcebergCommands(CLI::App& app, Command* run) {
     c->add_option("--vector-column", a->vectors, "a fixed[4*dim] column of f32 vectors, repeatable")
         ->type_size(1)
         ->allow_extra_args(false);
-    c->add_option("--metric", a->metric)->capture_default_str();
+    c->add_option("--metric", a->metric,
+                  "cosine (the default) | euclidean | dot | normalized_cosine");
     c->add_option("--index", a->index, "hnsw, ivf_pq, flat or none")->capture_default_str();
     c->callback([a, run] {
       *run = [a] { return CmdImport(a->source, a->dest, a->vectors, a->metric, a->index); };

@@ -117,6 +117,13 @@ int ExitCode(const arrow::Status& st) {
   return 1;
 }
 
+void NoteDefaultMetric(const std::string& what) {
+  if (g.json || g.quiet) return;
+  std::cerr << "ailake: note: " << what
+            << ": no metric given, so cosine, ailake's one default (before this release Iceberg "
+               "vector columns defaulted to euclidean); name one to choose\n";
+}
+
 double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }

@@ -114,6 +114,10 @@ arrow::Status PrintResult(const std::shared_ptr<arrow::Table>& t, json extra,
 json ViewJson(const IcebergViewStatus& v);
 std::string ViewText(const IcebergViewStatus& v);
 
+// Tells stderr (not with --json / -q) that `what` gets the default metric,
+// cosine, which was euclidean for Iceberg vector columns before this release.
+void NoteDefaultMetric(const std::string& what);
+
 // The help text every verb's --version option shares.
 inline constexpr const char* kVersionHelp = "table version (a number) or tag name (time travel)";
 

@@ -30,11 +30,13 @@ arrow::Status ApplyGlobals(const std::vector<std::string>& storage_kv,
     VectorStoragePolicy p;
     p.vector_column = cm.substr(0, colon);
     p.dim = 0;
-    p.metric = DistanceMetric::kEuclidean;
+    p.metric = DistanceMetric::kCosine;  // the one default (policy.h)
     if (colon != std::string::npos) {
       auto m = ParseMetric(cm.substr(colon + 1));
       if (!m.ok()) return UsageError("--iceberg-vector", m.status().message());
       p.metric = *m;
+    } else {
+      NoteDefaultMetric("--iceberg-vector " + cm);
     }
     if (p.vector_column.empty()) {
       return UsageError("--iceberg-vector", "'" + cm + "' names no column");
@@ -62,7 +64,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> iceberg_vectors;
   app.add_option("--iceberg-vector", iceberg_vectors,
                  "COLUMN[:METRIC]: a fixed[4*dim] column of a plain Iceberg table to read as "
-                 "f32 vectors (searched by exact scan), repeatable")
+                 "f32 vectors (searched by exact scan; METRIC defaults to cosine), repeatable")
       ->type_size(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);

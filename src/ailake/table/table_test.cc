@@ -275,6 +275,37 @@ TEST_F(TableTest, DeferredIndexingSwapsIn) {
   EXPECT_EQ(AllIds(*t).size(), 300u);
 }
 
+// One WriteBatch(batch, WriteOptions): the seed's named forms are it with one
+// option set, and options that cannot go together are refused by name.
+TEST_F(TableTest, WriteOptionsIsTheOneWriteCall) {
+  TableWriterOptions wo;
+  wo.background_threads = 0;  // deferred files stay pending until WaitForIndexing
+  auto w = TableWriter::Create(dir_, TestSchema(kDim), {TestPolicy(kDim)}, wo).ValueOrDie();
+  auto vecs = ClusteredVectors(100, kDim, 0);
+  ASSERT_TRUE(w->WriteBatch(*TestBatch(0, 100, kDim, vecs), WriteOptions{.deferred = true}).ok());
+  auto t = Table::Open(dir_).ValueOrDie();
+  EXPECT_EQ(t->fragments().back().files[0].index_state, "pending");
+  // Vectors given apart from the batch, through the options.
+  auto batch = TestBatch(100, 100, kDim, ClusteredVectors(100, kDim, 100));
+  auto without = batch->RemoveColumn(batch->schema()->GetFieldIndex("embedding")).ValueOrDie();
+  auto more = ClusteredVectors(100, kDim, 100);
+  ASSERT_TRUE(w->WriteBatch(*without, WriteOptions{.embeddings = more}).ok());
+  t = Table::Open(dir_).ValueOrDie();
+  EXPECT_EQ(t->fragments().back().files[0].index_state, "indexed");
+  EXPECT_EQ(t->num_rows(), 200);
+  auto err = w->WriteBatch(*batch, WriteOptions{.index = IndexType::kFlat}).status();
+  EXPECT_NE(err.message().find("ivf_pq or auto"), std::string::npos) << err.ToString();
+  VectorColumnBatch col{TestPolicy(kDim), {}};
+  err = w->WriteBatch(*batch, WriteOptions{.index = IndexType::kIvfPq, .columns = {&col, 1}})
+            .status();
+  EXPECT_NE(err.message().find("must not be set"), std::string::npos) << err.ToString();
+  err = w->WriteBatch(*batch, WriteOptions{.deferred = true, .index = IndexType::kAuto}).status();
+  EXPECT_NE(err.message().find("auto"), std::string::npos) << err.ToString();
+  ASSERT_TRUE(w->WaitForIndexing().ok());
+  t = Table::Open(dir_).ValueOrDie();
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "indexed");
+}
+
 TEST_F(TableTest, DeadIndexerLeavesPendingWorkThatIsRedone) {
   {
     auto w = MakeWriter();

@@ -433,50 +433,13 @@ arrow::Result<std::unique_ptr<TableWriter>> TableWriter::Create(
 
 std::shared_ptr<Table> TableWriter::table() const { return impl_->table(); }
 
-arrow::Result<uint64_t> TableWriter::WriteBatch(const arrow::RecordBatch& batch,
-                                                std::span<const float> embeddings) {
-  if (impl_->options().min_rows_per_file > 0 && embeddings.empty()) {
-    impl_->buffered.push_back(
-        arrow::RecordBatch::Make(batch.schema(), batch.num_rows(), batch.columns()));
-    impl_->buffered_rows += batch.num_rows();
-    if (impl_->buffered_rows < impl_->options().min_rows_per_file) return 0;
-    return Commit();
-  }
-  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, std::nullopt));
-  return impl_->Write(batch, cols, IndexMode::kInline);
-}
+namespace {
 
-arrow::Result<uint64_t> TableWriter::Commit() {
-  if (impl_->buffered.empty()) return impl_->table()->version();
-  ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches(impl_->buffered));
-  ARROW_ASSIGN_OR_RAISE(auto combined, t->CombineChunksToBatch());
-  impl_->buffered.clear();
-  impl_->buffered_rows = 0;
-  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), {}, std::nullopt));
-  return impl_->Write(*combined, cols, IndexMode::kInline);
-}
-
-arrow::Result<uint64_t> TableWriter::WriteBatchDeferred(const arrow::RecordBatch& batch,
-                                                        std::span<const float> embeddings) {
-  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, std::nullopt));
-  return impl_->Write(batch, cols, IndexMode::kDeferred);
-}
-
-arrow::Result<uint64_t> TableWriter::WriteBatchIvfPq(const arrow::RecordBatch& batch,
-                                                     std::span<const float> embeddings) {
-  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, IndexType::kIvfPq));
-  return impl_->Write(batch, cols, IndexMode::kInline);
-}
-
-arrow::Result<uint64_t> TableWriter::WriteBatchIvfPqDeferred(const arrow::RecordBatch& batch,
-                                                             std::span<const float> embeddings) {
-  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, IndexType::kIvfPq));
-  return impl_->Write(batch, cols, IndexMode::kDeferred);
-}
-
-arrow::Result<uint64_t> TableWriter::WriteBatchMulti(const arrow::RecordBatch& batch,
-                                                     std::span<const VectorColumnBatch> columns) {
-  auto t = impl_->table();
+// WriteOptions::columns: every table vector column given once, with the
+// table's storage (dim, metric, precision) and its own index.
+arrow::Result<uint64_t> WriteMulti(TableWriter::Impl* impl, const arrow::RecordBatch& batch,
+                                   std::span<const VectorColumnBatch> columns, IndexMode mode) {
+  auto t = impl->table();
   // Each table vector column must be given once, with the table's storage.
   std::vector<VectorColumnBatch> cols;
   for (const auto& p : t->vector_columns()) {
@@ -502,13 +465,85 @@ arrow::Result<uint64_t> TableWriter::WriteBatchMulti(const arrow::RecordBatch& b
                                     "' is not a vector column of table '", t->uri(), "'");
     }
   }
+  return impl->Write(batch, cols, mode);
+}
+
+}  // namespace
+
+arrow::Result<uint64_t> TableWriter::WriteBatch(const arrow::RecordBatch& batch,
+                                                const WriteOptions& options) {
+  const IndexMode mode = options.deferred ? IndexMode::kDeferred : IndexMode::kInline;
+  if (!options.columns.empty()) {
+    if (options.index || !options.embeddings.empty()) {
+      return arrow::Status::Invalid(
+          "WriteOptions: columns names every vector column's index and vectors; index and "
+          "embeddings must not be set with it");
+    }
+    return WriteMulti(impl_.get(), batch, options.columns, mode);
+  }
+  if (options.index && *options.index != IndexType::kIvfPq && *options.index != IndexType::kAuto) {
+    return arrow::Status::Invalid("WriteOptions::index may be ivf_pq or auto, not ",
+                                  IndexTypeName(*options.index),
+                                  " (Table::CreateIndex changes a column's index)");
+  }
+  if (options.index == IndexType::kAuto && options.deferred) {
+    return arrow::Status::Invalid(
+        "WriteOptions: the auto index is chosen as the batch is "
+        "written, not deferred");
+  }
+  if (!options.deferred && !options.index) return WriteBatch(batch, options.embeddings);
+  ARROW_ASSIGN_OR_RAISE(auto cols,
+                        impl_->Columns(*impl_->table(), options.embeddings, options.index));
+  return impl_->Write(batch, cols, mode);
+}
+
+arrow::Result<uint64_t> TableWriter::WriteBatch(const arrow::RecordBatch& batch,
+                                                std::span<const float> embeddings) {
+  if (impl_->options().min_rows_per_file > 0 && embeddings.empty()) {
+    impl_->buffered.push_back(
+        arrow::RecordBatch::Make(batch.schema(), batch.num_rows(), batch.columns()));
+    impl_->buffered_rows += batch.num_rows();
+    if (impl_->buffered_rows < impl_->options().min_rows_per_file) return 0;
+    return Commit();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, std::nullopt));
   return impl_->Write(batch, cols, IndexMode::kInline);
+}
+
+arrow::Result<uint64_t> TableWriter::Commit() {
+  if (impl_->buffered.empty()) return impl_->table()->version();
+  ARROW_ASSIGN_OR_RAISE(auto t, arrow::Table::FromRecordBatches(impl_->buffered));
+  ARROW_ASSIGN_OR_RAISE(auto combined, t->CombineChunksToBatch());
+  impl_->buffered.clear();
+  impl_->buffered_rows = 0;
+  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), {}, std::nullopt));
+  return impl_->Write(*combined, cols, IndexMode::kInline);
+}
+
+arrow::Result<uint64_t> TableWriter::WriteBatchDeferred(const arrow::RecordBatch& batch,
+                                                        std::span<const float> embeddings) {
+  return WriteBatch(batch, WriteOptions{.deferred = true, .embeddings = embeddings});
+}
+
+arrow::Result<uint64_t> TableWriter::WriteBatchIvfPq(const arrow::RecordBatch& batch,
+                                                     std::span<const float> embeddings) {
+  return WriteBatch(batch, WriteOptions{.index = IndexType::kIvfPq, .embeddings = embeddings});
+}
+
+arrow::Result<uint64_t> TableWriter::WriteBatchIvfPqDeferred(const arrow::RecordBatch& batch,
+                                                             std::span<const float> embeddings) {
+  return WriteBatch(
+      batch, WriteOptions{.deferred = true, .index = IndexType::kIvfPq, .embeddings = embeddings});
+}
+
+arrow::Result<uint64_t> TableWriter::WriteBatchMulti(const arrow::RecordBatch& batch,
+                                                     std::span<const VectorColumnBatch> columns) {
+  return WriteBatch(batch, WriteOptions{.columns = columns});
 }
 
 arrow::Result<uint64_t> TableWriter::WriteBatchAuto(const arrow::RecordBatch& batch,
                                                     std::span<const float> embeddings) {
-  ARROW_ASSIGN_OR_RAISE(auto cols, impl_->Columns(*impl_->table(), embeddings, IndexType::kAuto));
-  return impl_->Write(batch, cols, IndexMode::kInline);
+  return WriteBatch(batch, WriteOptions{.index = IndexType::kAuto, .embeddings = embeddings});
 }
 
 arrow::Status TableWriter::WaitForIndexing() { return impl_->Wait(); }

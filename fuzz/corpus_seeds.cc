@@ -24,11 +24,11 @@
 #include <string>
 #include <vector>
 
-#include "ailake/cli/npy.h"
 #include "ailake/file.h"
 #include "ailake/query.h"
 #include "ailake/table.h"
 #include "ailake/table/deletion_file.h"
+#include "ailake/vec/npy.h"
 
 namespace fs = std::filesystem;
 
@@ -285,10 +285,10 @@ void Filters(const fs::path& out) {
 
 void Npy(const fs::path& out) {
   fs::create_directories(out / "npy");
-  ailake::cli::FloatMatrix m{3, 4, Vectors(3, 4, 5)};
-  Check(ailake::cli::WriteNpyFile((out / "npy" / "seed-2d_f4").string(), m), "npy");
-  ailake::cli::FloatMatrix one{1, 8, Vectors(1, 8, 6)};
-  Check(ailake::cli::WriteNpyFile((out / "npy" / "seed-1x8_f4").string(), one), "npy");
+  ailake::vec::FloatMatrix m{3, 4, Vectors(3, 4, 5)};
+  Check(ailake::vec::WriteNpyFile((out / "npy" / "seed-2d_f4").string(), m), "npy");
+  ailake::vec::FloatMatrix one{1, 8, Vectors(1, 8, 6)};
+  Check(ailake::vec::WriteNpyFile((out / "npy" / "seed-1x8_f4").string(), one), "npy");
   // Hand-built headers: 1-d f8 (v1) and 2-d f4 (v2, u32 header length).
   auto npy = [](int major, const std::string& dict, size_t data_bytes) {
     std::string header = dict;

@@ -20,13 +20,13 @@
 
 #include <arrow/buffer.h>
 
-#include "ailake/cli/npy.h"
 #include "ailake/query.h"
 #include "ailake/table/avro_container.h"
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/manifest.pb.h"
 #include "ailake/table/manifest_store.h"
 #include "ailake/table/table_schema.h"
+#include "ailake/vec/npy.h"
 
 #define AILAKE_FUZZ_MANIFEST 0
 #define AILAKE_FUZZ_DELETION_FILE 1
@@ -99,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 #elif AILAKE_FUZZ_PARSER == AILAKE_FUZZ_FILTER
   (void)ailake::ParseFilter(std::string(reinterpret_cast<const char*>(data), size));
 #elif AILAKE_FUZZ_PARSER == AILAKE_FUZZ_NPY
-  (void)ailake::cli::ParseNpy(data, size);
+  (void)ailake::vec::ParseNpy(data, size);
 #elif AILAKE_FUZZ_PARSER == AILAKE_FUZZ_ICEBERG_AVRO
   ReadIcebergAvro(data, size);
 #else

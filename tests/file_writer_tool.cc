@@ -22,40 +22,18 @@
 
 #include "ailake/ailake.h"
 #include "ailake/vec/codec.h"
+#include "ailake/vec/npy.h"
 
 namespace {
 
 using ailake::VectorStoragePolicy;
 
+// The vectors of a float .npy (src/ailake/vec/npy.h, the one .npy reader).
 arrow::Result<std::vector<float>> ReadNpy(const std::string& path, int64_t* rows, int64_t* cols) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return arrow::Status::IOError("cannot open ", path);
-  char magic[8];
-  in.read(magic, 8);
-  if (std::memcmp(magic, "\x93NUMPY", 6) != 0) return arrow::Status::Invalid(path, ": not .npy");
-  uint32_t hlen = 0;
-  if (magic[6] == 1) {
-    uint16_t h;
-    in.read(reinterpret_cast<char*>(&h), 2);
-    hlen = h;
-  } else {
-    in.read(reinterpret_cast<char*>(&hlen), 4);
-  }
-  std::string header(hlen, '\0');
-  in.read(header.data(), hlen);
-  if (header.find("'<f4'") == std::string::npos ||
-      header.find("'fortran_order': False") == std::string::npos) {
-    return arrow::Status::Invalid(path, ": need little-endian float32 C-order, header ", header);
-  }
-  const auto s = header.find("'shape': (");
-  if (s == std::string::npos) return arrow::Status::Invalid(path, ": no shape");
-  *rows = std::stoll(header.substr(s + 10));
-  const auto comma = header.find(',', s);
-  *cols = std::stoll(header.substr(comma + 1));
-  std::vector<float> v(static_cast<size_t>(*rows * *cols));
-  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
-  if (!in) return arrow::Status::IOError(path, ": short read");
-  return v;
+  ARROW_ASSIGN_OR_RAISE(auto m, ailake::vec::ReadNpyFile(path));
+  *rows = m.rows;
+  *cols = m.cols;
+  return std::move(m.values);
 }
 
 std::vector<std::string> Split(const std::string& s, char sep) {

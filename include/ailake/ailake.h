@@ -11,4 +11,5 @@
 #include "ailake/row_id.h"    // RowId
 #include "ailake/storage.h"   // StorageOptions (s3:// and local tables)
 #include "ailake/table.h"     // Table, TableWriter
+#include "ailake/vectors.h"   // VectorView, RowFilter
 #include "ailake/version.h"

@@ -199,7 +199,7 @@ arrow::Result<VectorStoragePolicy> PolicyArgs::Make(uint32_t dim) const {
 
 arrow::Result<FloatMatrix> ReadVectors(const std::string& path, const std::string& column) {
   const std::string ext = Extension(path);
-  if (ext == "npy") return ReadNpyFile(path);
+  if (ext == "npy") return vec::ReadNpyFile(path);
   if (ext == "csv" || ext == "tsv") return ReadCsvVectors(path);
   ARROW_ASSIGN_OR_RAISE(auto t, ReadInput(path));
   std::string name = column;

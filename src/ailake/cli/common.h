@@ -23,14 +23,15 @@
 #include <string>
 #include <vector>
 
-#include "ailake/cli/npy.h"
 #include "ailake/policy.h"
 #include "ailake/storage.h"
 #include "ailake/table.h"
+#include "ailake/vec/npy.h"
 
 namespace ailake::cli {
 
 using nlohmann::json;
+using vec::FloatMatrix;
 
 struct Globals {
   bool json = false;

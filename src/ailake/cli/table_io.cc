@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "ailake/cli/npy.h"
+#include "ailake/vec/npy.h"
 
 namespace ailake::cli {
 namespace {
@@ -130,7 +130,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadInput(const std::string& path,
                                     "' from its extension; pass --format parquet|ipc|csv|npy");
   }
   if (format == "npy") {
-    ARROW_ASSIGN_OR_RAISE(FloatMatrix m, ReadNpyFile(path));
+    ARROW_ASSIGN_OR_RAISE(vec::FloatMatrix m, vec::ReadNpyFile(path));
     arrow::Int64Builder ids;
     for (int64_t i = 0; i < m.rows; ++i) ARROW_RETURN_NOT_OK(ids.Append(i));
     std::shared_ptr<arrow::Array> id_arr;

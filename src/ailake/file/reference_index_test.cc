@@ -19,6 +19,7 @@
 #include "ailake/file/test_util.h"
 #include "ailake/index/reference_index.h"
 #include "ailake/vec/kernels.h"
+#include "ailake/vec/npy.h"
 
 namespace ailake {
 namespace {
@@ -30,28 +31,15 @@ struct Npy {
   uint32_t rows = 0, dim = 0;
 };
 
-// A 2-d little-endian float16 .npy (what the fixtures hold).
+// A 2-d float16 .npy (what the fixtures hold), through the one .npy reader.
 Npy LoadNpyF16(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto m = vec::ReadNpyFile(path);
+  EXPECT_TRUE(m.ok()) << m.status().ToString();
   Npy out;
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) return out;
-  const bool v1 = bytes[6] == 1;
-  uint32_t hlen = 0;
-  std::memcpy(&hlen, bytes.data() + 8, v1 ? 2 : 4);
-  const size_t start = (v1 ? 10 : 12) + hlen;
-  const std::string header = bytes.substr(v1 ? 10 : 12, hlen);
-  EXPECT_NE(header.find("'<f2'"), std::string::npos) << path;
-  const size_t s = header.find("'shape': (");
-  if (s == std::string::npos) return out;
-  out.rows = static_cast<uint32_t>(std::stoul(header.substr(s + 10)));
-  out.dim = static_cast<uint32_t>(std::stoul(header.substr(header.find(',', s + 10) + 1)));
-  out.data.resize(size_t{out.rows} * out.dim);
-  for (size_t i = 0; i < out.data.size(); ++i) {
-    uint16_t h;
-    std::memcpy(&h, bytes.data() + start + 2 * i, 2);
-    out.data[i] = vec::HalfToFloat(h);
-  }
+  if (!m.ok()) return out;
+  out.rows = static_cast<uint32_t>(m->rows);
+  out.dim = static_cast<uint32_t>(m->cols);
+  out.data = std::move(m->values);
   return out;
 }
 

@@ -15,8 +15,8 @@
 
 #include <arrow/result.h>
 
-#include "ailake/index.h"
 #include "ailake/policy.h"
+#include "ailake/vectors.h"
 
 namespace ailake::vec {
 

@@ -4,8 +4,8 @@
 #include <limits>
 #include <utility>
 
-#include "ailake/index.h"
 #include "ailake/vec/codec.h"
+#include "ailake/vectors.h"
 
 namespace ailake {
 namespace {

@@ -1,4 +1,4 @@
-#include "ailake/cli/npy.h"
+#include "ailake/vec/npy.h"
 
 #include <arrow/io/file.h>
 
@@ -6,7 +6,9 @@
 #include <fstream>
 #include <string_view>
 
-namespace ailake::cli {
+#include "ailake/vec/kernels.h"
+
+namespace ailake::vec {
 namespace {
 
 // Value of `key` in the header dict, as raw text up to the next top-level ','
@@ -74,8 +76,12 @@ arrow::Result<FloatMatrix> ParseNpy(const uint8_t* data, size_t size) {
     elem = 4;
   } else if (descr == "'<f8'" || descr == "\"<f8\"") {
     elem = 8;
+  } else if (descr == "'<f2'" || descr == "\"<f2\"") {
+    elem = 2;
   } else {
-    return arrow::Status::Invalid("npy: dtype ", descr, " is not supported (need float32 '<f4')");
+    return arrow::Status::Invalid("npy: dtype ", descr,
+                                  " is not supported (need float32 '<f4', float64 '<f8' or "
+                                  "float16 '<f2')");
   }
   if (fortran != "False") {
     return arrow::Status::Invalid("npy: Fortran-ordered arrays are not supported");
@@ -126,6 +132,12 @@ arrow::Result<FloatMatrix> ParseNpy(const uint8_t* data, size_t size) {
     // Nothing to copy (an empty vector has no data pointer).
   } else if (elem == 4) {
     std::memcpy(m.values.data(), data + body, count * 4);
+  } else if (elem == 2) {
+    for (uint64_t i = 0; i < count; ++i) {
+      uint16_t h;
+      std::memcpy(&h, data + body + i * 2, 2);
+      m.values[i] = HalfToFloat(h);
+    }
   } else {
     for (uint64_t i = 0; i < count; ++i) {
       double d;
@@ -163,4 +175,4 @@ arrow::Status WriteNpyFile(const std::string& path, const FloatMatrix& m) {
   return f->Close();
 }
 
-}  // namespace ailake::cli
+}  // namespace ailake::vec

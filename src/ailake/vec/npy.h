@@ -1,9 +1,10 @@
-// NumPy .npy files of float32 matrices (the CLI's vector input and output).
+// NumPy .npy files of float matrices (layer vec/): the one .npy reader and
+// writer, for the CLI's vector input and output, tools and tests.
 //
 // Format (NumPy's documented .npy v1/v2/v3): magic "\x93NUMPY", major, minor
 // version bytes, a little-endian u16 (v1) or u32 (v2, v3) header length, an
 // ASCII Python-dict header {'descr': ..., 'fortran_order': ..., 'shape': ...},
-// then the raw array. Accepted: descr '<f4' (or '<f8', converted), C order,
+// then the raw array. Accepted: descr '<f4' (or '<f8' / '<f2', converted), C order,
 // 1-d (one vector) or 2-d shape. Everything is validated against the size.
 #pragma once
 
@@ -14,7 +15,7 @@
 #include <arrow/buffer.h>
 #include <arrow/result.h>
 
-namespace ailake::cli {
+namespace ailake::vec {
 
 struct FloatMatrix {
   int64_t rows = 0;
@@ -26,4 +27,4 @@ arrow::Result<FloatMatrix> ParseNpy(const uint8_t* data, size_t size);
 arrow::Result<FloatMatrix> ReadNpyFile(const std::string& path);
 arrow::Status WriteNpyFile(const std::string& path, const FloatMatrix& m);
 
-}  // namespace ailake::cli
+}  // namespace ailake::vec

@@ -367,6 +367,12 @@ class Table {
   // bytes unchanged. Writers opened before keep the old setting for the
   // files they write. Returns the version committed.
   arrow::Result<uint64_t> CreateIndex(const VectorStoragePolicy& policy) const;
+  // Removes vector column `vector_column`'s index (empty: the first vector
+  // column): commits the column with no index, its files searched by exact
+  // scan from then on. The files are not rewritten; their index bytes stay
+  // until Optimize rewrites them (and Cleanup removes the old files).
+  // CreateIndex gives the column an index again. Returns the version committed.
+  arrow::Result<uint64_t> DropIndex(std::string_view vector_column = {}) const;
 
   // Builds the indexes owed by deferred writes (also what a restarted process
   // runs to finish work a dead one left). Returns the number of files indexed.

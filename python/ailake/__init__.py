@@ -832,6 +832,14 @@ class Table:
             self._t.build_pending_indexes(int(num_threads))
         return self.version
 
+    def drop_index(self, vector_column: str = "") -> int:
+        """Removes ``vector_column``'s index (default: the first vector
+        column): one version, after which its files are searched by exact
+        scan. Files are not rewritten (their old index bytes stay until
+        :meth:`optimize` rewrites them); :meth:`create_index` adds one again.
+        Returns the table's version."""
+        return self._t.drop_index(str(vector_column))
+
     # Distributed work (``ailake.ray`` divides it among a cluster's workers).
 
     def stage_write(self, data: Any, deferred: bool = False) -> bytes:

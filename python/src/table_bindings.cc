@@ -691,6 +691,12 @@ class PyTable {
     return d;
   }
 
+  uint64_t DropIndex(const std::string& vector_column) {
+    const uint64_t v = Value(NoGil([&] { return t_->DropIndex(vector_column); }));
+    Refresh();
+    return v;
+  }
+
   uint64_t CreateIndex(const nb::dict& settings) {
     // The column's stored settings, overridden by those given.
     nb::dict d;
@@ -855,7 +861,8 @@ void BindTables(nb::module_& m) {
       .def("storage_format", &PyTable::StorageFormat)
       .def("set_storage_format", &PyTable::SetStorageFormat, nb::arg("format"))
       .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"))
-      .def("create_index", &PyTable::CreateIndex, nb::arg("settings"));
+      .def("create_index", &PyTable::CreateIndex, nb::arg("settings"))
+      .def("drop_index", &PyTable::DropIndex, nb::arg("vector_column"));
 }
 
 }  // namespace ailake::py

@@ -447,3 +447,27 @@ def test_dataframes_head_and_counts(tmp_path):
         i for i in range(10, 300) if i % 7 == 1)
     pdf = t.to_polars(columns=["id"])
     assert isinstance(pdf, pl.DataFrame) and pdf.height == 290
+
+
+def test_drop_index_then_create_again(cli, tmp_path):
+    """Issue #15: drop_index on an existing table (Python and CLI): exact
+    scans from then on, the same answers as an exact search, verify clean,
+    and create_index gives it back."""
+    import json
+
+    x = np.random.default_rng(11).normal(size=(300, DIM)).astype(np.float32)
+    t = ailake.connect(tmp_path).create_table(
+        "t", pa.table({"id": np.arange(300), "vector": list(x)}), metric="euclidean")
+    want = t.search(x[5], k=5, exact=True)["id"].to_pylist()
+    v = t.drop_index()
+    assert v == t.version and t.vector_columns[0]["index"] == "none"
+    assert t.search(x[5], k=5)["id"].to_pylist() == want
+    assert t.last_search_stats().files_index_searched == 0 and t.verify().ok
+    with pytest.raises(ValueError, match="no index to drop"):
+        t.drop_index()
+    t.create_index(index="hnsw", m=8)
+    assert t.search(x[5], k=5)["id"].to_pylist()[0] == 5
+    assert t.last_search_stats().files_index_searched > 0
+    r = cli("--json", "drop-index", tmp_path / "t")
+    assert json.loads(r.stdout)["vector_column"] == "vector"
+    assert ailake.open_table(tmp_path / "t").vector_columns[0]["index"] == "none"

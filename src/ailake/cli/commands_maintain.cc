@@ -117,6 +117,16 @@ arrow::Status CmdCreateIndex(const CreateIndexArgs& a) {
   return arrow::Status::OK();
 }
 
+arrow::Status CmdDropIndex(const std::string& uri, const std::string& column) {
+  ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(uri));
+  ARROW_ASSIGN_OR_RAISE(auto p, t->vector_column(column));
+  ARROW_ASSIGN_OR_RAISE(auto v, t->DropIndex(p.vector_column));
+  Emit({{"vector_column", p.vector_column}, {"version", v}},
+       p.vector_column + ": index dropped, files searched by exact scan (version " +
+           std::to_string(v) + ")\n");
+  return arrow::Status::OK();
+}
+
 arrow::Status CmdIndex(const std::string& uri) {
   ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(uri));
   json j = json::object();
@@ -300,6 +310,14 @@ void AddMaintainCommands(CLI::App& app, Command* run) {
     c->add_option("--nlist", a->nlist, "IVF lists");
     c->add_option("--pq-m", a->pq_m, "PQ sub-spaces");
     c->callback([a, run] { *run = [a] { return CmdCreateIndex(*a); }; });
+  }
+  {
+    auto a = std::make_shared<std::pair<std::string, std::string>>();
+    auto* c = app.add_subcommand(
+        "drop-index", "remove a vector column's index (searched by exact scan from then on)");
+    c->add_option("table", a->first)->required();
+    c->add_option("--vector-column", a->second, "vector column (default: the first)");
+    c->callback([a, run] { *run = [a] { return CmdDropIndex(a->first, a->second); }; });
   }
   {
     auto a = std::make_shared<std::string>();

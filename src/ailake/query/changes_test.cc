@@ -186,6 +186,45 @@ TEST_F(ChangesTest, MergeInsertNamesWhatIsWrong) {
   EXPECT_NE(err.message().find("'bogus'"), std::string::npos) << err.ToString();
 }
 
+// DropIndex: one version, every file scanned exactly from then on (the same
+// answers as an exact search), verify finds nothing wrong with the old index
+// bytes left in the files, and CreateIndex brings an index back.
+TEST_F(ChangesTest, DropIndexScansExactlyAndCreateIndexRestoresIt) {
+  auto t = Latest();
+  const auto q = ClusteredVectors(1, kDim, 77, /*seed=*/9);
+  VectorSearchOptions exact;
+  exact.k = 10;
+  exact.exact = true;
+  exact.columns = {"id"};
+  auto truth = Search(*t, q, exact).ValueOrDie();
+  auto v = t->DropIndex();
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  auto dropped = Latest();
+  EXPECT_EQ(dropped->version(), *v);
+  EXPECT_EQ(dropped->vector_column().ValueOrDie().index_type, IndexType::kNone);
+  for (const auto& f : dropped->fragments()) EXPECT_EQ(f.files[0].index_state, "none");
+  VectorSearchOptions approx = exact;
+  approx.exact = false;
+  SearchStats stats;
+  auto got = Search(*dropped, q, approx, &stats).ValueOrDie();
+  EXPECT_EQ(stats.files_index_searched, 0);
+  EXPECT_TRUE(got->GetColumnByName("_rowid")->Equals(truth->GetColumnByName("_rowid")));
+  auto report = dropped->Verify().ValueOrDie();
+  EXPECT_TRUE(report.ok()) << (report.problems.empty() ? "" : report.problems[0]);
+  auto again = dropped->DropIndex().status();
+  EXPECT_NE(again.message().find("no index to drop"), std::string::npos) << again.ToString();
+  EXPECT_NE(dropped->DropIndex("nope").status().message().find("nope"), std::string::npos);
+  // An index again.
+  auto p = dropped->vector_column().ValueOrDie();
+  p.index_type = IndexType::kHnsw;
+  ASSERT_TRUE(dropped->CreateIndex(p).ok());
+  ASSERT_EQ(Latest()->BuildPendingIndexes().ValueOrDie(), 3);
+  stats = {};
+  got = Search(*Latest(), q, approx, &stats).ValueOrDie();
+  EXPECT_GT(stats.files_index_searched, 0);
+  EXPECT_EQ(got->num_rows(), 10);
+}
+
 // Writers on many threads increment the same rows: every increment lands
 // (a conflict runs the update again on the newest version), none is lost.
 TEST_F(ChangesTest, ConcurrentUpdatesLoseNothing) {

@@ -155,8 +155,10 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
         }
         t.file_column = *name;
         auto info = t.reader->vector_column(t.file_column);
+        // A column whose index was dropped (policy none) is scanned exactly
+        // even where a file still holds the old index's bytes.
         t.has_index = !options.exact && df.index_state() == table::INDEX_STATE_INDEXED &&
-                      info.ok() && (*info)->has_section;
+                      policy.index_type != IndexType::kNone && info.ok() && (*info)->has_section;
         if (t.has_index) {
           ARROW_ASSIGN_OR_RAISE(t.index, t.reader->LoadIndex(t.file_column));
           t.shared_codebook = SharedIvfPqCodebookOf(*t.index);

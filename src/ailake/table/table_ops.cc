@@ -210,6 +210,59 @@ arrow::Result<uint64_t> Table::CreateIndex(const VectorStoragePolicy& policy) co
   return r->manifest.version();
 }
 
+arrow::Result<uint64_t> Table::DropIndex(std::string_view vector_column) const {
+  ARROW_ASSIGN_OR_RAISE(VectorStoragePolicy policy, this->vector_column(vector_column));
+  auto r = ctx_->manifests.Commit(
+      "index", "drop_index " + policy.vector_column,
+      [&](const Manifest* latest) -> arrow::Result<Manifest> {
+        Manifest m = *latest;
+        m.clear_tag();
+        const int32_t id = table::TopLevelFieldId(m, policy.vector_column);
+        table::VectorColumn* vc = nullptr;
+        for (auto& c : *m.mutable_vector_columns()) {
+          if (c.field_id() == id) vc = &c;
+        }
+        if (id < 0 || vc == nullptr) {
+          return arrow::Status::KeyError("table '", uri(), "' has no vector column '",
+                                         policy.vector_column, "'");
+        }
+        ARROW_ASSIGN_OR_RAISE(VectorStoragePolicy next,
+                              table::PolicyFromProto(*vc, policy.vector_column));
+        if (next.index_type == IndexType::kNone) {
+          return arrow::Status::Invalid("vector column '", policy.vector_column,
+                                        "' has no index to drop");
+        }
+        next.index_type = IndexType::kNone;
+        *vc = table::PolicyToProto(next, id);
+        // The column's other vector columns that still have an index.
+        std::vector<int32_t> indexed;
+        for (const auto& c : m.vector_columns()) {
+          if (c.field_id() != id && c.index_type() != static_cast<uint32_t>(IndexType::kNone)) {
+            indexed.push_back(c.field_id());
+          }
+        }
+        // A file of only this column owes no index any more; a file that also
+        // holds an indexed column keeps its state (searches of this column
+        // skip the index: its policy says none).
+        for (auto& f : *m.mutable_fragments()) {
+          for (auto& df : *f.mutable_files()) {
+            const auto& fields = df.vector_fields();
+            if (std::find(fields.begin(), fields.end(), id) == fields.end()) continue;
+            const bool other = std::any_of(fields.begin(), fields.end(), [&](int32_t v) {
+              return std::find(indexed.begin(), indexed.end(), v) != indexed.end();
+            });
+            if (!other) {
+              df.set_index_state(table::INDEX_STATE_NONE);
+              df.set_pending_index_type(0);
+            }
+          }
+        }
+        return m;
+      });
+  ARROW_RETURN_NOT_OK(r.status());
+  return r->manifest.version();
+}
+
 arrow::Result<uint64_t> Table::RenameColumn(const std::string& from, const std::string& to) const {
   if (to.empty() || to == "_rowid" || to == "_distance") {
     return arrow::Status::Invalid("column name '", to, "' is reserved or empty");

@@ -97,8 +97,6 @@ void CheckIndexState(const Manifest& m, const DataFile& df, const AilakeFileRead
       if (v.name == name) info = &v;
     }
     if (!info) continue;
-    const bool indexed = info->has_section && info->section.index_type != IndexType::kNone &&
-                         info->section.index_bytes > 0;
     switch (df.index_state()) {
       case table::INDEX_STATE_INDEXED:
         if (!info->has_section) {
@@ -107,14 +105,10 @@ void CheckIndexState(const Manifest& m, const DataFile& df, const AilakeFileRead
         }
         break;
       case table::INDEX_STATE_PENDING:
-        // Owed an index: a file may still carry the one Table::CreateIndex
-        // is replacing (searches scan it exactly until the new one is in).
-        break;
       case table::INDEX_STATE_NONE:
-        if (indexed) {
-          problems->push_back(df.path() + ": the manifest says not indexed, column '" + name +
-                              "' has an index");
-        }
+        // Owed an index, or none: a file may still carry the index that
+        // Table::CreateIndex is replacing or Table::DropIndex dropped; searches
+        // scan it exactly, and Optimize rewrites it without one.
         break;
       default:
         problems->push_back(df.path() + ": unknown index state " +

@@ -81,11 +81,11 @@ arrow::Status Tour(const std::string& dir) {
 
   // 3. Search with a filter applied inside the index search: k rows come back.
   const std::span<const float> query(&vectors[1234 * kDim], kDim);
-  ailake::VectorSearchOptions search;
+  ailake::SearchOptions search;
   search.k = 5;
   search.filter = ailake::ParseFilter("category = 'b'").ValueOrDie();
   search.columns = {"id", "category"};
-  ARROW_ASSIGN_OR_RAISE(auto hits, ailake::Search(*table, query, search));
+  ARROW_ASSIGN_OR_RAISE(auto hits, table->Search(query, search));
   ARROW_ASSIGN_OR_RAISE(hits, hits->CombineChunks());
   auto top = std::static_pointer_cast<arrow::Int64Array>(hits->GetColumnByName("id")->chunk(0));
   auto dist =
@@ -122,13 +122,13 @@ arrow::Status Tour(const std::string& dir) {
   ARROW_ASSIGN_OR_RAISE(auto merged, ailake::MergeInsert(table, source, merge));
   std::cout << "merge: " << merged.rows_updated << " updated, " << merged.rows_inserted
             << " inserted (version " << merged.version << ")\n";
-  ARROW_ASSIGN_OR_RAISE(table, table->Latest());
+  table = merged.table;  // every change returns the table at the version it committed
   ARROW_RETURN_NOT_OK(Check(updated.rows_updated == 10 && merged.rows_updated == 10 &&
                                 merged.rows_inserted == 10 && table->num_rows() == 3010,
                             "10 rows updated, 10 replaced and 10 added: 3010 rows"));
   ailake::ScanOptions upper;
   upper.filter = ailake::ParseFilter("category IN ('A', 'B', 'C')").ValueOrDie();
-  ARROW_ASSIGN_OR_RAISE(auto shouted, ailake::Scan(table, upper));
+  ARROW_ASSIGN_OR_RAISE(auto shouted, table->Scan(upper));
   ARROW_RETURN_NOT_OK(Check(shouted->num_rows() == 10, "the updated rows are upper case"));
 
   // 6. Time travel: the version written before the changes, then restore it.
@@ -137,13 +137,12 @@ arrow::Status Tour(const std::string& dir) {
       Check(before->num_rows() == 3000, "version " + std::to_string(written) + " has 3000 rows"));
   ARROW_ASSIGN_OR_RAISE(auto versions, table->Versions());
   for (const auto& v : versions) {
-    std::cout << "  version " << v.version << ": " << v.operation << ", " << v.num_rows
+    std::cout << "  version " << v.version << ": " << v.operation_name << ", " << v.num_rows
               << " rows\n";
   }
-  ARROW_ASSIGN_OR_RAISE(uint64_t restored, table->Restore(written));
-  ARROW_ASSIGN_OR_RAISE(table, table->Latest());
+  ARROW_ASSIGN_OR_RAISE(table, table->Restore(written));
   ARROW_RETURN_NOT_OK(Check(
-      table->version() == restored && table->num_rows() == 3000,
+      table->num_rows() == 3000,
       "restored: the newest version has version " + std::to_string(written) + "'s 3000 rows"));
   return arrow::Status::OK();
 }

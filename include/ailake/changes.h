@@ -46,6 +46,7 @@ struct UpdateOptions {
 struct UpdateResult {
   int64_t rows_updated = 0;
   uint64_t version = 0;  // the version committed (the table's, unchanged, when no row matched)
+  std::shared_ptr<Table> table;  // the table at `version`
 };
 
 // Sets columns of the live rows matching `where`. A column named twice, one
@@ -67,6 +68,7 @@ struct MergeInsertResult {
   int64_t rows_updated = 0;
   int64_t rows_deleted = 0;
   uint64_t version = 0;  // the version committed (the table's, unchanged, when nothing changed)
+  std::shared_ptr<Table> table;  // the table at `version`
 };
 
 // An upsert in one version, as SQL's MERGE: `source` rows are matched to the

@@ -336,7 +336,17 @@ class AilakeFileReader {
   // is left as it is. Call right after Open, before sharing the reader.
   arrow::Status DeclareVectorColumn(const VectorStoragePolicy& policy);
 
-  // Up to k nearest rows of this file (row = position in the file).
+  // The k nearest rows of this file, ascending by distance, as Arrow: the
+  // columns of options.columns (empty = all but vector columns), then
+  // "_rowid" (uint64: the row's position in the file, what Take takes) and
+  // "_distance" (float32), the names a table search uses. options.filter
+  // (evaluated on this file's columns) and options.allowed restrict the rows
+  // inside the search; options.exact scans the stored vectors instead of the
+  // index. prune and fragment_ids are for tables and refused.
+  arrow::Result<std::shared_ptr<arrow::Table>> Search(std::span<const float> query,
+                                                      const SearchOptions& options) const;
+  // The same as (row = position in the file, distance) pairs, without
+  // reading any column: the thin form the table layer searches files with.
   arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query, uint32_t k,
                                               const SearchParams& params = {},
                                               const RowFilter* filter = nullptr,
@@ -365,6 +375,10 @@ class AilakeFileReader {
 
  private:
   explicit AilakeFileReader(std::unique_ptr<Impl> impl);
+  arrow::Result<std::vector<Neighbor>> SearchColumn(std::span<const float> query, uint32_t k,
+                                                    const SearchParams& params,
+                                                    const RowFilter* filter,
+                                                    std::string_view column, bool exact) const;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -23,16 +23,10 @@
 #include <arrow/result.h>
 
 #include "ailake/policy.h"
-#include "ailake/vectors.h"  // VectorView, RowFilter
+#include "ailake/search_options.h"  // SearchOptions, SearchParams
+#include "ailake/vectors.h"         // VectorView, RowFilter
 
 namespace ailake {
-
-// Per-call search parameters; 0 means "the index's default".
-struct SearchParams {
-  uint32_t ef = 0;             // HNSW: candidate list size (>= k is enforced)
-  uint32_t nprobe = 0;         // IVF-PQ: inverted lists probed
-  uint32_t refine_factor = 0;  // IVF-PQ: k * refine_factor candidates re-ranked exactly
-};
 
 struct Neighbor {
   uint32_t row = 0;       // position of the row in the indexed VectorView (0 .. size-1)
@@ -70,6 +64,15 @@ class VectorIndex {
       std::span<const float> queries, uint32_t num_queries, uint32_t k,
       const SearchParams& params = {}, const RowFilter* filter = nullptr,
       uint32_t num_threads = 0) const;
+
+  // The same with the SearchOptions every layer takes: k, params, allowed
+  // and num_threads (batches). An index has no columns: filter,
+  // vector_column, columns, exact, prune and fragment_ids are refused.
+  arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query,
+                                              const SearchOptions& options) const;
+  arrow::Result<std::vector<std::vector<Neighbor>>> SearchBatch(std::span<const float> queries,
+                                                                uint32_t num_queries,
+                                                                const SearchOptions& options) const;
 
   // The index as one versioned, little-endian blob (docs/FORMAT.md, "Index blobs").
   virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const = 0;

@@ -10,6 +10,9 @@
 // index search, and deleted rows are never allowed, so k rows come back
 // whenever k live rows match.
 //
+// Table::Search, SearchBatch, Scan and ScanBatches (table.h) are these
+// functions; SearchOptions and ScanOptions are in search_options.h.
+//
 // Thread safety: Search, SearchBatch, Scan and ScanBatches may run from many
 // threads at once on one Table (a RecordBatchReader from ScanBatches is
 // consumed by one thread at a time).
@@ -28,16 +31,10 @@
 #include <arrow/table.h>
 
 #include "ailake/index.h"
+#include "ailake/search_options.h"
 #include "ailake/table.h"
 
 namespace ailake {
-
-struct ScanOptions {
-  std::vector<std::string> columns;  // empty = all
-  std::optional<arrow::compute::Expression> filter;
-  int64_t limit = -1;  // < 0 = no limit
-  bool with_row_id = false;
-};
 
 // Streams the table's live rows fragment by fragment.
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanBatches(
@@ -45,38 +42,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanBatches(
 arrow::Result<std::shared_ptr<arrow::Table>> Scan(std::shared_ptr<const Table> table,
                                                   const ScanOptions& options = {});
 
-struct VectorSearchOptions {
-  uint32_t k = 10;
-  std::string vector_column;  // empty = the table's first vector column
-  SearchParams params;        // per-call index parameters (ef, nprobe, refine_factor)
-  std::optional<arrow::compute::Expression> filter;
-  std::vector<std::string> columns;  // returned columns; empty = all but vector columns
-  bool exact = false;                // exact distances from every file's stored vectors, no index
-  bool prune = true;                 // centroid/radius file pruning (never drops a true top-k row);
-                                     // exact with prune off scans every row (the ground truth)
-  uint32_t num_threads = 0;          // 0 = all cores
-  // Non-empty: search only these fragments (a share of a distributed search;
-  // merging the shares' top-k gives the whole table's). An id the version
-  // does not have is an error.
-  std::vector<uint64_t> fragment_ids;
-};
-
-struct SearchStats {
-  int files = 0;
-  int files_pruned = 0;
-  int files_index_searched = 0;
-  int files_exact_scanned = 0;
-  // Requests to the table's store during the call (remote stores only), and
-  // the read cache's hits and misses. Counted per store: calls running at
-  // the same time on one table see each other's requests.
-  IoStats io;
-};
-
 // The k nearest live rows, ascending by distance, with the chosen columns plus
 // "_distance" (float32) and "_rowid" (uint64).
 arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
                                                     std::span<const float> query,
-                                                    const VectorSearchOptions& options = {},
+                                                    const SearchOptions& options = {},
                                                     SearchStats* stats = nullptr);
 
 // Many queries in one call: `queries` is num_queries x dim, row-major. Per
@@ -87,7 +57,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
 arrow::Result<std::shared_ptr<arrow::Table>> SearchBatch(const Table& table,
                                                          std::span<const float> queries,
                                                          uint32_t num_queries,
-                                                         const VectorSearchOptions& options = {},
+                                                         const SearchOptions& options = {},
                                                          SearchStats* stats = nullptr);
 
 // Compiles a SQL-like filter ("category = 3 AND (price < 10.5 OR name LIKE 'a%')",

@@ -40,6 +40,7 @@
 #include "ailake/file.h"
 #include "ailake/policy.h"
 #include "ailake/row_id.h"
+#include "ailake/search_options.h"
 #include "ailake/storage.h"
 
 namespace ailake {
@@ -47,22 +48,60 @@ namespace ailake {
 namespace table {
 class Manifest;
 struct TableContext;
+class TableAccess;
 }  // namespace table
+
+class Table;
+
+// What a version did. kOther: an operation this release does not name (a
+// newer writer's, or an Iceberg snapshot's "overwrite" / "replace"); its
+// recorded name is in TableVersion::operation_name.
+enum class TableOperation {
+  kCreate,
+  kAppend,
+  kDelete,
+  kUpdate,
+  kMerge,
+  kIndex,     // an index built, created or dropped (CreateIndex, DropIndex)
+  kCodebook,  // a shared IVF-PQ codebook trained
+  kCompact,   // fragments merged (Optimize, Compact)
+  kAddColumns,
+  kDropColumns,
+  kRename,
+  kRestore,
+  kSetProperties,  // a table setting (storage format, Iceberg view)
+  kOther,
+};
+// "create", "append", "delete", "update", "merge", "index", "codebook",
+// "compact", "add_columns", "drop_columns", "rename", "restore",
+// "set_properties"; "other" for kOther.
+std::string_view TableOperationName(TableOperation op);
+// The operation a recorded name stands for; kOther when it names none.
+TableOperation ParseTableOperation(std::string_view name);
 
 struct TableVersion {
   uint64_t version = 0;
   uint64_t timestamp_micros = 0;
-  std::string operation;  // create, append, delete, index, compact, add_columns, ...
+  TableOperation operation = TableOperation::kOther;
+  std::string operation_name;  // as recorded (TableOperationName, or another writer's name)
   std::string detail;
   int64_t num_rows = 0;  // live rows
   int num_fragments = 0;
 };
 
+// Whether a data file carries the index its vector columns owe.
+enum class IndexState {
+  kNone,     // no vector column, or the column has no index
+  kPending,  // owes an index (a deferred write, CreateIndex): searched by exact scan
+  kIndexed,  // carries it
+};
+std::string_view IndexStateName(IndexState s);  // "none", "pending", "indexed"
+
 struct DataFileInfo {
   std::string path;  // relative to the table root
   uint64_t size_bytes = 0;
-  std::string index_state;
-  FileFormat format = FileFormat::kParquet;  // the file's container  // none, pending, indexed
+  IndexState index_state = IndexState::kNone;
+  FileFormat format = FileFormat::kParquet;  // the file's container
   std::vector<std::string> columns;
 };
 
@@ -91,6 +130,7 @@ struct CompactionResult {
   int fragments_added = 0;
   int64_t rows_dropped = 0;  // deleted rows physically removed
   uint64_t version = 0;
+  std::shared_ptr<Table> table;  // the table at `version`
 };
 
 // Optimize: the table's layout and indexes brought to their efficient state.
@@ -120,11 +160,18 @@ struct OptimizeResult {
   int merges = 0;  // merge commits
   int fragments_removed = 0;
   int fragments_added = 0;
-  int64_t rows_rewritten = 0;  // live rows written again by merges
-  int64_t rows_dropped = 0;    // deleted rows physically removed
-  int codebooks_trained = 0;   // shared IVF-PQ codebooks trained on pending files
-  int indexes_built = 0;       // pending files indexed
-  uint64_t version = 0;        // the table's version afterwards
+  int64_t rows_rewritten = 0;    // live rows written again by merges
+  int64_t rows_dropped = 0;      // deleted rows physically removed
+  int codebooks_trained = 0;     // shared IVF-PQ codebooks trained on pending files
+  int indexes_built = 0;         // pending files indexed
+  uint64_t version = 0;          // the table's version afterwards
+  std::shared_ptr<Table> table;  // the table at `version`
+};
+
+// What Table::Delete did.
+struct DeleteResult {
+  int64_t rows_deleted = 0;
+  std::shared_ptr<Table> table;  // the version committed (this table's if none matched)
 };
 
 struct CleanupOptions {
@@ -199,7 +246,10 @@ struct IcebergImportOptions {
   IndexBuildOptions index_build;
 };
 
-class Table {
+// Every call that changes the table commits a new version and returns it as
+// a new Table (or in a result that holds it); the Table it was called on
+// stays the version it was.
+class Table : public std::enable_shared_from_this<Table> {
  public:
   ~Table();
 
@@ -256,16 +306,16 @@ class Table {
   // own, so a table may hold both after SetStorageFormat).
   FileFormat storage_format() const;
   // Changes the container of the data files written from now on (commits a
-  // version when it changes; returns the table's version). Existing files
+  // version when it changes; returns the latest table). Existing files
   // stay as they are until Optimize rewrites them: it rewrites every
   // fragment stored in another format (and every merge writes this one).
-  arrow::Result<uint64_t> SetStorageFormat(FileFormat format) const;
+  arrow::Result<std::shared_ptr<Table>> SetStorageFormat(FileFormat format) const;
 
   arrow::Result<std::vector<TableVersion>> Versions() const;
   arrow::Result<std::shared_ptr<Table>> Checkout(uint64_t version) const;
   arrow::Result<std::shared_ptr<Table>> Latest() const;
   // Commits a new version whose content is that of `version`; returns it.
-  arrow::Result<uint64_t> Restore(uint64_t version) const;
+  arrow::Result<std::shared_ptr<Table>> Restore(uint64_t version) const;
   // Tags name versions: CreateTag names `version` (which must exist; a name
   // taken is AlreadyExists), DeleteTag removes a name, Tags lists them by
   // name, CheckoutTag opens the version a tag names. Cleanup keeps tagged
@@ -311,8 +361,8 @@ class Table {
   // Switches publishing on (catching up every kept version at once) or off
   // (the view's metadata is removed, so no engine reads a view that stopped
   // following the table; Cleanup removes its other files). Commits a version
-  // when the setting changes; returns the table's version.
-  arrow::Result<uint64_t> SetIcebergView(bool enabled) const;
+  // when the setting changes; returns the latest table.
+  arrow::Result<std::shared_ptr<Table>> SetIcebergView(bool enabled) const;
   arrow::Result<VerifyReport> Verify(
       const std::function<void(int64_t done, int64_t total)>& progress = {}) const;
 
@@ -321,13 +371,35 @@ class Table {
   arrow::Result<std::shared_ptr<arrow::Table>> ReadFragment(
       uint64_t fragment_id, const std::vector<std::string>& columns = {},
       bool with_row_id = false) const;
-  // Rows by id, in the order given. Deleted or unknown ids are an error.
+  // Rows by id (the "_rowid" values Search and Scan return), in the order
+  // given. Deleted or unknown ids are an error.
   arrow::Result<std::shared_ptr<arrow::Table>> Take(std::span<const RowId> row_ids,
                                                     const std::vector<std::string>& columns = {},
                                                     bool with_row_id = false) const;
 
-  // Deletes the rows matching `predicate`; returns how many. Commits.
-  arrow::Result<int64_t> Delete(const arrow::compute::Expression& predicate) const;
+  // Reading (the query layer, query.h): the k nearest live rows to `query`,
+  // ascending by "_distance" (float32), with options.columns and "_rowid"
+  // (uint64, for Take); the filter applies inside the index search, so k
+  // rows come back whenever k live rows match. `allowed` (row positions) is
+  // for indexes and files and is refused here.
+  arrow::Result<std::shared_ptr<arrow::Table>> Search(std::span<const float> query,
+                                                      const SearchOptions& options = {},
+                                                      SearchStats* stats = nullptr) const;
+  // Many queries (num_queries x dim, row-major) in one call: the same rows as
+  // Search per query, after a first column "_query" (uint32, the query's row).
+  arrow::Result<std::shared_ptr<arrow::Table>> SearchBatch(std::span<const float> queries,
+                                                           uint32_t num_queries,
+                                                           const SearchOptions& options = {},
+                                                           SearchStats* stats = nullptr) const;
+  // Live rows (with "_rowid" if options.with_row_id), all at once or streamed
+  // fragment by fragment (the reader keeps this table alive).
+  arrow::Result<std::shared_ptr<arrow::Table>> Scan(const ScanOptions& options = {}) const;
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanBatches(
+      ScanOptions options = {}) const;
+
+  // Deletes the rows matching `predicate`. Commits (nothing when no live
+  // row matches).
+  arrow::Result<DeleteResult> Delete(const arrow::compute::Expression& predicate) const;
   arrow::Result<CompactionResult> Compact(const CompactionOptions& options = {}) const;
   // Adds columns computed for every existing row: `values(fragment rows)`
   // returns the new columns for a fragment's physical rows (deleted ones
@@ -335,12 +407,13 @@ class Table {
   // are not rewritten. Vector columns among them need a policy (and get an index).
   using ColumnFiller = std::function<arrow::Result<std::shared_ptr<arrow::RecordBatch>>(
       const std::shared_ptr<arrow::Table>& fragment_rows)>;
-  arrow::Result<uint64_t> AddColumns(
+  arrow::Result<std::shared_ptr<Table>> AddColumns(
       const std::shared_ptr<arrow::Schema>& new_fields, const ColumnFiller& values,
       const std::vector<VectorStoragePolicy>& new_vector_columns = {},
       const std::vector<std::string>& input_columns = {}) const;
-  arrow::Result<uint64_t> DropColumns(const std::vector<std::string>& names) const;
-  arrow::Result<uint64_t> RenameColumn(const std::string& from, const std::string& to) const;
+  arrow::Result<std::shared_ptr<Table>> DropColumns(const std::vector<std::string>& names) const;
+  arrow::Result<std::shared_ptr<Table>> RenameColumn(const std::string& from,
+                                                     const std::string& to) const;
 
   // Merges and indexes as OptimizeOptions describes, committing each merge
   // on its own (an interrupted optimize loses nothing: each commit is
@@ -366,13 +439,13 @@ class Table {
   // rebuilds each file's section, one commit per file, copying its data
   // bytes unchanged. Writers opened before keep the old setting for the
   // files they write. Returns the version committed.
-  arrow::Result<uint64_t> CreateIndex(const VectorStoragePolicy& policy) const;
+  arrow::Result<std::shared_ptr<Table>> CreateIndex(const VectorStoragePolicy& policy) const;
   // Removes vector column `vector_column`'s index (empty: the first vector
   // column): commits the column with no index, its files searched by exact
   // scan from then on. The files are not rewritten; their index bytes stay
   // until Optimize rewrites them (and Cleanup removes the old files).
   // CreateIndex gives the column an index again. Returns the version committed.
-  arrow::Result<uint64_t> DropIndex(std::string_view vector_column = {}) const;
+  arrow::Result<std::shared_ptr<Table>> DropIndex(std::string_view vector_column = {}) const;
 
   // Builds the indexes owed by deferred writes (also what a restarted process
   // runs to finish work a dead one left). Returns the number of files indexed.
@@ -392,17 +465,17 @@ class Table {
                                         const FileWriteOptions& file = {}) const;
   // Commits staged files as one append: one version, atomic. Fails (and
   // commits nothing) if the schema changed since they were staged.
-  arrow::Result<uint64_t> CommitStaged(std::span<const std::string> staged) const;
+  arrow::Result<std::shared_ptr<Table>> CommitStaged(std::span<const std::string> staged) const;
   // Replaces rows in one version (Python's update and merge_insert): deletes
   // `row_ids` (live rows of this version) and adds the staged files, so
   // readers see the old rows or the new ones, never both or neither.
-  // `operation` ("update" or "merge") names the version. A replaced row
+  // `operation` (kUpdate or kMerge) names the version. A replaced row
   // deleted meanwhile, its fragment rewritten (a merge by Optimize), or the
   // schema changed, is a commit conflict: nothing is committed and the
   // caller reads the latest version and tries again.
-  arrow::Result<uint64_t> CommitReplace(std::span<const RowId> row_ids,
-                                        std::span<const std::string> staged,
-                                        const std::string& operation) const;
+  arrow::Result<std::shared_ptr<Table>> CommitReplace(std::span<const RowId> row_ids,
+                                                      std::span<const std::string> staged,
+                                                      TableOperation operation) const;
   // The data files of the latest version that owe an index.
   arrow::Result<std::vector<std::string>> PendingFiles() const;
   // Trains and commits the shared IVF-PQ codebooks owed by pending files;
@@ -414,21 +487,22 @@ class Table {
   arrow::Result<int> BuildPendingIndexesOf(std::span<const std::string> paths,
                                            const IndexBuildOptions& build = {}) const;
 
-  // Internal: for the query layer.
-  const table::Manifest& manifest() const;
-  const std::shared_ptr<table::TableContext>& context() const;
-  // An open reader of a data file (cached across queries and versions);
-  // `size` (bytes, if known) spares a remote store the request to learn it.
+  // An open reader of one of the table's data files (a path as
+  // FragmentInfo lists it), cached across queries and versions, with the
+  // table's shared IVF-PQ codebooks; `size` (bytes, if known) spares a
+  // remote store the request to learn it.
   arrow::Result<std::shared_ptr<AilakeFileReader>> OpenDataFile(const std::string& path,
                                                                 int64_t size = -1) const;
-  // Live-row bitmap of a fragment (bit r = physical row r live), or empty if
-  // no row of it is deleted.
-  arrow::Result<std::vector<uint64_t>> LiveRows(uint64_t fragment_id) const;
 
  private:
+  // The table layer and the query layer reach the manifest and the shared
+  // context only through this (src/ailake/table/table_access.h).
+  friend class table::TableAccess;
   Table(std::shared_ptr<table::TableContext> ctx, std::unique_ptr<table::Manifest> manifest);
   static arrow::Result<std::shared_ptr<Table>> OpenIn(
       const std::shared_ptr<table::TableContext>& ctx, std::optional<uint64_t> version);
+  static arrow::Result<std::shared_ptr<Table>> FromManifest(
+      const std::shared_ptr<table::TableContext>& ctx, table::Manifest manifest);
   std::shared_ptr<table::TableContext> ctx_;
   std::unique_ptr<table::Manifest> manifest_;
   std::shared_ptr<arrow::Schema> schema_;

@@ -30,6 +30,33 @@ struct RowFilter {
   }
 };
 
+// The one owning row set: rows 0 .. num_rows-1 as bits (bit r of word r/64 =
+// row r), the words a RowFilter views. Live rows of a fragment, rows a
+// filter matches, a caller's allow-list all take this form.
+class RowBitmap {
+ public:
+  RowBitmap() = default;
+  // num_rows rows, none set (or all, with `all`).
+  explicit RowBitmap(uint32_t num_rows, bool all = false);
+  // From a mask of one byte per row (non-zero = set).
+  static RowBitmap FromMask(std::span<const uint8_t> mask);
+
+  void Set(uint32_t r) { words_[r >> 6] |= uint64_t{1} << (r & 63); }
+  void Reset(uint32_t r) { words_[r >> 6] &= ~(uint64_t{1} << (r & 63)); }
+  bool Contains(uint32_t r) const { return filter().Contains(r); }
+  // Keeps the rows also in `other` (rows past other.num_rows are dropped).
+  RowBitmap& And(const RowFilter& other);
+  uint64_t Count() const;
+  uint32_t num_rows() const { return num_rows_; }
+  std::span<const uint64_t> words() const { return words_; }
+  // A view for searches; valid while this bitmap lives unchanged.
+  RowFilter filter() const { return RowFilter{words_, num_rows_}; }
+
+ private:
+  std::vector<uint64_t> words_;
+  uint32_t num_rows_ = 0;
+};
+
 // Stored vectors, in the column's precision, possibly in several contiguous
 // segments (for example one per Parquet data page of a memory-mapped file).
 // Every segment but the last holds exactly rows_per_segment rows, so a row is

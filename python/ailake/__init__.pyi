@@ -1,4 +1,5 @@
-"""Type stubs of the ailake package (documentation: python/ailake/__init__.py, docs/PYTHON.md)."""
+"""Type stubs of the ailake package (documentation: the modules of python/ailake, one per
+concept, and docs/PYTHON.md). The public API is described here as the package exports it."""
 import os
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -283,13 +284,25 @@ class File:
         k: int = ...,
         columns: Optional[Sequence[str]] = ...,
         *,
+        filter: Optional[str] = ...,
+        vector_column: str = ...,
+        allowed: Optional[npt.NDArray[np.bool_]] = ...,
+        exact: bool = ...,
+        ef: int = ...,
+        nprobe: int = ...,
+        refine_factor: int = ...,
+    ) -> pa.Table: ...
+    def search_rows(
+        self,
+        query: _Vectors,
+        k: int = ...,
+        *,
         vector_column: str = ...,
         allowed: Optional[npt.NDArray[np.bool_]] = ...,
         ef: int = ...,
         nprobe: int = ...,
         refine_factor: int = ...,
-    ) -> pa.Table: ...
-    def search_rows(self, query: _Vectors, k: int = ..., **kwargs: Any) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+    ) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
     def read(self, columns: Optional[Sequence[str]] = ..., row_start: int = ..., row_end: int = ...) -> pa.Table: ...
     def take(self, rows: Any, columns: Optional[Sequence[str]] = ...) -> pa.Table: ...
     def centroid(self, vector_column: str = ...) -> Tuple[npt.NDArray[np.float32], float]: ...

@@ -8,6 +8,7 @@
 
 #include "ailake/file.h"
 #include "ailake/index.h"
+#include "ailake/query.h"  // ParseFilter
 #include "bindings.h"
 #include "convert.h"
 
@@ -19,13 +20,13 @@ using FloatVector = nb::ndarray<const float, nb::ndim<1>, nb::c_contig, nb::devi
 using Rows = nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using Mask = nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
-// Packs a boolean mask into the bitmap a RowFilter borrows.
-std::vector<uint64_t> PackMask(const Mask& mask) {
-  std::vector<uint64_t> words((mask.shape(0) + 63) / 64, 0);
-  for (size_t i = 0; i < mask.shape(0); ++i) {
-    if (mask.data()[i]) words[i >> 6] |= uint64_t{1} << (i & 63);
+// A boolean mask of the file's rows as the bitmap a RowFilter views.
+RowBitmap MaskBitmap(const Mask& mask, int64_t num_rows) {
+  if (static_cast<int64_t>(mask.shape(0)) != num_rows) {
+    Throw(arrow::Status::Invalid("allowed mask has ", mask.shape(0), " entries, file has ",
+                                 num_rows, " rows"));
   }
-  return words;
+  return RowBitmap::FromMask({reinterpret_cast<const uint8_t*>(mask.data()), mask.shape(0)});
 }
 
 nb::dict ColumnInfo(const VectorColumnInfo& c) {
@@ -89,20 +90,39 @@ class PyFile {
     return ExportReader(arrow::RecordBatchReader::Make({}, r_->schema()).ValueOrDie());
   }
 
-  // (rows, distances) of up to k nearest rows.
-  nb::tuple Search(const FloatVector& query, uint32_t k, std::string column, uint32_t ef,
-                   uint32_t nprobe, uint32_t refine_factor, std::optional<Mask> allowed) const {
+  // AilakeFileReader::Search with SearchOptions: an Arrow stream of the
+  // columns, "_rowid" and "_distance".
+  nb::object Search(const FloatVector& query, uint32_t k, std::string column,
+                    std::optional<std::vector<std::string>> columns,
+                    std::optional<std::string> filter, bool exact, uint32_t ef, uint32_t nprobe,
+                    uint32_t refine_factor, std::optional<Mask> allowed) const {
+    SearchOptions o;
+    o.k = k;
+    o.vector_column = std::move(column);
+    if (columns) o.columns = std::move(*columns);
+    if (filter) o.filter = Value(ParseFilter(*filter));
+    o.exact = exact;
+    o.params = SearchParams{ef, nprobe, refine_factor};
+    RowBitmap bits;
+    RowFilter rows;
+    if (allowed) {
+      bits = MaskBitmap(*allowed, r_->num_rows());
+      rows = bits.filter();
+      o.allowed = &rows;
+    }
+    std::span<const float> q(query.data(), query.shape(0));
+    return ExportTable(Value(NoGil([&] { return r_->Search(q, o); })));
+  }
+
+  // (rows, distances) of up to k nearest rows, no column read.
+  nb::tuple SearchRows(const FloatVector& query, uint32_t k, std::string column, uint32_t ef,
+                       uint32_t nprobe, uint32_t refine_factor, std::optional<Mask> allowed) const {
     SearchParams params{ef, nprobe, refine_factor};
-    std::vector<uint64_t> words;
+    RowBitmap bits;
     RowFilter filter;
     if (allowed) {
-      if (static_cast<int64_t>(allowed->shape(0)) != r_->num_rows()) {
-        Throw(arrow::Status::Invalid("allowed mask has ", allowed->shape(0), " entries, file has ",
-                                     r_->num_rows(), " rows"));
-      }
-      words = PackMask(*allowed);
-      filter.words = words;
-      filter.num_rows = static_cast<uint32_t>(allowed->shape(0));
+      bits = MaskBitmap(*allowed, r_->num_rows());
+      filter = bits.filter();
     }
     std::span<const float> q(query.data(), query.shape(0));
     auto hits =
@@ -166,6 +186,9 @@ void BindFiles(nb::module_& m) {
       .def("vector_columns", &PyFile::vector_columns)
       .def("schema_stream", &PyFile::SchemaStream)
       .def("search", &PyFile::Search, nb::arg("query"), nb::arg("k"), nb::arg("column"),
+           nb::arg("columns").none(), nb::arg("filter").none(), nb::arg("exact"), nb::arg("ef"),
+           nb::arg("nprobe"), nb::arg("refine_factor"), nb::arg("allowed").none())
+      .def("search_rows", &PyFile::SearchRows, nb::arg("query"), nb::arg("k"), nb::arg("column"),
            nb::arg("ef"), nb::arg("nprobe"), nb::arg("refine_factor"), nb::arg("allowed").none())
       .def("read", &PyFile::Read, nb::arg("columns").none(), nb::arg("row_start"),
            nb::arg("row_end"))

@@ -176,19 +176,16 @@ class PyIndex {
     }
     if (k == 0) Throw(arrow::Status::Invalid("k must be at least 1"));
     k = std::max<uint32_t>(1, std::min(k, index_->size()));
-    std::vector<uint64_t> words;
+    RowBitmap bits;
     RowFilter filter;
     if (allowed) {
       if (allowed->shape(0) != index_->size()) {
         Throw(arrow::Status::Invalid("allowed mask has ", allowed->shape(0),
                                      " entries, the index has ", index_->size(), " rows"));
       }
-      words.assign((allowed->shape(0) + 63) / 64, 0);
-      for (size_t i = 0; i < allowed->shape(0); ++i) {
-        if (allowed->data()[i]) words[i >> 6] |= uint64_t{1} << (i & 63);
-      }
-      filter.words = words;
-      filter.num_rows = index_->size();
+      bits = RowBitmap::FromMask(
+          {reinterpret_cast<const uint8_t*>(allowed->data()), allowed->shape(0)});
+      filter = bits.filter();
     }
     SearchParams params{ef, nprobe, refine_factor};
     std::span<const float> q(queries.data(), nq * queries.shape(1));

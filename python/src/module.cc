@@ -1,6 +1,7 @@
-// _ailake: the C++ core of the Python package (python/ailake/__init__.py is
-// the public API). Arrow data crosses through the Arrow C stream/data
-// interface; the GIL is released around I/O, index builds and searches.
+// _ailake: the C++ core of the Python package (python/ailake/, its modules
+// re-exported by __init__.py, is the public API). Arrow data crosses through
+// the Arrow C stream/data interface; the GIL is released around I/O, index
+// builds and searches.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 

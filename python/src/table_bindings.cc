@@ -282,7 +282,7 @@ class PyTable {
         nb::dict fd;
         fd["path"] = file.path;
         fd["size_bytes"] = file.size_bytes;
-        fd["index_state"] = file.index_state;
+        fd["index_state"] = std::string(IndexStateName(file.index_state));
         fd["format"] = std::string(FileFormatName(file.format));
         fd["columns"] = file.columns;
         files.push_back(fd);
@@ -297,13 +297,13 @@ class PyTable {
                     std::optional<std::vector<std::string>> columns, std::string vector_column,
                     uint32_t ef, uint32_t nprobe, uint32_t refine_factor, bool exact, bool prune,
                     uint32_t num_threads, std::vector<uint64_t> fragment_ids) const {
-    VectorSearchOptions o =
-        SearchOptions(k, std::move(filter), std::move(columns), std::move(vector_column), ef,
-                      nprobe, refine_factor, exact, prune, num_threads);
+    SearchOptions o =
+        MakeSearchOptions(k, std::move(filter), std::move(columns), std::move(vector_column), ef,
+                          nprobe, refine_factor, exact, prune, num_threads);
     o.fragment_ids = std::move(fragment_ids);
     std::span<const float> q(query.data(), query.shape(0));
     SearchStats stats;
-    auto result = Value(NoGil([&] { return ailake::Search(*t_, q, o, &stats); }));
+    auto result = Value(NoGil([&] { return t_->Search(q, o, &stats); }));
     last_stats_ = stats;
     return ExportTable(std::move(result));
   }
@@ -313,24 +313,24 @@ class PyTable {
                          uint32_t ef, uint32_t nprobe, uint32_t refine_factor, bool exact,
                          bool prune, uint32_t num_threads,
                          std::vector<uint64_t> fragment_ids) const {
-    VectorSearchOptions o =
-        SearchOptions(k, std::move(filter), std::move(columns), std::move(vector_column), ef,
-                      nprobe, refine_factor, exact, prune, num_threads);
+    SearchOptions o =
+        MakeSearchOptions(k, std::move(filter), std::move(columns), std::move(vector_column), ef,
+                          nprobe, refine_factor, exact, prune, num_threads);
     o.fragment_ids = std::move(fragment_ids);
     const auto nq = static_cast<uint32_t>(queries.shape(0));
     std::span<const float> q(queries.data(), queries.shape(0) * queries.shape(1));
     SearchStats stats;
-    auto result = Value(NoGil([&] { return ailake::SearchBatch(*t_, q, nq, o, &stats); }));
+    auto result = Value(NoGil([&] { return t_->SearchBatch(q, nq, o, &stats); }));
     last_stats_ = stats;
     return ExportTable(std::move(result));
   }
 
-  static VectorSearchOptions SearchOptions(uint32_t k, std::optional<std::string> filter,
-                                           std::optional<std::vector<std::string>> columns,
-                                           std::string vector_column, uint32_t ef, uint32_t nprobe,
-                                           uint32_t refine_factor, bool exact, bool prune,
-                                           uint32_t num_threads) {
-    VectorSearchOptions o;
+  static SearchOptions MakeSearchOptions(uint32_t k, std::optional<std::string> filter,
+                                         std::optional<std::vector<std::string>> columns,
+                                         std::string vector_column, uint32_t ef, uint32_t nprobe,
+                                         uint32_t refine_factor, bool exact, bool prune,
+                                         uint32_t num_threads) {
+    SearchOptions o;
     o.k = k;
     o.vector_column = std::move(vector_column);
     o.params.ef = ef;
@@ -400,7 +400,7 @@ class PyTable {
       nb::dict d;
       d["version"] = v.version;
       d["timestamp_micros"] = v.timestamp_micros;
-      d["operation"] = v.operation;
+      d["operation"] = v.operation_name;
       d["detail"] = v.detail;
       d["num_rows"] = v.num_rows;
       d["num_fragments"] = v.num_fragments;
@@ -430,12 +430,17 @@ class PyTable {
   void Refresh() {
     t_ = Value(NoGil([&] { return t_->Latest(); }));
   }
+  // Moves to the version a change committed; returns its number.
+  uint64_t Adopt(arrow::Result<std::shared_ptr<Table>> committed) {
+    t_ = Value(std::move(committed));
+    return t_->version();
+  }
 
   int64_t Delete(const std::string& filter) {
     auto expr = Value(ParseFilter(filter));
-    int64_t n = Value(NoGil([&] { return t_->Delete(expr); }));
-    Refresh();
-    return n;
+    DeleteResult r = Value(NoGil([&] { return t_->Delete(expr); }));
+    t_ = std::move(r.table);
+    return r.rows_deleted;
   }
 
   static OptimizeOptions MakeOptimizeOptions(int merge_factor, int64_t max_rows_per_fragment,
@@ -527,15 +532,11 @@ class PyTable {
       }
     };
     std::vector<std::string> inputs = input_columns.value_or(std::vector<std::string>{});
-    uint64_t v = Value(NoGil([&] { return t_->AddColumns(schema, filler, policies, inputs); }));
-    Refresh();
-    return v;
+    return Adopt(NoGil([&] { return t_->AddColumns(schema, filler, policies, inputs); }));
   }
 
   uint64_t DropColumns(const std::vector<std::string>& names) {
-    uint64_t v = Value(NoGil([&] { return t_->DropColumns(names); }));
-    Refresh();
-    return v;
+    return Adopt(NoGil([&] { return t_->DropColumns(names); }));
   }
 
   nb::bytes StageWrite(nb::handle data, bool deferred) const {
@@ -548,9 +549,7 @@ class PyTable {
     std::vector<std::string> s;
     s.reserve(staged.size());
     for (const auto& b : staged) s.emplace_back(b.c_str(), b.size());
-    uint64_t v = Value(NoGil([&] { return t_->CommitStaged(s); }));
-    Refresh();
-    return v;
+    return Adopt(NoGil([&] { return t_->CommitStaged(s); }));
   }
 
   uint64_t CommitReplace(const RowIds& ids, const std::vector<nb::bytes>& staged,
@@ -559,9 +558,8 @@ class PyTable {
     s.reserve(staged.size());
     for (const auto& b : staged) s.emplace_back(b.c_str(), b.size());
     std::span<const RowId> span(ids.data(), ids.shape(0));
-    uint64_t v = Value(NoGil([&] { return t_->CommitReplace(span, s, operation); }));
-    Refresh();
-    return v;
+    const TableOperation op = ParseTableOperation(operation);
+    return Adopt(NoGil([&] { return t_->CommitReplace(span, s, op); }));
   }
 
   // Table.update through include/ailake/changes.h: where (SQL or None),
@@ -575,7 +573,7 @@ class PyTable {
     if (!set_values.is_none()) o.set_values = ImportBatch(set_values);
     o.max_attempts = max_attempts;
     auto r = Value(NoGil([&] { return ailake::Update(t_, o); }));
-    Refresh();
+    t_ = std::move(r.table);
     return r.rows_updated;
   }
 
@@ -594,7 +592,7 @@ class PyTable {
       src = Value(arrow::Table::FromRecordBatches({ImportBatch(source)}));
     }
     auto r = Value(NoGil([&] { return ailake::MergeInsert(t_, src, o); }));
-    Refresh();
+    t_ = r.table;
     nb::dict d;
     d["num_inserted_rows"] = r.rows_inserted;
     d["num_updated_rows"] = r.rows_updated;
@@ -624,15 +622,11 @@ class PyTable {
   }
 
   uint64_t RenameColumn(const std::string& from, const std::string& to) {
-    uint64_t v = Value(NoGil([&] { return t_->RenameColumn(from, to); }));
-    Refresh();
-    return v;
+    return Adopt(NoGil([&] { return t_->RenameColumn(from, to); }));
   }
 
   uint64_t Restore(uint64_t version) {
-    uint64_t v = Value(NoGil([&] { return t_->Restore(version); }));
-    Refresh();
-    return v;
+    return Adopt(NoGil([&] { return t_->Restore(version); }));
   }
 
   nb::dict Cleanup(uint32_t retain_versions, int64_t grace_seconds, int64_t older_than_seconds) {
@@ -669,15 +663,13 @@ class PyTable {
     return d;
   }
 
-  uint64_t SetIcebergView(bool enabled) const {
-    return Value(NoGil([&] { return t_->SetIcebergView(enabled); }));
+  uint64_t SetIcebergView(bool enabled) {
+    return Adopt(NoGil([&] { return t_->SetIcebergView(enabled); }));
   }
   std::string StorageFormat() const { return std::string(FileFormatName(t_->storage_format())); }
   uint64_t SetStorageFormat(const std::string& format) {
     const FileFormat f = Value(ParseFileFormat(format));
-    const uint64_t v = Value(NoGil([&] { return t_->SetStorageFormat(f); }));
-    Refresh();
-    return v;
+    return Adopt(NoGil([&] { return t_->SetStorageFormat(f); }));
   }
 
   nb::dict Verify() const {
@@ -692,9 +684,7 @@ class PyTable {
   }
 
   uint64_t DropIndex(const std::string& vector_column) {
-    const uint64_t v = Value(NoGil([&] { return t_->DropIndex(vector_column); }));
-    Refresh();
-    return v;
+    return Adopt(NoGil([&] { return t_->DropIndex(vector_column); }));
   }
 
   uint64_t CreateIndex(const nb::dict& settings) {
@@ -706,9 +696,7 @@ class PyTable {
     for (auto [k, v] : PolicyToDict(have)) d[k] = v;
     for (auto [k, v] : settings) d[k] = v;
     const VectorStoragePolicy p = PolicyFromDict(d);
-    const uint64_t v = Value(NoGil([&] { return t_->CreateIndex(p); }));
-    Refresh();
-    return v;
+    return Adopt(NoGil([&] { return t_->CreateIndex(p); }));
   }
 
   int BuildPendingIndexes(uint32_t num_threads) {

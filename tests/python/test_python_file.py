@@ -72,6 +72,43 @@ def test_open_file_reads_searches_and_takes(table):
         assert radius > 0
 
 
+def test_file_search_filters_inside_the_search(table):
+    """File.search with a filter (the table's filter language, evaluated on
+    the file's own columns) returns the filtered exact top k: checked against
+    DuckDB's filter and numpy brute force; exact=True scans; a filter and an
+    allowed mask intersect; errors name the column."""
+    path, x = table
+    f = data_files(path)[0]
+    af = ailake.open_file(f)
+    data = af.read()
+    fx = stored_vectors(data["embedding"].to_pylist())
+    ids = data["id"].to_numpy()
+    where = "category = 3 AND id >= 100"
+    rel = duckdb.sql(f"SELECT row_number() OVER () - 1 AS pos, * FROM data")
+    keep = np.array(sorted(r[0] for r in duckdb.sql(f"SELECT pos FROM rel WHERE {where}").fetchall()))
+    assert 0 < len(keep) < N
+    q = fx[keep[4]] + 0.02
+    d = ((fx[keep] - q) ** 2).sum(1)
+    truth = keep[np.argsort(d, kind="stable")[:10]]
+    for exact in (False, True):
+        r = af.search(q, k=10, filter=where, columns=["id", "category"], exact=exact, ef=200)
+        assert r.column_names == ["id", "category", "_rowid", "_distance", "_row"]
+        got = r["_rowid"].to_numpy()
+        assert set(got.tolist()) <= set(keep.tolist())
+        assert recall(got.tolist(), truth.tolist()) >= (1.0 if exact else 0.9)
+        assert r["id"].to_pylist() == ids[got].tolist()
+    allowed = np.zeros(N, bool)
+    allowed[keep[:3]] = True
+    allowed[0] = True  # allowed but filtered out
+    r = af.search(q, k=10, filter=where, allowed=allowed, columns=[])
+    assert r.column_names == ["_rowid", "_distance", "_row"]
+    assert sorted(r["_rowid"].to_pylist()) == sorted(keep[:3].tolist())
+    with pytest.raises(KeyError, match="nope"):
+        af.search(q, k=3, filter="nope = 1")
+    with pytest.raises(TypeError, match="category"):
+        af.search(q, k=3, filter="category = 'x'")
+
+
 def test_open_file_rejects_non_parquet(tmp_path):
     p = tmp_path / "junk.parquet"
     p.write_bytes(b"not a parquet file at all")

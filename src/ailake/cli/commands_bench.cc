@@ -60,11 +60,11 @@ arrow::Status CmdBench(const std::string& uri, int64_t rows, uint32_t dim, int q
   std::vector<std::vector<float>> qs;
   qs.reserve(std::max(queries, 0));
   for (int i = 0; i < queries; ++i) qs.push_back(make(1, i * 7 + 3));
-  VectorSearchOptions exact;
+  SearchOptions exact;
   exact.k = k;
   exact.exact = true;
   exact.columns = {"id"};
-  VectorSearchOptions approx = exact;
+  SearchOptions approx = exact;
   approx.exact = false;
   approx.params.ef = ef;
   approx.num_threads = 1;

@@ -86,7 +86,8 @@ arrow::Status CmdIcebergStatus(const std::string& target) {
 
 arrow::Status CmdIcebergSwitch(const std::string& target, bool on) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(target, std::nullopt, g.storage));
-  ARROW_ASSIGN_OR_RAISE(auto v, table->SetIcebergView(on));
+  ARROW_ASSIGN_OR_RAISE(auto switched, table->SetIcebergView(on));
+  const uint64_t v = switched->version();
   ARROW_ASSIGN_OR_RAISE(auto view, table->IcebergView());
   json j = ViewJson(view);
   j["table"] = target;

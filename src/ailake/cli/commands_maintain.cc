@@ -120,7 +120,8 @@ arrow::Status CmdCreateIndex(const CreateIndexArgs& a) {
 arrow::Status CmdDropIndex(const std::string& uri, const std::string& column) {
   ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(uri));
   ARROW_ASSIGN_OR_RAISE(auto p, t->vector_column(column));
-  ARROW_ASSIGN_OR_RAISE(auto v, t->DropIndex(p.vector_column));
+  ARROW_ASSIGN_OR_RAISE(auto dropped, t->DropIndex(p.vector_column));
+  const uint64_t v = dropped->version();
   Emit({{"vector_column", p.vector_column}, {"version", v}},
        p.vector_column + ": index dropped, files searched by exact scan (version " +
            std::to_string(v) + ")\n");
@@ -138,7 +139,8 @@ arrow::Status CmdIndex(const std::string& uri) {
 
 arrow::Status CmdRestore(const std::string& uri, const std::string& at) {
   ARROW_ASSIGN_OR_RAISE(auto old, OpenTable(uri, at));
-  ARROW_ASSIGN_OR_RAISE(auto v, old->Restore(old->version()));
+  ARROW_ASSIGN_OR_RAISE(auto restored, old->Restore(old->version()));
+  const uint64_t v = restored->version();
   Emit({{"table", uri}, {"restored", old->version()}, {"version", v}},
        "restored version " + std::to_string(old->version()) + " of " + uri + " as version " +
            std::to_string(v) + "\n");
@@ -180,7 +182,8 @@ arrow::Status CmdStorageFormat(const std::string& uri, const std::string& new_fo
   if (!new_format.empty()) {
     auto parsed = ParseFileFormat(new_format);
     if (!parsed.ok()) return UsageError("format", parsed.status().message());
-    ARROW_ASSIGN_OR_RAISE(version, t->SetStorageFormat(*parsed));
+    ARROW_ASSIGN_OR_RAISE(auto changed, t->SetStorageFormat(*parsed));
+    version = changed->version();
     f = *parsed;
   }
   Emit({{"table", uri}, {"storage_format", FileFormatName(f)}, {"version", version}},

@@ -21,7 +21,7 @@ struct SearchArgs {
 arrow::Status CmdSearch(const SearchArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto q, ReadQuery(a.query_file, a.query_json));
   ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(a.uri, a.at));
-  VectorSearchOptions opt;
+  SearchOptions opt;
   opt.k = a.k;
   opt.vector_column = a.vector_column;
   opt.params.ef = a.ef;
@@ -162,7 +162,7 @@ arrow::Status CmdInfo(const std::string& target, const std::string& at) {
   for (const auto& v : versions) {
     vj.push_back({{"version", v.version},
                   {"timestamp_micros", v.timestamp_micros},
-                  {"operation", v.operation},
+                  {"operation", v.operation_name},
                   {"detail", v.detail},
                   {"rows", v.num_rows},
                   {"fragments", v.num_fragments}});
@@ -176,10 +176,10 @@ arrow::Status CmdInfo(const std::string& target, const std::string& at) {
       files.push_back({{"path", d.path},
                        {"format", FileFormatName(d.format)},
                        {"bytes", d.size_bytes},
-                       {"index_state", d.index_state},
+                       {"index_state", IndexStateName(d.index_state)},
                        {"columns", d.columns}});
       bytes += d.size_bytes;
-      pending += d.index_state == "pending";
+      pending += d.index_state == IndexState::kPending;
     }
     frags.push_back(
         {{"id", f.id}, {"rows", f.physical_rows}, {"deleted", f.deleted_rows}, {"files", files}});
@@ -216,7 +216,7 @@ arrow::Status CmdInfo(const std::string& target, const std::string& at) {
   os << ViewText(view);
   os << "schema:\n" << t->schema()->ToString() << "\nversions:\n";
   for (const auto& v : versions) {
-    os << "  " << v.version << "  " << v.operation << "  rows=" << v.num_rows
+    os << "  " << v.version << "  " << v.operation_name << "  rows=" << v.num_rows
        << "  fragments=" << v.num_fragments
        << (v.detail.empty() ? "" : "  " + v.detail.substr(0, 60)) << "\n";
   }

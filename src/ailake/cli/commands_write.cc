@@ -93,10 +93,9 @@ arrow::Status CmdWrite(const std::string& uri, const std::string& input, const s
 arrow::Status CmdDelete(const std::string& uri, const std::string& filter) {
   ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(uri));
   ARROW_ASSIGN_OR_RAISE(auto f, ParseFilter(filter));
-  ARROW_ASSIGN_OR_RAISE(auto n, t->Delete(f));
-  ARROW_ASSIGN_OR_RAISE(auto latest, t->Latest());
-  Emit({{"deleted", n}, {"version", latest->version()}},
-       "deleted " + std::to_string(n) + " rows" + VersionText(latest->version()));
+  ARROW_ASSIGN_OR_RAISE(auto r, t->Delete(f));
+  Emit({{"deleted", r.rows_deleted}, {"version", r.table->version()}},
+       "deleted " + std::to_string(r.rows_deleted) + " rows" + VersionText(r.table->version()));
   return arrow::Status::OK();
 }
 
@@ -181,7 +180,8 @@ arrow::Status CmdAddColumn(const std::string& uri, const std::string& from, cons
     }
     return arrow::RecordBatch::Make(arrow::schema(new_fields), rows->num_rows(), cols);
   };
-  ARROW_ASSIGN_OR_RAISE(auto v, t->AddColumns(arrow::schema(new_fields), filler, {}, {key}));
+  ARROW_ASSIGN_OR_RAISE(auto added, t->AddColumns(arrow::schema(new_fields), filler, {}, {key}));
+  const uint64_t v = added->version();
   Emit({{"version", v}, {"columns_added", static_cast<int>(new_fields.size())}},
        "added " + std::to_string(new_fields.size()) + " columns" + VersionText(v));
   return arrow::Status::OK();
@@ -198,13 +198,12 @@ arrow::Status CmdAlter(const std::string& uri, const std::vector<std::string>& r
   }
   if (pairs.empty()) return UsageError("alter", "nothing to change: give --rename OLD=NEW");
   ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(uri));
-  uint64_t v = t->version();
   json done = json::array();
   for (const auto& [from, to] : pairs) {
-    ARROW_ASSIGN_OR_RAISE(auto latest, t->Latest());
-    ARROW_ASSIGN_OR_RAISE(v, latest->RenameColumn(from, to));
-    done.push_back({{"from", from}, {"to", to}, {"version", v}});
+    ARROW_ASSIGN_OR_RAISE(t, t->RenameColumn(from, to));
+    done.push_back({{"from", from}, {"to", to}, {"version", t->version()}});
   }
+  const uint64_t v = t->version();
   Emit({{"renamed", done}, {"version", v}},
        "renamed " + std::to_string(pairs.size()) + " columns" + VersionText(v));
   return arrow::Status::OK();
@@ -212,7 +211,8 @@ arrow::Status CmdAlter(const std::string& uri, const std::vector<std::string>& r
 
 arrow::Status CmdDropColumns(const std::string& uri, const std::vector<std::string>& names) {
   ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(uri));
-  ARROW_ASSIGN_OR_RAISE(auto v, t->DropColumns(names));
+  ARROW_ASSIGN_OR_RAISE(auto dropped, t->DropColumns(names));
+  const uint64_t v = dropped->version();
   Emit({{"dropped", names}, {"version", v}},
        "dropped " + std::to_string(names.size()) + " columns" + VersionText(v));
   return arrow::Status::OK();

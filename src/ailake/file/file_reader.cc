@@ -15,6 +15,7 @@
 
 #include "ailake/file.h"
 #include "ailake/file/ailk_section.h"
+#include "ailake/file/filter_eval.h"
 #include "ailake/file/reader_impl.h"
 #include "ailake/file/reference_section.h"
 #include "ailake/io/object_store.h"
@@ -705,6 +706,12 @@ arrow::Result<std::vector<Neighbor>> AilakeFileReader::Search(std::span<const fl
                                                               const SearchParams& params,
                                                               const RowFilter* filter,
                                                               std::string_view column) const {
+  return SearchColumn(query, k, params, filter, column, /*exact=*/false);
+}
+
+arrow::Result<std::vector<Neighbor>> AilakeFileReader::SearchColumn(
+    std::span<const float> query, uint32_t k, const SearchParams& params, const RowFilter* filter,
+    std::string_view column, bool exact) const {
   ARROW_ASSIGN_OR_RAISE(size_t i, impl_->VectorIndexOf(column));
   const auto& v = impl_->vectors[i];
   if (query.size() != v.dim) {
@@ -712,7 +719,7 @@ arrow::Result<std::vector<Neighbor>> AilakeFileReader::Search(std::span<const fl
                                   "' has ", v.dim);
   }
   ARROW_ASSIGN_OR_RAISE(const SearchPath path, SearchPathOf(v.name));
-  if (path != SearchPath::kExactScan) {
+  if (path != SearchPath::kExactScan && !exact) {
     ARROW_ASSIGN_OR_RAISE(auto index, LoadIndex(v.name));
     return index->Search(query, k, params, filter);
   }
@@ -745,6 +752,77 @@ arrow::Result<std::vector<Neighbor>> AilakeFileReader::Search(std::span<const fl
     impl_->indexes[std::string(1, '\0') + "flat:" + v.name] = flat;
   }
   return flat->Search(query, k, params, filter);
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> AilakeFileReader::Search(
+    std::span<const float> query, const SearchOptions& options) const {
+  if (!options.prune || !options.fragment_ids.empty()) {
+    return arrow::Status::Invalid(
+        "SearchOptions: prune and fragment_ids are for tables; a file search takes k, params, "
+        "filter, allowed, vector_column, columns and exact");
+  }
+  if (options.k == 0) return arrow::Status::Invalid("k must be at least 1");
+  ARROW_ASSIGN_OR_RAISE(size_t vi, impl_->VectorIndexOf(options.vector_column));
+  const std::string column = impl_->vectors[vi].name;
+  // The rows that may be returned: the filter's matches, within `allowed`.
+  std::optional<RowBitmap> matched;
+  if (options.filter) {
+    ARROW_ASSIGN_OR_RAISE(auto used, file_internal::FilterColumns(*options.filter));
+    ReadRequest request;
+    request.columns = used.empty() ? std::vector<std::string>{schema()->field(0)->name()} : used;
+    for (const auto& c : request.columns) {
+      if (schema()->GetFieldIndex(c) < 0) {
+        return arrow::Status::KeyError("filter: the file has no column '", c, "'");
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto data, Read(request));
+    ARROW_ASSIGN_OR_RAISE(auto batch, data->CombineChunksToBatch());
+    ARROW_ASSIGN_OR_RAISE(matched, file_internal::MatchingRowBitmap(*options.filter, *batch));
+    if (options.allowed != nullptr) matched->And(*options.allowed);
+  }
+  RowFilter rows;
+  if (matched) rows = matched->filter();
+  if (!matched && options.allowed != nullptr) rows = *options.allowed;
+  const bool filtered = matched.has_value() || options.allowed != nullptr;
+  ARROW_ASSIGN_OR_RAISE(auto hits, SearchColumn(query, options.k, options.params,
+                                                filtered ? &rows : nullptr, column, options.exact));
+  // The returned columns, then "_rowid" and "_distance".
+  std::vector<std::string> columns = options.columns;
+  if (columns.empty()) {
+    for (const auto& f : schema()->fields()) {
+      bool is_vector = false;
+      for (const auto& v : vector_columns()) is_vector |= v.name == f->name();
+      if (!is_vector) columns.push_back(f->name());
+    }
+  }
+  for (const auto& c : columns) {
+    if (schema()->GetFieldIndex(c) < 0) {
+      return arrow::Status::KeyError("the file has no column '", c, "'");
+    }
+  }
+  std::vector<int64_t> positions;
+  arrow::UInt64Builder ids;
+  arrow::FloatBuilder distances;
+  positions.reserve(hits.size());
+  for (const auto& h : hits) {
+    positions.push_back(h.row);
+    ARROW_RETURN_NOT_OK(ids.Append(h.row));
+    ARROW_RETURN_NOT_OK(distances.Append(h.distance));
+  }
+  std::shared_ptr<arrow::Table> out;
+  if (columns.empty()) {
+    out = arrow::Table::Make(arrow::schema(arrow::FieldVector{}), arrow::ChunkedArrayVector{},
+                             static_cast<int64_t>(hits.size()));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(out, Take(positions, columns));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto id_array, ids.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto distance_array, distances.Finish());
+  ARROW_ASSIGN_OR_RAISE(
+      out, out->AddColumn(out->num_columns(), arrow::field("_rowid", arrow::uint64(), false),
+                          std::make_shared<arrow::ChunkedArray>(id_array)));
+  return out->AddColumn(out->num_columns(), arrow::field("_distance", arrow::float32(), false),
+                        std::make_shared<arrow::ChunkedArray>(distance_array));
 }
 
 arrow::Status AilakeFileReader::Verify() const {

@@ -2,6 +2,7 @@
 // the kAuto rule, and the default batched search.
 #include <cmath>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "ailake/hardware.h"
@@ -53,6 +54,42 @@ arrow::Result<std::vector<std::vector<Neighbor>>> VectorIndex::SearchBatch(
   });
   ARROW_RETURN_NOT_OK(first_error);
   return out;
+}
+
+namespace {
+
+// An index answers k, params, allowed and num_threads; everything else in
+// SearchOptions is about columns, which an index does not have.
+arrow::Status CheckIndexSearchOptions(const SearchOptions& o) {
+  std::vector<std::string> refused;
+  if (o.filter) refused.emplace_back("filter");
+  if (!o.vector_column.empty()) refused.emplace_back("vector_column");
+  if (!o.columns.empty()) refused.emplace_back("columns");
+  if (o.exact) refused.emplace_back("exact");
+  if (!o.prune) refused.emplace_back("prune");
+  if (!o.fragment_ids.empty()) refused.emplace_back("fragment_ids");
+  if (refused.empty()) return arrow::Status::OK();
+  std::string names;
+  for (const auto& r : refused) names += (names.empty() ? "" : ", ") + r;
+  return arrow::Status::Invalid(
+      "a VectorIndex search takes k, params, allowed and num_threads; these options are for "
+      "files and tables (which have columns): ",
+      names);
+}
+
+}  // namespace
+
+arrow::Result<std::vector<Neighbor>> VectorIndex::Search(std::span<const float> query,
+                                                         const SearchOptions& options) const {
+  ARROW_RETURN_NOT_OK(CheckIndexSearchOptions(options));
+  return Search(query, options.k, options.params, options.allowed);
+}
+
+arrow::Result<std::vector<std::vector<Neighbor>>> VectorIndex::SearchBatch(
+    std::span<const float> queries, uint32_t num_queries, const SearchOptions& options) const {
+  ARROW_RETURN_NOT_OK(CheckIndexSearchOptions(options));
+  return SearchBatch(queries, num_queries, options.k, options.params, options.allowed,
+                     options.num_threads);
 }
 
 arrow::Result<std::unique_ptr<VectorIndex>> BuildIndex(const VectorStoragePolicy& policy,

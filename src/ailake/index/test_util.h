@@ -112,15 +112,14 @@ inline VectorStoragePolicy Policy(uint32_t dim, DistanceMetric metric, Precision
 
 // A filter allowing rows where pred(r) holds.
 struct FilterBits {
-  std::vector<uint64_t> words;
+  RowBitmap bits;
   RowFilter filter;
   template <typename Pred>
-  FilterBits(uint32_t n, Pred pred) : words((n + 63) / 64, 0) {
+  FilterBits(uint32_t n, Pred pred) : bits(n) {
     for (uint32_t r = 0; r < n; ++r) {
-      if (pred(r)) words[r >> 6] |= 1ull << (r & 63);
+      if (pred(r)) bits.Set(r);
     }
-    filter.words = words;
-    filter.num_rows = n;
+    filter = bits.filter();
   }
 };
 

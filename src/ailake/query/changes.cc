@@ -93,7 +93,8 @@ arrow::Result<UpdateResult> UpdateOnce(const std::shared_ptr<const Table>& t,
   scan.filter = options.where;
   scan.with_row_id = true;
   ARROW_ASSIGN_OR_RAISE(auto rows, Scan(t, scan));
-  if (rows->num_rows() == 0) return UpdateResult{0, t->version()};
+  if (rows->num_rows() == 0)
+    return UpdateResult{0, t->version(), std::const_pointer_cast<Table>(t)};
   ARROW_ASSIGN_OR_RAISE(auto ids, RowIdsOf(*rows));
   ARROW_ASSIGN_OR_RAISE(rows, rows->RemoveColumn(rows->schema()->GetFieldIndex("_rowid")));
   ARROW_ASSIGN_OR_RAISE(auto before, rows->CombineChunksToBatch());
@@ -130,8 +131,8 @@ arrow::Result<UpdateResult> UpdateOnce(const std::shared_ptr<const Table>& t,
   for (auto& [idx, column] : set) columns[static_cast<size_t>(idx)] = std::move(column);
   auto after = arrow::Table::Make(before->schema(), columns, n);
   ARROW_ASSIGN_OR_RAISE(auto staged, StageRows(*t, after));
-  ARROW_ASSIGN_OR_RAISE(uint64_t v, t->CommitReplace(ids, staged, "update"));
-  return UpdateResult{n, v};
+  ARROW_ASSIGN_OR_RAISE(auto committed, t->CommitReplace(ids, staged, TableOperation::kUpdate));
+  return UpdateResult{n, committed->version(), committed};
 }
 
 // `source` shaped as the table's rows: the table's columns in its order, each
@@ -289,10 +290,11 @@ arrow::Result<MergeInsertResult> MergeOnce(const std::shared_ptr<const Table>& t
     ARROW_ASSIGN_OR_RAISE(auto s, StageRows(*t, rows));
     staged.insert(staged.end(), s.begin(), s.end());
   }
-  out.version = t->version();
+  out.table = std::const_pointer_cast<Table>(t);
   if (!doomed.empty() || !staged.empty()) {
-    ARROW_ASSIGN_OR_RAISE(out.version, t->CommitReplace(doomed, staged, "merge"));
+    ARROW_ASSIGN_OR_RAISE(out.table, t->CommitReplace(doomed, staged, TableOperation::kMerge));
   }
+  out.version = out.table->version();
   return out;
 }
 

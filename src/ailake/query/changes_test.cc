@@ -81,7 +81,7 @@ TEST_F(ChangesTest, UpdateSetsValuesAndExpressionsInOneVersion) {
   EXPECT_EQ(Scan(Latest(), s).ValueOrDie()->num_rows(), 20);
   // The changed rows are still found by vector search (their files are indexed).
   auto q = ClusteredVectors(1, kDim, 145);
-  VectorSearchOptions vs;
+  SearchOptions vs;
   vs.k = 5;
   vs.columns = {"id", "text"};
   auto hits = Search(*Latest(), q, vs).ValueOrDie();
@@ -192,7 +192,7 @@ TEST_F(ChangesTest, MergeInsertNamesWhatIsWrong) {
 TEST_F(ChangesTest, DropIndexScansExactlyAndCreateIndexRestoresIt) {
   auto t = Latest();
   const auto q = ClusteredVectors(1, kDim, 77, /*seed=*/9);
-  VectorSearchOptions exact;
+  SearchOptions exact;
   exact.k = 10;
   exact.exact = true;
   exact.columns = {"id"};
@@ -200,10 +200,10 @@ TEST_F(ChangesTest, DropIndexScansExactlyAndCreateIndexRestoresIt) {
   auto v = t->DropIndex();
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   auto dropped = Latest();
-  EXPECT_EQ(dropped->version(), *v);
+  EXPECT_EQ(dropped->version(), (*v)->version());
   EXPECT_EQ(dropped->vector_column().ValueOrDie().index_type, IndexType::kNone);
-  for (const auto& f : dropped->fragments()) EXPECT_EQ(f.files[0].index_state, "none");
-  VectorSearchOptions approx = exact;
+  for (const auto& f : dropped->fragments()) EXPECT_EQ(f.files[0].index_state, IndexState::kNone);
+  SearchOptions approx = exact;
   approx.exact = false;
   SearchStats stats;
   auto got = Search(*dropped, q, approx, &stats).ValueOrDie();

@@ -63,7 +63,7 @@ TEST(ConcurrencyTest, EightThreadsShareOneTable) {
   };
   auto run = [&](const Op& op) -> arrow::Result<std::vector<int64_t>> {
     std::span<const float> query(all.data() + size_t{op.q} * kDim, kDim);
-    VectorSearchOptions so;
+    SearchOptions so;
     so.k = 7;
     so.columns = {"id"};
     switch (op.kind) {

@@ -100,7 +100,7 @@ TEST_F(CorruptManifestTest, SwappedColumnIndicesAreAnErrorNotReinterpretedBits) 
   ScanOptions so;
   so.columns = {"id", "category"};
   EXPECT_FALSE(Scan(t, so).ok());
-  VectorSearchOptions vo;
+  SearchOptions vo;
   vo.columns = {"id"};
   EXPECT_FALSE(Search(*t, query_, vo).ok());
 }
@@ -130,7 +130,8 @@ TEST_F(CorruptManifestTest, EveryFlippedBitOfAManifestIsAnError) {
     auto t = Table::Open(dir_).ValueOrDie();
     ASSERT_EQ(t->Delete(arrow::compute::less(arrow::compute::field_ref("id"),
                                              arrow::compute::literal(int64_t{10})))
-                  .ValueOrDie(),
+                  .ValueOrDie()
+                  .rows_deleted,
               10);
   }
   const uint64_t version = Table::Open(dir_).ValueOrDie()->version();

@@ -4,6 +4,7 @@
 #include "ailake/query.h"
 #include "ailake/table/fragment_reader.h"
 #include "ailake/table/manifest.pb.h"
+#include "ailake/table/table_access.h"
 
 namespace ailake {
 namespace {
@@ -19,7 +20,7 @@ class FragmentScanReader : public arrow::RecordBatchReader {
 
   arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
     *out = nullptr;
-    const auto& frags = table_->manifest().fragments();
+    const auto& frags = table::TableAccess::manifest(*table_).fragments();
     while (next_ < static_cast<size_t>(frags.size())) {
       if (options_.limit >= 0 && emitted_ >= options_.limit) return arrow::Status::OK();
       const auto& frag = frags[static_cast<int>(next_++)];
@@ -92,6 +93,15 @@ arrow::Result<std::shared_ptr<arrow::Table>> Scan(std::shared_ptr<const Table> t
                                                   const ScanOptions& options) {
   ARROW_ASSIGN_OR_RAISE(auto reader, ScanBatches(std::move(table), options));
   return reader->ToTable();
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> Table::Scan(const ScanOptions& options) const {
+  return ailake::Scan(shared_from_this(), options);
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Table::ScanBatches(
+    ScanOptions options) const {
+  return ailake::ScanBatches(shared_from_this(), std::move(options));
 }
 
 }  // namespace ailake

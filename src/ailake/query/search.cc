@@ -25,6 +25,7 @@
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/fragment_reader.h"
 #include "ailake/table/manifest.pb.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_schema.h"
 #include "ailake/vec/centroid.h"
@@ -99,7 +100,7 @@ struct Plan {
 };
 
 arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_in,
-                             uint32_t num_queries, const VectorSearchOptions& options) {
+                             uint32_t num_queries, const SearchOptions& options) {
   Plan plan;
   ARROW_ASSIGN_OR_RAISE(plan.policy, table.vector_column(options.vector_column));
   const VectorStoragePolicy& policy = plan.policy;
@@ -113,6 +114,11 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
     if (!std::isfinite(v)) return arrow::Status::Invalid("query holds a NaN or infinite value");
   }
   if (options.k == 0) return arrow::Status::Invalid("k must be at least 1");
+  if (options.allowed != nullptr) {
+    return arrow::Status::Invalid(
+        "SearchOptions::allowed holds row positions of one index or file; a table search "
+        "takes a filter (or fragment_ids) instead");
+  }
   plan.num_queries = num_queries;
   plan.queries.assign(queries_in.begin(), queries_in.end());
   if (policy.pre_normalize || policy.metric == DistanceMetric::kNormalizedCosine) {
@@ -124,7 +130,7 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
       }
     }
   }
-  const table::Manifest& m = table.manifest();
+  const table::Manifest& m = table::TableAccess::manifest(table);
   const int32_t field_id = table::TopLevelFieldId(m, policy.vector_column);
   for (const auto& id : options.fragment_ids) {
     bool found = false;
@@ -195,31 +201,29 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
   return plan;
 }
 
-// Live rows of the task's fragment that match the filter, as a bitmap; empty
-// when every row is allowed (no deletion, no filter).
-arrow::Result<std::vector<uint64_t>> AllowedRows(const Table& table, const table::Fragment& frag,
-                                                 const VectorSearchOptions& options) {
+// Live rows of the task's fragment that match the filter; none when every
+// row is allowed (no deletion, no filter).
+arrow::Result<std::optional<RowBitmap>> AllowedRows(const Table& table, const table::Fragment& frag,
+                                                    const SearchOptions& options) {
   const auto rows = static_cast<uint32_t>(frag.physical_rows());
-  std::vector<uint64_t> words;
-  ARROW_ASSIGN_OR_RAISE(auto deleted, table.context()->ReadDeletions(frag));
-  if (!deleted->empty()) words = table::LiveRowBitmap(*deleted, rows);
+  std::optional<RowBitmap> allowed;
+  ARROW_ASSIGN_OR_RAISE(auto deleted, table::TableAccess::context(table)->ReadDeletions(frag));
+  if (!deleted->empty()) allowed = table::LiveRowBitmap(*deleted, rows);
   if (options.filter) {
     ARROW_ASSIGN_OR_RAISE(auto match, table::MatchingRows(table, frag, *options.filter));
-    std::vector<uint64_t> fw((rows + 63) / 64, 0);
-    for (uint32_t r : match) fw[r >> 6] |= 1ull << (r & 63);
-    if (!words.empty()) {
-      for (size_t i = 0; i < fw.size(); ++i) fw[i] &= words[i];
-    }
-    words = std::move(fw);
+    RowBitmap matched(rows);
+    for (uint32_t r : match) matched.Set(r);
+    if (allowed) matched.And(allowed->filter());
+    allowed = std::move(matched);
   }
-  return words;
+  return allowed;
 }
 
 // Searches one file for the queries in `which`; returns per entry of `which`
 // its neighbours (rows of the file).
 arrow::Result<std::vector<std::vector<Neighbor>>> SearchFile(const Plan& plan, const FileTask& task,
                                                              std::span<const uint32_t> which,
-                                                             const VectorSearchOptions& options,
+                                                             const SearchOptions& options,
                                                              const RowFilter* filter) {
   const uint32_t dim = plan.policy.dim;
   std::shared_ptr<const VectorIndex> index = task.index;
@@ -247,7 +251,7 @@ arrow::Result<std::vector<std::vector<Neighbor>>> SearchFile(const Plan& plan, c
 // The hits of every query as one table: the chosen columns, then
 // "_distance" and "_rowid" (and first "_query" when `with_query`).
 arrow::Result<std::shared_ptr<arrow::Table>> HitsTable(const Table& table,
-                                                       const VectorSearchOptions& options,
+                                                       const SearchOptions& options,
                                                        const std::vector<std::vector<Hit>>& hits,
                                                        bool with_query) {
   std::vector<std::string> columns = options.columns;
@@ -297,7 +301,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> HitsTable(const Table& table,
 arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
                                                            std::span<const float> queries,
                                                            uint32_t num_queries,
-                                                           const VectorSearchOptions& options,
+                                                           const SearchOptions& options,
                                                            SearchStats* stats, bool with_query) {
   const IoStats io_before = table.io_stats();
   ARROW_ASSIGN_OR_RAISE(Plan plan, MakePlan(table, queries, num_queries, options));
@@ -318,7 +322,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
   for (auto it = groups.begin(); it != groups.end();) {
     it = it->second.size() < 2 ? groups.erase(it) : std::next(it);
   }
-  std::vector<std::vector<uint64_t>> allowed(plan.tasks.size());
+  std::vector<std::optional<RowBitmap>> allowed(plan.tasks.size());
   std::vector<bool> grouped(plan.tasks.size(), false);
   for (const auto& [fp, members] : groups) {
     for (size_t i : members) {
@@ -334,9 +338,9 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
     for (size_t j = 0; j < members.size(); ++j) {
       const FileTask& task = plan.tasks[members[j]];
       if (task.lower_bounds[q] > tops[q].Bound()) continue;
-      const auto& words = allowed[members[j]];
-      filters[j] = RowFilter{words, static_cast<uint32_t>(task.fragment->physical_rows())};
-      parts.push_back({task.index.get(), words.empty() ? nullptr : &filters[j]});
+      const auto& rows = allowed[members[j]];
+      if (rows) filters[j] = rows->filter();
+      parts.push_back({task.index.get(), rows ? &filters[j] : nullptr});
       part_task.push_back(members[j]);
     }
     const uint32_t dim = plan.policy.dim;
@@ -363,14 +367,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
       return arrow::Status::OK();
     }
     const table::Fragment& frag = *task.fragment;
-    ARROW_ASSIGN_OR_RAISE(auto words, AllowedRows(table, frag, options));
-    const RowFilter filter{words, static_cast<uint32_t>(frag.physical_rows())};
-    if (!words.empty() &&
-        std::all_of(words.begin(), words.end(), [](uint64_t w) { return w == 0; })) {
-      return arrow::Status::OK();
-    }
-    ARROW_ASSIGN_OR_RAISE(
-        auto found, SearchFile(plan, task, which, options, words.empty() ? nullptr : &filter));
+    ARROW_ASSIGN_OR_RAISE(auto rows, AllowedRows(table, frag, options));
+    if (rows && rows->Count() == 0) return arrow::Status::OK();
+    const RowFilter filter = rows ? rows->filter() : RowFilter{};
+    ARROW_ASSIGN_OR_RAISE(auto found,
+                          SearchFile(plan, task, which, options, rows ? &filter : nullptr));
     ++(task.has_index ? indexed : exact);
     std::vector<Hit> hits;
     for (size_t i = 0; i < which.size(); ++i) {
@@ -424,7 +425,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
 
 arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
                                                     std::span<const float> query,
-                                                    const VectorSearchOptions& options,
+                                                    const SearchOptions& options,
                                                     SearchStats* stats) {
   return SearchQueries(table, query, 1, options, stats, /*with_query=*/false);
 }
@@ -432,9 +433,22 @@ arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
 arrow::Result<std::shared_ptr<arrow::Table>> SearchBatch(const Table& table,
                                                          std::span<const float> queries,
                                                          uint32_t num_queries,
-                                                         const VectorSearchOptions& options,
+                                                         const SearchOptions& options,
                                                          SearchStats* stats) {
   return SearchQueries(table, queries, num_queries, options, stats, /*with_query=*/true);
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> Table::Search(std::span<const float> query,
+                                                           const SearchOptions& options,
+                                                           SearchStats* stats) const {
+  return ailake::Search(*this, query, options, stats);
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> Table::SearchBatch(std::span<const float> queries,
+                                                                uint32_t num_queries,
+                                                                const SearchOptions& options,
+                                                                SearchStats* stats) const {
+  return ailake::SearchBatch(*this, queries, num_queries, options, stats);
 }
 
 }  // namespace ailake

@@ -38,6 +38,14 @@ float TrueDistance(DistanceMetric m, const float* q, const float* v, uint32_t d)
   }
 }
 
+std::vector<int64_t> IdColumn(const std::shared_ptr<arrow::Table>& t) {
+  std::vector<int64_t> out;
+  auto a = std::static_pointer_cast<arrow::Int64Array>(
+      arrow::Concatenate(t->GetColumnByName("id")->chunks()).ValueOrDie());
+  for (int64_t i = 0; i < a->length(); ++i) out.push_back(a->Value(i));
+  return out;
+}
+
 class SearchTest : public ::testing::TestWithParam<DistanceMetric> {
  protected:
   void SetUp() override { dir_ = TempTableDir("s"); }
@@ -95,7 +103,7 @@ TEST_P(SearchTest, MatchesBruteForceWithAndWithoutPruning) {
   int total_hits = 0;
   for (int qi = 0; qi < 10; ++qi) {
     auto q = Query(qi * 157 % 1600, qi);
-    VectorSearchOptions opt;
+    SearchOptions opt;
     opt.k = 10;
     opt.params.ef = 200;
     SearchStats stats;
@@ -137,7 +145,7 @@ TEST_P(SearchTest, PruningNeverDropsTrueResults) {
   int pruned_total = 0;
   for (int qi = 0; qi < 20; ++qi) {
     auto q = Query(qi * 79 % 1600, 100 + qi);
-    VectorSearchOptions opt;
+    SearchOptions opt;
     opt.k = 5;
     opt.params.ef = 400;
     opt.num_threads = 1;  // deterministic pruning order
@@ -160,7 +168,7 @@ TEST_P(SearchTest, FilterAndDeletesGoIntoTheSearch) {
   t = t->Latest().ValueOrDie();
   // A rare category near the query: k rows must still come back.
   auto q = Query(50, 7);
-  VectorSearchOptions opt;
+  SearchOptions opt;
   opt.k = 20;
   opt.filter = cp::equal(cp::field_ref("category"), cp::literal(int32_t{4}));
   opt.columns = {"id", "category"};
@@ -188,7 +196,7 @@ TEST_P(SearchTest, OldVersionsSearchTheirOwnRows) {
   auto t = Build(GetParam());
   auto v3 = t->Checkout(3).ValueOrDie();  // 2 fragments: ids 0..399
   auto q = Query(1500, 1);
-  VectorSearchOptions opt;
+  SearchOptions opt;
   opt.k = 5;
   for (int64_t id : Ids(Search(*v3, q, opt).ValueOrDie())) EXPECT_LT(id, 400);
 }
@@ -205,7 +213,7 @@ TEST_P(SearchTest, BatchSearchEqualsOneQueryAtATime) {
     qs.insert(qs.end(), q.begin(), q.end());
   }
   for (int mode = 0; mode < 3; ++mode) {
-    VectorSearchOptions opt;
+    SearchOptions opt;
     opt.k = 7;
     opt.params.ef = 64;
     opt.columns = {"id"};
@@ -290,7 +298,7 @@ TEST_P(SearchTest, PruningIsSoundOnRandomTables) {
       auto q = Query(static_cast<int64_t>(rng() % static_cast<uint32_t>(next_id)), rng());
       const bool filtered = qi % 3 == 0;
       const int32_t cat = static_cast<int32_t>(rng() % 5);
-      VectorSearchOptions opt;
+      SearchOptions opt;
       opt.k = 1 + rng() % 12;
       opt.num_threads = 1 + rng() % 2;
       opt.columns = {"id"};
@@ -333,13 +341,156 @@ TEST(SearchValidationTest, BadQueries) {
   EXPECT_NE(Search(*t, short_q).status().message().find("dimensions"), std::string::npos);
   std::vector<float> nan_q(kDim, NAN);
   EXPECT_FALSE(Search(*t, nan_q).ok());
-  VectorSearchOptions opt;
+  SearchOptions opt;
   opt.vector_column = "missing";
   std::vector<float> q(kDim, 0.0f);
   EXPECT_FALSE(Search(*t, q, opt).ok());
   opt.vector_column = "";
   opt.k = 0;
   EXPECT_FALSE(Search(*t, q, opt).ok());
+  std::filesystem::remove_all(dir);
+}
+
+// One SearchOptions for the three layers: the same k, filter and columns give
+// the same rows from a table's only file, from the table, and (as an
+// allow-list of positions) from the file's index; what a layer cannot honour
+// is refused with an error naming the option.
+TEST(SearchOptionsTest, OneSetOfOptionsForIndexFileAndTable) {
+  const std::string dir = TempTableDir("o");
+  auto w = TableWriter::Create(dir, TestSchema(kDim), {TestPolicy(kDim)}).ValueOrDie();
+  auto vecs = ClusteredVectors(600, kDim, 0);
+  ASSERT_TRUE(w->WriteBatch(*TestBatch(0, 600, kDim, vecs)).ok());
+  auto t = Table::Open(dir).ValueOrDie();
+  const std::vector<float> q(vecs.begin() + 37 * kDim, vecs.begin() + 38 * kDim);
+
+  SearchOptions o;
+  o.k = 7;
+  o.filter = ParseFilter("category = 2 AND id >= 100").ValueOrDie();
+  o.columns = {"id"};
+  SearchStats stats;
+  auto from_table = t->Search(q, o, &stats).ValueOrDie();
+  ASSERT_EQ(from_table->num_rows(), 7);
+  EXPECT_EQ(stats.files, 1);
+
+  const std::string path = t->fragments()[0].files[0].path;
+  auto file = t->OpenDataFile(path).ValueOrDie();
+  auto from_file = file->Search(q, o).ValueOrDie();
+  ASSERT_EQ(from_file->num_rows(), 7);
+  EXPECT_EQ(from_file->schema()->field(1)->name(), "_rowid");
+  EXPECT_EQ(from_file->schema()->field(2)->name(), "_distance");
+  EXPECT_EQ(IdColumn(from_file), IdColumn(from_table));
+  // A file's _rowid is the row's position; the table's adds the fragment id.
+  auto file_ids = std::static_pointer_cast<arrow::UInt64Array>(
+      arrow::Concatenate(from_file->GetColumnByName("_rowid")->chunks()).ValueOrDie());
+  auto table_ids = std::static_pointer_cast<arrow::UInt64Array>(
+      arrow::Concatenate(from_table->GetColumnByName("_rowid")->chunks()).ValueOrDie());
+  for (int64_t i = 0; i < 7; ++i) {
+    EXPECT_EQ(RowIdOffset(table_ids->Value(i)), file_ids->Value(i));
+    EXPECT_EQ(file_ids->Value(i),
+              static_cast<uint64_t>(IdColumn(from_file)[static_cast<size_t>(i)]));
+  }
+  // Every row matches the filter, and they are the filtered brute force.
+  std::vector<std::pair<float, int64_t>> truth;
+  for (int64_t id = 100; id < 600; ++id) {
+    if (id % 5 == 2) {
+      truth.emplace_back(TrueDistance(DistanceMetric::kEuclidean, q.data(), &vecs[id * kDim], kDim),
+                         id);
+    }
+  }
+  std::sort(truth.begin(), truth.end());
+  for (int64_t id : IdColumn(from_file)) EXPECT_TRUE(id % 5 == 2 && id >= 100) << id;
+  EXPECT_EQ(IdColumn(from_file)[0], truth[0].second);
+  // exact: the stored vectors scanned, the same rows.
+  o.exact = true;
+  EXPECT_EQ(IdColumn(file->Search(q, o).ValueOrDie())[0], truth[0].second);
+  o.exact = false;
+
+  // The index takes the filter's rows as positions.
+  RowBitmap allowed(600);
+  for (uint32_t r = 100; r < 600; ++r) {
+    if (r % 5 == 2) allowed.Set(r);
+  }
+  const RowFilter rows = allowed.filter();
+  SearchOptions by_position;
+  by_position.k = 7;
+  by_position.allowed = &rows;
+  auto index = file->LoadIndex().ValueOrDie();
+  auto from_index = index->Search(q, by_position).ValueOrDie();
+  ASSERT_EQ(from_index.size(), 7u);
+  for (size_t i = 0; i < 7; ++i) {
+    EXPECT_EQ(from_index[i].row, file_ids->Value(static_cast<int64_t>(i)));
+  }
+  // The file takes it too, alone or with the filter.
+  SearchOptions file_positions = by_position;
+  file_positions.columns = {"id"};
+  EXPECT_EQ(IdColumn(file->Search(q, file_positions).ValueOrDie()), IdColumn(from_file));
+
+  // Refused, with the option named.
+  auto st = index->Search(q, o).status();
+  EXPECT_TRUE(st.IsInvalid());
+  EXPECT_NE(st.message().find("filter"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("columns"), std::string::npos) << st.ToString();
+  st = t->Search(q, by_position).status();
+  EXPECT_NE(st.message().find("allowed"), std::string::npos) << st.ToString();
+  SearchOptions shares = o;
+  shares.fragment_ids = {0};
+  st = file->Search(q, shares).status();
+  EXPECT_NE(st.message().find("fragment_ids"), std::string::npos) << st.ToString();
+  SearchOptions bad_column = o;
+  bad_column.filter = ParseFilter("nope = 1").ValueOrDie();
+  EXPECT_NE(file->Search(q, bad_column).status().message().find("nope"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// Every change returns the table at the version it committed; the table it
+// was called on stays the version it was.
+TEST(SearchOptionsTest, ChangesReturnTheCommittedTable) {
+  const std::string dir = TempTableDir("m");
+  auto w = TableWriter::Create(dir, TestSchema(kDim), {TestPolicy(kDim)}).ValueOrDie();
+  auto vecs = ClusteredVectors(100, kDim, 0);
+  ASSERT_TRUE(w->WriteBatch(*TestBatch(0, 100, kDim, vecs)).ok());
+  auto t = Table::Open(dir).ValueOrDie();
+  const uint64_t v0 = t->version();
+
+  auto deleted = t->Delete(ParseFilter("id < 10").ValueOrDie()).ValueOrDie();
+  EXPECT_EQ(deleted.rows_deleted, 10);
+  EXPECT_EQ(deleted.table->version(), v0 + 1);
+  EXPECT_EQ(deleted.table->num_rows(), 90);
+  EXPECT_EQ(t->version(), v0);
+  EXPECT_EQ(t->num_rows(), 100);
+  auto none = deleted.table->Delete(ParseFilter("id < 10").ValueOrDie()).ValueOrDie();
+  EXPECT_EQ(none.rows_deleted, 0);
+  EXPECT_EQ(none.table->version(), v0 + 1);  // nothing matched: nothing committed
+
+  auto renamed = deleted.table->RenameColumn("text", "body").ValueOrDie();
+  EXPECT_EQ(renamed->version(), v0 + 2);
+  EXPECT_GE(renamed->schema()->GetFieldIndex("body"), 0);
+  EXPECT_EQ(renamed->version(), Table::Open(dir).ValueOrDie()->version());
+
+  auto restored = renamed->Restore(v0).ValueOrDie();
+  EXPECT_EQ(restored->num_rows(), 100);
+  auto versions = restored->Versions().ValueOrDie();
+  EXPECT_EQ(versions.back().operation, TableOperation::kRestore);
+  EXPECT_EQ(versions.back().operation_name, "restore");
+  EXPECT_EQ(versions[versions.size() - 2].operation, TableOperation::kRename);
+  for (const auto& f : restored->fragments()) {
+    EXPECT_EQ(f.files[0].index_state, IndexState::kIndexed);
+  }
+
+  // Scan and Take are methods too, with the ids Search returns.
+  ScanOptions scan;
+  scan.filter = ParseFilter("id BETWEEN 40 AND 44").ValueOrDie();
+  scan.with_row_id = true;
+  auto rows = restored->Scan(scan).ValueOrDie();
+  ASSERT_EQ(rows->num_rows(), 5);
+  auto ids = std::static_pointer_cast<arrow::UInt64Array>(
+      arrow::Concatenate(rows->GetColumnByName("_rowid")->chunks()).ValueOrDie());
+  std::vector<RowId> row_ids(ids->raw_values(), ids->raw_values() + ids->length());
+  EXPECT_EQ(IdColumn(restored->Take(row_ids, {"id"}).ValueOrDie()),
+            (std::vector<int64_t>{40, 41, 42, 43, 44}));
+  auto batches = restored->ScanBatches(scan).ValueOrDie();
+  restored.reset();  // the reader keeps its table alive
+  EXPECT_EQ(batches->ToTable().ValueOrDie()->num_rows(), 5);
   std::filesystem::remove_all(dir);
 }
 

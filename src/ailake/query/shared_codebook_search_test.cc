@@ -10,6 +10,7 @@
 
 #include "ailake/query.h"
 #include "ailake/table/manifest.pb.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_test_util.h"
 
 namespace ailake {
@@ -45,7 +46,7 @@ TEST(SharedCodebookSearch, SeveralFilesMatchBruteForce) {
     }
   }
   auto t = Table::Open(dir).ValueOrDie();
-  ASSERT_FALSE(t->manifest().vector_columns(0).ivf_codebook_path().empty());
+  ASSERT_FALSE(table::TableAccess::manifest(*t).vector_columns(0).ivf_codebook_path().empty());
 
   const auto queries = GaussianVectors(20, 999);
   double recall = 0;
@@ -64,7 +65,7 @@ TEST(SharedCodebookSearch, SeveralFilesMatchBruteForce) {
     std::set<int64_t> truth;
     for (int i = 0; i < 10; ++i) truth.insert(exact[i].second);
 
-    VectorSearchOptions o;
+    SearchOptions o;
     o.k = 10;
     o.params.nprobe = 8;          // every list of nlist = 8
     o.params.refine_factor = 20;  // 200 exact re-ranks per file

@@ -5,6 +5,7 @@
 #include <parquet/properties.h>
 
 #include "ailake/lance.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
@@ -37,7 +38,7 @@ std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFi
                                                 const AilakeFileReader* file) {
   std::vector<VectorStoragePolicy> out;
   for (int32_t id : df.vector_fields()) {
-    for (const auto& f : table.manifest().fields()) {
+    for (const auto& f : table::TableAccess::manifest(table).fields()) {
       if (f.id() != id) continue;
       auto p = table.vector_column(f.name());
       if (!p.ok()) continue;
@@ -165,12 +166,12 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
   WrittenFile out;
   out.num_rows = reader->num_rows();
   DataFile& df = out.data_file;
-  ARROW_RETURN_NOT_OK(DescribeColumns(table.manifest(), *reader, &df));
+  ARROW_RETURN_NOT_OK(DescribeColumns(table::TableAccess::manifest(table), *reader, &df));
   df.set_path(DataFilePath(NewUuid(), format));
   df.set_file_size_bytes(static_cast<uint64_t>(bytes->size()));
   df.set_index_state(state);
   df.set_pending_index_type(static_cast<uint32_t>(pending_type));
-  ARROW_RETURN_NOT_OK(table.context()->store->PutIfAbsent(df.path(), *bytes));
+  ARROW_RETURN_NOT_OK(table::TableAccess::context(table)->store->PutIfAbsent(df.path(), *bytes));
   return out;
 }
 
@@ -203,7 +204,7 @@ arrow::Result<WrittenFile> WriteDataFile(const Table& table, const arrow::Record
     // Codebooks trained for this file alone are garbage now.
     std::vector<ColumnCodebook> mine(codebooks->begin() + static_cast<std::ptrdiff_t>(before),
                                      codebooks->end());
-    DiscardTrained(*table.context()->store, mine);
+    DiscardTrained(*table::TableAccess::context(table)->store, mine);
     codebooks->resize(before);
   }
   return written;

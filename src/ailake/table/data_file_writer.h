@@ -54,4 +54,19 @@ arrow::Status DescribeColumns(const Manifest& m, const AilakeFileReader& file, D
 std::vector<VectorStoragePolicy> PoliciesOfFile(const Table& table, const DataFile& df,
                                                 const AilakeFileReader* file = nullptr);
 
+// Commits fragments made of already written data files as one append,
+// recording the shared codebooks they were encoded with (*codebook_raced:
+// another writer committed another codebook for one of the columns first);
+// returns the table at the version committed (table_writer.cc).
+arrow::Result<std::shared_ptr<Table>> CommitAppend(const Table& t, std::vector<WrittenFile> files,
+                                                   const std::string& detail,
+                                                   const std::vector<ColumnCodebook>& codebooks,
+                                                   bool* codebook_raced);
+
+// Builds the sections a deferred (pending) data file owes and commits the
+// indexed file in its place (table_writer.cc). Returns false if the file is
+// no longer pending in the latest version.
+arrow::Result<bool> IndexPendingFile(const Table& t, const std::string& path,
+                                     const IndexBuildOptions& build);
+
 }  // namespace ailake::table

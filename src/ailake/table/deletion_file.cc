@@ -97,13 +97,12 @@ std::vector<uint32_t> MergeDeleted(const std::vector<uint32_t>& a, const std::ve
   return out;
 }
 
-std::vector<uint64_t> LiveRowBitmap(const std::vector<uint32_t>& deleted, uint32_t physical_rows) {
-  std::vector<uint64_t> words((physical_rows + 63) / 64, ~0ull);
-  if (physical_rows % 64) words.back() = (1ull << (physical_rows % 64)) - 1;
+RowBitmap LiveRowBitmap(const std::vector<uint32_t>& deleted, uint32_t physical_rows) {
+  RowBitmap live(physical_rows, /*all=*/true);
   for (uint32_t r : deleted) {
-    if (r < physical_rows) words[r >> 6] &= ~(1ull << (r & 63));
+    if (r < physical_rows) live.Reset(r);
   }
-  return words;
+  return live;
 }
 
 }  // namespace ailake::table

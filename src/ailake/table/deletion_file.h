@@ -16,6 +16,8 @@
 #include <arrow/buffer.h>
 #include <arrow/result.h>
 
+#include "ailake/vectors.h"  // RowBitmap
+
 namespace ailake::table {
 
 inline constexpr uint32_t kDeletionFileVersion = 1;
@@ -32,8 +34,8 @@ arrow::Result<std::vector<uint32_t>> ParseDeletionFile(const arrow::Buffer& byte
 // Sorted union of two sorted offset lists.
 std::vector<uint32_t> MergeDeleted(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b);
 
-// Bitmap of live rows (bit r set = row r not deleted), 64 rows per word.
-std::vector<uint64_t> LiveRowBitmap(const std::vector<uint32_t>& deleted, uint32_t physical_rows);
+// The live rows (row r set = not deleted).
+RowBitmap LiveRowBitmap(const std::vector<uint32_t>& deleted, uint32_t physical_rows);
 
 uint64_t Fnv1a64(const uint8_t* data, size_t n);
 

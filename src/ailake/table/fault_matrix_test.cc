@@ -129,7 +129,7 @@ arrow::Status CheckSearch(const Table& t, const std::vector<int64_t>& live_ids) 
   const float* v = values.raw_values() + emb.value_offset(0);
   const std::vector<float> query(v, v + kDim);
 
-  VectorSearchOptions exact;
+  SearchOptions exact;
   exact.k = 1;
   exact.exact = true;
   exact.num_threads = 1;
@@ -138,7 +138,7 @@ arrow::Status CheckSearch(const Table& t, const std::vector<int64_t>& live_ids) 
   if (hit->num_rows() != 1 || IdsOf(*hit->GetColumnByName("id"))[0] != id) {
     return arrow::Status::Invalid("exact search for id ", id, "'s vector did not return it");
   }
-  VectorSearchOptions approx;
+  SearchOptions approx;
   approx.k = 10;
   approx.num_threads = 1;
   approx.columns = {"id"};
@@ -590,7 +590,7 @@ TEST_F(FaultMatrixTest, KilledDeferredIndexingLosesNothing) {
     ASSERT_TRUE(t.ok()) << where << ": " << t.status().ToString();
     for (const auto& f : (*t)->fragments()) {
       for (const auto& df : f.files)
-        EXPECT_EQ(df.index_state, "indexed") << where << " " << df.path;
+        EXPECT_EQ(df.index_state, IndexState::kIndexed) << where << " " << df.path;
     }
     Expectation same;
     same.kept = live;
@@ -630,8 +630,9 @@ TEST_F(FaultMatrixTest, KilledDeleteResurrectsNothing) {
           for (int j = 0; j < kDeletes; ++j) {
             auto n = (*t)->Delete(IdIn(lo_of(j), lo_of(j) + kWidth));
             if (!n.ok()) return log.Error(n.status());
-            if (*n != kWidth) {
-              return log.Error(arrow::Status::Invalid("deleted ", *n, " rows, not ", kWidth));
+            if (n->rows_deleted != kWidth) {
+              return log.Error(
+                  arrow::Status::Invalid("deleted ", n->rows_deleted, " rows, not ", kWidth));
             }
             log.Line("ack " + std::to_string(lo_of(j)));
           }
@@ -677,7 +678,7 @@ TEST_F(FaultMatrixTest, KilledCompactionLosesNothing) {
       auto t = Table::Open(dir_);
       ASSERT_TRUE(t.ok()) << t.status().ToString();
       auto n = (*t)->Delete(IdIn(base + 5, base + 10));
-      ASSERT_TRUE(n.ok() && *n == 5) << where << ": " << n.status().ToString();
+      ASSERT_TRUE(n.ok() && n->rows_deleted == 5) << where << ": " << n.status().ToString();
       for (int64_t id : Range(base + 5, 5)) live.erase(id);
     }
     const bool optimize = run % 2 == 0;
@@ -747,7 +748,7 @@ TEST_F(FaultMatrixTest, KilledAddColumnsLosesNothing) {
           log.Ready();
           auto v = (*t)->AddColumns(field, fill, {}, {"id"});
           if (!v.ok()) return log.Error(v.status());
-          log.Line("ack " + std::to_string(*v));
+          log.Line("ack " + std::to_string((*v)->version()));
           return 0;
         },
         rng, &tally.estimate_us);
@@ -812,7 +813,7 @@ TEST_F(FaultMatrixTest, KilledCleanupLosesNothing) {
       auto t = Table::Open(dir_);
       ASSERT_TRUE(t.ok()) << t.status().ToString();
       auto n = (*t)->Delete(IdIn(base, base + 3));
-      ASSERT_TRUE(n.ok() && *n == 3) << where << ": " << n.status().ToString();
+      ASSERT_TRUE(n.ok() && n->rows_deleted == 3) << where << ": " << n.status().ToString();
       for (int64_t id : Range(base, 3)) live.erase(id);
       OptimizeOptions o;
       o.merge_factor = 2;
@@ -936,9 +937,10 @@ TEST_F(FaultMatrixTest, ConcurrentWritersDeleterCompactor) {
         if (!t.ok()) return fail(t.status().ToString());
         auto n = (*t)->Delete(pred);
         if (n.ok()) {
-          if (*n != static_cast<int64_t>(doomed.size())) {
-            return fail("delete from id " + std::to_string(lo) + " counted " + std::to_string(*n) +
-                        " rows, expected " + std::to_string(doomed.size()));
+          if (n->rows_deleted != static_cast<int64_t>(doomed.size())) {
+            return fail("delete from id " + std::to_string(lo) + " counted " +
+                        std::to_string(n->rows_deleted) + " rows, expected " +
+                        std::to_string(doomed.size()));
           }
           std::lock_guard<std::mutex> lock(mu);
           deleted.insert(doomed.begin(), doomed.end());
@@ -995,7 +997,7 @@ TEST_F(FaultMatrixTest, ConcurrentWritersDeleterCompactor) {
   ASSERT_TRUE(versions.ok()) << versions.status().ToString();
   const auto compactions =
       std::count_if(versions->begin(), versions->end(),
-                    [](const TableVersion& v) { return v.operation == "compact"; });
+                    [](const TableVersion& v) { return v.operation == TableOperation::kCompact; });
   std::cout << "[fault-matrix] concurrent: " << rows << " rows appended, " << deleted.size()
             << " deleted, " << compactions << " merge commits (" << merges.load()
             << " by the compactor), " << conflicts.load() << " conflicts retried; lost "

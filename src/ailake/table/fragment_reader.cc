@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "ailake/table/deletion_file.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
@@ -23,7 +24,7 @@ arrow::Result<const Fragment*> FindFragment(const Manifest& m, uint64_t id) {
 arrow::Result<std::shared_ptr<arrow::Table>> ReadFragmentColumns(
     const Table& table, const Fragment& fragment, const std::vector<std::string>& columns,
     const std::vector<int64_t>* physical_rows) {
-  const Manifest& m = table.manifest();
+  const Manifest& m = table::TableAccess::manifest(table);
   auto schema = table.schema();
   std::vector<std::string> names = columns;
   if (names.empty()) {
@@ -128,119 +129,6 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFragmentColumns(
   return arrow::Table::Make(arrow::schema(out_fields), std::move(arrays), out_rows);
 }
 
-namespace {
-
-namespace cp = arrow::compute;
-
-bool IsComparison(const std::string& fn) {
-  return fn == "equal" || fn == "not_equal" || fn == "less" || fn == "less_equal" ||
-         fn == "greater" || fn == "greater_equal";
-}
-
-// A naive timestamp literal beside a column of zoned timestamps becomes a
-// zoned one (the same instant read in UTC), as SQL engines compare them.
-cp::Expression FixTimestamps(const cp::Expression& e, const arrow::Schema& schema) {
-  const cp::Expression::Call* call = e.call();
-  if (call == nullptr) return e;
-  std::vector<cp::Expression> args;
-  args.reserve(call->arguments.size());
-  for (const auto& a : call->arguments) args.push_back(FixTimestamps(a, schema));
-  if (IsComparison(call->function_name) && args.size() == 2) {
-    for (int side = 0; side < 2; ++side) {
-      const auto* ref = args[static_cast<size_t>(side)].field_ref();
-      const auto* lit = args[static_cast<size_t>(1 - side)].literal();
-      if (ref == nullptr || lit == nullptr || !lit->is_scalar()) continue;
-      auto field = ref->GetOneOrNone(schema);
-      if (!field.ok() || !*field || (*field)->type()->id() != arrow::Type::TIMESTAMP) continue;
-      const auto& ft = static_cast<const arrow::TimestampType&>(*(*field)->type());
-      const auto& scalar = lit->scalar();
-      if (ft.timezone().empty() || scalar->type->id() != arrow::Type::TIMESTAMP) continue;
-      const auto& lt = static_cast<const arrow::TimestampType&>(*scalar->type);
-      if (!lt.timezone().empty()) continue;
-      const auto& ts = static_cast<const arrow::TimestampScalar&>(*scalar);
-      args[static_cast<size_t>(1 - side)] = cp::literal(std::make_shared<arrow::TimestampScalar>(
-          ts.value, arrow::timestamp(lt.unit(), ft.timezone())));
-    }
-  }
-  return cp::call(call->function_name, std::move(args), call->options);
-}
-
-std::string Describe(const cp::Expression& e, const arrow::Schema& schema) {
-  if (const auto* ref = e.field_ref()) {
-    auto field = ref->GetOneOrNone(schema);
-    const std::string name = ref->name() ? *ref->name() : ref->ToString();
-    if (!field.ok() || !*field) return "column '" + name + "' (not in the table)";
-    return "column '" + name + "' (" + (*field)->type()->ToString() + ")";
-  }
-  if (const auto* lit = e.literal()) {
-    return lit->ToString() + " (" + lit->type()->ToString() + ")";
-  }
-  auto bound = e.Bind(schema);
-  return e.ToString() + (bound.ok() ? " (" + bound->type()->ToString() + ")" : "");
-}
-
-// The innermost call of `e` that does not bind to `schema`, described.
-arrow::Status TypeMismatch(const cp::Expression& e, const arrow::Schema& schema,
-                           const arrow::Status& original) {
-  const cp::Expression::Call* call = e.call();
-  if (call == nullptr) return original;
-  for (const auto& a : call->arguments) {
-    if (a.call() != nullptr && !a.Bind(schema).ok()) return TypeMismatch(a, schema, original);
-  }
-  std::string what;
-  for (size_t i = 0; i < call->arguments.size(); ++i) {
-    what += (i ? " and " : "") + Describe(call->arguments[i], schema);
-  }
-  return arrow::Status::TypeError("filter: ", call->function_name, " cannot take ", what, " (",
-                                  original.message(), ")");
-}
-
-}  // namespace
-
-arrow::Result<std::vector<std::string>> FilterColumns(const cp::Expression& filter) {
-  std::vector<std::string> cols;
-  for (const auto& ref : cp::FieldsInExpression(filter)) {
-    const arrow::FieldRef* top = &ref;
-    if (ref.IsNested()) top = &ref.nested_refs()->front();
-    if (!top->name()) return arrow::Status::Invalid("filter must reference columns by name");
-    cols.push_back(*top->name());
-  }
-  std::sort(cols.begin(), cols.end());
-  cols.erase(std::unique(cols.begin(), cols.end()), cols.end());
-  return cols;
-}
-
-arrow::Result<cp::Expression> BindExpression(const cp::Expression& expr,
-                                             const arrow::Schema& schema) {
-  ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
-  const cp::Expression fixed = FixTimestamps(expr, schema);
-  auto bound = fixed.Bind(schema);
-  if (!bound.ok()) {
-    if (bound.status().IsNotImplemented() || bound.status().IsTypeError()) {
-      return TypeMismatch(fixed, schema, bound.status());
-    }
-    return bound.status();
-  }
-  return bound;
-}
-
-arrow::Result<cp::Expression> BindFilter(const cp::Expression& filter,
-                                         const arrow::Schema& schema) {
-  ARROW_ASSIGN_OR_RAISE(auto bound, BindExpression(filter, schema));
-  if (bound.type()->id() != arrow::Type::BOOL) {
-    return arrow::Status::TypeError("filter ", filter.ToString(), " is ", bound.type()->ToString(),
-                                    ", not a condition");
-  }
-  return bound;
-}
-
-arrow::Result<arrow::Datum> EvaluateFilter(const cp::Expression& filter,
-                                           const arrow::RecordBatch& batch) {
-  ARROW_ASSIGN_OR_RAISE(auto bound, BindFilter(filter, *batch.schema()));
-  ARROW_ASSIGN_OR_RAISE(auto input, cp::MakeExecBatch(*batch.schema(), arrow::Datum(batch)));
-  return cp::ExecuteScalarExpression(bound, input);
-}
-
 arrow::Result<std::vector<uint32_t>> MatchingRows(const Table& t, const Fragment& frag,
                                                   const arrow::compute::Expression& predicate) {
   ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
@@ -275,8 +163,9 @@ namespace ailake {
 
 arrow::Result<std::shared_ptr<arrow::Table>> Table::ReadFragment(
     uint64_t fragment_id, const std::vector<std::string>& columns, bool with_row_id) const {
-  ARROW_ASSIGN_OR_RAISE(const table::Fragment* frag, table::FindFragment(manifest(), fragment_id));
-  ARROW_ASSIGN_OR_RAISE(auto deleted, context()->ReadDeletions(*frag));
+  ARROW_ASSIGN_OR_RAISE(const table::Fragment* frag,
+                        table::FindFragment((*manifest_), fragment_id));
+  ARROW_ASSIGN_OR_RAISE(auto deleted, ctx_->ReadDeletions(*frag));
   std::vector<int64_t> live;
   const bool filter = !deleted->empty();
   if (filter) {
@@ -319,8 +208,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> Table::Take(std::span<const RowId> 
   std::vector<std::shared_ptr<arrow::Table>> parts;
   std::vector<int64_t> positions;  // output position of each row of the concatenation
   for (auto& [frag_id, rows] : groups) {
-    ARROW_ASSIGN_OR_RAISE(const table::Fragment* frag, table::FindFragment(manifest(), frag_id));
-    ARROW_ASSIGN_OR_RAISE(auto deleted, context()->ReadDeletions(*frag));
+    ARROW_ASSIGN_OR_RAISE(const table::Fragment* frag, table::FindFragment((*manifest_), frag_id));
+    ARROW_ASSIGN_OR_RAISE(auto deleted, ctx_->ReadDeletions(*frag));
     std::vector<int64_t> offsets;
     for (const auto& [off, pos] : rows) {
       if (off >= static_cast<int64_t>(frag->physical_rows())) {
@@ -352,7 +241,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> Table::Take(std::span<const RowId> 
   if (parts.empty()) {
     // Schema of an empty take.
     std::vector<int64_t> none;
-    if (manifest().fragments_size() == 0) {
+    if (manifest_->fragments_size() == 0) {
       auto schema = schema_;
       if (!columns.empty()) {
         arrow::FieldVector fs;
@@ -371,7 +260,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> Table::Take(std::span<const RowId> 
       return arrow::Table::MakeEmpty(schema);
     }
     ARROW_ASSIGN_OR_RAISE(
-        auto empty, table::ReadFragmentColumns(*this, manifest().fragments(0), columns, &none));
+        auto empty, table::ReadFragmentColumns(*this, manifest_->fragments(0), columns, &none));
     if (with_row_id) {
       ARROW_ASSIGN_OR_RAISE(auto ids, arrow::MakeArrayOfNull(arrow::uint64(), 0));
       ARROW_ASSIGN_OR_RAISE(empty, empty->AddColumn(empty->num_columns(),

@@ -13,6 +13,7 @@
 #include <arrow/result.h>
 #include <arrow/table.h>
 
+#include "ailake/file/filter_eval.h"
 #include "ailake/table.h"
 #include "ailake/table/manifest.pb.h"
 
@@ -30,27 +31,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> ReadFragmentColumns(
 arrow::Result<std::vector<uint32_t>> MatchingRows(const Table& table, const Fragment& fragment,
                                                   const arrow::compute::Expression& predicate);
 
-// The top-level columns a filter reads (`a.b`, a field of struct column
-// `a`, reads `a`), each once.
-arrow::Result<std::vector<std::string>> FilterColumns(const arrow::compute::Expression& filter);
-
-// `expr` (any expression of the filter language, "price * 1.1") bound to
-// `schema` with the time-zone rule below; types that do not fit are a
-// TypeError naming the column and both types.
-arrow::Result<arrow::compute::Expression> BindExpression(const arrow::compute::Expression& expr,
-                                                         const arrow::Schema& schema);
-
-// `filter` bound to `schema` (after the time-zone rule below), or the error
-// EvaluateFilter would give.
-arrow::Result<arrow::compute::Expression> BindFilter(const arrow::compute::Expression& filter,
-                                                     const arrow::Schema& schema);
-
-// `filter` evaluated on `batch`: one boolean per row (null: no match), or a
-// boolean scalar. A naive TIMESTAMP literal compared with a column of
-// timestamps with a time zone is read in UTC. Types that do not fit
-// (`price = 'abc'`) are a TypeError naming the column and both types.
-arrow::Result<arrow::Datum> EvaluateFilter(const arrow::compute::Expression& filter,
-                                           const arrow::RecordBatch& batch);
+// The filter language's binding and evaluation (file/filter_eval.h).
+using file_internal::BindExpression;
+using file_internal::BindFilter;
+using file_internal::EvaluateFilter;
+using file_internal::FilterColumns;
 
 // The fragment of `table` with id `id`.
 arrow::Result<const Fragment*> FindFragment(const Manifest& m, uint64_t id);

@@ -12,6 +12,7 @@
 #include "ailake/file.h"
 #include "ailake/table/avro_container.h"
 #include "ailake/table/manifest.pb.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
@@ -639,13 +640,13 @@ arrow::Result<std::shared_ptr<Table>> Table::ImportIceberg(const std::string& so
   for (auto& p : policies) p.index_type = options.index_type;
   ARROW_ASSIGN_OR_RAISE(auto dst, Create(dest, src->schema(), policies, storage));
   std::vector<std::string> staged;
-  const auto& dm = dst->manifest();
-  const auto& sm = src->manifest();
-  auto& dstore = *dst->context()->store;
-  for (const auto& f : src->manifest().fragments()) {
+  const auto& dm = table::TableAccess::manifest(*dst);
+  const auto& sm = table::TableAccess::manifest(*src);
+  auto& dstore = *table::TableAccess::context(*dst)->store;
+  for (const auto& f : table::TableAccess::manifest(*src).fragments()) {
     const table::DataFile& sdf = f.files(0);
-    ARROW_ASSIGN_OR_RAISE(auto in,
-                          src->context()->store->OpenRead(sdf.path(), table::KnownSize(sdf)));
+    ARROW_ASSIGN_OR_RAISE(auto in, table::TableAccess::context(*src)->store->OpenRead(
+                                       sdf.path(), table::KnownSize(sdf)));
     bool copy = !f.has_deletion_file() && !policies.empty();
     if (copy) {
       // A file that already has AILK sections (an ailake table's own) is

@@ -885,11 +885,11 @@ arrow::Result<IcebergViewStatus> Table::IcebergView() const {
   return table::IcebergViewStatusOf(*ctx_, latest);
 }
 
-arrow::Result<uint64_t> Table::SetIcebergView(bool enabled) const {
+arrow::Result<std::shared_ptr<Table>> Table::SetIcebergView(bool enabled) const {
   ARROW_ASSIGN_OR_RAISE(auto latest, ctx_->manifests.ReadLatest());
   if (table::IcebergViewEnabled(latest) == enabled) {
     if (enabled) ARROW_RETURN_NOT_OK(table::PublishIcebergView(*ctx_, latest));
-    return latest.version();
+    return FromManifest(ctx_, std::move(latest));
   }
   ARROW_ASSIGN_OR_RAISE(
       auto r, ctx_->manifests.Commit(
@@ -906,7 +906,7 @@ arrow::Result<uint64_t> Table::SetIcebergView(bool enabled) const {
                     return next;
                   }));
   if (!enabled) ARROW_RETURN_NOT_OK(table::RemoveIcebergView(*ctx_));
-  return r.manifest.version();
+  return FromManifest(ctx_, std::move(r.manifest));
 }
 
 }  // namespace ailake

@@ -197,9 +197,13 @@ TEST(DeletionFileTest, RoundTripAndValidation) {
 TEST(DeletionFileTest, BitmapAndMerge) {
   EXPECT_EQ(MergeDeleted({1, 4, 9}, {2, 4, 10}), (std::vector<uint32_t>{1, 2, 4, 9, 10}));
   auto bm = LiveRowBitmap({0, 65}, 70);
-  ASSERT_EQ(bm.size(), 2u);
-  EXPECT_EQ(bm[0], ~1ull);
-  EXPECT_EQ(bm[1], (0x3full) & ~2ull);
+  ASSERT_EQ(bm.words().size(), 2u);
+  EXPECT_EQ(bm.words()[0], ~1ull);
+  EXPECT_EQ(bm.words()[1], (0x3full) & ~2ull);
+  EXPECT_EQ(bm.Count(), 68u);
+  EXPECT_FALSE(bm.Contains(65));
+  EXPECT_TRUE(bm.Contains(69));
+  EXPECT_FALSE(bm.Contains(70));
 }
 
 }  // namespace

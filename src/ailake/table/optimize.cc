@@ -18,6 +18,7 @@
 #include "ailake/table/manifest_store.h"
 #include "ailake/table/optimize.h"
 #include "ailake/table/shared_codebook.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 
@@ -133,7 +134,7 @@ arrow::Result<RewriteOutcome> RewriteFragments(const Table& t,
     if (rows->num_rows() > 0) parts.push_back(rows);
     if (step) step();
   }
-  const auto& ctx = t.context();
+  const auto& ctx = table::TableAccess::context(t);
   std::vector<WrittenFile> written;
   // Rebuilt IVF-PQ sections use the column's shared codebook (trained on the
   // first rewritten fragment if the column has none yet).
@@ -167,7 +168,7 @@ arrow::Result<RewriteOutcome> RewriteFragments(const Table& t,
   }
   std::set<uint64_t> removed;
   for (const auto* f : picked) removed.insert(f->id());
-  const Manifest& read = t.manifest();
+  const Manifest& read = table::TableAccess::manifest(t);
   auto r = ctx->manifests.Commit(
       "compact", std::to_string(picked.size()) + " fragments -> " + std::to_string(written.size()),
       [&](const Manifest* latest) -> arrow::Result<Manifest> {
@@ -216,6 +217,7 @@ arrow::Result<RewriteOutcome> RewriteFragments(const Table& t,
   }
   out.fragments_added = static_cast<int>(written.size());
   out.version = r->manifest.version();
+  ARROW_ASSIGN_OR_RAISE(out.table, TableAccess::Committed(ctx, std::move(r->manifest)));
   return out;
 }
 
@@ -230,7 +232,7 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
   std::vector<const Fragment*> picked;
   int small = 0;
   int64_t picked_rows = 0;  // live rows of the picked fragments
-  for (const auto& f : manifest().fragments()) {
+  for (const auto& f : manifest_->fragments()) {
     const int64_t live = table::LiveRows(f);
     if (live < options.target_rows_per_fragment ||
         table::DeletedFraction(f) >= options.max_deleted_fraction) {
@@ -243,6 +245,7 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
   for (const auto* f : picked) any_deletes |= f->has_deletion_file();
   if (picked.empty() || (small < 2 && !any_deletes)) {
     result.version = version();
+    result.table = std::const_pointer_cast<Table>(shared_from_this());
     return result;
   }
   // Progress units: each picked fragment read, then each file written.
@@ -257,6 +260,7 @@ arrow::Result<CompactionResult> Table::Compact(const CompactionOptions& options)
   result.fragments_added = r.fragments_added;
   result.rows_dropped = r.rows_dropped;
   result.version = r.version;
+  result.table = std::move(r.table);
   return result;
 }
 
@@ -277,7 +281,7 @@ arrow::Result<std::vector<std::vector<uint64_t>>> Table::PlanOptimize(
     const OptimizeOptions& options) const {
   ARROW_RETURN_NOT_OK(CheckOptimizeOptions(options));
   ARROW_ASSIGN_OR_RAISE(auto t, Latest());
-  return table::PlanMerges(t->manifest(), options);
+  return table::PlanMerges(table::TableAccess::manifest(*t), options);
 }
 
 arrow::Result<OptimizeResult> Table::MergeFragments(std::span<const uint64_t> fragment_ids,
@@ -288,7 +292,7 @@ arrow::Result<OptimizeResult> Table::MergeFragments(std::span<const uint64_t> fr
   std::vector<const Fragment*> picked;
   picked.reserve(fragment_ids.size());
   for (uint64_t id : fragment_ids) {
-    const Fragment* f = table::FragmentById(t->manifest(), id);
+    const Fragment* f = table::FragmentById(table::TableAccess::manifest(*t), id);
     if (f == nullptr) {
       return arrow::Status::KeyError("fragment ", id, " is not in version ", t->version(),
                                      " of table '", uri(), "'");
@@ -307,6 +311,7 @@ arrow::Result<OptimizeResult> Table::MergeFragments(std::span<const uint64_t> fr
   result.rows_rewritten = r.rows_written;
   result.rows_dropped = r.rows_dropped;
   result.version = r.version;
+  result.table = std::move(r.table);
   return result;
 }
 
@@ -321,13 +326,14 @@ arrow::Result<OptimizeResult> Table::Optimize(const OptimizeOptions& options) co
   int conflicts = 0;
   int64_t done = 0;
   while (true) {
-    const auto groups = table::PlanMerges(t->manifest(), options);
+    const auto groups = table::PlanMerges(table::TableAccess::manifest(*t), options);
     if (groups.empty()) break;
     const int64_t total = done + static_cast<int64_t>(groups.size());
     for (const auto& ids : groups) {
       std::vector<const Fragment*> picked;
       picked.reserve(ids.size());
-      for (uint64_t id : ids) picked.push_back(table::FragmentById(t->manifest(), id));
+      for (uint64_t id : ids)
+        picked.push_back(table::FragmentById(table::TableAccess::manifest(*t), id));
       auto r = table::RewriteFragments(*t, picked, options.max_rows_per_fragment,
                                        options.index_build, {});
       if (!r.ok()) {
@@ -353,6 +359,7 @@ arrow::Result<OptimizeResult> Table::Optimize(const OptimizeOptions& options) co
     ARROW_ASSIGN_OR_RAISE(t, t->Latest());
   }
   result.version = t->version();
+  result.table = std::move(t);
   return result;
 }
 

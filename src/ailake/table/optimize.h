@@ -33,6 +33,7 @@ struct RewriteOutcome {
   int64_t rows_written = 0;
   int64_t rows_dropped = 0;  // deleted rows not written again
   uint64_t version = 0;
+  std::shared_ptr<Table> table;  // at `version`
 };
 
 // Reads the live rows of `picked` (fragments of t's version), writes them as

@@ -15,6 +15,7 @@
 #include "ailake/table.h"
 #include "ailake/table/manifest.pb.h"
 #include "ailake/table/optimize.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_test_util.h"
 
 namespace ailake {
@@ -158,7 +159,9 @@ TEST_F(OptimizeTest, MergesIndexesPendingFilesAndDropsDeletedRows) {
   for (int i = 0; i < 12; ++i) Append(w.get(), i * 30, 30, /*deferred=*/i % 2 == 1);
   ASSERT_EQ(w->Detach(), 6);
   auto t = Table::Open(dir_).ValueOrDie();
-  ASSERT_EQ(t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{15}))).ValueOrDie(), 15);
+  ASSERT_EQ(
+      t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{15}))).ValueOrDie().rows_deleted,
+      15);
   OptimizeOptions o;
   o.merge_factor = 5;
   auto r = t->Optimize(o);
@@ -176,7 +179,7 @@ TEST_F(OptimizeTest, MergesIndexesPendingFilesAndDropsDeletedRows) {
   EXPECT_EQ(t->version(), r->version);
   EXPECT_EQ(t->fragments().size(), 4u);
   for (const auto& f : t->fragments()) {
-    EXPECT_EQ(f.files[0].index_state, "indexed");
+    EXPECT_EQ(f.files[0].index_state, IndexState::kIndexed);
     EXPECT_EQ(f.deleted_rows, 0);
   }
   auto placed = Placement();
@@ -213,7 +216,7 @@ TEST_F(OptimizeTest, WriterOptimizesInTheBackground) {
   auto t = Table::Open(dir_).ValueOrDie();
   // 200 rows: tiers 1 ([4, 16)) and up hold at most 3 fragments each, and
   // after the last queued optimize no tier is full.
-  EXPECT_TRUE(table::PlanMerges(t->manifest(), opts.optimize).empty());
+  EXPECT_TRUE(table::PlanMerges(table::TableAccess::manifest(*t), opts.optimize).empty());
   EXPECT_LE(t->fragments().size(), 9u);
   EXPECT_EQ(Placement().size(), 200u);
 }
@@ -230,7 +233,7 @@ TEST_F(OptimizeTest, DeletesSurviveConcurrentBackgroundMerges) {
       auto t = Table::Open(dir_).ValueOrDie();
       auto r = t->Delete(cp::equal(cp::field_ref("id"), cp::literal(id)));
       ASSERT_TRUE(r.ok()) << r.status().ToString();
-      EXPECT_EQ(*r, 1);
+      EXPECT_EQ(r->rows_deleted, 1);
     }
   });
   for (int i = 8; i < 40; ++i) Append(w.get(), i * 10, 10);
@@ -257,15 +260,15 @@ TEST_F(OptimizeTest, SmallDeferredIvfPqFilesWaitForOneCodebookTrainedOnAllOfThem
   }
   ASSERT_TRUE(w->WaitForIndexing().ok());  // 150 rows each: nothing to train on yet
   auto t = Table::Open(dir_).ValueOrDie();
-  EXPECT_TRUE(t->manifest().vector_columns(0).ivf_codebook_path().empty());
-  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "pending");
+  EXPECT_TRUE(table::TableAccess::manifest(*t).vector_columns(0).ivf_codebook_path().empty());
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, IndexState::kPending);
   auto r = t->Optimize({});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->codebooks_trained, 1);
   EXPECT_EQ(r->indexes_built, 4);
   t = Table::Open(dir_).ValueOrDie();
-  EXPECT_FALSE(t->manifest().vector_columns(0).ivf_codebook_path().empty());
-  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "indexed");
+  EXPECT_FALSE(table::TableAccess::manifest(*t).vector_columns(0).ivf_codebook_path().empty());
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, IndexState::kIndexed);
   EXPECT_EQ(Placement().size(), 600u);
 }
 
@@ -293,14 +296,17 @@ TEST_F(OptimizeTest, KilledOptimizeLosesNothing) {
     ::waitpid(pid, &status, 0);
     auto placed = Placement();
     ASSERT_EQ(placed.size(), 1200u) << "round " << round;
-    if (!table::PlanMerges(Table::Open(dir_).ValueOrDie()->manifest(), o).empty()) ++interrupted;
+    if (!table::PlanMerges(table::TableAccess::manifest(*Table::Open(dir_).ValueOrDie()), o)
+             .empty())
+      ++interrupted;
   }
   // The kills landed inside the work, not after it.
   EXPECT_GE(interrupted, 3);
   auto r = Table::Open(dir_).ValueOrDie()->Optimize(o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Placement().size(), 1200u);
-  EXPECT_TRUE(table::PlanMerges(Table::Open(dir_).ValueOrDie()->manifest(), o).empty());
+  EXPECT_TRUE(
+      table::PlanMerges(table::TableAccess::manifest(*Table::Open(dir_).ValueOrDie()), o).empty());
 }
 
 // Optimize in pieces: the planned groups, merged concurrently by several
@@ -364,7 +370,7 @@ TEST_F(OptimizeTest, StagedWritesCommitAsOneVersion) {
   EXPECT_EQ(Table::Open(dir_).ValueOrDie()->version(), before);  // nothing committed yet
   auto v = t->CommitStaged(staged);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_EQ(*v, before + 1);
+  EXPECT_EQ((*v)->version(), before + 1);
   EXPECT_EQ(Placement().size(), 140u);
   auto latest = Table::Open(dir_).ValueOrDie();
   EXPECT_EQ(latest->PendingFiles().ValueOrDie().size(), 2u);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "ailake/table.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
@@ -142,8 +143,8 @@ arrow::Result<std::shared_ptr<const IvfPqCodebook>> TrainAndStore(
   used.path = CodebookPath(policy.vector_column, NewUuid());
   used.codebook = cb;
   used.trained = true;
-  ARROW_RETURN_NOT_OK(table.context()->store->PutIfAbsent(used.path, *bytes));
-  table.context()->codebooks->Put(used.path, cb);
+  ARROW_RETURN_NOT_OK(table::TableAccess::context(table)->store->PutIfAbsent(used.path, *bytes));
+  table::TableAccess::context(table)->codebooks->Put(used.path, cb);
   session->push_back(std::move(used));
   return cb;
 }
@@ -155,11 +156,12 @@ arrow::Result<std::shared_ptr<const IvfPqCodebook>> Existing(const Table& table,
                                                              int32_t field_id,
                                                              std::vector<ColumnCodebook>* session) {
   if (const ColumnCodebook* s = InSession(session, field_id)) return s->codebook;
-  const VectorColumn* vc = ColumnOf(table.manifest(), field_id);
+  const VectorColumn* vc = ColumnOf(table::TableAccess::manifest(table), field_id);
   if (vc == nullptr || vc->ivf_codebook_path().empty()) {
     return std::shared_ptr<const IvfPqCodebook>{};
   }
-  ARROW_ASSIGN_OR_RAISE(auto cb, table.context()->codebooks->Load(vc->ivf_codebook_path()));
+  ARROW_ASSIGN_OR_RAISE(
+      auto cb, table::TableAccess::context(table)->codebooks->Load(vc->ivf_codebook_path()));
   if (cb->dim() != policy.dim) {
     return arrow::Status::Invalid("shared IVF-PQ codebook '", vc->ivf_codebook_path(), "' is dim ",
                                   cb->dim(), ", column '", policy.vector_column, "' is dim ",
@@ -184,7 +186,8 @@ arrow::Status AttachCodebooks(const Table& table, const arrow::RecordBatch& batc
     if (c.ivf_pq_codebook != nullptr) continue;
     const auto type = ResolveIndexType(c.policy, static_cast<uint64_t>(batch.num_rows()));
     if (type != IndexType::kIvfPq) continue;
-    const int32_t field_id = TopLevelFieldId(table.manifest(), c.policy.vector_column);
+    const int32_t field_id =
+        TopLevelFieldId(table::TableAccess::manifest(table), c.policy.vector_column);
     ARROW_ASSIGN_OR_RAISE(c.ivf_pq_codebook, Existing(table, c.policy, field_id, session));
     if (c.ivf_pq_codebook != nullptr) continue;
 
@@ -225,7 +228,8 @@ arrow::Status AttachCodebooks(const Table& table, const arrow::RecordBatch& batc
 arrow::Result<std::shared_ptr<const IvfPqCodebook>> CodebookForStoredVectors(
     const Table& table, const VectorStoragePolicy& policy, const VectorView& vectors,
     const IndexBuildOptions& build, std::vector<ColumnCodebook>* session) {
-  const int32_t field_id = TopLevelFieldId(table.manifest(), policy.vector_column);
+  const int32_t field_id =
+      TopLevelFieldId(table::TableAccess::manifest(table), policy.vector_column);
   ARROW_ASSIGN_OR_RAISE(auto cb, Existing(table, policy, field_id, session));
   if (cb != nullptr) return cb;
   if (vectors.num_rows() < MinCodebookTrainingRows(policy)) {
@@ -245,7 +249,7 @@ struct OwedFiles {
 OwedFiles PendingIvfPqFiles(const Table& t, const VectorColumn& vc,
                             const VectorStoragePolicy& policy) {
   OwedFiles out;
-  for (const auto& f : t.manifest().fragments()) {
+  for (const auto& f : table::TableAccess::manifest(t).fragments()) {
     for (const auto& df : f.files()) {
       if (df.index_state() != INDEX_STATE_PENDING) continue;
       const bool holds =
@@ -269,7 +273,8 @@ OwedFiles PendingIvfPqFiles(const Table& t, const VectorColumn& vc,
 bool CodebookIsOwed(const Table& t) {
   for (const auto& policy : t.vector_columns()) {
     const VectorColumn* vc =
-        ColumnOf(t.manifest(), TopLevelFieldId(t.manifest(), policy.vector_column));
+        ColumnOf(table::TableAccess::manifest(t),
+                 TopLevelFieldId(table::TableAccess::manifest(t), policy.vector_column));
     if (vc == nullptr || !vc->ivf_codebook_path().empty()) continue;
     if (PendingIvfPqFiles(t, *vc, policy).rows >= MinCodebookTrainingRows(policy)) {
       return true;
@@ -281,8 +286,8 @@ bool CodebookIsOwed(const Table& t) {
 arrow::Result<int> TrainCodebooksFromPendingFiles(const Table& t, const IndexBuildOptions& build) {
   int trained = 0;
   for (const auto& policy : t.vector_columns()) {
-    const int32_t field_id = TopLevelFieldId(t.manifest(), policy.vector_column);
-    const VectorColumn* vc = ColumnOf(t.manifest(), field_id);
+    const int32_t field_id = TopLevelFieldId(table::TableAccess::manifest(t), policy.vector_column);
+    const VectorColumn* vc = ColumnOf(table::TableAccess::manifest(t), field_id);
     if (vc == nullptr || !vc->ivf_codebook_path().empty()) continue;
     const OwedFiles owed = PendingIvfPqFiles(t, *vc, policy);
     if (owed.rows == 0 || owed.rows < MinCodebookTrainingRows(policy)) continue;
@@ -320,14 +325,14 @@ arrow::Result<int> TrainCodebooksFromPendingFiles(const Table& t, const IndexBui
                                                  static_cast<uint32_t>(taken)));
     std::vector<ColumnCodebook> session;
     ARROW_RETURN_NOT_OK(TrainAndStore(t, policy, field_id, sample_view, build, &session).status());
-    auto r = t.context()->manifests.Commit(
+    auto r = table::TableAccess::context(t)->manifests.Commit(
         "codebook", session.front().path, [&](const Manifest* latest) -> arrow::Result<Manifest> {
           Manifest m = *latest;
           ARROW_RETURN_NOT_OK(RecordCodebooks(&m, session, nullptr));
           return m;
         });
     if (!r.ok()) {
-      DiscardTrained(*t.context()->store, session);
+      DiscardTrained(*table::TableAccess::context(t)->store, session);
       // Another writer committed a codebook first: its files use that one.
       if (IsConflict(r.status())) continue;
       return r.status();

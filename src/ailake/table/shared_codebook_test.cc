@@ -18,17 +18,11 @@
 #include "ailake/table.h"
 #include "ailake/table/data_file_writer.h"
 #include "ailake/table/manifest.pb.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_test_util.h"
 
 namespace ailake {
-namespace table {
-arrow::Result<uint64_t> CommitAppend(const Table& t, std::vector<WrittenFile> files,
-                                     const std::string& detail,
-                                     const std::vector<ColumnCodebook>& codebooks,
-                                     bool* codebook_raced);
-}  // namespace table
-
 namespace {
 
 using testing_util::ClusteredVectors;
@@ -73,7 +67,7 @@ class SharedCodebookTest : public ::testing::Test {
     auto t = Table::Open(dir_).ValueOrDie();
     for (const auto& f : t->fragments()) {
       for (const auto& d : f.files) {
-        if (d.index_state != "indexed") continue;
+        if (d.index_state != IndexState::kIndexed) continue;
         auto in = arrow::io::ReadableFile::Open((fs::path(dir_) / d.path).string()).ValueOrDie();
         auto bytes = in->Read(in->GetSize().ValueOrDie()).ValueOrDie();
         auto r = AilakeFileReader::Open(bytes).ValueOrDie();
@@ -89,7 +83,7 @@ class SharedCodebookTest : public ::testing::Test {
   }
   std::string ManifestCodebook() const {
     auto t = Table::Open(dir_).ValueOrDie();
-    return t->manifest().vector_columns(0).ivf_codebook_path();
+    return table::TableAccess::manifest(*t).vector_columns(0).ivf_codebook_path();
   }
   uint64_t CodebookFingerprint(const std::string& path) const {
     std::ifstream in((fs::path(dir_) / path).string(), std::ios::binary);
@@ -147,7 +141,8 @@ TEST_F(SharedCodebookTest, FirstDeferredWriteTrainsAndBackgroundIndexingUsesIt) 
   EXPECT_EQ(Fingerprints(), std::vector<uint64_t>(4, fp));
   auto t = Table::Open(dir_).ValueOrDie();
   ASSERT_EQ(t->BuildPendingIndexes().ValueOrDie(), 0);
-  for (const auto& f : t->manifest().fragments()) EXPECT_EQ(f.files(0).pending_index_type(), 0u);
+  for (const auto& f : table::TableAccess::manifest(*t).fragments())
+    EXPECT_EQ(f.files(0).pending_index_type(), 0u);
 }
 
 TEST_F(SharedCodebookTest, IvfPqPolicyCompactionAndAddColumnsUseTheColumnsCodebook) {
@@ -177,8 +172,8 @@ TEST_F(SharedCodebookTest, IvfPqPolicyCompactionAndAddColumnsUseTheColumnsCodebo
   };
   ASSERT_TRUE(t->AddColumns(fields, filler, {p2}).ok());
   t = Table::Open(dir_).ValueOrDie();
-  ASSERT_EQ(t->manifest().vector_columns_size(), 2);
-  const std::string path2 = t->manifest().vector_columns(1).ivf_codebook_path();
+  ASSERT_EQ(table::TableAccess::manifest(*t).vector_columns_size(), 2);
+  const std::string path2 = table::TableAccess::manifest(*t).vector_columns(1).ivf_codebook_path();
   EXPECT_FALSE(path2.empty());
   EXPECT_NE(path2, path);
   EXPECT_EQ(CodebookFiles().size(), 2u);

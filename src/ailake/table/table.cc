@@ -66,13 +66,29 @@ std::shared_ptr<arrow::Schema> NormaliseSchema(const arrow::Schema& schema,
   return arrow::schema(fields, schema.metadata());
 }
 
-std::string IndexStateName(table::IndexState s) {
+IndexState PublicIndexState(table::IndexState s) {
   switch (s) {
-    case table::INDEX_STATE_PENDING: return "pending";
-    case table::INDEX_STATE_INDEXED: return "indexed";
-    default: return "none";
+    case table::INDEX_STATE_PENDING: return IndexState::kPending;
+    case table::INDEX_STATE_INDEXED: return IndexState::kIndexed;
+    default: return IndexState::kNone;
   }
 }
+
+constexpr std::pair<TableOperation, std::string_view> kOperationNames[] = {
+    {TableOperation::kCreate, "create"},
+    {TableOperation::kAppend, "append"},
+    {TableOperation::kDelete, "delete"},
+    {TableOperation::kUpdate, "update"},
+    {TableOperation::kMerge, "merge"},
+    {TableOperation::kIndex, "index"},
+    {TableOperation::kCodebook, "codebook"},
+    {TableOperation::kCompact, "compact"},
+    {TableOperation::kAddColumns, "add_columns"},
+    {TableOperation::kDropColumns, "drop_columns"},
+    {TableOperation::kRename, "rename"},
+    {TableOperation::kRestore, "restore"},
+    {TableOperation::kSetProperties, "set_properties"},
+};
 
 int64_t LiveRowsOf(const Fragment& f) {
   return static_cast<int64_t>(f.physical_rows()) -
@@ -80,6 +96,29 @@ int64_t LiveRowsOf(const Fragment& f) {
 }
 
 }  // namespace
+
+std::string_view IndexStateName(IndexState s) {
+  switch (s) {
+    case IndexState::kPending: return "pending";
+    case IndexState::kIndexed: return "indexed";
+    case IndexState::kNone: break;
+  }
+  return "none";
+}
+
+std::string_view TableOperationName(TableOperation op) {
+  for (const auto& [o, name] : kOperationNames) {
+    if (o == op) return name;
+  }
+  return "other";
+}
+
+TableOperation ParseTableOperation(std::string_view name) {
+  for (const auto& [o, n] : kOperationNames) {
+    if (n == name) return o;
+  }
+  return TableOperation::kOther;
+}
 
 Table::Table(std::shared_ptr<TableContext> ctx, std::unique_ptr<Manifest> manifest)
     : ctx_(std::move(ctx)), manifest_(std::move(manifest)) {}
@@ -152,7 +191,12 @@ arrow::Result<std::shared_ptr<Table>> Table::OpenIn(const std::shared_ptr<TableC
                                                     std::optional<uint64_t> version) {
   ARROW_ASSIGN_OR_RAISE(Manifest m,
                         version ? ctx->manifests.Read(*version) : ctx->manifests.ReadLatest());
-  auto t = std::shared_ptr<Table>(new Table(ctx, std::make_unique<Manifest>(std::move(m))));
+  return FromManifest(ctx, std::move(m));
+}
+
+arrow::Result<std::shared_ptr<Table>> Table::FromManifest(const std::shared_ptr<TableContext>& ctx,
+                                                          Manifest manifest) {
+  auto t = std::shared_ptr<Table>(new Table(ctx, std::make_unique<Manifest>(std::move(manifest))));
   ARROW_ASSIGN_OR_RAISE(t->schema_, table::ManifestSchema(*t->manifest_));
   for (const auto& vc : t->manifest_->vector_columns()) {
     std::string name;
@@ -170,8 +214,6 @@ uint64_t Table::version() const { return manifest_->version(); }
 IoStats Table::io_stats() const { return ctx_->store->stats(); }
 std::shared_ptr<arrow::Schema> Table::schema() const { return schema_; }
 const std::vector<VectorStoragePolicy>& Table::vector_columns() const { return policies_; }
-const table::Manifest& Table::manifest() const { return *manifest_; }
-const std::shared_ptr<table::TableContext>& Table::context() const { return ctx_; }
 
 arrow::Result<VectorStoragePolicy> Table::vector_column(std::string_view name) const {
   if (policies_.empty()) {
@@ -192,10 +234,10 @@ int64_t Table::num_rows() const {
 
 FileFormat Table::storage_format() const { return table::StorageFormatOf(*manifest_); }
 
-arrow::Result<uint64_t> Table::SetStorageFormat(FileFormat format) const {
+arrow::Result<std::shared_ptr<Table>> Table::SetStorageFormat(FileFormat format) const {
   ARROW_RETURN_NOT_OK(ctx_->manifests.CheckWritable());
   ARROW_ASSIGN_OR_RAISE(auto latest, ctx_->manifests.ReadLatest());
-  if (table::StorageFormatOf(latest) == format) return latest.version();
+  if (table::StorageFormatOf(latest) == format) return FromManifest(ctx_, std::move(latest));
   ARROW_ASSIGN_OR_RAISE(
       auto r,
       ctx_->manifests.Commit("set_properties",
@@ -212,7 +254,7 @@ arrow::Result<uint64_t> Table::SetStorageFormat(FileFormat format) const {
                                }
                                return next;
                              }));
-  return r.manifest.version();
+  return FromManifest(ctx_, std::move(r.manifest));
 }
 
 std::vector<FragmentInfo> Table::fragments() const {
@@ -226,7 +268,7 @@ std::vector<FragmentInfo> Table::fragments() const {
       DataFileInfo d;
       d.path = df.path();
       d.size_bytes = df.file_size_bytes();
-      d.index_state = IndexStateName(df.index_state());
+      d.index_state = PublicIndexState(df.index_state());
       d.format = table::DataFileFormat(df);
       for (int32_t id : df.fields()) {
         for (const auto& field : manifest_->fields()) {
@@ -248,17 +290,18 @@ arrow::Result<std::vector<TableVersion>> Table::Versions() const {
     TableVersion tv;
     tv.version = v;
     tv.timestamp_micros = m.timestamp_micros();
-    tv.operation = m.tag();
+    tv.operation_name = m.tag();
     for (const auto& f : m.fragments()) tv.num_rows += LiveRowsOf(f);
     tv.num_fragments = m.fragments_size();
     if (!m.transaction_file().empty()) {
       auto bytes = ctx_->store->Read(m.transaction_file());
       table::Transaction txn;
       if (bytes.ok() && txn.ParseFromArray((*bytes)->data(), static_cast<int>((*bytes)->size()))) {
-        tv.operation = txn.operation();
+        tv.operation_name = txn.operation();
         tv.detail = txn.detail();
       }
     }
+    tv.operation = ParseTableOperation(tv.operation_name);
     out.push_back(std::move(tv));
   }
   return out;
@@ -273,7 +316,7 @@ arrow::Result<std::shared_ptr<Table>> Table::Latest() const {
   return Checkout(v);
 }
 
-arrow::Result<uint64_t> Table::Restore(uint64_t version) const {
+arrow::Result<std::shared_ptr<Table>> Table::Restore(uint64_t version) const {
   ARROW_ASSIGN_OR_RAISE(Manifest old, ctx_->manifests.Read(version));
   ARROW_ASSIGN_OR_RAISE(
       auto r,
@@ -288,7 +331,7 @@ arrow::Result<uint64_t> Table::Restore(uint64_t version) const {
             *m.mutable_properties() = latest->properties();  // settings are not restored
             return m;
           }));
-  return r.manifest.version();
+  return FromManifest(ctx_, std::move(r.manifest));
 }
 
 arrow::Result<CleanupResult> Table::Cleanup(const CleanupOptions& options) const {
@@ -401,17 +444,6 @@ arrow::Result<std::shared_ptr<AilakeFileReader>> Table::OpenDataFile(const std::
   // The codebooks this version names become findable by the file's sections.
   ctx_->codebooks->Register(*manifest_);
   return ctx_->OpenDataFile(path, size);
-}
-
-arrow::Result<std::vector<uint64_t>> Table::LiveRows(uint64_t fragment_id) const {
-  for (const auto& f : manifest_->fragments()) {
-    if (f.id() != fragment_id) continue;
-    ARROW_ASSIGN_OR_RAISE(auto del, ctx_->ReadDeletions(f));
-    if (del->empty()) return std::vector<uint64_t>{};
-    return table::LiveRowBitmap(*del, static_cast<uint32_t>(f.physical_rows()));
-  }
-  return arrow::Status::KeyError("table '", ctx_->uri, "' v", version(), " has no fragment ",
-                                 fragment_id);
 }
 
 }  // namespace ailake

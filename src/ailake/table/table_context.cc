@@ -91,13 +91,6 @@ arrow::Result<std::shared_ptr<const std::vector<uint32_t>>> TableContext::ReadDe
   return shared;
 }
 
-arrow::Status EnsureComputeInitialized() {
-  static std::once_flag once;
-  static arrow::Status status;
-  std::call_once(once, [] { status = arrow::compute::Initialize(); });
-  return status;
-}
-
 VectorColumn PolicyToProto(const VectorStoragePolicy& p, int32_t field_id) {
   VectorColumn vc;
   vc.set_field_id(field_id);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ailake/file.h"
+#include "ailake/file/filter_eval.h"
 #include "ailake/io/object_store.h"
 #include "ailake/table/iceberg_view.h"
 #include "ailake/table/manifest.pb.h"
@@ -60,9 +61,8 @@ struct TableContext {
   std::unordered_map<std::string, std::shared_ptr<const std::vector<uint32_t>>> deletions_;
 };
 
-// Registers Arrow's compute kernels once per process (Arrow >= 21 keeps them
-// in libarrow_compute, which must be initialised before filters evaluate).
-arrow::Status EnsureComputeInitialized();
+// Registers Arrow's compute kernels once per process (file/filter_eval.h).
+using file_internal::EnsureComputeInitialized;
 
 // Conversions between VectorStoragePolicy and its manifest form.
 VectorColumn PolicyToProto(const VectorStoragePolicy& policy, int32_t field_id);

@@ -16,6 +16,7 @@
 #include "ailake/table/fragment_reader.h"
 #include "ailake/table/optimize.h"
 #include "ailake/table/shared_codebook.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
@@ -26,17 +27,13 @@ using table::DataFile;
 using table::Fragment;
 using table::Manifest;
 
-namespace table {
-arrow::Result<bool> IndexPendingFile(const Table& t, const std::string& path,
-                                     const IndexBuildOptions& build);
-}  // namespace table
-
 namespace {
 
 // One attempt of Table::Delete, evaluated on `t`'s version.
-arrow::Result<int64_t> DeleteOnce(const Table& t, const arrow::compute::Expression& predicate) {
-  const auto& ctx = t.context();
-  const Manifest& read = t.manifest();
+arrow::Result<DeleteResult> DeleteOnce(const Table& t,
+                                       const arrow::compute::Expression& predicate) {
+  const auto& ctx = table::TableAccess::context(t);
+  const Manifest& read = table::TableAccess::manifest(t);
   // Rows to delete per fragment, evaluated on this version.
   std::map<uint64_t, std::vector<uint32_t>> doomed;
   for (const auto& frag : read.fragments()) {
@@ -49,7 +46,7 @@ arrow::Result<int64_t> DeleteOnce(const Table& t, const arrow::compute::Expressi
   }
   int64_t deleted = 0;
   for (const auto& [id, rows] : doomed) deleted += static_cast<int64_t>(rows.size());
-  if (doomed.empty()) return 0;
+  if (doomed.empty()) return DeleteResult{0, std::const_pointer_cast<Table>(t.shared_from_this())};
   auto r = ctx->manifests.Commit(
       "delete", predicate.ToString(), [&](const Manifest* latest) -> arrow::Result<Manifest> {
         // Rebase: deletes of the same or other rows merge (union of deletion
@@ -83,12 +80,13 @@ arrow::Result<int64_t> DeleteOnce(const Table& t, const arrow::compute::Expressi
         return m;
       });
   ARROW_RETURN_NOT_OK(r.status());
-  return deleted;
+  ARROW_ASSIGN_OR_RAISE(auto committed, table::TableAccess::Committed(ctx, std::move(r->manifest)));
+  return DeleteResult{deleted, std::move(committed)};
 }
 
 }  // namespace
 
-arrow::Result<int64_t> Table::Delete(const arrow::compute::Expression& predicate) const {
+arrow::Result<DeleteResult> Table::Delete(const arrow::compute::Expression& predicate) const {
   // A fragment rewritten meanwhile (a merge by Optimize, perhaps in a
   // writer's background) holds the same rows under new ids: the predicate is
   // evaluated again on the newer version.
@@ -102,7 +100,8 @@ arrow::Result<int64_t> Table::Delete(const arrow::compute::Expression& predicate
   return r;
 }
 
-arrow::Result<uint64_t> Table::DropColumns(const std::vector<std::string>& names) const {
+arrow::Result<std::shared_ptr<Table>> Table::DropColumns(
+    const std::vector<std::string>& names) const {
   auto r = ctx_->manifests.Commit(
       "drop_columns", "", [&](const Manifest* latest) -> arrow::Result<Manifest> {
         Manifest m = *latest;
@@ -149,10 +148,10 @@ arrow::Result<uint64_t> Table::DropColumns(const std::vector<std::string>& names
         return m;
       });
   ARROW_RETURN_NOT_OK(r.status());
-  return r->manifest.version();
+  return FromManifest(ctx_, std::move(r->manifest));
 }
 
-arrow::Result<uint64_t> Table::CreateIndex(const VectorStoragePolicy& policy) const {
+arrow::Result<std::shared_ptr<Table>> Table::CreateIndex(const VectorStoragePolicy& policy) const {
   ARROW_RETURN_NOT_OK(policy.Validate());
   if (policy.index_type == IndexType::kNone) {
     return arrow::Status::NotImplemented(
@@ -207,10 +206,10 @@ arrow::Result<uint64_t> Table::CreateIndex(const VectorStoragePolicy& policy) co
         return m;
       });
   ARROW_RETURN_NOT_OK(r.status());
-  return r->manifest.version();
+  return FromManifest(ctx_, std::move(r->manifest));
 }
 
-arrow::Result<uint64_t> Table::DropIndex(std::string_view vector_column) const {
+arrow::Result<std::shared_ptr<Table>> Table::DropIndex(std::string_view vector_column) const {
   ARROW_ASSIGN_OR_RAISE(VectorStoragePolicy policy, this->vector_column(vector_column));
   auto r = ctx_->manifests.Commit(
       "index", "drop_index " + policy.vector_column,
@@ -260,10 +259,11 @@ arrow::Result<uint64_t> Table::DropIndex(std::string_view vector_column) const {
         return m;
       });
   ARROW_RETURN_NOT_OK(r.status());
-  return r->manifest.version();
+  return FromManifest(ctx_, std::move(r->manifest));
 }
 
-arrow::Result<uint64_t> Table::RenameColumn(const std::string& from, const std::string& to) const {
+arrow::Result<std::shared_ptr<Table>> Table::RenameColumn(const std::string& from,
+                                                          const std::string& to) const {
   if (to.empty() || to == "_rowid" || to == "_distance") {
     return arrow::Status::Invalid("column name '", to, "' is reserved or empty");
   }
@@ -282,10 +282,10 @@ arrow::Result<uint64_t> Table::RenameColumn(const std::string& from, const std::
         return m;
       });
   ARROW_RETURN_NOT_OK(r.status());
-  return r->manifest.version();
+  return FromManifest(ctx_, std::move(r->manifest));
 }
 
-arrow::Result<uint64_t> Table::AddColumns(
+arrow::Result<std::shared_ptr<Table>> Table::AddColumns(
     const std::shared_ptr<arrow::Schema>& new_fields, const ColumnFiller& values,
     const std::vector<VectorStoragePolicy>& new_vector_columns,
     const std::vector<std::string>& input_columns) const {
@@ -379,7 +379,7 @@ arrow::Result<uint64_t> Table::AddColumns(
     return r.status();
   }
   (void)ids;
-  return r->manifest.version();
+  return FromManifest(ctx_, std::move(r->manifest));
 }
 
 arrow::Result<int> Table::BuildPendingIndexes(const IndexBuildOptions& build,

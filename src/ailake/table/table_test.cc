@@ -78,7 +78,7 @@ TEST_F(TableTest, CreateWriteReadBack) {
   EXPECT_EQ(t->version(), 3u);
   EXPECT_EQ(t->num_rows(), 500);
   ASSERT_EQ(t->fragments().size(), 2u);
-  EXPECT_EQ(t->fragments()[0].files[0].index_state, "indexed");
+  EXPECT_EQ(t->fragments()[0].files[0].index_state, IndexState::kIndexed);
   // Values round-trip, vectors as FixedSizeList<float32>.
   auto frag = t->ReadFragment(t->fragments()[1].id, {}, true).ValueOrDie();
   auto vecs = ClusteredVectors(200, kDim, 300);
@@ -101,10 +101,10 @@ TEST_F(TableTest, TimeTravelAndRestore) {
   EXPECT_EQ(v2->num_rows(), 100);
   auto versions = v2->Versions().ValueOrDie();
   ASSERT_EQ(versions.size(), 3u);
-  EXPECT_EQ(versions[0].operation, "create");
-  EXPECT_EQ(versions[2].operation, "append");
+  EXPECT_EQ(versions[0].operation, TableOperation::kCreate);
+  EXPECT_EQ(versions[2].operation, TableOperation::kAppend);
   EXPECT_EQ(versions[2].num_rows, 200);
-  const uint64_t restored = v2->Restore(2).ValueOrDie();
+  const uint64_t restored = v2->Restore(2).ValueOrDie()->version();
   EXPECT_EQ(restored, 4u);
   auto latest = Table::Open(dir_).ValueOrDie();
   EXPECT_EQ(latest->num_rows(), 100);
@@ -125,15 +125,20 @@ TEST_F(TableTest, DeleteByPredicateAndTake) {
   auto t = Table::Open(dir_).ValueOrDie();
   auto n = t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{50})));
   ASSERT_TRUE(n.ok()) << n.status().ToString();
-  EXPECT_EQ(*n, 50);
+  EXPECT_EQ(n->rows_deleted, 50);
+  EXPECT_EQ(n->table->num_rows(), 350);  // the version the delete committed
   t = t->Latest().ValueOrDie();
   EXPECT_EQ(t->num_rows(), 350);
   auto ids = AllIds(*t);
   EXPECT_EQ(ids.front(), 50);
   // Deleting again deletes nothing new.
-  EXPECT_EQ(t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{50}))).ValueOrDie(), 0);
+  EXPECT_EQ(
+      t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{50}))).ValueOrDie().rows_deleted,
+      0);
   // Combined predicate across both fragments.
-  EXPECT_EQ(t->Delete(cp::equal(cp::field_ref("category"), cp::literal(int32_t{3}))).ValueOrDie(),
+  EXPECT_EQ(t->Delete(cp::equal(cp::field_ref("category"), cp::literal(int32_t{3})))
+                .ValueOrDie()
+                .rows_deleted,
             70);
   t = t->Latest().ValueOrDie();
   EXPECT_EQ(t->num_rows(), 280);
@@ -166,7 +171,7 @@ TEST_F(TableTest, CompactionMergesAndNeverResurrects) {
   ASSERT_EQ(t->fragments().size(), 1u);
   EXPECT_EQ(t->fragments()[0].deleted_rows, 0);
   EXPECT_EQ(AllIds(*t), before);
-  EXPECT_EQ(t->fragments()[0].files[0].index_state, "indexed");
+  EXPECT_EQ(t->fragments()[0].files[0].index_state, IndexState::kIndexed);
 }
 
 TEST_F(TableTest, CompactionConflictsWithConcurrentDelete) {
@@ -269,9 +274,9 @@ TEST_F(TableTest, DeferredIndexingSwapsIn) {
   ASSERT_TRUE(w->WaitForIndexing().ok());
   auto t = Table::Open(dir_).ValueOrDie();
   ASSERT_EQ(t->fragments().size(), 1u);
-  EXPECT_EQ(t->fragments()[0].files[0].index_state, "indexed");
+  EXPECT_EQ(t->fragments()[0].files[0].index_state, IndexState::kIndexed);
   auto versions = t->Versions().ValueOrDie();
-  EXPECT_EQ(versions.back().operation, "index");
+  EXPECT_EQ(versions.back().operation, TableOperation::kIndex);
   EXPECT_EQ(AllIds(*t).size(), 300u);
 }
 
@@ -284,14 +289,14 @@ TEST_F(TableTest, WriteOptionsIsTheOneWriteCall) {
   auto vecs = ClusteredVectors(100, kDim, 0);
   ASSERT_TRUE(w->WriteBatch(*TestBatch(0, 100, kDim, vecs), WriteOptions{.deferred = true}).ok());
   auto t = Table::Open(dir_).ValueOrDie();
-  EXPECT_EQ(t->fragments().back().files[0].index_state, "pending");
+  EXPECT_EQ(t->fragments().back().files[0].index_state, IndexState::kPending);
   // Vectors given apart from the batch, through the options.
   auto batch = TestBatch(100, 100, kDim, ClusteredVectors(100, kDim, 100));
   auto without = batch->RemoveColumn(batch->schema()->GetFieldIndex("embedding")).ValueOrDie();
   auto more = ClusteredVectors(100, kDim, 100);
   ASSERT_TRUE(w->WriteBatch(*without, WriteOptions{.embeddings = more}).ok());
   t = Table::Open(dir_).ValueOrDie();
-  EXPECT_EQ(t->fragments().back().files[0].index_state, "indexed");
+  EXPECT_EQ(t->fragments().back().files[0].index_state, IndexState::kIndexed);
   EXPECT_EQ(t->num_rows(), 200);
   auto err = w->WriteBatch(*batch, WriteOptions{.index = IndexType::kFlat}).status();
   EXPECT_NE(err.message().find("ivf_pq or auto"), std::string::npos) << err.ToString();
@@ -303,7 +308,7 @@ TEST_F(TableTest, WriteOptionsIsTheOneWriteCall) {
   EXPECT_NE(err.message().find("auto"), std::string::npos) << err.ToString();
   ASSERT_TRUE(w->WaitForIndexing().ok());
   t = Table::Open(dir_).ValueOrDie();
-  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "indexed");
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, IndexState::kIndexed);
 }
 
 TEST_F(TableTest, DeadIndexerLeavesPendingWorkThatIsRedone) {
@@ -325,12 +330,12 @@ TEST_F(TableTest, DeadIndexerLeavesPendingWorkThatIsRedone) {
   auto t = Table::Open(dir_).ValueOrDie();
   ASSERT_EQ(t->num_rows(), 210);
   int pending = 0;
-  for (const auto& f : t->fragments()) pending += f.files[0].index_state == "pending";
+  for (const auto& f : t->fragments()) pending += f.files[0].index_state == IndexState::kPending;
   // The child may or may not have finished indexing before it died.
   auto w = TableWriter::Open(dir_).ValueOrDie();
   ASSERT_TRUE(w->WaitForIndexing().ok());
   t = Table::Open(dir_).ValueOrDie();
-  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "indexed");
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, IndexState::kIndexed);
   EXPECT_EQ(AllIds(*t).size(), 210u);
   (void)pending;
 }
@@ -346,7 +351,7 @@ TEST_F(TableTest, NoBackgroundThreadsLeavesDeferredFilesPendingUntilWaitOrDetach
     EXPECT_EQ(w->Detach(), 2);  // nothing was built
   }
   auto t = Table::Open(dir_).ValueOrDie();
-  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "pending");
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, IndexState::kPending);
   {
     // A new writer without threads finds the pending files; Wait builds them here.
     auto w = TableWriter::Open(dir_, opt).ValueOrDie();
@@ -354,7 +359,7 @@ TEST_F(TableTest, NoBackgroundThreadsLeavesDeferredFilesPendingUntilWaitOrDetach
   }
   t = Table::Open(dir_).ValueOrDie();
   ASSERT_EQ(t->fragments().size(), 2u);
-  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, "indexed");
+  for (const auto& f : t->fragments()) EXPECT_EQ(f.files[0].index_state, IndexState::kIndexed);
   EXPECT_EQ(AllIds(*t).size(), 200u);
 }
 
@@ -379,7 +384,7 @@ TEST_F(TableTest, PendingFilesAreIndexedAfterTheirVectorColumnIsRenamed) {
   ASSERT_EQ(t->fragments().size(), 2u);
   for (const FragmentInfo& frag : t->fragments()) {
     const DataFileInfo f = frag.files[0];
-    EXPECT_EQ(f.index_state, "indexed");
+    EXPECT_EQ(f.index_state, IndexState::kIndexed);
     auto reader = AilakeFileReader::Open(dir_ + "/" + f.path).ValueOrDie();
     ASSERT_TRUE(reader->IsAilakeFile());
     ASSERT_EQ(reader->vector_columns().size(), 1u);
@@ -391,7 +396,7 @@ TEST_F(TableTest, PendingFilesAreIndexedAfterTheirVectorColumnIsRenamed) {
   ASSERT_TRUE(compacted.ok()) << compacted.status().ToString();
   t = Table::Open(dir_).ValueOrDie();
   ASSERT_EQ(t->fragments().size(), 1u);
-  EXPECT_EQ(t->fragments()[0].files[0].index_state, "indexed");
+  EXPECT_EQ(t->fragments()[0].files[0].index_state, IndexState::kIndexed);
   EXPECT_EQ(AllIds(*t).size(), 160u);
 }
 
@@ -405,7 +410,9 @@ TEST_F(TableTest, CleanupRemovesOldVersionsAndUnreferencedFilesOnly) {
     ASSERT_TRUE(w->WaitForIndexing().ok());
   }
   auto t = Table::Open(dir_).ValueOrDie();
-  ASSERT_EQ(t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{30}))).ValueOrDie(), 30);
+  ASSERT_EQ(
+      t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{30}))).ValueOrDie().rows_deleted,
+      30);
   t = t->Latest().ValueOrDie();
   ASSERT_TRUE(t->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{40}))).ok());
   t = t->Latest().ValueOrDie();

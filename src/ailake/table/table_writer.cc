@@ -11,6 +11,7 @@
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/fragment_reader.h"
 #include "ailake/table/optimize.h"
+#include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
@@ -36,22 +37,19 @@ void AddFragments(const std::vector<WrittenFile>& files, Manifest* m) {
   }
 }
 
-// Commits fragments made of already written data files, recording the
-// shared codebooks they were encoded with (*codebook_raced: another writer
-// committed another codebook for one of the columns first).
-arrow::Result<uint64_t> CommitAppend(const Table& t, std::vector<WrittenFile> files,
-                                     const std::string& detail,
-                                     const std::vector<ColumnCodebook>& codebooks,
-                                     bool* codebook_raced) {
+arrow::Result<std::shared_ptr<Table>> CommitAppend(const Table& t, std::vector<WrittenFile> files,
+                                                   const std::string& detail,
+                                                   const std::vector<ColumnCodebook>& codebooks,
+                                                   bool* codebook_raced) {
   ARROW_ASSIGN_OR_RAISE(
-      auto r, t.context()->manifests.Commit(
+      auto r, table::TableAccess::context(t)->manifests.Commit(
                   "append", detail, [&](const Manifest* latest) -> arrow::Result<Manifest> {
                     if (!latest) return arrow::Status::IOError("table '", t.uri(), "' vanished");
                     Manifest m = *latest;
                     // Appends rebase on anything, but a concurrent schema change invalidates
                     // the files' field ids.
-                    if (m.max_field_id() != t.manifest().max_field_id() ||
-                        m.fields_size() != t.manifest().fields_size()) {
+                    if (m.max_field_id() != table::TableAccess::manifest(t).max_field_id() ||
+                        m.fields_size() != table::TableAccess::manifest(t).fields_size()) {
                       return ConflictError("the schema changed at version " +
                                            std::to_string(m.version()) + " during an append");
                     }
@@ -59,14 +57,14 @@ arrow::Result<uint64_t> CommitAppend(const Table& t, std::vector<WrittenFile> fi
                     AddFragments(files, &m);
                     return m;
                   }));
-  return r.manifest.version();
+  return TableAccess::Committed(TableAccess::context(t), std::move(r.manifest));
 }
 
 namespace {
 
 arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path,
                                          const IndexBuildOptions& build, bool* raced) {
-  const auto& ctx = t.context();
+  const auto& ctx = table::TableAccess::context(t);
   ARROW_ASSIGN_OR_RAISE(Manifest latest, ctx->manifests.ReadLatest());
   const DataFile* pending = nullptr;
   for (const auto& f : latest.fragments()) {
@@ -223,15 +221,15 @@ class TableWriter::Impl {
       auto committed = table::CommitAppend(
           *t, {written}, std::to_string(written.num_rows) + " rows in " + path, codebooks, &raced);
       if (!committed.ok()) {
-        (void)t->context()->store->Delete(path);
-        table::DiscardTrained(*t->context()->store, codebooks);
+        (void)table::TableAccess::context(*t)->store->Delete(path);
+        table::DiscardTrained(*table::TableAccess::context(*t)->store, codebooks);
         if (raced && attempt < kAttempts) continue;
         return committed.status();
       }
       if (mode == IndexMode::kDeferred) Enqueue({Job::kIndex, path});
       ARROW_ASSIGN_OR_RAISE(auto now, Refresh());
       MaybeOptimize(*now);
-      return *committed;
+      return (*committed)->version();
     }
   }
 
@@ -258,7 +256,8 @@ class TableWriter::Impl {
   // Queues an optimize when `t` has a full tier (and the writer may merge).
   void MaybeOptimize(const Table& t) {
     if (!options_.auto_optimize || workers_.empty()) return;
-    if (!table::PlanMerges(t.manifest(), options_.optimize).empty() || table::CodebookIsOwed(t)) {
+    if (!table::PlanMerges(table::TableAccess::manifest(t), options_.optimize).empty() ||
+        table::CodebookIsOwed(t)) {
       Enqueue({Job::kOptimize, {}});
     }
   }
@@ -300,7 +299,7 @@ class TableWriter::Impl {
   }
 
   arrow::Status ResumePending() {
-    for (const auto& f : table_->manifest().fragments()) {
+    for (const auto& f : table::TableAccess::manifest(*table_).fragments()) {
       for (const auto& df : f.files()) {
         if (df.index_state() == table::INDEX_STATE_PENDING) Enqueue({Job::kIndex, df.path()});
       }
@@ -600,7 +599,7 @@ arrow::Status ParseStaged(const Table& t, std::span<const std::string> staged,
     if (!s.ParseFromString(staged[i])) {
       return arrow::Status::Invalid("staged write ", i, " is not a StagedWrite description");
     }
-    if (s.max_field_id() != t.manifest().max_field_id()) {
+    if (s.max_field_id() != table::TableAccess::manifest(t).max_field_id()) {
       return arrow::Status::Invalid(
           "staged write ", i, " was written for the schema of version ", s.base_version(), " of '",
           s.table_uri(), "', which differs from this table's (version ", t.version(), ")");
@@ -626,7 +625,8 @@ arrow::Status ParseStaged(const Table& t, std::span<const std::string> staged,
 
 }  // namespace
 
-arrow::Result<uint64_t> Table::CommitStaged(std::span<const std::string> staged) const {
+arrow::Result<std::shared_ptr<Table>> Table::CommitStaged(
+    std::span<const std::string> staged) const {
   std::vector<table::WrittenFile> files;
   std::vector<ColumnCodebook> codebooks;
   int64_t rows = 0;
@@ -637,22 +637,23 @@ arrow::Result<uint64_t> Table::CommitStaged(std::span<const std::string> staged)
   return table::CommitAppend(*this, std::move(files), detail, codebooks, nullptr);
 }
 
-arrow::Result<uint64_t> Table::CommitReplace(std::span<const RowId> row_ids,
-                                             std::span<const std::string> staged,
-                                             const std::string& operation) const {
-  if (operation != "update" && operation != "merge") {
-    return arrow::Status::Invalid("CommitReplace: operation '", operation,
+arrow::Result<std::shared_ptr<Table>> Table::CommitReplace(std::span<const RowId> row_ids,
+                                                           std::span<const std::string> staged,
+                                                           TableOperation op) const {
+  if (op != TableOperation::kUpdate && op != TableOperation::kMerge) {
+    return arrow::Status::Invalid("CommitReplace: operation '", TableOperationName(op),
                                   "' is neither update nor merge");
   }
+  const std::string operation(TableOperationName(op));
   std::vector<table::WrittenFile> files;
   std::vector<ColumnCodebook> codebooks;
   int64_t rows = 0;
   ARROW_RETURN_NOT_OK(ParseStaged(*this, staged, &files, &codebooks, &rows));
-  if (files.empty() && row_ids.empty()) return version();
+  if (files.empty() && row_ids.empty()) return std::const_pointer_cast<Table>(shared_from_this());
   // The rows replaced, per fragment: rows of this version, each live.
   std::map<uint64_t, std::vector<uint32_t>> doomed;
   for (RowId id : row_ids) doomed[RowIdFragment(id)].push_back(RowIdOffset(id));
-  const Manifest& read = manifest();
+  const Manifest& read = (*manifest_);
   for (auto& [frag_id, offsets] : doomed) {
     std::sort(offsets.begin(), offsets.end());
     offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
@@ -716,13 +717,13 @@ arrow::Result<uint64_t> Table::CommitReplace(std::span<const RowId> row_ids,
             table::AddFragments(files, &m);
             return m;
           }));
-  return r.manifest.version();
+  return FromManifest(ctx_, std::move(r.manifest));
 }
 
 arrow::Result<std::vector<std::string>> Table::PendingFiles() const {
   ARROW_ASSIGN_OR_RAISE(auto latest, Latest());
   std::vector<std::string> out;
-  for (const auto& frag : latest->manifest().fragments()) {
+  for (const auto& frag : table::TableAccess::manifest(*latest).fragments()) {
     for (const auto& df : frag.files()) {
       if (df.index_state() == table::INDEX_STATE_PENDING) out.push_back(df.path());
     }

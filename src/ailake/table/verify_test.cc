@@ -67,7 +67,8 @@ class TableVerifyTest : public ::testing::Test {
     auto t = Table::Open(dir_).ValueOrDie();
     ASSERT_EQ(t->Delete(arrow::compute::less(arrow::compute::field_ref("id"),
                                              arrow::compute::literal(int64_t{30})))
-                  .ValueOrDie(),
+                  .ValueOrDie()
+                  .rows_deleted,
               30);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

@@ -1,5 +1,6 @@
 // VectorView: locating stored rows in one or several borrowed segments.
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <utility>
@@ -68,6 +69,40 @@ arrow::Result<VectorView> VectorView::Segmented(Precision precision, uint32_t di
 
 void VectorView::Decode(uint32_t r, float* out) const {
   vec::DecodeRow(precision_, dim_, int8_, Row(r), out);
+}
+
+RowBitmap::RowBitmap(uint32_t num_rows, bool all)
+    : words_((static_cast<size_t>(num_rows) + 63) / 64, all ? ~uint64_t{0} : 0),
+      num_rows_(num_rows) {
+  // Bits past the last row stay clear, so Count and And need no mask.
+  if (all && (num_rows & 63) != 0) words_.back() = (uint64_t{1} << (num_rows & 63)) - 1;
+}
+
+RowBitmap RowBitmap::FromMask(std::span<const uint8_t> mask) {
+  RowBitmap out(static_cast<uint32_t>(mask.size()));
+  for (size_t r = 0; r < mask.size(); ++r) {
+    if (mask[r] != 0) out.Set(static_cast<uint32_t>(r));
+  }
+  return out;
+}
+
+RowBitmap& RowBitmap::And(const RowFilter& other) {
+  const size_t n = std::min(words_.size(), other.words.size());
+  for (size_t i = 0; i < n; ++i) words_[i] &= other.words[i];
+  for (size_t i = n; i < words_.size(); ++i) words_[i] = 0;
+  // Rows of a last partial word of `other` past its num_rows.
+  const uint32_t limit = std::min(num_rows_, other.num_rows);
+  for (uint32_t r = limit; r < std::min<uint64_t>(num_rows_, (uint64_t{limit} + 63) / 64 * 64);
+       ++r) {
+    Reset(r);
+  }
+  return *this;
+}
+
+uint64_t RowBitmap::Count() const {
+  uint64_t n = 0;
+  for (uint64_t w : words_) n += static_cast<uint64_t>(std::popcount(w));
+  return n;
 }
 
 }  // namespace ailake

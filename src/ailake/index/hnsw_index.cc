@@ -1,4 +1,5 @@
-// HNSW search from a blob, and the loader that validates it.
+// HNSW search from a blob (the walk itself is hnsw_search.h, shared with the
+// reference implementation's graph), and the loader that validates it.
 #include "ailake/index/hnsw_index.h"
 
 #include <algorithm>
@@ -7,26 +8,59 @@
 
 #include "ailake/index/flat_index.h"
 #include "ailake/index/hnsw_graph.h"
-#include "ailake/index/topk.h"
+#include "ailake/index/hnsw_search.h"
 
 namespace ailake::index {
 namespace {
+
+// Our blob as an HnswLayout (hnsw_search.h): a node is its row, and the
+// loader has checked every count and link, so nothing is re-checked here.
+struct BlobHnswLayout {
+  // A [count, links...] list of u32 words; level-0 counts capped at m0.
+  struct LinkList {
+    const uint8_t* words;
+    uint32_t count;
+    uint32_t size() const { return count; }
+    uint32_t operator[](size_t i) const { return LoadU32(words + 4 * i); }
+  };
+  static constexpr bool kTiesByRow = false;  // the beam's order, as it always was
+
+  HnswGraphRef graph;
+  uint32_t rows = 0;
+  uint32_t entry_node = kNoNode;
+  uint32_t top_level = 0;
+
+  uint32_t num_nodes() const { return rows; }
+  uint32_t entry() const { return entry_node; }
+  uint32_t max_level() const { return top_level; }
+  uint32_t m0() const { return graph.m0; }
+  uint32_t max_links0() const { return graph.m0; }
+  LinkList Links(uint32_t node, uint32_t level) const {
+    const uint8_t* list = graph.Links(node, level);
+    const uint32_t count = LoadU32(list);
+    return {list + 4, level == 0 ? std::min(count, graph.m0) : count};
+  }
+  static bool OnLevel(uint32_t /*node*/, uint32_t /*level*/) { return true; }
+  static uint32_t RowOf(uint32_t node) { return node; }
+};
 
 class HnswIndex final : public VectorIndex {
  public:
   HnswIndex(std::shared_ptr<arrow::Buffer> blob, const CommonHeader& h, const VectorView& view)
       : blob_(std::move(blob)), h_(h), view_(view) {
     const uint8_t* p = blob_->data();
-    graph_.m = LoadU32(p + kHnswM);
-    graph_.m0 = LoadU32(p + kHnswM0);
-    max_level_ = LoadU32(p + kHnswMaxLevel);
-    entry_ = LoadU32(p + kHnswEntry);
+    HnswGraphRef& g = layout_.graph;
+    g.m = LoadU32(p + kHnswM);
+    g.m0 = LoadU32(p + kHnswM0);
+    g.level0 = p + LoadU64(p + kHnswLevel0Off);
+    g.upper_index = p + LoadU64(p + kHnswUpperIndexOff);
+    g.upper = p + LoadU64(p + kHnswUpperOff);
+    layout_.rows = h.num_rows;
+    layout_.entry_node = LoadU32(p + kHnswEntry);
+    layout_.top_level = LoadU32(p + kHnswMaxLevel);
     ef_search_ = LoadU32(p + kHnswEfSearch);
     const uint64_t norms = LoadU64(p + kHnswNormsOff);
     inv_norms_ = norms == 0 ? nullptr : p + norms;
-    graph_.level0 = p + LoadU64(p + kHnswLevel0Off);
-    graph_.upper_index = p + LoadU64(p + kHnswUpperIndexOff);
-    graph_.upper = p + LoadU64(p + kHnswUpperOff);
   }
 
   IndexType type() const override { return IndexType::kHnsw; }
@@ -41,90 +75,13 @@ class HnswIndex final : public VectorIndex {
   arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const override { return blob_; }
 
  private:
-  // Greedy descent through the upper levels, then a beam of width ef on level 0.
-  std::vector<Neighbor> SearchGraph(const HnswDistance& dist, uint32_t ef, uint32_t k,
-                                    const RowFilter* filter) const;
-
   std::shared_ptr<arrow::Buffer> blob_;
   CommonHeader h_;
   VectorView view_;
-  HnswGraphRef graph_;
+  BlobHnswLayout layout_;
   const uint8_t* inv_norms_ = nullptr;
-  uint32_t max_level_ = 0;
-  uint32_t entry_ = kNoNode;
   uint32_t ef_search_ = 64;
 };
-
-std::vector<Neighbor> HnswIndex::SearchGraph(const HnswDistance& dist, uint32_t ef, uint32_t k,
-                                             const RowFilter* filter) const {
-  uint32_t cur = entry_;
-  float cur_d = dist(cur);
-  for (uint32_t level = max_level_; level > 0; --level) {
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      const uint8_t* links = graph_.Links(cur, level);
-      const uint32_t count = LoadU32(links);
-      for (uint32_t i = 0; i < count; ++i) {
-        const uint32_t nb = LoadU32(links + 4 + 4 * i);
-        const float d = dist(nb);
-        if (d < cur_d) {
-          cur_d = d;
-          cur = nb;
-          changed = true;
-        }
-      }
-    }
-  }
-
-  thread_local VisitedTable visited;
-  thread_local std::vector<Candidate> cand, top;
-  thread_local std::vector<uint32_t> fresh;
-  fresh.resize(graph_.m0);
-  visited.Reset(h_.num_rows);
-  cand.clear();
-  top.clear();
-  visited.Mark(cur);
-  cand.push_back({cur_d, cur});
-  if (Allowed(filter, cur)) top.push_back({cur_d, cur});
-  while (!cand.empty()) {
-    const Candidate c = cand.front();
-    if (top.size() >= ef && c.d > top.front().d) break;
-    std::pop_heap(cand.begin(), cand.end(), CloserFirst{});
-    cand.pop_back();
-    const uint8_t* links = graph_.Links(c.id, 0);
-    const uint32_t count = std::min(LoadU32(links), graph_.m0);
-    // Unvisited neighbours first, all their rows prefetched, then distances.
-    uint32_t nf = 0;
-    for (uint32_t i = 0; i < count; ++i) {
-      const uint32_t nb = LoadU32(links + 4 + 4 * i);
-      if (!visited.Mark(nb)) continue;
-      dist.Prefetch(nb);
-      fresh[nf++] = nb;
-    }
-    for (uint32_t i = 0; i < nf; ++i) {
-      const uint32_t nb = fresh[i];
-      const float d = dist(nb);
-      const bool room = top.size() < ef;
-      if (room || d < top.front().d) {
-        cand.push_back({d, nb});
-        std::push_heap(cand.begin(), cand.end(), CloserFirst{});
-        if (filter != nullptr && !Allowed(filter, nb)) continue;
-        top.push_back({d, nb});
-        std::push_heap(top.begin(), top.end(), FartherFirst{});
-        if (top.size() > ef) {
-          std::pop_heap(top.begin(), top.end(), FartherFirst{});
-          top.pop_back();
-        }
-      }
-    }
-  }
-  std::sort_heap(top.begin(), top.end(), FartherFirst{});
-  std::vector<Neighbor> out;
-  out.reserve(std::min<size_t>(k, top.size()));
-  for (size_t i = 0; i < top.size() && i < k; ++i) out.push_back({top[i].id, top[i].d});
-  return out;
-}
 
 arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> query, uint32_t k,
                                                        const SearchParams& params,
@@ -136,28 +93,11 @@ arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> qu
   const uint32_t n = h_.num_rows;
   if (n == 0 || k == 0) return std::vector<Neighbor>{};
   const uint32_t ef = std::max(params.ef != 0 ? params.ef : ef_search_, k);
-  if (filter != nullptr) {
-    const uint64_t allowed = CountAllowed(filter, n);
-    if (allowed == 0) return std::vector<Neighbor>{};
-    // A graph walk under a filter of selectivity s = allowed / n visits about
-    // ef * m0 / s rows; a scan of the allowed rows costs `allowed`. Scan when
-    // allowed^2 <= ef * m0 * n.
-    if (static_cast<double>(allowed) * static_cast<double>(allowed) <=
-        static_cast<double>(ef) * graph_.m0 * n) {
-      return ExactSearch(view_, h_.metric, query.data(), k, filter, inv_norms_);
-    }
-  }
   HnswDistance dist(h_.metric, view_, inv_norms_);
   dist.SetQuery(query.data());
-  std::vector<Neighbor> out = SearchGraph(dist, ef, k, filter);
-  if (filter != nullptr && out.size() < k) {
-    // The walk could not reach k allowed rows: the contract is min(k, allowed).
-    const uint64_t allowed = CountAllowed(filter, n);
-    if (out.size() < std::min<uint64_t>(k, allowed)) {
-      return ExactSearch(view_, h_.metric, query.data(), k, filter, inv_norms_);
-    }
-  }
-  return out;
+  return SearchHnsw(layout_, dist, ef, k, filter, [&] {
+    return ExactSearch(view_, h_.metric, query.data(), k, filter, inv_norms_);
+  });
 }
 
 // Every count, offset and link checked against the blob before any search.

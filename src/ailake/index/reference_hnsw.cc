@@ -1,17 +1,18 @@
 // The reference implementation's HNSW blob (docs/REFERENCE_FORMAT.md 5):
-// validated on load, searched in place. The blob's f32 vectors are used where
-// they lie (unaligned); the only tables built are the byte offset of every
-// node's neighbour lists (the record has no per-node offsets) and nothing else.
+// validated on load, searched in place by the walk our own HNSW uses
+// (hnsw_search.h), through a layout of u64 links. The blob's f32 vectors are
+// used where they lie (unaligned); the only tables built are the byte offset
+// of every node's neighbour lists (the record has no per-node offsets) and
+// nothing else.
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "ailake/index/bincode_cursor.h"
 #include "ailake/index/blob.h"
 #include "ailake/index/hnsw_graph.h"
+#include "ailake/index/hnsw_search.h"
 #include "ailake/index/reference_index.h"
 #include "ailake/index/topk.h"
-#include "ailake/vec/distance.h"
 
 namespace ailake::index {
 namespace {
@@ -19,6 +20,49 @@ namespace {
 constexpr const char* kWhat = "reference HNSW blob";
 // Levels are floor(-ln U / ln M): 64 would need U < M^-64.
 constexpr uint64_t kMaxLevel = 64;
+
+// The reference blob as an HnswLayout (hnsw_search.h): a node's lists are
+// found through the offset tables Open builds, links are u64, and nodes map to
+// file rows. Open checks every link against n but not its level, so the
+// descent skips a link to a node below the level it walks.
+struct ReferenceHnswLayout {
+  // A [u64 count, count x u64 node] list.
+  struct LinkList {
+    const uint8_t* words;
+    uint64_t count;
+    uint64_t size() const { return count; }
+    uint32_t operator[](size_t i) const { return static_cast<uint32_t>(LoadU64(words + 8 * i)); }
+  };
+  static constexpr bool kTiesByRow = true;  // as TopK orders every other search
+
+  const uint8_t* blob = nullptr;
+  // n + 1: node i's lists are [first_list[i], first_list[i+1]).
+  const uint64_t* first_list = nullptr;
+  const uint64_t* list_at = nullptr;  // blob offset of each list's u64 count
+  const uint8_t* row_ids = nullptr;   // n u64: file row of node i
+  bool identity_rows = true;
+  uint32_t rows = 0;
+  uint32_t entry_node = 0;
+  uint32_t top_level = 0;
+  uint32_t degree0 = 0;   // nominal level-0 degree (2 M)
+  uint64_t longest0 = 0;  // links in the longest level-0 list
+
+  uint32_t num_nodes() const { return rows; }
+  uint32_t entry() const { return entry_node; }
+  uint32_t max_level() const { return top_level; }
+  uint32_t m0() const { return degree0; }
+  uint64_t max_links0() const { return longest0; }
+  LinkList Links(uint32_t node, uint32_t level) const {
+    const uint8_t* list = blob + list_at[first_list[node] + level];
+    return {list + 8, LoadU64(list)};
+  }
+  bool OnLevel(uint32_t node, uint32_t level) const {
+    return first_list[node + 1] - first_list[node] - 1 >= level;
+  }
+  uint32_t RowOf(uint32_t node) const {
+    return identity_rows ? node : static_cast<uint32_t>(LoadU64(row_ids + 8ull * node));
+  }
+};
 
 class ReferenceHnswIndex final : public VectorIndex {
  public:
@@ -40,19 +84,23 @@ class ReferenceHnswIndex final : public VectorIndex {
       std::shared_ptr<arrow::Buffer> blob, const ReferenceBlobShape& shape);
 
  private:
-  uint32_t RowOf(uint32_t node) const {
-    return identity_rows_ ? node : static_cast<uint32_t>(LoadU64(row_ids_ + 8ull * node));
-  }
   uint32_t Level(uint32_t node) const {
     return static_cast<uint32_t>(first_list_[node + 1] - first_list_[node] - 1);
   }
-  // The [u64 count, count x u64 node] list of `node` at `level` (<= Level(node)).
-  const uint8_t* Links(uint32_t node, uint32_t level) const {
-    return blob_->data() + list_at_[first_list_[node] + level];
+  // The graph as the shared search reads it (pointers into this index).
+  ReferenceHnswLayout Layout() const {
+    return {.blob = blob_->data(),
+            .first_list = first_list_.data(),
+            .list_at = list_at_.data(),
+            .row_ids = row_ids_,
+            .identity_rows = identity_rows_,
+            .rows = shape_.num_rows,
+            .entry_node = entry_,
+            .top_level = max_level_,
+            .degree0 = m0_,
+            .longest0 = longest0_};
   }
-  std::vector<Neighbor> SearchGraph(const vec::QueryScorer& scorer, uint32_t ef, uint32_t k,
-                                    const RowFilter* filter) const;
-  std::vector<Neighbor> ScanAllowed(const vec::QueryScorer& scorer, uint32_t k,
+  std::vector<Neighbor> ScanAllowed(const HnswDistance& dist, uint32_t k,
                                     const RowFilter* filter) const;
 
   std::shared_ptr<arrow::Buffer> blob_;
@@ -65,7 +113,8 @@ class ReferenceHnswIndex final : public VectorIndex {
   std::vector<uint64_t> list_at_;  // blob offset of each list's u64 count
   uint32_t entry_ = 0;
   uint32_t max_level_ = 0;
-  uint32_t m0_ = 32;  // level-0 degree cap, for the filter cost rule
+  uint32_t m0_ = 32;       // level-0 degree cap, for the filter cost rule
+  uint64_t longest0_ = 0;  // longest level-0 list (links), for the search's buffer
 };
 
 arrow::Result<std::unique_ptr<ReferenceHnswIndex>> ReferenceHnswIndex::Open(
@@ -127,6 +176,7 @@ arrow::Result<std::unique_ptr<ReferenceHnswIndex>> ReferenceHnswIndex::Open(
     for (uint64_t l = 0; l < levels; ++l) {
       idx->list_at_.push_back(c.pos());
       ARROW_ASSIGN_OR_RAISE(const uint64_t deg, c.VecLen("neighbors[i][l]", 8));
+      if (l == 0) idx->longest0_ = std::max(idx->longest0_, deg);
       for (uint64_t j = 0; j < deg; ++j) {
         const uint64_t nb = LoadU64(c.here() + 8 * j);
         if (nb >= n) {
@@ -176,77 +226,14 @@ arrow::Result<std::unique_ptr<ReferenceHnswIndex>> ReferenceHnswIndex::Open(
   return idx;
 }
 
-// Greedy descent (beam 1) through the upper levels, then a beam of width ef
-// at level 0 with the classic stop rule; the filter admits results only.
-std::vector<Neighbor> ReferenceHnswIndex::SearchGraph(const vec::QueryScorer& scorer, uint32_t ef,
-                                                      uint32_t k, const RowFilter* filter) const {
-  auto dist = [&](uint32_t node) { return scorer.Distance(vectors_.Row(node)); };
-  uint32_t cur = entry_;
-  float cur_d = dist(cur);
-  for (uint32_t level = max_level_; level > 0; --level) {
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      const uint8_t* links = Links(cur, level);
-      const uint64_t count = LoadU64(links);
-      for (uint64_t i = 0; i < count; ++i) {
-        const auto nb = static_cast<uint32_t>(LoadU64(links + 8 + 8 * i));
-        if (Level(nb) < level) continue;  // not on this level (never seen; tolerated)
-        const float d = dist(nb);
-        if (d < cur_d) {
-          cur_d = d;
-          cur = nb;
-          changed = true;
-        }
-      }
-    }
-  }
-
-  thread_local VisitedTable visited;
-  thread_local std::vector<Candidate> cand, top;
-  visited.Reset(shape_.num_rows);
-  cand.clear();
-  top.clear();
-  visited.Mark(cur);
-  cand.push_back({cur_d, cur});
-  if (Allowed(filter, RowOf(cur))) top.push_back({cur_d, cur});
-  while (!cand.empty()) {
-    const Candidate c = cand.front();
-    if (top.size() >= ef && c.d > top.front().d) break;
-    std::pop_heap(cand.begin(), cand.end(), CloserFirst{});
-    cand.pop_back();
-    const uint8_t* links = Links(c.id, 0);
-    const uint64_t count = LoadU64(links);
-    for (uint64_t i = 0; i < count; ++i) {
-      const auto nb = static_cast<uint32_t>(LoadU64(links + 8 + 8 * i));
-      if (!visited.Mark(nb)) continue;  // also drops self-links and repeated links
-      const float d = dist(nb);
-      if (top.size() < ef || d < top.front().d) {
-        cand.push_back({d, nb});
-        std::push_heap(cand.begin(), cand.end(), CloserFirst{});
-        if (filter != nullptr && !Allowed(filter, RowOf(nb))) continue;
-        top.push_back({d, nb});
-        std::push_heap(top.begin(), top.end(), FartherFirst{});
-        if (top.size() > ef) {
-          std::pop_heap(top.begin(), top.end(), FartherFirst{});
-          top.pop_back();
-        }
-      }
-    }
-  }
-  std::sort_heap(top.begin(), top.end(), FartherFirst{});
-  TopK out(k);  // ties by row, like every other index
-  for (const Candidate& t : top) out.Push(RowOf(t.id), t.d);
-  return out.Take();
-}
-
-std::vector<Neighbor> ReferenceHnswIndex::ScanAllowed(const vec::QueryScorer& scorer, uint32_t k,
+std::vector<Neighbor> ReferenceHnswIndex::ScanAllowed(const HnswDistance& dist, uint32_t k,
                                                       const RowFilter* filter) const {
+  const ReferenceHnswLayout graph = Layout();
   TopK top(k);
   for (uint32_t node = 0; node < shape_.num_rows; ++node) {
-    const uint32_t row = RowOf(node);
+    const uint32_t row = graph.RowOf(node);
     if (!Allowed(filter, row)) continue;
-    const float d = scorer.Distance(vectors_.Row(node));
+    const float d = dist(node);
     if (d < top.threshold() || !top.full()) top.Push(row, d);
   }
   return top.Take();
@@ -263,23 +250,10 @@ arrow::Result<std::vector<Neighbor>> ReferenceHnswIndex::Search(std::span<const 
   const uint32_t n = shape_.num_rows;
   if (n == 0 || k == 0) return std::vector<Neighbor>{};
   const uint32_t ef = std::max(params.ef != 0 ? params.ef : kReferenceHnswDefaultEf, k);
-  vec::QueryScorer scorer(shape_.metric, Precision::kF32, shape_.dim, Int8Params{});
-  scorer.SetQuery(query.data());
-  if (filter != nullptr) {
-    const uint64_t allowed = CountAllowed(filter, n);
-    if (allowed == 0) return std::vector<Neighbor>{};
-    // The rule of our own HNSW: a walk under selectivity allowed / n visits
-    // about ef * m0 * n / allowed rows; scanning the allowed ones is cheaper
-    // when allowed^2 <= ef * m0 * n.
-    if (static_cast<double>(allowed) * static_cast<double>(allowed) <=
-        static_cast<double>(ef) * m0_ * n) {
-      return ScanAllowed(scorer, k, filter);
-    }
-    std::vector<Neighbor> out = SearchGraph(scorer, ef, k, filter);
-    if (out.size() < std::min<uint64_t>(k, allowed)) return ScanAllowed(scorer, k, filter);
-    return out;
-  }
-  return SearchGraph(scorer, ef, k, nullptr);
+  // Exact distances from the blob's f32 vectors (node i is row i of vectors_).
+  HnswDistance dist(shape_.metric, vectors_, nullptr);
+  dist.SetQuery(query.data());
+  return SearchHnsw(Layout(), dist, ef, k, filter, [&] { return ScanAllowed(dist, k, filter); });
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 //                   compaction; one table with two vector columns)
 //   deletion_file/  those tables' deletion files and a few serialized ones
 //   filter/         filters from the parser's tests
-//   npy/            .npy matrices (1-d, 2-d, f8, format v2) and a reference one
+//   npy/            .npy matrices (1-d, 2-d, f8, i8, i4, format v2) and a reference one
 //
 //   fuzz_corpus_seeds DIR   (then copy what is wanted into fuzz/corpus/)
 #include <arrow/api.h>
@@ -308,6 +308,11 @@ void Npy(const fs::path& out) {
              npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (5,), }", 40));
   WriteBytes(out / "npy" / "seed-2d_f4_v2",
              npy(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24));
+  // Integer matrices (ground-truth ids): int64 and int32.
+  WriteBytes(out / "npy" / "seed-2d_i8",
+             npy(1, "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }", 48));
+  WriteBytes(out / "npy" / "seed-2d_i4",
+             npy(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (3, 2), }", 24));
   fs::copy_file(fs::path(AILAKE_SOURCE_DIR) / "tests/data/reference/hnsw_cosine_i8.vectors.npy",
                 out / "npy" / "seed-reference_vectors", fs::copy_options::overwrite_existing);
 }

@@ -9,7 +9,8 @@
 //                       the checksum recomputed, so that mutations reach the
 //                       checks behind it
 //   filter_fuzz         filter text (ParseFilter)
-//   npy_fuzz            a .npy matrix (the CLI's vector input)
+//   npy_fuzz            a .npy matrix, read as floats (the CLI's vector input)
+//                       and as integers (the ANN benchmark's ground truth)
 //   iceberg_avro_fuzz   an Iceberg manifest list or manifest (Avro container,
 //                       decoded by Avro C), read as IcebergSource reads them
 #include <cstddef>
@@ -100,6 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ailake::ParseFilter(std::string(reinterpret_cast<const char*>(data), size));
 #elif AILAKE_FUZZ_PARSER == AILAKE_FUZZ_NPY
   (void)ailake::vec::ParseNpy(data, size);
+  (void)ailake::vec::ParseNpyInt64(data, size);
 #elif AILAKE_FUZZ_PARSER == AILAKE_FUZZ_ICEBERG_AVRO
   ReadIcebergAvro(data, size);
 #else

@@ -1,7 +1,9 @@
 // ann_bench: builds one ailake index over a base set and sweeps a search
 // parameter, reporting build time, index bytes and single-thread QPS / recall@k
-// against a ground-truth file. bench/vector/run.py drives it side by side with
-// hnswlib, FAISS and USearch; it prints one JSON object on stdout.
+// against a ground-truth file; it prints one JSON object on stdout. The C++
+// side of an ANN comparison, without Python in the loop: bench/vector/run.py
+// leaves its data sets as .npy files under .cache/bench/ (base, queries and
+// int64 ground truth); .fvecs / .ivecs files (SIFT, GIST) are read too.
 //
 //   ailake_ann_bench --base B.npy --queries Q.npy --gt GT.npy --metric l2|cosine|dot
 //                    --index hnsw|ivf_pq|flat [--m 16 --ef-construction 200]
@@ -16,11 +18,14 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ailake/index.h"
-#include "npy.h"
+#include "ailake/vec/npy.h"
+#include "vecs_file.h"
 
 namespace {
 
@@ -52,6 +57,26 @@ std::vector<uint32_t> ParseList(const std::string& s) {
   return out;
 }
 
+template <class T>
+T OrThrow(arrow::Result<T> r) {
+  if (!r.ok()) throw std::runtime_error(r.status().ToString());
+  return std::move(r).ValueUnsafe();
+}
+
+bool IsNpy(std::string_view path) { return path.ends_with(".npy"); }
+
+// Base and query vectors: float .npy or .fvecs.
+ailake::vec::FloatMatrix ReadVectors(const std::string& path) {
+  if (IsNpy(path)) return OrThrow(ailake::vec::ReadNpyFile(path));
+  return ailake::bench::ReadVecs<ailake::vec::FloatMatrix>(path);
+}
+
+// Ground-truth row ids, nearest first: integer .npy or .ivecs.
+ailake::vec::Int64Matrix ReadIds(const std::string& path) {
+  if (IsNpy(path)) return OrThrow(ailake::vec::ReadNpyInt64File(path));
+  return ailake::bench::ReadVecs<ailake::vec::Int64Matrix>(path);
+}
+
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "ailake_ann_bench: %s\n", msg.c_str());
   return 1;
@@ -67,12 +92,12 @@ int main(int argc, char** argv) {
     return it == a.end() ? def : it->second;
   };
   try {
-    const auto base = ailake::bench::ReadMatrix(get("--base", ""), true);
-    const auto queries = ailake::bench::ReadMatrix(get("--queries", ""), true);
-    const auto gt = ailake::bench::ReadMatrix(get("--gt", ""), false);
+    const auto base = ReadVectors(get("--base", ""));
+    const auto queries = ReadVectors(get("--queries", ""));
+    const auto gt = ReadIds(get("--gt", ""));
     const uint32_t k = static_cast<uint32_t>(std::stoul(get("--k", "10")));
     if (queries.cols != base.cols) return Fail("query dim differs from base dim");
-    if (gt.rows != queries.rows || gt.cols < k) return Fail("ground truth shape mismatch");
+    if (gt.rows != queries.rows || gt.cols < int64_t{k}) return Fail("ground truth shape mismatch");
     const auto dim = static_cast<uint32_t>(base.cols);
     const auto n = static_cast<uint32_t>(base.rows);
 
@@ -89,9 +114,10 @@ int main(int argc, char** argv) {
     ailake::IndexBuildOptions options;
     options.num_threads = static_cast<uint32_t>(std::stoul(get("--threads", "2")));
 
-    auto view = ailake::VectorView::Contiguous(ailake::Precision::kF32, dim, {},
-                                               reinterpret_cast<const uint8_t*>(base.f32.data()), n)
-                    .ValueOrDie();
+    auto view =
+        ailake::VectorView::Contiguous(ailake::Precision::kF32, dim, {},
+                                       reinterpret_cast<const uint8_t*>(base.values.data()), n)
+            .ValueOrDie();
     const double c0 = ProcessCpu();
     const auto t0 = Clock::now();
     auto built = ailake::BuildIndex(policy, view, options);
@@ -121,20 +147,20 @@ int main(int argc, char** argv) {
       std::vector<std::vector<ailake::Neighbor>> results(nq_single);
       // Warm-up pass, then the timed pass (single thread, one query at a time).
       for (uint32_t i = 0; i < std::min<uint32_t>(nq, 50); ++i) {
-        (void)index->Search({&queries.f32[static_cast<size_t>(i) * dim], dim}, k, sp);
+        (void)index->Search({&queries.values[static_cast<size_t>(i) * dim], dim}, k, sp);
       }
       const double u0 = ThreadCpu();
       const auto s0 = Clock::now();
       for (uint32_t i = 0; i < nq_single; ++i) {
         results[i] =
-            index->Search({&queries.f32[static_cast<size_t>(i) * dim], dim}, k, sp).ValueOrDie();
+            index->Search({&queries.values[static_cast<size_t>(i) * dim], dim}, k, sp).ValueOrDie();
       }
       const auto s1 = Clock::now();
       const double cpu = ThreadCpu() - u0;
       size_t hits = 0;
       for (uint32_t i = 0; i < nq_single; ++i) {
-        std::set<int64_t> want(gt.i64.begin() + static_cast<long>(i * gt.cols),
-                               gt.i64.begin() + static_cast<long>(i * gt.cols + k));
+        std::set<int64_t> want(gt.values.begin() + static_cast<long>(i * gt.cols),
+                               gt.values.begin() + static_cast<long>(i * gt.cols + k));
         for (const auto& nb : results[i]) hits += want.count(nb.row);
       }
       std::printf("%s{\"param\": %u, \"recall\": %.4f, \"qps\": %.1f, \"qps_cpu\": %.1f}",
@@ -149,13 +175,13 @@ int main(int argc, char** argv) {
       // Batched exact search (the matrix kernel), one thread.
       const double u0 = ThreadCpu();
       const auto s0 = Clock::now();
-      auto batch = index->SearchBatch(queries.f32, nq, k, {}, nullptr, 1).ValueOrDie();
+      auto batch = index->SearchBatch(queries.values, nq, k, {}, nullptr, 1).ValueOrDie();
       const auto s1 = Clock::now();
       const double cpu = ThreadCpu() - u0;
       size_t hits = 0;
       for (uint32_t i = 0; i < nq; ++i) {
-        std::set<int64_t> want(gt.i64.begin() + static_cast<long>(i * gt.cols),
-                               gt.i64.begin() + static_cast<long>(i * gt.cols + k));
+        std::set<int64_t> want(gt.values.begin() + static_cast<long>(i * gt.cols),
+                               gt.values.begin() + static_cast<long>(i * gt.cols + k));
         for (const auto& nb : batch[i]) hits += want.count(nb.row);
       }
       std::printf(", \"batch\": {\"recall\": %.4f, \"qps\": %.1f, \"qps_cpu\": %.1f}",

@@ -3,7 +3,7 @@
 #include <arrow/io/file.h>
 
 #include <cstring>
-#include <fstream>
+#include <span>
 #include <string_view>
 
 #include "ailake/vec/kernels.h"
@@ -43,9 +43,29 @@ arrow::Result<std::string> DictValue(std::string_view header, std::string_view k
   return v;
 }
 
-}  // namespace
+// An element type a reader accepts: its descr (without quotes) and bytes.
+struct Dtype {
+  std::string_view descr;
+  int bytes;
+};
+constexpr Dtype kFloatTypes[] = {{"<f4", 4}, {"<f8", 8}, {"<f2", 2}};
+constexpr Dtype kIntTypes[] = {{"<i4", 4}, {"<i8", 8}};
 
-arrow::Result<FloatMatrix> ParseNpy(const uint8_t* data, size_t size) {
+// A matrix's header checked against the file: `count` = rows x cols values of
+// `elem` bytes each start at `values` and lie inside the file.
+struct NpyArray {
+  int elem = 0;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  uint64_t count = 0;
+  const uint8_t* values = nullptr;
+};
+
+// Parses and validates everything but the values: magic, version, header
+// length, a dtype among `accepted` (`need` names them for the error), C order,
+// a 1-d or 2-d shape, and that the values fit in the file.
+arrow::Result<NpyArray> ParseArray(const uint8_t* data, size_t size,
+                                   std::span<const Dtype> accepted, std::string_view need) {
   static const uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (size < 10 || std::memcmp(data, kMagic, 6) != 0) {
     return arrow::Status::Invalid("npy: not a .npy file (bad magic)");
@@ -71,17 +91,14 @@ arrow::Result<FloatMatrix> ParseNpy(const uint8_t* data, size_t size) {
   ARROW_ASSIGN_OR_RAISE(std::string descr, DictValue(header, "descr"));
   ARROW_ASSIGN_OR_RAISE(std::string fortran, DictValue(header, "fortran_order"));
   ARROW_ASSIGN_OR_RAISE(std::string shape, DictValue(header, "shape"));
-  int elem = 0;
-  if (descr == "'<f4'" || descr == "\"<f4\"") {
-    elem = 4;
-  } else if (descr == "'<f8'" || descr == "\"<f8\"") {
-    elem = 8;
-  } else if (descr == "'<f2'" || descr == "\"<f2\"") {
-    elem = 2;
-  } else {
-    return arrow::Status::Invalid("npy: dtype ", descr,
-                                  " is not supported (need float32 '<f4', float64 '<f8' or "
-                                  "float16 '<f2')");
+  NpyArray a;
+  const bool quoted = descr.size() >= 2 && descr.front() == descr.back() &&
+                      (descr.front() == '\'' || descr.front() == '"');
+  for (const Dtype& t : accepted) {
+    if (quoted && std::string_view(descr).substr(1, descr.size() - 2) == t.descr) a.elem = t.bytes;
+  }
+  if (a.elem == 0) {
+    return arrow::Status::Invalid("npy: dtype ", descr, " is not supported (need ", need, ")");
   }
   if (fortran != "False") {
     return arrow::Status::Invalid("npy: Fortran-ordered arrays are not supported");
@@ -106,55 +123,90 @@ arrow::Result<FloatMatrix> ParseNpy(const uint8_t* data, size_t size) {
     }
   }
   if (!cur.empty()) dims.push_back(std::stoll(cur));
-  FloatMatrix m;
   if (dims.size() == 1) {
-    m.rows = 1;
-    m.cols = dims[0];
+    a.rows = 1;
+    a.cols = dims[0];
   } else if (dims.size() == 2) {
-    m.rows = dims[0];
-    m.cols = dims[1];
+    a.rows = dims[0];
+    a.cols = dims[1];
   } else {
     return arrow::Status::Invalid("npy: need a 1-d or 2-d array, shape is ", shape);
   }
   const size_t body = header_start + header_len;
   const size_t available = size - body;
-  if (m.cols <= 0 && m.rows > 0) return arrow::Status::Invalid("npy: zero-width rows");
-  const uint64_t count = static_cast<uint64_t>(m.rows) * static_cast<uint64_t>(m.cols);
-  if (m.cols > 0 && static_cast<uint64_t>(m.rows) > UINT64_MAX / static_cast<uint64_t>(m.cols)) {
+  if (a.cols <= 0 && a.rows > 0) return arrow::Status::Invalid("npy: zero-width rows");
+  if (a.cols > 0 && static_cast<uint64_t>(a.rows) > UINT64_MAX / static_cast<uint64_t>(a.cols)) {
     return arrow::Status::Invalid("npy: shape overflows");
   }
-  if (count > available / elem) {
-    return arrow::Status::Invalid("npy: shape ", shape, " needs ", count * elem,
+  a.count = static_cast<uint64_t>(a.rows) * static_cast<uint64_t>(a.cols);
+  if (a.count > available / a.elem) {
+    return arrow::Status::Invalid("npy: shape ", shape, " needs ", a.count * a.elem,
                                   " bytes, file has ", available);
   }
-  m.values.resize(count);
-  if (count == 0) {
+  a.values = data + body;
+  return a;
+}
+
+// Reads a whole file and parses it with `parse`; errors name the file.
+template <class Parse>
+auto ReadFile(const std::string& path, Parse parse) -> decltype(parse(nullptr, 0)) {
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
+  ARROW_ASSIGN_OR_RAISE(auto buf, file->ReadAt(0, size));
+  auto r = parse(buf->data(), static_cast<size_t>(buf->size()));
+  if (!r.ok()) return r.status().WithMessage(path, ": ", r.status().message());
+  return r;
+}
+
+}  // namespace
+
+arrow::Result<FloatMatrix> ParseNpy(const uint8_t* data, size_t size) {
+  ARROW_ASSIGN_OR_RAISE(
+      const NpyArray a,
+      ParseArray(data, size, kFloatTypes, "float32 '<f4', float64 '<f8' or float16 '<f2'"));
+  FloatMatrix m{a.rows, a.cols, std::vector<float>(a.count)};
+  if (a.count == 0) {
     // Nothing to copy (an empty vector has no data pointer).
-  } else if (elem == 4) {
-    std::memcpy(m.values.data(), data + body, count * 4);
-  } else if (elem == 2) {
-    for (uint64_t i = 0; i < count; ++i) {
+  } else if (a.elem == 4) {
+    std::memcpy(m.values.data(), a.values, a.count * 4);
+  } else if (a.elem == 2) {
+    for (uint64_t i = 0; i < a.count; ++i) {
       uint16_t h;
-      std::memcpy(&h, data + body + i * 2, 2);
+      std::memcpy(&h, a.values + i * 2, 2);
       m.values[i] = HalfToFloat(h);
     }
   } else {
-    for (uint64_t i = 0; i < count; ++i) {
+    for (uint64_t i = 0; i < a.count; ++i) {
       double d;
-      std::memcpy(&d, data + body + i * 8, 8);
+      std::memcpy(&d, a.values + i * 8, 8);
       m.values[i] = static_cast<float>(d);
     }
   }
   return m;
 }
 
-arrow::Result<FloatMatrix> ReadNpyFile(const std::string& path) {
-  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
-  ARROW_ASSIGN_OR_RAISE(int64_t size, file->GetSize());
-  ARROW_ASSIGN_OR_RAISE(auto buf, file->ReadAt(0, size));
-  auto r = ParseNpy(buf->data(), static_cast<size_t>(buf->size()));
-  if (!r.ok()) return r.status().WithMessage(path, ": ", r.status().message());
-  return r;
+arrow::Result<Int64Matrix> ParseNpyInt64(const uint8_t* data, size_t size) {
+  ARROW_ASSIGN_OR_RAISE(const NpyArray a,
+                        ParseArray(data, size, kIntTypes, "int32 '<i4' or int64 '<i8'"));
+  Int64Matrix m{a.rows, a.cols, std::vector<int64_t>(a.count)};
+  if (a.count == 0) {
+    // Nothing to copy (an empty vector has no data pointer).
+  } else if (a.elem == 8) {
+    std::memcpy(m.values.data(), a.values, a.count * 8);
+  } else {
+    for (uint64_t i = 0; i < a.count; ++i) {
+      int32_t v;
+      std::memcpy(&v, a.values + i * 4, 4);
+      m.values[i] = v;
+    }
+  }
+  return m;
+}
+
+arrow::Result<FloatMatrix> ReadNpyFile(const std::string& path) { return ReadFile(path, ParseNpy); }
+
+arrow::Result<Int64Matrix> ReadNpyInt64File(const std::string& path) {
+  return ReadFile(path, ParseNpyInt64);
 }
 
 arrow::Status WriteNpyFile(const std::string& path, const FloatMatrix& m) {

@@ -68,12 +68,13 @@ enum class TableOperation {
   kAddColumns,
   kDropColumns,
   kRename,
+  kAlterColumns,  // several column changes, or a change of nullability
   kRestore,
   kSetProperties,  // a table setting (storage format, Iceberg view)
   kOther,
 };
 // "create", "append", "delete", "update", "merge", "index", "codebook",
-// "compact", "add_columns", "drop_columns", "rename", "restore",
+// "compact", "add_columns", "drop_columns", "rename", "alter_columns", "restore",
 // "set_properties"; "other" for kOther.
 std::string_view TableOperationName(TableOperation op);
 // The operation a recorded name stands for; kOther when it names none.
@@ -185,6 +186,15 @@ struct CleanupOptions {
   // >= 0: every version committed less than this many seconds ago is kept
   // too (a policy by age, LanceDB's cleanup_old_versions(older_than=)).
   int64_t older_than_seconds = -1;
+};
+
+// One change to a column (Table::AlterColumns).
+struct ColumnAlteration {
+  std::string path;                   // the column, by its (top-level) name
+  std::optional<std::string> rename;  // its new name
+  // true: nulls allowed from now on; false: refused from now on, once no
+  // live row holds one.
+  std::optional<bool> nullable;
 };
 
 // A name for a version (Table::CreateTag).
@@ -414,6 +424,14 @@ class Table : public std::enable_shared_from_this<Table> {
   arrow::Result<std::shared_ptr<Table>> DropColumns(const std::vector<std::string>& names) const;
   arrow::Result<std::shared_ptr<Table>> RenameColumn(const std::string& from,
                                                      const std::string& to) const;
+  // Several column changes in one version, applied in order (a rename
+  // names the column by its name at that point). Refused whole, committing
+  // nothing, if any is: an unknown or duplicate name, a change of nothing,
+  // nullable = false on a vector column or on a column a live row holds a
+  // null in (the error names the column and how many). Writes checked
+  // against the new schema from then on refuse nulls in it.
+  arrow::Result<std::shared_ptr<Table>> AlterColumns(
+      std::span<const ColumnAlteration> alterations) const;
 
   // Merges and indexes as OptimizeOptions describes, committing each merge
   // on its own (an interrupted optimize loses nothing: each commit is

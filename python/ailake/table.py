@@ -354,23 +354,29 @@ class Table:
                         f"got {type(transforms).__name__}")
 
     def alter_columns(self, *alterations: Mapping[str, Any]) -> int:
-        """Renames columns, LanceDB's way: ``alter_columns({"path": "old",
-        "rename": "new"}, ...)``; one version per rename. Changing
-        ``nullable`` or ``data_type`` is refused (not supported yet), as is
-        any other key. Returns the last version."""
-        version = self.version
+        """Renames columns and changes their nullability, LanceDB's way:
+        ``alter_columns({"path": "old", "rename": "new"},
+        {"path": "price", "nullable": False})``, all in one version (applied
+        in order; nothing is committed if any is refused). Making a column
+        not nullable is refused while a live row holds a null in it, and
+        appends with nulls in it are refused afterwards. Changing
+        ``data_type`` is not supported (an error says so); other keys are
+        refused. Returns the new version."""
+        changes = []
         for a in alterations:
             unknown = set(a) - {"path", "rename", "nullable", "data_type"}
             if unknown or "path" not in a:
-                raise ValueError(f"alter_columns: {dict(a)!r}: keys are path and rename "
-                                 "(nullable, data_type not supported yet)")
-            if "nullable" in a or "data_type" in a:
-                raise NotImplementedError(f"alter_columns: changing nullable or data_type of "
-                                          f"{a['path']!r} is not supported yet")
-            if "rename" not in a:
-                raise ValueError(f"alter_columns: {dict(a)!r} changes nothing")
-            version = self.rename_column(str(a["path"]), str(a["rename"]))
-        return version
+                raise ValueError(f"alter_columns: {dict(a)!r}: keys are path, rename and nullable")
+            if "data_type" in a:
+                raise NotImplementedError(f"alter_columns: changing the data_type of "
+                                          f"{a['path']!r} is not supported; add a column "
+                                          f"with the new type (add_columns) and drop the old one")
+            nullable = a.get("nullable")
+            if nullable is not None and not isinstance(nullable, bool):
+                raise TypeError(f"alter_columns: nullable of {a['path']!r} must be a bool")
+            rename = a.get("rename")
+            changes.append((str(a["path"]), None if rename is None else str(rename), nullable))
+        return self._t.alter_columns(changes)
 
     def drop_columns(self, names: Sequence[str]) -> int:
         """Drops columns (a metadata change: no file is rewritten); returns

@@ -10,6 +10,7 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include "ailake/changes.h"
@@ -625,6 +626,21 @@ class PyTable {
     return Adopt(NoGil([&] { return t_->RenameColumn(from, to); }));
   }
 
+  // (path, new name or None, nullable or None) per change; one version.
+  uint64_t AlterColumns(
+      const std::vector<std::tuple<std::string, std::optional<std::string>, std::optional<bool>>>&
+          changes) {
+    std::vector<ColumnAlteration> all;
+    for (const auto& [path, rename, nullable] : changes) {
+      ColumnAlteration a;
+      a.path = path;
+      a.rename = rename;
+      a.nullable = nullable;
+      all.push_back(std::move(a));
+    }
+    return Adopt(NoGil([&] { return t_->AlterColumns(all); }));
+  }
+
   uint64_t Restore(uint64_t version) {
     return Adopt(NoGil([&] { return t_->Restore(version); }));
   }
@@ -826,6 +842,7 @@ void BindTables(nb::module_& m) {
            nb::arg("input_columns").none(), nb::arg("vector_policies"))
       .def("drop_columns", &PyTable::DropColumns, nb::arg("names"))
       .def("rename_column", &PyTable::RenameColumn, nb::arg("old"), nb::arg("new"))
+      .def("alter_columns", &PyTable::AlterColumns, nb::arg("changes"))
       .def("stage_write", &PyTable::StageWrite, nb::arg("data"), nb::arg("deferred"))
       .def("commit_staged", &PyTable::CommitStaged, nb::arg("staged"))
       .def("commit_replace", &PyTable::CommitReplace, nb::arg("row_ids"), nb::arg("staged"),

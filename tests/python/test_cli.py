@@ -401,8 +401,10 @@ def test_update_merge_alter_drop_restore_from_the_cli(cli, tmp_path):
     # alter (renames) and drop-columns; restore an older version (by tag too).
     before = json.loads(cli("--json", "info", t).stdout)["version"]
     cli("tag", "create", t, "before-alter", str(before))
-    r = json.loads(cli("--json", "alter", t, "--rename", "category=kind").stdout)
+    r = json.loads(cli("--json", "alter", t, "--rename", "category=kind", "--not-null", "kind").stdout)
     assert r["version"] == before + 1
+    assert r["altered"] == [{"column": "category", "rename": "kind"},
+                            {"column": "kind", "nullable": False}]
     assert "kind" in json.loads(cli("--json", "info", t).stdout)["schema"]
     r = json.loads(cli("--json", "drop-columns", t, "kind").stdout)
     info = json.loads(cli("--json", "info", t).stdout)

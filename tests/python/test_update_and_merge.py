@@ -238,10 +238,36 @@ def test_add_columns_from_sql_and_nulls_then_alter(table):
     assert t.count_rows("total > 4.9 AND total < 5.1 AND shout = 'Z'") == 1
     t.alter_columns({"path": "shout", "rename": "loud"})
     assert "loud" in t.refresh().schema.names and "shout" not in t.schema.names
-    with pytest.raises(NotImplementedError, match="nullable or data_type"):
-        t.alter_columns({"path": "loud", "nullable": False})
+    # Several changes, one version. "note" holds nulls (as DuckDB counts
+    # them), so it cannot be made not nullable: refused whole, nothing changes.
+    con.register("now", t.to_arrow().drop(["vector"]))
+    assert con.execute("SELECT count(*) FROM now WHERE note IS NULL").fetchone()[0] > 0
+    assert con.execute("SELECT count(*) FROM now WHERE loud IS NULL").fetchone()[0] == 0
+    before = t.version
+    with pytest.raises(ValueError, match="'note' holds .* nulls"):
+        t.alter_columns({"path": "loud", "rename": "yell"}, {"path": "note", "nullable": False})
+    assert t.refresh().version == before and "loud" in t.schema.names
+    v = t.alter_columns({"path": "loud", "rename": "yell"}, {"path": "yell", "nullable": False},
+                        {"path": "total", "rename": "sum"})
+    assert v == before + 1 and t.refresh().version == v
+    assert not t.schema.field("yell").nullable and t.schema.field("sum").nullable
+    assert t.versions()[-1].operation == "alter_columns"
+    # Appends with a null in it are refused from now on; without, accepted.
+    row = {"id": 1001, "cat": "z", "price": 1.0, "vector": [0.0, 0.0, 1.0, 0.0], "sum": 1.0}
+    nullable = pa.schema([f.with_nullable(True) for f in t.schema])
+    with pytest.raises(ValueError, match="'yell' holds 1 nulls; the table's column is not nullable"):
+        t.add(pa.Table.from_pylist([dict(row, yell=None)], schema=nullable))
+    t.add([dict(row, yell="Y")])
+    t.alter_columns({"path": "yell", "nullable": True})
+    assert t.refresh().schema.field("yell").nullable
+    with pytest.raises(NotImplementedError, match="data_type"):
+        t.alter_columns({"path": "yell", "data_type": pa.int32()})
+    with pytest.raises(ValueError, match="changes nothing"):
+        t.alter_columns({"path": "yell"})
+    with pytest.raises(KeyError, match="nope"):
+        t.alter_columns({"path": "nope", "nullable": True})
     with pytest.raises(ValueError, match="exists already"):
-        t.add_columns({"loud": "1"})
+        t.add_columns({"yell": "1"})
     with pytest.raises(TypeError, match="column 'cat' \\(string\\)"):
         t.add_columns({"bad": "cat * 2"})
     with pytest.raises(ValueError, match="not nullable"):

@@ -187,25 +187,45 @@ arrow::Status CmdAddColumn(const std::string& uri, const std::string& from, cons
   return arrow::Status::OK();
 }
 
-arrow::Status CmdAlter(const std::string& uri, const std::vector<std::string>& renames) {
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (const auto& r : renames) {
+struct AlterArgs {
+  std::string uri;
+  std::vector<std::string> renames;   // OLD=NEW
+  std::vector<std::string> nullable;  // columns made nullable
+  std::vector<std::string> not_null;  // columns made not nullable
+};
+
+arrow::Status CmdAlter(const AlterArgs& a) {
+  std::vector<ColumnAlteration> changes;
+  json done = json::array();
+  for (const auto& r : a.renames) {
     const size_t eq = r.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) {
       return UsageError("--rename", "'" + r + "' is not OLD=NEW");
     }
-    pairs.emplace_back(r.substr(0, eq), r.substr(eq + 1));
+    ColumnAlteration c;
+    c.path = r.substr(0, eq);
+    c.rename = r.substr(eq + 1);
+    done.push_back({{"column", c.path}, {"rename", *c.rename}});
+    changes.push_back(std::move(c));
   }
-  if (pairs.empty()) return UsageError("alter", "nothing to change: give --rename OLD=NEW");
-  ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(uri));
-  json done = json::array();
-  for (const auto& [from, to] : pairs) {
-    ARROW_ASSIGN_OR_RAISE(t, t->RenameColumn(from, to));
-    done.push_back({{"from", from}, {"to", to}, {"version", t->version()}});
+  for (const auto* list : {&a.nullable, &a.not_null}) {
+    for (const auto& name : *list) {
+      ColumnAlteration c;
+      c.path = name;
+      c.nullable = list == &a.nullable;
+      done.push_back({{"column", c.path}, {"nullable", *c.nullable}});
+      changes.push_back(std::move(c));
+    }
   }
+  if (changes.empty()) {
+    return UsageError("alter",
+                      "nothing to change: give --rename OLD=NEW, --nullable or --not-null");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(a.uri));
+  ARROW_ASSIGN_OR_RAISE(t, t->AlterColumns(changes));
   const uint64_t v = t->version();
-  Emit({{"renamed", done}, {"version", v}},
-       "renamed " + std::to_string(pairs.size()) + " columns" + VersionText(v));
+  Emit({{"altered", done}, {"version", v}},
+       "altered " + std::to_string(changes.size()) + " columns" + VersionText(v));
   return arrow::Status::OK();
 }
 
@@ -328,14 +348,26 @@ void AddWriteCommands(CLI::App& app, Command* run) {
         [a, run] { *run = [a] { return CmdAddColumn(a->uri, a->from, a->key, a->format); }; });
   }
   {
-    auto a = std::make_shared<std::pair<std::string, std::vector<std::string>>>();
-    auto* c = app.add_subcommand("alter", "rename columns (their data files are not rewritten)");
-    c->add_option("table", a->first)->required();
-    c->add_option("--rename", a->second, "OLD=NEW, repeatable (one version each)")
+    auto a = std::make_shared<AlterArgs>();
+    auto* c = app.add_subcommand(
+        "alter",
+        "rename columns and change their nullability, all in one version (data files are not "
+        "rewritten)");
+    c->add_option("table", a->uri)->required();
+    c->add_option("--rename", a->renames, "OLD=NEW, repeatable")
         ->type_size(1)
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    c->callback([a, run] { *run = [a] { return CmdAlter(a->first, a->second); }; });
+    c->add_option("--nullable", a->nullable, "COL: nulls allowed from now on, repeatable")
+        ->type_size(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    c->add_option("--not-null", a->not_null,
+                  "COL: nulls refused from now on (an error while a row holds one), repeatable")
+        ->type_size(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    c->callback([a, run] { *run = [a] { return CmdAlter(*a); }; });
   }
   {
     auto a = std::make_shared<std::pair<std::string, std::vector<std::string>>>();

@@ -80,7 +80,8 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
   // Every batch column must be a table column of the same type; every table
   // column must be present (vector columns may come as separate embeddings).
   auto schema = table.schema();
-  for (const auto& f : batch.schema()->fields()) {
+  for (int c = 0; c < batch.num_columns(); ++c) {
+    const auto& f = batch.schema()->field(c);
     auto tf = schema->GetFieldByName(f->name());
     if (!tf) {
       return arrow::Status::Invalid("batch column '", f->name(), "' is not in table '", table.uri(),
@@ -92,6 +93,11 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
       return arrow::Status::TypeError("batch column '", f->name(), "' has type ",
                                       f->type()->ToString(), ", the table has ",
                                       tf->type()->ToString());
+    }
+    if (!is_vector && !tf->nullable() && batch.column(c)->null_count() > 0) {
+      return arrow::Status::Invalid("batch column '", f->name(), "' holds ",
+                                    batch.column(c)->null_count(),
+                                    " nulls; the table's column is not nullable");
     }
   }
   for (const auto& tf : schema->fields()) {

@@ -86,6 +86,7 @@ constexpr std::pair<TableOperation, std::string_view> kOperationNames[] = {
     {TableOperation::kAddColumns, "add_columns"},
     {TableOperation::kDropColumns, "drop_columns"},
     {TableOperation::kRename, "rename"},
+    {TableOperation::kAlterColumns, "alter_columns"},
     {TableOperation::kRestore, "restore"},
     {TableOperation::kSetProperties, "set_properties"},
 };

@@ -264,25 +264,137 @@ arrow::Result<std::shared_ptr<Table>> Table::DropIndex(std::string_view vector_c
 
 arrow::Result<std::shared_ptr<Table>> Table::RenameColumn(const std::string& from,
                                                           const std::string& to) const {
-  if (to.empty() || to == "_rowid" || to == "_distance") {
-    return arrow::Status::Invalid("column name '", to, "' is reserved or empty");
+  ColumnAlteration rename;
+  rename.path = from;
+  rename.rename = to;
+  return AlterColumns({&rename, 1});
+}
+
+namespace {
+
+// Live rows of `t` holding a null in column `name`.
+arrow::Result<int64_t> LiveNulls(const Table& t, const std::string& name) {
+  int64_t nulls = 0;
+  for (const auto& frag : t.fragments()) {
+    ARROW_ASSIGN_OR_RAISE(auto rows, t.ReadFragment(frag.id, {name}));
+    nulls += rows->column(0)->null_count();
   }
-  auto r = ctx_->manifests.Commit(
-      "rename", from + " -> " + to, [&](const Manifest* latest) -> arrow::Result<Manifest> {
+  return nulls;
+}
+
+// One attempt of Table::AlterColumns on `t`'s version.
+arrow::Result<std::shared_ptr<Table>> AlterOnce(const Table& t,
+                                                std::span<const ColumnAlteration> alterations) {
+  // Checked on this version; a commit that finds rows added or rewritten
+  // since is a conflict, and the caller checks again on the newer version.
+  bool tightens = false;
+  bool renames_only = true;
+  std::string detail;
+  for (const auto& a : alterations) {
+    if (!a.rename && !a.nullable) {
+      return arrow::Status::Invalid("alter_columns: the change of column '", a.path,
+                                    "' changes nothing (give a new name or nullable)");
+    }
+    if (a.rename && (a.rename->empty() || *a.rename == "_rowid" || *a.rename == "_distance")) {
+      return arrow::Status::Invalid("column name '", *a.rename, "' is reserved or empty");
+    }
+    renames_only &= !a.nullable.has_value();
+    detail += (detail.empty() ? "" : ", ") + a.path;
+    if (a.rename) detail += " -> " + *a.rename;
+    if (a.nullable) detail += *a.nullable ? " nullable" : " not null";
+  }
+  const Manifest& read = table::TableAccess::manifest(t);
+  // Nulls are looked for under the names the columns have before the change.
+  {
+    std::map<std::string, std::string> current;  // name during the change -> name now
+    for (const auto& f : t.schema()->fields()) current[f->name()] = f->name();
+    for (const auto& a : alterations) {
+      auto it = current.find(a.path);
+      if (it == current.end()) continue;  // reported by the commit below
+      const std::string original = it->second;
+      if (a.nullable && !*a.nullable) {
+        for (const auto& p : t.vector_columns()) {
+          if (p.vector_column == original) {
+            return arrow::Status::Invalid("alter_columns: '", a.path,
+                                          "' is a vector column; its nullability is fixed");
+          }
+        }
+        tightens = true;
+        ARROW_ASSIGN_OR_RAISE(int64_t nulls, LiveNulls(t, original));
+        if (nulls > 0) {
+          return arrow::Status::Invalid("alter_columns: column '", a.path, "' holds ", nulls,
+                                        " nulls in version ", t.version(),
+                                        "; it cannot be made not nullable");
+        }
+      }
+      if (a.rename) {
+        current.erase(it);
+        current[*a.rename] = original;
+      }
+    }
+  }
+  const auto& ctx = table::TableAccess::context(t);
+  auto r = ctx->manifests.Commit(
+      std::string(TableOperationName(renames_only ? TableOperation::kRename
+                                                  : TableOperation::kAlterColumns)),
+      detail, [&](const Manifest* latest) -> arrow::Result<Manifest> {
         Manifest m = *latest;
-        const int32_t id = table::TopLevelFieldId(m, from);
-        if (id < 0)
-          return arrow::Status::KeyError("table '", uri(), "' has no column '", from, "'");
-        if (table::TopLevelFieldId(m, to) >= 0) {
-          return arrow::Status::Invalid("table '", uri(), "' already has a column '", to, "'");
+        if (tightens) {
+          // Rows written since the check may hold nulls.
+          bool same = latest->fragments_size() == read.fragments_size();
+          for (const auto& f : latest->fragments()) {
+            const Fragment* mine = table::FragmentById(read, f.id());
+            same &= mine != nullptr && table::SameFiles(*mine, f);
+          }
+          if (!same) {
+            return table::ConflictError("rows were written at version " +
+                                        std::to_string(latest->version()) +
+                                        " while columns were checked for nulls");
+          }
         }
-        for (auto& f : *m.mutable_fields()) {
-          if (f.id() == id) f.set_name(to);
+        ARROW_ASSIGN_OR_RAISE(auto schema, table::DeserializeSchema(m.arrow_schema()));
+        const auto ids = table::TopLevelFieldIds(m);
+        for (const auto& a : alterations) {
+          const int32_t id = table::TopLevelFieldId(m, a.path);
+          if (id < 0) {
+            return arrow::Status::KeyError("table '", t.uri(), "' has no column '", a.path, "'");
+          }
+          if (a.rename) {
+            if (table::TopLevelFieldId(m, *a.rename) >= 0) {
+              return arrow::Status::Invalid("table '", t.uri(), "' already has a column '",
+                                            *a.rename, "'");
+            }
+            for (auto& f : *m.mutable_fields()) {
+              if (f.id() == id) f.set_name(*a.rename);
+            }
+          }
+          if (a.nullable) {
+            // Schema order is top-level id order.
+            const int pos = static_cast<int>(std::find(ids.begin(), ids.end(), id) - ids.begin());
+            ARROW_ASSIGN_OR_RAISE(
+                schema, schema->SetField(pos, schema->field(pos)->WithNullable(*a.nullable)));
+          }
         }
+        ARROW_ASSIGN_OR_RAISE(*m.mutable_arrow_schema(), table::SerializeSchema(*schema));
         return m;
       });
   ARROW_RETURN_NOT_OK(r.status());
-  return FromManifest(ctx_, std::move(r->manifest));
+  return table::TableAccess::Committed(ctx, std::move(r->manifest));
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<Table>> Table::AlterColumns(
+    std::span<const ColumnAlteration> alterations) const {
+  if (alterations.empty()) return arrow::Status::Invalid("alter_columns: no change given");
+  constexpr int kAttempts = 8;
+  auto r = AlterOnce(*this, alterations);
+  for (int attempt = 1; attempt < kAttempts && !r.ok() && table::IsConflict(r.status());
+       ++attempt) {
+    ARROW_ASSIGN_OR_RAISE(auto latest, Latest());
+    r = AlterOnce(*latest, alterations);
+  }
+  return r;
 }
 
 arrow::Result<std::shared_ptr<Table>> Table::AddColumns(

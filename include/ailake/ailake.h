@@ -9,6 +9,7 @@
 #include "ailake/policy.h"    // VectorStoragePolicy and its enums
 #include "ailake/query.h"     // Scan, Search, SearchBatch, ParseFilter
 #include "ailake/row_id.h"    // RowId
+#include "ailake/search_options.h"  // SearchOptions, ScanOptions, SearchStats
 #include "ailake/storage.h"   // StorageOptions (s3:// and local tables)
 #include "ailake/table.h"     // Table, TableWriter
 #include "ailake/vectors.h"   // VectorView, RowFilter

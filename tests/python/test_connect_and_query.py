@@ -248,6 +248,62 @@ def test_the_type_stubs_match_the_module():
         assert {m for m in methods if not m.startswith("__")} - public == set(), \
             f"{name}: stubs name methods the class lacks"
 
+    # Parameters too: every stubbed function and method takes the names the
+    # module's does, in the same order.
+    def params(fn):
+        a = fn.args
+        names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+        names += [f"*{a.vararg.arg}"] if a.vararg else []
+        names += [f"**{a.kwarg.arg}"] if a.kwarg else []
+        return [n for n in names if n not in ("self", "cls")]
+
+    def real_params(obj):
+        out = []
+        for p in inspect.signature(obj).parameters.values():
+            if p.name in ("self", "cls"):
+                continue
+            out.append({p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "") + p.name)
+        return out
+
+    checked = 0
+    for node in stub.body:
+        targets = []
+        if isinstance(node, ast.FunctionDef):
+            targets.append((node, getattr(ailake, node.name)))
+        if isinstance(node, ast.ClassDef):
+            cls = getattr(ailake, node.name)
+            for fn in node.body:
+                if isinstance(fn, ast.FunctionDef) and fn.name in cls.__dict__:
+                    member = cls.__dict__[fn.name]
+                    member = getattr(member, "fget", None) or getattr(member, "__func__", member)
+                    if callable(member):
+                        targets.append((fn, member))
+        for fn, real in targets:
+            try:
+                want = real_params(real)
+            except (TypeError, ValueError):
+                continue  # a builtin without a signature
+            have = params(fn)
+            if want and want[-1].startswith("**") and not (have and have[-1].startswith("**")):
+                # The stubs spell out the keywords `**kwargs` accepts (ef=...).
+                want = want[:-1]
+                have = have[:len(want)]
+            assert have == want, f"{node.name}.{fn.name}: stubs {params(fn)}, module {want}"
+            checked += 1
+    assert checked > 100
+
+    # The extension's own stubs name what the compiled module has.
+    ext = ast.parse((pathlib.Path(ailake.__file__).resolve().parent / "_ailake.pyi").read_text())
+    for node in ext.body:
+        if isinstance(node, ast.FunctionDef):
+            assert hasattr(ailake._ailake, node.name), f"_ailake.{node.name} is not in the module"
+        if isinstance(node, ast.ClassDef):
+            cls = getattr(ailake._ailake, node.name)
+            stubbed = {n.name for n in node.body if isinstance(n, ast.FunctionDef)}
+            real = {m for m in dir(cls) if not m.startswith("_")}
+            assert stubbed - {"__init__"} - real == set(), f"_ailake.{node.name}: stubs name more"
+            assert real - stubbed == set(), f"_ailake.{node.name}: methods missing from the stubs"
+
 
 def _search_in_child(path, q):
     t = ailake.open_table(path)

@@ -1,14 +1,19 @@
-// Multi-threaded HNSW construction. Rows are inserted concurrently; each row's
-// link lists are guarded by a one-byte spin lock, the entry point by a mutex
-// held only by a row that raises the top level. The lists are built directly in
-// the blob layout (hnsw_graph.h), so serializing is a copy.
-#include <immintrin.h>
-
+// Multi-threaded, deterministic HNSW construction. Rows are inserted in
+// batches, in row order: every row of a batch searches the graph as it stood
+// before the batch (in parallel: the graph is read-only meanwhile) and picks
+// its neighbours; then the batch's links are written, each row's own lists
+// in parallel and the back-links grouped by the row they land on, applied
+// in row order (in parallel across those rows). Nothing depends on thread
+// scheduling, so the graph is a function of the vectors and the seed alone,
+// whatever the thread count. Batches grow with the graph (a batch is at most
+// 1/kBatchDivisor of the rows already in it), so rows of one batch, which do
+// not see each other, are a small share of any row's neighbourhood; a row
+// that raises the top level is inserted alone. The lists are built directly
+// in the blob layout (hnsw_graph.h), so serializing is a copy.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
-#include <mutex>
+#include <tuple>
 
 #include "ailake/index/hnsw_graph.h"
 #include "ailake/index/hnsw_index.h"
@@ -33,18 +38,10 @@ uint32_t DrawLevel(uint64_t seed, uint32_t row, double ml) {
   return static_cast<uint32_t>(std::min<double>(level, kMaxHnswLevel));
 }
 
-class SpinLock {
- public:
-  void lock() {
-    while (flag_.exchange(1, std::memory_order_acquire) != 0) {
-      while (flag_.load(std::memory_order_relaxed) != 0) _mm_pause();
-    }
-  }
-  void unlock() { flag_.store(0, std::memory_order_release); }
-
- private:
-  std::atomic<uint8_t> flag_{0};
-};
+// A batch holds at most 1/kBatchDivisor of the rows already inserted, and
+// at most kMaxBatch rows.
+constexpr uint32_t kBatchDivisor = 32;
+constexpr uint32_t kMaxBatch = 1024;
 
 class Builder {
  public:
@@ -54,8 +51,7 @@ class Builder {
         m_(policy.hnsw.m),
         m0_(2 * policy.hnsw.m),
         efc_(std::max(policy.hnsw.ef_construction, policy.hnsw.m)),
-        n_(view.num_rows()),
-        locks_(new SpinLock[view.num_rows() == 0 ? 1 : view.num_rows()]) {
+        n_(view.num_rows()) {
     level0_.assign(static_cast<size_t>(n_) * (1 + m0_), 0);
     upper_index_.assign(n_, kNoUpper);
     const double ml = 1.0 / std::log(static_cast<double>(m_));
@@ -92,10 +88,33 @@ class Builder {
     std::vector<Worker> workers;
     workers.reserve(threads);
     for (uint32_t t = 0; t < threads; ++t) workers.emplace_back(*this);
-    Insert(0, &workers[0]);
-    vec::ParallelFor(n_ - 1, threads, 32, [&](size_t b, size_t e, uint32_t w) {
-      for (size_t i = b; i < e; ++i) Insert(static_cast<uint32_t>(i + 1), &workers[w]);
-    });
+    entry_ = 0;
+    max_level_ = Level(0);
+    std::vector<Plan> plans(std::min(kMaxBatch, n_));
+    for (uint32_t next = 1; next < n_;) {
+      uint32_t end = next + std::clamp(next / kBatchDivisor, 1u, kMaxBatch);
+      end = std::min(end, n_);
+      for (uint32_t r = next; r < end; ++r) {
+        if (Level(r) > max_level_) {
+          end = r == next ? r + 1 : r;  // alone, so its upper levels find rows
+          break;
+        }
+      }
+      // Plans against the graph as it stands (read-only meanwhile).
+      vec::ParallelFor(end - next, threads, 4, [&](size_t b, size_t e, uint32_t w) {
+        for (size_t i = b; i < e; ++i) {
+          PlanInsert(next + static_cast<uint32_t>(i), &plans[i], &workers[w]);
+        }
+      });
+      ApplyBatch(next, end, plans, threads, &workers);
+      for (uint32_t r = next; r < end; ++r) {
+        if (Level(r) > max_level_) {
+          entry_ = r;
+          max_level_ = Level(r);
+        }
+      }
+      next = end;
+    }
   }
 
   // Makes every row reachable on level 0 from the entry point. The pruning
@@ -108,6 +127,11 @@ class Builder {
   arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize(const VectorStoragePolicy& policy);
 
  private:
+  // The neighbours a row of a batch links to, per level (0 .. its level,
+  // at most the graph's top level), ascending by distance.
+  struct Plan {
+    std::vector<std::vector<Candidate>> levels;
+  };
   // Per-thread scratch: query buffers, visited marks, heaps.
   struct Worker {
     explicit Worker(const Builder& b)
@@ -132,9 +156,8 @@ class Builder {
     if (level == 0) return &level0_[static_cast<size_t>(r) * (1 + m0_)];
     return &upper_[upper_index_[r] + 1 + static_cast<size_t>(level - 1) * (1 + m_)];
   }
-  // Copies r's links at `level` under its lock.
+  // Copies r's links at `level`.
   void ReadLinks(uint32_t r, uint32_t level, std::vector<uint32_t>* out) {
-    std::lock_guard<SpinLock> lock(locks_[r]);
     const uint32_t* l = Links(r, level);
     out->assign(l + 1, l + 1 + l[0]);
   }
@@ -146,15 +169,21 @@ class Builder {
   // candidate is dropped when it is closer to an already kept one than to the
   // base (the heuristic of the HNSW paper, Malkov & Yashunin, alg. 4).
   void SelectNeighbors(std::vector<Candidate>* cands, uint32_t max, Worker* w) const;
-  void Insert(uint32_t x, Worker* w);
+  // Searches the graph for row x and picks its neighbours on each level.
+  void PlanInsert(uint32_t x, Plan* plan, Worker* w);
+  // Writes the links of rows [begin, end) planned in plans[0 ..): their own
+  // lists, then the back-links, each target's in row order.
+  void ApplyBatch(uint32_t begin, uint32_t end, std::vector<Plan>& plans, uint32_t threads,
+                  std::vector<Worker>* workers);
+  // Adds x (at distance d) to s's list at `level`, pruning a full list by the
+  // heuristic.
+  void AddBackLink(uint32_t s, uint32_t level, uint32_t x, float d, Worker* w);
 
   const VectorView& view_;
   const DistanceMetric metric_;
   const uint32_t m_, m0_, efc_, n_;
-  std::unique_ptr<SpinLock[]> locks_;
   std::vector<uint32_t> level0_, upper_index_, upper_;
   std::vector<float> inv_norms_;
-  std::mutex entry_mu_;
   uint32_t entry_ = kNoNode;
   uint32_t max_level_ = 0;
 };
@@ -240,22 +269,12 @@ void Builder::SelectNeighbors(std::vector<Candidate>* cands, uint32_t max, Worke
   cands->swap(w->selected);
 }
 
-void Builder::Insert(uint32_t x, Worker* w) {
+void Builder::PlanInsert(uint32_t x, Plan* plan, Worker* w) {
   const uint32_t level = Level(x);
   view_.Decode(x, w->query.data());
   w->dist.SetQuery(w->query.data());
-
-  std::unique_lock<std::mutex> entry_lock(entry_mu_);
-  const uint32_t ep0 = entry_;
   const uint32_t top_level = max_level_;
-  if (ep0 == kNoNode) {  // the first row
-    entry_ = x;
-    max_level_ = level;
-    return;
-  }
-  if (level <= top_level) entry_lock.unlock();
-
-  uint32_t cur = ep0;
+  uint32_t cur = entry_;
   float cur_d = w->dist(cur);
   for (uint32_t l = top_level; l > level; --l) {
     bool changed = true;
@@ -272,48 +291,77 @@ void Builder::Insert(uint32_t x, Worker* w) {
       }
     }
   }
-  for (uint32_t l = std::min(level, top_level) + 1; l-- > 0;) {
+  const uint32_t levels = std::min(level, top_level) + 1;
+  plan->levels.resize(levels);
+  for (uint32_t l = levels; l-- > 0;) {
     SearchLayer(cur, cur_d, l, w);
     cur = w->top.front().id;
     cur_d = w->top.front().d;
-    std::vector<Candidate>& sel = w->top;
-    SelectNeighbors(&sel, m_, w);
-    {
-      std::lock_guard<SpinLock> lock(locks_[x]);
+    SelectNeighbors(&w->top, m_, w);
+    plan->levels[l].assign(w->top.begin(), w->top.end());
+  }
+}
+
+void Builder::AddBackLink(uint32_t s, uint32_t level, uint32_t x, float d, Worker* w) {
+  const uint32_t max_links = level == 0 ? m0_ : m_;
+  uint32_t* theirs = Links(s, level);
+  const uint32_t count = theirs[0];
+  if (std::find(theirs + 1, theirs + 1 + count, x) != theirs + 1 + count) return;
+  if (count < max_links) {
+    theirs[1 + count] = x;
+    theirs[0] = count + 1;
+    return;
+  }
+  // Full: keep the best max_links of the old links plus x, by the heuristic.
+  w->links.clear();
+  w->links.push_back({d, x});
+  for (uint32_t i = 0; i < count; ++i) {
+    w->links.push_back({PairDistance(s, theirs[1 + i], w), theirs[1 + i]});
+  }
+  std::stable_sort(w->links.begin(), w->links.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.d < b.d; });
+  SelectNeighbors(&w->links, max_links, w);
+  theirs[0] = static_cast<uint32_t>(w->links.size());
+  for (size_t i = 0; i < w->links.size(); ++i) theirs[1 + i] = w->links[i].id;
+}
+
+void Builder::ApplyBatch(uint32_t begin, uint32_t end, std::vector<Plan>& plans, uint32_t threads,
+                         std::vector<Worker>* workers) {
+  struct BackLink {
+    uint32_t level, target, from;
+    float d;
+  };
+  std::vector<BackLink> back;
+  for (uint32_t x = begin; x < end; ++x) {
+    const Plan& plan = plans[x - begin];
+    for (uint32_t l = 0; l < plan.levels.size(); ++l) {
       uint32_t* mine = Links(x, l);
-      mine[0] = static_cast<uint32_t>(sel.size());
-      for (size_t i = 0; i < sel.size(); ++i) mine[1 + i] = sel[i].id;
-    }
-    const uint32_t max_links = l == 0 ? m0_ : m_;
-    // Copy: SelectNeighbors below reuses the worker's scratch.
-    std::vector<Candidate> chosen(sel.begin(), sel.end());
-    for (const Candidate& s : chosen) {
-      std::lock_guard<SpinLock> lock(locks_[s.id]);
-      uint32_t* theirs = Links(s.id, l);
-      const uint32_t count = theirs[0];
-      if (std::find(theirs + 1, theirs + 1 + count, x) != theirs + 1 + count) continue;
-      if (count < max_links) {
-        theirs[1 + count] = x;
-        theirs[0] = count + 1;
-        continue;
+      mine[0] = static_cast<uint32_t>(plan.levels[l].size());
+      for (size_t i = 0; i < plan.levels[l].size(); ++i) {
+        mine[1 + i] = plan.levels[l][i].id;
+        back.push_back({l, plan.levels[l][i].id, x, plan.levels[l][i].d});
       }
-      // Full: keep the best max_links of the old links plus x, by the heuristic.
-      w->links.clear();
-      w->links.push_back({s.d, x});
-      for (uint32_t i = 0; i < count; ++i) {
-        w->links.push_back({PairDistance(s.id, theirs[1 + i], w), theirs[1 + i]});
-      }
-      std::sort(w->links.begin(), w->links.end(),
-                [](const Candidate& a, const Candidate& b) { return a.d < b.d; });
-      SelectNeighbors(&w->links, max_links, w);
-      theirs[0] = static_cast<uint32_t>(w->links.size());
-      for (size_t i = 0; i < w->links.size(); ++i) theirs[1 + i] = w->links[i].id;
     }
   }
-  if (level > top_level) {
-    entry_ = x;
-    max_level_ = level;
+  // One group per (level, target), its back-links in row order: a target's
+  // list changes as if the rows had been inserted one after another.
+  std::sort(back.begin(), back.end(), [](const BackLink& a, const BackLink& b) {
+    return std::tie(a.level, a.target, a.from) < std::tie(b.level, b.target, b.from);
+  });
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < back.size(); ++i) {
+    if (i == 0 || back[i].level != back[i - 1].level || back[i].target != back[i - 1].target) {
+      starts.push_back(i);
+    }
   }
+  starts.push_back(back.size());
+  vec::ParallelFor(starts.size() - 1, threads, 16, [&](size_t b, size_t e, uint32_t w) {
+    for (size_t g = b; g < e; ++g) {
+      for (size_t i = starts[g]; i < starts[g + 1]; ++i) {
+        AddBackLink(back[i].target, back[i].level, back[i].from, back[i].d, &(*workers)[w]);
+      }
+    }
+  });
 }
 
 uint32_t Builder::RepairConnectivity() {

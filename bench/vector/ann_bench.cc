@@ -6,7 +6,7 @@
 // int64 ground truth); .fvecs / .ivecs files (SIFT, GIST) are read too.
 //
 //   ailake_ann_bench --base B.npy --queries Q.npy --gt GT.npy --metric l2|cosine|dot
-//                    --index hnsw|ivf_pq|flat [--m 16 --ef-construction 200]
+//                    --index hnsw|ivf_pq|flat [--m 16 --ef-construction 200 --traversal exact|sq8]
 //                    [--nlist 1024 --pq-m 16 --refine 4] [--threads 2]
 //                    [--sweep 10,20,40] [--k 10]
 #include <sys/resource.h>
@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
     policy.hnsw.m = static_cast<uint32_t>(std::stoul(get("--m", "16")));
     policy.hnsw.ef_construction =
         static_cast<uint32_t>(std::stoul(get("--ef-construction", "200")));
+    const std::string traversal = get("--traversal", "exact");
+    if (traversal != "exact" && traversal != "sq8") return Fail("--traversal is exact or sq8");
+    policy.hnsw.traversal =
+        traversal == "sq8" ? ailake::HnswTraversal::kSq8 : ailake::HnswTraversal::kExact;
     policy.ivf_pq.nlist = static_cast<uint32_t>(std::stoul(get("--nlist", "1024")));
     policy.ivf_pq.m = static_cast<uint32_t>(std::stoul(get("--pq-m", "16")));
     policy.ivf_pq.refine_factor = static_cast<uint32_t>(std::stoul(get("--refine", "4")));

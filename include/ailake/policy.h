@@ -47,11 +47,18 @@ enum class IndexType : uint8_t {
   kAuto = 4,  // chosen at write time from the hardware profile and row count
 };
 
+// What an HNSW graph is walked on: the stored vectors (kExact), or 8-bit
+// scalar codes kept beside the graph (kSq8: a quarter of the f32 bytes per
+// row; the candidates the walk ends with are re-ranked exactly, so returned
+// distances stay exact). docs/FORMAT.md 3.3.1.
+enum class HnswTraversal : uint8_t { kExact = 0, kSq8 = 1 };
+
 struct HnswConfig {
   uint32_t m = 16;                 // links per node on upper layers; 2*m on layer 0
   uint32_t ef_construction = 200;  // candidate list size while building
   uint32_t ef_search = 64;         // default candidate list size per query (overridable per call)
   uint64_t seed = 42;              // level assignment
+  HnswTraversal traversal = HnswTraversal::kExact;
 };
 
 struct IvfPqConfig {
@@ -101,6 +108,8 @@ std::string_view IndexTypeName(IndexType t);
 arrow::Result<DistanceMetric> ParseMetric(std::string_view name);
 arrow::Result<Precision> ParsePrecision(std::string_view name);
 arrow::Result<IndexType> ParseIndexType(std::string_view name);
+std::string_view HnswTraversalName(HnswTraversal t);  // "exact", "sq8"
+arrow::Result<HnswTraversal> ParseHnswTraversal(std::string_view name);
 // Rejects values outside the enumeration (for bytes read from files).
 arrow::Result<DistanceMetric> MetricFromCode(uint32_t code);
 arrow::Result<Precision> PrecisionFromCode(uint32_t code);

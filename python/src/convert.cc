@@ -126,7 +126,7 @@ constexpr const char* kPolicyKeys[] = {
     "vector_column", "dim",        "metric",          "precision",         "index",
     "pre_normalize", "m",          "ef_construction", "ef_search",         "nlist",
     "nprobe",        "pq_m",       "refine_factor",   "min_training_rows", "seed",
-    "int8_scaling",  "int8_scale", "int8_offset"};
+    "int8_scaling",  "int8_scale", "int8_offset",     "traversal"};
 
 }  // namespace
 
@@ -167,6 +167,10 @@ VectorStoragePolicy PolicyFromDict(const nb::dict& d) {
   Get(d, "m", &p.hnsw.m);
   Get(d, "ef_construction", &p.hnsw.ef_construction);
   Get(d, "ef_search", &p.hnsw.ef_search);
+  if (d.contains("traversal") && !d["traversal"].is_none()) {
+    Get(d, "traversal", &s);
+    p.hnsw.traversal = Value(ParseHnswTraversal(s));
+  }
   Get(d, "nlist", &p.ivf_pq.nlist);
   Get(d, "nprobe", &p.ivf_pq.nprobe);
   Get(d, "pq_m", &p.ivf_pq.m);
@@ -204,6 +208,7 @@ nb::dict PolicyToDict(const VectorStoragePolicy& p) {
   d["m"] = p.hnsw.m;
   d["ef_construction"] = p.hnsw.ef_construction;
   d["ef_search"] = p.hnsw.ef_search;
+  d["traversal"] = std::string(HnswTraversalName(p.hnsw.traversal));
   d["nlist"] = p.ivf_pq.nlist;
   d["nprobe"] = p.ivf_pq.nprobe;
   d["pq_m"] = p.ivf_pq.m;

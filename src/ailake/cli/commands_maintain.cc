@@ -69,7 +69,7 @@ arrow::Status CmdOptimize(const std::string& uri, int merge_factor) {
 }
 
 struct CreateIndexArgs {
-  std::string uri, index, column;
+  std::string uri, index, column, traversal;
   uint32_t m = 0, ef = 0, nlist = 0, pq_m = 0;
 };
 
@@ -109,6 +109,11 @@ arrow::Status CmdCreateIndex(const CreateIndexArgs& a) {
   if (a.ef) p.hnsw.ef_construction = a.ef;
   if (a.nlist) p.ivf_pq.nlist = a.nlist;
   if (a.pq_m) p.ivf_pq.m = a.pq_m;
+  if (!a.traversal.empty()) {
+    auto traversal = ParseHnswTraversal(a.traversal);
+    if (!traversal.ok()) return UsageError("--traversal", traversal.status().message());
+    p.hnsw.traversal = *traversal;
+  }
   ARROW_RETURN_NOT_OK(t->CreateIndex(p).status());
   json j = {{"vector_column", p.vector_column}, {"index", IndexTypeName(p.index_type)}};
   std::string text;
@@ -312,6 +317,7 @@ void AddMaintainCommands(CLI::App& app, Command* run) {
     c->add_option("--ef-construction", a->ef, "HNSW ef_construction");
     c->add_option("--nlist", a->nlist, "IVF lists");
     c->add_option("--pq-m", a->pq_m, "PQ sub-spaces");
+    c->add_option("--traversal", a->traversal, "HNSW: exact | sq8 (default: the column's)");
     c->callback([a, run] { *run = [a] { return CmdCreateIndex(*a); }; });
   }
   {

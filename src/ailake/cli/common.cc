@@ -165,6 +165,10 @@ void PolicyArgs::Add(CLI::App* app) {
   app->add_option("--hnsw-m", m, "HNSW M")->capture_default_str();
   app->add_option("--ef-construction", ef_construction, "HNSW ef_construction")
       ->capture_default_str();
+  app->add_option("--traversal", traversal,
+                  "HNSW: walk the graph on the stored vectors (exact) or on 8-bit codes kept "
+                  "beside it, re-ranked exactly (sq8)")
+      ->capture_default_str();
   app->add_option("--nlist", nlist, "IVF lists")->capture_default_str();
   app->add_option("--pq-m", pq_m, "PQ sub-spaces")->capture_default_str();
   app->add_flag("--normalize", normalize, "store unit-length vectors");
@@ -191,6 +195,7 @@ arrow::Result<VectorStoragePolicy> PolicyArgs::Make(uint32_t dim) const {
   p.pre_normalize = normalize || p.metric == DistanceMetric::kNormalizedCosine;
   p.hnsw.m = m;
   p.hnsw.ef_construction = ef_construction;
+  ARROW_ASSIGN_OR_RAISE(p.hnsw.traversal, ParseHnswTraversal(traversal));
   p.ivf_pq.nlist = nlist;
   p.ivf_pq.m = pq_m;
   ARROW_RETURN_NOT_OK(p.Validate());

@@ -75,6 +75,17 @@ arrow::Result<IndexType> ParseIndexType(std::string_view name) {
                                 "' (expected none, flat, hnsw, ivf_pq or auto)");
 }
 
+std::string_view HnswTraversalName(HnswTraversal t) {
+  return t == HnswTraversal::kSq8 ? "sq8" : "exact";
+}
+
+arrow::Result<HnswTraversal> ParseHnswTraversal(std::string_view name) {
+  const std::string n = Lower(name);
+  if (n == "exact") return HnswTraversal::kExact;
+  if (n == "sq8") return HnswTraversal::kSq8;
+  return arrow::Status::Invalid("unknown HNSW traversal '", name, "' (expected exact or sq8)");
+}
+
 arrow::Result<DistanceMetric> MetricFromCode(uint32_t code) {
   if (code > static_cast<uint32_t>(DistanceMetric::kNormalizedCosine)) {
     return arrow::Status::Invalid("unknown distance metric code ", code);
@@ -143,6 +154,15 @@ arrow::Status VectorStoragePolicy::Validate() const {
   if (hnsw.ef_search < 1 || hnsw.ef_search > 100000) {
     return arrow::Status::Invalid("VectorStoragePolicy.hnsw.ef_search: ", hnsw.ef_search,
                                   " is out of range [1, 100000]");
+  }
+  if (hnsw.traversal != HnswTraversal::kExact && hnsw.traversal != HnswTraversal::kSq8) {
+    return arrow::Status::Invalid("VectorStoragePolicy.hnsw.traversal: ",
+                                  static_cast<int>(hnsw.traversal), " is not exact or sq8");
+  }
+  if (hnsw.traversal == HnswTraversal::kSq8 && precision == Precision::kInt8) {
+    return arrow::Status::Invalid(
+        "VectorStoragePolicy.hnsw.traversal: sq8 codes are for f32 and f16 columns; an int8 "
+        "column's graph is walked on its own codes");
   }
   if (index_type != IndexType::kIvfPq) return arrow::Status::OK();
   if (ivf_pq.nlist < 1 || ivf_pq.nlist > (1u << 20)) {

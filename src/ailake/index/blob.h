@@ -27,6 +27,7 @@ inline constexpr size_t kSectionAlign = 64;
 enum BlobFlags : uint16_t {
   kFlagInverseNorms = 1,      // flat and HNSW, cosine: 1/|v| per row
   kFlagExternalCodebook = 2,  // IVF-PQ: codebook referenced by fingerprint, not embedded
+  kFlagTraversalCodes = 4,    // HNSW: a compact copy of the vectors to walk the graph on
 };
 
 struct CommonHeader {

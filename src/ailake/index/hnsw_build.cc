@@ -13,8 +13,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <tuple>
 
+#include "ailake/index/hnsw_codes.h"
 #include "ailake/index/hnsw_graph.h"
 #include "ailake/index/hnsw_index.h"
 #include "ailake/vec/parallel.h"
@@ -124,7 +126,8 @@ class Builder {
   // in-link when its list is full). Returns the links added.
   uint32_t RepairConnectivity();
 
-  arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize(const VectorStoragePolicy& policy);
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize(const VectorStoragePolicy& policy,
+                                                          const Sq8Codes* codes);
 
  private:
   // The neighbours a row of a batch links to, per level (0 .. its level,
@@ -439,10 +442,10 @@ uint32_t Builder::RepairConnectivity() {
   return added;
 }
 
-arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(
-    const VectorStoragePolicy& policy) {
+arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorStoragePolicy& policy,
+                                                                 const Sq8Codes* codes) {
   auto align = [](uint64_t v) { return (v + kSectionAlign - 1) / kSectionAlign * kSectionAlign; };
-  uint64_t at = kHnswHeaderBytes;
+  uint64_t at = codes != nullptr ? kHnswHeaderBytes + kHnswExtBytes : kHnswHeaderBytes;
   const uint64_t norms_off = inv_norms_.empty() ? 0 : at;
   if (!inv_norms_.empty()) at = align(at + 4ull * n_);
   const uint64_t level0_off = at;
@@ -451,6 +454,17 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(
   at = align(at + 4ull * n_);
   const uint64_t upper_off = at;
   at = align(at + 4ull * upper_.size());
+  uint64_t codes_off = 0, params_off = 0, terms_off = 0;
+  if (codes != nullptr) {
+    params_off = at;
+    at = align(at + 8ull * view_.dim());
+    if (!codes->terms.empty()) {
+      terms_off = at;
+      at = align(at + 4ull * n_);
+    }
+    codes_off = at;
+    at = align(at + static_cast<uint64_t>(codes->stride) * n_);
+  }
   ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> buf,
                         arrow::AllocateBuffer(static_cast<int64_t>(at)));
   uint8_t* p = buf->mutable_data();
@@ -461,7 +475,8 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(
   h.metric = metric_;
   h.precision = view_.precision();
   h.int8 = view_.int8();
-  h.flags = inv_norms_.empty() ? 0 : kFlagInverseNorms;
+  h.flags = static_cast<uint16_t>((inv_norms_.empty() ? 0 : kFlagInverseNorms) |
+                                  (codes != nullptr ? kFlagTraversalCodes : 0));
   h.dim = view_.dim();
   h.num_rows = n_;
   WriteCommonHeader(&header, h);
@@ -478,6 +493,19 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(
   header.PutU64(kHnswUpperOff, upper_off);
   header.PutU64(kHnswUpperWords, upper_.size());
   std::memcpy(p, header.bytes().data(), kHnswHeaderBytes);
+  if (codes != nullptr) {
+    BlobWriter ext(kHnswHeaderBytes + kHnswExtBytes);
+    ext.PutU64(kHnswCodesOff, codes_off);
+    ext.PutU64(kHnswCodeParamsOff, params_off);
+    ext.PutU64(kHnswCodeTermsOff, terms_off);
+    ext.PutU32(kHnswCodeKind, kCodeKindSq8);
+    ext.PutU32(kHnswCodeStride, codes->stride);
+    std::memcpy(p + kHnswHeaderBytes, ext.bytes().data() + kHnswHeaderBytes, kHnswExtBytes);
+    std::memcpy(p + params_off, codes->mean.data(), 4ull * view_.dim());
+    std::memcpy(p + params_off + 4ull * view_.dim(), codes->scale.data(), 4ull * view_.dim());
+    if (terms_off != 0) std::memcpy(p + terms_off, codes->terms.data(), 4ull * n_);
+    if (!codes->codes.empty()) std::memcpy(p + codes_off, codes->codes.data(), codes->codes.size());
+  }
   // (Empty vectors may have null data: copy only what exists.)
   if (norms_off != 0) std::memcpy(p + norms_off, inv_norms_.data(), 4ull * n_);
   if (!level0_.empty()) std::memcpy(p + level0_off, level0_.data(), 4ull * level0_.size());
@@ -497,7 +525,11 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePo
     b.ComputeInverseNorms(options.num_threads);
     b.Build(options.num_threads);
     b.RepairConnectivity();
-    ARROW_ASSIGN_OR_RAISE(blob, b.Serialize(policy));
+    std::optional<Sq8Codes> codes;
+    if (policy.hnsw.traversal == HnswTraversal::kSq8) {
+      codes = EncodeSq8(vectors, policy.metric, options.num_threads);
+    }
+    ARROW_ASSIGN_OR_RAISE(blob, b.Serialize(policy, codes ? &*codes : nullptr));
   }
   ARROW_ASSIGN_OR_RAISE(CommonHeader h, ReadCommonHeader(*blob));
   return LoadHnswIndex(std::move(blob), h, vectors);

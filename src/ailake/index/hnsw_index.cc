@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "ailake/index/flat_index.h"
+#include "ailake/index/hnsw_codes.h"
 #include "ailake/index/hnsw_graph.h"
 #include "ailake/index/hnsw_search.h"
 
@@ -61,6 +62,13 @@ class HnswIndex final : public VectorIndex {
     ef_search_ = LoadU32(p + kHnswEfSearch);
     const uint64_t norms = LoadU64(p + kHnswNormsOff);
     inv_norms_ = norms == 0 ? nullptr : p + norms;
+    if ((h.flags & kFlagTraversalCodes) != 0) {
+      codes_ = reinterpret_cast<const int8_t*>(p + LoadU64(p + kHnswCodesOff));
+      code_params_ = p + LoadU64(p + kHnswCodeParamsOff);
+      const uint64_t terms = LoadU64(p + kHnswCodeTermsOff);
+      code_terms_ = terms == 0 ? nullptr : p + terms;
+      code_stride_ = LoadU32(p + kHnswCodeStride);
+    }
   }
 
   IndexType type() const override { return IndexType::kHnsw; }
@@ -81,6 +89,11 @@ class HnswIndex final : public VectorIndex {
   BlobHnswLayout layout_;
   const uint8_t* inv_norms_ = nullptr;
   uint32_t ef_search_ = 64;
+  // Traversal codes (null: the graph is walked on the stored vectors).
+  const int8_t* codes_ = nullptr;
+  const uint8_t* code_params_ = nullptr;
+  const uint8_t* code_terms_ = nullptr;
+  uint32_t code_stride_ = 0;
 };
 
 arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> query, uint32_t k,
@@ -95,9 +108,22 @@ arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> qu
   const uint32_t ef = std::max(params.ef != 0 ? params.ef : ef_search_, k);
   HnswDistance dist(h_.metric, view_, inv_norms_);
   dist.SetQuery(query.data());
-  return SearchHnsw(layout_, dist, ef, k, filter, [&] {
-    return ExactSearch(view_, h_.metric, query.data(), k, filter, inv_norms_);
+  auto scan = [&] { return ExactSearch(view_, h_.metric, query.data(), k, filter, inv_norms_); };
+  if (codes_ == nullptr) return SearchHnsw(layout_, dist, ef, k, filter, scan);
+  // Walk on the codes, keep the whole beam, re-rank it on the stored vectors.
+  Sq8Distance approx(h_.metric, h_.dim, code_stride_, codes_, code_params_, code_terms_,
+                     inv_norms_);
+  approx.SetQuery(query.data());
+  std::vector<Neighbor> found = SearchHnsw(layout_, approx, ef, k, filter, scan, ef);
+  std::vector<uint32_t> rows(found.size());
+  for (size_t i = 0; i < found.size(); ++i) rows[i] = found[i].row;
+  ARROW_RETURN_NOT_OK(view_.Fetch(rows));  // on-demand views: only these rows are read
+  for (Neighbor& n : found) n.distance = dist(n.row);
+  std::sort(found.begin(), found.end(), [](const Neighbor& a, const Neighbor& b) {
+    return a.distance < b.distance || (a.distance == b.distance && a.row < b.row);
   });
+  if (found.size() > k) found.resize(k);
+  return found;
 }
 
 // Every count, offset and link checked against the blob before any search.
@@ -131,6 +157,42 @@ arrow::Status Validate(const arrow::Buffer& blob, const CommonHeader& h) {
                                   " but metric is ", MetricName(h.metric));
   }
   if (norms != 0) ARROW_RETURN_NOT_OK(CheckSection(size, norms, n, 4, "hnsw.inv_norms"));
+  if ((h.flags & ~(kFlagInverseNorms | kFlagTraversalCodes)) != 0) {
+    return arrow::Status::Invalid("HNSW blob: unknown flags ", h.flags, " at offset 10");
+  }
+  if ((h.flags & kFlagTraversalCodes) != 0) {
+    if (size < kHnswHeaderBytes + kHnswExtBytes) {
+      return arrow::Status::Invalid("HNSW blob: ", size, " bytes is shorter than its header ",
+                                    "and traversal-code extension");
+    }
+    const uint32_t kind = LoadU32(p + kHnswCodeKind), stride = LoadU32(p + kHnswCodeStride);
+    if (kind != kCodeKindSq8) {
+      return arrow::Status::Invalid("HNSW blob: traversal code kind ", kind,
+                                    " at offset 152 is not one this build reads (1: sq8)");
+    }
+    if (stride != Sq8Stride(h.dim)) {
+      return arrow::Status::Invalid("HNSW blob: traversal code stride ", stride,
+                                    " at offset 156, dim ", h.dim, " needs ", Sq8Stride(h.dim));
+    }
+    const uint64_t codes = LoadU64(p + kHnswCodesOff), params = LoadU64(p + kHnswCodeParamsOff);
+    const uint64_t terms = LoadU64(p + kHnswCodeTermsOff);
+    const bool euclidean = h.metric == DistanceMetric::kEuclidean;
+    if (euclidean != (terms != 0)) {
+      return arrow::Status::Invalid("HNSW blob: traversal code terms present=", terms != 0,
+                                    " but metric is ", MetricName(h.metric));
+    }
+    ARROW_RETURN_NOT_OK(CheckSection(size, codes, n, stride, "hnsw.codes"));
+    ARROW_RETURN_NOT_OK(CheckSection(size, params, 2ull * h.dim, 4, "hnsw.code_params"));
+    if (terms != 0) ARROW_RETURN_NOT_OK(CheckSection(size, terms, n, 4, "hnsw.code_terms"));
+    for (uint32_t i = 0; i < h.dim; ++i) {
+      const float mean = LoadF32(p + params + 4ull * i);
+      const float scale = LoadF32(p + params + 4ull * (h.dim + i));
+      if (!std::isfinite(mean) || !std::isfinite(scale) || !(scale > 0.0f)) {
+        return arrow::Status::Invalid("HNSW blob: traversal code mean/scale of dimension ", i, " (",
+                                      mean, ", ", scale, ") is not finite and positive");
+      }
+    }
+  }
   ARROW_RETURN_NOT_OK(CheckSection(size, level0, n, 4ull * (1 + m0), "hnsw.level0"));
   ARROW_RETURN_NOT_OK(CheckSection(size, upper_index, n, 4, "hnsw.upper_index"));
   ARROW_RETURN_NOT_OK(CheckSection(size, upper, words, 4, "hnsw.upper"));
@@ -210,6 +272,33 @@ arrow::Status CheckInverseNorms(const arrow::Buffer& blob, const CommonHeader& h
   return arrow::Status::OK();
 }
 
+// Traversal codes must be those of the vectors the index is loaded over
+// (codes of other vectors would walk the graph astray; the re-rank keeps
+// distances exact, not results complete). An even sample of 1,024 rows.
+arrow::Status CheckTraversalCodes(const arrow::Buffer& blob, const CommonHeader& h,
+                                  const VectorView& vectors) {
+  if ((h.flags & kFlagTraversalCodes) == 0 || h.num_rows == 0) return arrow::Status::OK();
+  const uint8_t* p = blob.data();
+  const auto* codes = reinterpret_cast<const int8_t*>(p + LoadU64(p + kHnswCodesOff));
+  const uint8_t* params = p + LoadU64(p + kHnswCodeParamsOff);
+  const uint32_t stride = LoadU32(p + kHnswCodeStride);
+  std::vector<float> v(h.dim);
+  const uint32_t step = std::max<uint32_t>(1, h.num_rows / 1024);
+  for (uint32_t r = 0; r < h.num_rows; r += step) {
+    vectors.Decode(r, v.data());
+    for (uint32_t i = 0; i < h.dim; ++i) {
+      const int8_t want =
+          QuantizeSq8(v[i], LoadF32(params + 4ull * i), LoadF32(params + 4ull * (h.dim + i)));
+      if (codes[static_cast<size_t>(r) * stride + i] != want) {
+        return arrow::Status::Invalid("HNSW blob: traversal code of row ", r, " dimension ", i,
+                                      " is not its vector's (the index does not belong to these "
+                                      "vectors)");
+      }
+    }
+  }
+  return arrow::Status::OK();
+}
+
 }  // namespace
 
 arrow::Result<std::unique_ptr<VectorIndex>> LoadHnswIndex(std::shared_ptr<arrow::Buffer> blob,
@@ -218,6 +307,7 @@ arrow::Result<std::unique_ptr<VectorIndex>> LoadHnswIndex(std::shared_ptr<arrow:
   ARROW_RETURN_NOT_OK(CheckVectorsMatch(header, vectors));
   ARROW_RETURN_NOT_OK(Validate(*blob, header));
   ARROW_RETURN_NOT_OK(CheckInverseNorms(*blob, header, vectors));
+  ARROW_RETURN_NOT_OK(CheckTraversalCodes(*blob, header, vectors));
   return std::make_unique<HnswIndex>(std::move(blob), header, vectors);
 }
 

@@ -16,6 +16,10 @@ inline constexpr size_t kHnswM = 64, kHnswM0 = 68, kHnswMaxLevel = 72, kHnswEntr
                         kHnswEfSearch = 80, kHnswEfConstruction = 84, kHnswNormsOff = 88,
                         kHnswLevel0Off = 96, kHnswUpperIndexOff = 104, kHnswUpperOff = 112,
                         kHnswUpperWords = 120;
+// With kFlagTraversalCodes a 64-byte extension follows (docs/FORMAT.md 3.3.1).
+inline constexpr size_t kHnswExtBytes = 64;
+inline constexpr size_t kHnswCodesOff = 128, kHnswCodeParamsOff = 136, kHnswCodeTermsOff = 144,
+                        kHnswCodeKind = 152, kHnswCodeStride = 156;
 
 arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePolicy& policy,
                                                            const VectorView& vectors,

@@ -242,5 +242,82 @@ TEST(HnswIndexTest, CorruptBlobsAreRejectedNotCrashed) {
   }
 }
 
+// A graph walked on 8-bit traversal codes: the same recall as a walk on the
+// stored vectors (the beam is re-ranked exactly), exact distances, every
+// metric and f32/f16; filters still go inside; the blob round-trips; int8
+// columns refuse it.
+TEST(HnswIndexTest, Sq8TraversalKeepsRecallAndExactDistances) {
+  for (Precision prec : {Precision::kF32, Precision::kF16}) {
+    for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
+                             DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine}) {
+      Fixture f(3000, 40, m, prec, 3);
+      auto exact = BuildIndex(f.policy, f.enc.view, {2}).ValueOrDie();
+      VectorStoragePolicy p = f.policy;
+      p.hnsw.traversal = HnswTraversal::kSq8;
+      auto sq8 = BuildIndex(p, f.enc.view, {2}).ValueOrDie();
+      auto blob = sq8->Serialize().ValueOrDie();
+      EXPECT_GT(blob->size(), exact->Serialize().ValueOrDie()->size() + 3000 * 40);
+      // MeanRecall also checks every distance against the oracle's.
+      const double r_exact = MeanRecall(*exact, f, 10, 64);
+      const double r_sq8 = MeanRecall(*sq8, f, 10, 64);
+      EXPECT_GE(r_sq8, r_exact - 0.02) << MetricName(m) << " " << PrecisionName(prec);
+      testing::FilterBits third(3000, [](uint32_t r) { return r % 3 == 0; });
+      EXPECT_GE(MeanRecall(*sq8, f, 10, 64, &third.filter),
+                MeanRecall(*exact, f, 10, 64, &third.filter) - 0.03);
+      auto loaded = LoadIndex(blob, f.enc.view).ValueOrDie();
+      const float* q = f.queries.data();
+      auto a = sq8->Search({q, f.dim}, 7).ValueOrDie();
+      auto b = loaded->Search({q, f.dim}, 7).ValueOrDie();
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t j = 0; j < a.size(); ++j) EXPECT_EQ(a[j].row, b[j].row);
+    }
+  }
+  Fixture i8(100, 8, DistanceMetric::kEuclidean, Precision::kInt8);
+  VectorStoragePolicy p = i8.policy;
+  p.hnsw.traversal = HnswTraversal::kSq8;
+  auto st = BuildIndex(p, i8.enc.view).status();
+  EXPECT_NE(st.message().find("int8 column"), std::string::npos) << st.ToString();
+}
+
+// Codes that are not the vectors' are refused on load, as wrong inverse
+// norms are; an unknown code kind or a stride that does not fit is named.
+TEST(HnswIndexTest, Sq8CodesOfOtherVectorsAreRefused) {
+  Fixture f(800, 24, DistanceMetric::kEuclidean, Precision::kF32);
+  VectorStoragePolicy p = f.policy;
+  p.hnsw.traversal = HnswTraversal::kSq8;
+  auto blob = BuildIndex(p, f.enc.view).ValueOrDie()->Serialize().ValueOrDie();
+  const std::vector<uint8_t> good(blob->data(), blob->data() + blob->size());
+  auto load = [&](const std::vector<uint8_t>& bytes) {
+    return LoadIndex(std::make_shared<arrow::Buffer>(bytes.data(), bytes.size()), f.enc.view)
+        .status();
+  };
+  ASSERT_TRUE(load(good).ok());
+  std::vector<uint8_t> bad = good;
+  const uint64_t codes = LoadU64(bad.data() + kHnswCodesOff);
+  bad[codes + 3] = static_cast<uint8_t>(bad[codes + 3] ^ 0x40);  // row 0, dimension 3
+  auto st = load(bad);
+  EXPECT_NE(st.message().find("traversal code of row 0"), std::string::npos) << st.ToString();
+  bad = good;
+  bad[kHnswCodeKind] = 9;
+  EXPECT_NE(load(bad).message().find("code kind 9"), std::string::npos);
+  bad = good;
+  bad[kHnswCodeStride] = 8;
+  EXPECT_NE(load(bad).message().find("stride"), std::string::npos);
+  bad = good;
+  const uint64_t params = LoadU64(bad.data() + kHnswCodeParamsOff);
+  const float zero = 0.0f;
+  std::memcpy(bad.data() + params + 4ull * 24, &zero, 4);  // scale of dimension 0
+  EXPECT_NE(load(bad).message().find("mean/scale of dimension 0"), std::string::npos);
+  // Random flips in the extension and the code sections: refused or searched.
+  std::mt19937 rng(2);
+  for (int t = 0; t < 200; ++t) {
+    std::vector<uint8_t> m = good;
+    const size_t lo = kHnswHeaderBytes, span = m.size() - lo;
+    for (int j = 0; j < 3; ++j) m[lo + rng() % span] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    auto r = LoadIndex(std::make_shared<arrow::Buffer>(m.data(), m.size()), f.enc.view);
+    if (r.ok()) (void)(*r)->Search({f.queries.data(), f.dim}, 5);
+  }
+}
+
 }  // namespace
 }  // namespace ailake::index

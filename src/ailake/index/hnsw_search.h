@@ -52,7 +52,8 @@ concept HnswNodeDistance = requires(const D d, uint32_t node) {
 };
 
 // Greedy descent then the level-0 beam; the k nearest allowed rows the walk
-// reaches (fewer when the filter refuses most of them), ascending.
+// reaches (fewer when the filter refuses most of them), ascending. (k up to
+// ef: a walk on approximate distances keeps its whole beam for re-ranking.)
 template <HnswLayout Graph, HnswNodeDistance Distance>
 std::vector<Neighbor> SearchHnswGraph(const Graph graph, const Distance& dist, uint32_t ef,
                                       uint32_t k, const RowFilter* filter) {
@@ -137,11 +138,15 @@ std::vector<Neighbor> SearchHnswGraph(const Graph graph, const Distance& dist, u
 
 // The k nearest rows `filter` allows (all when null), by the walk or, when
 // the filter is selective, by `scan_allowed()`: the index's exact scan of the
-// allowed rows, returning std::vector<Neighbor>. ef >= k.
+// allowed rows, returning std::vector<Neighbor>. ef >= k. The walk returns
+// up to `pool` rows (k <= pool <= ef; 0 = k): the candidates a caller
+// re-ranks; the scan returns k.
 template <HnswLayout Graph, HnswNodeDistance Distance, class Scan>
 std::vector<Neighbor> SearchHnsw(const Graph& graph, const Distance& dist, uint32_t ef, uint32_t k,
-                                 const RowFilter* filter, const Scan& scan_allowed) {
-  if (filter == nullptr) return SearchHnswGraph(graph, dist, ef, k, nullptr);
+                                 const RowFilter* filter, const Scan& scan_allowed,
+                                 uint32_t pool = 0) {
+  pool = std::max(pool, k);
+  if (filter == nullptr) return SearchHnswGraph(graph, dist, ef, pool, nullptr);
   const uint32_t n = graph.num_nodes();
   const uint64_t allowed = CountAllowed(filter, n);
   if (allowed == 0) return {};
@@ -152,7 +157,7 @@ std::vector<Neighbor> SearchHnsw(const Graph& graph, const Distance& dist, uint3
       static_cast<double>(ef) * graph.m0() * n) {
     return scan_allowed();
   }
-  std::vector<Neighbor> out = SearchHnswGraph(graph, dist, ef, k, filter);
+  std::vector<Neighbor> out = SearchHnswGraph(graph, dist, ef, pool, filter);
   // The walk could not reach k allowed rows: the contract is min(k, allowed).
   if (out.size() < std::min<uint64_t>(k, allowed)) return scan_allowed();
   return out;

@@ -105,6 +105,7 @@ VectorColumn PolicyToProto(const VectorStoragePolicy& p, int32_t field_id) {
   vc.set_hnsw_m(p.hnsw.m);
   vc.set_hnsw_ef_construction(p.hnsw.ef_construction);
   vc.set_hnsw_ef_search(p.hnsw.ef_search);
+  vc.set_hnsw_traversal(static_cast<uint32_t>(p.hnsw.traversal));
   vc.set_ivf_nlist(p.ivf_pq.nlist);
   vc.set_ivf_nprobe(p.ivf_pq.nprobe);
   vc.set_ivf_m(p.ivf_pq.m);
@@ -137,6 +138,11 @@ arrow::Result<VectorStoragePolicy> PolicyFromProto(const VectorColumn& vc,
   p.hnsw.m = vc.hnsw_m();
   p.hnsw.ef_construction = vc.hnsw_ef_construction();
   p.hnsw.ef_search = vc.hnsw_ef_search();
+  if (vc.hnsw_traversal() > static_cast<uint32_t>(HnswTraversal::kSq8)) {
+    return arrow::Status::Invalid("manifest: vector column '", name, "' has HNSW traversal ",
+                                  vc.hnsw_traversal(), ", unknown to this build");
+  }
+  p.hnsw.traversal = static_cast<HnswTraversal>(vc.hnsw_traversal());
   p.ivf_pq.nlist = vc.ivf_nlist();
   p.ivf_pq.nprobe = vc.ivf_nprobe();
   p.ivf_pq.m = vc.ivf_m();

@@ -68,6 +68,10 @@ struct KernelTable {
   // out[i] = base + sum_j lut[j * 256 + codes[i * m + j]].
   void (*pq_scan)(const uint8_t* codes, size_t n, size_t m, const float* lut, float base,
                   float* out);
+  // sum_i q_i c_i exactly, for an int16 query and int8 codes (the quantized
+  // traversal of HNSW). Exact while |sum| < 2^31: callers bound |q_i| so that
+  // 127 * d * max|q_i| < 2^31.
+  int32_t (*dot_i16_i8)(const int16_t* q, const int8_t* c, size_t d);
 };
 
 // Rows screened by one ip_screen call (two panels).
@@ -106,6 +110,11 @@ inline float Ld(const float* p) {
 }
 inline uint16_t Ld(const uint16_t* p) {
   uint16_t x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+inline int16_t Ld(const int16_t* p) {
+  int16_t x;
   std::memcpy(&x, p, sizeof x);
   return x;
 }

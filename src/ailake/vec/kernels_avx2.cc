@@ -277,12 +277,34 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
   }
 }
 
+int32_t DotI16I8(const int16_t* q, const int8_t* c, size_t d) {
+  __m256i acc = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    const __m256i cv =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + i)));
+    const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(qv, cv));
+  }
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  int32_t r = _mm_cvtsi128_si32(s);
+  for (; i < d; ++i) {
+    int16_t qi;
+    std::memcpy(&qi, q + i, 2);
+    r += static_cast<int32_t>(qi) * c[i];
+  }
+  return r;
+}
+
 }  // namespace
 
 const KernelTable& Avx2Kernels() {
   static const KernelTable t{
-      SimdLevel::kAvx2, DotF32,   L2F32,  DotNormF32, DotF16, L2F16,         DotNormF16, StatsI8,
-      F16ToF32,         F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen,   PqScan};
+      SimdLevel::kAvx2, DotF32,   L2F32,    DotNormF32, DotF16,     L2F16, DotNormF16,
+      StatsI8,          F16ToF32, F32ToF16, IpTile,     ArgminTile, PqLut, NearestPanels,
+      IpScreen,         PqScan,   DotI16I8};
   return t;
 }
 

@@ -397,12 +397,42 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
   }
 }
 
+int32_t DotI16I8(const int16_t* q, const int8_t* c, size_t d) {
+  __m512i acc = _mm512_setzero_si512();
+  size_t i = 0;
+  for (; i + 32 <= d; i += 32) {
+    const __m512i cv =
+        _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + i)));
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_loadu_si512(q + i), cv));
+  }
+  if (i < d) {
+    const __mmask32 m = static_cast<__mmask32>((uint64_t{1} << (d - i)) - 1);
+    const __m512i cv = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, c + i));
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maskz_loadu_epi16(m, q + i), cv));
+  }
+  return _mm512_reduce_add_epi32(acc);
+}
+
 }  // namespace
 
 const KernelTable& Avx512Kernels() {
-  static const KernelTable t{
-      SimdLevel::kAvx512, DotF32,   L2F32,  DotNormF32, DotF16, L2F16,         DotNormF16, StatsI8,
-      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen,   PqScan};
+  static const KernelTable t{SimdLevel::kAvx512,
+                             DotF32,
+                             L2F32,
+                             DotNormF32,
+                             DotF16,
+                             L2F16,
+                             DotNormF16,
+                             StatsI8,
+                             F16ToF32,
+                             F32ToF16,
+                             IpTile,
+                             ArgminTile,
+                             PqLut,
+                             NearestPanels,
+                             IpScreen,
+                             PqScan,
+                             DotI16I8};
   return t;
 }
 

@@ -202,12 +202,32 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
   }
 }
 
+int32_t DotI16I8(const int16_t* q, const int8_t* c, size_t d) {
+  int32_t s = 0;
+  for (size_t i = 0; i < d; ++i) s += static_cast<int32_t>(Ld(q + i)) * c[i];
+  return s;
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
-  static const KernelTable t{
-      SimdLevel::kScalar, DotF32,   L2F32,  DotNormF32, DotF16, L2F16,         DotNormF16, StatsI8,
-      F16ToF32,           F32ToF16, IpTile, ArgminTile, PqLut,  NearestPanels, IpScreen,   PqScan};
+  static const KernelTable t{SimdLevel::kScalar,
+                             DotF32,
+                             L2F32,
+                             DotNormF32,
+                             DotF16,
+                             L2F16,
+                             DotNormF16,
+                             StatsI8,
+                             F16ToF32,
+                             F32ToF16,
+                             IpTile,
+                             ArgminTile,
+                             PqLut,
+                             NearestPanels,
+                             IpScreen,
+                             PqScan,
+                             DotI16I8};
   return t;
 }
 

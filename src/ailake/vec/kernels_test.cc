@@ -209,6 +209,37 @@ TEST(KernelsTest, PqScanMatchesScalarForEverySubspaceCount) {
   }
 }
 
+TEST(KernelsTest, DotI16I8IsExactAtEveryLevelAndDimension) {
+  // Integer arithmetic: every level must give the exact sum, bit for bit,
+  // including at the extremes (|q| = 32767, c = -128) and odd tails.
+  std::mt19937 rng(31);
+  std::uniform_int_distribution<int> q16(-32768, 32767);
+  std::uniform_int_distribution<int> c8(-128, 127);
+  for (size_t d : {0u, 1u, 7u, 15u, 16u, 17u, 31u, 32u, 33u, 96u, 100u, 384u, 1000u}) {
+    for (int trial = 0; trial < 3; ++trial) {
+      // Keep 128 * d * max|q| below 2^31, as the contract asks.
+      const int limit =
+          static_cast<int>(std::min<int64_t>(32767, (int64_t{1} << 31) / (129 * (d + 1))));
+      Unaligned<int16_t> q(d + 1);
+      Unaligned<int8_t> c(d + 1);
+      int64_t want = 0;
+      for (size_t i = 0; i < d; ++i) {
+        const int qi = trial == 2 ? (i % 2 ? limit : -limit) : q16(rng) % (limit + 1);
+        const int ci = trial == 2 ? -128 : c8(rng);
+        const int16_t qv = static_cast<int16_t>(qi);
+        std::memcpy(q.get() + i, &qv, 2);
+        c.get()[i] = static_cast<int8_t>(ci);
+        want += int64_t{qi} * ci;
+      }
+      ASSERT_EQ(ScalarKernels().dot_i16_i8(q.get(), c.get(), d), want) << d;
+      for (const KernelTable* k : SimdTables()) {
+        EXPECT_EQ(k->dot_i16_i8(q.get(), c.get(), d), want)
+            << SimdLevelName(k->level) << " d=" << d;
+      }
+    }
+  }
+}
+
 TEST(KernelsTest, HalfConversionIsExactOnEveryHalf) {
   // Every binary16 value decodes and re-encodes to itself (NaNs stay NaN).
   for (uint32_t h = 0; h < 65536; ++h) {

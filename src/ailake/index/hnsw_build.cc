@@ -6,13 +6,18 @@
 // in row order (in parallel across those rows). Nothing depends on thread
 // scheduling, so the graph is a function of the vectors and the seed alone,
 // whatever the thread count. Batches grow with the graph (a batch is at most
-// 1/kBatchDivisor of the rows already in it), so rows of one batch, which do
-// not see each other, are a small share of any row's neighbourhood; a row
-// that raises the top level is inserted alone. The lists are built directly
+// 1/kBatchDivisor of the rows already in it); the earlier rows of its own
+// batch, not in the graph yet, are candidates of a row as well (as they
+// would be to a row inserted after them: without that, near-duplicate rows
+// of one batch, common in real text embeddings, ended up unlinked and recall
+// fell from 0.966 to 0.927 at ef 64 on Debian MiniLM embeddings). A row that
+// raises the top level is inserted alone. The lists are built directly
 // in the blob layout (hnsw_graph.h), so serializing is a copy.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <tuple>
 
@@ -105,7 +110,7 @@ class Builder {
       // Plans against the graph as it stands (read-only meanwhile).
       vec::ParallelFor(end - next, threads, 4, [&](size_t b, size_t e, uint32_t w) {
         for (size_t i = b; i < e; ++i) {
-          PlanInsert(next + static_cast<uint32_t>(i), &plans[i], &workers[w]);
+          PlanInsert(next + static_cast<uint32_t>(i), next, &plans[i], &workers[w]);
         }
       });
       ApplyBatch(next, end, plans, threads, &workers);
@@ -145,7 +150,7 @@ class Builder {
     HnswDistance dist;
     std::vector<float> query, a, c;
     VisitedTable visited;
-    std::vector<Candidate> cand, top, links, selected;
+    std::vector<Candidate> cand, top, links, selected, peers;
     std::vector<uint32_t> copy;
   };
 
@@ -173,7 +178,9 @@ class Builder {
   // base (the heuristic of the HNSW paper, Malkov & Yashunin, alg. 4).
   void SelectNeighbors(std::vector<Candidate>* cands, uint32_t max, Worker* w) const;
   // Searches the graph for row x and picks its neighbours on each level.
-  void PlanInsert(uint32_t x, Plan* plan, Worker* w);
+  // Rows [batch_begin, x) of its batch are not in the graph yet but are
+  // candidates too, as they would be to a row inserted after them.
+  void PlanInsert(uint32_t x, uint32_t batch_begin, Plan* plan, Worker* w);
   // Writes the links of rows [begin, end) planned in plans[0 ..): their own
   // lists, then the back-links, each target's in row order.
   void ApplyBatch(uint32_t begin, uint32_t end, std::vector<Plan>& plans, uint32_t threads,
@@ -272,10 +279,12 @@ void Builder::SelectNeighbors(std::vector<Candidate>* cands, uint32_t max, Worke
   cands->swap(w->selected);
 }
 
-void Builder::PlanInsert(uint32_t x, Plan* plan, Worker* w) {
+void Builder::PlanInsert(uint32_t x, uint32_t batch_begin, Plan* plan, Worker* w) {
   const uint32_t level = Level(x);
   view_.Decode(x, w->query.data());
   w->dist.SetQuery(w->query.data());
+  w->peers.clear();
+  for (uint32_t y = batch_begin; y < x; ++y) w->peers.push_back({w->dist(y), y});
   const uint32_t top_level = max_level_;
   uint32_t cur = entry_;
   float cur_d = w->dist(cur);
@@ -300,6 +309,24 @@ void Builder::PlanInsert(uint32_t x, Plan* plan, Worker* w) {
     SearchLayer(cur, cur_d, l, w);
     cur = w->top.front().id;
     cur_d = w->top.front().d;
+    if (!w->peers.empty()) {
+      // Earlier rows of the batch that would have made the candidate list.
+      const float worst =
+          w->top.size() >= efc_ ? w->top.back().d : std::numeric_limits<float>::infinity();
+      bool added = false;
+      for (const Candidate& p : w->peers) {
+        if (p.d < worst && Level(p.id) >= l) {
+          w->top.push_back(p);
+          added = true;
+        }
+      }
+      if (added) {
+        std::sort(w->top.begin(), w->top.end(), [](const Candidate& a, const Candidate& b) {
+          return a.d < b.d || (a.d == b.d && a.id < b.id);
+        });
+        if (w->top.size() > efc_) w->top.resize(efc_);
+      }
+    }
     SelectNeighbors(&w->top, m_, w);
     plan->levels[l].assign(w->top.begin(), w->top.end());
   }

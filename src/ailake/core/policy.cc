@@ -159,11 +159,6 @@ arrow::Status VectorStoragePolicy::Validate() const {
     return arrow::Status::Invalid("VectorStoragePolicy.hnsw.traversal: ",
                                   static_cast<int>(hnsw.traversal), " is not exact or sq8");
   }
-  if (hnsw.traversal == HnswTraversal::kSq8 && precision == Precision::kInt8) {
-    return arrow::Status::Invalid(
-        "VectorStoragePolicy.hnsw.traversal: sq8 codes are for f32 and f16 columns; an int8 "
-        "column's graph is walked on its own codes");
-  }
   if (index_type != IndexType::kIvfPq) return arrow::Status::OK();
   if (ivf_pq.nlist < 1 || ivf_pq.nlist > (1u << 20)) {
     return arrow::Status::Invalid("VectorStoragePolicy.ivf_pq.nlist: ", ivf_pq.nlist,

@@ -485,7 +485,7 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
   if (codes != nullptr) {
     params_off = at;
     at = align(at + 8ull * view_.dim());
-    if (!codes->terms.empty()) {
+    if (metric_ == DistanceMetric::kEuclidean) {  // present even with no row
       terms_off = at;
       at = align(at + 4ull * n_);
     }
@@ -530,7 +530,7 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
     std::memcpy(p + kHnswHeaderBytes, ext.bytes().data() + kHnswHeaderBytes, kHnswExtBytes);
     std::memcpy(p + params_off, codes->mean.data(), 4ull * view_.dim());
     std::memcpy(p + params_off + 4ull * view_.dim(), codes->scale.data(), 4ull * view_.dim());
-    if (terms_off != 0) std::memcpy(p + terms_off, codes->terms.data(), 4ull * n_);
+    if (!codes->terms.empty()) std::memcpy(p + terms_off, codes->terms.data(), 4ull * n_);
     if (!codes->codes.empty()) std::memcpy(p + codes_off, codes->codes.data(), codes->codes.size());
   }
   // (Empty vectors may have null data: copy only what exists.)
@@ -553,7 +553,8 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePo
     b.Build(options.num_threads);
     b.RepairConnectivity();
     std::optional<Sq8Codes> codes;
-    if (policy.hnsw.traversal == HnswTraversal::kSq8) {
+    // An int8 column is already 8-bit codes: its graph is walked on them.
+    if (policy.hnsw.traversal == HnswTraversal::kSq8 && vectors.precision() != Precision::kInt8) {
       codes = EncodeSq8(vectors, policy.metric, options.num_threads);
     }
     ARROW_ASSIGN_OR_RAISE(blob, b.Serialize(policy, codes ? &*codes : nullptr));

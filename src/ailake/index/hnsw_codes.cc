@@ -89,7 +89,8 @@ void Sq8Distance::SetQuery(const float* q) {
     w[i] = x * scale;
     base += euclidean ? static_cast<double>(x) * x : static_cast<double>(q[i]) * mean;
     qq += static_cast<double>(q[i]) * q[i];
-    max_w = std::max(max_w, std::fabs(w[i]));
+    max_w = std::isnan(w[i]) ? std::numeric_limits<float>::infinity()
+                             : std::max(max_w, std::fabs(w[i]));
   }
   base_ = static_cast<float>(base);
   q_zero_ = qq == 0.0;
@@ -99,7 +100,10 @@ void Sq8Distance::SetQuery(const float* q) {
   const double limit =
       std::min(32767.0, std::floor(static_cast<double>(std::numeric_limits<int32_t>::max()) /
                                    (128.0 * std::max<uint32_t>(stride_, 1))));
-  t_ = max_w > 0.0f ? static_cast<float>(max_w / limit) : 0.0f;
+  // A query holding NaN or infinity (refused by tables, possible through a
+  // bare index) walks with zero weights; the exact re-rank scores it as the
+  // stored vectors would.
+  t_ = max_w > 0.0f && std::isfinite(max_w) ? static_cast<float>(max_w / limit) : 0.0f;
   for (uint32_t i = 0; i < dim_; ++i) {
     wq_[i] = t_ > 0.0f ? static_cast<int16_t>(std::nearbyint(w[i] / t_)) : int16_t{0};
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "ailake/index/flat_index.h"
 #include "ailake/index/hnsw_codes.h"
@@ -119,8 +120,11 @@ arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> qu
   for (size_t i = 0; i < found.size(); ++i) rows[i] = found[i].row;
   ARROW_RETURN_NOT_OK(view_.Fetch(rows));  // on-demand views: only these rows are read
   for (Neighbor& n : found) n.distance = dist(n.row);
-  std::sort(found.begin(), found.end(), [](const Neighbor& a, const Neighbor& b) {
-    return a.distance < b.distance || (a.distance == b.distance && a.row < b.row);
+  // NaN (a NaN query through a bare index) sorts last: a strict weak order.
+  auto key = [](float d) { return std::isnan(d) ? std::numeric_limits<float>::infinity() : d; };
+  std::sort(found.begin(), found.end(), [&](const Neighbor& a, const Neighbor& b) {
+    const float ka = key(a.distance), kb = key(b.distance);
+    return ka < kb || (ka == kb && a.row < b.row);
   });
   if (found.size() > k) found.resize(k);
   return found;

@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "ailake/core/checksum.h"
 #include "ailake/table/avro_container.h"
@@ -712,7 +714,14 @@ arrow::Status PublishIcebergView(TableContext& ctx, const Manifest& committed) {
     return arrow::Status::OK();
   }
   std::lock_guard<std::mutex> lock(ctx.iceberg_view->mu);
+  // A request to the store that failed (a remote store under load) is tried
+  // again a few times: the last commit of a burst has no later commit to
+  // catch up for it.
   arrow::Status st = PublishLocked(ctx, committed);
+  for (int retry = 1; retry <= 3 && st.IsIOError(); ++retry) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 << (2 * retry)));
+    st = PublishLocked(ctx, committed);
+  }
   ctx.iceberg_view->last_error =
       st.ok() ? std::string()
               : "publishing version " + std::to_string(committed.version()) + ": " + st.ToString();

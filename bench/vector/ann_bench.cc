@@ -7,7 +7,7 @@
 //
 //   ailake_ann_bench --base B.npy --queries Q.npy --gt GT.npy --metric l2|cosine|dot
 //                    --index hnsw|ivf_pq|flat [--m 16 --ef-construction 200 --traversal exact|sq8]
-//                    [--nlist 1024 --pq-m 16 --refine 4] [--threads 2]
+//                    [--nlist 1024 --pq-m 16 --pq-bits 8|4 --refine 4] [--threads 2]
 //                    [--sweep 10,20,40] [--k 10]
 #include <sys/resource.h>
 #include <time.h>
@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
         traversal == "sq8" ? ailake::HnswTraversal::kSq8 : ailake::HnswTraversal::kExact;
     policy.ivf_pq.nlist = static_cast<uint32_t>(std::stoul(get("--nlist", "1024")));
     policy.ivf_pq.m = static_cast<uint32_t>(std::stoul(get("--pq-m", "16")));
+    policy.ivf_pq.nbits = static_cast<uint32_t>(std::stoul(get("--pq-bits", "8")));
     policy.ivf_pq.refine_factor = static_cast<uint32_t>(std::stoul(get("--refine", "4")));
     ailake::IndexBuildOptions options;
     options.num_threads = static_cast<uint32_t>(std::stoul(get("--threads", "2")));

@@ -11,6 +11,8 @@ Datasets
   debian     384-d MiniLM embeddings of Debian package descriptions, cosine
              (/work/main/.cache/datasets/debian_minilm.npy or --debian PATH);
              the last --nq rows are the queries, the rest the base set
+  npy        any --base-npy / --queries-npy pair under --metric (for example
+             the anisotropic Zipf clusters of make_traversal_data.py)
 
 For each library: build time with --threads threads (2), single-thread QPS at
 recall@10 of 0.90 / 0.95 / 0.99 (read off the recall/QPS curve of a parameter
@@ -70,6 +72,10 @@ def load_dataset(args, cache):
             np.savez(path, base=base, queries=queries)
         z = np.load(path)
         return z["base"], z["queries"], "l2"
+    if args.dataset == "npy":
+        base = np.ascontiguousarray(np.load(args.base_npy), dtype=np.float32)
+        queries = np.ascontiguousarray(np.load(args.queries_npy)[: args.nq], dtype=np.float32)
+        return base, queries, args.metric
     data = np.load(args.debian, mmap_mode="r")
     if args.n and args.n < data.shape[0] - args.nq:
         base = np.ascontiguousarray(data[: args.n], dtype=np.float32)
@@ -183,10 +189,16 @@ def ailake_module(args):
     return ailake
 
 
-def build_ailake(kind, base, queries, metric, args):
+def pq4_m(args, dim):
+    """Sub-spaces of the 4-bit (fast-scan) IVF-PQ indexes: --pq4-m, else dim / 2."""
+    return args.pq4_m or dim // 2
+
+
+def build_ailake(kind, base, queries, metric, args, nbits=8):
     ailake = ailake_module(args)
     params = ({"m": args.M, "ef_construction": args.efc} if kind == "hnsw" else
-              {"nlist": args.nlist, "pq_m": args.pq_m, "refine_factor": args.refine})
+              {"nlist": args.nlist, "refine_factor": args.refine, "pq_bits": nbits,
+               "pq_m": args.pq_m if nbits == 8 else pq4_m(args, base.shape[1])})
     with Timer() as t:
         index = ailake.build_index(base, kind, "cosine" if metric == "cosine" else "euclidean",
                                    num_threads=args.threads, **params)
@@ -195,7 +207,8 @@ def build_ailake(kind, base, queries, metric, args):
     def search(p, q, k):
         return index.search(q, k, num_threads=1, **{key: p}).ids
 
-    return Built("ailake", kind, t, saved_size(index.save), search, queries, key)
+    label = kind if nbits == 8 else "ivf_pq4"
+    return Built("ailake", label, t, saved_size(index.save), search, queries, key)
 
 
 def build_hnswlib(base, queries, metric, args):
@@ -246,13 +259,18 @@ def build_faiss_hnsw(base, queries, metric, args):
     return Built("faiss", "hnsw", t, size, search, q, "ef")
 
 
-def build_faiss_ivfpq(base, queries, metric, args):
+def build_faiss_ivfpq(base, queries, metric, args, fast_scan=False):
+    """IVF-PQ with exact re-ranking (IndexRefineFlat). fast_scan: 4-bit codes
+    scanned in SIMD blocks (IndexIVFPQFastScan, the factory's "PQ{m}x4fs")."""
     import faiss
     b, q = faiss_data(base, queries, metric)
     d = b.shape[1]
     mt = faiss.METRIC_INNER_PRODUCT if metric == "cosine" else faiss.METRIC_L2
     quant = faiss.IndexFlatIP(d) if metric == "cosine" else faiss.IndexFlatL2(d)
-    ivf = faiss.IndexIVFPQ(quant, d, args.nlist, args.pq_m, 8, mt)
+    if fast_scan:
+        ivf = faiss.IndexIVFPQFastScan(quant, d, args.nlist, pq4_m(args, d), 4, mt)
+    else:
+        ivf = faiss.IndexIVFPQ(quant, d, args.nlist, args.pq_m, 8, mt)
     index = faiss.IndexRefineFlat(ivf)
     faiss.omp_set_num_threads(args.threads)
     with Timer() as tt:
@@ -270,7 +288,7 @@ def build_faiss_ivfpq(base, queries, metric, args):
 
     t = Timer()
     t.wall, t.cpu = tt.wall + ta.wall, tt.cpu + ta.cpu
-    return Built("faiss", "ivf_pq", t, size, search, q, "nprobe",
+    return Built("faiss", "ivf_pq4fs" if fast_scan else "ivf_pq", t, size, search, q, "nprobe",
                  train_s=round(tt.wall, 4), train_cpu_s=round(tt.cpu, 4))
 
 
@@ -420,7 +438,11 @@ def table(results, title):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", choices=["synthetic", "debian"], default="synthetic")
+    ap.add_argument("--dataset", choices=["synthetic", "debian", "npy"], default="synthetic",
+                    help="npy: --base-npy and --queries-npy under --metric")
+    ap.add_argument("--base-npy", dest="base_npy", help="--dataset npy: base rows (n x d float32)")
+    ap.add_argument("--queries-npy", dest="queries_npy", help="--dataset npy: queries")
+    ap.add_argument("--metric", choices=["l2", "cosine"], default="l2", help="--dataset npy only")
     ap.add_argument("--n", type=int, default=1000000, help="base vectors (debian: at most the file)")
     ap.add_argument("--nq", type=int, default=1000)
     ap.add_argument("--k", type=int, default=10)
@@ -429,9 +451,11 @@ def main():
     ap.add_argument("--efc", type=int, default=200)
     ap.add_argument("--nlist", type=int, default=1024)
     ap.add_argument("--pq-m", dest="pq_m", type=int, default=16)
+    ap.add_argument("--pq4-m", dest="pq4_m", type=int, default=0,
+                    help="sub-spaces of the 4-bit indexes (ailake-ivfpq4, faiss-ivfpq4fs); 0 = dim / 2")
     ap.add_argument("--refine", type=int, default=16, help="IVF-PQ re-ranking factor (both libraries)")
     ap.add_argument("--libs", default="ailake-hnsw,hnswlib,faiss-hnsw,usearch,ailake-ivfpq,"
-                    "faiss-ivfpq,ailake-flat,faiss-flat")
+                    "faiss-ivfpq,ailake-ivfpq4,faiss-ivfpq4fs,ailake-flat,faiss-flat")
     ap.add_argument("--flat-single", dest="flat_single", type=int, default=200,
                     help="queries timed one at a time for the exact-search comparison")
     ap.add_argument("--debian", default="/work/main/.cache/datasets/debian_minilm.npy")
@@ -447,6 +471,8 @@ def main():
     base, queries, metric = load_dataset(args, cache)
     log(f"dataset {args.dataset}: base {base.shape}, queries {queries.shape}, metric {metric}")
     tag = f"{args.dataset}_{base.shape[0]}_{queries.shape[0]}"
+    if args.dataset == "npy":
+        tag = f"npy_{os.path.basename(args.base_npy).rsplit('.', 1)[0]}_{base.shape[0]}_{queries.shape[0]}"
     files = {"base": os.path.join(cache, f"{tag}_base.npy"),
              "queries": os.path.join(cache, f"{tag}_queries.npy"),
              "gt": os.path.join(cache, f"{tag}_gt.npy")}
@@ -465,6 +491,8 @@ def main():
         "usearch": lambda: build_usearch(base, queries, metric, args),
         "ailake-ivfpq": lambda: build_ailake("ivf_pq", base, queries, metric, args),
         "faiss-ivfpq": lambda: build_faiss_ivfpq(base, queries, metric, args),
+        "ailake-ivfpq4": lambda: build_ailake("ivf_pq", base, queries, metric, args, nbits=4),
+        "faiss-ivfpq4fs": lambda: build_faiss_ivfpq(base, queries, metric, args, fast_scan=True),
     }
     libs = args.libs.split(",")
     unknown = [x for x in libs if x not in builders and x not in ("ailake-flat", "faiss-flat")]
@@ -474,7 +502,7 @@ def main():
     for kind, sweep in (("hnsw", EF_SWEEP), ("ivf_pq", NPROBE_SWEEP)):
         built = []
         for name in libs:
-            if name in builders and name.endswith("ivfpq") == (kind == "ivf_pq"):
+            if name in builders and ("ivfpq" in name) == (kind == "ivf_pq"):
                 log(f"== build {name}")
                 built.append(builders[name]())
                 log(json.dumps(built[-1].info, default=str))
@@ -487,12 +515,13 @@ def main():
         results += flat_compare(base, queries, gt, metric, args, libs)
     flat = [r for r in results if r["index"] == "flat"]
     hnsw = summarize([r for r in results if r["index"] == "hnsw"])
-    ivf = summarize([r for r in results if r["index"] == "ivf_pq"])
+    ivf = summarize([r for r in results if r["index"].startswith("ivf_pq")])
     title = (f"{args.dataset}: {base.shape[0]:,} x {base.shape[1]}, {metric}, {queries.shape[0]} "
              f"queries, k={args.k}, M={args.M}, ef_construction={args.efc}, build threads={args.threads}")
     print(table(hnsw, "HNSW — " + title))
     print()
-    print(table(ivf, f"IVF-PQ (nlist={args.nlist}, m={args.pq_m}, refine x{args.refine}) — " + title))
+    print(table(ivf, f"IVF-PQ (nlist={args.nlist}, m={args.pq_m}, 4-bit m={pq4_m(args, base.shape[1])}, "
+                     f"refine x{args.refine}) — " + title))
     if flat:
         print()
         print("### Exact search (flat), one thread, queries per CPU-second")
@@ -508,7 +537,8 @@ def main():
     doc = {"dataset": args.dataset, "n": int(base.shape[0]), "dim": int(base.shape[1]),
            "metric": metric, "queries": int(queries.shape[0]), "k": args.k,
            "threads": args.threads, "M": args.M, "ef_construction": args.efc,
-           "nlist": args.nlist, "pq_m": args.pq_m, "refine": args.refine,
+           "nlist": args.nlist, "pq_m": args.pq_m, "pq4_m": pq4_m(args, base.shape[1]),
+           "refine": args.refine,
            "command": " ".join(sys.argv), "hnsw": hnsw, "ivf_pq": ivf, "flat": flat}
     print(json.dumps(doc))
     if args.json:

@@ -88,6 +88,7 @@ class IvfPqCodebook {
   virtual uint32_t dim() const = 0;
   virtual uint32_t nlist() const = 0;
   virtual uint32_t m() const = 0;
+  virtual uint32_t nbits() const = 0;         // bits per PQ code: 4 (fast-scan) or 8
   virtual DistanceMetric metric() const = 0;  // the metric it was trained for
   // FNV-1a 64 of the serialized bytes; index blobs name their codebook by it.
   virtual uint64_t fingerprint() const = 0;
@@ -103,7 +104,7 @@ std::string FormatFingerprint(uint64_t fingerprint);
 
 // Trains a codebook on `vectors` (k-means for the coarse centroids, then PQ on
 // the residuals; both sample at most 256 rows per centroid). Uses
-// policy.metric, policy.ivf_pq (nlist, m, nbits = 8, seed).
+// policy.metric, policy.ivf_pq (nlist, m, nbits 4 or 8, seed).
 arrow::Result<std::shared_ptr<const IvfPqCodebook>> TrainIvfPqCodebook(
     const VectorStoragePolicy& policy, const VectorView& vectors,
     const IndexBuildOptions& options = {});

@@ -65,10 +65,13 @@ struct HnswConfig {
 };
 
 struct IvfPqConfig {
-  uint32_t nlist = 256;        // coarse clusters
-  uint32_t nprobe = 16;        // default clusters probed per query (overridable per call)
-  uint32_t m = 16;             // PQ sub-spaces; must divide dim
-  uint32_t nbits = 8;          // bits per PQ code (8 supported)
+  uint32_t nlist = 256;  // coarse clusters
+  uint32_t nprobe = 16;  // default clusters probed per query (overridable per call)
+  uint32_t m = 16;       // PQ sub-spaces; must divide dim
+  // Bits per PQ code: 8 (256 codewords per sub-space, scored by table
+  // gathers) or 4 (16 codewords, scanned 32 rows at a time with in-register
+  // lookup tables; coarser codes, so raise refine_factor).
+  uint32_t nbits = 8;
   uint32_t refine_factor = 4;  // candidates re-ranked exactly = k * refine_factor
   uint64_t seed = 42;
   // Tables: the column's shared codebook is trained once this many of its

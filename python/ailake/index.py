@@ -39,7 +39,8 @@ class Index:
         """Builds ``index`` ("flat", "hnsw", "ivf_pq", "auto") under ``metric``
         ("cosine", the default, "euclidean", "dot", "normalized_cosine"). ``params``: ``m``,
         ``ef_construction``, ``ef_search`` (HNSW); ``nlist``, ``nprobe``,
-        ``pq_m``, ``refine_factor`` (IVF-PQ); ``seed``."""
+        ``pq_m``, ``pq_bits`` (8, or 4 for fast-scan codes), ``refine_factor``
+        (IVF-PQ); ``seed``."""
         x = _as_vectors(vectors)
         metric = _metric(metric, "Index.build")
         policy = _policy("embedding", x.shape[1], metric, "f32", index, params)

@@ -26,6 +26,7 @@ class TableWriter:
     (plain Parquet, exact search). ``vector_columns`` adds more vector
     columns as dicts with the same keys. Index parameters: ``m``,
     ``ef_construction``, ``ef_search``, ``nlist``, ``nprobe``, ``pq_m``,
+    ``pq_bits`` (8, or 4: fast-scan codes, 16 codewords per sub-space),
     ``min_training_rows`` (``ivf_pq``: the table's shared codebook is trained
     once this many rows are at hand, default 39 x max(nlist, 256); files
     written before are searched exactly until then),

@@ -126,7 +126,7 @@ constexpr const char* kPolicyKeys[] = {
     "vector_column", "dim",        "metric",          "precision",         "index",
     "pre_normalize", "m",          "ef_construction", "ef_search",         "nlist",
     "nprobe",        "pq_m",       "refine_factor",   "min_training_rows", "seed",
-    "int8_scaling",  "int8_scale", "int8_offset",     "traversal"};
+    "int8_scaling",  "int8_scale", "int8_offset",     "traversal",         "pq_bits"};
 
 }  // namespace
 
@@ -174,6 +174,7 @@ VectorStoragePolicy PolicyFromDict(const nb::dict& d) {
   Get(d, "nlist", &p.ivf_pq.nlist);
   Get(d, "nprobe", &p.ivf_pq.nprobe);
   Get(d, "pq_m", &p.ivf_pq.m);
+  Get(d, "pq_bits", &p.ivf_pq.nbits);
   Get(d, "refine_factor", &p.ivf_pq.refine_factor);
   Get(d, "min_training_rows", &p.ivf_pq.min_training_rows);
   uint64_t seed = p.hnsw.seed;
@@ -212,6 +213,7 @@ nb::dict PolicyToDict(const VectorStoragePolicy& p) {
   d["nlist"] = p.ivf_pq.nlist;
   d["nprobe"] = p.ivf_pq.nprobe;
   d["pq_m"] = p.ivf_pq.m;
+  d["pq_bits"] = p.ivf_pq.nbits;
   d["refine_factor"] = p.ivf_pq.refine_factor;
   d["min_training_rows"] = p.ivf_pq.min_training_rows;
   return d;

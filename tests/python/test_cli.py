@@ -256,6 +256,25 @@ def test_create_index_on_a_table_written_without_one(cli, tmp_path):
     assert bad.returncode == 2 and "bogus" in bad.stderr
 
 
+def test_create_index_ivf_pq_with_four_bit_codes(cli, tmp_path):
+    src, x = make_input(tmp_path, n=800)
+    t = tmp_path / "t"
+    cli("write", t, src, "--index", "none", "--metric", "euclidean", "--batch-rows", "400")
+    r = json.loads(cli("--json", "create-index", t, "--index", "ivf_pq", "--nlist", "4", "--pq-m",
+                       str(DIM // 2), "--pq-bits", "4").stdout)
+    assert (r["files_indexed"], r["files_pending"]) == (2, 0)
+    vc = json.loads(cli("--json", "info", t).stdout)["vector_columns"][0]
+    assert (vc["index"], vc["pq_m"], vc["pq_bits"], vc["nlist"]) == ("ivf_pq", DIM // 2, 4, 4)
+    # The shared codebook holds 16 codewords per sub-space (docs/FORMAT.md 3.5, offset 20).
+    (codebook,) = (t / "_indexes").glob("*.codebook")
+    assert int.from_bytes(codebook.read_bytes()[20:24], "little") == 16
+    hit = json.loads(cli("--json", "search", t, "--query-json", json.dumps(x[5].tolist()),
+                         "-k", "1").stdout)
+    assert hit["rows"][0]["id"] == 5
+    bad = cli("create-index", t, "--index", "ivf_pq", "--pq-bits", "6", check=False)
+    assert bad.returncode != 0 and "nbits" in bad.stderr
+
+
 @pytest.mark.parquet_only  # the quickstart reads the Iceberg view
 def test_the_readme_cli_quickstart_runs(cli, tmp_path):
     """Every line of the README's CLI quickstart, run as written (with its

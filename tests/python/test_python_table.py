@@ -181,15 +181,22 @@ def _shared_codebook_fingerprints(table):
     return out
 
 
-def test_ivf_pq_files_share_one_codebook(tmp_path):
+@pytest.mark.parametrize("pq_bits", [8, 4])
+def test_ivf_pq_files_share_one_codebook(tmp_path, pq_bits):
     x = vectors(3 * N, seed=8)
     p = tmp_path / "shared"
-    with ailake.TableWriter(p, dim=DIM, metric="euclidean", index="ivf_pq", nlist=16, pq_m=8,
-                            min_training_rows=256) as w:
+    pq_m = 8 if pq_bits == 8 else 16  # 4-bit codes: two dimensions per sub-space
+    with ailake.TableWriter(p, dim=DIM, metric="euclidean", index="ivf_pq", nlist=16, pq_m=pq_m,
+                            pq_bits=pq_bits, min_training_rows=256) as w:
         w.write_batch(rows(0, x[:N]))
         w.write_batch(rows(N, x[N:2 * N]))
     codebooks = sorted((p / "_indexes").glob("*.codebook"))
     assert len(codebooks) == 1
+    # docs/FORMAT.md 3.5: m at offset 16, codewords per sub-space at 20.
+    header = codebooks[0].read_bytes()[:24]
+    assert (int.from_bytes(header[16:20], "little"),
+            int.from_bytes(header[20:24], "little")) == (pq_m, 1 << pq_bits)
+    assert ailake.open_table(p).vector_columns[0]["pq_bits"] == pq_bits
     # A writer opened later, and deferred indexing, reuse it.
     with ailake.TableWriter(p, index="ivf_pq", min_training_rows=256) as w:
         w.write_batch_deferred(rows(2 * N, x[2 * N:]))

@@ -70,7 +70,7 @@ arrow::Status CmdOptimize(const std::string& uri, int merge_factor) {
 
 struct CreateIndexArgs {
   std::string uri, index, column, traversal;
-  uint32_t m = 0, ef = 0, nlist = 0, pq_m = 0;
+  uint32_t m = 0, ef = 0, nlist = 0, pq_m = 0, pq_bits = 0;
 };
 
 // Trains the shared IVF-PQ codebooks pending files owe (when enough rows are
@@ -109,6 +109,7 @@ arrow::Status CmdCreateIndex(const CreateIndexArgs& a) {
   if (a.ef) p.hnsw.ef_construction = a.ef;
   if (a.nlist) p.ivf_pq.nlist = a.nlist;
   if (a.pq_m) p.ivf_pq.m = a.pq_m;
+  if (a.pq_bits) p.ivf_pq.nbits = a.pq_bits;
   if (!a.traversal.empty()) {
     auto traversal = ParseHnswTraversal(a.traversal);
     if (!traversal.ok()) return UsageError("--traversal", traversal.status().message());
@@ -317,6 +318,7 @@ void AddMaintainCommands(CLI::App& app, Command* run) {
     c->add_option("--ef-construction", a->ef, "HNSW ef_construction");
     c->add_option("--nlist", a->nlist, "IVF lists");
     c->add_option("--pq-m", a->pq_m, "PQ sub-spaces");
+    c->add_option("--pq-bits", a->pq_bits, "bits per PQ code: 8, or 4 (fast-scan)");
     c->add_option("--traversal", a->traversal, "HNSW: exact | sq8 (default: the column's)");
     c->callback([a, run] { *run = [a] { return CmdCreateIndex(*a); }; });
   }

@@ -186,11 +186,24 @@ arrow::Status CmdInfo(const std::string& target, const std::string& at) {
   }
   json vcs = json::array();
   for (const auto& p : t->vector_columns()) {
-    vcs.push_back({{"name", p.vector_column},
-                   {"dim", p.dim},
-                   {"metric", MetricName(p.metric)},
-                   {"precision", PrecisionName(p.precision)},
-                   {"index", IndexTypeName(p.index_type)}});
+    json vc = {{"name", p.vector_column},
+               {"dim", p.dim},
+               {"metric", MetricName(p.metric)},
+               {"precision", PrecisionName(p.precision)},
+               {"index", IndexTypeName(p.index_type)}};
+    // The settings of the column's index (the keys Python's vector_columns uses).
+    if (p.index_type == IndexType::kHnsw) {
+      vc["m"] = p.hnsw.m;
+      vc["ef_construction"] = p.hnsw.ef_construction;
+      vc["traversal"] = HnswTraversalName(p.hnsw.traversal);
+    } else if (p.index_type == IndexType::kIvfPq) {
+      vc["nlist"] = p.ivf_pq.nlist;
+      vc["pq_m"] = p.ivf_pq.m;
+      vc["pq_bits"] = p.ivf_pq.nbits;
+      vc["nprobe"] = p.ivf_pq.nprobe;
+      vc["refine_factor"] = p.ivf_pq.refine_factor;
+    }
+    vcs.push_back(std::move(vc));
   }
   ARROW_ASSIGN_OR_RAISE(auto view, t->IcebergView());
   json j = {{"table", target},

@@ -171,9 +171,9 @@ arrow::Status VectorStoragePolicy::Validate() const {
     return arrow::Status::Invalid("VectorStoragePolicy.ivf_pq.m: ", ivf_pq.m,
                                   " must be >= 1 and divide dim ", dim);
   }
-  if (ivf_pq.nbits != 8) {
+  if (ivf_pq.nbits != 4 && ivf_pq.nbits != 8) {
     return arrow::Status::Invalid("VectorStoragePolicy.ivf_pq.nbits: ", ivf_pq.nbits,
-                                  " is not supported (only 8)");
+                                  " is not supported (4: fast-scan codes, or 8)");
   }
   return arrow::Status::OK();
 }

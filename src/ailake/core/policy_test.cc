@@ -72,8 +72,10 @@ TEST(PolicyTest, IndexParameters) {
   p.ivf_pq.m = 7;
   ExpectInvalid(p, "ivf_pq.m: 7 must be >= 1 and divide dim 128");
   p.ivf_pq.m = 16;
-  p.ivf_pq.nbits = 4;
-  ExpectInvalid(p, "nbits: 4");
+  p.ivf_pq.nbits = 4;  // fast-scan codes
+  EXPECT_TRUE(p.Validate().ok());
+  p.ivf_pq.nbits = 6;
+  ExpectInvalid(p, "nbits: 6");
 }
 
 TEST(PolicyTest, EmptyColumnName) {

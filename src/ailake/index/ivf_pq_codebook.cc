@@ -38,12 +38,12 @@ void DecodeRowsForSpace(const VectorView& vectors, PqSpace space, size_t b, size
 
 std::vector<float> PqCodebook::Codewords() const {
   const size_t dsub = this->dsub();
-  std::vector<float> out(size_t{m_} * 256 * dsub);
+  std::vector<float> out(size_t{m_} * ksub_ * dsub);
   for (uint32_t j = 0; j < m_; ++j) {
     const float* p = panels(j);
-    for (size_t c = 0; c < 256; ++c) {
+    for (size_t c = 0; c < ksub_; ++c) {
       for (size_t t = 0; t < dsub; ++t) {
-        out[(j * 256 + c) * dsub + t] = vec::Ld(p + (c / 16) * dsub * 16 + t * 16 + c % 16);
+        out[(j * ksub_ + c) * dsub + t] = vec::Ld(p + (c / 16) * dsub * 16 + t * 16 + c % 16);
       }
     }
   }
@@ -56,6 +56,27 @@ const vec::PackedRows& PqCodebook::PackedCentroids() const {
     packed_centroids_ = vec::PackRows(c.data(), nlist_, dim_);
   });
   return packed_centroids_;
+}
+
+const float* PqCodebook::ListTerms() const {
+  if (ksub_ != 16 || space_ != PqSpace::kL2 || uint64_t{nlist_} * m_ * 16 * 4 > kMaxListTermBytes) {
+    return nullptr;
+  }
+  std::call_once(terms_once_, [this] {
+    const vec::KernelTable& kt = vec::Kernels();
+    const uint32_t ds = dsub();
+    list_terms_.resize(size_t{nlist_} * m_ * 16);
+    for (uint32_t l = 0; l < nlist_; ++l) {
+      const float* c = centroid(l);
+      std::vector<float> cl(dim_);
+      for (uint32_t t = 0; t < dim_; ++t) cl[t] = vec::Ld(c + t);
+      for (uint32_t j = 0; j < m_; ++j) {
+        kt.pq_lut(cl.data() + size_t{j} * ds, panels(j), 1, code_norms(j), 2.0f, ds,
+                  &list_terms_[(size_t{l} * m_ + j) * 16]);
+      }
+    }
+  });
+  return list_terms_.data();
 }
 
 std::vector<float> PqCodebook::Centroids() const {
@@ -93,10 +114,14 @@ arrow::Result<std::shared_ptr<const PqCodebook>> PqCodebook::Open(
   cb->nlist_ = LoadU32(p + kNlistAt);
   cb->m_ = LoadU32(p + kMAt);
   if (cb->dim_ == 0 || cb->dim_ > VectorStoragePolicy::kMaxDim || cb->m_ == 0 ||
-      cb->dim_ % cb->m_ != 0 || cb->nlist_ == 0 || cb->nlist_ > (1u << 20) ||
-      LoadU32(p + kKsubAt) != 256) {
+      cb->dim_ % cb->m_ != 0 || cb->nlist_ == 0 || cb->nlist_ > (1u << 20)) {
     return arrow::Status::Invalid("IVF-PQ codebook: dim ", cb->dim_, ", m ", cb->m_, ", nlist ",
                                   cb->nlist_, " at offset 8 are inconsistent");
+  }
+  cb->ksub_ = LoadU32(p + kKsubAt);
+  if (cb->ksub_ != 16 && cb->ksub_ != 256) {
+    return arrow::Status::Invalid("IVF-PQ codebook: ", cb->ksub_,
+                                  " codewords per sub-space at offset 20 (16 or 256)");
   }
   if (LoadU64(p + kBytesAt) != size) {
     return arrow::Status::Invalid("IVF-PQ codebook: header says ", LoadU64(p + kBytesAt),
@@ -106,8 +131,9 @@ arrow::Result<std::shared_ptr<const PqCodebook>> PqCodebook::Open(
                  nr = LoadU64(p + kNormsAt);
   ARROW_RETURN_NOT_OK(
       CheckSection(size, c, uint64_t{cb->nlist_} * cb->dim_, 4, "codebook.centroids"));
-  ARROW_RETURN_NOT_OK(CheckSection(size, pn, uint64_t{cb->dim_} * 256, 4, "codebook.codewords"));
-  ARROW_RETURN_NOT_OK(CheckSection(size, nr, uint64_t{cb->m_} * 256, 4, "codebook.norms"));
+  ARROW_RETURN_NOT_OK(
+      CheckSection(size, pn, uint64_t{cb->dim_} * cb->ksub_, 4, "codebook.codewords"));
+  ARROW_RETURN_NOT_OK(CheckSection(size, nr, uint64_t{cb->m_} * cb->ksub_, 4, "codebook.norms"));
   cb->centroids_ = p + c;
   cb->panels_ = p + pn;
   cb->norms_ = p + nr;
@@ -126,9 +152,10 @@ arrow::Result<std::shared_ptr<const PqCodebook>> TrainPqCodebook(const VectorSto
   if (nlist == 0 || nlist > (1u << 20)) {
     return arrow::Status::Invalid("IVF-PQ: nlist ", nlist, " is out of range [1, 1048576]");
   }
-  if (policy.ivf_pq.nbits != 8) {
-    return arrow::Status::Invalid("IVF-PQ: nbits ", policy.ivf_pq.nbits, " (only 8)");
+  if (policy.ivf_pq.nbits != 4 && policy.ivf_pq.nbits != 8) {
+    return arrow::Status::Invalid("IVF-PQ: nbits ", policy.ivf_pq.nbits, " (4 or 8)");
   }
+  const uint32_t ksub = 1u << policy.ivf_pq.nbits;
   if (vectors.num_rows() == 0) return arrow::Status::Invalid("IVF-PQ: no rows to train on");
   const PqSpace space = SpaceOf(policy.metric);
   const size_t dsub = d / m;
@@ -158,19 +185,19 @@ arrow::Result<std::shared_ptr<const PqCodebook>> TrainPqCodebook(const VectorSto
     for (uint32_t t = 0; t < d; ++t) res[i * d + t] -= centroids[size_t{assign[i]} * d + t];
   }
   const std::vector<float> books = vec::TrainProductQuantizer(
-      res.data(), pq_rows.size(), d, m, kPqIterations, policy.ivf_pq.seed + 11, threads);
+      res.data(), pq_rows.size(), d, m, ksub, kPqIterations, policy.ivf_pq.seed + 11, threads);
 
   // Serialize: header, centroids, packed codeword panels, codeword norms.
-  std::vector<float> panels(size_t{d} * 256), norms(size_t{m} * 256);
+  std::vector<float> panels(size_t{d} * ksub), norms(size_t{m} * ksub);
   for (uint32_t j = 0; j < m; ++j) {
-    for (size_t c = 0; c < 256; ++c) {
-      const float* w = &books[(j * 256 + c) * dsub];
+    for (size_t c = 0; c < ksub; ++c) {
+      const float* w = &books[(j * ksub + c) * dsub];
       float nn = 0;
       for (size_t t = 0; t < dsub; ++t) {
-        panels[j * 256 * dsub + (c / 16) * dsub * 16 + t * 16 + c % 16] = w[t];
+        panels[j * ksub * dsub + (c / 16) * dsub * 16 + t * 16 + c % 16] = w[t];
         nn += w[t] * w[t];
       }
-      norms[j * 256 + c] = nn;
+      norms[j * ksub + c] = nn;
     }
   }
   BlobWriter w(kCodebookHeaderBytes);
@@ -181,7 +208,7 @@ arrow::Result<std::shared_ptr<const PqCodebook>> TrainPqCodebook(const VectorSto
   w.PutU32(kDimAt, d);
   w.PutU32(kNlistAt, nlist);
   w.PutU32(kMAt, m);
-  w.PutU32(kKsubAt, 256);
+  w.PutU32(kKsubAt, ksub);
   w.PutU64(kCentroidsAt, w.Append(centroids.data(), centroids.size() * 4));
   w.PutU64(kPanelsAt, w.Append(panels.data(), panels.size() * 4));
   w.PutU64(kNormsAt, w.Append(norms.data(), norms.size() * 4));

@@ -29,36 +29,49 @@ class PqCodebook final : public IvfPqCodebook {
   uint32_t dim() const override { return dim_; }
   uint32_t nlist() const override { return nlist_; }
   uint32_t m() const override { return m_; }
+  uint32_t nbits() const override { return ksub_ == 16 ? 4 : 8; }
   DistanceMetric metric() const override { return metric_; }
   uint64_t fingerprint() const override { return fingerprint_; }
   arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const override { return blob_; }
 
   PqSpace space() const { return space_; }
   uint32_t dsub() const { return dim_ / m_; }
+  // Codewords per sub-space: 16 (4-bit codes) or 256 (8-bit).
+  uint32_t ksub() const { return ksub_; }
   // nlist x dim f32 (any alignment).
   const float* centroid(uint32_t list) const {
     return reinterpret_cast<const float*>(centroids_ + static_cast<size_t>(list) * dim_ * 4);
   }
-  // Sub-space j: 16 panels of dsub x 16 floats (codeword c at panel c / 16, column c % 16).
+  // Sub-space j: ksub / 16 panels of dsub x 16 floats (codeword c at panel
+  // c / 16, column c % 16).
   const float* panels(uint32_t j) const {
-    return reinterpret_cast<const float*>(panels_ + static_cast<size_t>(j) * 256 * dsub() * 4);
+    return reinterpret_cast<const float*>(panels_ + static_cast<size_t>(j) * ksub_ * dsub() * 4);
   }
-  // |codeword|^2, m x 256.
+  // |codeword|^2, m x ksub.
   const float* code_norms(uint32_t j) const {
-    return reinterpret_cast<const float*>(norms_ + static_cast<size_t>(j) * 256 * 4);
+    return reinterpret_cast<const float*>(norms_ + static_cast<size_t>(j) * ksub_ * 4);
   }
-  // Codewords unpacked to m x 256 x dsub (for encoding).
+  // Codewords unpacked to m x ksub x dsub (for encoding).
   std::vector<float> Codewords() const;
   std::vector<float> Centroids() const;
   // The centroids packed for the matrix kernel (with |c|^2), made on first
   // use and shared by every index using this codebook.
   const vec::PackedRows& PackedCentroids() const;
+  // 4-bit codes under squared L2: per list l, sub-space j, codeword c, the
+  // query-independent part of the list's lookup table, |r_jc|^2 + 2 c_lj . r_jc
+  // (nlist x m x 16 f32), so a search adds -2 q_j . r_jc, one table per query,
+  // instead of computing a table per list. Made on first use and shared;
+  // null when it would pass kMaxListTermBytes (the per-list tables are then
+  // computed as for 8-bit codes).
+  const float* ListTerms() const;
+  static constexpr uint64_t kMaxListTermBytes = uint64_t{64} << 20;
 
  private:
-  mutable std::once_flag packed_once_;
+  mutable std::once_flag packed_once_, terms_once_;
+  mutable std::vector<float> list_terms_;
   mutable vec::PackedRows packed_centroids_;
   std::shared_ptr<arrow::Buffer> blob_;
-  uint32_t dim_ = 0, nlist_ = 0, m_ = 0;
+  uint32_t dim_ = 0, nlist_ = 0, m_ = 0, ksub_ = 256;
   DistanceMetric metric_ = DistanceMetric::kEuclidean;
   PqSpace space_ = PqSpace::kL2;
   uint64_t fingerprint_ = 0;

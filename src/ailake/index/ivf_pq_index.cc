@@ -29,22 +29,63 @@ constexpr size_t kNlistAt = 64, kMAt = 68, kNbitsAt = 72, kNprobeAt = 76, kRefin
                  kIdsAt = 120, kCodesAt = 128;
 constexpr size_t kIvfHeaderBytes = 192;
 constexpr uint32_t kMaxRefine = 4096;  // a larger default re-ranking factor is corrupt
+constexpr uint32_t kBlockRows = 32;    // rows per fast-scan block (4-bit codes)
+
+// Sub-spaces of a 4-bit block, rounded up to even (docs/FORMAT.md 3.4.1).
+uint32_t PaddedM(uint32_t m) { return (m + 1) & ~1u; }
+
+// A list's lookup table as the scan reads it. 8-bit codes: f32 tables
+// (m x 256) and the list's base score. 4-bit codes: u8 tables (PaddedM(m) x
+// 16), the score of a row being bias + scale * (sum of its u8 entries).
+struct ListLut {
+  const float* f = nullptr;
+  float base = 0;
+  const uint8_t* q = nullptr;
+  float bias = 0, scale = 1;
+};
+
+// Calls score(row, bytes) for each of `rows`, prefetching the rows a few
+// ahead: the candidates are scattered over the vector column, and their
+// cache misses overlap instead of following one another.
+template <class Score>
+void RerankRows(const VectorView& view, std::span<const uint32_t> rows, Score&& score) {
+  constexpr size_t kAhead = 6;
+  const size_t bytes = view.row_bytes();
+  auto prefetch = [&](uint32_t r) {
+    const uint8_t* p = view.Row(r);
+    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+  };
+  for (size_t i = 0; i < std::min(kAhead, rows.size()); ++i) prefetch(rows[i]);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i + kAhead < rows.size()) prefetch(rows[i + kAhead]);
+    score(rows[i], view.Row(rows[i]));
+  }
+}
+
+// The u8 tables of 4-bit codes (vec::KernelTable::pq4_quantize): returns
+// the sum of the tables' minima and sets the step.
+float QuantizeLut4(const float* lut, const float* add, uint32_t m, std::vector<uint8_t>* q,
+                   float* step) {
+  q->resize(size_t{PaddedM(m)} * 16);
+  return vec::Kernels().pq4_quantize(lut, add, m, q->data(), step);
+}
 
 // The list probing of a search, shared by one index and by several built
 // with one codebook (SearchSharedIvfPq): the coarse distances of the prepared
 // query q from dots[c] = q . centroid_c, the probe order, the lookup table of
-// each probed list, and scan(list, base, lut) for the nprobe nearest lists,
+// each probed list, and scan(list, ListLut) for the nprobe nearest lists,
 // then further ones while enough() is false (a filtered search returns
 // min(k, allowed rows) results).
 template <class Scan, class Enough>
 void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_t nprobe,
                 Scan&& scan, Enough&& enough) {
-  const uint32_t d = cb.dim(), nlist = cb.nlist(), m = cb.m(), dsub = cb.dsub();
+  const uint32_t d = cb.dim(), nlist = cb.nlist(), m = cb.m(), dsub = cb.dsub(), ksub = cb.ksub();
   const vec::KernelTable& kt = vec::Kernels();
   const vec::PackedRows& packed = cb.PackedCentroids();
 
   thread_local std::vector<float> lut, coarse;
   thread_local std::vector<uint32_t> order;
+  thread_local std::vector<uint8_t> lut4;
   const PqSpace space = cb.space();
 
   // Coarse distances from the dot products, and the probe order.
@@ -67,12 +108,26 @@ void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_
   // |q - x|^2 = 2 - 2 q.x ranks the same; the approximation only drops the
   // quantization error in |c + r|^2, and the candidates are re-ranked
   // exactly.) L2 needs a table per list, of y = q - c.
-  lut.resize(size_t{m} * 256);
+  // 4-bit codes: the tables quantized to u8 (once per query when shared).
+  lut.resize(size_t{m} * ksub);
+  const size_t npanels = ksub / 16;
   const bool shared_lut = space == PqSpace::kInnerProduct || space == PqSpace::kUnit;
+  const bool four = ksub == 16;
+  float sum_min = 0, scale = 1;
+  // 4-bit L2: -2 q_j . r_jc once, plus each list's precomputed terms.
+  const float* terms = four && !shared_lut ? cb.ListTerms() : nullptr;
+  thread_local std::vector<float> qtab;
+  if (terms != nullptr) {
+    qtab.resize(size_t{m} * 16);
+    for (uint32_t j = 0; j < m; ++j) {
+      kt.pq_lut(q + size_t{j} * dsub, cb.panels(j), 1, nullptr, -2.0f, dsub, &qtab[j * 16]);
+    }
+  }
   if (shared_lut) {
     for (uint32_t j = 0; j < m; ++j) {
-      kt.pq_lut(q + size_t{j} * dsub, cb.panels(j), nullptr, -1.0f, dsub, &lut[j * 256]);
+      kt.pq_lut(q + size_t{j} * dsub, cb.panels(j), npanels, nullptr, -1.0f, dsub, &lut[j * ksub]);
     }
+    if (four) sum_min = QuantizeLut4(lut.data(), nullptr, m, &lut4, &scale);
   }
   std::vector<float> y(shared_lut ? 0 : d);
   for (uint32_t i = 0; i < nlist; ++i) {
@@ -82,19 +137,29 @@ void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_
       rest_sorted = true;
     }
     const uint32_t list = order[i];
-    float base;
+    ListLut t;
     if (shared_lut) {
-      base = -dots[list];
+      t.base = -dots[list];
+    } else if (terms != nullptr) {  // |q - c - r|^2 = |q - c|^2 - 2 q.r + (2 c.r + |r|^2)
+      t.base = coarse[list];
+      sum_min = QuantizeLut4(qtab.data(), terms + size_t{list} * m * 16, m, &lut4, &scale);
     } else {  // |y - r|^2 = |y|^2 - 2 y.r + |r|^2 with y = q - c, per sub-space
       const float* c = cb.centroid(list);
-      for (uint32_t t = 0; t < d; ++t) y[t] = q[t] - vec::Ld(c + t);
-      base = coarse[list];
+      for (uint32_t u = 0; u < d; ++u) y[u] = q[u] - vec::Ld(c + u);
+      t.base = coarse[list];
       for (uint32_t j = 0; j < m; ++j) {
-        kt.pq_lut(y.data() + size_t{j} * dsub, cb.panels(j), cb.code_norms(j), -2.0f, dsub,
-                  &lut[j * 256]);
+        kt.pq_lut(y.data() + size_t{j} * dsub, cb.panels(j), npanels, cb.code_norms(j), -2.0f, dsub,
+                  &lut[j * ksub]);
       }
+      if (four) sum_min = QuantizeLut4(lut.data(), nullptr, m, &lut4, &scale);
     }
-    scan(list, base, lut.data());
+    t.f = lut.data();
+    if (four) {
+      t.q = lut4.data();
+      t.bias = t.base + sum_min;
+      t.scale = scale;
+    }
+    scan(list, t);
   }
 }
 
@@ -109,6 +174,13 @@ class IvfPqIndex final : public VectorIndex {
     lists_ = p + LoadU64(p + kListsAt);
     ids_ = p + LoadU64(p + kIdsAt);
     codes_ = p + LoadU64(p + kCodesAt);
+    if (cb_->ksub() == 16) {  // where each list's fast-scan blocks start
+      block_start_.resize(size_t{cb_->nlist()} + 1, 0);
+      for (uint32_t l = 0; l < cb_->nlist(); ++l) {
+        const uint32_t cnt = LoadU32(lists_ + 4ull * l + 4) - LoadU32(lists_ + 4ull * l);
+        block_start_[l + 1] = block_start_[l] + (cnt + kBlockRows - 1) / kBlockRows;
+      }
+    }
   }
 
   IndexType type() const override { return IndexType::kIvfPq; }
@@ -139,11 +211,13 @@ class IvfPqIndex final : public VectorIndex {
                                                       const SearchParams& params,
                                                       const RowFilter* filter) const;
 
-  // Adds base + sum_j lut[j][code_j] for the rows of `list` to `cand`
-  // (anything with threshold() and Push(row, score)).
+  // Adds the ADC scores of the rows of `list` to `cand` (anything with
+  // threshold() and Push(row, score)): base + sum_j lut[j][code_j].
   template <class Pool>
-  void ScanList(uint32_t list, float base, const float* lut, const RowFilter* filter,
-                Pool* cand) const;
+  void ScanList(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand) const;
+  // The same for 4-bit codes, 32 rows per kernel step.
+  template <class Pool>
+  void ScanList4(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand) const;
 
   friend arrow::Result<std::vector<PartNeighbor>> ailake::SearchSharedIvfPq(
       std::span<const IndexPart> parts, std::span<const float> query, uint32_t k,
@@ -158,22 +232,55 @@ class IvfPqIndex final : public VectorIndex {
   const uint8_t* lists_ = nullptr;
   const uint8_t* ids_ = nullptr;
   const uint8_t* codes_ = nullptr;
+  std::vector<uint64_t> block_start_;  // 4-bit codes: first block of each list
 };
 
 template <class Pool>
-void IvfPqIndex::ScanList(uint32_t list, float base, const float* lut, const RowFilter* filter,
+void IvfPqIndex::ScanList(uint32_t list, const ListLut& lut, const RowFilter* filter,
                           Pool* cand) const {
+  if (lut.q != nullptr) return ScanList4(list, lut, filter, cand);
   const uint32_t b = LoadU32(lists_ + 4ull * list), e = LoadU32(lists_ + 4ull * list + 4);
   const uint32_t m = cb_->m();
   thread_local std::vector<float> scores;
   scores.resize(e - b);
-  vec::Kernels().pq_scan(codes_ + static_cast<size_t>(b) * m, e - b, m, lut, base, scores.data());
+  vec::Kernels().pq_scan(codes_ + static_cast<size_t>(b) * m, e - b, m, lut.f, lut.base,
+                         scores.data());
   for (uint32_t i = b; i < e; ++i) {
     const float s = scores[i - b];
     if (s >= cand->threshold()) continue;
     const uint32_t id = LoadU32(ids_ + 4ull * i);
     if (filter != nullptr && !Allowed(filter, id)) continue;
     cand->Push(id, s);
+  }
+}
+
+template <class Pool>
+void IvfPqIndex::ScanList4(uint32_t list, const ListLut& lut, const RowFilter* filter,
+                           Pool* cand) const {
+  const uint32_t b = LoadU32(lists_ + 4ull * list), e = LoadU32(lists_ + 4ull * list + 4);
+  if (b == e) return;
+  const uint32_t m = cb_->m();
+  const size_t nblocks = (e - b + kBlockRows - 1) / kBlockRows;
+  thread_local std::vector<uint16_t> sums;
+  sums.resize(nblocks * kBlockRows);
+  vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.q,
+                          sums.data());
+  // A row may enter the pool when bias + scale * sum < threshold, that is
+  // when sum < (threshold - bias) / scale: the comparison stays in integers
+  // until a row passes it (sum <= that bound, a step of slack for rounding;
+  // the pool checks the score itself).
+  auto limit = [&]() -> uint32_t {
+    const float f = (cand->threshold() - lut.bias) / lut.scale;
+    if (!(f < 65535.0f)) return 65536;  // an open pool, or a NaN threshold
+    return f < 0 ? 0 : static_cast<uint32_t>(f) + 1;
+  };
+  uint32_t lim = limit();
+  for (uint32_t i = 0; i < e - b; ++i) {
+    if (sums[i] >= lim) continue;
+    const uint32_t id = LoadU32(ids_ + 4ull * (b + i));
+    if (filter != nullptr && !Allowed(filter, id)) continue;
+    cand->Push(id, lut.bias + lut.scale * static_cast<float>(sums[i]));
+    lim = limit();
   }
 }
 
@@ -265,26 +372,21 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::SearchWithDots(const float* que
       return ExactSearch(view_, h_.metric, query, k, filter);
     }
   }
-  TopK cand(static_cast<uint32_t>(std::min<uint64_t>(uint64_t{k} * refine, h_.num_rows)));
+  CandidatePool<uint32_t> cand(std::min<uint64_t>(uint64_t{k} * refine, h_.num_rows));
   ProbeLists(
       *cb_, q, dots, nprobe,
-      [&](uint32_t list, float base, const float* lut) {
-        ScanList(list, base, lut, filter, &cand);
-      },
+      [&](uint32_t list, const ListLut& lut) { ScanList(list, lut, filter, &cand); },
       [&] { return cand.size() >= k; });
 
   // Exact re-ranking: every returned distance is the metric's true distance.
-  std::vector<Neighbor> pool = cand.Take();
-  if (view_.on_demand()) {
-    std::vector<uint32_t> rows;
-    rows.reserve(pool.size());
-    for (const Neighbor& nb : pool) rows.push_back(nb.row);
-    ARROW_RETURN_NOT_OK(view_.Fetch(rows));
-  }
+  thread_local std::vector<uint32_t> rows;
+  rows.clear();
+  for (const auto& c : cand.Take()) rows.push_back(c.key);
+  if (view_.on_demand()) ARROW_RETURN_NOT_OK(view_.Fetch(rows));
   vec::QueryScorer scorer(h_.metric, view_.precision(), d, view_.int8());
   scorer.SetQuery(query);
   TopK top(k);
-  for (const Neighbor& nb : pool) top.Push(nb.row, scorer.Distance(view_.Row(nb.row)));
+  RerankRows(view_, rows, [&](uint32_t r, const uint8_t* v) { top.Push(r, scorer.Distance(v)); });
   return top.Take();
 }
 
@@ -328,12 +430,13 @@ class PartTopK {
   std::vector<Entry> heap_;
 };
 
-// One part's view of a PartTopK, as ScanList pushes into it.
+// One part's view of the candidates of several parts (key: part in the high
+// half, row in the low), as ScanList pushes into it.
 struct PartSink {
-  PartTopK* pool;
+  CandidatePool<uint64_t>* pool;
   uint32_t part;
   float threshold() const { return pool->threshold(); }
-  void Push(uint32_t row, float score) { pool->Push(part, row, score); }
+  void Push(uint32_t row, float score) { pool->Push((uint64_t{part} << 32) | row, score); }
 };
 
 arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const CommonHeader& h,
@@ -344,12 +447,13 @@ arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const Com
   if (size < kIvfHeaderBytes) {
     return arrow::Status::Invalid("IVF-PQ blob: ", size, " bytes is shorter than its header");
   }
-  const uint32_t nlist = LoadU32(p + kNlistAt), m = LoadU32(p + kMAt);
-  if (LoadU32(p + kNbitsAt) != 8 || m == 0 || h.dim % m != 0 || nlist == 0 || nlist > (1u << 20) ||
+  const uint32_t nlist = LoadU32(p + kNlistAt), m = LoadU32(p + kMAt),
+                 nbits = LoadU32(p + kNbitsAt);
+  if ((nbits != 4 && nbits != 8) || m == 0 || h.dim % m != 0 || nlist == 0 || nlist > (1u << 20) ||
       LoadU32(p + kNprobeAt) == 0 || LoadU32(p + kRefineAt) == 0 ||
       LoadU32(p + kRefineAt) > kMaxRefine) {
     return arrow::Status::Invalid("IVF-PQ blob: parameters at offset 64 are invalid (nlist ", nlist,
-                                  ", m ", m, ", dim ", h.dim, ")");
+                                  ", m ", m, ", nbits ", nbits, ", dim ", h.dim, ")");
   }
   const uint64_t fingerprint = LoadU64(p + kFingerprintAt);
   if ((h.flags & kFlagExternalCodebook) != 0) {
@@ -375,17 +479,20 @@ arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const Com
     }
   }
   const PqCodebook& cb = **codebook;
-  if (cb.dim() != h.dim || cb.nlist() != nlist || cb.m() != m || cb.space() != SpaceOf(h.metric)) {
+  if (cb.dim() != h.dim || cb.nlist() != nlist || cb.m() != m || cb.nbits() != nbits ||
+      cb.space() != SpaceOf(h.metric)) {
     return arrow::Status::Invalid("IVF-PQ blob: codebook (dim ", cb.dim(), ", nlist ", cb.nlist(),
-                                  ", m ", cb.m(), ") does not match the index");
+                                  ", m ", cb.m(), ", nbits ", cb.nbits(),
+                                  ") does not match the index (nbits ", nbits, ")");
   }
   const uint32_t n = h.num_rows;
   const uint64_t lists = LoadU64(p + kListsAt), ids = LoadU64(p + kIdsAt),
                  codes = LoadU64(p + kCodesAt);
   ARROW_RETURN_NOT_OK(CheckSection(size, lists, uint64_t{nlist} + 1, 4, "ivf_pq.lists"));
   ARROW_RETURN_NOT_OK(CheckSection(size, ids, n, 4, "ivf_pq.ids"));
-  ARROW_RETURN_NOT_OK(CheckSection(size, codes, n, m, "ivf_pq.codes"));
+  if (nbits == 8) ARROW_RETURN_NOT_OK(CheckSection(size, codes, n, m, "ivf_pq.codes"));
   uint32_t prev = 0;
+  uint64_t blocks = 0;  // 4-bit: 32-row blocks of every list
   if (LoadU32(p + lists) != 0) return arrow::Status::Invalid("IVF-PQ blob: list 0 starts past 0");
   for (uint32_t l = 1; l <= nlist; ++l) {
     const uint32_t v = LoadU32(p + lists + 4ull * l);
@@ -393,10 +500,15 @@ arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const Com
       return arrow::Status::Invalid("IVF-PQ blob: list ", l - 1, " ends at ", v, " (previous ",
                                     prev, ", rows ", n, ")");
     }
+    blocks += (uint64_t{v} - prev + kBlockRows - 1) / kBlockRows;
     prev = v;
   }
   if (prev != n)
     return arrow::Status::Invalid("IVF-PQ blob: lists hold ", prev, " of ", n, " rows");
+  if (nbits == 4) {
+    ARROW_RETURN_NOT_OK(
+        CheckSection(size, codes, blocks, uint64_t{16} * PaddedM(m), "ivf_pq.codes (4-bit)"));
+  }
   // The lists are a permutation of the rows: each row exactly once.
   std::vector<uint64_t> seen((n + 63) / 64, 0);
   for (uint32_t i = 0; i < n; ++i) {
@@ -443,7 +555,8 @@ void EncodeAll(const VectorView& vectors, const PqCodebook& cb, uint32_t threads
       const float* c = &centroids[size_t{assign[i]} * d];
       for (uint32_t t = 0; t < d; ++t) x[i * d + t] -= c[t];
     }
-    vec::EncodeProductQuantizer(words.data(), d, m, x.data(), cnt, codes->data() + b * m, 1);
+    vec::EncodeProductQuantizer(words.data(), d, m, cb.ksub(), x.data(), cnt, codes->data() + b * m,
+                                1);
   });
 }
 
@@ -485,6 +598,27 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStorageP
     std::memcpy(&sorted[size_t{at} * m], &codes[size_t{r} * m], m);
   }
   std::vector<uint8_t>().swap(codes);
+  if (cb->ksub() == 16) {
+    // 4-bit codes in blocks of 32 rows per list (docs/FORMAT.md 3.4.1):
+    // sub-space j of a block is 16 bytes, row i in the low nibble of byte i,
+    // row i + 16 in the high one; a list's last block is padded with code 0.
+    const uint32_t m2 = PaddedM(m);
+    std::vector<uint8_t> blocks;
+    for (uint32_t l = 0; l < nlist; ++l) {
+      const size_t first = blocks.size();
+      const uint32_t cnt = lists[l + 1] - lists[l];
+      blocks.resize(first + size_t{(cnt + kBlockRows - 1) / kBlockRows} * 16 * m2, 0);
+      for (uint32_t i = 0; i < cnt; ++i) {
+        uint8_t* blk = &blocks[first + size_t{i / kBlockRows} * 16 * m2];
+        const uint8_t* code = &sorted[size_t{lists[l] + i} * m];
+        const uint32_t r = i % kBlockRows;
+        for (uint32_t j = 0; j < m; ++j) {
+          blk[j * 16 + r % 16] |= static_cast<uint8_t>(r < 16 ? code[j] : code[j] << 4);
+        }
+      }
+    }
+    sorted.swap(blocks);
+  }
 
   BlobWriter w(kIvfHeaderBytes);
   CommonHeader h;
@@ -498,7 +632,7 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStorageP
   WriteCommonHeader(&w, h);
   w.PutU32(kNlistAt, nlist);
   w.PutU32(kMAt, m);
-  w.PutU32(kNbitsAt, 8);
+  w.PutU32(kNbitsAt, cb->nbits());
   w.PutU32(kNprobeAt, std::max(1u, policy.ivf_pq.nprobe));
   w.PutU32(kRefineAt, std::max(1u, policy.ivf_pq.refine_factor));
   w.PutU64(kFingerprintAt, cb->fingerprint());
@@ -592,17 +726,21 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
   std::vector<float> q(d), dots(nlist);
   first.PrepareQuery(query.data(), q.data());
   vec::InnerProducts(q.data(), 1, cb.PackedCentroids(), dots.data(), nlist);
-  index::PartTopK cand(std::min<uint64_t>(uint64_t{k} * refine, total_rows));
+  index::CandidatePool<uint64_t> cand(std::min<uint64_t>(uint64_t{k} * refine, total_rows));
   index::ProbeLists(
       cb, q.data(), dots.data(), nprobe,
-      [&](uint32_t list, float base, const float* lut) {
+      [&](uint32_t list, const index::ListLut& lut) {
         for (size_t p = 0; p < idx.size(); ++p) {
           index::PartSink sink{&cand, static_cast<uint32_t>(p)};
-          idx[p]->ScanList(list, base, lut, parts[p].filter, &sink);
+          idx[p]->ScanList(list, lut, parts[p].filter, &sink);
         }
       },
       [&] { return cand.size() >= k; });
-  return rerank(cand.Take());
+  std::vector<PartNeighbor> pool;
+  for (const auto& c : cand.Take()) {
+    pool.push_back({static_cast<uint32_t>(c.key >> 32), static_cast<uint32_t>(c.key), c.score});
+  }
+  return rerank(pool);
 }
 
 }  // namespace ailake

@@ -13,14 +13,19 @@ namespace {
 using testing::ClusteredData;
 using testing::Encode;
 
-VectorStoragePolicy IvfPolicy(uint32_t dim, DistanceMetric m, Precision p) {
+// nbits 4 (fast-scan codes) takes two dimensions per sub-space, as 4-bit
+// indexes are used: twice the sub-spaces of the coarser codes.
+VectorStoragePolicy IvfPolicy(uint32_t dim, DistanceMetric m, Precision p, uint32_t nbits = 8) {
   auto policy = testing::Policy(dim, m, p, IndexType::kIvfPq);
   policy.ivf_pq.nlist = 32;
-  policy.ivf_pq.m = 8;
+  policy.ivf_pq.m = nbits == 4 ? dim / 2 : 8;
+  policy.ivf_pq.nbits = nbits;
   policy.ivf_pq.nprobe = 8;
   policy.ivf_pq.refine_factor = 8;
   return policy;
 }
+
+constexpr uint32_t kBits[] = {8, 4};
 
 double MeanRecall(const VectorIndex& idx, DistanceMetric m, const testing::EncodedVectors& enc,
                   uint32_t dim, const std::vector<float>& queries, SearchParams params,
@@ -47,23 +52,57 @@ double MeanRecall(const VectorIndex& idx, DistanceMetric m, const testing::Encod
 TEST(IvfPqIndexTest, RecallWithRefinementForEveryMetric) {
   const uint32_t dim = 32, n = 4000;
   const auto queries = ClusteredData(40, dim, 16, 50);
-  for (Precision prec : {Precision::kF32, Precision::kF16}) {
-    for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
-                             DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine}) {
-      auto rows = ClusteredData(n, dim, 16, 5);
-      if (m == DistanceMetric::kNormalizedCosine) vec::NormalizeRows(rows.data(), n, dim);
-      auto enc = Encode(rows, dim, prec);
-      auto idx = BuildIndex(IvfPolicy(dim, m, prec), enc.view).ValueOrDie();
-      EXPECT_EQ(idx->type(), IndexType::kIvfPq);
-      SearchParams all;
-      all.nprobe = 32;
-      EXPECT_GE(MeanRecall(*idx, m, enc, dim, queries, all), 0.9)
-          << MetricName(m) << " " << PrecisionName(prec);
-      SearchParams few;
-      few.nprobe = 1;
-      EXPECT_LE(MeanRecall(*idx, m, enc, dim, queries, few),
-                MeanRecall(*idx, m, enc, dim, queries, all) + 1e-9);
+  for (uint32_t nbits : kBits) {
+    for (Precision prec : {Precision::kF32, Precision::kF16}) {
+      for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
+                               DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine}) {
+        auto rows = ClusteredData(n, dim, 16, 5);
+        if (m == DistanceMetric::kNormalizedCosine) vec::NormalizeRows(rows.data(), n, dim);
+        auto enc = Encode(rows, dim, prec);
+        auto idx = BuildIndex(IvfPolicy(dim, m, prec, nbits), enc.view).ValueOrDie();
+        EXPECT_EQ(idx->type(), IndexType::kIvfPq);
+        SearchParams all;
+        all.nprobe = 32;
+        EXPECT_GE(MeanRecall(*idx, m, enc, dim, queries, all), 0.9)
+            << MetricName(m) << " " << PrecisionName(prec) << " nbits " << nbits;
+        SearchParams few;
+        few.nprobe = 1;
+        EXPECT_LE(MeanRecall(*idx, m, enc, dim, queries, few),
+                  MeanRecall(*idx, m, enc, dim, queries, all) + 1e-9);
+        // A pool as large as the table: every row re-ranked, the exact answer.
+        SearchParams every;
+        every.nprobe = 32;
+        every.refine_factor = n;
+        EXPECT_EQ(MeanRecall(*idx, m, enc, dim, queries, every), 1.0);
+      }
     }
+  }
+}
+
+// The 4-bit codes rank rows as the f32 tables of 16 codewords would: the
+// candidates the fast-scan pool keeps hold the true neighbours about as
+// often as the 8-bit codes' pool with the same refine factor, and far more
+// than chance; with refine 1 (no slack) recall still exceeds what coarse
+// probing alone would give.
+TEST(IvfPqIndexTest, FourBitCodesRankLikeTheirCodebook) {
+  const uint32_t dim = 64, n = 6000;
+  const auto rows = ClusteredData(n, dim, 24, 31);
+  const auto queries = ClusteredData(60, dim, 24, 32);
+  auto enc = Encode(rows, dim, Precision::kF32);
+  for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct}) {
+    auto p4 = IvfPolicy(dim, m, Precision::kF32, 4);
+    auto idx4 = BuildIndex(p4, enc.view).ValueOrDie();
+    const auto cb = TrainIvfPqCodebook(p4, enc.view).ValueOrDie();
+    EXPECT_EQ(cb->nbits(), 4u);
+    SearchParams sp;
+    sp.nprobe = 8;
+    sp.refine_factor = 1;
+    const double r1 = MeanRecall(*idx4, m, enc, dim, queries, sp);
+    sp.refine_factor = 10;
+    const double r10 = MeanRecall(*idx4, m, enc, dim, queries, sp);
+    EXPECT_GT(r1, 0.5) << MetricName(m);
+    EXPECT_GT(r10, 0.95) << MetricName(m);
+    EXPECT_GE(r10, r1) << MetricName(m);
   }
 }
 
@@ -77,23 +116,25 @@ TEST(IvfPqIndexTest, BatchSearchEqualsSingleSearch) {
     auto rows = ClusteredData(n, dim, 8, 8);
     if (m == DistanceMetric::kNormalizedCosine) vec::NormalizeRows(rows.data(), n, dim);
     auto enc = Encode(rows, dim, Precision::kF32);
-    auto idx = BuildIndex(IvfPolicy(dim, m, Precision::kF32), enc.view).ValueOrDie();
-    const RowFilter* none = nullptr;
-    const RowFilter* odd_rows = &odd.filter;
-    for (const RowFilter* filter : {none, odd_rows}) {
-      for (uint32_t threads : {1u, 2u}) {
-        SCOPED_TRACE(std::string(MetricName(m)) + (filter ? " filtered" : "") + " threads " +
-                     std::to_string(threads));
-        SearchParams p;
-        p.nprobe = 3;
-        auto batch = idx->SearchBatch(queries, nq, k, p, filter, threads).ValueOrDie();
-        ASSERT_EQ(batch.size(), nq);
-        for (uint32_t i = 0; i < nq; ++i) {
-          auto one = idx->Search({&queries[size_t{i} * dim], dim}, k, p, filter).ValueOrDie();
-          ASSERT_EQ(batch[i].size(), one.size()) << i;
-          for (size_t j = 0; j < one.size(); ++j) {
-            EXPECT_EQ(batch[i][j].row, one[j].row) << i << " " << j;
-            EXPECT_EQ(batch[i][j].distance, one[j].distance) << i << " " << j;
+    for (uint32_t nbits : kBits) {
+      auto idx = BuildIndex(IvfPolicy(dim, m, Precision::kF32, nbits), enc.view).ValueOrDie();
+      const RowFilter* none = nullptr;
+      const RowFilter* odd_rows = &odd.filter;
+      for (const RowFilter* filter : {none, odd_rows}) {
+        for (uint32_t threads : {1u, 2u}) {
+          SCOPED_TRACE(std::string(MetricName(m)) + (filter ? " filtered" : "") + " threads " +
+                       std::to_string(threads) + " nbits " + std::to_string(nbits));
+          SearchParams p;
+          p.nprobe = 3;
+          auto batch = idx->SearchBatch(queries, nq, k, p, filter, threads).ValueOrDie();
+          ASSERT_EQ(batch.size(), nq);
+          for (uint32_t i = 0; i < nq; ++i) {
+            auto one = idx->Search({&queries[size_t{i} * dim], dim}, k, p, filter).ValueOrDie();
+            ASSERT_EQ(batch[i].size(), one.size()) << i;
+            for (size_t j = 0; j < one.size(); ++j) {
+              EXPECT_EQ(batch[i][j].row, one[j].row) << i << " " << j;
+              EXPECT_EQ(batch[i][j].distance, one[j].distance) << i << " " << j;
+            }
           }
         }
       }
@@ -110,19 +151,23 @@ TEST(IvfPqIndexTest, BatchSearchEqualsSingleSearch) {
 TEST(IvfPqIndexTest, FilterProbesFurtherUntilKAllowedRows) {
   const uint32_t dim = 16, n = 3000;
   auto enc = Encode(ClusteredData(n, dim, 16, 6), dim, Precision::kF32);
-  auto idx = BuildIndex(IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32), enc.view)
-                 .ValueOrDie();
-  const auto queries = ClusteredData(20, dim, 16, 60);
-  testing::FilterBits sparse(n, [](uint32_t r) { return r % 250 == 3; });  // 12 rows
-  SearchParams one;
-  one.nprobe = 1;
-  EXPECT_EQ(MeanRecall(*idx, DistanceMetric::kEuclidean, enc, dim, queries, one, &sparse.filter),
-            1.0);
-  // Moderate filter (1 row in 5): one probed list rarely holds 10 allowed rows,
-  // so the search probes on until it has k (MeanRecall checks the count).
-  testing::FilterBits fifth(n, [](uint32_t r) { return r % 5 == 0; });
-  EXPECT_GT(MeanRecall(*idx, DistanceMetric::kEuclidean, enc, dim, queries, one, &fifth.filter),
-            0.3);
+  for (uint32_t nbits : kBits) {
+    SCOPED_TRACE(nbits);
+    auto idx =
+        BuildIndex(IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32, nbits), enc.view)
+            .ValueOrDie();
+    const auto queries = ClusteredData(20, dim, 16, 60);
+    testing::FilterBits sparse(n, [](uint32_t r) { return r % 250 == 3; });  // 12 rows
+    SearchParams one;
+    one.nprobe = 1;
+    EXPECT_EQ(MeanRecall(*idx, DistanceMetric::kEuclidean, enc, dim, queries, one, &sparse.filter),
+              1.0);
+    // Moderate filter (1 row in 5): one probed list rarely holds 10 allowed rows,
+    // so the search probes on until it has k (MeanRecall checks the count).
+    testing::FilterBits fifth(n, [](uint32_t r) { return r % 5 == 0; });
+    EXPECT_GT(MeanRecall(*idx, DistanceMetric::kEuclidean, enc, dim, queries, one, &fifth.filter),
+              0.3);
+  }
 }
 
 TEST(IvfPqIndexTest, SharedCodebookIsTrainedOnceAndReused) {
@@ -167,96 +212,137 @@ TEST(IvfPqIndexTest, SharedCodebookIsTrainedOnceAndReused) {
 // without a filter.
 TEST(IvfPqIndexTest, SharedCodebookPartsSearchLikeOneIndexOverTheirUnion) {
   const uint32_t dim = 16;
-  for (DistanceMetric metric :
-       {DistanceMetric::kEuclidean, DistanceMetric::kCosine, DistanceMetric::kDotProduct}) {
-    auto policy = IvfPolicy(dim, metric, Precision::kF32);
-    const auto rows = ClusteredData(3000, dim, 8, 21);
-    auto all = Encode(rows, dim, Precision::kF32);
-    IndexBuildOptions opt;
-    opt.ivf_pq_codebook = TrainIvfPqCodebook(policy, all.view).ValueOrDie();
-    auto whole = BuildIndex(policy, all.view, opt).ValueOrDie();
-    // Parts of 1,000, 1,500 and 500 rows.
-    const uint32_t cuts[] = {0, 1000, 2500, 3000};
-    std::vector<testing::EncodedVectors> enc;
-    std::vector<std::unique_ptr<VectorIndex>> parts;
-    enc.reserve(3);
-    parts.reserve(3);
-    for (int p = 0; p < 3; ++p) {
-      enc.push_back(Encode({rows.begin() + cuts[p] * dim, rows.begin() + cuts[p + 1] * dim}, dim,
-                           Precision::kF32));
-    }
-    for (int p = 0; p < 3; ++p) parts.push_back(BuildIndex(policy, enc[p].view, opt).ValueOrDie());
-    ASSERT_NE(SharedIvfPqCodebookOf(*parts[0]), 0u);
-    EXPECT_EQ(SharedIvfPqCodebookOf(*parts[0]), SharedIvfPqCodebookOf(*parts[2]));
-    // Every third row allowed, as one filter over the union and per part.
-    testing::FilterBits whole_filter(3000, [](uint32_t r) { return r % 3 == 0; });
-    std::vector<std::unique_ptr<testing::FilterBits>> part_filters;
-    part_filters.reserve(3);
-    for (int p = 0; p < 3; ++p) {
-      const uint32_t base = cuts[p];
-      part_filters.push_back(std::make_unique<testing::FilterBits>(
-          cuts[p + 1] - base, [base](uint32_t r) { return (base + r) % 3 == 0; }));
-    }
-    for (int filtered = 0; filtered < 2; ++filtered) {
-      std::vector<IndexPart> in;
-      in.reserve(3);
+  for (uint32_t nbits : kBits) {
+    for (DistanceMetric metric :
+         {DistanceMetric::kEuclidean, DistanceMetric::kCosine, DistanceMetric::kDotProduct}) {
+      SCOPED_TRACE(nbits);
+      auto policy = IvfPolicy(dim, metric, Precision::kF32, nbits);
+      const auto rows = ClusteredData(3000, dim, 8, 21);
+      auto all = Encode(rows, dim, Precision::kF32);
+      IndexBuildOptions opt;
+      opt.ivf_pq_codebook = TrainIvfPqCodebook(policy, all.view).ValueOrDie();
+      auto whole = BuildIndex(policy, all.view, opt).ValueOrDie();
+      // Parts of 1,000, 1,500 and 500 rows.
+      const uint32_t cuts[] = {0, 1000, 2500, 3000};
+      std::vector<testing::EncodedVectors> enc;
+      std::vector<std::unique_ptr<VectorIndex>> parts;
+      enc.reserve(3);
+      parts.reserve(3);
       for (int p = 0; p < 3; ++p) {
-        in.push_back({parts[p].get(), filtered ? &part_filters[p]->filter : nullptr});
+        enc.push_back(Encode({rows.begin() + cuts[p] * dim, rows.begin() + cuts[p + 1] * dim}, dim,
+                             Precision::kF32));
       }
-      for (uint32_t qi = 0; qi < 20; ++qi) {
-        const float* q = &rows[size_t{qi * 97} * dim];
-        SearchParams sp;
-        sp.nprobe = 4;
-        sp.refine_factor = 3;
-        auto want =
-            whole->Search({q, dim}, 10, sp, filtered ? &whole_filter.filter : nullptr).ValueOrDie();
-        auto got = SearchSharedIvfPq(in, {q, dim}, 10, sp).ValueOrDie();
-        ASSERT_EQ(got.size(), want.size());
-        for (size_t i = 0; i < got.size(); ++i) {
-          EXPECT_EQ(cuts[got[i].part] + got[i].row, want[i].row)
-              << MetricName(metric) << " query " << qi << " rank " << i;
-          EXPECT_FLOAT_EQ(got[i].distance, want[i].distance);
+      for (int p = 0; p < 3; ++p)
+        parts.push_back(BuildIndex(policy, enc[p].view, opt).ValueOrDie());
+      ASSERT_NE(SharedIvfPqCodebookOf(*parts[0]), 0u);
+      EXPECT_EQ(SharedIvfPqCodebookOf(*parts[0]), SharedIvfPqCodebookOf(*parts[2]));
+      // Every third row allowed, as one filter over the union and per part.
+      testing::FilterBits whole_filter(3000, [](uint32_t r) { return r % 3 == 0; });
+      std::vector<std::unique_ptr<testing::FilterBits>> part_filters;
+      part_filters.reserve(3);
+      for (int p = 0; p < 3; ++p) {
+        const uint32_t base = cuts[p];
+        part_filters.push_back(std::make_unique<testing::FilterBits>(
+            cuts[p + 1] - base, [base](uint32_t r) { return (base + r) % 3 == 0; }));
+      }
+      for (int filtered = 0; filtered < 2; ++filtered) {
+        std::vector<IndexPart> in;
+        in.reserve(3);
+        for (int p = 0; p < 3; ++p) {
+          in.push_back({parts[p].get(), filtered ? &part_filters[p]->filter : nullptr});
+        }
+        for (uint32_t qi = 0; qi < 20; ++qi) {
+          const float* q = &rows[size_t{qi * 97} * dim];
+          SearchParams sp;
+          sp.nprobe = 4;
+          sp.refine_factor = 3;
+          auto want = whole->Search({q, dim}, 10, sp, filtered ? &whole_filter.filter : nullptr)
+                          .ValueOrDie();
+          auto got = SearchSharedIvfPq(in, {q, dim}, 10, sp).ValueOrDie();
+          ASSERT_EQ(got.size(), want.size());
+          for (size_t i = 0; i < got.size(); ++i) {
+            EXPECT_EQ(cuts[got[i].part] + got[i].row, want[i].row)
+                << MetricName(metric) << " query " << qi << " rank " << i;
+            EXPECT_FLOAT_EQ(got[i].distance, want[i].distance);
+          }
         }
       }
+      // Parts of another codebook, or of another index type, are refused.
+      auto flat =
+          BuildIndex(testing::Policy(dim, metric, Precision::kF32, IndexType::kFlat), enc[0].view)
+              .ValueOrDie();
+      std::vector<IndexPart> mixed = {{parts[0].get(), nullptr}, {flat.get(), nullptr}};
+      EXPECT_FALSE(SearchSharedIvfPq(mixed, {rows.data(), dim}, 10).ok());
+      EXPECT_EQ(SharedIvfPqCodebookOf(*flat), 0u);
     }
-    // Parts of another codebook, or of another index type, are refused.
-    auto flat =
-        BuildIndex(testing::Policy(dim, metric, Precision::kF32, IndexType::kFlat), enc[0].view)
-            .ValueOrDie();
-    std::vector<IndexPart> mixed = {{parts[0].get(), nullptr}, {flat.get(), nullptr}};
-    EXPECT_FALSE(SearchSharedIvfPq(mixed, {rows.data(), dim}, 10).ok());
-    EXPECT_EQ(SharedIvfPqCodebookOf(*flat), 0u);
   }
 }
 
 TEST(IvfPqIndexTest, EmbeddedBlobRoundTripAndCorruption) {
   const uint32_t dim = 8;
   auto enc = Encode(ClusteredData(800, dim, 4, 9), dim, Precision::kF32);
-  auto policy = IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32);
-  policy.ivf_pq.m = 4;
-  auto idx = BuildIndex(policy, enc.view).ValueOrDie();
-  auto blob = idx->Serialize().ValueOrDie();
-  auto loaded = LoadIndex(blob, enc.view).ValueOrDie();
-  const float* q = enc.decoded.data();
-  auto x = idx->Search({q, dim}, 5).ValueOrDie();
-  auto y = loaded->Search({q, dim}, 5).ValueOrDie();
-  ASSERT_EQ(x.size(), y.size());
-  for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(x[i].row, y[i].row);
-  EXPECT_EQ(y[0].row, 0u);  // the query is row 0
-  const std::vector<uint8_t> good(blob->data(), blob->data() + blob->size());
-  std::mt19937 rng(3);
-  int rejected = 0;
-  for (int t = 0; t < 300; ++t) {
-    std::vector<uint8_t> m = good;
-    for (int j = 0; j < 3; ++j) m[rng() % m.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
-    auto r = LoadIndex(std::make_shared<arrow::Buffer>(m.data(), m.size()), enc.view);
-    if (!r.ok()) {
-      ++rejected;
-      continue;
+  for (uint32_t nbits : kBits) {
+    SCOPED_TRACE(nbits);
+    auto policy = IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32, nbits);
+    policy.ivf_pq.m = 4;
+    auto idx = BuildIndex(policy, enc.view).ValueOrDie();
+    auto blob = idx->Serialize().ValueOrDie();
+    auto loaded = LoadIndex(blob, enc.view).ValueOrDie();
+    const float* q = enc.decoded.data();
+    auto x = idx->Search({q, dim}, 5).ValueOrDie();
+    auto y = loaded->Search({q, dim}, 5).ValueOrDie();
+    ASSERT_EQ(x.size(), y.size());
+    for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(x[i].row, y[i].row);
+    EXPECT_EQ(y[0].row, 0u);  // the query is row 0
+    const std::vector<uint8_t> good(blob->data(), blob->data() + blob->size());
+    std::mt19937 rng(3);
+    int rejected = 0;
+    for (int t = 0; t < 300; ++t) {
+      std::vector<uint8_t> m = good;
+      for (int j = 0; j < 3; ++j) m[rng() % m.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
+      auto r = LoadIndex(std::make_shared<arrow::Buffer>(m.data(), m.size()), enc.view);
+      if (!r.ok()) {
+        ++rejected;
+        continue;
+      }
+      (void)(*r)->Search({q, dim}, 5);
     }
-    (void)(*r)->Search({q, dim}, 5);
+    EXPECT_GT(rejected, 0);
+    // A codes section cut short is refused by name.
+    std::vector<uint8_t> cut = good;
+    const uint64_t codes_at = LoadU64(cut.data() + 128);
+    cut.resize(codes_at + 1);
+    const uint64_t cut_bytes = cut.size();
+    std::memcpy(cut.data() + 24, &cut_bytes, 8);  // the common header's blob size (3.1)
+    auto r = LoadIndex(std::make_shared<arrow::Buffer>(cut.data(), cut.size()), enc.view);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("ivf_pq.codes"), std::string::npos) << r.status().message();
   }
-  EXPECT_GT(rejected, 0);
+}
+
+// A shared codebook of the other code width is refused, naming both widths.
+TEST(IvfPqIndexTest, CodebookOfAnotherCodeWidthIsRefused) {
+  const uint32_t dim = 16;
+  auto enc = Encode(ClusteredData(1500, dim, 8, 12), dim, Precision::kF32);
+  auto p4 = IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32, 4);
+  auto p8 = p4;
+  p8.ivf_pq.nbits = 8;
+  IndexBuildOptions opt;
+  opt.ivf_pq_codebook = TrainIvfPqCodebook(p4, enc.view).ValueOrDie();
+  auto blob = BuildIndex(p4, enc.view, opt).ValueOrDie()->Serialize().ValueOrDie();
+  auto cb8 = TrainIvfPqCodebook(p8, enc.view).ValueOrDie();
+  EXPECT_EQ(cb8->nbits(), 8u);
+  // Same fingerprint check first: force it by patching the blob's reference.
+  std::vector<uint8_t> b(blob->data(), blob->data() + blob->size());
+  const uint64_t fp = cb8->fingerprint();
+  std::memcpy(b.data() + 88, &fp, 8);
+  auto r = LoadIndex(std::make_shared<arrow::Buffer>(b.data(), b.size()), enc.view, cb8);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nbits 8"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("nbits 4"), std::string::npos) << r.status().message();
+  // nbits other than 4 and 8 are refused by the policy.
+  p4.ivf_pq.nbits = 6;
+  EXPECT_TRUE(BuildIndex(p4, enc.view).status().IsInvalid());
 }
 
 // The lists must be a permutation of the rows: a row named twice (and so

@@ -54,6 +54,57 @@ class TopK {
   std::vector<Neighbor> heap_;
 };
 
+// The cap smallest (score, key) pairs pushed, collected without a heap: a
+// pair enters while its score is below the threshold, and when the buffer
+// holds 2 cap pairs the cap smallest are kept (nth_element) and the threshold
+// becomes the largest of them. What is kept is the cap smallest pairs by
+// (score, key) of everything pushed, except that a pair tying the threshold
+// after a pruning no longer enters (as with TopK, the first of equal scores
+// stays), at O(1) per push where a heap pays log cap. NaN scores count as
+// +inf.
+template <class Key>
+class CandidatePool {
+ public:
+  struct Entry {
+    float score;
+    Key key;
+    bool operator<(const Entry& o) const {
+      return score < o.score || (score == o.score && key < o.key);
+    }
+  };
+  explicit CandidatePool(uint64_t cap) : cap_(cap) {
+    buf_.reserve(static_cast<size_t>(std::min<uint64_t>(2 * cap, 8192)));
+  }
+  size_t size() const { return buf_.size(); }
+  // A pair must score below this to enter (+inf until the first pruning).
+  float threshold() const { return thr_; }
+  void Push(Key key, float score) {
+    if (cap_ == 0) return;
+    if (score != score) score = std::numeric_limits<float>::infinity();
+    if (!(score < thr_) && thr_ != std::numeric_limits<float>::infinity()) return;
+    buf_.push_back({score, key});
+    if (buf_.size() >= 2 * cap_) Prune();
+  }
+  // The kept pairs, ascending; leaves the pool empty.
+  std::vector<Entry> Take() {
+    Prune();
+    std::sort(buf_.begin(), buf_.end());
+    return std::move(buf_);
+  }
+
+ private:
+  void Prune() {
+    if (buf_.size() <= cap_) return;
+    std::nth_element(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(cap_ - 1), buf_.end());
+    thr_ = buf_[cap_ - 1].score;
+    buf_.resize(static_cast<size_t>(cap_));
+  }
+
+  uint64_t cap_;
+  float thr_ = std::numeric_limits<float>::infinity();
+  std::vector<Entry> buf_;
+};
+
 // Rows allowed by `filter` (all rows when null), at most `limit` counted.
 inline uint64_t CountAllowed(const RowFilter* filter, uint32_t num_rows) {
   if (filter == nullptr) return num_rows;

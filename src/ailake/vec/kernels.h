@@ -48,9 +48,10 @@ struct KernelTable {
   void (*argmin_tile)(const float* tile, size_t nq, const float* norms2, size_t valid,
                       uint32_t base, float* best, uint32_t* arg);
   // PQ lookup table of one sub-space: out[c] = bias[c] + scale * dot(y, codeword c)
-  // for the 256 codewords stored as 16 panels of dsub x 16 (bias may be null = 0).
-  void (*pq_lut)(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
-                 float* out);
+  // for the 16 * npanels codewords stored as npanels panels of dsub x 16
+  // (bias may be null = 0).
+  void (*pq_lut)(const float* y, const float* panels, size_t npanels, const float* bias,
+                 float scale, size_t dsub, float* out);
   // Nearest row over all panels of a packed matrix (n rows, panel p at
   // panels + p * d * kPanelRows): for each query i < nq (nq <= kTileQueries),
   // v_j = norms2[j] - 2 * dot(q_i, row j); if min_j v_j < best[i] then
@@ -68,11 +69,37 @@ struct KernelTable {
   // out[i] = base + sum_j lut[j * 256 + codes[i * m + j]].
   void (*pq_scan)(const uint8_t* codes, size_t n, size_t m, const float* lut, float base,
                   float* out);
+  // 4-bit PQ scores of nblocks blocks of 32 rows (fast-scan layout, docs/FORMAT.md
+  // 3.4.1): a block is m2 = m rounded up to even sub-spaces of 16 bytes, byte i
+  // of sub-space j holding the code of row i in its low nibble and of row
+  // i + 16 in its high nibble. lut is m2 x 16 u8 (rows past m zero).
+  // out[32 b + i] = sum_j lut[16 j + code(b, j, i)] mod 2^16: callers bound
+  // the table so that no sum passes 65535.
+  void (*pq4_scan)(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut,
+                   uint16_t* out);
+  // The u8 tables pq4_scan reads, from m f32 tables of 16 entries, t = lut +
+  // add (add may be null = 0): entry c of table j becomes round((t[16 j + c] -
+  // min_j) / step) clamped to
+  // [0, Pq4Levels(m)] (NaN -> 0), with one step for all tables (Pq4Step of
+  // the widest table's span). Writes PaddedM(m) x 16 bytes (a padding table
+  // of zeros for odd m), sets *step, returns sum_j min_j (summed in order of
+  // j). A row's score is then that sum + step * its pq4_scan sum. Identical
+  // at every level for finite tables.
+  float (*pq4_quantize)(const float* lut, const float* add, size_t m, uint8_t* out, float* step);
   // sum_i q_i c_i exactly, for an int16 query and int8 codes (the quantized
   // traversal of HNSW). Exact while |sum| < 2^31: callers bound |q_i| so that
   // 127 * d * max|q_i| < 2^31.
   int32_t (*dot_i16_i8)(const int16_t* q, const int8_t* c, size_t d);
 };
+
+// The largest u8 value of a 4-bit PQ table over m sub-spaces: a sum of m
+// entries stays within 16 bits.
+inline float Pq4Levels(size_t m) { return static_cast<float>(m <= 257 ? 255 : 65535 / m); }
+// The u8 step for tables whose widest spans `span` (1 when span is 0, NaN
+// or infinite).
+inline float Pq4Step(float span, size_t m) {
+  return span > 0 && span <= 3.4e38f ? span / Pq4Levels(m) : 1.0f;
+}
 
 // Rows screened by one ip_screen call (two panels).
 inline constexpr size_t kScreenRows = 2 * kPanelRows;

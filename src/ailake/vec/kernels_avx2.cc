@@ -1,8 +1,12 @@
 // AVX2 + FMA + F16C kernels (compiled with -mavx2 -mfma -mf16c; used only when
 // the CPU has them). Tails shorter than a vector fall back to scalar code.
 #include <immintrin.h>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "ailake/vec/kernels.h"
+#include "ailake/vec/pq4_avx2.h"
 
 namespace ailake::vec {
 namespace {
@@ -226,10 +230,10 @@ void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid,
   }
 }
 
-void PqLut(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
-           float* out) {
+void PqLut(const float* y, const float* panels, size_t npanels, const float* bias, float scale,
+           size_t dsub, float* out) {
   const __m256 sc = _mm256_set1_ps(scale);
-  for (size_t p = 0; p < 16; ++p) {
+  for (size_t p = 0; p < npanels; ++p) {
     __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
     const float* pp = panels + p * dsub * 16;
     for (size_t t = 0; t < dsub; ++t) {
@@ -277,6 +281,81 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
   }
 }
 
+// 4-bit fast-scan: two sub-spaces per shuffle (pq4_avx2.h).
+void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint16_t* out) {
+  const size_t m2 = (m + 1) & ~size_t{1};
+  for (size_t b = 0; b < nblocks; ++b) {
+    const uint8_t* blk = blocks + b * 16 * m2;
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                      _mm256_setzero_si256()};
+    for (size_t j = 0; j < m2; j += 2) {
+      pq4::Accumulate(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + j * 16)),
+                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + j * 16)), acc);
+    }
+    pq4::Sums(acc, out + b * 32);
+  }
+}
+
+inline float HMin8(__m256 v) {
+  __m128 x = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_min_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_min_ss(x, _mm_shuffle_ps(x, x, 1));
+  return _mm_cvtss_f32(x);
+}
+inline float HMax8(__m256 v) {
+  __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_max_ss(x, _mm_shuffle_ps(x, x, 1));
+  return _mm_cvtss_f32(x);
+}
+// One 16-entry table, lut + add (add may be null), as two registers.
+inline void Table16(const float* lut, const float* add, __m256* a, __m256* b) {
+  *a = _mm256_loadu_ps(lut);
+  *b = _mm256_loadu_ps(lut + 8);
+  if (add != nullptr) {
+    *a = _mm256_add_ps(*a, _mm256_loadu_ps(add));
+    *b = _mm256_add_ps(*b, _mm256_loadu_ps(add + 8));
+  }
+}
+inline void Range16(__m256 a, __m256 b, float* lo, float* hi) {
+  float l = HMin8(_mm256_min_ps(a, b)), h = HMax8(_mm256_max_ps(a, b));
+  if (!std::isfinite(l) || !std::isfinite(h)) l = h = 0;
+  *lo = l;
+  *hi = h;
+}
+
+float Pq4Quantize(const float* lut, const float* add, size_t m, uint8_t* out, float* step) {
+  float sum_min = 0, span = 0, lo, hi;
+  __m256 ta, tb;
+  for (size_t j = 0; j < m; ++j) {
+    Table16(lut + j * 16, add != nullptr ? add + j * 16 : nullptr, &ta, &tb);
+    Range16(ta, tb, &lo, &hi);
+    sum_min += lo;
+    span = std::max(span, hi - lo);
+  }
+  *step = Pq4Step(span, m);
+  const __m256 inv = _mm256_set1_ps(1.0f / *step), levels = _mm256_set1_ps(Pq4Levels(m));
+  const __m256 zero = _mm256_setzero_ps();
+  for (size_t j = 0; j < m; ++j) {
+    Table16(lut + j * 16, add != nullptr ? add + j * 16 : nullptr, &ta, &tb);
+    Range16(ta, tb, &lo, &hi);
+    const __m256 l = _mm256_set1_ps(lo);
+    __m256i w[2];
+    for (int h = 0; h < 2; ++h) {
+      __m256 v = _mm256_mul_ps(_mm256_sub_ps(h == 0 ? ta : tb, l), inv);
+      v = _mm256_min_ps(_mm256_max_ps(v, zero), levels);  // max(NaN, 0) = 0
+      w[h] = _mm256_cvtps_epi32(v);                       // round to nearest even
+    }
+    // 16 x i32 -> 16 x u16 (lane order fixed by the permute) -> 16 bytes.
+    const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packus_epi32(w[0], w[1]), 0xd8);
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i*>(out + j * 16),
+        _mm_packus_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1)));
+  }
+  if (m % 2 == 1) std::memset(out + m * 16, 0, 16);
+  return sum_min;
+}
+
 int32_t DotI16I8(const int16_t* q, const int8_t* c, size_t d) {
   __m256i acc = _mm256_setzero_si256();
   size_t i = 0;
@@ -302,9 +381,9 @@ int32_t DotI16I8(const int16_t* q, const int8_t* c, size_t d) {
 
 const KernelTable& Avx2Kernels() {
   static const KernelTable t{
-      SimdLevel::kAvx2, DotF32,   L2F32,    DotNormF32, DotF16,     L2F16, DotNormF16,
-      StatsI8,          F16ToF32, F32ToF16, IpTile,     ArgminTile, PqLut, NearestPanels,
-      IpScreen,         PqScan,   DotI16I8};
+      SimdLevel::kAvx2, DotF32,   L2F32,    DotNormF32,  DotF16,     L2F16, DotNormF16,
+      StatsI8,          F16ToF32, F32ToF16, IpTile,      ArgminTile, PqLut, NearestPanels,
+      IpScreen,         PqScan,   Pq4Scan,  Pq4Quantize, DotI16I8};
   return t;
 }
 

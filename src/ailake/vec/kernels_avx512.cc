@@ -1,8 +1,12 @@
 // AVX-512 (F, BW, DQ, VL) kernels, compiled with the matching -m flags and used
 // only when the CPU has them. Tails use masked loads, so no scalar remainder.
 #include <immintrin.h>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "ailake/vec/kernels.h"
+#include "ailake/vec/pq4_avx2.h"
 
 namespace ailake::vec {
 namespace {
@@ -209,10 +213,10 @@ void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid,
   }
 }
 
-void PqLut(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
-           float* out) {
+void PqLut(const float* y, const float* panels, size_t npanels, const float* bias, float scale,
+           size_t dsub, float* out) {
   const __m512 sc = _mm512_set1_ps(scale);
-  for (size_t p = 0; p < 16; ++p) {
+  for (size_t p = 0; p < npanels; ++p) {
     __m512 acc = _mm512_setzero_ps();
     const float* pp = panels + p * dsub * 16;
     for (size_t t = 0; t < dsub; ++t) {
@@ -397,6 +401,74 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
   }
 }
 
+// Four sub-spaces per shuffle (one per 128-bit lane), the layout of the AVX2
+// kernel widened; a last pair of sub-spaces takes one 256-bit step.
+void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint16_t* out) {
+  const size_t m2 = (m + 1) & ~size_t{1};
+  const size_t m4 = m2 & ~size_t{3};
+  const __m512i nib = _mm512_set1_epi8(0x0f), low = _mm512_set1_epi16(0x00ff);
+  for (size_t b = 0; b < nblocks; ++b) {
+    const uint8_t* blk = blocks + b * 16 * m2;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t j = 0; j < m4; j += 4) {
+      const __m512i c = _mm512_loadu_si512(blk + j * 16);
+      const __m512i t = _mm512_loadu_si512(lut + j * 16);
+      const __m512i rl = _mm512_shuffle_epi8(t, _mm512_and_si512(c, nib));
+      const __m512i rh = _mm512_shuffle_epi8(t, _mm512_and_si512(_mm512_srli_epi16(c, 4), nib));
+      a0 = _mm512_add_epi16(a0, _mm512_and_si512(rl, low));
+      a1 = _mm512_add_epi16(a1, _mm512_srli_epi16(rl, 8));
+      a2 = _mm512_add_epi16(a2, _mm512_and_si512(rh, low));
+      a3 = _mm512_add_epi16(a3, _mm512_srli_epi16(rh, 8));
+    }
+    // Fold the four lanes to two, as the AVX2 accumulators hold them.
+    __m256i acc[4] = {
+        _mm256_add_epi16(_mm512_castsi512_si256(a0), _mm512_extracti64x4_epi64(a0, 1)),
+        _mm256_add_epi16(_mm512_castsi512_si256(a1), _mm512_extracti64x4_epi64(a1, 1)),
+        _mm256_add_epi16(_mm512_castsi512_si256(a2), _mm512_extracti64x4_epi64(a2, 1)),
+        _mm256_add_epi16(_mm512_castsi512_si256(a3), _mm512_extracti64x4_epi64(a3, 1))};
+    if (m4 < m2) {
+      pq4::Accumulate(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + m4 * 16)),
+                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + m4 * 16)), acc);
+    }
+    pq4::Sums(acc, out + b * 32);
+  }
+}
+
+// One 16-entry table, lut + add (add may be null).
+inline __m512 Table16(const float* lut, const float* add) {
+  const __m512 t = _mm512_loadu_ps(lut);
+  return add != nullptr ? _mm512_add_ps(t, _mm512_loadu_ps(add)) : t;
+}
+inline void Range16(__m512 v, float* lo, float* hi) {
+  float l = _mm512_reduce_min_ps(v), h = _mm512_reduce_max_ps(v);
+  if (!std::isfinite(l) || !std::isfinite(h)) l = h = 0;
+  *lo = l;
+  *hi = h;
+}
+
+// One table per register: subtract its minimum, scale, clamp, round, narrow.
+float Pq4Quantize(const float* lut, const float* add, size_t m, uint8_t* out, float* step) {
+  float sum_min = 0, span = 0, lo, hi;
+  for (size_t j = 0; j < m; ++j) {
+    Range16(Table16(lut + j * 16, add != nullptr ? add + j * 16 : nullptr), &lo, &hi);
+    sum_min += lo;
+    span = std::max(span, hi - lo);
+  }
+  *step = Pq4Step(span, m);
+  const __m512 inv = _mm512_set1_ps(1.0f / *step), levels = _mm512_set1_ps(Pq4Levels(m));
+  const __m512 zero = _mm512_setzero_ps();
+  for (size_t j = 0; j < m; ++j) {
+    const __m512 t = Table16(lut + j * 16, add != nullptr ? add + j * 16 : nullptr);
+    Range16(t, &lo, &hi);
+    __m512 v = _mm512_mul_ps(_mm512_sub_ps(t, _mm512_set1_ps(lo)), inv);
+    v = _mm512_min_ps(_mm512_max_ps(v, zero), levels);  // max(NaN, 0) = 0
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j * 16),
+                     _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));  // nearest even
+  }
+  if (m % 2 == 1) std::memset(out + m * 16, 0, 16);
+  return sum_min;
+}
+
 int32_t DotI16I8(const int16_t* q, const int8_t* c, size_t d) {
   __m512i acc = _mm512_setzero_si512();
   size_t i = 0;
@@ -432,6 +504,8 @@ const KernelTable& Avx512Kernels() {
                              NearestPanels,
                              IpScreen,
                              PqScan,
+                             Pq4Scan,
+                             Pq4Quantize,
                              DotI16I8};
   return t;
 }

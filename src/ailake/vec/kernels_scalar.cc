@@ -1,4 +1,6 @@
 // Scalar reference kernels: the definition every SIMD kernel is tested against.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "ailake/vec/kernels.h"
@@ -160,9 +162,9 @@ void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid,
   }
 }
 
-void PqLut(const float* y, const float* panels, const float* bias, float scale, size_t dsub,
-           float* out) {
-  for (size_t p = 0; p < 16; ++p) {
+void PqLut(const float* y, const float* panels, size_t npanels, const float* bias, float scale,
+           size_t dsub, float* out) {
+  for (size_t p = 0; p < npanels; ++p) {
     float acc[16] = {};
     for (size_t t = 0; t < dsub; ++t) {
       const float yt = Ld(y + t);
@@ -202,6 +204,64 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
   }
 }
 
+void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint16_t* out) {
+  const size_t m2 = (m + 1) & ~size_t{1};
+  for (size_t b = 0; b < nblocks; ++b) {
+    const uint8_t* blk = blocks + b * 16 * m2;
+    uint32_t acc[32] = {};
+    for (size_t j = 0; j < m2; ++j) {
+      const uint8_t* t = lut + j * 16;
+      for (size_t i = 0; i < 16; ++i) {
+        const uint8_t c = blk[j * 16 + i];
+        acc[i] += t[c & 15];
+        acc[i + 16] += t[c >> 4];
+      }
+    }
+    for (size_t i = 0; i < 32; ++i) out[b * 32 + i] = static_cast<uint16_t>(acc[i]);
+  }
+}
+
+// One 16-entry table, t = lut + add (add may be null).
+void Table16(const float* lut, const float* add, float* t) {
+  for (size_t c = 0; c < 16; ++c) t[c] = add != nullptr ? lut[c] + add[c] : lut[c];
+}
+
+// Minimum and maximum of one 16-entry table; both 0 when either is not finite.
+void Range16(const float* t, float* lo, float* hi) {
+  float a = t[0], b = t[0];
+  for (size_t c = 1; c < 16; ++c) {
+    a = std::min(a, t[c]);
+    b = std::max(b, t[c]);
+  }
+  if (!std::isfinite(a) || !std::isfinite(b)) a = b = 0;
+  *lo = a;
+  *hi = b;
+}
+
+float Pq4Quantize(const float* lut, const float* add, size_t m, uint8_t* out, float* step) {
+  float sum_min = 0, span = 0, lo, hi, t[16];
+  for (size_t j = 0; j < m; ++j) {
+    Table16(lut + j * 16, add != nullptr ? add + j * 16 : nullptr, t);
+    Range16(t, &lo, &hi);
+    sum_min += lo;
+    span = std::max(span, hi - lo);
+  }
+  *step = Pq4Step(span, m);
+  const float inv = 1.0f / *step, levels = Pq4Levels(m);
+  for (size_t j = 0; j < m; ++j) {
+    Table16(lut + j * 16, add != nullptr ? add + j * 16 : nullptr, t);
+    Range16(t, &lo, &hi);
+    for (size_t c = 0; c < 16; ++c) {
+      float v = (t[c] - lo) * inv;
+      if (!(v >= 0)) v = 0;  // NaN too
+      v = std::min(v, levels);
+      out[j * 16 + c] = static_cast<uint8_t>(std::nearbyint(v));
+    }
+  }
+  if (m % 2 == 1) std::memset(out + m * 16, 0, 16);
+  return sum_min;
+}
+
 int32_t DotI16I8(const int16_t* q, const int8_t* c, size_t d) {
   int32_t s = 0;
   for (size_t i = 0; i < d; ++i) s += static_cast<int32_t>(Ld(q + i)) * c[i];
@@ -227,6 +287,8 @@ const KernelTable& ScalarKernels() {
                              NearestPanels,
                              IpScreen,
                              PqScan,
+                             Pq4Scan,
+                             Pq4Quantize,
                              DotI16I8};
   return t;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -162,18 +163,29 @@ TEST(KernelsTest, ArgminTileMatchesScalarIncludingTiesAndPartialPanels) {
 TEST(KernelsTest, PqLutMatchesScalar) {
   if (SimdTables().empty()) GTEST_SKIP() << "no SIMD level on this CPU";
   std::mt19937 rng(17);
-  for (size_t dsub : {1u, 3u, 8u, 24u}) {
-    std::vector<float> y(dsub), panels(256 * dsub), bias(256);
-    Fill(y.data(), dsub, &rng);
-    Fill(panels.data(), panels.size(), &rng);
-    Fill(bias.data(), 256, &rng);
-    for (const float* b :
-         {static_cast<const float*>(bias.data()), static_cast<const float*>(nullptr)}) {
-      std::vector<float> want(256), got(256);
-      ScalarKernels().pq_lut(y.data(), panels.data(), b, -2.0f, dsub, want.data());
-      for (const KernelTable* k : SimdTables()) {
-        k->pq_lut(y.data(), panels.data(), b, -2.0f, dsub, got.data());
-        for (size_t c = 0; c < 256; ++c) ExpectClose(got[c], want[c], dsub, "pq_lut");
+  for (size_t npanels : {1u, 16u}) {  // 16 codewords (4-bit PQ) or 256
+    const size_t ksub = 16 * npanels;
+    for (size_t dsub : {1u, 3u, 8u, 24u}) {
+      std::vector<float> y(dsub), panels(ksub * dsub), bias(ksub);
+      Fill(y.data(), dsub, &rng);
+      Fill(panels.data(), panels.size(), &rng);
+      Fill(bias.data(), ksub, &rng);
+      for (const float* b :
+           {static_cast<const float*>(bias.data()), static_cast<const float*>(nullptr)}) {
+        std::vector<float> want(ksub + 1, -1.0f), got(ksub + 1, -1.0f);
+        ScalarKernels().pq_lut(y.data(), panels.data(), npanels, b, -2.0f, dsub, want.data());
+        EXPECT_EQ(want[ksub], -1.0f);  // nothing written past the codewords
+        for (size_t c = 0; c < ksub; ++c) {
+          float direct = 0;
+          for (size_t t = 0; t < dsub; ++t) {
+            direct += y[t] * panels[(c / 16) * dsub * 16 + t * 16 + c % 16];
+          }
+          ExpectClose(want[c], (b != nullptr ? b[c] : 0.0f) - 2.0f * direct, dsub, "pq_lut");
+        }
+        for (const KernelTable* k : SimdTables()) {
+          k->pq_lut(y.data(), panels.data(), npanels, b, -2.0f, dsub, got.data());
+          for (size_t c = 0; c <= ksub; ++c) ExpectClose(got[c], want[c], dsub, "pq_lut");
+        }
       }
     }
   }
@@ -205,6 +217,125 @@ TEST(KernelsTest, PqScanMatchesScalarForEverySubspaceCount) {
           EXPECT_EQ(got[i], want[i]) << SimdLevelName(k->level) << " m=" << m << " i=" << i;
         }
       }
+    }
+  }
+}
+
+TEST(KernelsTest, Pq4ScanMatchesTheLayoutForEverySubspaceCount) {
+  // Integer sums: every level must give the sums of the documented layout
+  // exactly, for odd and even m (odd m pads one sub-space of zeros), and for
+  // tables at 255 so the 16-bit lanes are filled.
+  std::mt19937 rng(29);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (size_t m : {1u, 2u, 3u, 4u, 5u, 6u, 8u, 15u, 16u, 33u, 48u, 64u, 200u, 257u}) {
+    const size_t m2 = (m + 1) & ~size_t{1};
+    for (size_t nblocks : {0u, 1u, 3u}) {
+      for (bool full : {false, true}) {
+        std::vector<uint8_t> lut(m2 * 16, 0);
+        for (size_t i = 0; i < m * 16; ++i) lut[i] = full ? 255 : static_cast<uint8_t>(byte(rng));
+        Unaligned<uint8_t> blocks(nblocks * 16 * m2 + 1);
+        for (size_t i = 0; i < nblocks * 16 * m2; ++i) {
+          blocks.get()[i] = static_cast<uint8_t>(byte(rng));
+        }
+        // The padding sub-space of odd m holds zero codes, as the writer lays it out.
+        for (size_t b = 0; b < nblocks && m2 != m; ++b) {
+          std::memset(blocks.get() + b * 16 * m2 + 16 * m, 0, 16);
+        }
+        std::vector<uint16_t> want(nblocks * 32 + 1, 7), got(nblocks * 32 + 1, 7);
+        for (size_t b = 0; b < nblocks; ++b) {
+          for (size_t i = 0; i < 32; ++i) {
+            uint32_t s = 0;
+            for (size_t j = 0; j < m; ++j) {
+              const uint8_t c = blocks.get()[b * 16 * m2 + j * 16 + i % 16];
+              s += lut[j * 16 + (i < 16 ? c & 15 : c >> 4)];
+            }
+            want[b * 32 + i] = static_cast<uint16_t>(s);
+          }
+        }
+        std::vector<const KernelTable*> all = SimdTables();
+        all.push_back(&ScalarKernels());
+        for (const KernelTable* k : all) {
+          std::fill(got.begin(), got.end(), uint16_t{7});
+          k->pq4_scan(blocks.get(), nblocks, m, lut.data(), got.data());
+          for (size_t i = 0; i <= nblocks * 32; ++i) {
+            ASSERT_EQ(got[i], want[i]) << SimdLevelName(k->level) << " m=" << m << " i=" << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelsTest, Pq4QuantizeIsTheDocumentedRoundingAtEveryLevel) {
+  std::mt19937 rng(37);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  std::vector<const KernelTable*> all = SimdTables();
+  all.push_back(&ScalarKernels());
+  for (size_t m : {1u, 2u, 3u, 16u, 48u, 257u, 300u}) {
+    const size_t m2 = (m + 1) & ~size_t{1};
+    std::vector<float> lut(m * 16);
+    for (float& x : lut) x = nd(rng);
+    lut[5] = lut[3];  // ties
+    std::vector<uint8_t> want(m2 * 16 + 1, 0xee);
+    float want_step = 0;
+    const float want_sum =
+        ScalarKernels().pq4_quantize(lut.data(), nullptr, m, want.data(), &want_step);
+    EXPECT_EQ(want[m2 * 16], 0xee);  // nothing written past the padded tables
+    // The definition: entries round((x - min_j) / step), the widest table
+    // spanning Pq4Levels(m); the minima summed.
+    double sum = 0, span = 0;
+    std::vector<float> lo(m);
+    for (size_t j = 0; j < m; ++j) {
+      lo[j] = *std::min_element(&lut[j * 16], &lut[j * 16 + 16]);
+      const float hi = *std::max_element(&lut[j * 16], &lut[j * 16 + 16]);
+      sum += lo[j];
+      span = std::max<double>(span, hi - lo[j]);
+    }
+    EXPECT_NEAR(want_sum, sum, 1e-3 * (1 + std::fabs(sum)));
+    EXPECT_NEAR(want_step, span / Pq4Levels(m), 1e-6 * span);
+    for (size_t j = 0; j < m2; ++j) {
+      for (size_t c = 0; c < 16; ++c) {
+        if (j >= m) {
+          EXPECT_EQ(want[j * 16 + c], 0) << "padding table";
+          continue;
+        }
+        const double exact = (lut[j * 16 + c] - lo[j]) / want_step;
+        EXPECT_LE(std::fabs(want[j * 16 + c] - exact), 0.5 + 1e-3) << j << " " << c;
+        EXPECT_LE(want[j * 16 + c], Pq4Levels(m));
+      }
+    }
+    for (const KernelTable* k : all) {
+      std::vector<uint8_t> got(m2 * 16 + 1, 0xee);
+      float step = 0;
+      const float s = k->pq4_quantize(lut.data(), nullptr, m, got.data(), &step);
+      EXPECT_EQ(s, want_sum) << SimdLevelName(k->level) << " m=" << m;
+      EXPECT_EQ(step, want_step) << SimdLevelName(k->level) << " m=" << m;
+      EXPECT_EQ(got, want) << SimdLevelName(k->level) << " m=" << m;
+      // lut + add quantizes as the summed table does.
+      std::vector<float> half(lut.size()), rest(lut.size());
+      for (size_t i = 0; i < lut.size(); ++i) {
+        half[i] = std::ldexp(std::round(std::ldexp(lut[i], 8)), -9);  // exact halves
+        rest[i] = lut[i] - half[i];
+      }
+      std::vector<float> summed(lut.size());
+      for (size_t i = 0; i < lut.size(); ++i) summed[i] = half[i] + rest[i];
+      std::vector<uint8_t> a(m2 * 16), b(m2 * 16);
+      float sa = 0, sb = 0;
+      const float ra = k->pq4_quantize(half.data(), rest.data(), m, a.data(), &sa);
+      const float rb = k->pq4_quantize(summed.data(), nullptr, m, b.data(), &sb);
+      EXPECT_EQ(a, b) << SimdLevelName(k->level) << " m=" << m;
+      EXPECT_EQ(ra, rb);
+      EXPECT_EQ(sa, sb);
+    }
+    // NaN and infinite entries (a NaN query): bytes stay within the levels.
+    lut[0] = std::nanf("");
+    lut[17 % lut.size()] = std::numeric_limits<float>::infinity();
+    for (const KernelTable* k : all) {
+      std::vector<uint8_t> got(m2 * 16, 0);
+      float step = 0;
+      (void)k->pq4_quantize(lut.data(), nullptr, m, got.data(), &step);
+      EXPECT_TRUE(std::isfinite(step) && step > 0);
+      for (uint8_t b : got) EXPECT_LE(b, Pq4Levels(m));
     }
   }
 }

@@ -60,13 +60,13 @@ TEST(ProductQuantizerTest, ReconstructionErrorFarBelowDataVariance) {
   std::normal_distribution<float> nd;
   std::vector<float> x(n * d);
   for (float& v : x) v = nd(rng);
-  const auto books = TrainProductQuantizer(x.data(), n, d, m, 10, 1, 2);
+  const auto books = TrainProductQuantizer(x.data(), n, d, m, 256, 10, 1, 2);
   std::vector<uint8_t> codes(n * m);
-  EncodeProductQuantizer(books.data(), d, m, x.data(), n, codes.data(), 2);
+  EncodeProductQuantizer(books.data(), d, m, 256, x.data(), n, codes.data(), 2);
   double err = 0, var = 0;
   std::vector<float> rec(d);
   for (size_t i = 0; i < n; ++i) {
-    DecodeProductQuantizer(books.data(), d, m, &codes[i * m], rec.data());
+    DecodeProductQuantizer(books.data(), d, m, 256, &codes[i * m], rec.data());
     err += Kernels().l2_f32(&x[i * d], rec.data(), d);
     var += Kernels().dot_f32(&x[i * d], &x[i * d], d);
   }

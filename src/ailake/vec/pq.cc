@@ -17,32 +17,33 @@ void Gather(const float* x, size_t n, size_t d, size_t j, size_t dsub, float* ou
 }  // namespace
 
 std::vector<float> TrainProductQuantizer(const float* x, size_t n, size_t d, uint32_t m,
-                                         uint32_t iterations, uint64_t seed, uint32_t threads) {
+                                         uint32_t ksub, uint32_t iterations, uint64_t seed,
+                                         uint32_t threads) {
   const size_t dsub = d / m;
-  std::vector<float> books(size_t{m} * kPqCodewords * dsub);
+  std::vector<float> books(size_t{m} * ksub * dsub);
   // Sub-spaces train in parallel, each k-means single-threaded.
   ParallelFor(m, threads, 1, [&](size_t b, size_t e, uint32_t) {
     std::vector<float> sub(n * dsub);
     for (size_t j = b; j < e; ++j) {
       Gather(x, n, d, j, dsub, sub.data());
       KMeansOptions o;
-      o.k = kPqCodewords;
+      o.k = ksub;
       o.iterations = iterations;
       o.seed = seed + j;
       o.threads = 1;
       const auto c = KMeans(sub.data(), n, dsub, o);
-      std::memcpy(&books[j * kPqCodewords * dsub], c.data(), c.size() * 4);
+      std::memcpy(&books[j * ksub * dsub], c.data(), c.size() * 4);
     }
   });
   return books;
 }
 
-void EncodeProductQuantizer(const float* codebooks, size_t d, uint32_t m, const float* x, size_t n,
-                            uint8_t* codes, uint32_t threads) {
+void EncodeProductQuantizer(const float* codebooks, size_t d, uint32_t m, uint32_t ksub,
+                            const float* x, size_t n, uint8_t* codes, uint32_t threads) {
   const size_t dsub = d / m;
   std::vector<PackedRows> packed(m);
   for (uint32_t j = 0; j < m; ++j) {
-    packed[j] = PackRows(codebooks + size_t{j} * kPqCodewords * dsub, kPqCodewords, dsub);
+    packed[j] = PackRows(codebooks + size_t{j} * ksub * dsub, ksub, dsub);
   }
   constexpr size_t kChunk = 1024;
   ParallelFor(n, threads, kChunk, [&](size_t b, size_t e, uint32_t) {
@@ -56,11 +57,11 @@ void EncodeProductQuantizer(const float* codebooks, size_t d, uint32_t m, const 
   });
 }
 
-void DecodeProductQuantizer(const float* codebooks, size_t d, uint32_t m, const uint8_t* code,
-                            float* out) {
+void DecodeProductQuantizer(const float* codebooks, size_t d, uint32_t m, uint32_t ksub,
+                            const uint8_t* code, float* out) {
   const size_t dsub = d / m;
   for (uint32_t j = 0; j < m; ++j) {
-    std::memcpy(out + j * dsub, codebooks + (size_t{j} * kPqCodewords + code[j]) * dsub, dsub * 4);
+    std::memcpy(out + j * dsub, codebooks + (size_t{j} * ksub + code[j]) * dsub, dsub * 4);
   }
 }
 

@@ -49,7 +49,7 @@ struct ListLut {
 // cache misses overlap instead of following one another.
 template <class Score>
 void RerankRows(const VectorView& view, std::span<const uint32_t> rows, Score&& score) {
-  constexpr size_t kAhead = 6;
+  constexpr size_t kAhead = 16;
   const size_t bytes = view.row_bytes();
   auto prefetch = [&](uint32_t r) {
     const uint8_t* p = view.Row(r);
@@ -137,6 +137,12 @@ void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_
       rest_sorted = true;
     }
     const uint32_t list = order[i];
+    if (terms != nullptr && i + 1 < nlist && (i + 1 < nprobe || rest_sorted)) {
+      // The next list's terms (m x 16 floats, most of them not cached) load
+      // while this list is scanned.
+      const float* next = terms + size_t{order[i + 1]} * m * 16;
+      for (size_t off = 0; off < size_t{m} * 16; off += 16) __builtin_prefetch(next + off);
+    }
     ListLut t;
     if (shared_lut) {
       t.base = -dots[list];
@@ -262,25 +268,36 @@ void IvfPqIndex::ScanList4(uint32_t list, const ListLut& lut, const RowFilter* f
   const uint32_t m = cb_->m();
   const size_t nblocks = (e - b + kBlockRows - 1) / kBlockRows;
   thread_local std::vector<uint16_t> sums;
+  thread_local std::vector<uint32_t> masks;
   sums.resize(nblocks * kBlockRows);
-  vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.q,
-                          sums.data());
+  masks.resize(nblocks);
   // A row may enter the pool when bias + scale * sum < threshold, that is
   // when sum < (threshold - bias) / scale: the comparison stays in integers
   // until a row passes it (sum <= that bound, a step of slack for rounding;
-  // the pool checks the score itself).
+  // the pool checks the score itself). The kernel marks the rows under the
+  // limit as the list starts; the limit only falls as rows enter.
   auto limit = [&]() -> uint32_t {
     const float f = (cand->threshold() - lut.bias) / lut.scale;
     if (!(f < 65535.0f)) return 65536;  // an open pool, or a NaN threshold
     return f < 0 ? 0 : static_cast<uint32_t>(f) + 1;
   };
   uint32_t lim = limit();
-  for (uint32_t i = 0; i < e - b; ++i) {
-    if (sums[i] >= lim) continue;
-    const uint32_t id = LoadU32(ids_ + 4ull * (b + i));
-    if (filter != nullptr && !Allowed(filter, id)) continue;
-    cand->Push(id, lut.bias + lut.scale * static_cast<float>(sums[i]));
-    lim = limit();
+  vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.q, lim,
+                          sums.data(), masks.data());
+  const uint32_t count = e - b;
+  for (size_t blk = 0; blk < nblocks; ++blk) {
+    uint32_t bits = masks[blk];
+    const uint32_t first = static_cast<uint32_t>(blk) * kBlockRows;
+    if (count - first < kBlockRows) bits &= (uint32_t{1} << (count - first)) - 1;  // padding
+    while (bits != 0) {
+      const uint32_t i = first + static_cast<uint32_t>(__builtin_ctz(bits));
+      bits &= bits - 1;
+      if (sums[i] >= lim) continue;
+      const uint32_t id = LoadU32(ids_ + 4ull * (b + i));
+      if (filter != nullptr && !Allowed(filter, id)) continue;
+      cand->Push(id, lut.bias + lut.scale * static_cast<float>(sums[i]));
+      lim = limit();
+    }
   }
 }
 

@@ -282,7 +282,8 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
 }
 
 // 4-bit fast-scan: two sub-spaces per shuffle (pq4_avx2.h).
-void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint16_t* out) {
+void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint32_t limit,
+             uint16_t* out, uint32_t* masks) {
   const size_t m2 = (m + 1) & ~size_t{1};
   for (size_t b = 0; b < nblocks; ++b) {
     const uint8_t* blk = blocks + b * 16 * m2;
@@ -293,6 +294,7 @@ void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut
                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + j * 16)), acc);
     }
     pq4::Sums(acc, out + b * 32);
+    masks[b] = pq4::Below(out + b * 32, limit);
   }
 }
 

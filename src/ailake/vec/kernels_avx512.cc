@@ -403,7 +403,8 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
 
 // Four sub-spaces per shuffle (one per 128-bit lane), the layout of the AVX2
 // kernel widened; a last pair of sub-spaces takes one 256-bit step.
-void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint16_t* out) {
+void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint32_t limit,
+             uint16_t* out, uint32_t* masks) {
   const size_t m2 = (m + 1) & ~size_t{1};
   const size_t m4 = m2 & ~size_t{3};
   const __m512i nib = _mm512_set1_epi8(0x0f), low = _mm512_set1_epi16(0x00ff);
@@ -431,6 +432,11 @@ void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut
                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + m4 * 16)), acc);
     }
     pq4::Sums(acc, out + b * 32);
+    masks[b] = limit > 65535 ? ~0u
+               : limit == 0  ? 0u
+                             : static_cast<uint32_t>(_mm512_cmplt_epu16_mask(
+                                   _mm512_loadu_si512(out + b * 32),
+                                   _mm512_set1_epi16(static_cast<int16_t>(limit))));
   }
 }
 
@@ -446,24 +452,66 @@ inline void Range16(__m512 v, float* lo, float* hi) {
   *hi = h;
 }
 
+// Elementwise op over the four 128-bit chunks of each of four tables, then
+// within each chunk: lanes 0, 4, 8 and 12 hold the op-reduction of a, b, c
+// and d (4 tables for the shuffles one reduction would take).
+template <class Op>
+inline __m512 Reduce4(__m512 a, __m512 b, __m512 c, __m512 d, Op op) {
+  const __m512 ab = op(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xee));
+  const __m512 cd = op(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xee));
+  __m512 x = op(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xdd));
+  x = op(x, _mm512_permute_ps(x, 0x4e));
+  return op(x, _mm512_permute_ps(x, 0xb1));
+}
+
 // One table per register: subtract its minimum, scale, clamp, round, narrow.
+// The minima and maxima come four tables at a time (Reduce4) into `lo`, so
+// the second pass reads them back instead of reducing again.
 float Pq4Quantize(const float* lut, const float* add, size_t m, uint8_t* out, float* step) {
-  float sum_min = 0, span = 0, lo, hi;
-  for (size_t j = 0; j < m; ++j) {
-    Range16(Table16(lut + j * 16, add != nullptr ? add + j * 16 : nullptr), &lo, &hi);
-    sum_min += lo;
-    span = std::max(span, hi - lo);
+  constexpr size_t kChunk = 256;  // tables per pass over a stack buffer of minima
+  float lo[kChunk + 4], hi[kChunk + 4], mins[16], maxs[16];
+  const auto mn = [](__m512 x, __m512 y) { return _mm512_min_ps(x, y); };
+  const auto mx = [](__m512 x, __m512 y) { return _mm512_max_ps(x, y); };
+  auto table = [&](size_t j) {
+    return Table16(lut + j * 16, add != nullptr ? add + j * 16 : nullptr);
+  };
+  auto ranges = [&](size_t j0, size_t j1) {  // lo / hi of tables [j0, j1)
+    size_t j = j0;
+    for (; j + 4 <= j1; j += 4) {
+      const __m512 a = table(j), b = table(j + 1), c = table(j + 2), d = table(j + 3);
+      _mm512_storeu_ps(mins, Reduce4(a, b, c, d, mn));
+      _mm512_storeu_ps(maxs, Reduce4(a, b, c, d, mx));
+      for (size_t i = 0; i < 4; ++i) {
+        lo[j - j0 + i] = mins[4 * i];
+        hi[j - j0 + i] = maxs[4 * i];
+      }
+    }
+    for (; j < j1; ++j) Range16(table(j), &lo[j - j0], &hi[j - j0]);
+    for (size_t i = 0; i < j1 - j0; ++i) {
+      if (!std::isfinite(lo[i]) || !std::isfinite(hi[i])) lo[i] = hi[i] = 0;
+    }
+  };
+  float sum_min = 0, span = 0;
+  for (size_t j0 = 0; j0 < m; j0 += kChunk) {
+    const size_t j1 = std::min(m, j0 + kChunk);
+    ranges(j0, j1);
+    for (size_t i = 0; i < j1 - j0; ++i) {
+      sum_min += lo[i];
+      span = std::max(span, hi[i] - lo[i]);
+    }
   }
   *step = Pq4Step(span, m);
   const __m512 inv = _mm512_set1_ps(1.0f / *step), levels = _mm512_set1_ps(Pq4Levels(m));
   const __m512 zero = _mm512_setzero_ps();
-  for (size_t j = 0; j < m; ++j) {
-    const __m512 t = Table16(lut + j * 16, add != nullptr ? add + j * 16 : nullptr);
-    Range16(t, &lo, &hi);
-    __m512 v = _mm512_mul_ps(_mm512_sub_ps(t, _mm512_set1_ps(lo)), inv);
-    v = _mm512_min_ps(_mm512_max_ps(v, zero), levels);  // max(NaN, 0) = 0
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j * 16),
-                     _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));  // nearest even
+  for (size_t j0 = 0; j0 < m; j0 += kChunk) {
+    const size_t j1 = std::min(m, j0 + kChunk);
+    if (j0 > 0 || j1 < m) ranges(j0, j1);  // one chunk: its minima are still there
+    for (size_t j = j0; j < j1; ++j) {
+      __m512 v = _mm512_mul_ps(_mm512_sub_ps(table(j), _mm512_set1_ps(lo[j - j0])), inv);
+      v = _mm512_min_ps(_mm512_max_ps(v, zero), levels);  // max(NaN, 0) = 0
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j * 16),
+                       _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));  // nearest even
+    }
   }
   if (m % 2 == 1) std::memset(out + m * 16, 0, 16);
   return sum_min;

@@ -204,7 +204,8 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
   }
 }
 
-void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint16_t* out) {
+void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint32_t limit,
+             uint16_t* out, uint32_t* masks) {
   const size_t m2 = (m + 1) & ~size_t{1};
   for (size_t b = 0; b < nblocks; ++b) {
     const uint8_t* blk = blocks + b * 16 * m2;
@@ -217,7 +218,12 @@ void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut
         acc[i + 16] += t[c >> 4];
       }
     }
-    for (size_t i = 0; i < 32; ++i) out[b * 32 + i] = static_cast<uint16_t>(acc[i]);
+    uint32_t mask = 0;
+    for (size_t i = 0; i < 32; ++i) {
+      out[b * 32 + i] = static_cast<uint16_t>(acc[i]);
+      if (out[b * 32 + i] < limit) mask |= uint32_t{1} << i;
+    }
+    masks[b] = mask;
   }
 }
 

@@ -255,10 +255,22 @@ TEST(KernelsTest, Pq4ScanMatchesTheLayoutForEverySubspaceCount) {
         std::vector<const KernelTable*> all = SimdTables();
         all.push_back(&ScalarKernels());
         for (const KernelTable* k : all) {
-          std::fill(got.begin(), got.end(), uint16_t{7});
-          k->pq4_scan(blocks.get(), nblocks, m, lut.data(), got.data());
-          for (size_t i = 0; i <= nblocks * 32; ++i) {
-            ASSERT_EQ(got[i], want[i]) << SimdLevelName(k->level) << " m=" << m << " i=" << i;
+          for (uint32_t limit :
+               {0u, 1u, 200u, 3000u, static_cast<uint32_t>(want[0]), 65535u, 65536u}) {
+            std::fill(got.begin(), got.end(), uint16_t{7});
+            std::vector<uint32_t> masks(nblocks + 1, 0xabcdu);
+            k->pq4_scan(blocks.get(), nblocks, m, lut.data(), limit, got.data(), masks.data());
+            for (size_t i = 0; i <= nblocks * 32; ++i) {
+              ASSERT_EQ(got[i], want[i]) << SimdLevelName(k->level) << " m=" << m << " i=" << i;
+            }
+            for (size_t b = 0; b < nblocks; ++b) {
+              uint32_t mask = 0;
+              for (size_t i = 0; i < 32; ++i) {
+                if (want[b * 32 + i] < limit) mask |= uint32_t{1} << i;
+              }
+              ASSERT_EQ(masks[b], mask) << SimdLevelName(k->level) << " limit " << limit;
+            }
+            EXPECT_EQ(masks[nblocks], 0xabcdu);  // nothing written past the blocks
           }
         }
       }

@@ -38,4 +38,19 @@ static inline void Sums(const __m256i* acc, uint16_t* out) {
   }
 }
 
+// Bit i set when sums[i] < limit, for the 32 sums of a block (limit 0: none;
+// above 65535: all). Unsigned 16-bit x < limit is min(x, limit - 1) == x.
+static inline uint32_t Below(const uint16_t* sums, uint32_t limit) {
+  if (limit == 0) return 0;
+  if (limit > 65535) return ~0u;
+  const __m256i top = _mm256_set1_epi16(static_cast<int16_t>(limit - 1));
+  const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sums));
+  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sums + 16));
+  const __m256i ya = _mm256_cmpeq_epi16(_mm256_min_epu16(a, top), a);
+  const __m256i yb = _mm256_cmpeq_epi16(_mm256_min_epu16(b, top), b);
+  // Saturating packs interleave the lanes: [a0-7, b0-7 | a8-15, b8-15].
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi16(ya, yb), 0xd8);
+  return static_cast<uint32_t>(_mm256_movemask_epi8(packed));
+}
+
 }  // namespace ailake::vec::pq4

@@ -239,11 +239,19 @@ def faiss_data(base, queries, metric):
     return nb.astype(np.float32), nq.astype(np.float32)
 
 
-def build_faiss_hnsw(base, queries, metric, args):
+def build_faiss_hnsw(base, queries, metric, args, sq8=False):
+    """IndexHNSWFlat, or with sq8 IndexHNSWSQ (8-bit scalar codes, searched on
+    the codes alone: FAISS keeps no exact vectors to re-rank with)."""
     import faiss
     b, q = faiss_data(base, queries, metric)
     mt = faiss.METRIC_INNER_PRODUCT if metric == "cosine" else faiss.METRIC_L2
-    index = faiss.IndexHNSWFlat(b.shape[1], args.M, mt)
+    faiss.omp_set_num_threads(args.threads)
+    if sq8:
+        index = faiss.IndexHNSWSQ(b.shape[1], faiss.ScalarQuantizer.QT_8bit, args.M, mt)
+        with Timer() as tt:
+            index.train(b)
+    else:
+        index = faiss.IndexHNSWFlat(b.shape[1], args.M, mt)
     index.hnsw.efConstruction = args.efc
     faiss.omp_set_num_threads(args.threads)
     with Timer() as t:
@@ -256,7 +264,9 @@ def build_faiss_hnsw(base, queries, metric, args):
         index.hnsw.efSearch = max(ef, k)
         return index.search(qq, k)[1]
 
-    return Built("faiss", "hnsw", t, size, search, q, "ef")
+    if sq8:
+        t.wall, t.cpu = t.wall + tt.wall, t.cpu + tt.cpu
+    return Built("faiss", "hnsw_sq8" if sq8 else "hnsw", t, size, search, q, "ef")
 
 
 def build_faiss_ivfpq(base, queries, metric, args, fast_scan=False):
@@ -292,10 +302,11 @@ def build_faiss_ivfpq(base, queries, metric, args, fast_scan=False):
                  train_s=round(tt.wall, 4), train_cpu_s=round(tt.cpu, 4))
 
 
-def build_usearch(base, queries, metric, args):
+def build_usearch(base, queries, metric, args, dtype="f32"):
+    """USearch HNSW storing f32 vectors, or i8 (searched on the i8 copy)."""
     from usearch.index import Index
     index = Index(ndim=base.shape[1], metric="cos" if metric == "cosine" else "l2sq",
-                  dtype="f32", connectivity=args.M, expansion_add=args.efc)
+                  dtype=dtype, connectivity=args.M, expansion_add=args.efc)
     with Timer() as t:
         index.add(np.arange(base.shape[0]), base, threads=args.threads)
     size = saved_size(index.save)
@@ -304,7 +315,8 @@ def build_usearch(base, queries, metric, args):
         index.expansion_search = max(ef, k)
         return index.search(q, k, threads=1).keys.astype(np.int64)
 
-    return Built("usearch", "hnsw", t, size, search, queries, "expansion_search")
+    return Built("usearch", "hnsw" if dtype == "f32" else f"hnsw_{dtype}", t, size, search, queries,
+                 "expansion_search")
 
 
 def flat_compare(base, queries, gt, metric, args, libs):
@@ -454,7 +466,7 @@ def main():
     ap.add_argument("--pq4-m", dest="pq4_m", type=int, default=0,
                     help="sub-spaces of the 4-bit indexes (ailake-ivfpq4, faiss-ivfpq4fs); 0 = dim / 2")
     ap.add_argument("--refine", type=int, default=16, help="IVF-PQ re-ranking factor (both libraries)")
-    ap.add_argument("--libs", default="ailake-hnsw,hnswlib,faiss-hnsw,usearch,ailake-ivfpq,"
+    ap.add_argument("--libs", default="ailake-hnsw,hnswlib,faiss-hnsw,faiss-hnswsq,usearch,usearch-i8,ailake-ivfpq,"
                     "faiss-ivfpq,ailake-ivfpq4,faiss-ivfpq4fs,ailake-flat,faiss-flat")
     ap.add_argument("--flat-single", dest="flat_single", type=int, default=200,
                     help="queries timed one at a time for the exact-search comparison")
@@ -489,6 +501,8 @@ def main():
         "hnswlib": lambda: build_hnswlib(base, queries, metric, args),
         "faiss-hnsw": lambda: build_faiss_hnsw(base, queries, metric, args),
         "usearch": lambda: build_usearch(base, queries, metric, args),
+        "usearch-i8": lambda: build_usearch(base, queries, metric, args, dtype="i8"),
+        "faiss-hnswsq": lambda: build_faiss_hnsw(base, queries, metric, args, sq8=True),
         "ailake-ivfpq": lambda: build_ailake("ivf_pq", base, queries, metric, args),
         "faiss-ivfpq": lambda: build_faiss_ivfpq(base, queries, metric, args),
         "ailake-ivfpq4": lambda: build_ailake("ivf_pq", base, queries, metric, args, nbits=4),
@@ -514,7 +528,7 @@ def main():
         log("== exact search")
         results += flat_compare(base, queries, gt, metric, args, libs)
     flat = [r for r in results if r["index"] == "flat"]
-    hnsw = summarize([r for r in results if r["index"] == "hnsw"])
+    hnsw = summarize([r for r in results if r["index"].startswith("hnsw")])
     ivf = summarize([r for r in results if r["index"].startswith("ivf_pq")])
     title = (f"{args.dataset}: {base.shape[0]:,} x {base.shape[1]}, {metric}, {queries.shape[0]} "
              f"queries, k={args.k}, M={args.M}, ef_construction={args.efc}, build threads={args.threads}")

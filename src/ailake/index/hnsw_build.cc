@@ -89,6 +89,16 @@ class Builder {
     });
   }
 
+  // Construction searches walk the graph on these codes (the ones the index
+  // will carry), and their candidates are re-ranked exactly before the
+  // neighbours are chosen, as a search's beam is. Null: exact walks.
+  void UseCodes(const Sq8Codes* codes) {
+    codes_ = codes;
+    if (codes == nullptr) return;
+    sq8_params_ = codes->mean;
+    sq8_params_.insert(sq8_params_.end(), codes->scale.begin(), codes->scale.end());
+  }
+
   void Build(uint32_t threads) {
     if (n_ == 0) return;
     threads = vec::ResolveThreads(threads, n_);
@@ -146,8 +156,18 @@ class Builder {
         : dist(b.metric_, b.view_, b.NormsBytes()),
           query(b.view_.dim()),
           a(b.view_.dim()),
-          c(b.view_.dim()) {}
+          c(b.view_.dim()) {
+      if (b.codes_ != nullptr) {
+        sq8.emplace(b.metric_, b.view_.dim(), b.codes_->stride, b.codes_->codes.data(),
+                    reinterpret_cast<const uint8_t*>(b.sq8_params_.data()),
+                    b.codes_->terms.empty()
+                        ? nullptr
+                        : reinterpret_cast<const uint8_t*>(b.codes_->terms.data()),
+                    b.NormsBytes());
+      }
+    }
     HnswDistance dist;
+    std::optional<Sq8Distance> sq8;  // the walk's distance when building on codes
     std::vector<float> query, a, c;
     VisitedTable visited;
     std::vector<Candidate> cand, top, links, selected, peers;
@@ -172,7 +192,10 @@ class Builder {
 
   // Distance between two stored rows.
   float PairDistance(uint32_t x, uint32_t y, Worker* w) const;
-  void SearchLayer(uint32_t ep, float ep_d, uint32_t level, Worker* w);
+  // The ef_construction nearest rows to the query of `walk` found from ep on
+  // `level`, into w->top, ascending by walk distance.
+  template <class Walk>
+  void SearchLayer(uint32_t ep, float ep_d, uint32_t level, const Walk& walk, Worker* w);
   // Keeps up to `max` of `cands` (ascending by distance to the base row): a
   // candidate is dropped when it is closer to an already kept one than to the
   // base (the heuristic of the HNSW paper, Malkov & Yashunin, alg. 4).
@@ -181,6 +204,11 @@ class Builder {
   // Rows [batch_begin, x) of its batch are not in the graph yet but are
   // candidates too, as they would be to a row inserted after them.
   void PlanInsert(uint32_t x, uint32_t batch_begin, Plan* plan, Worker* w);
+  // PlanInsert walking on `walk` (the stored vectors, or the codes with the
+  // candidates of each level re-ranked exactly).
+  template <class Walk>
+  void PlanWith(uint32_t x, uint32_t batch_begin, Plan* plan, const Walk& walk, bool exact_walk,
+                Worker* w);
   // Writes the links of rows [begin, end) planned in plans[0 ..): their own
   // lists, then the back-links, each target's in row order.
   void ApplyBatch(uint32_t begin, uint32_t end, std::vector<Plan>& plans, uint32_t threads,
@@ -196,6 +224,8 @@ class Builder {
   std::vector<float> inv_norms_;
   uint32_t entry_ = kNoNode;
   uint32_t max_level_ = 0;
+  const Sq8Codes* codes_ = nullptr;
+  std::vector<float> sq8_params_;  // means then scales, as the blob holds them
 };
 
 float Builder::PairDistance(uint32_t x, uint32_t y, Worker* w) const {
@@ -224,7 +254,8 @@ float Builder::PairDistance(uint32_t x, uint32_t y, Worker* w) const {
   return 0.0f;
 }
 
-void Builder::SearchLayer(uint32_t ep, float ep_d, uint32_t level, Worker* w) {
+template <class Walk>
+void Builder::SearchLayer(uint32_t ep, float ep_d, uint32_t level, const Walk& walk, Worker* w) {
   w->visited.Reset(n_);
   w->cand.clear();
   w->top.clear();
@@ -241,12 +272,12 @@ void Builder::SearchLayer(uint32_t ep, float ep_d, uint32_t level, Worker* w) {
     size_t nf = 0;
     for (const uint32_t nb : w->copy) {
       if (!w->visited.Mark(nb)) continue;
-      w->dist.Prefetch(nb);
+      walk.Prefetch(nb);
       w->copy[nf++] = nb;
     }
     for (size_t i = 0; i < nf; ++i) {
       const uint32_t nb = w->copy[i];
-      const float d = w->dist(nb);
+      const float d = walk(nb);
       if (w->top.size() < efc_ || d < w->top.front().d) {
         w->cand.push_back({d, nb});
         std::push_heap(w->cand.begin(), w->cand.end(), CloserFirst{});
@@ -280,21 +311,32 @@ void Builder::SelectNeighbors(std::vector<Candidate>* cands, uint32_t max, Worke
 }
 
 void Builder::PlanInsert(uint32_t x, uint32_t batch_begin, Plan* plan, Worker* w) {
-  const uint32_t level = Level(x);
   view_.Decode(x, w->query.data());
   w->dist.SetQuery(w->query.data());
+  if (w->sq8) {
+    w->sq8->SetQuery(w->query.data());
+    PlanWith(x, batch_begin, plan, *w->sq8, false, w);
+  } else {
+    PlanWith(x, batch_begin, plan, w->dist, true, w);
+  }
+}
+
+template <class Walk>
+void Builder::PlanWith(uint32_t x, uint32_t batch_begin, Plan* plan, const Walk& walk,
+                       bool exact_walk, Worker* w) {
+  const uint32_t level = Level(x);
   w->peers.clear();
-  for (uint32_t y = batch_begin; y < x; ++y) w->peers.push_back({w->dist(y), y});
+  for (uint32_t y = batch_begin; y < x; ++y) w->peers.push_back({walk(y), y});
   const uint32_t top_level = max_level_;
   uint32_t cur = entry_;
-  float cur_d = w->dist(cur);
+  float cur_d = walk(cur);
   for (uint32_t l = top_level; l > level; --l) {
     bool changed = true;
     while (changed) {
       changed = false;
       ReadLinks(cur, l, &w->copy);
       for (uint32_t nb : w->copy) {
-        const float d = w->dist(nb);
+        const float d = walk(nb);
         if (d < cur_d) {
           cur_d = d;
           cur = nb;
@@ -306,7 +348,7 @@ void Builder::PlanInsert(uint32_t x, uint32_t batch_begin, Plan* plan, Worker* w
   const uint32_t levels = std::min(level, top_level) + 1;
   plan->levels.resize(levels);
   for (uint32_t l = levels; l-- > 0;) {
-    SearchLayer(cur, cur_d, l, w);
+    SearchLayer(cur, cur_d, l, walk, w);
     cur = w->top.front().id;
     cur_d = w->top.front().d;
     if (!w->peers.empty()) {
@@ -326,6 +368,14 @@ void Builder::PlanInsert(uint32_t x, uint32_t batch_begin, Plan* plan, Worker* w
         });
         if (w->top.size() > efc_) w->top.resize(efc_);
       }
+    }
+    if (!exact_walk) {
+      // The candidates by their exact distances: the neighbour heuristic and
+      // the back-links compare exact distances only.
+      for (Candidate& c : w->top) c.d = w->dist(c.id);
+      std::sort(w->top.begin(), w->top.end(), [](const Candidate& a, const Candidate& b) {
+        return a.d < b.d || (a.d == b.d && a.id < b.id);
+      });
     }
     SelectNeighbors(&w->top, m_, w);
     plan->levels[l].assign(w->top.begin(), w->top.end());
@@ -435,7 +485,7 @@ uint32_t Builder::RepairConnectivity() {
       // meets only those).
       view_.Decode(u, w.query.data());
       w.dist.SetQuery(w.query.data());
-      SearchLayer(entry_, w.dist(entry_), 0, &w);
+      SearchLayer(entry_, w.dist(entry_), 0, w.dist, &w);
       bool linked = false;
       for (const Candidate& c : w.top) {
         uint32_t* l = Links(c.id, 0);
@@ -550,13 +600,14 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePo
   {
     Builder b(policy, vectors);
     b.ComputeInverseNorms(options.num_threads);
-    b.Build(options.num_threads);
-    b.RepairConnectivity();
     std::optional<Sq8Codes> codes;
     // An int8 column is already 8-bit codes: its graph is walked on them.
     if (policy.hnsw.traversal == HnswTraversal::kSq8 && vectors.precision() != Precision::kInt8) {
       codes = EncodeSq8(vectors, policy.metric, options.num_threads);
+      b.UseCodes(&*codes);
     }
+    b.Build(options.num_threads);
+    b.RepairConnectivity();
     ARROW_ASSIGN_OR_RAISE(blob, b.Serialize(policy, codes ? &*codes : nullptr));
   }
   ARROW_ASSIGN_OR_RAISE(CommonHeader h, ReadCommonHeader(*blob));

@@ -17,4 +17,4 @@ write_basic_package_version_file("${PROJECT_BINARY_DIR}/ailakeConfigVersion.cmak
   COMPATIBILITY SameMinorVersion)
 install(FILES "${PROJECT_BINARY_DIR}/ailakeConfig.cmake"
   "${PROJECT_BINARY_DIR}/ailakeConfigVersion.cmake"
-  cmake/AilakeArrow.cmake DESTINATION ${_cfgdir})
+  cmake/AilakeArrow.cmake cmake/AilakeStemmer.cmake DESTINATION ${_cfgdir})

@@ -2,7 +2,7 @@
 # Installs everything ailake needs to build and test, idempotently:
 #   - Debian packages (compiler tools, protobuf, GoogleTest, Google Benchmark, clang tools,
 #     libcurl and OpenSSL for S3 conditional writes, xxHash for checksums, Avro C for
-#     the Iceberg view)
+#     the Iceberg view, ICU and libstemmer for full-text analysis)
 #   - a venv with pinned Python packages (.venv, or $AILAKE_VENV), whose pyarrow
 #     wheel provides Arrow C++ and Parquet C++ headers and libraries.
 #   - a Java runtime (17 or newer; Debian's 17 unless one is on PATH) and Iceberg's
@@ -16,7 +16,8 @@ venv="${AILAKE_VENV:-$root/.venv}"
 apt_pkgs=(build-essential cmake ninja-build pkg-config ccache
           protobuf-compiler libprotobuf-dev libgtest-dev libgmock-dev libbenchmark-dev
           clang-format clang-tidy python3-venv libcli11-dev nlohmann-json3-dev
-          libcurl4-openssl-dev libssl-dev libxxhash-dev libavro-dev curl ca-certificates)
+          libcurl4-openssl-dev libssl-dev libxxhash-dev libavro-dev libicu-dev libstemmer-dev
+          curl ca-certificates)
 java_major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1 || true)"
 [ "${java_major:-0}" -ge 17 ] || apt_pkgs+=(openjdk-17-jre-headless)  # Iceberg 1.12's classes
 missing=()

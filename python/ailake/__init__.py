@@ -57,6 +57,7 @@ from .results import (  # noqa: F401  (public: the types of typed results)
     Version,
 )
 from .table import Table, Tags, open_table
+from .text import TextHits, TextIndex, search_text_indexes
 from .writer import TableWriter, create_table
 
 __version__ = _ailake.__version__
@@ -71,6 +72,9 @@ __all__ = [
     "Table",
     "File",
     "Index",
+    "TextIndex",
+    "TextHits",
+    "search_text_indexes",
     "open_table",
     "open_iceberg",
     "import_iceberg",

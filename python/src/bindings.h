@@ -8,5 +8,6 @@ namespace ailake::py {
 void BindTables(nanobind::module_& m);
 void BindFiles(nanobind::module_& m);
 void BindIndexes(nanobind::module_& m);
+void BindText(nanobind::module_& m);
 
 }  // namespace ailake::py

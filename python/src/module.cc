@@ -14,4 +14,5 @@ NB_MODULE(_ailake, m) {
   ailake::py::BindTables(m);
   ailake::py::BindFiles(m);
   ailake::py::BindIndexes(m);
+  ailake::py::BindText(m);
 }

@@ -1,0 +1,393 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "ailake/index/text_index.h"
+#include "ailake/index/text_search.h"
+
+namespace ailake::index {
+namespace {
+
+std::shared_ptr<const text::Analyzer> English() {
+  text::AnalyzerConfig cfg;
+  cfg.stemmer_language = "english";
+  return text::Analyzer::Make(cfg).ValueOrDie();
+}
+
+std::shared_ptr<const text::Analyzer> Plain() {
+  return text::Analyzer::Make(text::AnalyzerConfig{}).ValueOrDie();
+}
+
+// Random documents over a small vocabulary: many terms, some in most rows
+// (several posting blocks), lengths from 0 to ~60.
+std::vector<std::string> RandomDocs(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::string> vocab;
+  for (int i = 0; i < 300; ++i) vocab.push_back("w" + std::to_string(i * 7919 % 1000));
+  std::vector<std::string> docs;
+  for (size_t d = 0; d < n; ++d) {
+    const int len = static_cast<int>(rng() % 60);
+    std::string s;
+    for (int i = 0; i < len; ++i) {
+      // Zipf-ish: low indexes far more often.
+      const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+      const auto w = static_cast<size_t>(std::pow(u, 3.0) * vocab.size());
+      s += vocab[w] + (i % 5 == 4 ? ". " : " ");
+    }
+    docs.push_back(s);
+  }
+  return docs;
+}
+
+std::shared_ptr<const TextIndex> Build(const std::shared_ptr<const text::Analyzer>& a,
+                                       const std::vector<std::string>& docs,
+                                       bool positions = true) {
+  TextIndexBuilder b(a, positions);
+  for (const auto& d : docs) {
+    std::string_view v = d;
+    EXPECT_TRUE(b.AddRow(std::span<const std::string_view>(&v, d.empty() ? 0 : 1)).ok());
+  }
+  auto blob = b.Finish().ValueOrDie();
+  return TextIndex::Load(blob).ValueOrDie();
+}
+
+// The brute-force oracle: every row's analyzed tokens.
+std::vector<std::vector<text::Token>> Tokens(const text::Analyzer& a,
+                                             const std::vector<std::string>& docs) {
+  std::vector<std::vector<text::Token>> out;
+  for (const auto& d : docs) out.push_back(a.Analyze(d).ValueOrDie());
+  return out;
+}
+
+TEST(FieldNorm, ExactBelowFortyThenFourSignificantBits) {
+  for (uint32_t v = 0; v < 40; ++v) EXPECT_EQ(FieldNormValue(FieldNormCode(v)), v);
+  EXPECT_EQ(FieldNormValue(FieldNormCode(40)), 40u);
+  EXPECT_EQ(FieldNormValue(FieldNormCode(41)), 40u);
+  EXPECT_EQ(FieldNormValue(FieldNormCode(42)), 42u);
+  uint32_t prev = 0;
+  for (uint32_t v = 0; v < 5000000; v = v < 1000 ? v + 1 : v * 11 / 10) {
+    const uint32_t back = FieldNormValue(FieldNormCode(v));
+    EXPECT_LE(back, v);
+    EXPECT_GE(back, v - v / 8);  // within one mantissa step
+    EXPECT_GE(back, prev);
+    prev = back;
+  }
+  EXPECT_EQ(FieldNormCode(UINT32_MAX), 255);
+}
+
+TEST(TextIndex, PostingsEqualTheTokens) {
+  auto a = English();
+  auto docs = RandomDocs(700, 1);
+  docs[5] = "";
+  docs[6] = "Running runners run, quickly! The quick brown fox.";
+  auto idx = Build(a, docs);
+  auto toks = Tokens(*a, docs);
+  std::map<std::string, std::map<uint32_t, std::vector<uint32_t>>> want;
+  uint64_t total = 0;
+  for (uint32_t r = 0; r < toks.size(); ++r) {
+    total += toks[r].size();
+    for (const auto& t : toks[r]) want[t.text][r].push_back(t.position);
+    EXPECT_EQ(FieldNormValue(idx->norm_code(r)), FieldNormValue(FieldNormCode(toks[r].size())));
+  }
+  EXPECT_EQ(idx->num_rows(), docs.size());
+  EXPECT_EQ(idx->num_terms(), want.size());
+  EXPECT_EQ(idx->total_tokens(), total);
+  ASSERT_TRUE(idx->Validate().ok());
+  bool multi_block = false;
+  for (const auto& [term, rows] : want) {
+    auto info = idx->Find(term).ValueOrDie();
+    ASSERT_TRUE(info.has_value()) << term;
+    EXPECT_EQ(info->df, rows.size());
+    multi_block |= rows.size() > kTextPostingBlockDocs;
+    DecodedPostings p;
+    ASSERT_TRUE(idx->Decode(*info, true, &p).ok());
+    size_t i = 0;
+    for (const auto& [row, pos] : rows) {
+      ASSERT_EQ(p.rows[i], row);
+      ASSERT_EQ(p.tfs[i], pos.size());
+      ASSERT_EQ(std::vector<uint32_t>(p.positions.begin() + p.pos_begin[i],
+                                      p.positions.begin() + p.pos_begin[i + 1]),
+                pos);
+      ++i;
+    }
+    // A term just before and after is absent unless it exists.
+    for (std::string other : {term + "0", term.substr(0, term.size() - 1)}) {
+      EXPECT_EQ(idx->Find(other).ValueOrDie().has_value(), want.contains(other)) << other;
+    }
+  }
+  EXPECT_TRUE(multi_block);
+  EXPECT_FALSE(idx->Find("").ValueOrDie().has_value());
+  EXPECT_FALSE(idx->Find("zzzz").ValueOrDie().has_value());
+  EXPECT_TRUE(idx->Find("run").ValueOrDie().has_value());  // stemmed
+  // Prefixes: every term starting with it, in order.
+  for (std::string prefix : {"w", "w1", "w12", "qu", "x", ""}) {
+    bool truncated = true;
+    auto got = idx->TermsWithPrefix(prefix, 100000, &truncated).ValueOrDie();
+    std::vector<std::string> expect;
+    for (const auto& [t, r] : want) {
+      if (t.starts_with(prefix)) expect.push_back(t);
+    }
+    ASSERT_EQ(got.size(), expect.size()) << prefix;
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].first, expect[i]);
+    EXPECT_FALSE(truncated);
+    if (expect.size() > 3) {
+      auto few = idx->TermsWithPrefix(prefix, 3, &truncated).ValueOrDie();
+      EXPECT_EQ(few.size(), 3u);
+      EXPECT_TRUE(truncated);
+    }
+  }
+}
+
+TEST(TextIndex, EmptyIndexAndNoPositions) {
+  auto idx = Build(Plain(), {"", "", ""});
+  EXPECT_EQ(idx->num_terms(), 0u);
+  EXPECT_EQ(idx->num_rows(), 3u);
+  EXPECT_FALSE(idx->Find("a").ValueOrDie().has_value());
+  auto np = Build(Plain(), {"a b", "b c"}, false);
+  EXPECT_FALSE(np->has_positions());
+  auto q = ParseTextQuery("\"a b\"", np->analyzer()).ValueOrDie();
+  auto st = TextFileQuery::Prepare(*np, q, nullptr);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("without positions"), std::string::npos);
+}
+
+TEST(TextIndex, EveryFlippedByteAndEveryCutIsRefused) {
+  auto a = English();
+  TextIndexBuilder b(a);
+  for (const char* d : {"alpha beta", "beta gamma delta", "", "alpha alpha"}) {
+    std::string_view v = d;
+    ASSERT_TRUE(b.AddRow({&v, 1}).ok());
+  }
+  auto blob = b.Finish().ValueOrDie();
+  ASSERT_TRUE(TextIndex::Load(blob).ok());
+  for (int64_t i = 0; i < blob->size(); ++i) {
+    auto copy = arrow::AllocateBuffer(blob->size()).ValueOrDie();
+    std::memcpy(copy->mutable_data(), blob->data(), blob->size());
+    copy->mutable_data()[i] ^= 0x10;
+    auto r = TextIndex::Load(std::shared_ptr<arrow::Buffer>(std::move(copy)));
+    EXPECT_FALSE(r.ok()) << "flip at " << i;
+  }
+  for (int64_t n : {int64_t{0}, int64_t{50}, int64_t{128}, blob->size() - 64}) {
+    EXPECT_FALSE(TextIndex::Load(arrow::SliceBuffer(blob, 0, n)).ok()) << n;
+  }
+}
+
+// BM25 computed from the tokens, independently of the index: the oracle for
+// term, boolean, phrase and prefix queries.
+struct Oracle {
+  std::vector<std::vector<text::Token>> toks;
+  std::vector<bool> live;
+
+  static float Norm(size_t len) { return static_cast<float>(FieldNormValue(FieldNormCode(len))); }
+
+  std::vector<std::pair<float, uint32_t>> Run(const TextQuery& q, const std::vector<bool>& allow,
+                                              size_t k) const {
+    uint64_t n = 0, tokens = 0;
+    // Documented: the exact total, less the deleted rows' stored lengths.
+    for (size_t r = 0; r < toks.size(); ++r) {
+      tokens += toks[r].size();
+      if (!live[r]) {
+        tokens -= static_cast<uint64_t>(Norm(toks[r].size()));
+        continue;
+      }
+      ++n;
+    }
+    const double avg = static_cast<double>(tokens) / static_cast<double>(n);
+    auto df = [&](const std::string& t) {
+      uint64_t c = 0;
+      for (size_t r = 0; r < toks.size(); ++r) {
+        if (!live[r]) continue;
+        c +=
+            std::any_of(toks[r].begin(), toks[r].end(), [&](const auto& x) { return x.text == t; });
+      }
+      return c;
+    };
+    auto idf = [&](const std::string& t) {
+      const double d = static_cast<double>(df(t));
+      return std::log(1.0 + (static_cast<double>(n) - d + 0.5) / (d + 0.5));
+    };
+    auto bm = [&](double w, double tf, size_t r) {
+      return w * 2.2 * tf / (tf + 1.2 * (0.25 + 0.75 * Norm(toks[r].size()) / avg));
+    };
+    std::vector<std::pair<float, uint32_t>> out;
+    for (uint32_t r = 0; r < toks.size(); ++r) {
+      if (!live[r] || !allow[r]) continue;
+      double s = 0;
+      bool excluded = false, any_should = false, musts_ok = true, has_must = false;
+      for (const auto& c : q.clauses) {
+        double cs = 0;
+        bool match = false;
+        if (c.kind == TextClauseKind::kTerm) {
+          double tf = 0;
+          for (const auto& t : toks[r]) tf += t.text == c.terms[0] ? 1 : 0;
+          match = tf > 0;
+          if (match) cs = bm(idf(c.terms[0]), tf, r);
+        } else if (c.kind == TextClauseKind::kPrefix) {
+          std::map<std::string, double> tfs;
+          for (const auto& t : toks[r]) {
+            if (t.text.starts_with(c.terms[0])) tfs[t.text] += 1;
+          }
+          for (const auto& [t, tf] : tfs) cs = std::max(cs, bm(idf(t), tf, r));
+          match = !tfs.empty();
+        } else {
+          double tf = 0, w = 0;
+          for (const auto& t : c.terms) w += idf(t);
+          for (const auto& t0 : toks[r]) {
+            if (t0.text != c.terms[0]) continue;
+            bool ok = true;
+            for (size_t j = 1; j < c.terms.size() && ok; ++j) {
+              ok = std::any_of(toks[r].begin(), toks[r].end(), [&](const auto& x) {
+                return x.text == c.terms[j] && x.position == t0.position + c.offsets[j];
+              });
+            }
+            tf += ok ? 1 : 0;
+          }
+          match = tf > 0;
+          if (match) cs = bm(w, tf, r);
+        }
+        if (c.occur == TextOccur::kMustNot) {
+          excluded |= match;
+        } else if (c.occur == TextOccur::kMust) {
+          has_must = true;
+          musts_ok &= match;
+          s += cs;
+        } else {
+          any_should |= match;
+          s += cs;
+        }
+      }
+      if (excluded || !musts_ok || (!has_must && !any_should)) continue;
+      out.emplace_back(static_cast<float>(s), r);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second < y.second;
+    });
+    if (out.size() > k) out.resize(k);
+    return out;
+  }
+};
+
+void ExpectSameHits(const std::vector<TextHit>& got,
+                    const std::vector<std::pair<float, uint32_t>>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_NEAR(got[i].score, want[i].first, 1e-4f * std::max(1.0f, want[i].first)) << what;
+    // Rows may swap only where scores tie to float precision.
+    if (got[i].row != want[i].second) {
+      EXPECT_NEAR(got[i].score, want[i].first, 1e-5f) << what << " at " << i;
+    }
+  }
+}
+
+TEST(TextSearch, Bm25EqualsTheBruteForceOracleAcrossFiles) {
+  auto a = English();
+  auto docs = RandomDocs(900, 7);
+  docs[3] = "the quick brown fox jumps over the lazy dog";
+  docs[400] = "a quick brown dog and a brown quick fox";
+  Oracle oracle{Tokens(*a, docs), std::vector<bool>(docs.size(), true)};
+  // Deletes: every 13th row.
+  for (size_t r = 0; r < docs.size(); r += 13) oracle.live[r] = false;
+  // Two files: rows [0, 500) and [500, 900).
+  const size_t split = 500;
+  std::vector<std::string> d1(docs.begin(), docs.begin() + split),
+      d2(docs.begin() + split, docs.end());
+  auto i1 = Build(a, d1), i2 = Build(a, d2);
+  RowBitmap live1(static_cast<uint32_t>(d1.size())), live2(static_cast<uint32_t>(d2.size()));
+  RowBitmap allow1(static_cast<uint32_t>(d1.size())), allow2(static_cast<uint32_t>(d2.size()));
+  std::vector<bool> allow(docs.size());
+  for (uint32_t r = 0; r < docs.size(); ++r) {
+    allow[r] = r % 3 != 1;
+    auto& l = r < split ? live1 : live2;
+    auto& al = r < split ? allow1 : allow2;
+    const auto local = static_cast<uint32_t>(r < split ? r : r - split);
+    if (oracle.live[r]) l.Set(local);
+    if (oracle.live[r] && allow[r]) al.Set(local);
+  }
+  const std::vector<bool> all(docs.size(), true);
+  const char* queries[] = {"w0",
+                           "w0 w7 w14",
+                           "+w0 +w7",
+                           "w0 -w7",
+                           "\"quick brown\"",
+                           "\"brown fox\"",
+                           "w1*",
+                           "+w0 w8* -\"w7 w14\"",
+                           "quick fox dog",
+                           "+\"w0 w0\" w21",
+                           "w999999",
+                           "\"w0 w7 w14\"",
+                           "runs running",
+                           "+w0 +w781 w7",
+                           "w0 +w781 -w7 +w14"};
+  for (const char* qs : queries) {
+    auto q = ParseTextQuery(qs, *a).ValueOrDie();
+    for (bool filtered : {false, true}) {
+      const RowFilter l1 = live1.filter(), l2 = live2.filter();
+      const RowFilter a1 = allow1.filter(), a2 = allow2.filter();
+      auto f1 = TextFileQuery::Prepare(*i1, q, &l1).ValueOrDie();
+      auto f2 = TextFileQuery::Prepare(*i2, q, &l2).ValueOrDie();
+      TextStats stats;
+      f1.AddStats(&stats);
+      f2.AddStats(&stats);
+      const size_t k = 10;
+      auto h1 = f1.Search(stats, k, filtered ? &a1 : nullptr).ValueOrDie();
+      auto h2 = f2.Search(stats, k, filtered ? &a2 : nullptr).ValueOrDie();
+      std::vector<TextHit> merged = h1;
+      for (auto h : h2) merged.push_back({static_cast<uint32_t>(h.row + split), h.score});
+      std::sort(merged.begin(), merged.end(), [](const auto& x, const auto& y) {
+        return x.score != y.score ? x.score > y.score : x.row < y.row;
+      });
+      if (merged.size() > k) merged.resize(k);
+      ExpectSameHits(merged, oracle.Run(q, filtered ? allow : all, k),
+                     std::string(qs) + (filtered ? " filtered" : ""));
+    }
+  }
+}
+
+TEST(TextSearch, ParseBuildsClausesAndNamesErrors) {
+  auto a = English();
+  auto q = ParseTextQuery("+Running -\"lazy dogs\" conn* don't", *a).ValueOrDie();
+  ASSERT_EQ(q.clauses.size(), 4u);
+  EXPECT_EQ(q.clauses[0].occur, TextOccur::kMust);
+  EXPECT_EQ(q.clauses[0].terms, std::vector<std::string>{"run"});
+  EXPECT_EQ(q.clauses[1].occur, TextOccur::kMustNot);
+  EXPECT_EQ(q.clauses[1].kind, TextClauseKind::kPhrase);
+  EXPECT_EQ(q.clauses[1].terms, (std::vector<std::string>{"lazi", "dog"}));
+  EXPECT_EQ(q.clauses[2].kind, TextClauseKind::kPrefix);
+  EXPECT_EQ(q.clauses[2].terms, std::vector<std::string>{"conn"});
+  EXPECT_EQ(q.clauses[3].kind, TextClauseKind::kPhrase);  // don't -> don, t
+  EXPECT_EQ(q.clauses[3].offsets, (std::vector<uint32_t>{0, 1}));
+
+  auto err = [&](std::string_view s) { return ParseTextQuery(s, *a).status().message(); };
+  EXPECT_NE(err("\"open quote").find("offset 0"), std::string::npos);
+  EXPECT_NE(err("-only -excluded").find("only excluded"), std::string::npos);
+  EXPECT_NE(err("   ").find("empty"), std::string::npos);
+  EXPECT_NE(err("a + b").find("offset 2"), std::string::npos);
+  EXPECT_NE(err("foo-bar*").find("prefix"), std::string::npos);
+  EXPECT_NE(err(std::string(kMaxTextQueryBytes + 1, 'a')).find("limit"), std::string::npos);
+  std::string many;
+  for (size_t i = 0; i <= kMaxTextClauses; ++i) many += "w" + std::to_string(i) + " ";
+  EXPECT_NE(err(many).find("clauses"), std::string::npos);
+  // Punctuation only: a query with no clause, which matches nothing.
+  EXPECT_TRUE(ParseTextQuery("!!! ...", *a).ValueOrDie().clauses.empty());
+}
+
+TEST(TextSearch, PrefixWithTooManyExpansionsIsRefused) {
+  std::vector<std::string> docs;
+  std::string big;
+  for (size_t i = 0; i <= kMaxPrefixExpansions; ++i) big += "p" + std::to_string(i) + " ";
+  docs.push_back(big);
+  auto idx = Build(Plain(), docs);
+  auto q = ParseTextQuery("p*", idx->analyzer()).ValueOrDie();
+  auto st = TextFileQuery::Prepare(*idx, q, nullptr);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("make it longer"), std::string::npos);
+  q = ParseTextQuery("p10*", idx->analyzer()).ValueOrDie();
+  EXPECT_TRUE(TextFileQuery::Prepare(*idx, q, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace ailake::index

@@ -1,0 +1,463 @@
+#include "ailake/index/text_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+namespace ailake::index {
+namespace {
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Turns analyzed tokens into a clause: none = no clause, one = a term, more = a
+// phrase with the tokens' relative positions.
+bool ClauseFromTokens(const std::vector<text::Token>& tokens, TextClause* c) {
+  if (tokens.empty()) return false;
+  if (tokens.size() == 1 && c->kind != TextClauseKind::kPhrase) {
+    c->terms = {tokens[0].text};
+    return true;
+  }
+  if (tokens.size() == 1) {
+    c->kind = TextClauseKind::kTerm;
+    c->terms = {tokens[0].text};
+    return true;
+  }
+  c->kind = TextClauseKind::kPhrase;
+  for (const auto& t : tokens) {
+    c->terms.push_back(t.text);
+    c->offsets.push_back(t.position - tokens[0].position);
+  }
+  return true;
+}
+
+}  // namespace
+
+arrow::Result<TextQuery> ParseTextQuery(std::string_view q, const text::Analyzer& analyzer) {
+  if (q.size() > kMaxTextQueryBytes) {
+    return arrow::Status::Invalid("text query of ", q.size(), " bytes is over the limit of ",
+                                  kMaxTextQueryBytes);
+  }
+  TextQuery out;
+  bool any_clause_text = false;
+  size_t i = 0;
+  while (i < q.size()) {
+    while (i < q.size() && IsSpace(q[i])) ++i;
+    if (i == q.size()) break;
+    const size_t start = i;
+    TextClause c;
+    if (q[i] == '+' || q[i] == '-') {
+      c.occur = q[i] == '+' ? TextOccur::kMust : TextOccur::kMustNot;
+      ++i;
+    }
+    std::string_view body;
+    if (i < q.size() && q[i] == '"') {
+      const size_t close = q.find('"', i + 1);
+      if (close == std::string_view::npos) {
+        return arrow::Status::Invalid("text query: the quote at offset ", i, " is not closed");
+      }
+      body = q.substr(i + 1, close - i - 1);
+      i = close + 1;
+      c.kind = TextClauseKind::kPhrase;
+    } else {
+      const size_t b = i;
+      while (i < q.size() && !IsSpace(q[i])) ++i;
+      body = q.substr(b, i - b);
+      if (body.size() > 1 && body.back() == '*') {
+        c.kind = TextClauseKind::kPrefix;
+        body.remove_suffix(1);
+      }
+    }
+    if (body.empty()) {
+      if (c.kind == TextClauseKind::kPhrase) continue;  // "" matches no clause
+      return arrow::Status::Invalid("text query: an operator with no word at offset ", start);
+    }
+    any_clause_text = true;
+    ARROW_ASSIGN_OR_RAISE(auto tokens, analyzer.Analyze(body));
+    if (c.kind == TextClauseKind::kPrefix) {
+      if (tokens.empty()) continue;
+      if (tokens.size() > 1) {
+        return arrow::Status::Invalid("text query: the prefix '", body, "' at offset ", start,
+                                      " analyzes to ", tokens.size(),
+                                      " terms; a prefix must be one word");
+      }
+      c.terms = {tokens[0].text};
+    } else if (!ClauseFromTokens(tokens, &c)) {
+      continue;  // only words the analyzer drops
+    }
+    // A clause repeated word for word counts once (as Tantivy's parser does).
+    const bool repeated = std::any_of(out.clauses.begin(), out.clauses.end(), [&](const auto& o) {
+      return o.occur == c.occur && o.kind == c.kind && o.terms == c.terms && o.offsets == c.offsets;
+    });
+    if (repeated) continue;
+    if (out.clauses.size() == kMaxTextClauses) {
+      return arrow::Status::Invalid("text query: more than ", kMaxTextClauses, " clauses");
+    }
+    out.clauses.push_back(std::move(c));
+  }
+  if (!any_clause_text) return arrow::Status::Invalid("text query is empty");
+  const bool only_excluding =
+      !out.clauses.empty() &&
+      std::all_of(out.clauses.begin(), out.clauses.end(),
+                  [](const auto& c) { return c.occur == TextOccur::kMustNot; });
+  if (only_excluding) {
+    return arrow::Status::Invalid(
+        "text query has only excluded (-) clauses; add a word or phrase to match");
+  }
+  return out;
+}
+
+arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, const TextQuery& query,
+                                                    const RowFilter* live) {
+  if (live != nullptr && live->num_rows != index.num_rows()) {
+    return arrow::Status::Invalid("text search: live rows cover ", live->num_rows,
+                                  " rows, the index ", index.num_rows());
+  }
+  TextFileQuery fq;
+  fq.index_ = &index;
+  fq.live_rows_ = index.num_rows();
+  fq.live_tokens_ = index.total_tokens();
+  if (live != nullptr) {
+    uint64_t dead_tokens = 0;
+    uint32_t dead = 0;
+    for (uint32_t r = 0; r < index.num_rows(); ++r) {
+      if (!live->Contains(r)) {
+        ++dead;
+        dead_tokens += FieldNormValue(index.norm_code(r));
+      }
+    }
+    fq.live_rows_ -= dead;
+    fq.live_tokens_ -= std::min(dead_tokens, fq.live_tokens_);
+  }
+  if (live != nullptr) {
+    fq.live_ = RowBitmap(index.num_rows(), /*all=*/true);
+    fq.live_.And(*live);
+    fq.has_live_ = true;
+  }
+  // Every term's rows and frequencies, deleted rows kept (so a row's place
+  // in its posting block stays known for RowPositions); deleted rows are
+  // skipped when scoring and not counted in the live document frequency.
+  // Conjunctive queries: the rarest must term (the driver) bounds the result.
+  // A term used only as a term clause, 16 times as frequent or more, is then
+  // not decoded whole: Search unpacks just the blocks holding driver rows.
+  std::unordered_map<std::string, std::optional<TextTermInfo>> infos;
+  std::unordered_map<std::string, bool> only_term;  // used by term clauses alone
+  std::optional<uint64_t> driver_df;
+  std::string driver_text;
+  for (const auto& c : query.clauses) {
+    if (c.kind == TextClauseKind::kPrefix) continue;
+    for (const auto& text : c.terms) {
+      if (!infos.contains(text)) {
+        ARROW_ASSIGN_OR_RAISE(infos[text], index.Find(text));
+      }
+      auto [it, fresh] = only_term.emplace(text, c.kind == TextClauseKind::kTerm);
+      if (!fresh) it->second = it->second && c.kind == TextClauseKind::kTerm;
+    }
+    if (c.occur == TextOccur::kMust && c.kind == TextClauseKind::kTerm) {
+      const auto& info = infos[c.terms[0]];
+      const uint64_t df = info.has_value() ? info->df : 0;
+      if (!driver_df.has_value() || df < *driver_df) {
+        driver_df = df;
+        driver_text = c.terms[0];
+      }
+    }
+  }
+  std::unordered_map<std::string, uint32_t> by_text;
+  auto add_term = [&](const std::string& text,
+                      const TextTermInfo* info) -> arrow::Result<uint32_t> {
+    auto it = by_text.find(text);
+    if (it != by_text.end()) return it->second;
+    Term t{text, info != nullptr ? *info : TextTermInfo{}, {}, 0};
+    const auto ot = only_term.find(text);
+    t.lazy = info != nullptr && live == nullptr && driver_df.has_value() && text != driver_text &&
+             ot != only_term.end() && ot->second && info->df > 16 * *driver_df;
+    if (t.lazy) {
+      ARROW_RETURN_NOT_OK(index.ReadBlocks(*info, &t.blocks));
+    } else if (info != nullptr) {
+      ARROW_RETURN_NOT_OK(index.Decode(*info, false, &t.postings));
+    }
+    t.live_df = t.lazy ? info->df : t.postings.rows.size();
+    if (live != nullptr) {
+      t.live_df = 0;
+      for (uint32_t r : t.postings.rows) t.live_df += live->Contains(r) ? 1 : 0;
+    }
+    const auto id = static_cast<uint32_t>(fq.terms_.size());
+    fq.terms_.push_back(std::move(t));
+    by_text.emplace(text, id);
+    return id;
+  };
+  for (const auto& c : query.clauses) {
+    Clause fc{c.occur, c.kind, {}, c.offsets};
+    if (c.terms.empty() ||
+        (c.kind == TextClauseKind::kPhrase && c.offsets.size() != c.terms.size())) {
+      return arrow::Status::Invalid("text search: a clause without terms or offsets");
+    }
+    if (c.kind == TextClauseKind::kPhrase && !index.has_positions()) {
+      return arrow::Status::Invalid(
+          "text search: phrase query on a text index built without positions");
+    }
+    if (c.kind == TextClauseKind::kPrefix) {
+      bool truncated = false;
+      ARROW_ASSIGN_OR_RAISE(auto expanded,
+                            index.TermsWithPrefix(c.terms[0], kMaxPrefixExpansions, &truncated));
+      if (truncated) {
+        return arrow::Status::Invalid("text search: the prefix '", c.terms[0],
+                                      "' matches more than ", kMaxPrefixExpansions,
+                                      " terms; make it longer");
+      }
+      for (const auto& [text, info] : expanded) {
+        ARROW_ASSIGN_OR_RAISE(uint32_t id, add_term(text, &info));
+        fc.terms.push_back(id);
+      }
+    } else {
+      for (const auto& text : c.terms) {
+        const auto& info = infos[text];
+        ARROW_ASSIGN_OR_RAISE(uint32_t id, add_term(text, info.has_value() ? &*info : nullptr));
+        fc.terms.push_back(id);
+      }
+    }
+    fq.clauses_.push_back(std::move(fc));
+  }
+  if (driver_df.has_value()) fq.driver_ = static_cast<int64_t>(by_text.at(driver_text));
+  return fq;
+}
+
+void TextFileQuery::AddStats(TextStats* stats) const {
+  stats->num_rows += live_rows_;
+  stats->total_tokens += live_tokens_;
+  for (const auto& t : terms_) stats->df[t.text] += t.live_df;
+}
+
+arrow::Result<std::vector<TextHit>> TextFileQuery::Search(const TextStats& stats, size_t k,
+                                                          const RowFilter* allow,
+                                                          const Bm25Params& params) const {
+  std::vector<TextHit> hits;
+  const uint32_t n = index_->num_rows();
+  if (k == 0 || n == 0 || stats.num_rows == 0 || clauses_.empty()) return hits;
+  if (allow != nullptr && allow->num_rows != n) {
+    return arrow::Status::Invalid("text search: allowed rows cover ", allow->num_rows,
+                                  " rows, the index ", n);
+  }
+  const float k1 = params.k1, b = params.b;
+  const float avg = static_cast<float>(stats.total_tokens) / static_cast<float>(stats.num_rows);
+  float norm[256];
+  for (int c = 0; c < 256; ++c) {
+    const auto len = static_cast<float>(FieldNormValue(static_cast<uint8_t>(c)));
+    norm[c] = k1 * (1.0f - b + (avg > 0 ? b * len / avg : 0.0f));
+  }
+  auto idf = [&](const std::string& term) {
+    auto it = stats.df.find(term);
+    const uint64_t df = it == stats.df.end() ? 0 : std::min(it->second, stats.num_rows);
+    const float x =
+        (static_cast<float>(stats.num_rows - df) + 0.5f) / (static_cast<float>(df) + 0.5f);
+    return std::log(1.0f + x);
+  };
+  const std::span<const uint8_t> norms = index_->norm_codes();
+  // The rows that may score: live and allowed.
+  RowBitmap both;
+  if (has_live_ && allow != nullptr) {
+    both = live_;
+    both.And(*allow);
+  }
+  const RowFilter live_filter = live_.filter(), both_filter = both.filter();
+  if (has_live_) allow = allow != nullptr ? &both_filter : &live_filter;
+
+  // Dense accumulators for this file (reused per thread).
+  thread_local std::vector<float> score;
+  thread_local std::vector<uint16_t> must_hits;
+  thread_local std::vector<uint8_t> state;  // bit 0 touched, 1 excluded, 2 should matched
+  thread_local std::vector<uint32_t> touched;
+  thread_local std::vector<float> clause_score;
+  thread_local std::vector<uint32_t> clause_rows;
+  thread_local std::vector<std::vector<uint32_t>> pos;
+  if (score.size() < n) {
+    score.assign(n, 0.0f);
+    must_hits.assign(n, 0);
+    state.assign(n, 0);
+  }
+  touched.clear();
+  auto touch = [&](uint32_t r) {
+    if (state[r] == 0) {
+      touched.push_back(r);
+      state[r] = 1;
+    }
+  };
+  uint32_t num_must = 0;
+  for (const auto& c : clauses_) num_must += c.occur == TextOccur::kMust ? 1 : 0;
+  if (num_must > UINT16_MAX) return arrow::Status::Invalid("text search: too many must clauses");
+
+  // Conjunctive queries: the rows of the rarest must term bound the result, so
+  // a much longer term list looks those rows up instead of being walked whole.
+  const Term* driver = driver_ >= 0 ? &terms_[static_cast<size_t>(driver_)] : nullptr;
+  thread_local std::vector<uint32_t> block_rows(kTextPostingBlockDocs),
+      block_tfs(kTextPostingBlockDocs);
+
+  for (const auto& c : clauses_) {
+    // Rows this clause matches, with its score for each.
+    clause_rows.clear();
+    clause_score.clear();
+    if (c.kind == TextClauseKind::kTerm) {
+      // Scored straight into the accumulators (the common case).
+      const Term& t = terms_[c.terms[0]];
+      const float w = idf(t.text) * (k1 + 1.0f);
+      const uint32_t* rows = t.postings.rows.data();
+      const uint32_t* tfs = t.postings.tfs.data();
+      const size_t m = t.postings.rows.size();
+      const uint8_t bit = c.occur == TextOccur::kMustNot  ? 2
+                          : c.occur == TextOccur::kShould ? 4
+                                                          : 0;
+      const uint16_t must = c.occur == TextOccur::kMust ? 1 : 0;
+      const bool scores = c.occur != TextOccur::kMustNot;
+      auto apply = [&](uint32_t r, uint32_t tf_count) {
+        if (allow != nullptr && !allow->Contains(r)) return;
+        if (state[r] == 0) touched.push_back(r);
+        state[r] |= static_cast<uint8_t>(1 | bit);
+        must_hits[r] = static_cast<uint16_t>(must_hits[r] + must);
+        if (scores) {
+          const auto tf = static_cast<float>(tf_count);
+          score[r] += w * (tf / (tf + norm[norms[r]]));
+        }
+      };
+      const auto& drows = driver != nullptr ? driver->postings.rows : t.postings.rows;
+      if (t.lazy) {
+        // Unpack only the blocks that hold driver rows.
+        size_t bi = 0, decoded = SIZE_MAX;
+        for (const uint32_t r : drows) {
+          while (bi < t.blocks.size() && t.blocks[bi].last_row < r) ++bi;
+          if (bi == t.blocks.size()) break;
+          const PostingBlock& blk = t.blocks[bi];
+          if (decoded != bi) {
+            ARROW_RETURN_NOT_OK(index_->DecodeBlock(blk, block_rows.data(), block_tfs.data()));
+            decoded = bi;
+          }
+          const uint32_t* b0 = block_rows.data();
+          const uint32_t* hit = std::lower_bound(b0, b0 + blk.n, r);
+          if (hit != b0 + blk.n && *hit == r) apply(r, block_tfs[hit - b0]);
+        }
+      } else if (driver != nullptr && driver != &t && drows.size() * 16 < m) {
+        // Look the driver's rows up, each search starting where the last ended.
+        const uint32_t* at = rows;
+        const uint32_t* end = rows + m;
+        for (const uint32_t r : drows) {
+          at = std::lower_bound(at, end, r);
+          if (at == end) break;
+          if (*at == r) apply(r, tfs[at - rows]);
+        }
+      } else {
+        for (size_t i = 0; i < m; ++i) apply(rows[i], tfs[i]);
+      }
+      continue;
+    } else if (c.kind == TextClauseKind::kPrefix) {
+      // Best expansion per row: scores land in a scratch map keyed by row.
+      std::vector<std::pair<uint32_t, float>> best;
+      for (uint32_t id : c.terms) {
+        const Term& t = terms_[id];
+        const float w = idf(t.text) * (k1 + 1.0f);
+        for (size_t i = 0; i < t.postings.rows.size(); ++i) {
+          const uint32_t r = t.postings.rows[i];
+          const auto tf = static_cast<float>(t.postings.tfs[i]);
+          best.emplace_back(r, w * (tf / (tf + norm[norms[r]])));
+        }
+      }
+      std::sort(best.begin(), best.end(), [](const auto& x, const auto& y) {
+        return x.first != y.first ? x.first < y.first : x.second > y.second;
+      });
+      for (size_t i = 0; i < best.size(); ++i) {
+        if (i > 0 && best[i].first == best[i - 1].first) continue;
+        clause_rows.push_back(best[i].first);
+        clause_score.push_back(best[i].second);
+      }
+    } else {
+      // Phrase: walk the rarest term's rows, find each row in the others,
+      // count the start positions where every term sits at its offset.
+      size_t rare = 0;
+      float w = 0;
+      for (size_t j = 0; j < c.terms.size(); ++j) {
+        const Term& t = terms_[c.terms[j]];
+        w += idf(t.text);
+        if (t.postings.rows.size() < terms_[c.terms[rare]].postings.rows.size()) rare = j;
+      }
+      w *= k1 + 1.0f;
+      const Term& base = terms_[c.terms[rare]];
+      std::vector<size_t> cursor(c.terms.size(), 0), at(c.terms.size());
+      std::vector<TextIndex::PositionCursor> cursors(c.terms.size());
+      for (size_t i = 0; i < base.postings.rows.size(); ++i) {
+        const uint32_t r = base.postings.rows[i];
+        bool all = true;
+        for (size_t j = 0; j < c.terms.size() && all; ++j) {
+          const auto& rows = terms_[c.terms[j]].postings.rows;
+          auto it =
+              std::lower_bound(rows.begin() + static_cast<ptrdiff_t>(cursor[j]), rows.end(), r);
+          cursor[j] = static_cast<size_t>(it - rows.begin());
+          all = it != rows.end() && *it == r;
+          at[j] = cursor[j];
+        }
+        if (!all) continue;
+        if (allow != nullptr && !allow->Contains(r)) continue;
+        // Positions of this row only, read from the blob.
+        if (pos.size() < c.terms.size()) pos.resize(c.terms.size());
+        for (size_t j = 0; j < c.terms.size(); ++j) {
+          const Term& t = terms_[c.terms[j]];
+          ARROW_RETURN_NOT_OK(
+              index_->RowPositions(t.info, t.postings, at[j], &cursors[j], &pos[j]));
+        }
+        uint32_t freq = 0;
+        for (const uint32_t start : pos[0]) {
+          bool ok = true;
+          for (size_t j = 1; j < c.terms.size() && ok; ++j) {
+            const uint64_t want = uint64_t{start} + c.offsets[j];
+            ok = std::binary_search(pos[j].begin(), pos[j].end(), want);
+          }
+          freq += ok ? 1 : 0;
+        }
+        if (freq == 0) continue;
+        const auto tf = static_cast<float>(freq);
+        clause_rows.push_back(r);
+        clause_score.push_back(w * (tf / (tf + norm[norms[r]])));
+      }
+    }
+    for (size_t i = 0; i < clause_rows.size(); ++i) {
+      const uint32_t r = clause_rows[i];
+      if (allow != nullptr && !allow->Contains(r)) continue;
+      touch(r);
+      switch (c.occur) {
+        case TextOccur::kMustNot: state[r] |= 2; break;
+        case TextOccur::kMust:
+          ++must_hits[r];
+          score[r] += clause_score[i];
+          break;
+        case TextOccur::kShould:
+          state[r] |= 4;
+          score[r] += clause_score[i];
+          break;
+      }
+    }
+  }
+  // The k best as a heap whose top is the worst kept: most rows fail the
+  // one comparison with it.
+  auto better = [](const TextHit& x, const TextHit& y) {
+    return x.score != y.score ? x.score > y.score : x.row < y.row;
+  };
+  for (uint32_t r : touched) {
+    const bool keep =
+        (state[r] & 2) == 0 && must_hits[r] == num_must && (num_must > 0 || (state[r] & 4) != 0);
+    const TextHit h{r, score[r]};
+    score[r] = 0;
+    must_hits[r] = 0;
+    state[r] = 0;
+    if (!keep) continue;
+    if (hits.size() < k) {
+      hits.push_back(h);
+      std::push_heap(hits.begin(), hits.end(), better);
+    } else if (better(h, hits.front())) {
+      std::pop_heap(hits.begin(), hits.end(), better);
+      hits.back() = h;
+      std::push_heap(hits.begin(), hits.end(), better);
+    }
+  }
+  std::sort(hits.begin(), hits.end(), better);
+  return hits;
+}
+
+}  // namespace ailake::index

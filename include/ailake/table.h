@@ -42,6 +42,7 @@
 #include "ailake/row_id.h"
 #include "ailake/search_options.h"
 #include "ailake/storage.h"
+#include "ailake/text_search.h"
 
 namespace ailake {
 
@@ -401,6 +402,19 @@ class Table : public std::enable_shared_from_this<Table> {
                                                            uint32_t num_queries,
                                                            const SearchOptions& options = {},
                                                            SearchStats* stats = nullptr) const;
+  // Full-text search (text_search.h): the k live rows best matching `query`
+  // by BM25 with the whole version's statistics, descending by "_score"
+  // (float32), with options.columns and "_rowid". The filter applies inside
+  // the search, so k rows come back whenever k live rows match.
+  arrow::Result<std::shared_ptr<arrow::Table>> SearchText(std::string_view query,
+                                                          const TextSearchOptions& options = {},
+                                                          SearchStats* stats = nullptr) const;
+  // Hybrid search (text_search.h): a vector search and a text search fused
+  // into one ranking, descending by "_relevance_score".
+  arrow::Result<std::shared_ptr<arrow::Table>> SearchHybrid(std::span<const float> vector_query,
+                                                            std::string_view text_query,
+                                                            const HybridSearchOptions& options = {},
+                                                            SearchStats* stats = nullptr) const;
   // Live rows (with "_rowid" if options.with_row_id), all at once or streamed
   // fragment by fragment (the reader keeps this table alive).
   arrow::Result<std::shared_ptr<arrow::Table>> Scan(const ScanOptions& options = {}) const;

@@ -38,7 +38,7 @@ from .db import Database, connect, write_dataset
 from .file import File, open_file, read_lance_file, write_lance_file
 from .iceberg import import_iceberg, open_iceberg
 from .index import Index, build_index, load_index
-from .query import Query
+from .query import HybridQuery, Query, TextQuery
 from .read_cache import clear_read_cache, read_cache_used_bytes, set_read_cache_capacity
 from .results import (  # noqa: F401  (public: the types of typed results)
     CleanupStats,
@@ -66,7 +66,9 @@ __all__ = [
     "connect",
     "Database",
     "write_dataset",
+    "HybridQuery",
     "Query",
+    "TextQuery",
     "Tags",
     "TableWriter",
     "Table",

@@ -8,7 +8,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from .db import Database as Database, connect as connect, write_dataset as write_dataset
-from .query import Query as Query
+from .query import HybridQuery as HybridQuery, Query as Query, TextQuery as TextQuery
 from .changes import MergeInsert as MergeInsert
 from .results import (
     CleanupStats as CleanupStats,
@@ -88,11 +88,12 @@ class Table:
     def data_files(self) -> List[str]: ...
     def search(
         self,
-        query: _Vectors,
+        query: Union[_Vectors, str, None] = ...,
         k: Optional[int] = ...,
         filter: Optional[str] = ...,
         columns: Optional[Sequence[str]] = ...,
         *,
+        query_type: str = ...,
         vector_column: str = ...,
         exact: bool = ...,
         prune: bool = ...,
@@ -101,7 +102,54 @@ class Table:
         ef: int = ...,
         nprobe: int = ...,
         refine_factor: int = ...,
-    ) -> Union[pa.Table, Query]: ...
+    ) -> Union[pa.Table, Query, TextQuery, HybridQuery]: ...
+    def search_text(
+        self,
+        query: str,
+        k: int = ...,
+        filter: Optional[str] = ...,
+        columns: Optional[Sequence[str]] = ...,
+        *,
+        text_column: str = ...,
+        tokenizer: str = ...,
+        stemmer: Optional[str] = ...,
+        stop_words: Sequence[str] = ...,
+        lowercase: bool = ...,
+        max_token_bytes: int = ...,
+        cjk_ngram: int = ...,
+        k1: float = ...,
+        b: float = ...,
+        num_threads: int = ...,
+        fragment_ids: Optional[Sequence[int]] = ...,
+    ) -> pa.Table: ...
+    def search_hybrid(
+        self,
+        vector: _Vectors,
+        text: str,
+        k: int = ...,
+        filter: Optional[str] = ...,
+        columns: Optional[Sequence[str]] = ...,
+        *,
+        fusion: str = ...,
+        rrf_k: float = ...,
+        text_weight: float = ...,
+        candidates: int = ...,
+        vector_column: str = ...,
+        exact: bool = ...,
+        text_column: str = ...,
+        tokenizer: str = ...,
+        stemmer: Optional[str] = ...,
+        stop_words: Sequence[str] = ...,
+        lowercase: bool = ...,
+        max_token_bytes: int = ...,
+        cjk_ngram: int = ...,
+        k1: float = ...,
+        b: float = ...,
+        num_threads: int = ...,
+        ef: int = ...,
+        nprobe: int = ...,
+        refine_factor: int = ...,
+    ) -> pa.Table: ...
     def add(self, data: Any) -> Table: ...
     def update(
         self,

@@ -63,6 +63,41 @@ class Table:
         num_threads: int,
         fragment_ids: List[int],
     ) -> Any: ...
+    def search_text(
+        self,
+        query: str,
+        k: int,
+        filter: Optional[str],
+        columns: Optional[List[str]],
+        text_column: str,
+        analyzer: Dict[str, Any],
+        k1: float,
+        b: float,
+        num_threads: int,
+        fragment_ids: List[int],
+    ) -> Any: ...
+    def search_hybrid(
+        self,
+        vector: npt.NDArray[np.float32],
+        text: str,
+        k: int,
+        filter: Optional[str],
+        columns: Optional[List[str]],
+        fusion: str,
+        rrf_k: float,
+        text_weight: float,
+        candidates: int,
+        vector_column: str,
+        ef: int,
+        nprobe: int,
+        refine_factor: int,
+        exact: bool,
+        text_column: str,
+        analyzer: Dict[str, Any],
+        k1: float,
+        b: float,
+        num_threads: int,
+    ) -> Any: ...
     def last_search_stats(self) -> Dict[str, int]: ...
     def scan(self, columns: Optional[List[str]], filter: Optional[str], limit: int, with_row_id: bool) -> Any: ...
     def take(self, row_ids: npt.NDArray[np.uint64], columns: Optional[List[str]], with_row_id: bool) -> Any: ...

@@ -84,7 +84,30 @@ def _literal(v: Any, index: int) -> str:
                     "int, float, Decimal, str, date or datetime")
 
 
-class Query:
+class _Results:
+    """The ``to_*`` forms shared by the text and hybrid builders."""
+
+    def to_arrow(self) -> pa.Table:  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    def to_batches(self) -> pa.RecordBatchReader:
+        t = self.to_arrow()
+        return pa.RecordBatchReader.from_batches(t.schema, t.to_batches())
+
+    def to_pandas(self) -> Any:
+        return self.to_arrow().to_pandas()
+
+    def to_polars(self) -> Any:
+        import polars
+
+        return polars.from_arrow(self.to_arrow())
+
+    def to_list(self) -> List[Dict[str, Any]]:
+        """The rows as dicts."""
+        return self.to_arrow().to_pylist()
+
+
+class Query(_Results):
     """A vector search being put together (see the module's doc). Nothing
     runs until ``to_arrow`` / ``to_pandas`` / ``to_polars`` / ``to_list`` /
     ``to_batches``; ``explain`` says how it would run."""
@@ -209,22 +232,6 @@ class Query:
             t = t.drop(["_rowid"])
         return t
 
-    def to_batches(self) -> pa.RecordBatchReader:
-        t = self.to_arrow()
-        return pa.RecordBatchReader.from_batches(t.schema, t.to_batches())
-
-    def to_pandas(self) -> Any:
-        return self.to_arrow().to_pandas()
-
-    def to_polars(self) -> Any:
-        import polars
-
-        return polars.from_arrow(self.to_arrow())
-
-    def to_list(self) -> List[Dict[str, Any]]:
-        """The rows as dicts."""
-        return self.to_arrow().to_pylist()
-
     def explain(self) -> str:
         """How the search would run: the vector column and its metric and
         index, the files searched by index or scanned exactly, the filter
@@ -269,3 +276,162 @@ class Query:
     def __repr__(self) -> str:
         shown = {k: v for k, v in self._s.items() if v not in (None, 0, False, "")}
         return f"ailake.Query({shown})"
+
+
+_ANALYZER_SETTINGS = ("tokenizer", "stemmer", "stop_words", "lowercase", "max_token_bytes",
+                      "cjk_ngram")
+
+
+class _Refinable:
+    """where / select / limit / with_row_id / text_column / analyzer, shared
+    by the text and hybrid builders (each step returns a new builder)."""
+
+    _s: Dict[str, Any]
+
+    def _with(self, **changes: Any) -> Any:
+        q = self.__class__.__new__(self.__class__)
+        q.__dict__.update(self.__dict__)
+        q._s = dict(self._s)
+        q._s.update(changes)
+        return q
+
+    def where(self, filter: str, params: Optional[Sequence[Any]] = None) -> Any:
+        """Only rows matching ``filter`` (SQL; ``?`` placeholders bound to
+        ``params``), applied inside the search."""
+        if not isinstance(filter, str) or not filter.strip():
+            raise ValueError("where() needs a non-empty SQL predicate")
+        if params is not None:
+            if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
+                raise TypeError("params must be a list or tuple of values")
+            filter = bind(filter, list(params))
+        return self._with(filter=filter)
+
+    def select(self, columns: Sequence[str]) -> Any:
+        """The columns returned (besides the search's own)."""
+        if isinstance(columns, str):
+            raise TypeError("select() takes a list of column names")
+        return self._with(columns=[str(c) for c in columns])
+
+    def limit(self, k: int) -> Any:
+        """At most ``k`` rows (default 10)."""
+        if int(k) <= 0:
+            raise ValueError(f"limit must be positive, got {k}")
+        return self._with(k=int(k))
+
+    def with_row_id(self, on: bool = True) -> Any:
+        """Keeps ``_rowid`` (what ``Table.take`` accepts) in the results."""
+        return self._with(with_row_id=bool(on))
+
+    def text_column(self, name: str) -> Any:
+        """The text column searched (tables with several)."""
+        return self._with(text_column=str(name))
+
+    def analyzer(self, **settings: Any) -> Any:
+        """The analyzer (``tokenizer``, ``stemmer``, ``stop_words``,
+        ``lowercase``, ``max_token_bytes``, ``cjk_ngram``, as
+        :meth:`ailake.TextIndex.build` takes them)."""
+        unknown = set(settings) - set(_ANALYZER_SETTINGS)
+        if unknown:
+            raise TypeError(f"unknown analyzer settings {sorted(unknown)}; valid: "
+                            f"{list(_ANALYZER_SETTINGS)}")
+        return self._with(analyzer={**self._s["analyzer"], **settings})
+
+    def _finish(self, t: pa.Table) -> pa.Table:
+        if not self._s["with_row_id"] and "_rowid" in t.column_names:
+            t = t.drop(["_rowid"])
+        return t
+
+
+class TextQuery(_Refinable, _Results):
+    """A full-text search being put together: ``t.search("words",
+    query_type="fts")`` (or any ``str`` query), refined with ``where``,
+    ``select``, ``limit``, ``text_column``, ``analyzer`` and run by a ``to_*``
+    method; rows descend by ``_score`` (BM25 with the table's statistics)."""
+
+    def __init__(self, table: Any, query: str) -> None:
+        if not isinstance(query, str):
+            raise TypeError(f"a full-text query is a str, got {type(query).__name__}")
+        self._table = table
+        self._s: Dict[str, Any] = dict(query=query, k=10, filter=None, columns=None,
+                                       text_column="", analyzer={}, with_row_id=False)
+
+    def to_arrow(self) -> pa.Table:
+        s = self._s
+        return self._finish(self._table.search_text(
+            s["query"], s["k"], s["filter"], s["columns"], text_column=s["text_column"],
+            **s["analyzer"]))
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self._s.items() if v not in (None, 0, False, "", {})}
+        return f"ailake.TextQuery({shown})"
+
+
+class HybridQuery(_Refinable, _Results):
+    """A hybrid search being put together, LanceDB's way:
+    ``t.search(query_type="hybrid").vector(v).text("words").limit(5).to_pandas()``;
+    ``rerank("rrf")`` (the default) or ``rerank("linear", text_weight=0.3)``
+    chooses the fusion. Rows descend by ``_relevance_score``."""
+
+    def __init__(self, table: Any, vector_column: str = "") -> None:
+        self._table = table
+        self._s: Dict[str, Any] = dict(vector=None, text=None, k=10, filter=None, columns=None,
+                                       vector_column=vector_column, text_column="", analyzer={},
+                                       with_row_id=False, fusion="rrf", rrf_k=60.0,
+                                       text_weight=0.5, candidates=0, exact=False, ef=0,
+                                       nprobe=0, refine_factor=0)
+
+    def vector(self, v: Any) -> "HybridQuery":
+        """The query vector."""
+        q = np.asarray(v, dtype=np.float32)
+        if q.ndim != 1:
+            raise ValueError(f"a hybrid search takes one query vector, got shape {q.shape}")
+        return self._with(vector=q)
+
+    def text(self, query: str) -> "HybridQuery":
+        """The full-text query."""
+        if not isinstance(query, str):
+            raise TypeError(f"a full-text query is a str, got {type(query).__name__}")
+        return self._with(text=query)
+
+    def rerank(self, fusion: str = "rrf", *, rrf_k: float = 60.0,
+               text_weight: float = 0.5) -> "HybridQuery":
+        """How the two rankings are fused: "rrf" (reciprocal rank, ``rrf_k``)
+        or "linear" (``text_weight`` on the normalised BM25 score, the rest
+        on the normalised vector similarity)."""
+        if fusion not in ("rrf", "linear"):
+            raise ValueError(f"fusion must be 'rrf' or 'linear', got {fusion!r}")
+        return self._with(fusion=fusion, rrf_k=float(rrf_k), text_weight=float(text_weight))
+
+    def candidates(self, n: int) -> "HybridQuery":
+        """Rows each side contributes before fusion (default 2 * limit)."""
+        if int(n) <= 0:
+            raise ValueError(f"candidates must be positive, got {n}")
+        return self._with(candidates=int(n))
+
+    def column(self, vector_column: str) -> "HybridQuery":
+        """The vector column searched (tables with several)."""
+        return self._with(vector_column=str(vector_column))
+
+    def ef(self, ef: int) -> "HybridQuery":
+        """HNSW's search breadth for the vector side."""
+        return self._with(ef=Query._positive("ef", ef))
+
+    def bypass_vector_index(self) -> "HybridQuery":
+        """The vector side ranked by exact distances (re-rank exactly)."""
+        return self._with(exact=True)
+
+    def to_arrow(self) -> pa.Table:
+        s = self._s
+        if s["vector"] is None or s["text"] is None:
+            raise ValueError("a hybrid search needs both .vector(v) and .text(query)")
+        params = {k: s[k] for k in ("ef", "nprobe", "refine_factor") if s[k]}
+        return self._finish(self._table.search_hybrid(
+            s["vector"], s["text"], s["k"], s["filter"], s["columns"], fusion=s["fusion"],
+            rrf_k=s["rrf_k"], text_weight=s["text_weight"], candidates=s["candidates"],
+            vector_column=s["vector_column"], exact=s["exact"], text_column=s["text_column"],
+            **s["analyzer"], **params))
+
+    def __repr__(self) -> str:
+        shown = {k: (v.shape if isinstance(v, np.ndarray) else v) for k, v in self._s.items()
+                 if v is not None and not (isinstance(v, (int, float, str, dict)) and not v)}
+        return f"ailake.HybridQuery({shown})"

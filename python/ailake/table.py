@@ -14,6 +14,7 @@ import pyarrow as pa
 from . import _ailake
 from ._convert import _Stream, _arrow_data, _as_query, _schema, _to_table
 from ._options import _check_search_params, _storage_options
+from .text import _analyzer
 from .results import (
     CleanupStats,
     CompactionStats,
@@ -72,11 +73,12 @@ class Table:
 
     def search(
         self,
-        query: Any,
+        query: Any = None,
         k: Optional[int] = None,
         filter: Optional[str] = None,
         columns: Optional[Sequence[str]] = None,
         *,
+        query_type: str = "auto",
         vector_column: str = "",
         exact: bool = False,
         prune: bool = True,
@@ -105,6 +107,33 @@ class Table:
         ``fragment_ids``: search only these fragments (one share of a
         distributed search, see ``ailake.ray.search``).
         """
+        if query_type not in ("auto", "vector", "fts", "hybrid"):
+            raise ValueError(f"query_type must be 'auto', 'vector', 'fts' or 'hybrid', got "
+                             f"{query_type!r}")
+        if query_type == "hybrid" or (query_type == "fts" or
+                                      (query_type == "auto" and isinstance(query, str))):
+            from .query import HybridQuery, TextQuery
+
+            if query_type == "hybrid":
+                if k is not None or filter is not None or columns is not None or index_params:
+                    raise TypeError("search(query_type='hybrid') returns a HybridQuery: set the "
+                                    "rest with .vector(v).text(s).where(...).limit(k)")
+                q = HybridQuery(self, vector_column=vector_column)
+                return q.text(query) if isinstance(query, str) else (
+                    q.vector(query) if query is not None else q)
+            if not isinstance(query, str):
+                raise TypeError(f"a full-text query is a str, got {type(query).__name__}")
+            if index_params:
+                raise TypeError(f"full-text search takes no index settings "
+                                f"{sorted(index_params)}; see Table.search_text")
+            tq = TextQuery(self, query)
+            if k is None and filter is None and columns is None:
+                return tq
+            tq = tq.limit(10 if k is None else k).select(columns) if columns is not None else \
+                tq.limit(10 if k is None else k)
+            return (tq.where(filter) if filter is not None else tq).to_arrow()
+        if query is None:
+            raise TypeError("search() needs a query vector (or query_type='hybrid')")
         _check_search_params(index_params)
         if (k is None and filter is None and columns is None and not exact and prune and
                 num_threads == 0 and fragment_ids is None and not index_params):
@@ -130,6 +159,88 @@ class Table:
                 [int(f) for f in fragment_ids or ()],
             )
         )
+
+    def search_text(
+        self,
+        query: str,
+        k: int = 10,
+        filter: Optional[str] = None,
+        columns: Optional[Sequence[str]] = None,
+        *,
+        text_column: str = "",
+        tokenizer: str = "simple",
+        stemmer: Optional[str] = None,
+        stop_words: Sequence[str] = (),
+        lowercase: bool = True,
+        max_token_bytes: int = 40,
+        cjk_ngram: int = 0,
+        k1: float = 1.2,
+        b: float = 0.75,
+        num_threads: int = 0,
+        fragment_ids: Optional[Sequence[int]] = None,
+    ) -> pa.Table:
+        """The ``k`` live rows best matching ``query`` by BM25, descending by
+        ``_score``, with ``columns`` (default all but vector columns) and
+        ``_rowid``. Scores use the whole table's statistics (live rows, their
+        lengths, each term's live document frequency), so they are what one
+        index over the table would give. ``filter`` (SQL) applies inside the
+        search: ``k`` rows come back whenever ``k`` live rows match.
+
+        Syntax: ``word`` (should match), ``+word`` (must), ``-word`` (must
+        not), ``"a phrase"``, ``pre*``. ``text_column``: a string column or a
+        list of strings (default: the table's only one). The analyzer settings
+        are :meth:`ailake.TextIndex.build`'s. Each fragment's index is built on
+        the first query with an analyzer and kept while the table is open."""
+        return _to_table(self._t.search_text(
+            str(query), int(k), filter, list(columns) if columns is not None else None,
+            text_column, _analyzer(tokenizer, stemmer, stop_words, lowercase, max_token_bytes,
+                                   cjk_ngram),
+            float(k1), float(b), int(num_threads), [int(f) for f in fragment_ids or ()]))
+
+    def search_hybrid(
+        self,
+        vector: Any,
+        text: str,
+        k: int = 10,
+        filter: Optional[str] = None,
+        columns: Optional[Sequence[str]] = None,
+        *,
+        fusion: str = "rrf",
+        rrf_k: float = 60.0,
+        text_weight: float = 0.5,
+        candidates: int = 0,
+        vector_column: str = "",
+        exact: bool = False,
+        text_column: str = "",
+        tokenizer: str = "simple",
+        stemmer: Optional[str] = None,
+        stop_words: Sequence[str] = (),
+        lowercase: bool = True,
+        max_token_bytes: int = 40,
+        cjk_ngram: int = 0,
+        k1: float = 1.2,
+        b: float = 0.75,
+        num_threads: int = 0,
+        **index_params: Any,
+    ) -> pa.Table:
+        """A vector search and a full-text search (each for ``candidates``
+        rows, default ``2 * k``, the same ``filter``) fused into one ranking,
+        descending by ``_relevance_score``: ``fusion="rrf"`` sums
+        ``1 / (rrf_k + rank)`` over the two lists; ``"linear"`` sums
+        ``text_weight`` times the min-max normalised BM25 score and
+        ``1 - text_weight`` times the normalised vector similarity. Results
+        carry ``_distance`` and ``_score`` (null where that side did not find
+        the row) and ``_rowid``. ``exact=True`` ranks the vector side by exact
+        distances; ``index_params``: ``ef``, ``nprobe``, ``refine_factor``."""
+        _check_search_params(index_params)
+        return _to_table(self._t.search_hybrid(
+            _as_query(np.asarray(vector, dtype=np.float32)), str(text), int(k), filter,
+            list(columns) if columns is not None else None, str(fusion), float(rrf_k),
+            float(text_weight), int(candidates), vector_column,
+            int(index_params.get("ef", 0)), int(index_params.get("nprobe", 0)),
+            int(index_params.get("refine_factor", 0)), bool(exact), text_column,
+            _analyzer(tokenizer, stemmer, stop_words, lowercase, max_token_bytes, cjk_ngram),
+            float(k1), float(b), int(num_threads)))
 
     def last_search_stats(self) -> "SearchStats":
         """Files searched, pruned, index-searched and scanned by the last

@@ -5,19 +5,34 @@ the way a table's files are searched).
 
 The analysis runs through ICU (Unicode word segmentation, case mapping) and
 libstemmer (Snowball stemmers); the analyzer is recorded in the index, so a
-query is always analyzed the way the text was. docs/FULL_TEXT.md has the
-pipeline, the query syntax and the scoring.
+query is always analyzed the way the text was. docs/PYTHON.md
+("Full-text search") has the pipeline, the query syntax and the scoring.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Dict, Iterable, Optional, Sequence
 
 import numpy as np
 
 from . import _ailake
 
 _ANALYZER_KEYS = ("tokenizer", "stemmer", "stop_words", "lowercase", "max_token_bytes", "cjk_ngram")
+
+
+def _analyzer(tokenizer: str, stemmer: Optional[str], stop_words: Sequence[str],
+              lowercase: bool, max_token_bytes: int, cjk_ngram: int) -> Dict[str, Any]:
+    """The analyzer settings as the extension takes them."""
+    if isinstance(stop_words, str):
+        raise TypeError("stop_words is a list of words, not one string")
+    return {
+        "tokenizer": str(tokenizer),
+        "stemmer": stemmer or "",
+        "stop_words": [str(w) for w in stop_words],
+        "lowercase": bool(lowercase),
+        "max_token_bytes": int(max_token_bytes),
+        "cjk_ngram": int(cjk_ngram),
+    }
 
 
 @dataclass(frozen=True)
@@ -63,14 +78,8 @@ class TextIndex:
         ...) or None. Tokens of ``max_token_bytes`` bytes or more are dropped
         (0 keeps all). ``positions``: store term positions (phrase queries
         need them)."""
-        analyzer = {
-            "tokenizer": tokenizer,
-            "stemmer": stemmer or "",
-            "stop_words": list(stop_words),
-            "lowercase": bool(lowercase),
-            "max_token_bytes": int(max_token_bytes),
-            "cjk_ngram": int(cjk_ngram),
-        }
+        analyzer = _analyzer(tokenizer, stemmer, stop_words, lowercase, max_token_bytes,
+                             cjk_ngram)
         return TextIndex(_ailake.TextIndex.build(list(texts), analyzer, bool(positions)))
 
     @staticmethod

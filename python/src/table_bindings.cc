@@ -326,6 +326,62 @@ class PyTable {
     return ExportTable(std::move(result));
   }
 
+  nb::object SearchText(const std::string& query, uint32_t k, std::optional<std::string> filter,
+                        std::optional<std::vector<std::string>> columns, std::string text_column,
+                        const nb::dict& analyzer, float k1, float b, uint32_t num_threads,
+                        std::vector<uint64_t> fragment_ids) const {
+    TextSearchOptions o;
+    o.k = k;
+    if (filter) o.filter = Value(ParseFilter(*filter));
+    if (columns) o.columns = *columns;
+    o.text_column = std::move(text_column);
+    o.analyzer = AnalyzerFromDict(analyzer);
+    o.k1 = k1;
+    o.b = b;
+    o.num_threads = num_threads;
+    o.fragment_ids = std::move(fragment_ids);
+    SearchStats stats;
+    auto result = Value(NoGil([&] { return t_->SearchText(query, o, &stats); }));
+    last_stats_ = stats;
+    return ExportTable(std::move(result));
+  }
+
+  nb::object SearchHybrid(const FloatVector& vector, const std::string& text, uint32_t k,
+                          std::optional<std::string> filter,
+                          std::optional<std::vector<std::string>> columns,
+                          const std::string& fusion, float rrf_k, float text_weight,
+                          uint32_t candidates, std::string vector_column, uint32_t ef,
+                          uint32_t nprobe, uint32_t refine_factor, bool exact,
+                          std::string text_column, const nb::dict& analyzer, float k1, float b,
+                          uint32_t num_threads) const {
+    HybridSearchOptions o;
+    o.k = k;
+    if (filter) o.filter = Value(ParseFilter(*filter));
+    if (columns) o.columns = *columns;
+    if (fusion == "rrf") {
+      o.fusion = FusionMethod::kReciprocalRank;
+    } else if (fusion == "linear") {
+      o.fusion = FusionMethod::kLinear;
+    } else {
+      Throw(arrow::Status::Invalid("fusion must be 'rrf' or 'linear', got '", fusion, "'"));
+    }
+    o.rrf_k = rrf_k;
+    o.text_weight = text_weight;
+    o.candidates = candidates;
+    o.vector = MakeSearchOptions(k, std::nullopt, std::nullopt, std::move(vector_column), ef,
+                                 nprobe, refine_factor, exact, true, num_threads);
+    o.text.text_column = std::move(text_column);
+    o.text.analyzer = AnalyzerFromDict(analyzer);
+    o.text.k1 = k1;
+    o.text.b = b;
+    o.text.num_threads = num_threads;
+    std::span<const float> q(vector.data(), vector.shape(0));
+    SearchStats stats;
+    auto result = Value(NoGil([&] { return t_->SearchHybrid(q, text, o, &stats); }));
+    last_stats_ = stats;
+    return ExportTable(std::move(result));
+  }
+
   static SearchOptions MakeSearchOptions(uint32_t k, std::optional<std::string> filter,
                                          std::optional<std::vector<std::string>> columns,
                                          std::string vector_column, uint32_t ef, uint32_t nprobe,
@@ -811,6 +867,16 @@ void BindTables(nb::module_& m) {
            nb::arg("columns").none(), nb::arg("vector_column"), nb::arg("ef"), nb::arg("nprobe"),
            nb::arg("refine_factor"), nb::arg("exact"), nb::arg("prune"), nb::arg("num_threads"),
            nb::arg("fragment_ids"))
+      .def("search_text", &PyTable::SearchText, nb::arg("query"), nb::arg("k"),
+           nb::arg("filter").none(), nb::arg("columns").none(), nb::arg("text_column"),
+           nb::arg("analyzer"), nb::arg("k1"), nb::arg("b"), nb::arg("num_threads"),
+           nb::arg("fragment_ids"))
+      .def("search_hybrid", &PyTable::SearchHybrid, nb::arg("vector"), nb::arg("text"),
+           nb::arg("k"), nb::arg("filter").none(), nb::arg("columns").none(), nb::arg("fusion"),
+           nb::arg("rrf_k"), nb::arg("text_weight"), nb::arg("candidates"),
+           nb::arg("vector_column"), nb::arg("ef"), nb::arg("nprobe"), nb::arg("refine_factor"),
+           nb::arg("exact"), nb::arg("text_column"), nb::arg("analyzer"), nb::arg("k1"),
+           nb::arg("b"), nb::arg("num_threads"))
       .def("search_batch", &PyTable::SearchBatch, nb::arg("queries"), nb::arg("k"),
            nb::arg("filter").none(), nb::arg("columns").none(), nb::arg("vector_column"),
            nb::arg("ef"), nb::arg("nprobe"), nb::arg("refine_factor"), nb::arg("exact"),

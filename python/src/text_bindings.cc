@@ -20,10 +20,6 @@
 
 namespace ailake::py {
 
-namespace {
-
-using Mask = nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
-
 text::AnalyzerConfig AnalyzerFromDict(const nb::dict& d) {
   text::AnalyzerConfig c;
   for (auto [key, value] : d) {
@@ -48,6 +44,10 @@ text::AnalyzerConfig AnalyzerFromDict(const nb::dict& d) {
   }
   return c;
 }
+
+namespace {
+
+using Mask = nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
 class PyTextIndex {
  public:

@@ -14,11 +14,60 @@ namespace {
 
 struct SearchArgs {
   std::string uri, query_file, query_json, filter, columns, at, vector_column;
+  std::string text, text_column, stemmer, fusion = "rrf";
   uint32_t k = 10, ef = 0, nprobe = 0;
   bool exact = false;
 };
 
+// --text alone: full-text search; with a query vector: hybrid search.
+arrow::Status CmdSearchText(const SearchArgs& a) {
+  ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(a.uri, a.at));
+  TextSearchOptions text;
+  text.text_column = a.text_column;
+  text.analyzer.stemmer_language = a.stemmer;
+  std::optional<arrow::compute::Expression> filter;
+  if (!a.filter.empty()) {
+    ARROW_ASSIGN_OR_RAISE(filter, ParseFilter(a.filter));
+  }
+  const bool hybrid = !a.query_file.empty() || !a.query_json.empty();
+  if (a.fusion != "rrf" && a.fusion != "linear") {
+    return UsageError("--fusion", "'" + a.fusion + "' is neither rrf nor linear");
+  }
+  SearchStats stats;
+  auto t0 = std::chrono::steady_clock::now();
+  std::shared_ptr<arrow::Table> r;
+  if (hybrid) {
+    ARROW_ASSIGN_OR_RAISE(auto q, ReadQuery(a.query_file, a.query_json));
+    HybridSearchOptions o;
+    o.k = a.k;
+    o.filter = filter;
+    o.columns = SplitList(a.columns);
+    o.fusion = a.fusion == "rrf" ? FusionMethod::kReciprocalRank : FusionMethod::kLinear;
+    o.vector.vector_column = a.vector_column;
+    o.vector.params.ef = a.ef;
+    o.vector.params.nprobe = a.nprobe;
+    o.vector.exact = a.exact;
+    o.text = text;
+    ARROW_ASSIGN_OR_RAISE(r, t->SearchHybrid(q, a.text, o, &stats));
+  } else {
+    text.k = a.k;
+    text.filter = filter;
+    text.columns = SplitList(a.columns);
+    ARROW_ASSIGN_OR_RAISE(r, t->SearchText(a.text, text, &stats));
+  }
+  const double ms = Seconds(t0) * 1000;
+  json extra = {{"version", t->version()},
+                {"milliseconds", ms},
+                {"search", hybrid ? "hybrid" : "text"},
+                {"files", stats.files}};
+  std::ostringstream os;
+  os << ms << " ms; " << (hybrid ? "hybrid" : "full-text") << " search of " << stats.files
+     << " files\n";
+  return PrintResult(r, extra, os.str());
+}
+
 arrow::Status CmdSearch(const SearchArgs& a) {
+  if (!a.text.empty()) return CmdSearchText(a);
   ARROW_ASSIGN_OR_RAISE(auto q, ReadQuery(a.query_file, a.query_json));
   ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(a.uri, a.at));
   SearchOptions opt;
@@ -242,7 +291,10 @@ arrow::Status CmdInfo(const std::string& target, const std::string& at) {
 void AddReadCommands(CLI::App& app, Command* run) {
   {
     auto a = std::make_shared<SearchArgs>();
-    auto* c = app.add_subcommand("search", "nearest rows to a query vector");
+    auto* c = app.add_subcommand(
+        "search",
+        "nearest rows to a query vector; with --text, full-text search (BM25), or hybrid search "
+        "when a query vector is given too");
     c->add_option("table", a->uri)->required();
     c->add_option("--query", a->query_file,
                   "query vector file (.npy, Parquet / Arrow IPC list column, CSV): one vector");
@@ -255,6 +307,11 @@ void AddReadCommands(CLI::App& app, Command* run) {
     c->add_option("--ef", a->ef, "HNSW ef per query");
     c->add_option("--nprobe", a->nprobe, "IVF lists probed");
     c->add_flag("--exact", a->exact, "exact scan (ground truth)");
+    c->add_option("--text", a->text,
+                  "full-text query: word, +must, -must_not, \"a phrase\", prefix*");
+    c->add_option("--text-column", a->text_column, "text column (default: the only one)");
+    c->add_option("--stemmer", a->stemmer, "Snowball stemmer for --text, e.g. english");
+    c->add_option("--fusion", a->fusion, "hybrid fusion: rrf or linear")->capture_default_str();
     c->callback([a, run] { *run = [a] { return CmdSearch(*a); }; });
   }
   {

@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "ailake/index/text_index.h"
 #include "ailake/index/text_search.h"
@@ -26,6 +28,7 @@ std::shared_ptr<const text::Analyzer> Plain() {
 std::vector<std::string> RandomDocs(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<std::string> vocab;
+  vocab.reserve(300);
   for (int i = 0; i < 300; ++i) vocab.push_back("w" + std::to_string(i * 7919 % 1000));
   std::vector<std::string> docs;
   for (size_t d = 0; d < n; ++d) {
@@ -58,6 +61,7 @@ std::shared_ptr<const TextIndex> Build(const std::shared_ptr<const text::Analyze
 std::vector<std::vector<text::Token>> Tokens(const text::Analyzer& a,
                                              const std::vector<std::string>& docs) {
   std::vector<std::vector<text::Token>> out;
+  out.reserve(docs.size());
   for (const auto& d : docs) out.push_back(a.Analyze(d).ValueOrDie());
   return out;
 }
@@ -114,7 +118,7 @@ TEST(TextIndex, PostingsEqualTheTokens) {
       ++i;
     }
     // A term just before and after is absent unless it exists.
-    for (std::string other : {term + "0", term.substr(0, term.size() - 1)}) {
+    for (const std::string& other : {term + "0", term.substr(0, term.size() - 1)}) {
       EXPECT_EQ(idx->Find(other).ValueOrDie().has_value(), want.contains(other)) << other;
     }
   }
@@ -387,6 +391,58 @@ TEST(TextSearch, PrefixWithTooManyExpansionsIsRefused) {
   EXPECT_NE(st.status().message().find("make it longer"), std::string::npos);
   q = ParseTextQuery("p10*", idx->analyzer()).ValueOrDie();
   EXPECT_TRUE(TextFileQuery::Prepare(*idx, q, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace ailake::index
+
+namespace ailake::index {
+namespace {
+
+// One index, and one prepared query, shared by threads: every search equals
+// the single-threaded one (the tsan preset runs this).
+TEST(TextSearch, ConcurrentSearchesShareOneIndex) {
+  auto a = English();
+  auto docs = RandomDocs(600, 3);
+  auto idx = Build(a, docs);
+  const char* queries[] = {"w0 w7", "+w0 +w781", "\"w0 w7\"", "w1*", "w14 -w0"};
+  std::vector<std::vector<TextHit>> want;
+  for (const char* qs : queries) {
+    auto q = ParseTextQuery(qs, idx->analyzer()).ValueOrDie();
+    auto fq = TextFileQuery::Prepare(*idx, q, nullptr).ValueOrDie();
+    TextStats stats;
+    fq.AddStats(&stats);
+    want.push_back(fq.Search(stats, 10, nullptr).ValueOrDie());
+  }
+  auto shared_q = ParseTextQuery("w0 w7 w14", idx->analyzer()).ValueOrDie();
+  auto shared = TextFileQuery::Prepare(*idx, shared_q, nullptr).ValueOrDie();
+  TextStats shared_stats;
+  shared.AddStats(&shared_stats);
+  const auto shared_want = shared.Search(shared_stats, 10, nullptr).ValueOrDie();
+  std::vector<std::thread> threads;
+  threads.reserve(8);
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 20; ++rep) {
+        const size_t i = static_cast<size_t>(t + rep) % std::size(queries);
+        auto q = ParseTextQuery(queries[i], idx->analyzer()).ValueOrDie();
+        auto fq = TextFileQuery::Prepare(*idx, q, nullptr).ValueOrDie();
+        TextStats stats;
+        fq.AddStats(&stats);
+        auto got = fq.Search(stats, 10, nullptr).ValueOrDie();
+        auto again = shared.Search(shared_stats, 10, nullptr).ValueOrDie();
+        bool same = got.size() == want[i].size() && again.size() == shared_want.size();
+        for (size_t j = 0; same && j < got.size(); ++j) {
+          same = got[j].row == want[i][j].row && got[j].score == want[i][j].score;
+        }
+        for (size_t j = 0; same && j < again.size(); ++j) same = again[j].row == shared_want[j].row;
+        if (!same) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 }  // namespace

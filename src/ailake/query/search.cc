@@ -21,6 +21,7 @@
 #include <numeric>
 
 #include "ailake/query.h"
+#include "ailake/query/result_rows.h"
 #include "ailake/query/search_pool.h"
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/fragment_reader.h"
@@ -132,20 +133,10 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
   }
   const table::Manifest& m = table::TableAccess::manifest(table);
   const int32_t field_id = table::TopLevelFieldId(m, policy.vector_column);
-  for (const auto& id : options.fragment_ids) {
-    bool found = false;
-    for (const auto& frag : m.fragments()) found |= frag.id() == id;
-    if (!found) {
-      return arrow::Status::KeyError("fragment ", id, " is not in version ", m.version(),
-                                     " of table '", table.uri(), "'");
-    }
-  }
-  for (const auto& frag : m.fragments()) {
-    if (!options.fragment_ids.empty() &&
-        std::find(options.fragment_ids.begin(), options.fragment_ids.end(), frag.id()) ==
-            options.fragment_ids.end()) {
-      continue;
-    }
+  ARROW_ASSIGN_OR_RAISE(const auto fragments,
+                        query::SearchedFragments(table, options.fragment_ids));
+  for (const table::Fragment* fp : fragments) {
+    const table::Fragment& frag = *fp;
     for (const auto& df : frag.files()) {
       for (int i = 0; i < df.fields_size(); ++i) {
         if (df.fields(i) != field_id || df.column_indices(i) < 0) continue;
@@ -201,24 +192,6 @@ arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_
   return plan;
 }
 
-// Live rows of the task's fragment that match the filter; none when every
-// row is allowed (no deletion, no filter).
-arrow::Result<std::optional<RowBitmap>> AllowedRows(const Table& table, const table::Fragment& frag,
-                                                    const SearchOptions& options) {
-  const auto rows = static_cast<uint32_t>(frag.physical_rows());
-  std::optional<RowBitmap> allowed;
-  ARROW_ASSIGN_OR_RAISE(auto deleted, table::TableAccess::context(table)->ReadDeletions(frag));
-  if (!deleted->empty()) allowed = table::LiveRowBitmap(*deleted, rows);
-  if (options.filter) {
-    ARROW_ASSIGN_OR_RAISE(auto match, table::MatchingRows(table, frag, *options.filter));
-    RowBitmap matched(rows);
-    for (uint32_t r : match) matched.Set(r);
-    if (allowed) matched.And(allowed->filter());
-    allowed = std::move(matched);
-  }
-  return allowed;
-}
-
 // Searches one file for the queries in `which`; returns per entry of `which`
 // its neighbours (rows of the file).
 arrow::Result<std::vector<std::vector<Neighbor>>> SearchFile(const Plan& plan, const FileTask& task,
@@ -254,14 +227,6 @@ arrow::Result<std::shared_ptr<arrow::Table>> HitsTable(const Table& table,
                                                        const SearchOptions& options,
                                                        const std::vector<std::vector<Hit>>& hits,
                                                        bool with_query) {
-  std::vector<std::string> columns = options.columns;
-  if (columns.empty()) {
-    for (const auto& f : table.schema()->fields()) {
-      bool is_vector = false;
-      for (const auto& p : table.vector_columns()) is_vector |= p.vector_column == f->name();
-      if (!is_vector) columns.push_back(f->name());
-    }
-  }
   std::vector<RowId> ids;
   arrow::UInt32Builder query;
   arrow::FloatBuilder dist;
@@ -274,35 +239,23 @@ arrow::Result<std::shared_ptr<arrow::Table>> HitsTable(const Table& table,
       ARROW_RETURN_NOT_OK(rid.Append(h.row_id));
     }
   }
-  std::shared_ptr<arrow::Table> out;
-  if (columns.empty()) {
-    ARROW_ASSIGN_OR_RAISE(out, table.Take(ids, {table.schema()->field(0)->name()}));
-    ARROW_ASSIGN_OR_RAISE(out, out->RemoveColumn(0));
-  } else {
-    ARROW_ASSIGN_OR_RAISE(out, table.Take(ids, columns));
-  }
+  ARROW_ASSIGN_OR_RAISE(auto out, query::TakeResultRows(table, options.columns, ids));
   std::shared_ptr<arrow::Array> query_arr, dist_arr, rid_arr;
   ARROW_RETURN_NOT_OK(query.Finish(&query_arr));
   ARROW_RETURN_NOT_OK(dist.Finish(&dist_arr));
   ARROW_RETURN_NOT_OK(rid.Finish(&rid_arr));
   if (with_query) {
-    ARROW_ASSIGN_OR_RAISE(out, out->AddColumn(0, arrow::field("_query", arrow::uint32(), false),
-                                              std::make_shared<arrow::ChunkedArray>(query_arr)));
+    ARROW_ASSIGN_OR_RAISE(out, query::AppendResultColumn(out, "_query", query_arr, 0));
   }
-  ARROW_ASSIGN_OR_RAISE(
-      out, out->AddColumn(out->num_columns(), arrow::field("_distance", arrow::float32(), false),
-                          std::make_shared<arrow::ChunkedArray>(dist_arr)));
-  ARROW_ASSIGN_OR_RAISE(
-      out, out->AddColumn(out->num_columns(), arrow::field("_rowid", arrow::uint64(), false),
-                          std::make_shared<arrow::ChunkedArray>(rid_arr)));
-  return out;
+  ARROW_ASSIGN_OR_RAISE(out, query::AppendResultColumn(out, "_distance", dist_arr));
+  return query::AppendResultColumn(out, "_rowid", rid_arr);
 }
 
-arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
+arrow::Result<std::vector<std::vector<Hit>>> SearchQueries(const Table& table,
                                                            std::span<const float> queries,
                                                            uint32_t num_queries,
                                                            const SearchOptions& options,
-                                                           SearchStats* stats, bool with_query) {
+                                                           SearchStats* stats) {
   const IoStats io_before = table.io_stats();
   ARROW_ASSIGN_OR_RAISE(Plan plan, MakePlan(table, queries, num_queries, options));
   std::deque<TopK> tops;  // TopK holds a mutex: not movable
@@ -327,7 +280,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
   for (const auto& [fp, members] : groups) {
     for (size_t i : members) {
       grouped[i] = true;
-      ARROW_ASSIGN_OR_RAISE(allowed[i], AllowedRows(table, *plan.tasks[i].fragment, options));
+      ARROW_ASSIGN_OR_RAISE(allowed[i],
+                            query::AllowedRows(table, *plan.tasks[i].fragment, options.filter));
     }
     indexed += static_cast<int>(members.size());
   }
@@ -367,7 +321,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
       return arrow::Status::OK();
     }
     const table::Fragment& frag = *task.fragment;
-    ARROW_ASSIGN_OR_RAISE(auto rows, AllowedRows(table, frag, options));
+    ARROW_ASSIGN_OR_RAISE(auto rows, query::AllowedRows(table, frag, options.filter));
     if (rows && rows->Count() == 0) return arrow::Status::OK();
     const RowFilter filter = rows ? rows->filter() : RowFilter{};
     ARROW_ASSIGN_OR_RAISE(auto found,
@@ -409,25 +363,47 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchQueries(const Table& table,
   std::vector<std::vector<Hit>> hits;
   hits.reserve(num_queries);
   for (auto& top : tops) hits.push_back(top.Sorted());
-  auto result = HitsTable(table, options, hits, with_query);
   if (stats) {
-    // After the returned rows are read too: the whole call's requests.
     stats->io = table.io_stats() - io_before;
     stats->files = static_cast<int>(plan.tasks.size());
     stats->files_pruned = pruned;
     stats->files_index_searched = indexed;
     stats->files_exact_scanned = exact;
   }
+  return hits;
+}
+
+arrow::Result<std::shared_ptr<arrow::Table>> SearchTable(const Table& table,
+                                                         std::span<const float> queries,
+                                                         uint32_t num_queries,
+                                                         const SearchOptions& options,
+                                                         SearchStats* stats, bool with_query) {
+  const IoStats io_before = table.io_stats();
+  ARROW_ASSIGN_OR_RAISE(auto hits, SearchQueries(table, queries, num_queries, options, stats));
+  auto result = HitsTable(table, options, hits, with_query);
+  // After the returned rows are read too: the whole call's requests.
+  if (stats) stats->io = table.io_stats() - io_before;
   return result;
 }
 
 }  // namespace
 
+arrow::Result<std::vector<query::RankedRow>> query::VectorSearchRows(const Table& table,
+                                                                     std::span<const float> query,
+                                                                     const SearchOptions& options,
+                                                                     SearchStats* stats) {
+  ARROW_ASSIGN_OR_RAISE(auto hits, SearchQueries(table, query, 1, options, stats));
+  std::vector<RankedRow> out;
+  out.reserve(hits[0].size());
+  for (const Hit& h : hits[0]) out.push_back({h.row_id, h.distance});
+  return out;
+}
+
 arrow::Result<std::shared_ptr<arrow::Table>> Search(const Table& table,
                                                     std::span<const float> query,
                                                     const SearchOptions& options,
                                                     SearchStats* stats) {
-  return SearchQueries(table, query, 1, options, stats, /*with_query=*/false);
+  return SearchTable(table, query, 1, options, stats, /*with_query=*/false);
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> SearchBatch(const Table& table,
@@ -435,7 +411,7 @@ arrow::Result<std::shared_ptr<arrow::Table>> SearchBatch(const Table& table,
                                                          uint32_t num_queries,
                                                          const SearchOptions& options,
                                                          SearchStats* stats) {
-  return SearchQueries(table, queries, num_queries, options, stats, /*with_query=*/true);
+  return SearchTable(table, queries, num_queries, options, stats, /*with_query=*/true);
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> Table::Search(std::span<const float> query,

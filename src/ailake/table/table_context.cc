@@ -30,6 +30,26 @@ arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFile(cons
   return it->second;
 }
 
+arrow::Result<TableContext::TextIndexPtr> TableContext::TextIndexFor(
+    const std::string& key, const std::function<arrow::Result<TextIndexPtr>()>& build) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = text_indexes_.find(key);
+    if (it != text_indexes_.end()) return it->second;
+  }
+  ARROW_ASSIGN_OR_RAISE(TextIndexPtr built, build());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = text_indexes_.find(key);
+  if (it != text_indexes_.end()) return it->second;
+  while (!text_indexes_.empty() && text_index_bytes_ + built->blob_bytes() > kMaxTextIndexBytes) {
+    text_index_bytes_ -= text_indexes_.begin()->second->blob_bytes();
+    text_indexes_.erase(text_indexes_.begin());
+  }
+  text_index_bytes_ += built->blob_bytes();
+  text_indexes_.emplace(key, built);
+  return built;
+}
+
 arrow::Result<std::shared_ptr<AilakeFileReader>> TableContext::OpenDataFileUncached(
     const std::string& path, int64_t size) const {
   ARROW_RETURN_NOT_OK(EnsureComputeInitialized());

@@ -3,6 +3,7 @@
 // deletion files (both immutable once written, so caching by path is safe).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "ailake/file.h"
 #include "ailake/file/filter_eval.h"
+#include "ailake/index/text_index.h"
 #include "ailake/io/object_store.h"
 #include "ailake/table/iceberg_view.h"
 #include "ailake/table/manifest.pb.h"
@@ -52,13 +54,25 @@ struct TableContext {
   std::shared_ptr<CodebookCache> codebooks;
   std::shared_ptr<IcebergViewState> iceberg_view;
 
-  // Bounds on the caches (entries); past them the oldest half is dropped.
+  // Full-text indexes built from data files at query time (query/
+  // search_text.cc), by a key naming the file, the column and the analyzer:
+  // the cached one, or `build`'s result, kept. Two threads missing the same
+  // key may both build; one result is kept and both are correct.
+  using TextIndexPtr = std::shared_ptr<const index::TextIndex>;
+  arrow::Result<TextIndexPtr> TextIndexFor(
+      const std::string& key, const std::function<arrow::Result<TextIndexPtr>()>& build);
+
+  // Bounds on the caches; past them entries are dropped (every open file;
+  // text indexes until the new one fits).
   static constexpr size_t kMaxOpenFiles = 4096;
+  static constexpr int64_t kMaxTextIndexBytes = int64_t{1} << 31;
 
  private:
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<AilakeFileReader>> readers_;
   std::unordered_map<std::string, std::shared_ptr<const std::vector<uint32_t>>> deletions_;
+  std::unordered_map<std::string, TextIndexPtr> text_indexes_;
+  int64_t text_index_bytes_ = 0;
 };
 
 // Registers Arrow's compute kernels once per process (file/filter_eval.h).

@@ -606,6 +606,28 @@ Status ParseStopWords(std::string_view value, size_t line, std::vector<std::stri
 
 }  // namespace
 
+}  // namespace ailake::text
+
+// The config is public (ailake/text_search.h, namespace ailake); its checks
+// and text form use this file's helpers.
+namespace ailake {
+using arrow::Status;
+using text::AnalyzerConfig;
+using text::AppendPercentEncoded;
+using text::Excerpt;
+using text::IsStemmerLanguage;
+using text::kMaxConfigBytes;
+using text::kMaxStopWordBytes;
+using text::kMaxStopWords;
+using text::kVersionLine;
+using text::kVersionPrefix;
+using text::LineError;
+using text::ParseStopWords;
+using text::ParseTokenizer;
+using text::ParseUint32;
+using text::StemmerLanguages;
+using text::TokenizerKind;
+
 Status AnalyzerConfig::Validate() const {
   TokenizerKind kind;
   if (!ParseTokenizer(tokenizer, &kind)) {
@@ -716,6 +738,10 @@ arrow::Result<AnalyzerConfig> AnalyzerConfig::Parse(std::string_view text) {
   if (!st.ok()) return Status::Invalid("analyzer config: ", st.message());
   return c;
 }
+
+}  // namespace ailake
+
+namespace ailake::text {
 
 arrow::Result<std::shared_ptr<const Analyzer>> Analyzer::Make(AnalyzerConfig config) {
   ARROW_RETURN_NOT_OK(config.Validate());

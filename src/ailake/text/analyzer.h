@@ -46,30 +46,13 @@
 #include <arrow/result.h>
 #include <arrow/status.h>
 
+#include "ailake/text_search.h"
+
 namespace ailake::text {
 
-struct AnalyzerConfig {
-  std::string tokenizer = "simple";  // "simple", "icu", "whitespace"
-  uint32_t cjk_ngram = 0;            // icu only: 0, 1 or 2
-  uint32_t max_token_bytes = 40;     // tokens this long or longer are dropped; 0 = none
-  bool lowercase = true;
-  std::vector<std::string> stop_words;  // after lowercasing; each at most 255 bytes
-  std::string stemmer_language;         // "" = none
-
-  // Every setting checked, naming the bad one (unknown tokenizer or stemmer
-  // language, cjk_ngram with a tokenizer other than icu or above 2, more than
-  // 65536 stop words, a stop word empty or over 255 bytes).
-  arrow::Status Validate() const;
-
-  // A compact, versioned text form recorded with the index so queries use the
-  // same analysis: one "key=value" per line, stop words percent-encoded. Parse
-  // is bounded (at most 4 MiB of input) and names the line it refuses;
-  // Parse(Serialize()) equals the config.
-  std::string Serialize() const;
-  static arrow::Result<AnalyzerConfig> Parse(std::string_view text);
-
-  bool operator==(const AnalyzerConfig&) const = default;
-};
+// The analyzer's settings, public as ailake::TextAnalyzerConfig
+// (ailake/text_search.h); Validate, Serialize and Parse are defined here.
+using AnalyzerConfig = ::ailake::TextAnalyzerConfig;
 
 struct Token {
   std::string text;   // the term, UTF-8

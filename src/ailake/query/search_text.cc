@@ -182,9 +182,8 @@ arrow::Result<std::vector<query::RankedRow>> query::TextSearchRows(const Table& 
   const table::Manifest& m = table::TableAccess::manifest(table);
   const auto& ctx = table::TableAccess::context(table);
   ARROW_ASSIGN_OR_RAISE(const auto fragments, query::SearchedFragments(table, o.fragment_ids));
-  std::vector<FragmentPart> parts;
-  for (const table::Fragment* frag : fragments)
-    parts.push_back({frag, nullptr, std::nullopt, std::nullopt, {}});
+  std::vector<FragmentPart> parts(fragments.size());
+  for (size_t i = 0; i < fragments.size(); ++i) parts[i].fragment = fragments[i];
   // One analyzer for the indexes this call builds, made on the first miss.
   const std::string analyzer_text = o.analyzer.Serialize();
   std::mutex analyzer_mu;

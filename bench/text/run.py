@@ -5,6 +5,13 @@ side by side in one process, on Debian package descriptions.
     nice -n 10 .venv-bench/bin/python bench/text/run.py            # every package
     nice -n 10 .venv-bench/bin/python bench/text/run.py --docs 20000
 
+Systems: ailake (the index alone, ailake.TextIndex), ailake-table (a table of
+four fragments, Table.search_text: per-fragment indexes with table-wide
+statistics, results read back with a take), Tantivy, LanceDB (a table with its
+native FTS index). Hybrid: ailake-table and LanceDB, a vector query (64-d
+stand-in embeddings, exact scan on both: LanceDB has no vector index here)
+fused with an or-class text query by reciprocal rank.
+
 Corpus: one document per Debian package ("<short>. <long>", the long
 description when apt has the Translation-en index, else the short one;
 scripts/datasets/debian_texts.py). Analyzer, the same for all three: split
@@ -98,6 +105,51 @@ class Ailake:
         return list(zip(h.ids.tolist(), h.scores.tolist()))
 
 
+HYBRID_DIM = 64
+
+
+def doc_vectors(n: int) -> np.ndarray:
+    """Stand-in embeddings for the hybrid runs (both systems get the same)."""
+    return np.random.default_rng(3).standard_normal((n, HYBRID_DIM)).astype(np.float32)
+
+
+class AilakeTable:
+    """The table path: an ailake table of four fragments searched by
+    Table.search_text (per-fragment indexes, table-wide statistics, the ids
+    read back with a take), as LanceDB's table is searched."""
+    name = "ailake-table"
+
+    def __init__(self, docs, workdir):
+        import ailake
+        import pyarrow as pa
+        vecs = doc_vectors(len(docs))
+        db = ailake.connect(os.path.join(workdir, "ailake"))
+        cuts = np.linspace(0, len(docs), 5).astype(int)
+
+        def part(lo, hi):
+            return pa.table({"id": pa.array(range(lo, hi), pa.int64()),
+                             "text": pa.array(docs[lo:hi], pa.string()),
+                             "vec": pa.FixedSizeListArray.from_arrays(
+                                 pa.array(vecs[lo:hi].ravel()), HYBRID_DIM)})
+        self.tbl = db.create_table("t", part(cuts[0], cuts[1]), vector_column="vec",
+                                   metric="l2", index=None)
+        for lo, hi in zip(cuts[1:-1], cuts[2:]):
+            self.tbl.add(part(lo, hi))
+        # The indexes are built when a query first meets the fragments.
+        t = time.perf_counter()
+        self.tbl.search_text("x", 1, columns=["id"], stemmer="english")
+        self.build_s = time.perf_counter() - t
+        self.bytes = None  # held in memory, not written
+
+    def search(self, q, k):
+        r = self.tbl.search_text(q, k, columns=["id"], stemmer="english")
+        return list(zip(r.column("id").to_pylist(), r.column("_score").to_pylist()))
+
+    def hybrid(self, v, q, k):
+        r = self.tbl.search_hybrid(v, q, k, columns=["id"], stemmer="english", exact=True)
+        return r.column("id").to_pylist()
+
+
 class Tantivy:
     name = "tantivy"
 
@@ -147,8 +199,11 @@ class LanceDB:
         import pyarrow as pa
         path = os.path.join(workdir, "lancedb")
         db = lancedb.connect(path)
+        vecs = doc_vectors(len(docs))
         tbl = db.create_table("t", pa.table({"id": pa.array(range(len(docs)), pa.int64()),
-                                             "text": pa.array(docs, pa.string())}))
+                                             "text": pa.array(docs, pa.string()),
+                                             "vec": pa.FixedSizeListArray.from_arrays(
+                                                 pa.array(vecs.ravel()), HYBRID_DIM)}))
         t = time.perf_counter()
         tbl.create_fts_index("text", use_tantivy=False, with_position=True, base_tokenizer="simple",
                              lower_case=True, stem=True, language="English", remove_stop_words=False,
@@ -168,6 +223,12 @@ class LanceDB:
         rows = self.tbl.search(query, query_type="fts").select(["id"]).limit(k).to_list()
         return [(r["id"], r["_score"]) for r in rows]
 
+    def hybrid(self, v, q, k):
+        # No vector index: an exact scan, as the ailake side's exact=True.
+        rows = (self.tbl.search(query_type="hybrid").vector(v).text(q).select(["id"]).limit(k)
+                .to_list())
+        return [r["id"] for r in rows]
+
 
 def same_top(ours, theirs):
     if len(ours) != len(theirs):
@@ -186,7 +247,7 @@ def main() -> int:
     ap.add_argument("--docs", type=int, default=0, help="first N documents (0 = all)")
     ap.add_argument("--nq", type=int, default=500, help="queries per class")
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--systems", default="ailake,tantivy,lancedb")
+    ap.add_argument("--systems", default="ailake,ailake-table,tantivy,lancedb")
     ap.add_argument("--json")
     args = ap.parse_args()
 
@@ -195,12 +256,14 @@ def main() -> int:
     print(f"{len(docs)} documents, {sum(len(d) for d in docs) / 1e6:.1f} MB of text, "
           f"{args.nq} queries per class", flush=True)
     work = tempfile.mkdtemp(prefix="ailake-text-bench-")
-    classes = {"ailake": Ailake, "tantivy": Tantivy, "lancedb": LanceDB}
+    classes = {"ailake": Ailake, "ailake-table": AilakeTable, "tantivy": Tantivy,
+               "lancedb": LanceDB}
     systems = []
     try:
         for name in args.systems.split(","):
             s = classes[name](docs, work)
-            print(f"  {name}: built in {s.build_s:.2f} s, {s.bytes / 1e6:.2f} MB", flush=True)
+            size = "in memory" if s.bytes is None else f"{s.bytes / 1e6:.2f} MB"
+            print(f"  {name}: built in {s.build_s:.2f} s, {size}", flush=True)
             systems.append(s)
         results = {s.name: {"build_s": s.build_s, "bytes": s.bytes, "classes": {}} for s in systems}
         for cls, qs in queries.items():
@@ -227,6 +290,28 @@ def main() -> int:
                     row["agree_with_tantivy"] = float(np.mean([same_top(a, b) for a, b in
                                                                zip(tops[s.name], ref)]))
                 results[s.name]["classes"][cls] = row
+        # Hybrid: a vector (an exact scan on both sides) and the or-class text,
+        # fused by reciprocal rank, between the systems that have tables.
+        hybrid = [s for s in systems if hasattr(s, "hybrid")]
+        if len(hybrid) >= 1:
+            vecs = doc_vectors(len(docs))
+            rng = np.random.default_rng(9)
+            pairs = [(vecs[rng.integers(len(docs))] + 0.1 * rng.standard_normal(HYBRID_DIM)
+                      .astype(np.float32), q) for q in queries["or"]]
+            lat = {s.name: [] for s in hybrid}
+            for s in hybrid:
+                for v, q in pairs[:10]:
+                    s.hybrid(v, q, args.k)
+            for v, q in pairs:
+                for s in hybrid:
+                    t = time.perf_counter()
+                    s.hybrid(v, q, args.k)
+                    lat[s.name].append(time.perf_counter() - t)
+            for s in hybrid:
+                l = np.array(lat[s.name])
+                results[s.name]["hybrid"] = {"qps": len(l) / l.sum(),
+                                             "p50_ms": 1e3 * np.percentile(l, 50),
+                                             "p99_ms": 1e3 * np.percentile(l, 99)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -238,7 +323,8 @@ def main() -> int:
     for n in names:
         r = results[n]
         cells = [f"{r['classes'][c]['qps']:.0f} | {r['classes'][c]['p99_ms']:.2f}" for c in queries]
-        print(f"| {n} | {r['build_s']:.2f} | {r['bytes'] / 1e6:.2f} | " + " | ".join(cells) + " |")
+        size = "-" if r["bytes"] is None else f"{r['bytes'] / 1e6:.2f}"
+        print(f"| {n} | {r['build_s']:.2f} | {size} | " + " | ".join(cells) + " |")
     if "tantivy" in results:
         t = results["tantivy"]
         for n in names:
@@ -249,8 +335,21 @@ def main() -> int:
                                for c in queries)
             agree = ", ".join(f"{c} {100 * r['classes'][c].get('agree_with_tantivy', 0):.1f}%"
                               for c in queries)
-            print(f"\n{n} / tantivy: QPS {ratios}; bytes {r['bytes'] / t['bytes']:.2f}x; "
+            size = "-" if r["bytes"] is None else f"{r['bytes'] / t['bytes']:.2f}x"
+            print(f"\n{n} / tantivy: QPS {ratios}; bytes {size}; "
                   f"build {r['build_s'] / t['build_s']:.2f}x; top-10 = tantivy's: {agree}")
+    for n in names:
+        if "hybrid" in results[n]:
+            h = results[n]["hybrid"]
+            print(f"\nhybrid ({n}): {h['qps']:.0f} QPS, p50 {h['p50_ms']:.2f} ms, "
+                  f"p99 {h['p99_ms']:.2f} ms")
+    if "ailake-table" in results and "lancedb" in results:
+        a, b = results["ailake-table"], results["lancedb"]
+        ratios = ", ".join(f"{c} {a['classes'][c]['qps'] / b['classes'][c]['qps']:.1f}x"
+                           for c in queries)
+        hy = (f"; hybrid {a['hybrid']['qps'] / b['hybrid']['qps']:.1f}x"
+              if "hybrid" in a and "hybrid" in b else "")
+        print(f"\nailake-table / lancedb: QPS {ratios}{hy}")
     out = args.json or str(ROOT / "bench" / "text" / "results" / f"debian_{len(docs)}.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:

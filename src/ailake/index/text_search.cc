@@ -7,6 +7,36 @@
 namespace ailake::index {
 namespace {
 
+// The k best hits (score descending, then row ascending) as a heap whose top
+// is the worst kept: most rows fail the one comparison with it.
+class TopHits {
+ public:
+  explicit TopHits(size_t k) : k_(k) {}
+  static bool Better(const TextHit& x, const TextHit& y) {
+    return x.score != y.score ? x.score > y.score : x.row < y.row;
+  }
+  bool full() const { return hits_.size() == k_; }
+  float kth() const { return hits_.front().score; }  // only when full()
+  void Offer(const TextHit& h) {
+    if (hits_.size() < k_) {
+      hits_.push_back(h);
+      std::push_heap(hits_.begin(), hits_.end(), Better);
+    } else if (Better(h, hits_.front())) {
+      std::pop_heap(hits_.begin(), hits_.end(), Better);
+      hits_.back() = h;
+      std::push_heap(hits_.begin(), hits_.end(), Better);
+    }
+  }
+  std::vector<TextHit> Sorted() && {
+    std::sort(hits_.begin(), hits_.end(), Better);
+    return std::move(hits_);
+  }
+
+ private:
+  size_t k_;
+  std::vector<TextHit> hits_;
+};
+
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -163,6 +193,14 @@ arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, cons
       }
     }
   }
+  // Term clauses only, none of them must, no deletes: document at a time.
+  fq.max_score_ = live == nullptr && !query.clauses.empty();
+  bool any_should = false;
+  for (const auto& c : query.clauses) {
+    fq.max_score_ = fq.max_score_ && c.kind == TextClauseKind::kTerm && c.occur != TextOccur::kMust;
+    any_should = any_should || c.occur == TextOccur::kShould;
+  }
+  fq.max_score_ = fq.max_score_ && any_should;
   std::unordered_map<std::string, uint32_t> by_text;
   auto add_term = [&](const std::string& text,
                       const TextTermInfo* info) -> arrow::Result<uint32_t> {
@@ -170,8 +208,9 @@ arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, cons
     if (it != by_text.end()) return it->second;
     Term t{text, info != nullptr ? *info : TextTermInfo{}, {}, 0};
     const auto ot = only_term.find(text);
-    t.lazy = info != nullptr && live == nullptr && driver_df.has_value() && text != driver_text &&
-             ot != only_term.end() && ot->second && info->df > 16 * *driver_df;
+    t.lazy = info != nullptr && live == nullptr &&
+             (fq.max_score_ || (driver_df.has_value() && text != driver_text &&
+                                ot != only_term.end() && ot->second && info->df > 16 * *driver_df));
     if (t.lazy) {
       ARROW_RETURN_NOT_OK(index.ReadBlocks(*info, &t.blocks));
     } else if (info != nullptr) {
@@ -253,6 +292,7 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::Search(const TextStats& stats
         (static_cast<float>(stats.num_rows - df) + 0.5f) / (static_cast<float>(df) + 0.5f);
     return std::log(1.0f + x);
   };
+  if (max_score_) return SearchMaxScore(norm, stats, k, allow, params);
   const std::span<const uint8_t> norms = index_->norm_codes();
   // The rows that may score: live and allowed.
   RowBitmap both;
@@ -434,11 +474,7 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::Search(const TextStats& stats
       }
     }
   }
-  // The k best as a heap whose top is the worst kept: most rows fail the
-  // one comparison with it.
-  auto better = [](const TextHit& x, const TextHit& y) {
-    return x.score != y.score ? x.score > y.score : x.row < y.row;
-  };
+  TopHits top(k);
   for (uint32_t r : touched) {
     const bool keep =
         (state[r] & 2) == 0 && must_hits[r] == num_must && (num_must > 0 || (state[r] & 4) != 0);
@@ -446,18 +482,249 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::Search(const TextStats& stats
     score[r] = 0;
     must_hits[r] = 0;
     state[r] = 0;
-    if (!keep) continue;
-    if (hits.size() < k) {
-      hits.push_back(h);
-      std::push_heap(hits.begin(), hits.end(), better);
-    } else if (better(h, hits.front())) {
-      std::pop_heap(hits.begin(), hits.end(), better);
-      hits.back() = h;
-      std::push_heap(hits.begin(), hits.end(), better);
+    if (keep) top.Offer(h);
+  }
+  return std::move(top).Sorted();
+}
+
+namespace {
+
+// One term's postings walked block by block: block headers are known from
+// the start, a block is unpacked only when a row in it is needed.
+class BlockCursor {
+ public:
+  BlockCursor(const TextIndex* index, const std::vector<PostingBlock>* blocks)
+      : index_(index), blocks_(blocks) {}
+  bool done() const { return block_ >= blocks_->size(); }
+  const PostingBlock& block() const { return (*blocks_)[block_]; }
+  size_t block_index() const { return block_; }
+  // The current row (the block unpacked if it was not); UINT32_MAX when done.
+  arrow::Result<uint32_t> Row() {
+    if (done()) return UINT32_MAX;
+    ARROW_RETURN_NOT_OK(Unpack());
+    return rows_[i_];
+  }
+  uint32_t tf() const { return tfs_[i_]; }
+  // Skips whole blocks ending before `target` (nothing unpacked).
+  void SkipBlocksBefore(uint32_t target) {
+    while (!done() && block().last_row < target) NextBlock();
+  }
+  // Moves to the first row >= target.
+  arrow::Status Seek(uint32_t target) {
+    SkipBlocksBefore(target);
+    if (done()) return arrow::Status::OK();
+    ARROW_RETURN_NOT_OK(Unpack());
+    while (rows_[i_] < target) ++i_;  // the block's last row is >= target
+    return arrow::Status::OK();
+  }
+  arrow::Status Next() {
+    ARROW_RETURN_NOT_OK(Unpack());
+    if (++i_ == block().n) NextBlock();
+    return arrow::Status::OK();
+  }
+  void NextBlock() {
+    ++block_;
+    i_ = 0;
+    unpacked_ = false;
+  }
+
+ private:
+  arrow::Status Unpack() {
+    if (unpacked_) return arrow::Status::OK();
+    ARROW_RETURN_NOT_OK(index_->DecodeBlock(block(), rows_, tfs_));
+    unpacked_ = true;
+    return arrow::Status::OK();
+  }
+  const TextIndex* index_;
+  const std::vector<PostingBlock>* blocks_;
+  size_t block_ = 0;
+  uint32_t i_ = 0;
+  bool unpacked_ = false;
+  uint32_t rows_[kTextPostingBlockDocs];
+  uint32_t tfs_[kTextPostingBlockDocs];
+};
+
+}  // namespace
+
+// MaxScore (Turtle and Flood, 1995) with per-block bounds: should terms are
+// ordered by their largest possible contribution; once the k-th score so far
+// exceeds what the smallest ones could add together, rows found only in those
+// are never looked at, and blocks whose bound keeps every row below the k-th
+// score are skipped unread. A row's score is summed in clause order, as the
+// general path sums it, so both give the same floats. The bounds hold with
+// float rounding (a row's tf is at most the block's max and its length code at
+// least the block's min, and both maps are monotone); a margin of 1e-5
+// relative absorbs the different order the bounds are summed in.
+arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* norm,
+                                                                  const TextStats& stats, size_t k,
+                                                                  const RowFilter* allow,
+                                                                  const Bm25Params& params) const {
+  constexpr float kMargin = 1.0f + 1e-5f;
+  const float k1 = params.k1;
+  const std::span<const uint8_t> norms = index_->norm_codes();
+  auto idf = [&](const std::string& term) {
+    auto it = stats.df.find(term);
+    const uint64_t df = it == stats.df.end() ? 0 : std::min(it->second, stats.num_rows);
+    const float x =
+        (static_cast<float>(stats.num_rows - df) + 0.5f) / (static_cast<float>(df) + 0.5f);
+    return std::log(1.0f + x);
+  };
+  struct Should {
+    size_t clause;  // into clauses_
+    float w;        // idf * (k1 + 1)
+    float ub;       // the most any row can get from it
+    std::vector<float> block_ub;
+  };
+  std::vector<Should> should;
+  std::vector<BlockCursor> cursors, not_cursors;
+  std::vector<size_t> order;
+  for (size_t ci = 0; ci < clauses_.size(); ++ci) {
+    const Term& t = terms_[clauses_[ci].terms[0]];
+    if (clauses_[ci].occur == TextOccur::kMustNot) {
+      not_cursors.emplace_back(index_, &t.blocks);
+      continue;
+    }
+    Should sh{ci, idf(t.text) * (k1 + 1.0f), 0.0f, {}};
+    sh.block_ub.reserve(t.blocks.size());
+    for (const PostingBlock& blk : t.blocks) {
+      const auto tf = static_cast<float>(blk.max_tf);
+      const float u = sh.w * (tf / (tf + norm[blk.min_norm]));
+      sh.block_ub.push_back(u);
+      sh.ub = std::max(sh.ub, u);
+    }
+    should.push_back(std::move(sh));
+  }
+  TopHits top(k);
+  if (should.size() == 1 && not_cursors.empty()) {
+    // One term: its blocks in turn, each skipped unread when its bound is
+    // below the k-th score, else scored row by row.
+    const Should& sh = should[0];
+    const auto& blocks = terms_[clauses_[sh.clause].terms[0]].blocks;
+    thread_local std::vector<uint32_t> rows(kTextPostingBlockDocs), tfs(kTextPostingBlockDocs);
+    for (size_t bi = 0; bi < blocks.size(); ++bi) {
+      if (top.full() && sh.block_ub[bi] * kMargin < top.kth()) continue;
+      ARROW_RETURN_NOT_OK(index_->DecodeBlock(blocks[bi], rows.data(), tfs.data()));
+      for (uint32_t j = 0; j < blocks[bi].n; ++j) {
+        const uint32_t r = rows[j];
+        if (allow != nullptr && !allow->Contains(r)) continue;
+        if (norms[r] < blocks[bi].min_norm) {
+          return arrow::Status::Invalid("text index: row ", r,
+                                        " is shorter than its posting block's smallest length");
+        }
+        const auto tf = static_cast<float>(tfs[j]);
+        top.Offer({r, sh.w * (tf / (tf + norm[norms[r]]))});
+      }
+    }
+    return std::move(top).Sorted();
+  }
+  // Ascending by bound: the first `ne` are non-essential.
+  order.resize(should.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return should[a].ub < should[b].ub; });
+  std::vector<float> prefix(order.size());  // prefix[i] = sum of ub of order[0..i]
+  cursors.reserve(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const Should& sh = should[order[i]];
+    prefix[i] = (i ? prefix[i - 1] : 0.0f) + sh.ub;
+    cursors.emplace_back(index_, &terms_[clauses_[sh.clause].terms[0]].blocks);
+  }
+  const size_t m = order.size();
+  std::vector<float> contrib(clauses_.size(), 0.0f);
+  float theta = -INFINITY;  // the k-th score once k rows are held
+  size_t ne = 0;
+  auto nonessential_ub = [&]() { return ne > 0 ? prefix[ne - 1] : 0.0f; };
+  while (true) {
+    // Blocks of essential terms that cannot lift a row over the k-th score.
+    if (top.full()) {
+      float ess = 0;
+      for (size_t i = ne; i < m; ++i) ess += cursors[i].done() ? 0.0f : should[order[i]].ub;
+      const float rest = nonessential_ub();
+      for (size_t i = ne; i < m; ++i) {
+        const Should& sh = should[order[i]];
+        while (!cursors[i].done() &&
+               (sh.block_ub[cursors[i].block_index()] + (ess - sh.ub) + rest) * kMargin < theta) {
+          cursors[i].NextBlock();
+        }
+      }
+    }
+    uint32_t d = UINT32_MAX;
+    for (size_t i = ne; i < m; ++i) {
+      ARROW_ASSIGN_OR_RAISE(uint32_t r, cursors[i].Row());
+      d = std::min(d, r);
+    }
+    if (d == UINT32_MAX) break;
+    if (d >= norms.size()) {
+      return arrow::Status::Invalid("text index: a posting row ", d, " past the ", norms.size(),
+                                    " rows");
+    }
+    const float nd = norm[norms[d]];
+    bool keep = allow == nullptr || allow->Contains(d);
+    float partial = 0;
+    if (keep) {
+      for (size_t i = ne; i < m; ++i) {
+        ARROW_ASSIGN_OR_RAISE(uint32_t r, cursors[i].Row());
+        if (r != d) continue;
+        const Should& sh = should[order[i]];
+        if (norms[d] < cursors[i].block().min_norm) {
+          return arrow::Status::Invalid("text index: row ", d,
+                                        " is shorter than its posting block's smallest length");
+        }
+        const auto tf = static_cast<float>(cursors[i].tf());
+        contrib[sh.clause] = sh.w * (tf / (tf + nd));
+        partial += contrib[sh.clause];
+      }
+      // The non-essential terms, largest bound first, while the row can still
+      // reach the k-th score.
+      float rest = nonessential_ub();
+      for (size_t j = ne; j-- > 0 && keep;) {
+        if (top.full() && (partial + rest) * kMargin < theta) {
+          keep = false;
+          break;
+        }
+        const Should& sh = should[order[j]];
+        rest -= sh.ub;
+        BlockCursor& c = cursors[j];
+        c.SkipBlocksBefore(d);
+        if (c.done()) continue;
+        if (top.full() && (partial + rest + sh.block_ub[c.block_index()]) * kMargin < theta) {
+          keep = false;
+          break;
+        }
+        ARROW_RETURN_NOT_OK(c.Seek(d));
+        ARROW_ASSIGN_OR_RAISE(uint32_t r, c.Row());
+        if (r != d) continue;
+        if (norms[d] < c.block().min_norm) {
+          return arrow::Status::Invalid("text index: row ", d,
+                                        " is shorter than its posting block's smallest length");
+        }
+        const auto tf = static_cast<float>(c.tf());
+        contrib[sh.clause] = sh.w * (tf / (tf + nd));
+        partial += contrib[sh.clause];
+      }
+      if (keep && top.full() && partial * kMargin < theta) keep = false;
+      for (size_t j = 0; j < not_cursors.size() && keep; ++j) {
+        ARROW_RETURN_NOT_OK(not_cursors[j].Seek(d));
+        ARROW_ASSIGN_OR_RAISE(uint32_t r, not_cursors[j].Row());
+        keep = r != d;
+      }
+    }
+    if (keep) {
+      float score = 0;  // in clause order, as the general path adds
+      for (size_t ci = 0; ci < clauses_.size(); ++ci) score += contrib[ci];
+      top.Offer({d, score});
+      if (top.full()) {
+        theta = top.kth();
+        while (ne < m && prefix[ne] * kMargin < theta) ++ne;
+      }
+    }
+    std::fill(contrib.begin(), contrib.end(), 0.0f);
+    for (size_t i = ne; i < m; ++i) {
+      ARROW_ASSIGN_OR_RAISE(uint32_t r, cursors[i].Row());
+      if (r == d) ARROW_RETURN_NOT_OK(cursors[i].Next());
     }
   }
-  std::sort(hits.begin(), hits.end(), better);
-  return hits;
+  return std::move(top).Sorted();
 }
 
 }  // namespace ailake::index

@@ -110,7 +110,7 @@ class TextFileQuery {
     TextTermInfo info;
     DecodedPostings postings;  // every row, deleted ones too (skipped when scoring)
     uint64_t live_df = 0;
-    bool lazy = false;                 // not decoded: blocks unpacked as the driver needs
+    bool lazy = false;  // not decoded: blocks unpacked as the driver (or MaxScore) needs
     std::vector<PostingBlock> blocks;  // lazy only
   };
   struct Clause {
@@ -119,7 +119,16 @@ class TextFileQuery {
     std::vector<uint32_t> terms;  // into terms_
     std::vector<uint32_t> offsets;
   };
+  // Queries of term clauses only, should and must-not, on a file without
+  // deletes: scored document at a time with MaxScore and per-block bounds
+  // (no posting decoded in Prepare; blocks whose rows cannot reach the k-th
+  // score are never unpacked). Same scores and order as the general path.
+  arrow::Result<std::vector<TextHit>> SearchMaxScore(const float* norm, const TextStats& stats,
+                                                     size_t k, const RowFilter* allow,
+                                                     const Bm25Params& params) const;
+
   const TextIndex* index_ = nullptr;
+  bool max_score_ = false;  // SearchMaxScore applies (all terms lazy)
   RowBitmap live_;
   bool has_live_ = false;
   int64_t driver_ = -1;  // the rarest must term: the rows a result can be

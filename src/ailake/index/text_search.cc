@@ -7,6 +7,15 @@
 namespace ailake::index {
 namespace {
 
+// BM25's idf of a term under the statistics: ln(1 + (N - df + 0.5) / (df + 0.5)).
+float Idf(const TextStats& stats, const std::string& term) {
+  auto it = stats.df.find(term);
+  const uint64_t df = it == stats.df.end() ? 0 : std::min(it->second, stats.num_rows);
+  const float x =
+      (static_cast<float>(stats.num_rows - df) + 0.5f) / (static_cast<float>(df) + 0.5f);
+  return std::log(1.0f + x);
+}
+
 // The k best hits (score descending, then row ascending) as a heap whose top
 // is the worst kept: most rows fail the one comparison with it.
 class TopHits {
@@ -285,13 +294,7 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::Search(const TextStats& stats
     const auto len = static_cast<float>(FieldNormValue(static_cast<uint8_t>(c)));
     norm[c] = k1 * (1.0f - b + (avg > 0 ? b * len / avg : 0.0f));
   }
-  auto idf = [&](const std::string& term) {
-    auto it = stats.df.find(term);
-    const uint64_t df = it == stats.df.end() ? 0 : std::min(it->second, stats.num_rows);
-    const float x =
-        (static_cast<float>(stats.num_rows - df) + 0.5f) / (static_cast<float>(df) + 0.5f);
-    return std::log(1.0f + x);
-  };
+  auto idf = [&](const std::string& term) { return Idf(stats, term); };
   if (max_score_) return SearchMaxScore(norm, stats, k, allow, params);
   const std::span<const uint8_t> norms = index_->norm_codes();
   // The rows that may score: live and allowed.
@@ -562,13 +565,7 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
   constexpr float kMargin = 1.0f + 1e-5f;
   const float k1 = params.k1;
   const std::span<const uint8_t> norms = index_->norm_codes();
-  auto idf = [&](const std::string& term) {
-    auto it = stats.df.find(term);
-    const uint64_t df = it == stats.df.end() ? 0 : std::min(it->second, stats.num_rows);
-    const float x =
-        (static_cast<float>(stats.num_rows - df) + 0.5f) / (static_cast<float>(df) + 0.5f);
-    return std::log(1.0f + x);
-  };
+  auto idf = [&](const std::string& term) { return Idf(stats, term); };
   struct Should {
     size_t clause;  // into clauses_
     float w;        // idf * (k1 + 1)

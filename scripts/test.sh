@@ -33,7 +33,7 @@ set -e
 echo "== Python table tests, storage format lance"
 AILAKE_STORAGE_FORMAT=lance .venv/bin/python -m pytest -q tests/python/test_python_table.py \
   tests/python/test_optimize.py tests/python/test_threads.py tests/python/test_integrity.py \
-  tests/python/test_cli.py
+  tests/python/test_cli.py tests/python/test_table_text_search.py
 
 if [ "${AILAKE_SKIP_ASAN:-0}" != "1" ]; then
   echo "== C++ tests under ASan + UBSan (preset asan)"

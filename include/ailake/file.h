@@ -8,8 +8,10 @@
 // Every Parquet engine reads it as plain Parquet (the footer never points at
 // the sections); ailake finds each section through the footer's key-value
 // metadata: "ailake.footer_offset" for the primary (first) vector column,
-// "ailake.<column>.footer_offset" for the others. Byte layouts: docs/FORMAT.md
-// section 2.
+// "ailake.<column>.footer_offset" for the others. A file may also carry one
+// full-text index section (AITX, docs/FORMAT.md 3.6) per indexed text column,
+// in the same place, found through "ailake.<column>.text_offset". Byte
+// layouts: docs/FORMAT.md section 2.
 //
 //   AilakeFileWriter  writes a RecordBatch plus embeddings as such a file
 //                     (WriteParquetOnly: no sections; Write; WriteMulti), to
@@ -51,6 +53,7 @@ namespace ailake {
 // column's Arrow field, stored in the ARROW:schema entry).
 inline constexpr std::string_view kFooterOffsetKey = "ailake.footer_offset";
 std::string ColumnFooterOffsetKey(std::string_view column);  // "ailake.<column>.footer_offset"
+std::string TextSectionKey(std::string_view column);         // "ailake.<column>.text_offset"
 inline constexpr std::string_view kFieldDimKey = "ailake.dim";
 inline constexpr std::string_view kFieldMetricKey = "ailake.metric";
 inline constexpr std::string_view kFieldPrecisionKey = "ailake.precision";
@@ -170,6 +173,22 @@ class AilakeFileWriter {
   FileWriteOptions options_;
 };
 
+// A full-text index section to add to a file: the AITX blob
+// (index/text_index.h) of the file's text column `column`.
+struct TextSectionBytes {
+  std::string column;
+  std::shared_ptr<arrow::Buffer> bytes;
+};
+
+// Copies `file` (an AI-Lake file, or a Parquet or Lance file of any writer)
+// to `sink` with `sections` added, each replacing the column's old text
+// section if it had one. Every other byte that matters is kept as it is:
+// the data (no page decoded), the AILK sections, the other text sections;
+// only the footer (Lance: the schema metadata) gets the new keys.
+arrow::Status AppendTextSections(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
+                                 std::span<const TextSectionBytes> sections,
+                                 arrow::io::OutputStream* sink);
+
 // Index later. Copies every byte of `parquet_only` before its footer
 // unchanged, appends one AILK section per policy (built from the vectors the
 // file already holds, read in place), and writes the file's footer again with
@@ -183,11 +202,26 @@ class AilakeFileWriter {
 // again: the given columns get new sections, the others keep theirs (their
 // bytes copied), and the data before the first old section is copied
 // unchanged (re-indexing; without it such a file is refused).
+// With `text`, the file also gets those text sections (as AppendTextSections
+// adds them), in the same pass. The file's text sections not replaced are
+// kept either way.
 arrow::Status AppendIndexSections(const std::shared_ptr<arrow::io::RandomAccessFile>& parquet_only,
                                   std::span<const VectorStoragePolicy> columns,
                                   arrow::io::OutputStream* sink,
                                   const IndexBuildOptions& build = {},
                                   bool replace_existing = false);
+arrow::Status AppendIndexSections(const std::shared_ptr<arrow::io::RandomAccessFile>& parquet_only,
+                                  std::span<const VectorStoragePolicy> columns,
+                                  std::span<const TextSectionBytes> text,
+                                  arrow::io::OutputStream* sink, const IndexBuildOptions& build,
+                                  bool replace_existing);
+
+// One full-text index section as the reader sees it.
+struct TextSectionInfo {
+  std::string column;   // the file's column it indexes
+  uint64_t offset = 0;  // file offset of the blob's first byte
+  uint64_t length = 0;  // the blob's bytes (its header's)
+};
 
 // One AILK section as the reader sees it.
 struct AilkSectionInfo {
@@ -295,6 +329,14 @@ class AilakeFileReader {
   const std::vector<VectorColumnInfo>& vector_columns() const;
   // The named vector column (empty name = the primary one).
   arrow::Result<const VectorColumnInfo*> vector_column(std::string_view name = {}) const;
+  // The full-text index sections the file carries, one per indexed text
+  // column: found on open through their keys, each checked to start a blob
+  // (magic) that fits the room the container gives it and overlaps no other
+  // section. Their content is checked when loaded (index::TextIndex::Load).
+  const std::vector<TextSectionInfo>& text_sections() const;
+  // The bytes of column `column`'s text section (in place when the file is
+  // mapped); KeyError when the file has none for it.
+  arrow::Result<std::shared_ptr<arrow::Buffer>> ReadTextSection(std::string_view column) const;
 
   // Centroid and radius from the section, without touching data pages.
   arrow::Result<Centroid> ReadCentroid(std::string_view column = {}) const;

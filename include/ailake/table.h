@@ -479,6 +479,23 @@ class Table : public std::enable_shared_from_this<Table> {
   // CreateIndex gives the column an index again. Returns the version committed.
   arrow::Result<std::shared_ptr<Table>> DropIndex(std::string_view vector_column = {}) const;
 
+  // Gives text column config.column (a string column or a list of strings)
+  // a full-text index (text_search.h): commits the setting, replacing the
+  // column's index if it had one, with every data file holding the column
+  // owing it; then, if `build`, writes each such file again with its index
+  // section added (its other bytes copied unchanged; one commit per file, as
+  // BuildPendingIndexesOf does; BuildPendingIndexes or Optimize builds them
+  // otherwise). Writes from then
+  // on carry the section inline (deferred writes owe it), merges keep it.
+  // Returns the latest version.
+  arrow::Result<std::shared_ptr<Table>> CreateTextIndex(const TextIndexConfig& config,
+                                                        bool build = true) const;
+  // Removes column `column`'s full-text index (commits; the files keep their
+  // section bytes until Optimize rewrites them). Returns the version committed.
+  arrow::Result<std::shared_ptr<Table>> DropTextIndex(std::string_view column) const;
+  // The text columns with a full-text index, in the order they were created.
+  arrow::Result<std::vector<TextIndexConfig>> text_indexes() const;
+
   // Builds the indexes owed by deferred writes (also what a restarted process
   // runs to finish work a dead one left). Returns the number of files indexed.
   arrow::Result<int> BuildPendingIndexes(const IndexBuildOptions& build = {},
@@ -508,7 +525,8 @@ class Table : public std::enable_shared_from_this<Table> {
   arrow::Result<std::shared_ptr<Table>> CommitReplace(std::span<const RowId> row_ids,
                                                       std::span<const std::string> staged,
                                                       TableOperation operation) const;
-  // The data files of the latest version that owe an index.
+  // The data files of the latest version that owe an index (a vector
+  // index, or a text column's full-text index).
   arrow::Result<std::vector<std::string>> PendingFiles() const;
   // Trains and commits the shared IVF-PQ codebooks owed by pending files;
   // returns how many (see BuildPendingIndexes, which does this first).

@@ -9,10 +9,16 @@
 // scoring are index/text_search.h's: terms, "phrases", +must, -must_not,
 // prefix*.
 //
-// Each fragment's inverted index is built from the text column the first
-// time a query meets the fragment with a given analyzer, and kept by the open
-// table (data files are immutable, so it never goes stale); a table reopened
-// builds them again. Nothing is written to the table.
+// A text column may have a full-text index (Table::CreateTextIndex): every
+// data file holding the column then carries its inverted index as a section
+// (docs/FORMAT.md 3.6), written inline by appends and merges, owed by
+// deferred writes until BuildPendingIndexes or Optimize; the analyzer is
+// recorded with it and queries use it unless they name another. Searches
+// read a file's section in place. A fragment without one (no index on the
+// column, a file still owing it, or a query with another analyzer) has its
+// index built from the column in memory the first time a query meets it, and
+// kept by the open table (data files are immutable, so it never goes
+// stale).
 //
 // Hybrid search runs a vector search and a text search with the same filter,
 // each for `candidates` rows, and fuses the two ranked lists into one:
@@ -70,7 +76,9 @@ struct TextSearchOptions {
   // (values in order). Empty = the table's only such column (an error names
   // them when there are several).
   std::string text_column;
-  TextAnalyzerConfig analyzer;
+  // Unset: the analyzer of the column's full-text index if it has one
+  // (Table::CreateTextIndex), else TextAnalyzerConfig's defaults.
+  std::optional<TextAnalyzerConfig> analyzer;
   // Rows that may be returned (ParseFilter in query.h), applied inside the
   // search: k rows come back whenever k live rows match the filter and the
   // query. The statistics stay the table's, whatever the filter.
@@ -83,6 +91,15 @@ struct TextSearchOptions {
   uint32_t num_threads = 0;  // fragments searched in parallel (0 = all cores)
   float k1 = 1.2f;
   float b = 0.75f;
+};
+
+// A text column's full-text index (Table::CreateTextIndex, text_indexes).
+struct TextIndexConfig {
+  std::string column;  // a text column (TextSearchOptions::text_column)
+  TextAnalyzerConfig analyzer;
+  bool with_positions = true;  // term positions stored: phrase queries need them
+
+  bool operator==(const TextIndexConfig&) const = default;
 };
 
 enum class FusionMethod : uint8_t { kReciprocalRank, kLinear };

@@ -111,12 +111,12 @@ class Table:
         columns: Optional[Sequence[str]] = ...,
         *,
         text_column: str = ...,
-        tokenizer: str = ...,
+        tokenizer: Optional[str] = ...,
         stemmer: Optional[str] = ...,
-        stop_words: Sequence[str] = ...,
-        lowercase: bool = ...,
-        max_token_bytes: int = ...,
-        cjk_ngram: int = ...,
+        stop_words: Optional[Sequence[str]] = ...,
+        lowercase: Optional[bool] = ...,
+        max_token_bytes: Optional[int] = ...,
+        cjk_ngram: Optional[int] = ...,
         k1: float = ...,
         b: float = ...,
         num_threads: int = ...,
@@ -137,12 +137,12 @@ class Table:
         vector_column: str = ...,
         exact: bool = ...,
         text_column: str = ...,
-        tokenizer: str = ...,
+        tokenizer: Optional[str] = ...,
         stemmer: Optional[str] = ...,
-        stop_words: Sequence[str] = ...,
-        lowercase: bool = ...,
-        max_token_bytes: int = ...,
-        cjk_ngram: int = ...,
+        stop_words: Optional[Sequence[str]] = ...,
+        lowercase: Optional[bool] = ...,
+        max_token_bytes: Optional[int] = ...,
+        cjk_ngram: Optional[int] = ...,
         k1: float = ...,
         b: float = ...,
         num_threads: int = ...,
@@ -233,6 +233,22 @@ class Table:
     def storage_format(self) -> str: ...
     def set_storage_format(self, format: str) -> int: ...
     def drop_index(self, vector_column: str = ...) -> int: ...
+    def create_fts_index(
+        self,
+        column: Union[str, Sequence[str]],
+        *,
+        replace: bool = ...,
+        with_position: bool = ...,
+        wait: bool = ...,
+        tokenizer: str = ...,
+        stemmer: Optional[str] = ...,
+        stop_words: Sequence[str] = ...,
+        lowercase: bool = ...,
+        max_token_bytes: int = ...,
+        cjk_ngram: int = ...,
+    ) -> int: ...
+    def drop_fts_index(self, column: str) -> int: ...
+    def list_fts_indices(self) -> List[Dict[str, Any]]: ...
     def create_index(
         self,
         vector_column: str = ...,

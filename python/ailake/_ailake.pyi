@@ -70,7 +70,7 @@ class Table:
         filter: Optional[str],
         columns: Optional[List[str]],
         text_column: str,
-        analyzer: Dict[str, Any],
+        analyzer: Optional[Dict[str, Any]],
         k1: float,
         b: float,
         num_threads: int,
@@ -93,7 +93,7 @@ class Table:
         refine_factor: int,
         exact: bool,
         text_column: str,
-        analyzer: Dict[str, Any],
+        analyzer: Optional[Dict[str, Any]],
         k1: float,
         b: float,
         num_threads: int,
@@ -149,6 +149,11 @@ class Table:
     def set_storage_format(self, format: str) -> int: ...
     def drop_index(self, vector_column: str) -> int: ...
     def create_index(self, settings: Dict[str, Any]) -> int: ...
+    def create_text_index(
+        self, column: str, analyzer: Dict[str, Any], with_positions: bool, build: bool
+    ) -> int: ...
+    def drop_text_index(self, column: str) -> int: ...
+    def text_indexes(self) -> List[Dict[str, Any]]: ...
     def rebuild_iceberg_view(self) -> Dict[str, Any]: ...
     def build_pending_indexes(self, num_threads: int) -> int: ...
 

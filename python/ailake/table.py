@@ -14,7 +14,7 @@ import pyarrow as pa
 from . import _ailake
 from ._convert import _Stream, _arrow_data, _as_query, _schema, _to_table
 from ._options import _check_search_params, _storage_options
-from .text import _analyzer
+from .text import _analyzer, _search_analyzer
 from .results import (
     CleanupStats,
     CompactionStats,
@@ -168,12 +168,12 @@ class Table:
         columns: Optional[Sequence[str]] = None,
         *,
         text_column: str = "",
-        tokenizer: str = "simple",
+        tokenizer: Optional[str] = None,
         stemmer: Optional[str] = None,
-        stop_words: Sequence[str] = (),
-        lowercase: bool = True,
-        max_token_bytes: int = 40,
-        cjk_ngram: int = 0,
+        stop_words: Optional[Sequence[str]] = None,
+        lowercase: Optional[bool] = None,
+        max_token_bytes: Optional[int] = None,
+        cjk_ngram: Optional[int] = None,
         k1: float = 1.2,
         b: float = 0.75,
         num_threads: int = 0,
@@ -189,12 +189,15 @@ class Table:
         Syntax: ``word`` (should match), ``+word`` (must), ``-word`` (must
         not), ``"a phrase"``, ``pre*``. ``text_column``: a string column or a
         list of strings (default: the table's only one). The analyzer settings
-        are :meth:`ailake.TextIndex.build`'s. Each fragment's index is built on
-        the first query with an analyzer and kept while the table is open."""
+        are :meth:`ailake.TextIndex.build`'s; none given: the analyzer of the
+        column's full-text index (:meth:`create_fts_index`), else the
+        defaults. Files carrying the column's index are searched in place;
+        for the others (no index, or another analyzer) each fragment's index
+        is built on the first query and kept while the table is open."""
         return _to_table(self._t.search_text(
             str(query), int(k), filter, list(columns) if columns is not None else None,
-            text_column, _analyzer(tokenizer, stemmer, stop_words, lowercase, max_token_bytes,
-                                   cjk_ngram),
+            text_column, _search_analyzer(tokenizer, stemmer, stop_words, lowercase,
+                                          max_token_bytes, cjk_ngram),
             float(k1), float(b), int(num_threads), [int(f) for f in fragment_ids or ()]))
 
     def search_hybrid(
@@ -212,12 +215,12 @@ class Table:
         vector_column: str = "",
         exact: bool = False,
         text_column: str = "",
-        tokenizer: str = "simple",
+        tokenizer: Optional[str] = None,
         stemmer: Optional[str] = None,
-        stop_words: Sequence[str] = (),
-        lowercase: bool = True,
-        max_token_bytes: int = 40,
-        cjk_ngram: int = 0,
+        stop_words: Optional[Sequence[str]] = None,
+        lowercase: Optional[bool] = None,
+        max_token_bytes: Optional[int] = None,
+        cjk_ngram: Optional[int] = None,
         k1: float = 1.2,
         b: float = 0.75,
         num_threads: int = 0,
@@ -239,7 +242,8 @@ class Table:
             float(text_weight), int(candidates), vector_column,
             int(index_params.get("ef", 0)), int(index_params.get("nprobe", 0)),
             int(index_params.get("refine_factor", 0)), bool(exact), text_column,
-            _analyzer(tokenizer, stemmer, stop_words, lowercase, max_token_bytes, cjk_ngram),
+            _search_analyzer(tokenizer, stemmer, stop_words, lowercase, max_token_bytes,
+                             cjk_ngram),
             float(k1), float(b), int(num_threads)))
 
     def last_search_stats(self) -> "SearchStats":
@@ -627,6 +631,56 @@ class Table:
         if wait:
             self._t.build_pending_indexes(int(num_threads))
         return self.version
+
+    def create_fts_index(
+        self,
+        column: Union[str, Sequence[str]],
+        *,
+        replace: bool = True,
+        with_position: bool = True,
+        wait: bool = True,
+        tokenizer: str = "simple",
+        stemmer: Optional[str] = None,
+        stop_words: Sequence[str] = (),
+        lowercase: bool = True,
+        max_token_bytes: int = 40,
+        cjk_ngram: int = 0,
+    ) -> int:
+        """Gives text ``column`` (a string column or a list of strings; or
+        each of several columns) a full-text index: every data file holding
+        it carries an inverted index section, built with the analyzer given
+        (:meth:`ailake.TextIndex.build`'s settings), which searches then use.
+        Commits the setting; with ``wait`` (the default) also writes each
+        file again with its section now (its other bytes copied unchanged,
+        one commit per file), otherwise :meth:`wait_for_indexing` or
+        :meth:`optimize` does. Appends carry the section from then on;
+        ``with_position=False`` stores no positions (smaller; no phrase
+        queries). ``replace=False`` refuses a column that has one already.
+        Returns the table's version."""
+        columns = [column] if isinstance(column, str) else list(column)
+        if not columns:
+            raise ValueError("create_fts_index needs a column")
+        analyzer = _analyzer(tokenizer, stemmer, stop_words, lowercase, max_token_bytes,
+                             cjk_ngram)
+        if not replace:
+            have = {d["column"] for d in self._t.text_indexes()}
+            taken = [c for c in columns if c in have]
+            if taken:
+                raise ValueError(f"column(s) {taken} already have a full-text index "
+                                 "(replace=True replaces it)")
+        for c in columns:
+            self._t.create_text_index(str(c), analyzer, bool(with_position), bool(wait))
+        return self.version
+
+    def drop_fts_index(self, column: str) -> int:
+        """Removes ``column``'s full-text index (one version; files keep its
+        bytes until :meth:`optimize` rewrites them). Returns the version."""
+        return self._t.drop_text_index(str(column))
+
+    def list_fts_indices(self) -> List[Dict[str, Any]]:
+        """The full-text indexes: ``column``, ``analyzer`` (its recorded text
+        form) and ``with_position``, one dict each."""
+        return list(self._t.text_indexes())
 
     def drop_index(self, vector_column: str = "") -> int:
         """Removes ``vector_column``'s index (default: the first vector

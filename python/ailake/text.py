@@ -35,6 +35,23 @@ def _analyzer(tokenizer: str, stemmer: Optional[str], stop_words: Sequence[str],
     }
 
 
+def _search_analyzer(tokenizer: Optional[str], stemmer: Optional[str],
+                     stop_words: Optional[Sequence[str]], lowercase: Optional[bool],
+                     max_token_bytes: Optional[int],
+                     cjk_ngram: Optional[int]) -> Optional[Dict[str, Any]]:
+    """A search's analyzer: None (the column's full-text index's, else the
+    defaults) when no setting is given, else the settings given over the
+    defaults."""
+    given = (tokenizer, stemmer, stop_words, lowercase, max_token_bytes, cjk_ngram)
+    if all(v is None for v in given):
+        return None
+    return _analyzer("simple" if tokenizer is None else tokenizer, stemmer,
+                     () if stop_words is None else stop_words,
+                     True if lowercase is None else lowercase,
+                     40 if max_token_bytes is None else max_token_bytes,
+                     0 if cjk_ngram is None else cjk_ngram)
+
+
 @dataclass(frozen=True)
 class TextHits:
     """Rows best first: ``ids`` (int64) and their BM25 ``scores`` (float32);

@@ -328,14 +328,14 @@ class PyTable {
 
   nb::object SearchText(const std::string& query, uint32_t k, std::optional<std::string> filter,
                         std::optional<std::vector<std::string>> columns, std::string text_column,
-                        const nb::dict& analyzer, float k1, float b, uint32_t num_threads,
-                        std::vector<uint64_t> fragment_ids) const {
+                        const std::optional<nb::dict>& analyzer, float k1, float b,
+                        uint32_t num_threads, std::vector<uint64_t> fragment_ids) const {
     TextSearchOptions o;
     o.k = k;
     if (filter) o.filter = Value(ParseFilter(*filter));
     if (columns) o.columns = *columns;
     o.text_column = std::move(text_column);
-    o.analyzer = AnalyzerFromDict(analyzer);
+    if (analyzer) o.analyzer = AnalyzerFromDict(*analyzer);
     o.k1 = k1;
     o.b = b;
     o.num_threads = num_threads;
@@ -352,8 +352,8 @@ class PyTable {
                           const std::string& fusion, float rrf_k, float text_weight,
                           uint32_t candidates, std::string vector_column, uint32_t ef,
                           uint32_t nprobe, uint32_t refine_factor, bool exact,
-                          std::string text_column, const nb::dict& analyzer, float k1, float b,
-                          uint32_t num_threads) const {
+                          std::string text_column, const std::optional<nb::dict>& analyzer,
+                          float k1, float b, uint32_t num_threads) const {
     HybridSearchOptions o;
     o.k = k;
     if (filter) o.filter = Value(ParseFilter(*filter));
@@ -371,7 +371,7 @@ class PyTable {
     o.vector = MakeSearchOptions(k, std::nullopt, std::nullopt, std::move(vector_column), ef,
                                  nprobe, refine_factor, exact, true, num_threads);
     o.text.text_column = std::move(text_column);
-    o.text.analyzer = AnalyzerFromDict(analyzer);
+    if (analyzer) o.text.analyzer = AnalyzerFromDict(*analyzer);
     o.text.k1 = k1;
     o.text.b = b;
     o.text.num_threads = num_threads;
@@ -759,6 +759,31 @@ class PyTable {
     return Adopt(NoGil([&] { return t_->DropIndex(vector_column); }));
   }
 
+  uint64_t CreateTextIndex(const std::string& column, const nb::dict& analyzer, bool with_positions,
+                           bool build) {
+    TextIndexConfig c;
+    c.column = column;
+    c.analyzer = AnalyzerFromDict(analyzer);
+    c.with_positions = with_positions;
+    return Adopt(NoGil([&] { return t_->CreateTextIndex(c, build); }));
+  }
+
+  uint64_t DropTextIndex(const std::string& column) {
+    return Adopt(NoGil([&] { return t_->DropTextIndex(column); }));
+  }
+
+  nb::list TextIndexes() const {
+    nb::list out;
+    for (const auto& c : Value(t_->text_indexes())) {
+      nb::dict d;
+      d["column"] = c.column;
+      d["analyzer"] = c.analyzer.Serialize();
+      d["with_position"] = c.with_positions;
+      out.append(d);
+    }
+    return out;
+  }
+
   uint64_t CreateIndex(const nb::dict& settings) {
     // The column's stored settings, overridden by those given.
     nb::dict d;
@@ -869,13 +894,13 @@ void BindTables(nb::module_& m) {
            nb::arg("fragment_ids"))
       .def("search_text", &PyTable::SearchText, nb::arg("query"), nb::arg("k"),
            nb::arg("filter").none(), nb::arg("columns").none(), nb::arg("text_column"),
-           nb::arg("analyzer"), nb::arg("k1"), nb::arg("b"), nb::arg("num_threads"),
+           nb::arg("analyzer").none(), nb::arg("k1"), nb::arg("b"), nb::arg("num_threads"),
            nb::arg("fragment_ids"))
       .def("search_hybrid", &PyTable::SearchHybrid, nb::arg("vector"), nb::arg("text"),
            nb::arg("k"), nb::arg("filter").none(), nb::arg("columns").none(), nb::arg("fusion"),
            nb::arg("rrf_k"), nb::arg("text_weight"), nb::arg("candidates"),
            nb::arg("vector_column"), nb::arg("ef"), nb::arg("nprobe"), nb::arg("refine_factor"),
-           nb::arg("exact"), nb::arg("text_column"), nb::arg("analyzer"), nb::arg("k1"),
+           nb::arg("exact"), nb::arg("text_column"), nb::arg("analyzer").none(), nb::arg("k1"),
            nb::arg("b"), nb::arg("num_threads"))
       .def("search_batch", &PyTable::SearchBatch, nb::arg("queries"), nb::arg("k"),
            nb::arg("filter").none(), nb::arg("columns").none(), nb::arg("vector_column"),
@@ -933,7 +958,11 @@ void BindTables(nb::module_& m) {
       .def("set_storage_format", &PyTable::SetStorageFormat, nb::arg("format"))
       .def("build_pending_indexes", &PyTable::BuildPendingIndexes, nb::arg("num_threads"))
       .def("create_index", &PyTable::CreateIndex, nb::arg("settings"))
-      .def("drop_index", &PyTable::DropIndex, nb::arg("vector_column"));
+      .def("drop_index", &PyTable::DropIndex, nb::arg("vector_column"))
+      .def("create_text_index", &PyTable::CreateTextIndex, nb::arg("column"), nb::arg("analyzer"),
+           nb::arg("with_positions"), nb::arg("build"))
+      .def("drop_text_index", &PyTable::DropTextIndex, nb::arg("column"))
+      .def("text_indexes", &PyTable::TextIndexes);
 }
 
 }  // namespace ailake::py

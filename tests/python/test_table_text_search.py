@@ -168,3 +168,85 @@ def test_cli_text_and_hybrid_search(cli, table, vectors):
     assert [r["id"] for r in hyb["rows"]] == want.column("id").to_pylist()
     bad = cli("search", table.uri, "--text", "x", "--fusion", "max", check=False)
     assert bad.returncode != 0 and "--fusion" in bad.stderr
+
+
+def test_fts_index_in_the_files_ranks_as_tantivy(table, docs):
+    """create_fts_index writes the index into every data file; searches then
+    read it in place (no analyzer named: the index's) and still rank as one
+    Tantivy index; every Parquet engine reads the files as before."""
+    import pyarrow.parquet as pq
+
+    before = table.to_arrow().sort_by("id")
+    v = table.create_fts_index("body", stemmer="english")
+    assert v == table.version
+    assert table.list_fts_indices() == [
+        {"column": "body", "analyzer": table.list_fts_indices()[0]["analyzer"],
+         "with_position": True}]
+    assert "stemmer=english" in table.list_fts_indices()[0]["analyzer"]
+    assert table.pending_files() == []
+    paths = table.data_files()
+    assert len(paths) == 4
+    duckdb = pytest.importorskip("duckdb")
+    for p in paths:
+        if table.storage_format == "lance":
+            # pylance reads the file as before (the index is one more global buffer).
+            import pylance_oracle
+            if pylance_oracle.available():
+                got, info = pylance_oracle.read(p)
+                assert info["num_rows"] == got.num_rows > 0
+                assert "ailake.body.text_offset" in info["metadata"]
+            continue
+        md = pq.read_metadata(p).metadata
+        assert b"ailake.body.text_offset" in md
+        assert pq.read_table(p).num_rows == duckdb.sql(
+            f"select count(*) from read_parquet('{p}')").fetchall()[0][0]
+    assert table.to_arrow().sort_by("id").equals(before)
+    assert table.verify().ok
+
+    ids = live_ids(docs)
+    index, _ = tantivy_index([docs[i] for i in ids])
+    qs = queries(docs, 100, 22) + ['"command line"', "+data -python"]
+    fresh = ailake.open_table(table.uri)
+    bad = []
+    for q in qs:
+        got = fresh.search_text(q, 10, columns=["id"])
+        ours = list(zip(got.column("id").to_pylist(), got.column("_score").to_pylist()))
+        theirs = [(ids[i], s) for i, s in tantivy_top(index, q, 10)]
+        if not same_top(ours, theirs, 10):
+            bad.append((q, ours[:3], theirs[:3]))
+    assert len(bad) <= 0.01 * len(qs), bad[:5]
+
+    # Appends carry it; replace=False refuses a second one; drop removes it.
+    t = fresh.add(pa.table({
+        "id": pa.array([10**6], pa.int64()), "body": ["zyzzyva python"],
+        "group": pa.array([0], pa.int32()), "mod7": pa.array([0], pa.int32()),
+        "vec": pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(DIM, np.float32)), DIM)}))
+    assert t.pending_files() == []
+    assert t.search_text("zyzzyva", 3, columns=["id"]).column("id").to_pylist() == [10**6]
+    with pytest.raises(ValueError, match="already have"):
+        t.create_fts_index("body", replace=False)
+    with pytest.raises(TypeError, match="not text"):
+        t.create_fts_index("group")
+    t.drop_fts_index("body")
+    assert t.list_fts_indices() == []
+
+
+def test_cli_create_index_fts(cli, table):
+    import json
+
+    res = json.loads(cli("--json", "create-index", table.uri, "--fts", "body",
+                         "--stemmer", "english").stdout)
+    assert res["text_column"] == "body" and res["files_indexed"] == 4
+    assert res["files_pending"] == 0
+    t = ailake.open_table(table.uri)
+    assert [d["column"] for d in t.list_fts_indices()] == ["body"]
+    info = json.loads(cli("--json", "info", table.uri).stdout)
+    assert [d["column"] for d in info["text_indexes"]] == ["body"]
+    assert "stemmer=english" in info["text_indexes"][0]["analyzer"]
+    bad = cli("create-index", table.uri, "--fts", "body", "--stemmer", "klingon", check=False)
+    assert bad.returncode != 0 and "klingon" in bad.stderr
+    both = cli("create-index", table.uri, "--fts", "body", "--index", "hnsw", check=False)
+    assert both.returncode != 0 and "--fts" in both.stderr
+    dropped = json.loads(cli("--json", "drop-index", table.uri, "--fts", "body").stdout)
+    assert dropped["text_column"] == "body"
+    assert ailake.open_table(table.uri).list_fts_indices() == []

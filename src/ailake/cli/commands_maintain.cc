@@ -2,6 +2,7 @@
 // create-index, restore, tag, storage-format, verify.
 #include <arrow/api.h>
 
+#include <array>
 #include <filesystem>
 #include <sstream>
 
@@ -71,6 +72,9 @@ arrow::Status CmdOptimize(const std::string& uri, int merge_factor) {
 struct CreateIndexArgs {
   std::string uri, index, column, traversal;
   uint32_t m = 0, ef = 0, nlist = 0, pq_m = 0, pq_bits = 0;
+  // A full-text index instead (--fts COLUMN).
+  std::string fts, tokenizer = "simple", stemmer, stop_words;
+  bool no_positions = false;
 };
 
 // Trains the shared IVF-PQ codebooks pending files owe (when enough rows are
@@ -99,7 +103,35 @@ arrow::Status BuildPending(const std::shared_ptr<Table>& t, json* j, std::string
   return arrow::Status::OK();
 }
 
+arrow::Status CmdCreateTextIndex(const CreateIndexArgs& a) {
+  TextIndexConfig c;
+  c.column = a.fts;
+  c.analyzer.tokenizer = a.tokenizer;
+  c.analyzer.stemmer_language = a.stemmer;
+  for (size_t at = 0; !a.stop_words.empty() && at <= a.stop_words.size();) {
+    const size_t comma = std::min(a.stop_words.find(',', at), a.stop_words.size());
+    if (comma > at) c.analyzer.stop_words.push_back(a.stop_words.substr(at, comma - at));
+    at = comma + 1;
+  }
+  c.with_positions = !a.no_positions;
+  if (auto st = c.analyzer.Validate(); !st.ok()) return UsageError("--fts", st.message());
+  ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(a.uri));
+  ARROW_RETURN_NOT_OK(t->CreateTextIndex(c, /*build=*/false).status());
+  json j = {{"text_column", c.column}, {"index", "fts"}, {"analyzer", c.analyzer.Serialize()}};
+  std::string text;
+  ARROW_RETURN_NOT_OK(BuildPending(t, &j, &text));
+  Emit(j, c.column + ": full-text index, " + text);
+  return arrow::Status::OK();
+}
+
 arrow::Status CmdCreateIndex(const CreateIndexArgs& a) {
+  if (!a.fts.empty()) {
+    if (!a.index.empty()) return UsageError("--fts", "give --index or --fts, not both");
+    return CmdCreateTextIndex(a);
+  }
+  if (a.index.empty()) {
+    return UsageError("--index", "required: a vector index (or --fts COLUMN for a full-text one)");
+  }
   auto type = ParseIndexType(a.index);
   if (!type.ok()) return UsageError("--index", type.status().message());
   ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(a.uri));
@@ -123,8 +155,17 @@ arrow::Status CmdCreateIndex(const CreateIndexArgs& a) {
   return arrow::Status::OK();
 }
 
-arrow::Status CmdDropIndex(const std::string& uri, const std::string& column) {
+arrow::Status CmdDropIndex(const std::string& uri, const std::string& column,
+                           const std::string& fts) {
   ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(uri));
+  if (!fts.empty()) {
+    if (!column.empty()) return UsageError("--fts", "give --vector-column or --fts, not both");
+    ARROW_ASSIGN_OR_RAISE(auto dropped, t->DropTextIndex(fts));
+    const uint64_t v = dropped->version();
+    Emit({{"text_column", fts}, {"version", v}},
+         fts + ": full-text index dropped (version " + std::to_string(v) + ")\n");
+    return arrow::Status::OK();
+  }
   ARROW_ASSIGN_OR_RAISE(auto p, t->vector_column(column));
   ARROW_ASSIGN_OR_RAISE(auto dropped, t->DropIndex(p.vector_column));
   const uint64_t v = dropped->version();
@@ -310,9 +351,16 @@ void AddMaintainCommands(CLI::App& app, Command* run) {
     auto a = std::make_shared<CreateIndexArgs>();
     auto* c = app.add_subcommand(
         "create-index",
-        "give a vector column a new index (table indexed or not), then rebuild every file's");
+        "give a vector column a new index (table indexed or not), or a text column a "
+        "full-text index (--fts), then build every file's");
     c->add_option("table", a->uri)->required();
-    c->add_option("--index", a->index, "hnsw | ivf_pq | flat | auto")->required();
+    c->add_option("--index", a->index, "hnsw | ivf_pq | flat | auto (a vector index)");
+    c->add_option("--fts", a->fts, "text column to give a full-text (BM25) index instead");
+    c->add_option("--tokenizer", a->tokenizer, "--fts: simple | icu | whitespace")
+        ->capture_default_str();
+    c->add_option("--stemmer", a->stemmer, "--fts: Snowball language (english, french, ...)");
+    c->add_option("--stop-words", a->stop_words, "--fts: comma-separated words dropped");
+    c->add_flag("--no-positions", a->no_positions, "--fts: no term positions (no phrase queries)");
     c->add_option("--vector-column", a->column, "vector column (default: the first)");
     c->add_option("--hnsw-m", a->m, "HNSW M (default: the column's)");
     c->add_option("--ef-construction", a->ef, "HNSW ef_construction");
@@ -323,12 +371,14 @@ void AddMaintainCommands(CLI::App& app, Command* run) {
     c->callback([a, run] { *run = [a] { return CmdCreateIndex(*a); }; });
   }
   {
-    auto a = std::make_shared<std::pair<std::string, std::string>>();
-    auto* c = app.add_subcommand(
-        "drop-index", "remove a vector column's index (searched by exact scan from then on)");
-    c->add_option("table", a->first)->required();
-    c->add_option("--vector-column", a->second, "vector column (default: the first)");
-    c->callback([a, run] { *run = [a] { return CmdDropIndex(a->first, a->second); }; });
+    auto a = std::make_shared<std::array<std::string, 3>>();
+    auto* c = app.add_subcommand("drop-index",
+                                 "remove a vector column's index (searched by exact scan from "
+                                 "then on), or a text column's full-text index (--fts)");
+    c->add_option("table", (*a)[0])->required();
+    c->add_option("--vector-column", (*a)[1], "vector column (default: the first)");
+    c->add_option("--fts", (*a)[2], "text column whose full-text index to drop");
+    c->callback([a, run] { *run = [a] { return CmdDropIndex((*a)[0], (*a)[1], (*a)[2]); }; });
   }
   {
     auto a = std::make_shared<std::string>();

@@ -24,7 +24,10 @@ arrow::Status CmdSearchText(const SearchArgs& a) {
   ARROW_ASSIGN_OR_RAISE(auto t, OpenTable(a.uri, a.at));
   TextSearchOptions text;
   text.text_column = a.text_column;
-  text.analyzer.stemmer_language = a.stemmer;
+  if (!a.stemmer.empty()) {
+    text.analyzer = TextAnalyzerConfig{};
+    text.analyzer->stemmer_language = a.stemmer;
+  }
   std::optional<arrow::compute::Expression> filter;
   if (!a.filter.empty()) {
     ARROW_ASSIGN_OR_RAISE(filter, ParseFilter(a.filter));
@@ -254,6 +257,13 @@ arrow::Status CmdInfo(const std::string& target, const std::string& at) {
     }
     vcs.push_back(std::move(vc));
   }
+  json tis = json::array();
+  ARROW_ASSIGN_OR_RAISE(const auto text_indexes, t->text_indexes());
+  for (const auto& c : text_indexes) {
+    tis.push_back({{"column", c.column},
+                   {"analyzer", c.analyzer.Serialize()},
+                   {"with_position", c.with_positions}});
+  }
   ARROW_ASSIGN_OR_RAISE(auto view, t->IcebergView());
   json j = {{"table", target},
             {"version", t->version()},
@@ -262,6 +272,7 @@ arrow::Status CmdInfo(const std::string& target, const std::string& at) {
             {"rows", t->num_rows()},
             {"schema", t->schema()->ToString()},
             {"vector_columns", vcs},
+            {"text_indexes", tis},
             {"bytes", bytes},
             {"pending_index_files", pending},
             {"fragments", frags},
@@ -274,6 +285,11 @@ arrow::Status CmdInfo(const std::string& target, const std::string& at) {
   for (const auto& p : t->vector_columns()) {
     os << "  vector column " << p.vector_column << ": dim " << p.dim << ", " << MetricName(p.metric)
        << ", " << PrecisionName(p.precision) << ", index " << IndexTypeName(p.index_type) << "\n";
+  }
+  for (const auto& c : text_indexes) {
+    os << "  text column " << c.column << ": full-text index"
+       << (c.analyzer.stemmer_language.empty() ? "" : ", stemmer " + c.analyzer.stemmer_language)
+       << (c.with_positions ? "" : ", no positions") << "\n";
   }
   os << ViewText(view);
   os << "schema:\n" << t->schema()->ToString() << "\nversions:\n";

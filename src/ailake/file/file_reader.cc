@@ -18,6 +18,7 @@
 #include "ailake/file/filter_eval.h"
 #include "ailake/file/reader_impl.h"
 #include "ailake/file/reference_section.h"
+#include "ailake/index/text_index.h"
 #include "ailake/io/object_store.h"
 #include "ailake/storage.h"
 #include "ailake/vec/centroid.h"
@@ -286,6 +287,50 @@ arrow::Result<int64_t> AilakeFileReader::Impl::SectionRoom(const std::string& ke
   return footer_start - static_cast<int64_t>(off);
 }
 
+arrow::Status AilakeFileReader::Impl::LoadTextSection(
+    const std::string& key, const std::string& value, const std::string& column,
+    std::vector<std::pair<uint64_t, uint64_t>>* extents) {
+  if (schema->GetFieldIndex(column) < 0) {
+    return arrow::Status::Invalid("footer key '", key, "' names column '", column,
+                                  "', which the file does not have");
+  }
+  for (const auto& t : text_sections) {
+    if (t.column == column) {
+      return arrow::Status::Invalid("column '", column, "' has two text index sections");
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(const uint64_t off, ParseOffset(key, value));
+  ARROW_ASSIGN_OR_RAISE(const int64_t avail, SectionRoom(key, off));
+  // The blob's magic and its length (docs/FORMAT.md 3.6); the rest is
+  // checked when it is loaded.
+  constexpr int64_t kPeek = 16;
+  ARROW_ASSIGN_OR_RAISE(auto head, file->ReadAt(static_cast<int64_t>(off), std::min(avail, kPeek)));
+  uint32_t magic = 0;
+  uint64_t len = 0;
+  if (head->size() == kPeek) {
+    std::memcpy(&magic, head->data(), 4);
+    std::memcpy(&len, head->data() + 8, 8);
+  }
+  if (magic != index::kTextIndexMagic) {
+    return arrow::Status::Invalid("text index section of column '", column, "' at file offset ",
+                                  off, ": no AITX header there");
+  }
+  if (len < index::kTextIndexHeaderBytes || len > static_cast<uint64_t>(avail)) {
+    return arrow::Status::Invalid("text index section of column '", column, "' at file offset ",
+                                  off, ": length ", len, " does not fit the ", avail,
+                                  " bytes before the next structure");
+  }
+  for (const auto& [o, l] : *extents) {
+    if (off < o + l && o < off + len) {
+      return arrow::Status::Invalid("sections at file offsets ", o, " (", l, " bytes) and ", off,
+                                    " (", len, " bytes) overlap");
+    }
+  }
+  extents->emplace_back(off, len);
+  text_sections.push_back({column, off, len});
+  return arrow::Status::OK();
+}
+
 arrow::Status AilakeFileReader::Impl::LoadSections(const arrow::KeyValueMetadata* kv,
                                                    int64_t num_rows) {
   std::vector<std::pair<uint64_t, uint64_t>> extents;
@@ -303,6 +348,11 @@ arrow::Status AilakeFileReader::Impl::LoadSections(const arrow::KeyValueMetadata
     } else if (key.starts_with("ailake.") && key.ends_with(".footer_offset") &&
                key.size() > std::string_view("ailake..footer_offset").size()) {
       column = key.substr(7, key.size() - 7 - std::string_view(".footer_offset").size());
+    } else if (key.starts_with("ailake.") && key.ends_with(".text_offset") &&
+               key.size() > std::string_view("ailake..text_offset").size()) {
+      column = key.substr(7, key.size() - 7 - std::string_view(".text_offset").size());
+      ARROW_RETURN_NOT_OK(LoadTextSection(key, kv->value(i), column, &extents));
+      continue;
     } else {
       continue;
     }
@@ -443,6 +493,24 @@ int64_t AilakeFileReader::file_size() const { return impl_->size; }
 std::shared_ptr<arrow::Schema> AilakeFileReader::schema() const { return impl_->schema; }
 const std::vector<VectorColumnInfo>& AilakeFileReader::vector_columns() const {
   return impl_->vectors;
+}
+const std::vector<TextSectionInfo>& AilakeFileReader::text_sections() const {
+  return impl_->text_sections;
+}
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> AilakeFileReader::ReadTextSection(
+    std::string_view column) const {
+  for (const auto& t : impl_->text_sections) {
+    if (t.column != column) continue;
+    ARROW_ASSIGN_OR_RAISE(auto bytes, impl_->file->ReadAt(static_cast<int64_t>(t.offset),
+                                                          static_cast<int64_t>(t.length)));
+    if (static_cast<uint64_t>(bytes->size()) != t.length) {
+      return arrow::Status::IOError("short read of the text index section of column '", column,
+                                    "' at file offset ", t.offset);
+    }
+    return bytes;
+  }
+  return arrow::Status::KeyError("the file has no text index section for column '", column, "'");
 }
 
 arrow::Result<size_t> AilakeFileReader::Impl::VectorIndexOf(std::string_view name) const {
@@ -860,6 +928,26 @@ std::vector<std::string> AilakeFileReader::VerifyAll() const {
         if (!st.ok()) problems.push_back("row group " + std::to_string(g) + ": " + st.message());
       }
     }
+  }
+  for (const auto& t : impl_->text_sections) {
+    const std::string where =
+        "text index of column '" + t.column + "' at file offset " + std::to_string(t.offset) + ": ";
+    auto bytes = ReadTextSection(t.column);
+    if (!bytes.ok()) {
+      problems.push_back(where + bytes.status().message());
+      continue;
+    }
+    auto loaded = index::TextIndex::Load(std::move(*bytes));
+    if (!loaded.ok()) {
+      problems.push_back(where + loaded.status().message());
+      continue;
+    }
+    if (static_cast<int64_t>((*loaded)->num_rows()) != file_rows) {
+      problems.push_back(where + "covers " + std::to_string((*loaded)->num_rows()) +
+                         " rows but the file has " + std::to_string(file_rows));
+    }
+    const auto st = (*loaded)->Validate();
+    if (!st.ok()) problems.push_back(where + st.message());
   }
   for (size_t i = 0; i < impl_->vectors.size(); ++i) {
     const auto& v = impl_->vectors[i];

@@ -21,6 +21,9 @@ namespace ailake {
 std::string ColumnFooterOffsetKey(std::string_view column) {
   return "ailake." + std::string(column) + ".footer_offset";
 }
+std::string TextSectionKey(std::string_view column) {
+  return "ailake." + std::string(column) + ".text_offset";
+}
 
 std::string_view FileFormatName(FileFormat f) {
   return f == FileFormat::kLance ? "lance" : "parquet";
@@ -92,9 +95,7 @@ std::vector<LanceGlobalBuffer> LanceSections(const std::vector<SectionToWrite>& 
   std::vector<LanceGlobalBuffer> out;
   out.reserve(sections.size());
   for (const auto& sec : sections) {
-    out.push_back({arrow::Buffer::FromString(sec.bytes), sec.primary
-                                                             ? std::string(kFooterOffsetKey)
-                                                             : ColumnFooterOffsetKey(sec.column)});
+    out.push_back({arrow::Buffer::FromString(sec.bytes), SectionKey(sec)});
   }
   return out;
 }

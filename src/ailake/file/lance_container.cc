@@ -6,6 +6,7 @@
 
 #include "ailake/encoding/page_checksums.h"
 #include "ailake/file/reader_impl.h"
+#include "ailake/file/section_splice.h"
 
 namespace ailake {
 
@@ -13,9 +14,7 @@ namespace {
 
 // Keys naming byte offsets of this file: section offsets, page checksums.
 bool IsOffsetKey(const std::string& key) {
-  return key == kFooterOffsetKey || key == encoding::kPageChecksumsKey ||
-         (key.starts_with("ailake.") && key.ends_with(".footer_offset") &&
-          key.size() > std::string_view("ailake..footer_offset").size());
+  return key == encoding::kPageChecksumsKey || file_internal::IsSectionKey(key);
 }
 
 }  // namespace

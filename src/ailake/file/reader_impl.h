@@ -70,6 +70,7 @@ class AilakeFileReader::Impl {
   std::shared_ptr<arrow::Schema> schema;
   std::vector<VectorColumnInfo> vectors;
   std::vector<std::shared_ptr<arrow::Buffer>> section_bytes;  // parallel to vectors (null if none)
+  std::vector<TextSectionInfo> text_sections;
 
   mutable std::mutex mu;
   mutable std::map<std::string, std::shared_ptr<const VectorIndex>> indexes;
@@ -99,6 +100,11 @@ class AilakeFileReader::Impl {
   // The AILK sections the keys of `kv` point at (footer keys of a Parquet
   // file, schema metadata of a Lance file), checked against the columns.
   arrow::Status LoadSections(const arrow::KeyValueMetadata* kv, int64_t num_rows);
+  // The text section footer key `key` points at (checked, not yet loaded),
+  // its extent added to `extents` (sections may not overlap).
+  arrow::Status LoadTextSection(const std::string& key, const std::string& value,
+                                const std::string& column,
+                                std::vector<std::pair<uint64_t, uint64_t>>* extents);
   // Bytes a section found through `key` at `off` may occupy, or why none.
   arrow::Result<int64_t> SectionRoom(const std::string& key, uint64_t off) const;
 

@@ -18,6 +18,21 @@ arrow::Status FooterHoldingStream::Write(const void* data, int64_t nbytes) {
   return arrow::Status::OK();
 }
 
+std::string SectionKey(const SectionToWrite& section) {
+  if (section.text) return TextSectionKey(section.column);
+  return section.primary ? std::string(kFooterOffsetKey) : ColumnFooterOffsetKey(section.column);
+}
+
+bool IsSectionKey(std::string_view key) {
+  if (key == kFooterOffsetKey) return true;
+  if (!key.starts_with("ailake.")) return false;
+  for (std::string_view suffix :
+       {std::string_view(".footer_offset"), std::string_view(".text_offset")}) {
+    if (key.ends_with(suffix) && key.size() > 7 + suffix.size()) return true;
+  }
+  return false;
+}
+
 arrow::Result<std::pair<int64_t, std::span<const uint8_t>>> SplitFooter(
     std::span<const uint8_t> tail, int64_t tail_offset) {
   if (tail.size() < 8 || std::memcmp(tail.data() + tail.size() - 4, "PAR1", 4) != 0) {
@@ -43,18 +58,14 @@ arrow::Status WriteSectionsAndFooter(
     kvs.push_back(kv_new);
   }
   // Drop stale section keys (a file indexed again gets fresh ones).
-  std::erase_if(kvs, [](const auto& kv) {
-    return kv.first == kFooterOffsetKey ||
-           (kv.first.starts_with("ailake.") && kv.first.ends_with(".footer_offset"));
-  });
+  std::erase_if(kvs, [](const auto& kv) { return IsSectionKey(kv.first); });
   static const char kZeros[kAilkAlignment] = {};
   for (const auto& s : sections) {
     const int64_t pad =
         static_cast<int64_t>((kAilkAlignment - pos % kAilkAlignment) % kAilkAlignment);
     ARROW_RETURN_NOT_OK(sink->Write(kZeros, pad));
     pos += pad;
-    kvs.emplace_back(s.primary ? std::string(kFooterOffsetKey) : ColumnFooterOffsetKey(s.column),
-                     std::to_string(pos));
+    kvs.emplace_back(SectionKey(s), std::to_string(pos));
     ARROW_RETURN_NOT_OK(sink->Write(s.bytes.data(), static_cast<int64_t>(s.bytes.size())));
     pos += static_cast<int64_t>(s.bytes.size());
   }

@@ -50,8 +50,15 @@ class FooterHoldingStream : public arrow::io::OutputStream {
 struct SectionToWrite {
   std::string column;
   bool primary = false;  // key ailake.footer_offset, else ailake.<column>.footer_offset
-  std::string bytes;     // EncodeAilkSection output
+  std::string bytes;     // EncodeAilkSection output, or an AITX blob when `text`
+  bool text = false;     // a full-text index section: key ailake.<column>.text_offset
 };
+
+// The footer (Lance: schema metadata) key that points at the section.
+std::string SectionKey(const SectionToWrite& section);
+// Whether a footer key points at a section (AILK or text): such keys name
+// offsets of one file's bytes and are never carried into another file.
+bool IsSectionKey(std::string_view key);
 
 // The footer of a complete Parquet file held in `tail`, whose first byte is at
 // file offset `tail_offset`: returns the footer's offset in the file and its bytes.
@@ -60,7 +67,7 @@ arrow::Result<std::pair<int64_t, std::span<const uint8_t>>> SplitFooter(
 
 // Writes, at sink position `pos` (the first byte of the old footer), the
 // sections (each at a 64-byte aligned offset) and `footer` rewritten with the
-// sections' keys (old ailake.*footer_offset keys dropped), its length and PAR1.
+// sections' keys (every old section key dropped), its length and PAR1.
 // `replace`: further footer keys, each set (replacing a key of that name).
 arrow::Status WriteSectionsAndFooter(
     arrow::io::OutputStream* sink, int64_t pos, std::span<const uint8_t> footer,

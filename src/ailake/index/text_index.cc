@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include <arrow/array.h>
+
 #include "ailake/core/checksum.h"
 #include "ailake/index/blob.h"
 
@@ -741,6 +743,52 @@ arrow::Status TextIndex::Validate() const {
   if (tokens != total_tokens_) {
     return arrow::Status::Invalid("text index: postings hold ", tokens,
                                   " term occurrences, the header says ", total_tokens_);
+  }
+  return arrow::Status::OK();
+}
+
+namespace {
+
+bool IsStringType(const arrow::DataType& t) {
+  return t.id() == arrow::Type::STRING || t.id() == arrow::Type::LARGE_STRING;
+}
+
+}  // namespace
+
+bool IsTextType(const arrow::DataType& t) {
+  if (IsStringType(t)) return true;
+  if (t.id() == arrow::Type::LIST || t.id() == arrow::Type::LARGE_LIST) {
+    return IsStringType(*t.field(0)->type());
+  }
+  return false;
+}
+
+arrow::Status AddTextRows(const arrow::Array& values, TextIndexBuilder* builder) {
+  std::vector<std::string_view> row;
+  auto add_strings = [&](const arrow::Array& strings, int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) {
+      if (strings.IsNull(j)) continue;
+      if (strings.type_id() == arrow::Type::STRING) {
+        row.push_back(static_cast<const arrow::StringArray&>(strings).GetView(j));
+      } else {
+        row.push_back(static_cast<const arrow::LargeStringArray&>(strings).GetView(j));
+      }
+    }
+  };
+  for (int64_t i = 0; i < values.length(); ++i) {
+    row.clear();
+    if (!values.IsNull(i)) {
+      if (IsStringType(*values.type())) {
+        add_strings(values, i, i + 1);
+      } else if (values.type_id() == arrow::Type::LIST) {
+        const auto& list = static_cast<const arrow::ListArray&>(values);
+        add_strings(*list.values(), list.value_offset(i), list.value_offset(i + 1));
+      } else {
+        const auto& list = static_cast<const arrow::LargeListArray&>(values);
+        add_strings(*list.values(), list.value_offset(i), list.value_offset(i + 1));
+      }
+    }
+    ARROW_RETURN_NOT_OK(builder->AddRow(row));
   }
   return arrow::Status::OK();
 }

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <arrow/array.h>
 #include <arrow/buffer.h>
 #include <arrow/result.h>
 #include <arrow/status.h>
@@ -186,5 +187,13 @@ class TextIndex {
   uint64_t positions_len_ = 0;
   uint64_t dict_base_ = 0, postings_base_ = 0, positions_base_ = 0;  // blob offsets, for errors
 };
+
+// Whether a column of this type can be indexed: a string or large string
+// column, or a list (or large list) of them.
+bool IsTextType(const arrow::DataType& type);
+// Adds each row of `values` (of an IsTextType type) to the builder: a
+// string row as one value, a list row as its values in order; nulls (a null
+// row or a null value) hold no terms.
+arrow::Status AddTextRows(const arrow::Array& values, TextIndexBuilder* builder);
 
 }  // namespace ailake::index

@@ -1,8 +1,10 @@
 // Table-wide full-text and hybrid search (include/ailake/text_search.h).
 //
-// Text search, per call: resolve the text column; per fragment, the inverted
-// index of the column (built from the data file holding it on first use with
-// this analyzer and kept by the table context) and the live rows; parse the
+// Text search, per call: resolve the text column and the analyzer (the
+// query's, else the column's full-text index's); per fragment, the inverted
+// index of the column (the section its data file carries, read in place, or
+// else built from the column on first use with this analyzer; either kept
+// by the table context) and the live rows; parse the
 // query with the index's analyzer; prepare every fragment (terms looked up,
 // postings decoded) and sum their statistics; search every fragment with the
 // summed statistics and the filter's allow-list; merge by score.
@@ -25,28 +27,17 @@
 #include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_schema.h"
+#include "ailake/table/text_columns.h"
 #include "ailake/text/analyzer.h"
 
 namespace ailake {
 namespace {
 
-bool IsStringType(const arrow::DataType& t) {
-  return t.id() == arrow::Type::STRING || t.id() == arrow::Type::LARGE_STRING;
-}
-
-bool IsTextType(const arrow::DataType& t) {
-  if (IsStringType(t)) return true;
-  if (t.id() == arrow::Type::LIST || t.id() == arrow::Type::LARGE_LIST) {
-    return IsStringType(*t.field(0)->type());
-  }
-  return false;
-}
-
 arrow::Result<std::string> ResolveTextColumn(const Table& table, const std::string& name) {
   const auto& schema = table.schema();
   std::vector<std::string> text_columns;
   for (const auto& f : schema->fields()) {
-    if (IsTextType(*f->type())) text_columns.push_back(f->name());
+    if (index::IsTextType(*f->type())) text_columns.push_back(f->name());
   }
   std::string listed;
   for (const auto& c : text_columns) listed += (listed.empty() ? "'" : ", '") + c + "'";
@@ -57,7 +48,7 @@ arrow::Result<std::string> ResolveTextColumn(const Table& table, const std::stri
       return arrow::Status::KeyError("no column '", name, "' in table '", table.uri(),
                                      "' (its text columns: ", listed, ")");
     }
-    if (!IsTextType(*field->type())) {
+    if (!index::IsTextType(*field->type())) {
       return arrow::Status::TypeError("column '", name, "' is ", field->type()->ToString(),
                                       ", not text (a string column or a list of strings)");
     }
@@ -72,37 +63,6 @@ arrow::Result<std::string> ResolveTextColumn(const Table& table, const std::stri
                                 "): name one as the text column");
 }
 
-// Adds each row of `values` (strings, or lists of strings) to the builder.
-arrow::Status AddRows(const arrow::Array& values, index::TextIndexBuilder* builder) {
-  std::vector<std::string_view> row;
-  auto add_strings = [&](const arrow::Array& strings, int64_t begin, int64_t end) {
-    for (int64_t j = begin; j < end; ++j) {
-      if (strings.IsNull(j)) continue;
-      if (strings.type_id() == arrow::Type::STRING) {
-        row.push_back(static_cast<const arrow::StringArray&>(strings).GetView(j));
-      } else {
-        row.push_back(static_cast<const arrow::LargeStringArray&>(strings).GetView(j));
-      }
-    }
-  };
-  for (int64_t i = 0; i < values.length(); ++i) {
-    row.clear();
-    if (!values.IsNull(i)) {
-      if (IsStringType(*values.type())) {
-        add_strings(values, i, i + 1);
-      } else if (values.type_id() == arrow::Type::LIST) {
-        const auto& list = static_cast<const arrow::ListArray&>(values);
-        add_strings(*list.values(), list.value_offset(i), list.value_offset(i + 1));
-      } else {
-        const auto& list = static_cast<const arrow::LargeListArray&>(values);
-        add_strings(*list.values(), list.value_offset(i), list.value_offset(i + 1));
-      }
-    }
-    ARROW_RETURN_NOT_OK(builder->AddRow(row));
-  }
-  return arrow::Status::OK();
-}
-
 // The fragment's index of `column`, built from its rows (deleted ones too:
 // the index is the file's, and deletes are applied at query time).
 arrow::Result<std::shared_ptr<const index::TextIndex>> BuildFragmentIndex(
@@ -111,7 +71,7 @@ arrow::Result<std::shared_ptr<const index::TextIndex>> BuildFragmentIndex(
   ARROW_ASSIGN_OR_RAISE(auto rows, table::ReadFragmentColumns(table, frag, {column}, nullptr));
   index::TextIndexBuilder builder(std::move(analyzer), /*with_positions=*/true);
   for (const auto& chunk : rows->column(0)->chunks()) {
-    ARROW_RETURN_NOT_OK(AddRows(*chunk, &builder));
+    ARROW_RETURN_NOT_OK(index::AddTextRows(*chunk, &builder));
   }
   if (builder.num_rows() != frag.physical_rows()) {
     return arrow::Status::Invalid("fragment ", frag.id(), " of table '", table.uri(), "' read ",
@@ -144,7 +104,34 @@ arrow::Status CheckOptions(const TextSearchOptions& o) {
     return arrow::Status::Invalid("BM25 k1 must be finite and >= 0, got ", o.k1);
   }
   if (!(o.b >= 0 && o.b <= 1)) return arrow::Status::Invalid("BM25 b must be in [0, 1], got ", o.b);
-  return o.analyzer.Validate();
+  return o.analyzer ? o.analyzer->Validate() : arrow::Status::OK();
+}
+
+// The text index data file `df` carries for its column `column_index`, read
+// in place (the file's name for the column may be an older one); null when
+// it was built with an analyzer other than `analyzer`.
+arrow::Result<std::shared_ptr<const index::TextIndex>> LoadFragmentIndex(
+    const Table& table, const table::DataFile& df, int32_t column_index,
+    const TextAnalyzerConfig& analyzer) {
+  const auto& ctx = table::TableAccess::context(table);
+  ARROW_ASSIGN_OR_RAISE(auto file,
+                        ctx->OpenDataFile(df.path(), static_cast<int64_t>(df.file_size_bytes())));
+  ARROW_ASSIGN_OR_RAISE(const std::string name, file->FieldNameOfColumn(column_index));
+  ARROW_ASSIGN_OR_RAISE(auto bytes, file->ReadTextSection(name));
+  auto loaded = index::TextIndex::Load(std::move(bytes));
+  if (!loaded.ok()) {
+    return loaded.status().WithMessage("data file '", df.path(), "', text index of column '", name,
+                                       "': ", loaded.status().message());
+  }
+  if ((*loaded)->num_rows() != static_cast<uint32_t>(file->num_rows())) {
+    return arrow::Status::Invalid("data file '", df.path(), "': the text index of column '", name,
+                                  "' covers ", (*loaded)->num_rows(), " rows, the file has ",
+                                  file->num_rows());
+  }
+  // Built with another analyzer (its commit raced a change of the column's
+  // index; verify reports it): not this search's index.
+  if (!((*loaded)->analyzer().config() == analyzer)) return nullptr;
+  return loaded;
 }
 
 struct FragmentPart {
@@ -184,14 +171,27 @@ arrow::Result<std::vector<query::RankedRow>> query::TextSearchRows(const Table& 
   ARROW_ASSIGN_OR_RAISE(const auto fragments, query::SearchedFragments(table, o.fragment_ids));
   std::vector<FragmentPart> parts(fragments.size());
   for (size_t i = 0; i < fragments.size(); ++i) parts[i].fragment = fragments[i];
+  // The analyzer: the query's, else the column's full-text index's. Files
+  // carrying that index's section are read in place when the two agree.
+  const int32_t field_id = table::TopLevelFieldId(m, column);
+  std::optional<TextIndexConfig> indexed;
+  if (table::TextColumnOf(m, field_id) != nullptr) {
+    ARROW_ASSIGN_OR_RAISE(auto all, table::TextIndexesOf(m));
+    for (auto& c : all) {
+      if (c.column == column) indexed = std::move(c);
+    }
+  }
+  const TextAnalyzerConfig chosen =
+      o.analyzer ? *o.analyzer : (indexed ? indexed->analyzer : TextAnalyzerConfig{});
+  const bool use_sections = indexed && indexed->analyzer == chosen;
   // One analyzer for the indexes this call builds, made on the first miss.
-  const std::string analyzer_text = o.analyzer.Serialize();
+  const std::string analyzer_text = chosen.Serialize();
   std::mutex analyzer_mu;
   std::shared_ptr<const text::Analyzer> analyzer;
   auto get_analyzer = [&]() -> arrow::Result<std::shared_ptr<const text::Analyzer>> {
     std::lock_guard<std::mutex> lock(analyzer_mu);
     if (!analyzer) {
-      ARROW_ASSIGN_OR_RAISE(analyzer, text::Analyzer::Make(o.analyzer));
+      ARROW_ASSIGN_OR_RAISE(analyzer, text::Analyzer::Make(chosen));
     }
     return analyzer;
   };
@@ -201,7 +201,26 @@ arrow::Result<std::vector<query::RankedRow>> query::TextSearchRows(const Table& 
       return BuildFragmentIndex(table, *p.fragment, column, std::move(a));
     };
     const std::string key = IndexKey(m, *p.fragment, column, analyzer_text);
-    ARROW_ASSIGN_OR_RAISE(p.index, key.empty() ? build() : ctx->TextIndexFor(key, build));
+    // A data file carrying the column's index section: read in place.
+    for (const auto& df : p.fragment->files()) {
+      const auto& carried = df.text_fields();
+      if (!use_sections || std::find(carried.begin(), carried.end(), field_id) == carried.end()) {
+        continue;
+      }
+      for (int i = 0; i < df.fields_size(); ++i) {
+        if (df.fields(i) != field_id || df.column_indices(i) < 0) continue;
+        const int32_t column_index = df.column_indices(i);
+        auto load = [&]() -> arrow::Result<table::TableContext::TextIndexPtr> {
+          ARROW_ASSIGN_OR_RAISE(auto loaded, LoadFragmentIndex(table, df, column_index, chosen));
+          if (loaded != nullptr) return loaded;
+          return build();
+        };
+        ARROW_ASSIGN_OR_RAISE(p.index, ctx->TextIndexFor(key + "\nsection", load));
+      }
+    }
+    if (p.index == nullptr) {
+      ARROW_ASSIGN_OR_RAISE(p.index, key.empty() ? build() : ctx->TextIndexFor(key, build));
+    }
     ARROW_ASSIGN_OR_RAISE(p.live, query::AllowedRows(table, *p.fragment, std::nullopt));
     return arrow::Status::OK();
   }));

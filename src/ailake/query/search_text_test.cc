@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -259,9 +260,10 @@ TEST_F(SearchTextTest, BadInputGivesClearErrors) {
   o.b = 2;
   EXPECT_NE(table_->SearchText("lake", o).status().message().find("b must be"), std::string::npos);
   o.b = 0.75f;
-  o.analyzer.tokenizer = "nonsense";
+  o.analyzer = TextAnalyzerConfig{};
+  o.analyzer->tokenizer = "nonsense";
   EXPECT_NE(table_->SearchText("lake", o).status().message().find("nonsense"), std::string::npos);
-  o.analyzer.tokenizer = "simple";
+  o.analyzer.reset();
   EXPECT_NE(table_->SearchText("\"open quote", o).status().message().find("quote"),
             std::string::npos);
   HybridSearchOptions h;
@@ -282,7 +284,8 @@ TEST_F(SearchTextTest, AnalyzersAreKeptApart) {
   o.k = 5;
   auto plain = table_->SearchText("merging", o).ValueOrDie();
   EXPECT_EQ(plain->num_rows(), 0);
-  o.analyzer.stemmer_language = "english";
+  o.analyzer = TextAnalyzerConfig{};
+  o.analyzer->stemmer_language = "english";
   auto stemmed = table_->SearchText("merging", o).ValueOrDie();
   EXPECT_EQ(stemmed->num_rows(), 5);
   EXPECT_EQ(table_->SearchText("merging", o).ValueOrDie()->num_rows(), 5);
@@ -380,6 +383,160 @@ TEST_F(SearchTextTest, ConcurrentTextSearchesShareOneTable) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+// The data files of `t` and, for each, whether it carries a text section
+// for column `column`.
+std::vector<std::pair<std::string, bool>> FilesWithSections(const Table& t, const std::string& dir,
+                                                            const std::string& column) {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const auto& f : t.fragments()) {
+    for (const auto& df : f.files) {
+      auto r = AilakeFileReader::Open(dir + "/" + df.path).ValueOrDie();
+      bool has = false;
+      for (const auto& s : r->text_sections()) has |= s.column == column;
+      out.emplace_back(df.path, has);
+    }
+  }
+  return out;
+}
+
+TEST_F(SearchTextTest, PersistedIndexesAreSearchedInPlace) {
+  TextIndexConfig config;
+  config.column = "body";
+  auto created = table_->CreateTextIndex(config);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  auto t = *created;
+  ASSERT_EQ(t->text_indexes().ValueOrDie(), std::vector<TextIndexConfig>{config});
+  EXPECT_TRUE(t->PendingFiles().ValueOrDie().empty());
+  for (const auto& [path, has] : FilesWithSections(*t, dir_, "body")) EXPECT_TRUE(has) << path;
+  // A reopened table reads the sections: the same results as one index.
+  auto fresh = Table::Open(dir_).ValueOrDie();
+  for (const auto& q : kQueries) {
+    TextSearchOptions o;
+    o.k = 25;
+    o.text_column = "body";
+    auto got = fresh->SearchText(q, o);
+    ASSERT_TRUE(got.ok()) << q << ": " << got.status().ToString();
+    ExpectSame(IdsAndScores(**got), Oracle(q, o.k, All, All), q);
+  }
+  auto report = fresh->Verify().ValueOrDie();
+  EXPECT_TRUE(report.ok()) << report.problems.front();
+  // Every other byte is the file's as before: the rows read the same.
+  EXPECT_TRUE(fresh->Scan().ValueOrDie()->Equals(*table_->Scan().ValueOrDie()));
+
+  // Appends carry the section inline; deferred ones owe it until built.
+  TableWriterOptions wo;
+  wo.background_threads = 0;
+  wo.auto_optimize = false;
+  auto writer = TableWriter::Open(dir_, wo).ValueOrDie();
+  auto rows = fresh->ReadFragment(fresh->fragments()[0].id).ValueOrDie();
+  auto batch = rows->CombineChunksToBatch().ValueOrDie();
+  ASSERT_TRUE(writer->WriteBatch(*batch).ok());
+  ASSERT_TRUE(writer->WriteBatchDeferred(*batch).ok());
+  auto latest = fresh->Latest().ValueOrDie();
+  auto files = FilesWithSections(*latest, dir_, "body");
+  ASSERT_EQ(files.size(), kFragments + 2u);
+  EXPECT_TRUE(files[kFragments].second);
+  EXPECT_FALSE(files[kFragments + 1].second);
+  EXPECT_EQ(latest->PendingFiles().ValueOrDie(),
+            std::vector<std::string>{files[kFragments + 1].first});
+  // A file owing its section is searched all the same (built in memory).
+  TextSearchOptions o;
+  o.text_column = "body";
+  o.k = 50;
+  auto before_build = IdsAndScores(*latest->SearchText("lake spark", o).ValueOrDie());
+  ASSERT_TRUE(writer->WaitForIndexing().ok());
+  latest = latest->Latest().ValueOrDie();
+  EXPECT_TRUE(latest->PendingFiles().ValueOrDie().empty());
+  for (const auto& [path, has] : FilesWithSections(*latest, dir_, "body")) EXPECT_TRUE(has) << path;
+  EXPECT_EQ(IdsAndScores(*Table::Open(dir_).ValueOrDie()->SearchText("lake spark", o).ValueOrDie()),
+            before_build);
+
+  // Deletes apply to the sections too, and a merge writes its file with one.
+  latest =
+      latest->Delete(cp::less(cp::field_ref("id"), cp::literal(int64_t{400}))).ValueOrDie().table;
+  OptimizeOptions oo;
+  oo.merge_factor = 2;
+  oo.max_deleted_fraction = 0.01;
+  auto optimized = latest->Optimize(oo);
+  ASSERT_TRUE(optimized.ok()) << optimized.status().ToString();
+  ASSERT_GT(optimized->merges, 0);
+  for (const auto& [path, has] : FilesWithSections(*optimized->table, dir_, "body")) {
+    EXPECT_TRUE(has) << path;
+  }
+  auto merged = Table::Open(dir_).ValueOrDie();
+  EXPECT_TRUE(merged->Verify().ValueOrDie().ok());
+  // The merged table against the same table searched without the index.
+  auto plain = merged->DropTextIndex("body").ValueOrDie();
+  EXPECT_TRUE(plain->text_indexes().ValueOrDie().empty());
+  for (const auto& q : kQueries) {
+    TextSearchOptions oq;
+    oq.k = 30;
+    oq.text_column = "body";
+    ExpectSame(IdsAndScores(*merged->SearchText(q, oq).ValueOrDie()),
+               IdsAndScores(*plain->SearchText(q, oq).ValueOrDie()), q);
+  }
+}
+
+TEST_F(SearchTextTest, TheIndexAnalyzerIsTheSearchDefault) {
+  TextIndexConfig config;
+  config.column = "body";
+  config.analyzer.stemmer_language = "english";
+  config.with_positions = false;
+  auto t = table_->CreateTextIndex(config).ValueOrDie();
+  TextSearchOptions o;
+  o.text_column = "body";
+  o.k = 5;
+  // "merging" stems to "merg", as the rows' "merge" does.
+  EXPECT_EQ(t->SearchText("merging", o).ValueOrDie()->num_rows(), 5);
+  // Without positions, a phrase is refused, saying why.
+  auto phrase = t->SearchText("\"vector index\"", o);
+  ASSERT_FALSE(phrase.ok());
+  EXPECT_NE(phrase.status().message().find("positions"), std::string::npos);
+  // Another analyzer named by the query: built in memory, not the section.
+  o.analyzer = TextAnalyzerConfig{};
+  EXPECT_EQ(t->SearchText("merging", o).ValueOrDie()->num_rows(), 0);
+  EXPECT_EQ(t->SearchText("\"vector index\"", o).ValueOrDie()->num_rows(), 5);
+  // A column that is not text is refused.
+  config.column = "category";
+  EXPECT_TRUE(t->CreateTextIndex(config).status().IsTypeError());
+  config.column = "nope";
+  EXPECT_TRUE(t->CreateTextIndex(config).status().IsKeyError());
+  EXPECT_TRUE(t->DropTextIndex("tags").status().IsKeyError());
+}
+
+TEST_F(SearchTextTest, CorruptSectionsGiveClearErrors) {
+  TextIndexConfig config;
+  config.column = "body";
+  auto t = table_->CreateTextIndex(config).ValueOrDie();
+  const std::string path = t->fragments()[1].files[0].path;
+  const std::string file = dir_ + "/" + path;
+  uint64_t off = 0;
+  {
+    auto r = AilakeFileReader::Open(file).ValueOrDie();
+    ASSERT_EQ(r->text_sections().size(), 1u);
+    off = r->text_sections()[0].offset + r->text_sections()[0].length / 2;
+  }
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(off));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x5a);
+    f.seekp(static_cast<std::streamoff>(off));
+    f.write(&c, 1);
+  }
+  auto fresh = Table::Open(dir_).ValueOrDie();
+  TextSearchOptions o;
+  o.text_column = "body";
+  auto r = fresh->SearchText("lake", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().ToString();
+  auto report = fresh->Verify().ValueOrDie();
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.problems.front().find("text index of column 'body'"), std::string::npos)
+      << report.problems.front();
 }
 
 }  // namespace

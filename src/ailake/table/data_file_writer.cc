@@ -9,6 +9,7 @@
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
+#include "ailake/table/text_columns.h"
 
 namespace ailake::table {
 
@@ -65,6 +66,7 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
   if (batch.num_rows() == 0) {
     return arrow::Status::Invalid("cannot write an empty batch to table '", table.uri(), "'");
   }
+  const IndexMode asked = mode;
   // The table decides the container; a different one asked for is refused,
   // not ignored (the default, Parquet, means "the table's").
   FileWriteOptions file_options = given_options;
@@ -168,6 +170,19 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
     for (const auto& c : columns) any_index |= c.policy.index_type != IndexType::kNone;
     if (!any_index) state = INDEX_STATE_NONE;
   }
+  // The table's full-text indexes of the batch's columns, inline unless the
+  // caller deferred indexing (the file then owes them).
+  std::vector<int32_t> text_fields;
+  if (asked != IndexMode::kDeferred) {
+    ARROW_ASSIGN_OR_RAISE(
+        auto text, TextSectionsOfBatch(table::TableAccess::manifest(table), batch, &text_fields));
+    if (!text.empty()) {
+      auto plain = std::make_shared<arrow::io::BufferReader>(bytes);
+      ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
+      ARROW_RETURN_NOT_OK(AppendTextSections(plain, text, sink.get()));
+      ARROW_ASSIGN_OR_RAISE(bytes, sink->Finish());
+    }
+  }
   ARROW_ASSIGN_OR_RAISE(auto reader, AilakeFileReader::Open(bytes));
   WrittenFile out;
   out.num_rows = reader->num_rows();
@@ -177,6 +192,7 @@ arrow::Result<WrittenFile> WriteDataFileImpl(const Table& table, const arrow::Re
   df.set_file_size_bytes(static_cast<uint64_t>(bytes->size()));
   df.set_index_state(state);
   df.set_pending_index_type(static_cast<uint32_t>(pending_type));
+  for (int32_t id : text_fields) df.add_text_fields(id);
   ARROW_RETURN_NOT_OK(table::TableAccess::context(table)->store->PutIfAbsent(df.path(), *bytes));
   return out;
 }

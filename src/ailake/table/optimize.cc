@@ -21,6 +21,7 @@
 #include "ailake/table/table_access.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
+#include "ailake/table/text_columns.h"
 
 namespace ailake {
 
@@ -65,9 +66,11 @@ bool SameFiles(const Fragment& a, const Fragment& b) {
   if (a.files_size() != b.files_size() || a.physical_rows() != b.physical_rows()) return false;
   for (int i = 0; i < a.files_size(); ++i) {
     if (a.files(i).path() != b.files(i).path()) {
-      // An index swap replaces a pending file by its indexed twin: same rows.
+      // An index swap replaces a pending file (or one owing a text index)
+      // by its indexed twin: same rows.
       if (!(a.files(i).index_state() == INDEX_STATE_PENDING ||
-            b.files(i).index_state() == INDEX_STATE_PENDING)) {
+            b.files(i).index_state() == INDEX_STATE_PENDING ||
+            a.files(i).text_fields_size() != b.files(i).text_fields_size())) {
         return false;
       }
     }
@@ -208,6 +211,7 @@ arrow::Result<RewriteOutcome> RewriteFragments(const Table& t,
           next.set_next_fragment_id(next.next_fragment_id() + 1);
           f->set_physical_rows(static_cast<uint64_t>(w.num_rows));
           *f->add_files() = w.data_file;
+          KeepCurrentTextFields(read, next, f->mutable_files(0));
         }
         return next;
       });

@@ -20,6 +20,7 @@
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
+#include "ailake/table/text_columns.h"
 
 namespace ailake {
 
@@ -137,6 +138,10 @@ arrow::Result<std::shared_ptr<Table>> Table::DropColumns(
             vf->erase(std::remove_if(vf->begin(), vf->end(),
                                      [&](int32_t id) { return dropped.count(id) > 0; }),
                       vf->end());
+            auto* tf = df.mutable_text_fields();
+            tf->erase(std::remove_if(tf->begin(), tf->end(),
+                                     [&](int32_t id) { return dropped.count(id) > 0; }),
+                      tf->end());
           }
         }
         auto* vcs = m.mutable_vector_columns();
@@ -145,6 +150,12 @@ arrow::Result<std::shared_ptr<Table>> Table::DropColumns(
                                     return dropped.count(vc.field_id()) > 0;
                                   }),
                    vcs->end());
+        auto* tcs = m.mutable_text_columns();
+        tcs->erase(std::remove_if(tcs->begin(), tcs->end(),
+                                  [&](const table::TextColumn& tc) {
+                                    return dropped.count(tc.field_id()) > 0;
+                                  }),
+                   tcs->end());
         return m;
       });
   ARROW_RETURN_NOT_OK(r.status());
@@ -502,7 +513,10 @@ arrow::Result<int> Table::BuildPendingIndexes(const IndexBuildOptions& build,
   std::vector<std::string> pending;
   for (const auto& frag : manifest_->fragments()) {
     for (const auto& df : frag.files()) {
-      if (df.index_state() == table::INDEX_STATE_PENDING) pending.push_back(df.path());
+      if (df.index_state() == table::INDEX_STATE_PENDING ||
+          !table::OwedTextFields(*manifest_, df).empty()) {
+        pending.push_back(df.path());
+      }
     }
   }
   const auto total = static_cast<int64_t>(pending.size());

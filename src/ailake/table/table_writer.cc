@@ -15,6 +15,7 @@
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
+#include "ailake/table/text_columns.h"
 
 namespace ailake {
 
@@ -54,6 +55,9 @@ arrow::Result<std::shared_ptr<Table>> CommitAppend(const Table& t, std::vector<W
                                            std::to_string(m.version()) + " during an append");
                     }
                     ARROW_RETURN_NOT_OK(RecordCodebooks(&m, codebooks, codebook_raced));
+                    for (auto& w : files) {
+                      KeepCurrentTextFields(TableAccess::manifest(t), m, &w.data_file);
+                    }
                     AddFragments(files, &m);
                     return m;
                   }));
@@ -67,9 +71,14 @@ arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path
   const auto& ctx = table::TableAccess::context(t);
   ARROW_ASSIGN_OR_RAISE(Manifest latest, ctx->manifests.ReadLatest());
   const DataFile* pending = nullptr;
+  bool vector_owed = false;
+  std::vector<int32_t> text_owed;
   for (const auto& f : latest.fragments()) {
     for (const auto& df : f.files()) {
-      if (df.path() == path && df.index_state() == INDEX_STATE_PENDING) pending = &df;
+      if (df.path() != path) continue;
+      vector_owed = df.index_state() == INDEX_STATE_PENDING;
+      text_owed = OwedTextFields(latest, df);
+      if (vector_owed || !text_owed.empty()) pending = &df;
     }
   }
   if (!pending) return false;
@@ -77,7 +86,8 @@ arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path
   ARROW_ASSIGN_OR_RAISE(auto snapshot, t.Checkout(latest.version()));
   ARROW_ASSIGN_OR_RAISE(auto in, ctx->store->OpenRead(path));
   ARROW_ASSIGN_OR_RAISE(auto reader, AilakeFileReader::Open(in));
-  std::vector<VectorStoragePolicy> policies = PoliciesOfFile(*snapshot, *pending, reader.get());
+  std::vector<VectorStoragePolicy> policies;
+  if (vector_owed) policies = PoliciesOfFile(*snapshot, *pending, reader.get());
   if (pending->pending_index_type() != 0) {
     for (auto& p : policies) p.index_type = static_cast<IndexType>(pending->pending_index_type());
   }
@@ -94,9 +104,16 @@ arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path
     ARROW_ASSIGN_OR_RAISE(own.ivf_pq_codebook,
                           CodebookForStoredVectors(*snapshot, p, view, build, &codebooks));
     // No codebook yet and too few rows here to train one: the file stays
-    // pending until Optimize trains the codebook on several pending files.
-    if (own.ivf_pq_codebook == nullptr) return false;
+    // pending until Optimize trains the codebook on several pending files
+    // (its text indexes, if it owes any, are built meanwhile).
+    if (own.ivf_pq_codebook == nullptr) {
+      if (text_owed.empty()) return false;
+      policies.clear();
+      vector_owed = false;
+      break;
+    }
   }
+  ARROW_ASSIGN_OR_RAISE(auto text, TextSectionsOfFile(latest, *pending, *reader, text_owed));
   const std::string new_path = DataFilePath(NewUuid(), reader->format());
   auto discard = [&] {
     (void)ctx->store->Delete(new_path);
@@ -104,9 +121,13 @@ arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path
   };
   auto write = [&]() -> arrow::Result<int64_t> {
     ARROW_ASSIGN_OR_RAISE(auto out, ctx->store->OpenWrite(new_path));
-    // A file indexed before (create_index on an indexed table) gets new sections.
-    ARROW_RETURN_NOT_OK(AppendIndexSections(in, policies, out.get(), own,
-                                            /*replace_existing=*/reader->IsAilakeFile()));
+    if (policies.empty()) {
+      ARROW_RETURN_NOT_OK(AppendTextSections(in, text, out.get()));
+    } else {
+      // A file indexed before (create_index on an indexed table) gets new sections.
+      ARROW_RETURN_NOT_OK(AppendIndexSections(in, policies, text, out.get(), own,
+                                              /*replace_existing=*/reader->IsAilakeFile()));
+    }
     ARROW_RETURN_NOT_OK(out->Close());
     ARROW_ASSIGN_OR_RAISE(auto written, ctx->store->OpenRead(new_path));
     return written->GetSize();
@@ -122,14 +143,27 @@ arrow::Result<bool> IndexPendingFileOnce(const Table& t, const std::string& path
         Manifest m = *cur;
         for (auto& f : *m.mutable_fragments()) {
           for (auto& df : *f.mutable_files()) {
-            if (df.path() == path && df.index_state() == INDEX_STATE_PENDING) {
-              ARROW_RETURN_NOT_OK(RecordCodebooks(&m, codebooks, raced));
-              df.set_path(new_path);
-              df.set_file_size_bytes(static_cast<uint64_t>(*new_size));
+            if (df.path() != path || (vector_owed && df.index_state() != INDEX_STATE_PENDING)) {
+              continue;
+            }
+            ARROW_RETURN_NOT_OK(RecordCodebooks(&m, codebooks, raced));
+            df.set_path(new_path);
+            df.set_file_size_bytes(static_cast<uint64_t>(*new_size));
+            if (vector_owed) {
               df.set_index_state(INDEX_STATE_INDEXED);
               df.set_pending_index_type(0);
-              return m;
             }
+            // A text section counts only if the column's index is still the
+            // one it was built for (not dropped or replaced meanwhile).
+            for (int32_t id : text_owed) {
+              const TextColumn* now = TextColumnOf(m, id);
+              const TextColumn* then = TextColumnOf(latest, id);
+              if (now != nullptr && then != nullptr && now->analyzer() == then->analyzer() &&
+                  now->positions() == then->positions()) {
+                df.add_text_fields(id);
+              }
+            }
+            return m;
           }
         }
         return arrow::Status::Cancelled("no longer pending");
@@ -714,6 +748,7 @@ arrow::Result<std::shared_ptr<Table>> Table::CommitReplace(std::span<const RowId
               frag->mutable_deletion_file()->set_num_deleted_rows(merged.size());
             }
             ARROW_RETURN_NOT_OK(table::RecordCodebooks(&m, codebooks, nullptr));
+            for (auto& w : files) table::KeepCurrentTextFields(read, m, &w.data_file);
             table::AddFragments(files, &m);
             return m;
           }));
@@ -725,7 +760,10 @@ arrow::Result<std::vector<std::string>> Table::PendingFiles() const {
   std::vector<std::string> out;
   for (const auto& frag : table::TableAccess::manifest(*latest).fragments()) {
     for (const auto& df : frag.files()) {
-      if (df.index_state() == table::INDEX_STATE_PENDING) out.push_back(df.path());
+      if (df.index_state() == table::INDEX_STATE_PENDING ||
+          !table::OwedTextFields(table::TableAccess::manifest(*latest), df).empty()) {
+        out.push_back(df.path());
+      }
     }
   }
   return out;

@@ -4,11 +4,13 @@
 
 #include <string>
 
+#include "ailake/index/text_index.h"
 #include "ailake/table.h"
 #include "ailake/table/deletion_file.h"
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_paths.h"
 #include "ailake/table/table_schema.h"
+#include "ailake/table/text_columns.h"
 
 namespace ailake {
 namespace {
@@ -84,13 +86,18 @@ void CheckFileColumns(const Manifest& m, const arrow::Schema& table_schema,
 // The manifest's index state against the file's sections.
 void CheckIndexState(const Manifest& m, const DataFile& df, const AilakeFileReader& r,
                      std::vector<std::string>* problems) {
-  for (const int32_t vf : df.vector_fields()) {
+  // The file's name for a field (it may be older than the manifest's), or "".
+  auto name_of = [&](int32_t field) {
     std::string name;
     for (int k = 0; k < df.fields_size(); ++k) {
-      if (df.fields(k) != vf || df.column_indices(k) < 0) continue;
+      if (df.fields(k) != field || df.column_indices(k) < 0) continue;
       auto found = r.FieldNameOfColumn(df.column_indices(k));
       if (found.ok()) name = *found;
     }
+    return name;
+  };
+  for (const int32_t vf : df.vector_fields()) {
+    const std::string name = name_of(vf);
     if (name.empty()) continue;  // reported by CheckFileColumns
     const VectorColumnInfo* info = nullptr;
     for (const auto& v : r.vector_columns()) {
@@ -115,7 +122,37 @@ void CheckIndexState(const Manifest& m, const DataFile& df, const AilakeFileRead
                             std::to_string(df.index_state()));
     }
   }
-  (void)m;
+  // Each text index the manifest says the file carries: a section of the
+  // column, built with the analyzer the manifest records (its bytes were
+  // checked by VerifyAll).
+  for (const int32_t tf : df.text_fields()) {
+    const std::string name = name_of(tf);
+    const table::TextColumn* tc = table::TextColumnOf(m, tf);
+    if (name.empty() || tc == nullptr) {
+      problems->push_back(df.path() + ": the manifest says it carries the text index of field " +
+                          std::to_string(tf) + ", which " +
+                          (name.empty() ? "the file does not hold" : "has no text index"));
+      continue;
+    }
+    auto bytes = r.ReadTextSection(name);
+    if (!bytes.ok()) {
+      problems->push_back(df.path() + ": the manifest says it carries the text index of column '" +
+                          name + "': " + bytes.status().message());
+      continue;
+    }
+    auto loaded = index::TextIndex::Load(std::move(*bytes));
+    if (loaded.ok()) {
+      auto want = TextAnalyzerConfig::Parse(tc->analyzer());
+      if (want.ok() && !((*loaded)->analyzer().config() == *want)) {
+        problems->push_back(df.path() + ": the text index of column '" + name +
+                            "' was built with another analyzer than the manifest records");
+      }
+      if ((*loaded)->has_positions() != tc->positions()) {
+        problems->push_back(df.path() + ": the text index of column '" + name +
+                            "' disagrees with the manifest on storing positions");
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -36,7 +36,21 @@ void SearchAll(const TextIndex& index, std::string_view query_text) {
     if (!fq.ok()) continue;
     ailake::index::TextStats stats;
     fq->AddStats(&stats);
-    (void)fq->Search(stats, 10, f);
+    auto hits = fq->Search(stats, 10, f);
+    // The document-at-a-time paths against the general one: on a blob both
+    // read without error, the same rows and the same scores.
+    auto general = TextFileQuery::Prepare(index, *q, f, /*document_at_a_time=*/false);
+    if (!hits.ok() || !general.ok()) continue;
+    ailake::index::TextStats general_stats;
+    general->AddStats(&general_stats);
+    auto want = general->Search(general_stats, 10, f);
+    if (!want.ok()) continue;
+    if (want->size() != hits->size()) __builtin_trap();
+    for (size_t i = 0; i < want->size(); ++i) {
+      if ((*want)[i].row != (*hits)[i].row || (*want)[i].score != (*hits)[i].score) {
+        __builtin_trap();
+      }
+    }
   }
 }
 

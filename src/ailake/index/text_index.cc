@@ -1,8 +1,10 @@
 #include "ailake/index/text_index.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
+#include <utility>
 
 #include <arrow/array.h>
 
@@ -124,22 +126,39 @@ void Pack(const uint32_t* v, size_t n, uint32_t bits, std::vector<uint8_t>* out)
 }
 
 // Reads n values of `bits` bits from the nbytes = PackedBytes(n, bits) at p.
+// Values [from, to) of width B, each read with one 8-byte load (the caller
+// keeps every load inside the buffer). B is a constant, so the shifts and
+// offsets of an unrolled loop are too.
+template <uint32_t B>
+void UnpackWide(const uint8_t* p, size_t from, size_t to, uint32_t* out) {
+  constexpr uint64_t kMask = (uint64_t{1} << B) - 1;
+  for (size_t i = from; i < to; ++i) {
+    const uint64_t bit = uint64_t{i} * B;
+    uint64_t w;
+    std::memcpy(&w, p + (bit >> 3), 8);
+    out[i] = static_cast<uint32_t>((w >> (bit & 7)) & kMask);
+  }
+}
+
+using UnpackFn = void (*)(const uint8_t*, size_t, size_t, uint32_t*);
+
+template <size_t... B>
+constexpr std::array<UnpackFn, sizeof...(B)> UnpackTable(std::index_sequence<B...>) {
+  return {&UnpackWide<static_cast<uint32_t>(B + 1)>...};
+}
+
+// Reads n values of `bits` bits from the nbytes = PackedBytes(n, bits) at p.
 void Unpack(const uint8_t* p, size_t nbytes, uint32_t bits, size_t n, uint32_t* out) {
   if (bits == 0) {
     std::fill(out, out + n, 0u);
     return;
   }
+  static constexpr auto kTable = UnpackTable(std::make_index_sequence<32>());
+  // Values whose 8-byte load stays inside: i * bits / 8 + 8 <= nbytes.
+  const size_t safe = nbytes < 8 ? 0 : std::min(n, (nbytes - 8) * 8 / bits + 1);
+  kTable[bits - 1](p, 0, safe, out);
   const uint64_t mask = (uint64_t{1} << bits) - 1;
-  size_t i = 0;
-  for (; i < n; ++i) {  // whole 8-byte loads while they stay inside
-    const uint64_t bit = uint64_t{i} * bits;
-    const size_t byte = bit >> 3;
-    if (byte + 8 > nbytes) break;
-    uint64_t w;
-    std::memcpy(&w, p + byte, 8);
-    out[i] = static_cast<uint32_t>((w >> (bit & 7)) & mask);
-  }
-  for (; i < n; ++i) {
+  for (size_t i = safe; i < n; ++i) {
     const uint64_t bit = uint64_t{i} * bits;
     const size_t byte = bit >> 3;
     uint64_t w = 0;
@@ -597,22 +616,30 @@ arrow::Status TextIndex::ReadBlocks(const TextTermInfo& term,
 arrow::Status TextIndex::DecodeBlock(const PostingBlock& blk, uint32_t* rows, uint32_t* tfs) const {
   const size_t gap_bytes = PackedBytes(blk.n, blk.gap_bits);
   Unpack(blk.data, gap_bytes, blk.gap_bits, blk.n, rows);
-  Unpack(blk.data + gap_bytes, PackedBytes(blk.n, blk.tf_bits), blk.tf_bits, blk.n, tfs);
   uint64_t r = static_cast<uint64_t>(blk.prev_last + 1);
   for (uint32_t i = 0; i < blk.n; ++i) {
     r += rows[i];
     rows[i] = static_cast<uint32_t>(std::min<uint64_t>(r, UINT32_MAX));
     ++r;
   }
+  if (r - 1 != blk.last_row) {
+    return arrow::Status::Invalid("text index: a posting block's rows end at ", r - 1,
+                                  " (its header says ", blk.last_row, ")");
+  }
+  return tfs != nullptr ? DecodeBlockTfs(blk, tfs) : arrow::Status::OK();
+}
+
+arrow::Status TextIndex::DecodeBlockTfs(const PostingBlock& blk, uint32_t* tfs) const {
+  const size_t gap_bytes = PackedBytes(blk.n, blk.gap_bits);
+  Unpack(blk.data + gap_bytes, PackedBytes(blk.n, blk.tf_bits), blk.tf_bits, blk.n, tfs);
   uint32_t over = 0;
   for (uint32_t i = 0; i < blk.n; ++i) {
     over |= tfs[i] >= blk.max_tf ? 1u : 0u;
     tfs[i] += 1;
   }
-  if (r - 1 != blk.last_row || over != 0) {
-    return arrow::Status::Invalid("text index: a posting block's rows end at ", r - 1,
-                                  " (its header says ", blk.last_row,
-                                  ") or a frequency exceeds its max ", blk.max_tf);
+  if (over != 0) {
+    return arrow::Status::Invalid("text index: a frequency in a posting block exceeds its max ",
+                                  blk.max_tf);
   }
   return arrow::Status::OK();
 }
@@ -681,9 +708,35 @@ arrow::Status TextIndex::RowPositions(const TextTermInfo& term, const DecodedPos
     cursor->next_row = b * kTextPostingBlockDocs;
     cursor->offset = decoded.block_pos[b];
   }
-  const uint8_t* base = positions_ + term.positions_offset;
-  const uint8_t* q = base + cursor->offset;
-  const uint8_t* end = base + decoded.block_pos[b + 1];
+  uint64_t skip = 0;
+  for (size_t j = cursor->next_row; j < i; ++j) skip += decoded.tfs[j];
+  ARROW_RETURN_NOT_OK(ReadPositions(positions_ + term.positions_offset, decoded.block_pos[b + 1],
+                                    skip, decoded.tfs[i], &cursor->offset, out));
+  cursor->next_row = i + 1;
+  return arrow::Status::OK();
+}
+
+arrow::Status TextIndex::BlockRowPositions(const TextTermInfo& term, const PostingBlock& block,
+                                           const uint32_t* tfs, uint32_t from_row, uint32_t i,
+                                           uint64_t* offset, std::vector<uint32_t>* out) const {
+  out->clear();
+  if (!has_positions_ || i >= block.n || from_row > i || block.pos_end < block.pos_begin ||
+      term.positions_offset > positions_len_ ||
+      term.positions_bytes > positions_len_ - term.positions_offset ||
+      block.pos_end > term.positions_bytes || *offset < block.pos_begin) {
+    return arrow::Status::Invalid("text index: no positions for row ", i, " of a posting block");
+  }
+  uint64_t skip = 0;
+  for (uint32_t j = from_row; j < i; ++j) skip += tfs[j];
+  return ReadPositions(positions_ + term.positions_offset, block.pos_end, skip, tfs[i], offset,
+                       out);
+}
+
+arrow::Status TextIndex::ReadPositions(const uint8_t* base, uint64_t end_offset, uint64_t skip,
+                                       uint32_t count, uint64_t* offset,
+                                       std::vector<uint32_t>* out) const {
+  const uint8_t* q = base + *offset;
+  const uint8_t* end = base + end_offset;
   auto bad = [&] {
     return arrow::Status::Invalid(
         "text index: positions past their block or out of range at "
@@ -691,15 +744,13 @@ arrow::Status TextIndex::RowPositions(const TextTermInfo& term, const DecodedPos
         positions_base_ + static_cast<uint64_t>(q - positions_));
   };
   if (q > end) return bad();
-  // Skip the positions of the rows before i: a varint ends at a byte below 0x80.
-  uint64_t skip = 0;
-  for (size_t j = cursor->next_row; j < i; ++j) skip += decoded.tfs[j];
+  // Skip the positions of the rows before: a varint ends at a byte below 0x80.
   while (skip > 0) {
     if (q >= end) return bad();
     skip -= *q++ < 0x80 ? 1 : 0;
   }
   int64_t prev = -1;
-  for (uint32_t j = 0; j < decoded.tfs[i]; ++j) {
+  for (uint32_t j = 0; j < count; ++j) {
     uint64_t d;
     if (!ReadVarint(q, end, &d) || d > UINT32_MAX ||
         static_cast<uint64_t>(prev + 1) + d > UINT32_MAX) {
@@ -708,8 +759,7 @@ arrow::Status TextIndex::RowPositions(const TextTermInfo& term, const DecodedPos
     prev += static_cast<int64_t>(d) + 1;
     out->push_back(static_cast<uint32_t>(prev));
   }
-  cursor->next_row = i + 1;
-  cursor->offset = static_cast<uint64_t>(q - base);
+  *offset = static_cast<uint64_t>(q - base);
   return arrow::Status::OK();
 }
 

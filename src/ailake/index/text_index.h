@@ -144,7 +144,10 @@ class TextIndex {
   arrow::Status ReadBlocks(const TextTermInfo& term, std::vector<PostingBlock>* out) const;
   // Unpacks one block: n rows ascending (checked against the header's last
   // row and the row count) and their frequencies (checked against max_tf).
+  // tfs may be null: the rows alone.
   arrow::Status DecodeBlock(const PostingBlock& block, uint32_t* rows, uint32_t* tfs) const;
+  // The block's frequencies alone (DecodeBlock's, checked the same way).
+  arrow::Status DecodeBlockTfs(const PostingBlock& block, uint32_t* tfs) const;
 
   // Where RowPositions left off in one term's positions, so rows read in
   // increasing order cost one pass over the blocks they are in.
@@ -159,6 +162,15 @@ class TextIndex {
   arrow::Status RowPositions(const TextTermInfo& term, const DecodedPostings& decoded, size_t i,
                              PositionCursor* cursor, std::vector<uint32_t>* out) const;
 
+  // The positions of row i of `block` (one of ReadBlocks' blocks of `term`;
+  // tfs: its frequencies as DecodeBlock unpacked them), read from the blob.
+  // `from_row` and *offset: where the previous read in this block ended (0
+  // and block.pos_begin at first; *offset is advanced), so rows read in
+  // increasing order cost one pass over the block's positions.
+  arrow::Status BlockRowPositions(const TextTermInfo& term, const PostingBlock& block,
+                                  const uint32_t* tfs, uint32_t from_row, uint32_t i,
+                                  uint64_t* offset, std::vector<uint32_t>* out) const;
+
   // Reads every term and posting, checking order and bounds (Verify).
   arrow::Status Validate() const;
 
@@ -170,6 +182,10 @@ class TextIndex {
   arrow::Result<uint32_t> LastBlockAtOrBefore(std::string_view key) const;
   template <typename Fn>
   arrow::Status ScanBlock(uint32_t block, Fn&& fn) const;
+  // Reads the positions between base + *offset and base + end: skips those
+  // of `skip` entries, then reads `count` into out; *offset is advanced.
+  arrow::Status ReadPositions(const uint8_t* base, uint64_t end, uint64_t skip, uint32_t count,
+                              uint64_t* offset, std::vector<uint32_t>* out) const;
 
   std::shared_ptr<arrow::Buffer> blob_;
   std::shared_ptr<const text::Analyzer> analyzer_;

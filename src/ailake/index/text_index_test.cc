@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <map>
@@ -351,57 +352,95 @@ TEST(TextSearch, Bm25EqualsTheBruteForceOracleAcrossFiles) {
   }
 }
 
-// Should and must-not term queries on a file without deletes take the
-// document-at-a-time path (MaxScore with block bounds, blocks skipped unread);
-// given every row as live, the same query takes the general path. Both must
-// give the same rows and the very same scores, for every k.
+// Term and phrase queries take the document-at-a-time paths (MaxScore for
+// should and must-not terms; the block-max intersection for queries with a
+// clause every result holds), blocks skipped unread; Prepare can keep the
+// same query on the general path. Both must give the same statistics, rows
+// and the very same scores, for every k, with deletes (live rows) or not and
+// with a filter or not.
 TEST(TextSearch, MaxScorePathEqualsTheGeneralPath) {
   auto a = English();
   auto docs = RandomDocs(4000, 11);
   auto idx = Build(a, docs);
-  RowBitmap every(static_cast<uint32_t>(docs.size()), /*all=*/true);
-  RowBitmap some(static_cast<uint32_t>(docs.size()));
+  RowBitmap some(static_cast<uint32_t>(docs.size())), live(static_cast<uint32_t>(docs.size()));
   for (uint32_t r = 0; r < docs.size(); ++r) {
     if (r % 4 != 2) some.Set(r);
+    if (r % 97 != 5 && (r < 1000 || r > 1300)) live.Set(r);  // scattered and a run
   }
-  const RowFilter every_f = every.filter(), some_f = some.filter();
+  const RowFilter some_f = some.filter(), live_f = live.filter();
   std::mt19937 rng(5);
-  std::vector<std::string> qs = {"w0",         "w0 w7", "w0 w7 w14 w21 w28", "w0 -w7", "w781 w0",
-                                 "w999999 w0", "w0 w0", "-w7 w14 w0"};
-  for (int i = 0; i < 60; ++i) {
+  std::vector<std::string> qs = {
+      "w0",           "w0 w7",       "w0 w7 w14 w21 w28", "w0 -w7",      "w781 w0",
+      "w999999 w0",   "w0 w0",       "-w7 w14 w0",        "+w0 +w7",     "+w0 w7 w14",
+      "+w14 +w0 -w7", "+w999999 w0", "+w0 +w0 w1",        "+w3 +w5 +w8", "w2 +w1 -w0"};
+  for (int i = 0; i < 90; ++i) {
     std::string q;
     const int n = 1 + static_cast<int>(rng() % 5);
     for (int j = 0; j < n; ++j) {
-      const bool neg = j > 0 && rng() % 4 == 0;
-      q += (neg ? " -w" : " w") + std::to_string((rng() % 120) * 7919 % 1000);
+      const auto kind = rng() % 4;  // 0: must not (not first), 1: must, else should
+      q += (j > 0 && kind == 0 ? " -w"
+            : kind == 1        ? " +w"
+                               : " w") +
+           std::to_string((rng() % 120) * 7919 % 1000);
     }
     qs.push_back(q);
   }
-  int checked = 0;
+  // Phrases taken from the documents, alone or with other clauses.
+  for (int i = 0; i < 40; ++i) {
+    const std::string& doc = docs[rng() % docs.size()];
+    std::vector<std::string> words;
+    for (size_t at = 0; at < doc.size();) {
+      const size_t end = std::min(doc.find_first_of(" .", at), doc.size());
+      if (end > at) words.push_back(doc.substr(at, end - at));
+      at = end + 1;
+    }
+    if (words.size() < 4) continue;
+    const size_t at = rng() % (words.size() - 3);
+    const std::string phrase =
+        "\"" + words[at] + " " + words[at + 1] + (i % 3 == 0 ? " " + words[at + 2] : "") + "\"";
+    const std::string other = "w" + std::to_string((rng() % 40) * 7919 % 1000);
+    // A phrase alone, +phrase w, +w phrase, +w -phrase, phrase -w.
+    const std::array<std::array<std::string_view, 4>, 5> forms = {{{"", phrase, "", ""},
+                                                                   {"+", phrase, " ", other},
+                                                                   {"+", other, " ", phrase},
+                                                                   {"+", other, " -", phrase},
+                                                                   {"", phrase, " -", other}}};
+    std::string q;
+    for (std::string_view piece : forms[i % 5]) q.append(piece);
+    qs.push_back(std::move(q));
+  }
+  int checked = 0, full_conjunctions = 0;
   for (const auto& qs_one : qs) {
-    auto q = ParseTextQuery(qs_one, *a).ValueOrDie();
-    auto fast = TextFileQuery::Prepare(*idx, q, nullptr).ValueOrDie();
-    auto general = TextFileQuery::Prepare(*idx, q, &every_f).ValueOrDie();
-    TextStats s1, s2;
-    fast.AddStats(&s1);
-    general.AddStats(&s2);
-    ASSERT_EQ(s1.num_rows, s2.num_rows);
-    ASSERT_EQ(s1.total_tokens, s2.total_tokens);
-    ASSERT_EQ(s1.df, s2.df) << qs_one;
-    for (size_t k : {1, 3, 10, 100, 5000}) {
-      for (const RowFilter* allow : {static_cast<const RowFilter*>(nullptr), &some_f}) {
-        auto h1 = fast.Search(s1, k, allow).ValueOrDie();
-        auto h2 = general.Search(s2, k, allow).ValueOrDie();
-        ASSERT_EQ(h1.size(), h2.size()) << qs_one << " k " << k;
-        for (size_t i = 0; i < h1.size(); ++i) {
-          EXPECT_EQ(h1[i].row, h2[i].row) << qs_one << " k " << k << " at " << i;
-          EXPECT_EQ(h1[i].score, h2[i].score) << qs_one << " k " << k << " at " << i;
+    for (const RowFilter* deletes : {static_cast<const RowFilter*>(nullptr), &live_f}) {
+      auto q = ParseTextQuery(qs_one, *a).ValueOrDie();
+      auto fast = TextFileQuery::Prepare(*idx, q, deletes).ValueOrDie();
+      auto general =
+          TextFileQuery::Prepare(*idx, q, deletes, /*document_at_a_time=*/false).ValueOrDie();
+      TextStats s1, s2;
+      fast.AddStats(&s1);
+      general.AddStats(&s2);
+      ASSERT_EQ(s1.num_rows, s2.num_rows);
+      ASSERT_EQ(s1.total_tokens, s2.total_tokens);
+      ASSERT_EQ(s1.df, s2.df) << qs_one;
+      for (size_t k : {1, 3, 10, 100, 5000}) {
+        for (const RowFilter* allow : {static_cast<const RowFilter*>(nullptr), &some_f}) {
+          auto h1 = fast.Search(s1, k, allow).ValueOrDie();
+          auto h2 = general.Search(s2, k, allow).ValueOrDie();
+          ASSERT_EQ(h1.size(), h2.size()) << qs_one << " k " << k;
+          for (size_t i = 0; i < h1.size(); ++i) {
+            EXPECT_EQ(h1[i].row, h2[i].row) << qs_one << " k " << k << " at " << i;
+            EXPECT_EQ(h1[i].score, h2[i].score) << qs_one << " k " << k << " at " << i;
+          }
+          ++checked;
+          // Conjunctions and phrases that fill k (the block-max skips exercised).
+          full_conjunctions +=
+              qs_one.find_first_of("+\"") != std::string::npos && k == 10 && h1.size() == k;
         }
-        ++checked;
       }
     }
   }
-  EXPECT_EQ(checked, static_cast<int>(qs.size()) * 10);
+  EXPECT_EQ(checked, static_cast<int>(qs.size()) * 20);
+  EXPECT_GE(full_conjunctions, 60);
 }
 
 TEST(TextSearch, ParseBuildsClausesAndNamesErrors) {

@@ -148,7 +148,8 @@ arrow::Result<TextQuery> ParseTextQuery(std::string_view q, const text::Analyzer
 }
 
 arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, const TextQuery& query,
-                                                    const RowFilter* live) {
+                                                    const RowFilter* live,
+                                                    bool document_at_a_time) {
   if (live != nullptr && live->num_rows != index.num_rows()) {
     return arrow::Status::Invalid("text search: live rows cover ", live->num_rows,
                                   " rows, the index ", index.num_rows());
@@ -157,6 +158,7 @@ arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, cons
   fq.index_ = &index;
   fq.live_rows_ = index.num_rows();
   fq.live_tokens_ = index.total_tokens();
+  std::vector<uint32_t> dead_rows;  // ascending
   if (live != nullptr) {
     uint64_t dead_tokens = 0;
     uint32_t dead = 0;
@@ -164,6 +166,7 @@ arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, cons
       if (!live->Contains(r)) {
         ++dead;
         dead_tokens += FieldNormValue(index.norm_code(r));
+        dead_rows.push_back(r);
       }
     }
     fq.live_rows_ -= dead;
@@ -202,14 +205,24 @@ arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, cons
       }
     }
   }
-  // Term clauses only, none of them must, no deletes: document at a time.
-  fq.max_score_ = live == nullptr && !query.clauses.empty();
+  // Term clauses only, none of them must: document at a time.
+  fq.max_score_ = document_at_a_time && !query.clauses.empty();
   bool any_should = false;
   for (const auto& c : query.clauses) {
     fq.max_score_ = fq.max_score_ && c.kind == TextClauseKind::kTerm && c.occur != TextOccur::kMust;
     any_should = any_should || c.occur == TextOccur::kShould;
   }
   fq.max_score_ = fq.max_score_ && any_should;
+  // Term and phrase clauses, and a clause every result holds (a must clause,
+  // or the only should one): intersected document at a time.
+  fq.conjunctive_ = document_at_a_time && !query.clauses.empty() && !fq.max_score_;
+  size_t musts = 0, shoulds = 0;
+  for (const auto& c : query.clauses) {
+    fq.conjunctive_ = fq.conjunctive_ && c.kind != TextClauseKind::kPrefix;
+    musts += c.occur == TextOccur::kMust ? 1 : 0;
+    shoulds += c.occur == TextOccur::kShould ? 1 : 0;
+  }
+  fq.conjunctive_ = fq.conjunctive_ && (musts > 0 || shoulds == 1);
   std::unordered_map<std::string, uint32_t> by_text;
   auto add_term = [&](const std::string& text,
                       const TextTermInfo* info) -> arrow::Result<uint32_t> {
@@ -217,16 +230,27 @@ arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, cons
     if (it != by_text.end()) return it->second;
     Term t{text, info != nullptr ? *info : TextTermInfo{}, {}, 0};
     const auto ot = only_term.find(text);
-    t.lazy = info != nullptr && live == nullptr &&
-             (fq.max_score_ || (driver_df.has_value() && text != driver_text &&
-                                ot != only_term.end() && ot->second && info->df > 16 * *driver_df));
+    t.lazy =
+        info != nullptr && (fq.max_score_ || fq.conjunctive_ ||
+                            (live == nullptr && driver_df.has_value() && text != driver_text &&
+                             ot != only_term.end() && ot->second && info->df > 16 * *driver_df));
     if (t.lazy) {
       ARROW_RETURN_NOT_OK(index.ReadBlocks(*info, &t.blocks));
     } else if (info != nullptr) {
       ARROW_RETURN_NOT_OK(index.Decode(*info, false, &t.postings));
     }
     t.live_df = t.lazy ? info->df : t.postings.rows.size();
-    if (live != nullptr) {
+    if (live != nullptr && t.lazy) {
+      // Only the blocks whose row range holds a deleted row are unpacked.
+      thread_local std::vector<uint32_t> rows(kTextPostingBlockDocs), tfs(kTextPostingBlockDocs);
+      for (const PostingBlock& blk : t.blocks) {
+        const auto first = static_cast<uint32_t>(blk.prev_last + 1);
+        const auto it = std::lower_bound(dead_rows.begin(), dead_rows.end(), first);
+        if (it == dead_rows.end() || *it > blk.last_row) continue;
+        ARROW_RETURN_NOT_OK(index.DecodeBlock(blk, rows.data(), tfs.data()));
+        for (uint32_t j = 0; j < blk.n; ++j) t.live_df -= live->Contains(rows[j]) ? 0 : 1;
+      }
+    } else if (live != nullptr) {
       t.live_df = 0;
       for (uint32_t r : t.postings.rows) t.live_df += live->Contains(r) ? 1 : 0;
     }
@@ -295,8 +319,6 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::Search(const TextStats& stats
     norm[c] = k1 * (1.0f - b + (avg > 0 ? b * len / avg : 0.0f));
   }
   auto idf = [&](const std::string& term) { return Idf(stats, term); };
-  if (max_score_) return SearchMaxScore(norm, stats, k, allow, params);
-  const std::span<const uint8_t> norms = index_->norm_codes();
   // The rows that may score: live and allowed.
   RowBitmap both;
   if (has_live_ && allow != nullptr) {
@@ -305,6 +327,9 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::Search(const TextStats& stats
   }
   const RowFilter live_filter = live_.filter(), both_filter = both.filter();
   if (has_live_) allow = allow != nullptr ? &both_filter : &live_filter;
+  if (max_score_) return SearchMaxScore(norm, stats, k, allow, params);
+  if (conjunctive_) return SearchConjunctive(norm, stats, k, allow, params);
+  const std::span<const uint8_t> norms = index_->norm_codes();
 
   // Dense accumulators for this file (reused per thread).
   thread_local std::vector<float> score;
@@ -507,7 +532,12 @@ class BlockCursor {
     ARROW_RETURN_NOT_OK(Unpack());
     return rows_[i_];
   }
-  uint32_t tf() const { return tfs_[i_]; }
+  // The current row's frequency (the block's frequencies unpacked on first
+  // use: seeking through a block needs its rows alone).
+  arrow::Result<uint32_t> tf() {
+    ARROW_RETURN_NOT_OK(UnpackTfs());
+    return tfs_[i_];
+  }
   // Skips whole blocks ending before `target` (nothing unpacked).
   void SkipBlocksBefore(uint32_t target) {
     while (!done() && block().last_row < target) NextBlock();
@@ -530,12 +560,30 @@ class BlockCursor {
     i_ = 0;
     unpacked_ = false;
   }
+  // The current row's positions (`term`: the entry these blocks are of).
+  arrow::Status Positions(const TextTermInfo& term, std::vector<uint32_t>* out) {
+    ARROW_RETURN_NOT_OK(UnpackTfs());
+    ARROW_RETURN_NOT_OK(
+        index_->BlockRowPositions(term, block(), tfs_, pos_row_, i_, &pos_offset_, out));
+    pos_row_ = i_ + 1;
+    return arrow::Status::OK();
+  }
 
  private:
   arrow::Status Unpack() {
     if (unpacked_) return arrow::Status::OK();
-    ARROW_RETURN_NOT_OK(index_->DecodeBlock(block(), rows_, tfs_));
+    ARROW_RETURN_NOT_OK(index_->DecodeBlock(block(), rows_, nullptr));
     unpacked_ = true;
+    tfs_unpacked_ = false;
+    pos_row_ = 0;
+    pos_offset_ = block().pos_begin;
+    return arrow::Status::OK();
+  }
+  arrow::Status UnpackTfs() {
+    ARROW_RETURN_NOT_OK(Unpack());
+    if (tfs_unpacked_) return arrow::Status::OK();
+    ARROW_RETURN_NOT_OK(index_->DecodeBlockTfs(block(), tfs_));
+    tfs_unpacked_ = true;
     return arrow::Status::OK();
   }
   const TextIndex* index_;
@@ -543,6 +591,9 @@ class BlockCursor {
   size_t block_ = 0;
   uint32_t i_ = 0;
   bool unpacked_ = false;
+  bool tfs_unpacked_ = false;
+  uint32_t pos_row_ = 0;     // the block's first row whose positions are unread
+  uint64_t pos_offset_ = 0;  // where they start, within the term's positions
   uint32_t rows_[kTextPostingBlockDocs];
   uint32_t tfs_[kTextPostingBlockDocs];
 };
@@ -667,7 +718,8 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
           return arrow::Status::Invalid("text index: row ", d,
                                         " is shorter than its posting block's smallest length");
         }
-        const auto tf = static_cast<float>(cursors[i].tf());
+        ARROW_ASSIGN_OR_RAISE(const uint32_t tf_count, cursors[i].tf());
+        const auto tf = static_cast<float>(tf_count);
         contrib[sh.clause] = sh.w * (tf / (tf + nd));
         partial += contrib[sh.clause];
       }
@@ -695,7 +747,8 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
           return arrow::Status::Invalid("text index: row ", d,
                                         " is shorter than its posting block's smallest length");
         }
-        const auto tf = static_cast<float>(c.tf());
+        ARROW_ASSIGN_OR_RAISE(const uint32_t tf_count, c.tf());
+        const auto tf = static_cast<float>(tf_count);
         contrib[sh.clause] = sh.w * (tf / (tf + nd));
         partial += contrib[sh.clause];
       }
@@ -720,6 +773,218 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
       ARROW_ASSIGN_OR_RAISE(uint32_t r, cursors[i].Row());
       if (r == d) ARROW_RETURN_NOT_OK(cursors[i].Next());
     }
+  }
+  return std::move(top).Sorted();
+}
+
+// Conjunctions (leapfrog intersection with block-max bounds, after Ding and
+// Suel): the required clauses are the must ones, or the only should one. The
+// rarest term of a required clause leads; every other such term seeks the
+// lead's row, and a term past it becomes the next target. Before a target is
+// looked at, the blocks holding it in every required term bound all rows up
+// to the first of those blocks' ends (a phrase by its terms' smallest block
+// max tf and largest smallest length code); with k rows held and that bound,
+// plus every optional clause's largest contribution, below the k-th score,
+// the range is skipped without unpacking a block. A row holding every
+// required term has its phrases checked on the positions of that row alone,
+// adds its should clauses and is dropped if a must-not clause holds it. Its
+// score is summed in clause order, as the general path sums it.
+arrow::Result<std::vector<TextHit>> TextFileQuery::SearchConjunctive(
+    const float* norm, const TextStats& stats, size_t k, const RowFilter* allow,
+    const Bm25Params& params) const {
+  constexpr float kMargin = 1.0f + 1e-5f;
+  const float k1 = params.k1;
+  const std::span<const uint8_t> norms = index_->norm_codes();
+  struct Part {  // one term of a clause, walked block by block
+    const Term* term;
+    BlockCursor c;
+  };
+  struct Cl {
+    size_t clause;  // into clauses_
+    bool phrase;
+    float w;                    // (sum of the terms' idf) * (k1 + 1)
+    float ub;                   // the most any row can get from it
+    std::vector<size_t> parts;  // into parts, in the clause's term order
+  };
+  size_t num_parts = 0, musts = 0;
+  for (const auto& c : clauses_) {
+    num_parts += c.terms.size();
+    musts += c.occur == TextOccur::kMust ? 1 : 0;
+  }
+  std::vector<Part> parts;
+  parts.reserve(num_parts);
+  std::vector<Cl> required, optional, excluded;
+  for (size_t ci = 0; ci < clauses_.size(); ++ci) {
+    const Clause& c = clauses_[ci];
+    Cl cl{ci, c.kind == TextClauseKind::kPhrase, 0.0f, 0.0f, {}};
+    uint32_t max_tf = UINT32_MAX;
+    for (uint32_t id : c.terms) {
+      const Term& t = terms_[id];
+      cl.w += Idf(stats, t.text);
+      uint32_t term_max = 0;
+      for (const PostingBlock& blk : t.blocks) term_max = std::max(term_max, blk.max_tf);
+      max_tf = std::min(max_tf, term_max);
+      cl.parts.push_back(parts.size());
+      parts.push_back({&t, BlockCursor(index_, &t.blocks)});
+    }
+    cl.w *= k1 + 1.0f;
+    const auto tf = static_cast<float>(max_tf);
+    cl.ub = cl.w * (tf / (tf + norm[0]));
+    const bool needed =
+        c.occur == TextOccur::kMust || (musts == 0 && c.occur == TextOccur::kShould);
+    (needed                           ? required
+     : c.occur == TextOccur::kMustNot ? excluded
+                                      : optional)
+        .push_back(std::move(cl));
+  }
+  // Every term of a required clause, rarest first (one absent: no match).
+  std::vector<size_t> lead;
+  for (const Cl& cl : required) lead.insert(lead.end(), cl.parts.begin(), cl.parts.end());
+  std::stable_sort(lead.begin(), lead.end(), [&](size_t a, size_t b) {
+    return parts[a].term->blocks.size() < parts[b].term->blocks.size();
+  });
+  float optional_ub = 0;
+  for (const Cl& cl : optional) optional_ub += cl.ub;
+  // What a clause can give a row in its parts' current blocks.
+  auto block_bound = [&](const Cl& cl) {
+    uint32_t max_tf = UINT32_MAX;
+    uint8_t min_norm = 0;
+    for (size_t p : cl.parts) {
+      const PostingBlock& blk = parts[p].c.block();
+      max_tf = std::min(max_tf, blk.max_tf);
+      min_norm = std::max(min_norm, blk.min_norm);
+    }
+    const auto tf = static_cast<float>(max_tf);
+    return cl.w * (tf / (tf + norm[min_norm]));
+  };
+  auto check_norm = [&](const Part& p, uint32_t d) -> arrow::Status {
+    if (norms[d] < p.c.block().min_norm) {
+      return arrow::Status::Invalid("text index: row ", d,
+                                    " is shorter than its posting block's smallest length");
+    }
+    return arrow::Status::OK();
+  };
+  thread_local std::vector<std::vector<uint32_t>> pos;
+  // The clause's tf at row d, where every one of its parts sits: the term's
+  // frequency, or the number of places the phrase occurs.
+  auto tf_at = [&](const Cl& cl, uint32_t d) -> arrow::Result<uint32_t> {
+    for (size_t p : cl.parts) ARROW_RETURN_NOT_OK(check_norm(parts[p], d));
+    if (!cl.phrase) return parts[cl.parts[0]].c.tf();
+    if (pos.size() < cl.parts.size()) pos.resize(cl.parts.size());
+    for (size_t j = 0; j < cl.parts.size(); ++j) {
+      Part& p = parts[cl.parts[j]];
+      ARROW_RETURN_NOT_OK(p.c.Positions(p.term->info, &pos[j]));
+    }
+    const auto& offsets = clauses_[cl.clause].offsets;
+    uint32_t freq = 0;
+    for (const uint32_t start : pos[0]) {
+      bool ok = true;
+      for (size_t j = 1; j < cl.parts.size() && ok; ++j) {
+        ok = std::binary_search(pos[j].begin(), pos[j].end(), uint64_t{start} + offsets[j]);
+      }
+      freq += ok ? 1 : 0;
+    }
+    return freq;
+  };
+  // Whether every part of the clause holds row d (each moved to d or past).
+  auto holds = [&](const Cl& cl, uint32_t d) -> arrow::Result<bool> {
+    for (size_t p : cl.parts) {
+      ARROW_RETURN_NOT_OK(parts[p].c.Seek(d));
+      ARROW_ASSIGN_OR_RAISE(const uint32_t r, parts[p].c.Row());
+      if (r != d) return false;
+    }
+    return true;
+  };
+  std::vector<float> contrib(clauses_.size(), 0.0f);
+  TopHits top(k);
+  uint32_t target = 0;
+  // The rows [.., range_end] lie in the current block of every required
+  // term, and no row there gets more than `bound`; recomputed once `target`
+  // passes range_end (until then no term changes block).
+  uint32_t range_end = 0;
+  float bound = 0;
+  bool have_range = false;
+  while (!lead.empty()) {
+    if (!have_range || target > range_end) {
+      bound = optional_ub;
+      range_end = UINT32_MAX;
+      bool exhausted = false;
+      for (size_t p : lead) {
+        parts[p].c.SkipBlocksBefore(target);
+        if (parts[p].c.done()) {
+          exhausted = true;
+          break;
+        }
+        range_end = std::min(range_end, parts[p].c.block().last_row);
+      }
+      if (exhausted) break;
+      for (const Cl& cl : required) bound += block_bound(cl);
+      have_range = true;
+    }
+    if (top.full() && bound * kMargin < top.kth()) {
+      if (range_end == UINT32_MAX) break;
+      target = range_end + 1;
+      continue;
+    }
+    // Leapfrog: the lead's next row, then every other required term at it.
+    BlockCursor& first = parts[lead[0]].c;
+    ARROW_RETURN_NOT_OK(first.Seek(target));
+    ARROW_ASSIGN_OR_RAISE(const uint32_t d, first.Row());
+    if (d == UINT32_MAX) break;
+    if (d > range_end) {
+      target = d;  // past the bounded range: bound the next one first
+      continue;
+    }
+    bool all = true;
+    for (size_t i = 1; i < lead.size() && all; ++i) {
+      BlockCursor& c = parts[lead[i]].c;
+      ARROW_RETURN_NOT_OK(c.Seek(d));
+      ARROW_ASSIGN_OR_RAISE(const uint32_t r, c.Row());
+      if (r != d) {
+        all = false;
+        target = r;  // UINT32_MAX when the term has no row left
+      }
+    }
+    if (!all) {
+      if (target == UINT32_MAX) break;
+      continue;
+    }
+    target = d + 1;
+    if (d >= norms.size()) {
+      return arrow::Status::Invalid("text index: a posting row ", d, " past the ", norms.size(),
+                                    " rows");
+    }
+    if (allow != nullptr && !allow->Contains(d)) continue;
+    const float nd = norm[norms[d]];
+    float partial = 0;
+    bool keep = true;
+    for (size_t i = 0; i < required.size() && keep; ++i) {
+      ARROW_ASSIGN_OR_RAISE(const uint32_t f, tf_at(required[i], d));
+      const auto tf = static_cast<float>(f);
+      contrib[required[i].clause] = required[i].w * (tf / (tf + nd));
+      partial += contrib[required[i].clause];
+      keep = f > 0;
+    }
+    keep = keep && (!top.full() || (partial + optional_ub) * kMargin >= top.kth());
+    for (size_t i = 0; i < optional.size() && keep; ++i) {
+      ARROW_ASSIGN_OR_RAISE(const bool there, holds(optional[i], d));
+      if (!there) continue;
+      ARROW_ASSIGN_OR_RAISE(const uint32_t f, tf_at(optional[i], d));
+      const auto tf = static_cast<float>(f);
+      if (f > 0) contrib[optional[i].clause] = optional[i].w * (tf / (tf + nd));
+    }
+    for (size_t i = 0; i < excluded.size() && keep; ++i) {
+      ARROW_ASSIGN_OR_RAISE(const bool there, holds(excluded[i], d));
+      if (!there) continue;
+      ARROW_ASSIGN_OR_RAISE(const uint32_t f, tf_at(excluded[i], d));
+      keep = f == 0;
+    }
+    if (keep) {
+      float score = 0;  // in clause order, as the general path adds
+      for (size_t ci = 0; ci < clauses_.size(); ++ci) score += contrib[ci];
+      top.Offer({d, score});
+    }
+    std::fill(contrib.begin(), contrib.end(), 0.0f);
   }
   return std::move(top).Sorted();
 }

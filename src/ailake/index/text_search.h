@@ -4,10 +4,14 @@
 //
 // A search over files runs in two passes:
 //   1. TextFileQuery::Prepare per file (the query's terms looked up, prefixes
-//      expanded, postings decoded once), then AddStats sums each file's live
+//      expanded; postings decoded once, or for the document-at-a-time paths
+//      only their block headers read), then AddStats sums each file's live
 //      rows, their tokens and each term's live document frequency;
 //   2. TextFileQuery::Search per file with those totals; the callers merge
 //      the per-file top k by (score descending, then file and row ascending).
+//      Term and phrase queries go document at a time (MaxScore for should and
+//      must-not terms, a block-max intersection when a clause must match),
+//      prefixes term at a time; every path gives the same scores.
 //
 // BM25 (k1 = 1.2, b = 0.75 unless given), as Lucene and Tantivy compute it:
 //   idf(t)  = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
@@ -88,9 +92,14 @@ struct TextHit {
 class TextFileQuery {
  public:
   // `live`: the file's live rows (null = all). The query's terms are looked
-  // up and their postings decoded (deleted rows dropped).
+  // up and their postings decoded (deleted rows dropped), or, for the
+  // document-at-a-time paths, only their block headers read (the blocks
+  // holding deleted rows unpacked to count the live ones).
+  // `document_at_a_time` = false keeps every query on the general (term at a
+  // time) path, the one the others are tested against.
   static arrow::Result<TextFileQuery> Prepare(const TextIndex& index, const TextQuery& query,
-                                              const RowFilter* live);
+                                              const RowFilter* live,
+                                              bool document_at_a_time = true);
 
   // Adds this file's live rows, their tokens and each term's live document
   // frequency. The tokens of deleted rows are taken off by their stored
@@ -119,16 +128,26 @@ class TextFileQuery {
     std::vector<uint32_t> terms;  // into terms_
     std::vector<uint32_t> offsets;
   };
-  // Queries of term clauses only, should and must-not, on a file without
-  // deletes: scored document at a time with MaxScore and per-block bounds
-  // (no posting decoded in Prepare; blocks whose rows cannot reach the k-th
-  // score are never unpacked). Same scores and order as the general path.
+  // Queries of term clauses only, should and must-not: scored document at a
+  // time with MaxScore and per-block bounds (no posting decoded in Prepare;
+  // blocks whose rows cannot reach the k-th score are never unpacked). Same
+  // scores and order as the general path.
   arrow::Result<std::vector<TextHit>> SearchMaxScore(const float* norm, const TextStats& stats,
                                                      size_t k, const RowFilter* allow,
                                                      const Bm25Params& params) const;
 
+  // Queries of term and phrase clauses with a clause every result holds:
+  // the required terms intersected document at a time, rarest
+  // first, skipping to the next row every must term holds; ranges of rows
+  // whose blocks' bounds keep them below the k-th score are skipped unread
+  // (block-max). Same scores and order as the general path.
+  arrow::Result<std::vector<TextHit>> SearchConjunctive(const float* norm, const TextStats& stats,
+                                                        size_t k, const RowFilter* allow,
+                                                        const Bm25Params& params) const;
+
   const TextIndex* index_ = nullptr;
-  bool max_score_ = false;  // SearchMaxScore applies (all terms lazy)
+  bool max_score_ = false;    // SearchMaxScore applies (all terms lazy)
+  bool conjunctive_ = false;  // SearchConjunctive applies (all terms lazy)
   RowBitmap live_;
   bool has_live_ = false;
   int64_t driver_ = -1;  // the rarest must term: the rows a result can be

@@ -254,10 +254,24 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--systems", default="ailake,ailake-table,tantivy,lancedb")
     ap.add_argument("--json")
+    ap.add_argument("--export", metavar="DIR",
+                    help="write DIR/docs.txt (one document a line) and DIR/queries.tsv "
+                         "(class, query) for bench/text/text_paths and exit")
     args = ap.parse_args()
 
     docs = corpus(args.docs)
     queries = make_queries(docs, args.nq, 7)
+    if args.export:
+        os.makedirs(args.export, exist_ok=True)
+        with open(os.path.join(args.export, "docs.txt"), "w", encoding="utf-8") as f:
+            for d in docs:
+                f.write(" ".join(d.split()) + "\n")
+        with open(os.path.join(args.export, "queries.tsv"), "w", encoding="utf-8") as f:
+            for cls, qs in queries.items():
+                for q in qs:
+                    f.write(f"{cls}\t{q}\n")
+        print(f"wrote {len(docs)} documents and the queries to {args.export}")
+        return 0
     print(f"{len(docs)} documents, {sum(len(d) for d in docs) / 1e6:.1f} MB of text, "
           f"{args.nq} queries per class", flush=True)
     work = tempfile.mkdtemp(prefix="ailake-text-bench-")

@@ -365,7 +365,10 @@ TEST(TextSearch, MaxScorePathEqualsTheGeneralPath) {
   RowBitmap some(static_cast<uint32_t>(docs.size())), live(static_cast<uint32_t>(docs.size()));
   for (uint32_t r = 0; r < docs.size(); ++r) {
     if (r % 4 != 2) some.Set(r);
-    if (r % 97 != 5 && (r < 1000 || r > 1300)) live.Set(r);  // scattered and a run
+    // Deleted: a run and two single rows (few enough runs for the
+    // document-at-a-time paths, which leave files with deletes spread all
+    // over to the general path).
+    if ((r < 1000 || r > 1300) && r != 2500 && r != 3101) live.Set(r);
   }
   const RowFilter some_f = some.filter(), live_f = live.filter();
   std::mt19937 rng(5);

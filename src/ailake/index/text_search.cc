@@ -159,6 +159,7 @@ arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, cons
   fq.live_rows_ = index.num_rows();
   fq.live_tokens_ = index.total_tokens();
   std::vector<uint32_t> dead_rows;  // ascending
+  uint64_t dead_runs = 0;           // maximal runs of consecutive deleted rows
   if (live != nullptr) {
     uint64_t dead_tokens = 0;
     uint32_t dead = 0;
@@ -166,6 +167,7 @@ arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, cons
       if (!live->Contains(r)) {
         ++dead;
         dead_tokens += FieldNormValue(index.norm_code(r));
+        dead_runs += dead_rows.empty() || dead_rows.back() + 1 != r ? 1 : 0;
         dead_rows.push_back(r);
       }
     }
@@ -205,6 +207,13 @@ arrow::Result<TextFileQuery> TextFileQuery::Prepare(const TextIndex& index, cons
       }
     }
   }
+  // The document-at-a-time paths read block headers and unpack a block only
+  // when a row in it is needed; counting a term's live rows unpacks every
+  // block holding a deleted row, so with deleted rows spread over the file
+  // (more than one run of them per 1024 rows) they would unpack everything
+  // twice: such files stay on the general path, which decodes once.
+  document_at_a_time =
+      document_at_a_time && dead_runs * 1024 <= static_cast<uint64_t>(index.num_rows());
   // Term clauses only, none of them must: document at a time.
   fq.max_score_ = document_at_a_time && !query.clauses.empty();
   bool any_should = false;

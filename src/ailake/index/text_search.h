@@ -94,7 +94,9 @@ class TextFileQuery {
   // `live`: the file's live rows (null = all). The query's terms are looked
   // up and their postings decoded (deleted rows dropped), or, for the
   // document-at-a-time paths, only their block headers read (the blocks
-  // holding deleted rows unpacked to count the live ones).
+  // holding deleted rows unpacked to count the live ones; a file whose
+  // deleted rows are spread over more than one run per 1024 rows stays on
+  // the general path, which decodes every block once anyway).
   // `document_at_a_time` = false keeps every query on the general (term at a
   // time) path, the one the others are tested against.
   static arrow::Result<TextFileQuery> Prepare(const TextIndex& index, const TextQuery& query,

@@ -13,6 +13,7 @@
 //   fuzz_corpus_seeds DIR   (then copy what is wanted into fuzz/corpus/)
 #include <arrow/api.h>
 #include <arrow/io/file.h>
+#include <arrow/io/memory.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,9 +26,11 @@
 #include <vector>
 
 #include "ailake/file.h"
+#include "ailake/index/text_index.h"
 #include "ailake/query.h"
 #include "ailake/table.h"
 #include "ailake/table/deletion_file.h"
+#include "ailake/text/analyzer.h"
 #include "ailake/vec/npy.h"
 
 namespace fs = std::filesystem;
@@ -162,6 +165,23 @@ void Files(const fs::path& out) {
       {Policy("img", 4, ailake::IndexType::kFlat, ailake::Precision::kF16), v2, nullptr}};
   f = Check(ailake::AilakeFileWriter(p, o).WriteMulti(*batch, cols), "multi");
   WriteBytes(out / "seed-two_vector_columns", f->data(), f->size());
+  // A full-text index section on the text column, beside the vector one.
+  {
+    auto plain = Check(
+        ailake::AilakeFileWriter(Policy("emb", kDim, ailake::IndexType::kFlat), o).Write(*batch, v),
+        "text base");
+    ailake::index::TextIndexBuilder builder(
+        Check(ailake::text::Analyzer::Make(ailake::text::AnalyzerConfig{}), "analyzer"));
+    Check(ailake::index::AddTextRows(*batch->GetColumnByName("text"), &builder), "text rows");
+    const std::vector<ailake::TextSectionBytes> text = {
+        {"text", Check(builder.Finish(), "text index")}};
+    auto sink = Check(arrow::io::BufferOutputStream::Create(), "sink");
+    Check(ailake::AppendTextSections(std::make_shared<arrow::io::BufferReader>(plain), text,
+                                     sink.get()),
+          "text section");
+    auto with_text = Check(sink->Finish(), "text file");
+    WriteBytes(out / "seed-text_section", with_text->data(), with_text->size());
+  }
   // The reference implementation's layout (AILK format_version 1).
   fs::copy_file(fs::path(AILAKE_SOURCE_DIR) / "tests/data/reference/hnsw_cosine_i8.parquet",
                 out / "seed-reference_hnsw_cosine_i8", fs::copy_options::overwrite_existing);

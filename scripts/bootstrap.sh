@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything ailake needs to build and test, idempotently:
-#   - Debian packages (compiler tools, protobuf, GoogleTest, Google Benchmark, clang tools,
+#   - Debian packages (compiler tools, protobuf, GoogleTest, Google Benchmark, clang tools
+#     and clang 14 with its sanitizer runtimes for the asan, tsan and fuzz presets,
 #     libcurl and OpenSSL for S3 conditional writes, xxHash for checksums, Avro C for
 #     the Iceberg view, ICU and libstemmer for full-text analysis)
 #   - a venv with pinned Python packages (.venv, or $AILAKE_VENV), whose pyarrow
@@ -15,7 +16,8 @@ venv="${AILAKE_VENV:-$root/.venv}"
 
 apt_pkgs=(build-essential cmake ninja-build pkg-config ccache
           protobuf-compiler libprotobuf-dev libgtest-dev libgmock-dev libbenchmark-dev
-          clang-format clang-tidy python3-venv libcli11-dev nlohmann-json3-dev
+          clang-format clang-tidy clang-14 libclang-rt-14-dev python3-venv libcli11-dev
+          nlohmann-json3-dev
           libcurl4-openssl-dev libssl-dev libxxhash-dev libavro-dev libicu-dev libstemmer-dev
           curl ca-certificates)
 java_major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1 || true)"

@@ -99,7 +99,7 @@ arrow::Status BuildPending(const std::shared_ptr<Table>& t, json* j, std::string
              " files still pending (searched exactly): an IVF-PQ column trains its shared "
              "codebook once it has enough rows (min_training_rows)";
   }
-  *text += "\n";
+  *text += '\n';
   return arrow::Status::OK();
 }
 

@@ -402,7 +402,7 @@ class BinaryEncoder : public LeafEncoder {
 // (a nested field's columns follow its parent's).
 void Shift(std::vector<EncodeTask> tasks, uint32_t by, std::vector<EncodeTask>* out) {
   for (auto& t : tasks) {
-    out->push_back([t = std::move(t), by]() -> arrow::Result<EncodedPage> {
+    out->emplace_back([t = std::move(t), by]() -> arrow::Result<EncodedPage> {
       ARROW_ASSIGN_OR_RAISE(EncodedPage p, t());
       p.column += by;
       return p;

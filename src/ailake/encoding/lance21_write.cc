@@ -1363,8 +1363,8 @@ class Encoder21 : public FieldEncoder {
       auto slice = all->Slice(at, std::min(page_rows, rows - at));
       const uint64_t first = first_row_ + static_cast<uint64_t>(at);
       for (size_t c = 0; c < paths_.size(); ++c) {
-        tasks->push_back([slice, path = paths_[c], c, first, minor = minor_, name = name_,
-                          leaf = leaves_[c]]() -> arrow::Result<EncodedPage> {
+        tasks->emplace_back([slice, path = paths_[c], c, first, minor = minor_, name = name_,
+                             leaf = leaves_[c]]() -> arrow::Result<EncodedPage> {
           auto page =
               l21::EncodeLeafPage(slice, path, static_cast<uint32_t>(c), first, minor, name, leaf);
           if (!page.ok()) {

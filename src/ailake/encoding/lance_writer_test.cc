@@ -299,6 +299,7 @@ TEST(LanceWriter, WritersOnManyThreadsShareTheEncodePool) {
   auto table = MakeTable(20'000);
   std::vector<std::thread> threads;
   std::vector<std::string> errors(6);
+  threads.reserve(errors.size());
   for (size_t t = 0; t < errors.size(); ++t) {
     threads.emplace_back([&, t] {
       LanceWriteOptions o;

@@ -75,7 +75,7 @@ TEST(FileFormat, SectionsSitBetweenPageIndexAndFooterAtTheSpecOffsets) {
   EXPECT_EQ(s1 % 64, 0);
   EXPECT_EQ(s2 % 64, 0);
 
-  for (auto [start, name, d, prec, row_bytes] :
+  for (const auto& [start, name, d, prec, row_bytes] :
        {std::tuple{s1, std::string("emb"), dim, 0, dim * 4},
         std::tuple{s2, std::string("emb2"), 8u, 1, 8u * 2}}) {
     SCOPED_TRACE(name);

@@ -71,6 +71,7 @@ std::vector<uint32_t> OracleTopK(const Npy& v, DistanceMetric m, const float* q,
   const size_t kk = std::min<size_t>(k, all.size());
   std::partial_sort(all.begin(), all.begin() + static_cast<ptrdiff_t>(kk), all.end());
   std::vector<uint32_t> out;
+  out.reserve(kk);
   for (size_t i = 0; i < kk; ++i) out.push_back(all[i].second);
   return out;
 }

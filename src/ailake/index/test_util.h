@@ -87,6 +87,7 @@ inline std::vector<uint32_t> OracleTopK(DistanceMetric m, const std::vector<floa
   const size_t kk = std::min<size_t>(k, all.size());
   std::partial_sort(all.begin(), all.begin() + kk, all.end());
   std::vector<uint32_t> ids;
+  ids.reserve(kk);
   for (size_t i = 0; i < kk; ++i) ids.push_back(all[i].second);
   return ids;
 }

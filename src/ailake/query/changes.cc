@@ -274,6 +274,7 @@ arrow::Result<MergeInsertResult> MergeOnce(const std::shared_ptr<const Table>& t
     if (source && source->num_rows() > 0 && candidates->num_rows() > 0) {
       ARROW_ASSIGN_OR_RAISE(auto keys, source->SelectColumns([&] {
         std::vector<int> idx;
+        idx.reserve(o.on.size());
         for (const auto& k : o.on) idx.push_back(source->schema()->GetFieldIndex(k));
         return idx;
       }()));
@@ -379,6 +380,7 @@ arrow::Result<MergeInsertResult> MergeInsert(const std::shared_ptr<const Table>&
     }
     // Each key once in the source: count the keys, name the first repeated.
     std::vector<int> idx;
+    idx.reserve(options.on.size());
     for (const auto& k : options.on) idx.push_back(shaped->schema()->GetFieldIndex(k));
     ARROW_ASSIGN_OR_RAISE(auto keys, shaped->SelectColumns(idx));
     std::vector<cp::Aggregate> aggs = {

@@ -94,6 +94,7 @@ TEST(ConcurrencyTest, EightThreadsShareOneTable) {
     return Ids(t);
   };
   std::vector<Op> ops;
+  ops.reserve(40);
   for (uint32_t q = 0; q < 40; ++q) ops.push_back({static_cast<int>(q % 7), q * 41 % 1800});
   std::vector<std::vector<int64_t>> expected;
   expected.reserve(ops.size());

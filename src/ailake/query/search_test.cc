@@ -42,6 +42,7 @@ std::vector<int64_t> IdColumn(const std::shared_ptr<arrow::Table>& t) {
   std::vector<int64_t> out;
   auto a = std::static_pointer_cast<arrow::Int64Array>(
       arrow::Concatenate(t->GetColumnByName("id")->chunks()).ValueOrDie());
+  out.reserve(static_cast<size_t>(a->length()));
   for (int64_t i = 0; i < a->length(); ++i) out.push_back(a->Value(i));
   return out;
 }
@@ -83,6 +84,7 @@ class SearchTest : public ::testing::TestWithParam<DistanceMetric> {
     std::vector<int64_t> out;
     auto a = std::static_pointer_cast<arrow::Int64Array>(
         arrow::Concatenate(t->GetColumnByName("id")->chunks()).ValueOrDie());
+    out.reserve(static_cast<size_t>(a->length()));
     for (int64_t i = 0; i < a->length(); ++i) out.push_back(a->Value(i));
     return out;
   }

@@ -52,6 +52,7 @@ class SearchTextTest : public ::testing::Test {
     std::mt19937 rng(7);
     // Zipf-like: word i with weight 1 / (i + 1).
     std::vector<double> w;
+    w.reserve(vocab.size());
     for (size_t i = 0; i < vocab.size(); ++i) w.push_back(1.0 / static_cast<double>(i + 1));
     std::discrete_distribution<size_t> word(w.begin(), w.end());
     std::uniform_int_distribution<int> len(1, 20);
@@ -138,6 +139,7 @@ class SearchTextTest : public ::testing::Test {
     auto score = std::static_pointer_cast<arrow::FloatArray>(
         arrow::Concatenate(t.GetColumnByName("_score")->chunks()).ValueOrDie());
     std::vector<std::pair<int64_t, float>> out;
+    out.reserve(static_cast<size_t>(t.num_rows()));
     for (int64_t i = 0; i < t.num_rows(); ++i) out.emplace_back(id->Value(i), score->Value(i));
     return out;
   }
@@ -406,7 +408,7 @@ TEST_F(SearchTextTest, PersistedIndexesAreSearchedInPlace) {
   config.column = "body";
   auto created = table_->CreateTextIndex(config);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
-  auto t = *created;
+  const auto& t = *created;
   ASSERT_EQ(t->text_indexes().ValueOrDie(), std::vector<TextIndexConfig>{config});
   EXPECT_TRUE(t->PendingFiles().ValueOrDie().empty());
   for (const auto& [path, has] : FilesWithSections(*t, dir_, "body")) EXPECT_TRUE(has) << path;

@@ -203,7 +203,8 @@ arrow::Result<std::shared_ptr<arrow::Table>> Table::Take(std::span<const RowId> 
   // Group by fragment, remembering each id's position in the output.
   std::map<uint32_t, std::vector<std::pair<int64_t, int64_t>>> groups;  // frag -> (offset, out pos)
   for (size_t i = 0; i < row_ids.size(); ++i) {
-    groups[RowIdFragment(row_ids[i])].push_back({RowIdOffset(row_ids[i]), static_cast<int64_t>(i)});
+    groups[RowIdFragment(row_ids[i])].emplace_back(RowIdOffset(row_ids[i]),
+                                                   static_cast<int64_t>(i));
   }
   std::vector<std::shared_ptr<arrow::Table>> parts;
   std::vector<int64_t> positions;  // output position of each row of the concatenation

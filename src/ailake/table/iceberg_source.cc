@@ -73,11 +73,11 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowType(const json& t, const s
   if (s == "timestamptz") return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
   if (s == "uuid") return arrow::fixed_size_binary(16);
   int32_t a = 0, b = 0;
-  if (s.starts_with("fixed[") && s.ends_with("]") &&
+  if (s.starts_with("fixed[") && s.ends_with(']') &&
       std::from_chars(s.data() + 6, s.data() + s.size() - 1, a).ec == std::errc() && a > 0) {
     return arrow::fixed_size_binary(a);
   }
-  if (s.starts_with("decimal(") && s.ends_with(")")) {
+  if (s.starts_with("decimal(") && s.ends_with(')')) {
     const size_t comma = s.find(',');
     std::string sb = s.substr(comma + 1, s.size() - comma - 2);
     while (!sb.empty() && sb[0] == ' ') sb.erase(0, 1);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -15,10 +16,14 @@
 
 namespace ailake::testing_util {
 
+// One folder under the temporary directory, named after the test. A
+// parameterized test's name holds a '/' ("Name/0"), which becomes '_' so the
+// folder is one level deep and the test's remove_all leaves nothing behind.
 inline std::string TempTableDir(const std::string& tag) {
+  std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::replace(name.begin(), name.end(), '/', '_');
   auto dir = std::filesystem::temp_directory_path() /
-             ("ailake_tbl_" + std::to_string(::getpid()) + "_" + tag + "_" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name());
+             ("ailake_tbl_" + std::to_string(::getpid()) + "_" + tag + "_" + name);
   std::filesystem::remove_all(dir);
   return dir.string();
 }

@@ -167,6 +167,17 @@ void Unpack(const uint8_t* p, size_t nbytes, uint32_t bits, size_t n, uint32_t* 
   }
 }
 
+// Value i (< n) of n values of `bits` bits in the nbytes = PackedBytes(n,
+// bits) at p: one load of at most 8 bytes, never past nbytes.
+uint32_t UnpackOne(const uint8_t* p, size_t nbytes, uint32_t bits, size_t i) {
+  if (bits == 0) return 0;
+  const uint64_t bit = uint64_t{i} * bits;
+  const size_t byte = bit >> 3;
+  uint64_t w = 0;
+  std::memcpy(&w, p + byte, std::min<size_t>(8, nbytes - byte));
+  return static_cast<uint32_t>((w >> (bit & 7)) & ((uint64_t{1} << bits) - 1));
+}
+
 }  // namespace
 
 uint8_t FieldNormCode(uint32_t length) {
@@ -642,6 +653,20 @@ arrow::Status TextIndex::DecodeBlockTfs(const PostingBlock& blk, uint32_t* tfs) 
                                   blk.max_tf);
   }
   return arrow::Status::OK();
+}
+
+arrow::Result<uint32_t> TextIndex::BlockTf(const PostingBlock& blk, uint32_t i) const {
+  if (i >= blk.n) {
+    return arrow::Status::IndexError("text index: row ", i, " of a posting block of ", blk.n);
+  }
+  const size_t gap_bytes = PackedBytes(blk.n, blk.gap_bits);
+  const uint32_t v =
+      UnpackOne(blk.data + gap_bytes, PackedBytes(blk.n, blk.tf_bits), blk.tf_bits, i);
+  if (v >= blk.max_tf) {
+    return arrow::Status::Invalid("text index: a frequency in a posting block exceeds its max ",
+                                  blk.max_tf);
+  }
+  return v + 1;
 }
 
 arrow::Status TextIndex::Decode(const TextTermInfo& term, bool with_positions,

@@ -148,6 +148,9 @@ class TextIndex {
   arrow::Status DecodeBlock(const PostingBlock& block, uint32_t* rows, uint32_t* tfs) const;
   // The block's frequencies alone (DecodeBlock's, checked the same way).
   arrow::Status DecodeBlockTfs(const PostingBlock& block, uint32_t* tfs) const;
+  // The frequency of the block's i-th row (i < block.n) alone, checked the
+  // same way: a row or two of a block cost one read each, not the block's.
+  arrow::Result<uint32_t> BlockTf(const PostingBlock& block, uint32_t i) const;
 
   // Where RowPositions left off in one term's positions, so rows read in
   // increasing order cost one pass over the blocks they are in.

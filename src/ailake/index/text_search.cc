@@ -541,11 +541,13 @@ class BlockCursor {
     ARROW_RETURN_NOT_OK(Unpack());
     return rows_[i_];
   }
-  // The current row's frequency (the block's frequencies unpacked on first
-  // use: seeking through a block needs its rows alone).
+  // The current row's frequency: read alone unless the block's frequencies
+  // are unpacked for positions (seeking through a block needs its rows alone,
+  // and an intersection scores a few rows of each block it reads).
   arrow::Result<uint32_t> tf() {
-    ARROW_RETURN_NOT_OK(UnpackTfs());
-    return tfs_[i_];
+    ARROW_RETURN_NOT_OK(Unpack());
+    if (tfs_unpacked_) return tfs_[i_];
+    return index_->BlockTf(block(), i_);
   }
   // Skips whole blocks ending before `target` (nothing unpacked).
   void SkipBlocksBefore(uint32_t target) {

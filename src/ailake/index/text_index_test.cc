@@ -118,6 +118,17 @@ TEST(TextIndex, PostingsEqualTheTokens) {
                 pos);
       ++i;
     }
+    // Each row's frequency read alone from its block equals the decoded one.
+    std::vector<PostingBlock> blocks;
+    ASSERT_TRUE(idx->ReadBlocks(*info, &blocks).ok());
+    size_t at = 0;
+    for (const PostingBlock& blk : blocks) {
+      for (uint32_t j = 0; j < blk.n; ++j, ++at) {
+        ASSERT_EQ(idx->BlockTf(blk, j).ValueOrDie(), p.tfs[at]) << term << " row " << at;
+      }
+      EXPECT_FALSE(idx->BlockTf(blk, blk.n).ok());
+    }
+    EXPECT_EQ(at, p.tfs.size());
     // A term just before and after is absent unless it exists.
     for (const std::string& other : {term + "0", term.substr(0, term.size() - 1)}) {
       EXPECT_EQ(idx->Find(other).ValueOrDie().has_value(), want.contains(other)) << other;

@@ -147,6 +147,17 @@ constexpr std::array<UnpackFn, sizeof...(B)> UnpackTable(std::index_sequence<B..
   return {&UnpackWide<static_cast<uint32_t>(B + 1)>...};
 }
 
+// Value i (< n) of n values of `bits` bits in the nbytes = PackedBytes(n,
+// bits) at p: one load of at most 8 bytes, never past nbytes.
+uint32_t UnpackOne(const uint8_t* p, size_t nbytes, uint32_t bits, size_t i) {
+  if (bits == 0) return 0;
+  const uint64_t bit = uint64_t{i} * bits;
+  const size_t byte = bit >> 3;
+  uint64_t w = 0;
+  std::memcpy(&w, p + byte, std::min<size_t>(8, nbytes - byte));
+  return static_cast<uint32_t>((w >> (bit & 7)) & ((uint64_t{1} << bits) - 1));
+}
+
 // Reads n values of `bits` bits from the nbytes = PackedBytes(n, bits) at p.
 void Unpack(const uint8_t* p, size_t nbytes, uint32_t bits, size_t n, uint32_t* out) {
   if (bits == 0) {
@@ -157,25 +168,7 @@ void Unpack(const uint8_t* p, size_t nbytes, uint32_t bits, size_t n, uint32_t* 
   // Values whose 8-byte load stays inside: i * bits / 8 + 8 <= nbytes.
   const size_t safe = nbytes < 8 ? 0 : std::min(n, (nbytes - 8) * 8 / bits + 1);
   kTable[bits - 1](p, 0, safe, out);
-  const uint64_t mask = (uint64_t{1} << bits) - 1;
-  for (size_t i = safe; i < n; ++i) {
-    const uint64_t bit = uint64_t{i} * bits;
-    const size_t byte = bit >> 3;
-    uint64_t w = 0;
-    std::memcpy(&w, p + byte, nbytes - byte);
-    out[i] = static_cast<uint32_t>((w >> (bit & 7)) & mask);
-  }
-}
-
-// Value i (< n) of n values of `bits` bits in the nbytes = PackedBytes(n,
-// bits) at p: one load of at most 8 bytes, never past nbytes.
-uint32_t UnpackOne(const uint8_t* p, size_t nbytes, uint32_t bits, size_t i) {
-  if (bits == 0) return 0;
-  const uint64_t bit = uint64_t{i} * bits;
-  const size_t byte = bit >> 3;
-  uint64_t w = 0;
-  std::memcpy(&w, p + byte, std::min<size_t>(8, nbytes - byte));
-  return static_cast<uint32_t>((w >> (bit & 7)) & ((uint64_t{1} << bits) - 1));
+  for (size_t i = safe; i < n; ++i) out[i] = UnpackOne(p, nbytes, bits, i);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ namespace {
 using ailake::index::TextFileQuery;
 using ailake::index::TextIndex;
 
-void SearchAll(const TextIndex& index, std::string_view query_text) {
+void SearchAll(const TextIndex& index, std::string_view query_text, bool compare = true) {
   auto q = ailake::index::ParseTextQuery(query_text, index.analyzer());
   if (!q.ok()) return;
   ailake::RowBitmap live(index.num_rows(), /*all=*/true);
@@ -40,7 +40,7 @@ void SearchAll(const TextIndex& index, std::string_view query_text) {
     // The document-at-a-time paths against the general one: on a blob both
     // read without error, the same rows and the same scores.
     auto general = TextFileQuery::Prepare(index, *q, f, /*document_at_a_time=*/false);
-    if (!hits.ok() || !general.ok()) continue;
+    if (!compare || !hits.ok() || !general.ok()) continue;
     ailake::index::TextStats general_stats;
     general->AddStats(&general_stats);
     auto want = general->Search(general_stats, 10, f);
@@ -80,9 +80,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto blob = std::make_shared<arrow::Buffer>(data + 1, static_cast<int64_t>(size - 1));
       auto index = TextIndex::Load(blob);
       if (!index.ok()) return 0;
-      (void)(*index)->Validate();
+      // The paths are compared only on a blob that validates: a block whose
+      // bounds understate its rows is skipped by one path and read by the
+      // other (Validate and verify report it; checksums keep it from loading
+      // outside the fuzzer).
+      const bool valid = (*index)->Validate().ok();
       for (std::string_view q : {"quick", "\"quick brown\" -lazy", "+dog fox*", "b*", "zzz"}) {
-        SearchAll(**index, q);
+        SearchAll(**index, q, valid);
       }
       break;
     }

@@ -1,10 +1,11 @@
 // Writes the seed corpus of text_index_fuzz into the directory given: real
 // text index blobs (with and without positions, several analyzers, empty),
 // analyzer records and queries, each prefixed with the mode byte
-// text_index_fuzz.cc describes.
+// text_index_fuzz.cc describes; and the version-1 blob of tests/data/text.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,16 @@ int main(int argc, char** argv) {
   auto a = ailake::text::Analyzer::Make(configs[0]).ValueOrDie();
   ailake::index::TextIndexBuilder empty(a);
   Write(dir, "blob-empty", 0, empty.Finish().ValueOrDie()->ToString());
+  {
+    std::ifstream v1(std::string(AILAKE_SOURCE_DIR) + "/tests/data/text/index_v1.aitx",
+                     std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(v1)), std::istreambuf_iterator<char>());
+    if (bytes.empty()) {
+      std::fprintf(stderr, "text_index_seeds: tests/data/text/index_v1.aitx is missing\n");
+      return 1;
+    }
+    Write(dir, "blob-v1", 0, bytes);
+  }
   for (std::string_view q : {"quick fox", "+\"lazy dog\" -cat", "bro* +dog", "\"unclosed", "-x"}) {
     Write(dir, "query-" + std::to_string(n++), 2, q);
   }

@@ -6,6 +6,8 @@
 //
 //   .venv-bench/bin/python bench/text/run.py --nq 300 --export /tmp/fts
 //   build/ci/bin/text_paths /tmp/fts [deleted percent, default 5]
+//   build/ci/bin/text_paths /tmp/fts 0 and 20   # one class, fast path only,
+//                                               # 20 passes (for a profiler)
 //
 // Prints, per query class and deletes setting, µs per query of each path
 // (Prepare, statistics and Search; the analyzer is the bench's: simple
@@ -85,6 +87,25 @@ int main(int argc, char** argv) {
     if (r < static_cast<uint32_t>(n * deleted_pct / 100)) run.Reset(r);
   }
   const ailake::RowFilter scattered_rows = scattered.filter(), run_rows = run.filter();
+  if (argc > 3) {
+    // One class on the document-at-a-time path alone, no deletes, for a profiler.
+    const auto it = classes.find(argv[3]);
+    if (it == classes.end()) {
+      std::cerr << "text_paths: no query of class " << argv[3] << "\n";
+      return 2;
+    }
+    const int passes = argc > 4 ? std::stoi(argv[4]) : 20;
+    double best = 1e30;
+    size_t hits = 0;
+    for (int pass = 0; pass < passes; ++pass) {
+      double seconds = 0;
+      for (const auto& q : it->second) hits += Run(*index, q, nullptr, true, &seconds).size();
+      best = std::min(best, seconds);
+    }
+    std::printf("%s: %.1f µs per query (best of %d passes; %zu hits)\n", argv[3],
+                best / static_cast<double>(it->second.size()) * 1e6, passes, hits);
+    return 0;
+  }
   const std::string pct = std::to_string(static_cast<int>(deleted_pct)) + "%";
   std::printf("%u documents; µs per query (best of 3 passes), general / fast\n\n", n);
   std::printf(

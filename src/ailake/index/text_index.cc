@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include <arrow/array.h>
@@ -148,14 +149,9 @@ constexpr std::array<UnpackFn, sizeof...(B)> UnpackTable(std::index_sequence<B..
 }
 
 // Value i (< n) of n values of `bits` bits in the nbytes = PackedBytes(n,
-// bits) at p: one load of at most 8 bytes, never past nbytes.
+// bits) at p.
 uint32_t UnpackOne(const uint8_t* p, size_t nbytes, uint32_t bits, size_t i) {
-  if (bits == 0) return 0;
-  const uint64_t bit = uint64_t{i} * bits;
-  const size_t byte = bit >> 3;
-  uint64_t w = 0;
-  std::memcpy(&w, p + byte, std::min<size_t>(8, nbytes - byte));
-  return static_cast<uint32_t>((w >> (bit & 7)) & ((uint64_t{1} << bits) - 1));
+  return bits == 0 ? 0 : ReadPacked(p, nbytes, bits, i);
 }
 
 // Reads n values of `bits` bits from the nbytes = PackedBytes(n, bits) at p.
@@ -182,6 +178,53 @@ uint8_t FieldNormCode(uint32_t length) {
 uint32_t FieldNormValue(uint8_t code) {
   if (code < kNormFreeValues) return code;
   return kNormFreeValues + Int4ToLong(code - kNormFreeValues);
+}
+
+// The score bound points of one posting block (rows' frequencies and length
+// codes): the Pareto front of (tf high, code low), tf and code strictly
+// decreasing; while it has more than kTextBlockBoundPoints points, two
+// neighbours (t1, c1), (t2, c2) (t1 > t2, c1 > c2) become (t1, c2), which
+// bounds both, choosing the pair whose merged point scores lowest under BM25
+// with the file's average length (a choice of tightness only: any merge keeps
+// every row bounded).
+struct BoundPoint {
+  uint32_t tf;
+  uint8_t norm;
+};
+std::vector<BoundPoint> BlockBoundPoints(const uint32_t* tfs, const uint8_t* codes, size_t n,
+                                         float avg_len) {
+  std::vector<BoundPoint> rows(n);
+  for (size_t i = 0; i < n; ++i) rows[i] = {tfs[i], codes[i]};
+  std::sort(rows.begin(), rows.end(), [](const BoundPoint& a, const BoundPoint& b) {
+    return a.tf != b.tf ? a.tf > b.tf : a.norm < b.norm;
+  });
+  std::vector<BoundPoint> front;
+  for (const BoundPoint& r : rows) {
+    if (front.empty() || r.norm < front.back().norm) {
+      if (!front.empty() && front.back().tf == r.tf) continue;  // (sorted: never)
+      front.push_back(r);
+    }
+  }
+  auto score = [&](const BoundPoint& p) {
+    const float k1 = 1.2f, b = 0.75f;
+    const auto tf = static_cast<float>(p.tf);
+    const auto len = static_cast<float>(FieldNormValue(p.norm));
+    return tf / (tf + k1 * (1.0f - b + (avg_len > 0 ? b * len / avg_len : 0.0f)));
+  };
+  while (front.size() > kTextBlockBoundPoints) {
+    size_t best = 0;
+    float best_score = std::numeric_limits<float>::infinity();
+    for (size_t i = 0; i + 1 < front.size(); ++i) {
+      const float sc = score({front[i].tf, front[i + 1].norm});
+      if (sc < best_score) {
+        best_score = sc;
+        best = i;
+      }
+    }
+    front[best].norm = front[best + 1].norm;
+    front.erase(front.begin() + static_cast<ptrdiff_t>(best) + 1);
+  }
+  return front;
 }
 
 // ---------------------------------------------------------------- builder
@@ -227,6 +270,8 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> TextIndexBuilder::Finish() {
   std::vector<uint8_t> dict, postings, positions, dict_index;
   std::vector<uint8_t> block_pos;
   uint32_t gaps[kTextPostingBlockDocs], tfm1[kTextPostingBlockDocs];
+  uint8_t codes[kTextPostingBlockDocs];
+  const float avg_len = num_rows_ > 0 ? static_cast<float>(total_tokens_) / num_rows_ : 0.0f;
   std::string_view prev;
   for (size_t t = 0; t < sorted.size(); ++t) {
     const TermData& d = terms_.find(std::string(sorted[t]))->second;
@@ -257,7 +302,9 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> TextIndexBuilder::Finish() {
         max_tfm1 = std::max(max_tfm1, tfm1[i - b0]);
         max_tf = std::max(max_tf, d.tfs[i]);
         min_norm = std::min(min_norm, norms_[d.docs[i]]);
+        codes[i - b0] = norms_[d.docs[i]];
       }
+      const std::vector<BoundPoint> bounds = BlockBoundPoints(&d.tfs[b0], codes, n, avg_len);
       if (with_positions_) {
         for (size_t i = b0; i < b1; ++i) {
           int64_t pp = -1;
@@ -273,7 +320,11 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> TextIndexBuilder::Finish() {
       PutVarint(&postings, max_tf);
       postings.push_back(min_norm);
       postings.push_back(static_cast<uint8_t>(gap_bits));
-      postings.push_back(static_cast<uint8_t>(tf_bits));
+      postings.push_back(static_cast<uint8_t>(tf_bits | (bounds.size() - 1) << 6));
+      for (size_t i = 0; i + 1 < bounds.size(); ++i) {
+        postings.push_back(bounds[i].norm);
+        PutVarint(&postings, bounds[i + 1].tf);
+      }
       PutVarint(&postings, block_pos.size());
       Pack(gaps, n, gap_bits, &postings);
       Pack(tfm1, n, tf_bits, &postings);
@@ -344,8 +395,8 @@ arrow::Result<std::shared_ptr<const TextIndex>> TextIndex::Load(
   uint16_t version, header_bytes;
   std::memcpy(&version, b + 4, 2);
   std::memcpy(&header_bytes, b + 6, 2);
-  if (version != kTextIndexVersion) {
-    return arrow::Status::Invalid("text index: version ", version, " is not supported (1)");
+  if (version != 1 && version != kTextIndexVersion) {
+    return arrow::Status::Invalid("text index: version ", version, " is not supported (1, 2)");
   }
   if (header_bytes != kTextIndexHeaderBytes) {
     return arrow::Status::Invalid("text index: header_bytes ", header_bytes, " (expected 128)");
@@ -372,6 +423,7 @@ arrow::Result<std::shared_ptr<const TextIndex>> TextIndex::Load(
   idx->num_terms_ = LoadU32(b + kOffNumTerms);
   idx->total_tokens_ = LoadU64(b + kOffTotalTokens);
   idx->has_positions_ = (flags & kFlagPositions) != 0;
+  idx->version_ = version;
   const uint64_t num_blocks =
       (uint64_t{idx->num_terms_} + kTextDictBlockTerms - 1) / kTextDictBlockTerms;
   struct Region {
@@ -575,10 +627,28 @@ arrow::Status TextIndex::ReadBlocks(const TextTermInfo& term,
     ARROW_RETURN_NOT_OK(c.Varint(&last_delta, "block last row"));
     ARROW_RETURN_NOT_OK(c.Varint(&max_tf, "block max tf"));
     ARROW_RETURN_NOT_OK(c.Bytes(3, &bytes3, "block length code and bit widths"));
-    ARROW_RETURN_NOT_OK(c.Varint(&pos_bytes, "block position bytes"));
     blk.min_norm = bytes3[0];
     blk.gap_bits = bytes3[1];
-    blk.tf_bits = bytes3[2];
+    blk.tf_bits = bytes3[2] & 63;
+    blk.bounds = version_ >= 2 ? static_cast<uint8_t>((bytes3[2] >> 6) + 1) : 1;
+    if (version_ < 2 && bytes3[2] > 63) blk.tf_bits = bytes3[2];  // refused below
+    blk.bound_tf[0] = static_cast<uint32_t>(std::min<uint64_t>(max_tf, UINT32_MAX));
+    for (uint32_t i = 0; i + 1 < blk.bounds; ++i) {
+      const uint8_t* code = nullptr;
+      uint64_t tf = 0;
+      ARROW_RETURN_NOT_OK(c.Bytes(1, &code, "block bound length code"));
+      ARROW_RETURN_NOT_OK(c.Varint(&tf, "block bound tf"));
+      blk.bound_norm[i] = *code;
+      if (*code <= blk.min_norm || tf == 0 || tf >= blk.bound_tf[i] ||
+          (i > 0 && *code >= blk.bound_norm[i - 1])) {
+        return arrow::Status::Invalid(
+            "text index: posting block bound point ", i + 1, " (tf ", tf, ", length code ",
+            int{*code}, ") does not fall below the one before at blob offset ", c.at());
+      }
+      blk.bound_tf[i + 1] = static_cast<uint32_t>(tf);
+    }
+    blk.bound_norm[blk.bounds - 1] = blk.min_norm;
+    ARROW_RETURN_NOT_OK(c.Varint(&pos_bytes, "block position bytes"));
     const uint64_t last = static_cast<uint64_t>(prev_last + 1) + last_delta;
     if (last_delta >= num_docs_ || last >= num_docs_ ||
         last - static_cast<uint64_t>(prev_last + 1) + 1 < blk.n || max_tf == 0 ||
@@ -649,17 +719,13 @@ arrow::Status TextIndex::DecodeBlockTfs(const PostingBlock& blk, uint32_t* tfs) 
 }
 
 arrow::Result<uint32_t> TextIndex::BlockTf(const PostingBlock& blk, uint32_t i) const {
+  uint32_t tf = 0;
+  if (TryBlockTf(blk, i, &tf)) return tf;
   if (i >= blk.n) {
     return arrow::Status::IndexError("text index: row ", i, " of a posting block of ", blk.n);
   }
-  const size_t gap_bytes = PackedBytes(blk.n, blk.gap_bits);
-  const uint32_t v =
-      UnpackOne(blk.data + gap_bytes, PackedBytes(blk.n, blk.tf_bits), blk.tf_bits, i);
-  if (v >= blk.max_tf) {
-    return arrow::Status::Invalid("text index: a frequency in a posting block exceeds its max ",
-                                  blk.max_tf);
-  }
-  return v + 1;
+  return arrow::Status::Invalid("text index: a frequency in a posting block exceeds its max ",
+                                blk.max_tf);
 }
 
 arrow::Status TextIndex::Decode(const TextTermInfo& term, bool with_positions,
@@ -786,6 +852,7 @@ arrow::Status TextIndex::Validate() const {
   std::string last;
   bool have_last = false;
   DecodedPostings scratch;
+  std::vector<PostingBlock> term_blocks;
   uint64_t tokens = 0;
   for (uint32_t blk = 0; blk < blocks; ++blk) {
     arrow::Status st;
@@ -804,6 +871,27 @@ arrow::Status TextIndex::Validate() const {
         return false;
       }
       for (uint32_t tf : scratch.tfs) tokens += tf;
+      // Every row within its block's bounds: no shorter than its smallest
+      // length, and covered by a bound point (searches skip blocks by them).
+      st = ReadBlocks(info, &term_blocks);
+      if (!st.ok()) return false;
+      size_t at = 0;
+      for (const PostingBlock& pb : term_blocks) {
+        for (uint32_t i = 0; i < pb.n; ++i, ++at) {
+          const uint32_t row = scratch.rows[at], tf = scratch.tfs[at];
+          const uint8_t code = norms_[row];
+          bool covered = false;
+          for (uint32_t j = 0; j < pb.bounds && !covered; ++j) {
+            covered = tf <= pb.bound_tf[j] && code >= pb.bound_norm[j];
+          }
+          if (code < pb.min_norm || !covered) {
+            st = arrow::Status::Invalid("text index: term '", t, "' row ", row, " (tf ", tf,
+                                        ", length code ", int{code},
+                                        ") lies outside its posting block's bounds");
+            return false;
+          }
+        }
+      }
       return true;
     }));
     ARROW_RETURN_NOT_OK(st);

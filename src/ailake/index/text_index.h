@@ -16,7 +16,9 @@
 // threads; a TextIndexBuilder is not (one per thread).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -35,10 +37,14 @@
 namespace ailake::index {
 
 inline constexpr uint32_t kTextIndexMagic = 0x58544941;  // "AITX" little-endian
-inline constexpr uint16_t kTextIndexVersion = 1;
+// Version 2 added the score bound points of each posting block; version 1
+// blobs (one point: the block's max tf and smallest length code) still load.
+inline constexpr uint16_t kTextIndexVersion = 2;
 inline constexpr size_t kTextIndexHeaderBytes = 128;
 inline constexpr uint32_t kTextDictBlockTerms = 16;
 inline constexpr uint32_t kTextPostingBlockDocs = 128;
+// At most this many score bound points per posting block (docs/FORMAT.md 3.6).
+inline constexpr uint32_t kTextBlockBoundPoints = 4;
 
 // A row length on the one-byte log scale (exact below 24, then 4 significant
 // bits), and the length a code stands for (the largest value with that code is
@@ -101,6 +107,13 @@ struct DecodedPostings {
 
 // One 128-row block of a term's postings, as its header says (the rows and
 // frequencies themselves are unpacked by TextIndex::DecodeBlock).
+//
+// Its score bound points: (tf, length code) pairs such that every row of the
+// block has a tf at most some point's and, at that point, a length code at
+// least the point's. BM25 grows with tf and falls with length, so no row
+// scores more than the best point, whatever the table-wide statistics. The
+// first point's tf is max_tf, the last point's code min_norm; tf and code
+// both strictly decrease (the block's Pareto front, or a coarser one).
 struct PostingBlock {
   int64_t prev_last = -1;  // the previous block's last row (-1 before the first)
   uint32_t last_row = 0;
@@ -108,9 +121,27 @@ struct PostingBlock {
   uint32_t max_tf = 0;
   uint8_t min_norm = 0;  // smallest length code of its rows
   uint8_t gap_bits = 0, tf_bits = 0;
+  uint8_t bounds = 1;  // score bound points (1 .. kTextBlockBoundPoints)
+  uint32_t bound_tf[kTextBlockBoundPoints] = {};
+  uint8_t bound_norm[kTextBlockBoundPoints] = {};
   const uint8_t* data = nullptr;        // packed gaps, then packed tf - 1
   uint64_t pos_begin = 0, pos_end = 0;  // within the term's positions
 };
+
+// Value i of the values of `bits` bits (1..32) packed little-endian into the
+// nbytes at p (i * bits < nbytes * 8): one load of at most 8 bytes, never
+// past nbytes. Inline for the per-row reads of a search.
+inline uint32_t ReadPacked(const uint8_t* p, size_t nbytes, uint32_t bits, size_t i) {
+  const uint64_t bit = uint64_t{i} * bits;
+  const size_t byte = bit >> 3;
+  uint64_t w = 0;
+  if (byte + 8 <= nbytes) {
+    std::memcpy(&w, p + byte, 8);
+  } else {
+    std::memcpy(&w, p + byte, std::min<size_t>(8, nbytes - byte));
+  }
+  return static_cast<uint32_t>((w >> (bit & 7)) & ((uint64_t{1} << bits) - 1));
+}
 
 class TextIndex {
  public:
@@ -151,6 +182,20 @@ class TextIndex {
   // The frequency of the block's i-th row (i < block.n) alone, checked the
   // same way: a row or two of a block cost one read each, not the block's.
   arrow::Result<uint32_t> BlockTf(const PostingBlock& block, uint32_t i) const;
+  // BlockTf without building the error: false where BlockTf fails. Inline,
+  // for the per-row loops of a search (BlockTf then says what was wrong).
+  static bool TryBlockTf(const PostingBlock& block, uint32_t i, uint32_t* tf) {
+    if (i >= block.n) return false;
+    uint32_t v = 0;
+    if (block.tf_bits != 0) {
+      const size_t gap_bytes = (size_t{block.n} * block.gap_bits + 7) / 8;
+      const size_t tf_bytes = (size_t{block.n} * block.tf_bits + 7) / 8;
+      v = ReadPacked(block.data + gap_bytes, tf_bytes, block.tf_bits, i);
+    }
+    if (v >= block.max_tf) return false;
+    *tf = v + 1;
+    return true;
+  }
 
   // Where RowPositions left off in one term's positions, so rows read in
   // increasing order cost one pass over the blocks they are in.
@@ -174,7 +219,9 @@ class TextIndex {
                                   const uint32_t* tfs, uint32_t from_row, uint32_t i,
                                   uint64_t* offset, std::vector<uint32_t>* out) const;
 
-  // Reads every term and posting, checking order and bounds (Verify).
+  // Reads every term and posting, checking order and bounds (Verify), and that
+  // every row lies within its posting block's bounds (smallest length, bound
+  // points), which searches trust to skip blocks unread.
   arrow::Status Validate() const;
 
  private:
@@ -196,6 +243,7 @@ class TextIndex {
   uint32_t num_terms_ = 0;
   uint64_t total_tokens_ = 0;
   bool has_positions_ = false;
+  uint16_t version_ = kTextIndexVersion;
   const uint8_t* norms_ = nullptr;
   const uint8_t* dict_index_ = nullptr;  // per block: u64 dict, postings, positions offsets
   const uint8_t* dict_ = nullptr;

@@ -4,10 +4,13 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <thread>
 
+#include "ailake/core/checksum.h"
 #include "ailake/index/text_index.h"
 #include "ailake/index/text_search.h"
 
@@ -188,6 +191,183 @@ TEST(TextIndex, EveryFlippedByteAndEveryCutIsRefused) {
   }
   for (int64_t n : {int64_t{0}, int64_t{50}, int64_t{128}, blob->size() - 64}) {
     EXPECT_FALSE(TextIndex::Load(arrow::SliceBuffer(blob, 0, n)).ok()) << n;
+  }
+}
+
+// The Pareto front of a block's (tf, length code) pairs, tf descending: the
+// points no other row beats in both.
+std::vector<std::pair<uint32_t, uint8_t>> ParetoFront(std::vector<std::pair<uint32_t, uint8_t>> v) {
+  std::sort(v.begin(), v.end(), [](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first > y.first : x.second < y.second;
+  });
+  std::vector<std::pair<uint32_t, uint8_t>> front;
+  for (const auto& p : v) {
+    if (front.empty() || p.second < front.back().second) front.push_back(p);
+  }
+  return front;
+}
+
+TEST(TextIndex, BlockBoundPointsCoverEveryRow) {
+  auto a = English();
+  auto docs = RandomDocs(3000, 4);
+  auto idx = Build(a, docs);
+  ASSERT_TRUE(idx->Validate().ok());
+  size_t blocks_seen = 0, multi_point = 0, exact_front = 0;
+  for (int w = 0; w < 1000; ++w) {
+    auto info = idx->Find("w" + std::to_string(w)).ValueOrDie();
+    if (!info.has_value()) continue;
+    DecodedPostings p;
+    ASSERT_TRUE(idx->Decode(*info, false, &p).ok());
+    std::vector<PostingBlock> blocks;
+    ASSERT_TRUE(idx->ReadBlocks(*info, &blocks).ok());
+    size_t at = 0;
+    for (const PostingBlock& blk : blocks) {
+      ++blocks_seen;
+      ASSERT_GE(blk.bounds, 1u);
+      ASSERT_LE(blk.bounds, kTextBlockBoundPoints);
+      EXPECT_EQ(blk.bound_tf[0], blk.max_tf);
+      EXPECT_EQ(blk.bound_norm[blk.bounds - 1], blk.min_norm);
+      for (uint32_t j = 1; j < blk.bounds; ++j) {
+        EXPECT_LT(blk.bound_tf[j], blk.bound_tf[j - 1]);
+        EXPECT_LT(blk.bound_norm[j], blk.bound_norm[j - 1]);
+      }
+      std::vector<std::pair<uint32_t, uint8_t>> rows;
+      for (uint32_t i = 0; i < blk.n; ++i, ++at) {
+        const uint8_t code = idx->norm_code(p.rows[at]);
+        rows.emplace_back(p.tfs[at], code);
+        bool covered = false;
+        for (uint32_t j = 0; j < blk.bounds; ++j) {
+          covered |= p.tfs[at] <= blk.bound_tf[j] && code >= blk.bound_norm[j];
+        }
+        EXPECT_TRUE(covered) << "row " << p.rows[at];
+      }
+      // A front of at most four points is stored as it is.
+      const auto front = ParetoFront(rows);
+      if (front.size() <= kTextBlockBoundPoints) {
+        ASSERT_EQ(blk.bounds, front.size());
+        for (uint32_t j = 0; j < blk.bounds; ++j) {
+          EXPECT_EQ(blk.bound_tf[j], front[j].first);
+          EXPECT_EQ(blk.bound_norm[j], front[j].second);
+        }
+        ++exact_front;
+      }
+      multi_point += blk.bounds > 1 ? 1 : 0;
+    }
+  }
+  EXPECT_GT(multi_point, 50u) << "of " << blocks_seen;
+  EXPECT_GT(exact_front, blocks_seen / 2);
+}
+
+// A blob whose bound points understate a row (checksums recomputed, so it
+// loads): Validate names the row, and a search that reads the block refuses
+// it instead of trusting the bound.
+TEST(TextIndex, BoundPointsThatUnderstateARowAreReported) {
+  auto a = Plain();
+  TextIndexBuilder b(a);
+  for (const char* d : {"a a a", "a", "b"}) {
+    std::string_view v = d;
+    ASSERT_TRUE(b.AddRow({&v, 1}).ok());
+  }
+  auto blob = b.Finish().ValueOrDie();
+  auto good = TextIndex::Load(blob).ValueOrDie();
+  ASSERT_TRUE(good->Validate().ok());
+  std::vector<PostingBlock> blocks;
+  ASSERT_TRUE(good->ReadBlocks(*good->Find("a").ValueOrDie(), &blocks).ok());
+  ASSERT_EQ(blocks.size(), 1u);
+  // Rows (tf 3, length 3) and (tf 1, length 1): two points.
+  ASSERT_EQ(blocks[0].bounds, 2u);
+  EXPECT_EQ(blocks[0].bound_tf[0], 3u);
+  EXPECT_EQ(blocks[0].bound_norm[0], 3u);
+  EXPECT_EQ(blocks[0].bound_tf[1], 1u);
+  EXPECT_EQ(blocks[0].bound_norm[1], 1u);
+  // "a" is the first term: its block header is varint last row (1), varint
+  // max tf (3), min length code (1), gap bits, tf bits | points - 1 << 6,
+  // then the first point's length code (3), raised here to 4.
+  auto copy = arrow::AllocateBuffer(blob->size()).ValueOrDie();
+  uint8_t* m = copy->mutable_data();
+  std::memcpy(m, blob->data(), blob->size());
+  uint64_t postings = 0;
+  std::memcpy(&postings, m + 80, 8);
+  ASSERT_EQ(m[postings + 1], 3);
+  ASSERT_EQ(m[postings + 5], 3);
+  m[postings + 5] = 4;
+  const uint64_t body = core::Checksum64(m + 128, blob->size() - 128);
+  std::memcpy(m + 112, &body, 8);
+  const uint64_t head = core::Checksum64(m, 120);
+  std::memcpy(m + 120, &head, 8);
+  auto bad = TextIndex::Load(std::shared_ptr<arrow::Buffer>(std::move(copy))).ValueOrDie();
+  const auto st = bad->Validate();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(
+      st.message().find("row 0 (tf 3, length code 3) lies outside its posting block's bounds"),
+      std::string::npos)
+      << st.message();
+  auto q = ParseTextQuery("a", bad->analyzer()).ValueOrDie();
+  auto fq = TextFileQuery::Prepare(*bad, q, nullptr).ValueOrDie();
+  TextStats stats;
+  fq.AddStats(&stats);
+  auto hits = fq.Search(stats, 10, nullptr);
+  ASSERT_FALSE(hits.ok());
+  EXPECT_NE(hits.status().message().find("above its posting block's bound"), std::string::npos)
+      << hits.status().message();
+}
+
+// Version 1 blobs (one bound point per block) still load and answer every
+// query as the current version does: tests/data/text/index_v1.aitx is
+// TextIndex.build(docs_v1.txt lines, stemmer="english").to_bytes() written by
+// version 1 of the format.
+TEST(TextIndex, VersionOneBlobsStillLoadAndSearchTheSame) {
+  const std::string dir = std::string(AILAKE_SOURCE_DIR) + "/tests/data/text/";
+  std::ifstream in(dir + "index_v1.aitx", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 128u);
+  ASSERT_EQ(bytes[4], 1);
+  auto v1 = TextIndex::Load(arrow::Buffer::FromString(bytes)).ValueOrDie();
+  ASSERT_TRUE(v1->Validate().ok());
+  std::ifstream docs_in(dir + "docs_v1.txt");
+  std::vector<std::string> docs;
+  for (std::string line; std::getline(docs_in, line);) docs.push_back(line);
+  ASSERT_EQ(docs.size(), v1->num_rows());
+  TextIndexBuilder b(text::Analyzer::Make(v1->analyzer().config()).ValueOrDie());
+  for (const auto& d : docs) {
+    std::string_view v = d;
+    ASSERT_TRUE(b.AddRow(std::span<const std::string_view>(&v, d.empty() ? 0 : 1)).ok());
+  }
+  auto blob = b.Finish().ValueOrDie();
+  ASSERT_EQ(blob->data()[4], kTextIndexVersion);
+  auto v2 = TextIndex::Load(blob).ValueOrDie();
+  EXPECT_EQ(v2->num_terms(), v1->num_terms());
+  EXPECT_EQ(v2->total_tokens(), v1->total_tokens());
+  size_t multi = 0;
+  for (const std::string word : {"data", "the", "run", "index"}) {
+    auto info = v2->Find(word).ValueOrDie();
+    ASSERT_TRUE(info.has_value()) << word;
+    std::vector<PostingBlock> blocks;
+    ASSERT_TRUE(v2->ReadBlocks(*info, &blocks).ok());
+    for (const auto& blk : blocks) multi += blk.bounds > 1 ? 1 : 0;
+    ASSERT_TRUE(v1->ReadBlocks(*v1->Find(word).ValueOrDie(), &blocks).ok());
+    for (const auto& blk : blocks) EXPECT_EQ(blk.bounds, 1u);
+  }
+  EXPECT_GT(multi, 0u);
+  for (const char* qs :
+       {"data", "the", "run runs", "table index search", "+data +the", "+run +table -the",
+        "\"the data\"", "\"index the\" +row", "quer*", "fast -slow", "+word term* -the"}) {
+    auto q = ParseTextQuery(qs, v1->analyzer()).ValueOrDie();
+    for (size_t k : {size_t{1}, size_t{10}, size_t{2000}}) {
+      std::vector<std::vector<TextHit>> got;
+      for (const TextIndex* idx : {v1.get(), v2.get()}) {
+        auto fq = TextFileQuery::Prepare(*idx, q, nullptr).ValueOrDie();
+        TextStats stats;
+        fq.AddStats(&stats);
+        got.push_back(fq.Search(stats, k, nullptr).ValueOrDie());
+      }
+      ASSERT_EQ(got[0].size(), got[1].size()) << qs << " k " << k;
+      EXPECT_FALSE(got[0].empty()) << qs;
+      for (size_t i = 0; i < got[0].size(); ++i) {
+        EXPECT_EQ(got[0][i].row, got[1][i].row) << qs << " k " << k << " at " << i;
+        EXPECT_EQ(got[0][i].score, got[1][i].score) << qs << " k " << k << " at " << i;
+      }
+    }
   }
 }
 

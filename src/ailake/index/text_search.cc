@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 
 namespace ailake::index {
@@ -14,6 +15,27 @@ float Idf(const TextStats& stats, const std::string& term) {
   const float x =
       (static_cast<float>(stats.num_rows - df) + 0.5f) / (static_cast<float>(df) + 0.5f);
   return std::log(1.0f + x);
+}
+
+// The most a row of `blk` can score from a term of weight w (its idf times
+// k1 + 1), norm[c] being BM25's length term for length code c: the best of
+// the block's bound points. A row dominated by a point scores at most the
+// point's score in floats too (every step is monotone), so skipping a block
+// whose bound is below the k-th score loses no row.
+float BlockBound(const PostingBlock& blk, float w, const float* norm) {
+  float best = 0;
+  for (uint32_t i = 0; i < blk.bounds; ++i) {
+    const auto tf = static_cast<float>(blk.bound_tf[i]);
+    best = std::max(best, tf / (tf + norm[blk.bound_norm[i]]));
+  }
+  return w * best;
+}
+
+// The error for a row that scores above its block's bound: the block's bound
+// points do not cover it.
+arrow::Status AboveBound(uint32_t row) {
+  return arrow::Status::Invalid("text index: row ", row,
+                                " scores above its posting block's bound points");
 }
 
 // The k best hits (score descending, then row ascending) as a heap whose top
@@ -535,6 +557,8 @@ class BlockCursor {
   bool done() const { return block_ >= blocks_->size(); }
   const PostingBlock& block() const { return (*blocks_)[block_]; }
   size_t block_index() const { return block_; }
+  // Unpacks the current block's rows if they are not.
+  arrow::Status Unpack() { return unpacked_ ? arrow::Status::OK() : UnpackBlock(); }
   // The current row (the block unpacked if it was not); UINT32_MAX when done.
   arrow::Result<uint32_t> Row() {
     if (done()) return UINT32_MAX;
@@ -546,8 +570,29 @@ class BlockCursor {
   // and an intersection scores a few rows of each block it reads).
   arrow::Result<uint32_t> tf() {
     ARROW_RETURN_NOT_OK(Unpack());
-    if (tfs_unpacked_) return tfs_[i_];
-    return index_->BlockTf(block(), i_);
+    uint32_t f = 0;
+    if (TryTf(&f)) return f;
+    return index_->BlockTf(block(), i_);  // says what is wrong
+  }
+  // tf() of an unpacked block without building an error: false where tf()
+  // fails.
+  bool TryTf(uint32_t* f) const {
+    if (tfs_unpacked_) {
+      *f = tfs_[i_];
+      return true;
+    }
+    return TextIndex::TryBlockTf(block(), i_, f);
+  }
+  // The unpacked block's rows and the current one's index in them.
+  const uint32_t* rows() const { return rows_; }
+  uint32_t index() const { return i_; }
+  // Moves to the block's i-th row (i >= index(), i < the block's rows).
+  void set_index(uint32_t i) { i_ = i; }
+  // In an unpacked block whose last row is >= d: moves to the first row >= d
+  // and says whether it is d.
+  bool AdvanceTo(uint32_t d) {
+    while (rows_[i_] < d) ++i_;
+    return rows_[i_] == d;
   }
   // Skips whole blocks ending before `target` (nothing unpacked).
   void SkipBlocksBefore(uint32_t target) {
@@ -581,8 +626,7 @@ class BlockCursor {
   }
 
  private:
-  arrow::Status Unpack() {
-    if (unpacked_) return arrow::Status::OK();
+  arrow::Status UnpackBlock() {
     ARROW_RETURN_NOT_OK(index_->DecodeBlock(block(), rows_, nullptr));
     unpacked_ = true;
     tfs_unpacked_ = false;
@@ -646,8 +690,7 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
     Should sh{ci, idf(t.text) * (k1 + 1.0f), 0.0f, {}};
     sh.block_ub.reserve(t.blocks.size());
     for (const PostingBlock& blk : t.blocks) {
-      const auto tf = static_cast<float>(blk.max_tf);
-      const float u = sh.w * (tf / (tf + norm[blk.min_norm]));
+      const float u = BlockBound(blk, sh.w, norm);
       sh.block_ub.push_back(u);
       sh.ub = std::max(sh.ub, u);
     }
@@ -671,7 +714,9 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
                                         " is shorter than its posting block's smallest length");
         }
         const auto tf = static_cast<float>(tfs[j]);
-        top.Offer({r, sh.w * (tf / (tf + norm[norms[r]]))});
+        const float score = sh.w * (tf / (tf + norm[norms[r]]));
+        if (score > sh.block_ub[bi]) return AboveBound(r);
+        top.Offer({r, score});
       }
     }
     return std::move(top).Sorted();
@@ -732,6 +777,7 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
         ARROW_ASSIGN_OR_RAISE(const uint32_t tf_count, cursors[i].tf());
         const auto tf = static_cast<float>(tf_count);
         contrib[sh.clause] = sh.w * (tf / (tf + nd));
+        if (contrib[sh.clause] > sh.block_ub[cursors[i].block_index()]) return AboveBound(d);
         partial += contrib[sh.clause];
       }
       // The non-essential terms, largest bound first, while the row can still
@@ -761,6 +807,7 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
         ARROW_ASSIGN_OR_RAISE(const uint32_t tf_count, c.tf());
         const auto tf = static_cast<float>(tf_count);
         contrib[sh.clause] = sh.w * (tf / (tf + nd));
+        if (contrib[sh.clause] > sh.block_ub[c.block_index()]) return AboveBound(d);
         partial += contrib[sh.clause];
       }
       if (keep && top.full() && partial * kMargin < theta) keep = false;
@@ -815,6 +862,7 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchConjunctive(
     bool phrase;
     float w;                    // (sum of the terms' idf) * (k1 + 1)
     float ub;                   // the most any row can get from it
+    float block_ub;             // the most a row of the current range can
     std::vector<size_t> parts;  // into parts, in the clause's term order
   };
   size_t num_parts = 0, musts = 0;
@@ -827,7 +875,7 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchConjunctive(
   std::vector<Cl> required, optional, excluded;
   for (size_t ci = 0; ci < clauses_.size(); ++ci) {
     const Clause& c = clauses_[ci];
-    Cl cl{ci, c.kind == TextClauseKind::kPhrase, 0.0f, 0.0f, {}};
+    Cl cl{ci, c.kind == TextClauseKind::kPhrase, 0.0f, 0.0f, 0.0f, {}};
     uint32_t max_tf = UINT32_MAX;
     for (uint32_t id : c.terms) {
       const Term& t = terms_[id];
@@ -857,16 +905,22 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchConjunctive(
   float optional_ub = 0;
   for (const Cl& cl : optional) optional_ub += cl.ub;
   // What a clause can give a row in its parts' current blocks.
+  // A phrase occurs in a row at most as often as each of its terms, in a row
+  // no shorter than each term's block allows: the smallest of the parts'
+  // bounds, and of the bound from the smallest max tf at the largest
+  // smallest length.
   auto block_bound = [&](const Cl& cl) {
     uint32_t max_tf = UINT32_MAX;
     uint8_t min_norm = 0;
+    float b = std::numeric_limits<float>::infinity();
     for (size_t p : cl.parts) {
       const PostingBlock& blk = parts[p].c.block();
       max_tf = std::min(max_tf, blk.max_tf);
       min_norm = std::max(min_norm, blk.min_norm);
+      b = std::min(b, BlockBound(blk, cl.w, norm));
     }
     const auto tf = static_cast<float>(max_tf);
-    return cl.w * (tf / (tf + norm[min_norm]));
+    return std::min(b, cl.w * (tf / (tf + norm[min_norm])));
   };
   auto check_norm = [&](const Part& p, uint32_t d) -> arrow::Status {
     if (norms[d] < p.c.block().min_norm) {
@@ -929,7 +983,10 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchConjunctive(
         range_end = std::min(range_end, parts[p].c.block().last_row);
       }
       if (exhausted) break;
-      for (const Cl& cl : required) bound += block_bound(cl);
+      for (Cl& cl : required) {
+        cl.block_ub = block_bound(cl);
+        bound += cl.block_ub;
+      }
       have_range = true;
     }
     if (top.full() && bound * kMargin < top.kth()) {
@@ -937,65 +994,73 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchConjunctive(
       target = range_end + 1;
       continue;
     }
-    // Leapfrog: the lead's next row, then every other required term at it.
+    // The lead's first row from target on; past the range: bound the next
+    // range first.
     BlockCursor& first = parts[lead[0]].c;
     ARROW_RETURN_NOT_OK(first.Seek(target));
-    ARROW_ASSIGN_OR_RAISE(const uint32_t d, first.Row());
-    if (d == UINT32_MAX) break;
-    if (d > range_end) {
-      target = d;  // past the bounded range: bound the next one first
+    ARROW_ASSIGN_OR_RAISE(const uint32_t d0, first.Row());
+    if (d0 == UINT32_MAX) break;
+    if (d0 > range_end) {
+      target = d0;
       continue;
     }
-    bool all = true;
-    for (size_t i = 1; i < lead.size() && all; ++i) {
-      BlockCursor& c = parts[lead[i]].c;
-      ARROW_RETURN_NOT_OK(c.Seek(d));
-      ARROW_ASSIGN_OR_RAISE(const uint32_t r, c.Row());
-      if (r != d) {
-        all = false;
-        target = r;  // UINT32_MAX when the term has no row left
+    if (range_end >= norms.size()) {
+      return arrow::Status::Invalid("text index: a posting row ", range_end, " past the ",
+                                    norms.size(), " rows");
+    }
+    // Every required term's block holds the rows up to range_end: each is
+    // unpacked once and the lead's rows in the range are looked up in them by
+    // a merge over the unpacked rows.
+    for (size_t i = 1; i < lead.size(); ++i) ARROW_RETURN_NOT_OK(parts[lead[i]].c.Seek(d0));
+    const uint32_t* lead_rows = first.rows();
+    const uint32_t lead_n = first.block().n;
+    for (uint32_t li = first.index(); li < lead_n && lead_rows[li] <= range_end; ++li) {
+      if (top.full() && bound * kMargin < top.kth()) break;  // the k-th score rose past it
+      const uint32_t d = lead_rows[li];
+      bool all = true;
+      for (size_t i = 1; i < lead.size() && all; ++i) all = parts[lead[i]].c.AdvanceTo(d);
+      if (!all) continue;
+      first.set_index(li);
+      if (allow != nullptr && !allow->Contains(d)) continue;
+      const float nd = norm[norms[d]];
+      float partial = 0;
+      bool keep = true;
+      for (size_t i = 0; i < required.size() && keep; ++i) {
+        const Cl& cl = required[i];
+        uint32_t f = 0;
+        const Part& p0 = parts[cl.parts[0]];
+        if (cl.phrase || norms[d] < p0.c.block().min_norm || !p0.c.TryTf(&f)) {
+          ARROW_ASSIGN_OR_RAISE(f, tf_at(cl, d));  // a phrase, or the error
+        }
+        const auto tf = static_cast<float>(f);
+        contrib[cl.clause] = cl.w * (tf / (tf + nd));
+        if (contrib[cl.clause] > cl.block_ub) return AboveBound(d);
+        partial += contrib[cl.clause];
+        keep = f > 0;
       }
+      keep = keep && (!top.full() || (partial + optional_ub) * kMargin >= top.kth());
+      for (size_t i = 0; i < optional.size() && keep; ++i) {
+        ARROW_ASSIGN_OR_RAISE(const bool there, holds(optional[i], d));
+        if (!there) continue;
+        ARROW_ASSIGN_OR_RAISE(const uint32_t f, tf_at(optional[i], d));
+        const auto tf = static_cast<float>(f);
+        if (f > 0) contrib[optional[i].clause] = optional[i].w * (tf / (tf + nd));
+      }
+      for (size_t i = 0; i < excluded.size() && keep; ++i) {
+        ARROW_ASSIGN_OR_RAISE(const bool there, holds(excluded[i], d));
+        if (!there) continue;
+        ARROW_ASSIGN_OR_RAISE(const uint32_t f, tf_at(excluded[i], d));
+        keep = f == 0;
+      }
+      if (keep) {
+        float score = 0;  // in clause order, as the general path adds
+        for (size_t ci = 0; ci < clauses_.size(); ++ci) score += contrib[ci];
+        top.Offer({d, score});
+      }
+      std::fill(contrib.begin(), contrib.end(), 0.0f);
     }
-    if (!all) {
-      if (target == UINT32_MAX) break;
-      continue;
-    }
-    target = d + 1;
-    if (d >= norms.size()) {
-      return arrow::Status::Invalid("text index: a posting row ", d, " past the ", norms.size(),
-                                    " rows");
-    }
-    if (allow != nullptr && !allow->Contains(d)) continue;
-    const float nd = norm[norms[d]];
-    float partial = 0;
-    bool keep = true;
-    for (size_t i = 0; i < required.size() && keep; ++i) {
-      ARROW_ASSIGN_OR_RAISE(const uint32_t f, tf_at(required[i], d));
-      const auto tf = static_cast<float>(f);
-      contrib[required[i].clause] = required[i].w * (tf / (tf + nd));
-      partial += contrib[required[i].clause];
-      keep = f > 0;
-    }
-    keep = keep && (!top.full() || (partial + optional_ub) * kMargin >= top.kth());
-    for (size_t i = 0; i < optional.size() && keep; ++i) {
-      ARROW_ASSIGN_OR_RAISE(const bool there, holds(optional[i], d));
-      if (!there) continue;
-      ARROW_ASSIGN_OR_RAISE(const uint32_t f, tf_at(optional[i], d));
-      const auto tf = static_cast<float>(f);
-      if (f > 0) contrib[optional[i].clause] = optional[i].w * (tf / (tf + nd));
-    }
-    for (size_t i = 0; i < excluded.size() && keep; ++i) {
-      ARROW_ASSIGN_OR_RAISE(const bool there, holds(excluded[i], d));
-      if (!there) continue;
-      ARROW_ASSIGN_OR_RAISE(const uint32_t f, tf_at(excluded[i], d));
-      keep = f == 0;
-    }
-    if (keep) {
-      float score = 0;  // in clause order, as the general path adds
-      for (size_t ci = 0; ci < clauses_.size(); ++ci) score += contrib[ci];
-      top.Offer({d, score});
-    }
-    std::fill(contrib.begin(), contrib.end(), 0.0f);
+    if (range_end == UINT32_MAX) break;
+    target = range_end + 1;
   }
   return std::move(top).Sorted();
 }

@@ -622,33 +622,56 @@ arrow::Status TextIndex::ReadBlocks(const TextTermInfo& term,
     PostingBlock blk;
     blk.prev_last = prev_last;
     blk.n = static_cast<uint32_t>(std::min<uint64_t>(kTextPostingBlockDocs, term.df - seen));
-    uint64_t last_delta, max_tf, pos_bytes;
-    const uint8_t* bytes3 = nullptr;
-    ARROW_RETURN_NOT_OK(c.Varint(&last_delta, "block last row"));
-    ARROW_RETURN_NOT_OK(c.Varint(&max_tf, "block max tf"));
-    ARROW_RETURN_NOT_OK(c.Bytes(3, &bytes3, "block length code and bit widths"));
-    blk.min_norm = bytes3[0];
-    blk.gap_bits = bytes3[1];
-    blk.tf_bits = bytes3[2] & 63;
-    blk.bounds = version_ >= 2 ? static_cast<uint8_t>((bytes3[2] >> 6) + 1) : 1;
-    if (version_ < 2 && bytes3[2] > 63) blk.tf_bits = bytes3[2];  // refused below
-    blk.bound_tf[0] = static_cast<uint32_t>(std::min<uint64_t>(max_tf, UINT32_MAX));
-    for (uint32_t i = 0; i + 1 < blk.bounds; ++i) {
-      const uint8_t* code = nullptr;
-      uint64_t tf = 0;
-      ARROW_RETURN_NOT_OK(c.Bytes(1, &code, "block bound length code"));
-      ARROW_RETURN_NOT_OK(c.Varint(&tf, "block bound tf"));
-      blk.bound_norm[i] = *code;
-      if (*code <= blk.min_norm || tf == 0 || tf >= blk.bound_tf[i] ||
-          (i > 0 && *code >= blk.bound_norm[i - 1])) {
-        return arrow::Status::Invalid(
-            "text index: posting block bound point ", i + 1, " (tf ", tf, ", length code ",
-            int{*code}, ") does not fall below the one before at blob offset ", c.at());
+    uint64_t last_delta = 0, max_tf = 0, pos_bytes = 0;
+    // The header's fields, read without a status each (a search reads every
+    // header of its terms); the first that does not fit names itself.
+    const char* bad = nullptr;
+    auto varint = [&](uint64_t* v, const char* what) {
+      if (!ReadVarint(c.p, c.end, v)) [[unlikely]] {
+        bad = what;
+        return false;
       }
-      blk.bound_tf[i + 1] = static_cast<uint32_t>(tf);
+      return true;
+    };
+    auto byte = [&](uint8_t* v, const char* what) {
+      if (c.p == c.end) [[unlikely]] {
+        bad = what;
+        return false;
+      }
+      *v = *c.p++;
+      return true;
+    };
+    uint8_t f_byte = 0;
+    if (varint(&last_delta, "block last row") && varint(&max_tf, "block max tf") &&
+        byte(&blk.min_norm, "block length code") && byte(&blk.gap_bits, "block gap bit width") &&
+        byte(&f_byte, "block frequency bit width")) {
+      blk.tf_bits = f_byte & 63;
+      blk.bounds = version_ >= 2 ? static_cast<uint8_t>((f_byte >> 6) + 1) : 1;
+      if (version_ < 2) blk.tf_bits = f_byte;  // over 32: refused below
+      blk.bound_tf[0] = static_cast<uint32_t>(std::min<uint64_t>(max_tf, UINT32_MAX));
+      for (uint32_t i = 0; i + 1 < blk.bounds && bad == nullptr; ++i) {
+        uint64_t tf = 0;
+        if (!byte(&blk.bound_norm[i], "block bound length code") ||
+            !varint(&tf, "block bound tf")) {
+          break;
+        }
+        const uint8_t code = blk.bound_norm[i];
+        if (code <= blk.min_norm || tf == 0 || tf >= blk.bound_tf[i] ||
+            (i > 0 && code >= blk.bound_norm[i - 1])) {
+          return arrow::Status::Invalid(
+              "text index: posting block bound point ", i + 1, " (tf ", tf, ", length code ",
+              int{code}, ") does not fall below the one before at blob offset ", c.at());
+        }
+        blk.bound_tf[i + 1] = static_cast<uint32_t>(tf);
+      }
+      blk.bound_norm[blk.bounds - 1] = blk.min_norm;
+      if (bad == nullptr) varint(&pos_bytes, "block position bytes");
     }
-    blk.bound_norm[blk.bounds - 1] = blk.min_norm;
-    ARROW_RETURN_NOT_OK(c.Varint(&pos_bytes, "block position bytes"));
+    if (bad != nullptr) {
+      return arrow::Status::Invalid(
+          "text index: ", bad, " runs past its region or is not a valid varint at blob offset ",
+          c.at());
+    }
     const uint64_t last = static_cast<uint64_t>(prev_last + 1) + last_delta;
     if (last_delta >= num_docs_ || last >= num_docs_ ||
         last - static_cast<uint64_t>(prev_last + 1) + 1 < blk.n || max_tf == 0 ||
@@ -829,6 +852,15 @@ arrow::Status TextIndex::ReadPositions(const uint8_t* base, uint64_t end_offset,
   };
   if (q > end) return bad();
   // Skip the positions of the rows before: a varint ends at a byte below 0x80.
+  // Eight bytes at a time while they end fewer varints than are left to skip.
+  while (skip > 8 && end - q >= 8) {
+    uint64_t w;
+    std::memcpy(&w, q, 8);
+    const auto ends = static_cast<uint64_t>(std::popcount(~w & 0x8080808080808080ull));
+    if (ends >= skip) break;
+    skip -= ends;
+    q += 8;
+  }
   while (skip > 0) {
     if (q >= end) return bad();
     skip -= *q++ < 0x80 ? 1 : 0;

@@ -561,9 +561,16 @@ class BlockCursor {
   arrow::Status Unpack() { return unpacked_ ? arrow::Status::OK() : UnpackBlock(); }
   // The current row (the block unpacked if it was not); UINT32_MAX when done.
   arrow::Result<uint32_t> Row() {
-    if (done()) return UINT32_MAX;
-    ARROW_RETURN_NOT_OK(Unpack());
-    return rows_[i_];
+    if (!ready()) ARROW_RETURN_NOT_OK(Unpack());
+    return row();
+  }
+  // Done, or the current block unpacked: row() and Advance() may be called.
+  bool ready() const { return unpacked_ || done(); }
+  // Row() of a ready cursor, with no status to check in a per-row loop.
+  uint32_t row() const { return done() ? UINT32_MAX : rows_[i_]; }
+  // Next() of a ready cursor that is not done.
+  void Advance() {
+    if (++i_ == block().n) NextBlock();
   }
   // The current row's frequency: read alone unless the block's frequencies
   // are unpacked for positions (seeking through a block needs its rows alone,
@@ -608,7 +615,7 @@ class BlockCursor {
   }
   arrow::Status Next() {
     ARROW_RETURN_NOT_OK(Unpack());
-    if (++i_ == block().n) NextBlock();
+    Advance();
     return arrow::Status::OK();
   }
   void NextBlock() {
@@ -754,8 +761,8 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
     }
     uint32_t d = UINT32_MAX;
     for (size_t i = ne; i < m; ++i) {
-      ARROW_ASSIGN_OR_RAISE(uint32_t r, cursors[i].Row());
-      d = std::min(d, r);
+      if (!cursors[i].ready()) ARROW_RETURN_NOT_OK(cursors[i].Unpack());
+      d = std::min(d, cursors[i].row());
     }
     if (d == UINT32_MAX) break;
     if (d >= norms.size()) {
@@ -767,14 +774,16 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
     float partial = 0;
     if (keep) {
       for (size_t i = ne; i < m; ++i) {
-        ARROW_ASSIGN_OR_RAISE(uint32_t r, cursors[i].Row());
-        if (r != d) continue;
+        if (cursors[i].row() != d) continue;
         const Should& sh = should[order[i]];
         if (norms[d] < cursors[i].block().min_norm) {
           return arrow::Status::Invalid("text index: row ", d,
                                         " is shorter than its posting block's smallest length");
         }
-        ARROW_ASSIGN_OR_RAISE(const uint32_t tf_count, cursors[i].tf());
+        uint32_t tf_count = 0;
+        if (!cursors[i].TryTf(&tf_count)) {
+          ARROW_ASSIGN_OR_RAISE(tf_count, cursors[i].tf());  // the error
+        }
         const auto tf = static_cast<float>(tf_count);
         contrib[sh.clause] = sh.w * (tf / (tf + nd));
         if (contrib[sh.clause] > sh.block_ub[cursors[i].block_index()]) return AboveBound(d);
@@ -828,8 +837,7 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchMaxScore(const float* n
     }
     std::fill(contrib.begin(), contrib.end(), 0.0f);
     for (size_t i = ne; i < m; ++i) {
-      ARROW_ASSIGN_OR_RAISE(uint32_t r, cursors[i].Row());
-      if (r == d) ARROW_RETURN_NOT_OK(cursors[i].Next());
+      if (cursors[i].row() == d) cursors[i].Advance();  // ready: read above
     }
   }
   return std::move(top).Sorted();
@@ -1023,18 +1031,38 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchConjunctive(
       first.set_index(li);
       if (allow != nullptr && !allow->Contains(d)) continue;
       const float nd = norm[norms[d]];
-      float partial = 0;
-      bool keep = true;
-      for (size_t i = 0; i < required.size() && keep; ++i) {
-        const Cl& cl = required[i];
-        uint32_t f = 0;
-        const Part& p0 = parts[cl.parts[0]];
-        if (cl.phrase || norms[d] < p0.c.block().min_norm || !p0.c.TryTf(&f)) {
-          ARROW_ASSIGN_OR_RAISE(f, tf_at(cl, d));  // a phrase, or the error
+      // A term clause's share of the score; a phrase's bound: it occurs in
+      // the row at most as often as its least frequent word there, so its
+      // positions are read only if the row can still reach the k-th score.
+      float partial = 0, phrase_ub = 0;
+      for (const Cl& cl : required) {
+        uint32_t f = UINT32_MAX;
+        for (size_t p : cl.parts) {
+          Part& part = parts[p];
+          uint32_t fp = 0;
+          if (norms[d] < part.c.block().min_norm || !part.c.TryTf(&fp)) {
+            ARROW_RETURN_NOT_OK(check_norm(part, d));
+            ARROW_ASSIGN_OR_RAISE(fp, part.c.tf());  // says what is wrong
+          }
+          f = std::min(f, fp);
         }
         const auto tf = static_cast<float>(f);
+        const float share = cl.w * (tf / (tf + nd));
+        if (share > cl.block_ub) return AboveBound(d);
+        if (cl.phrase) {
+          phrase_ub += share;
+        } else {
+          contrib[cl.clause] = share;
+          partial += share;
+        }
+      }
+      bool keep = !top.full() || (partial + phrase_ub + optional_ub) * kMargin >= top.kth();
+      for (size_t i = 0; i < required.size() && keep; ++i) {
+        const Cl& cl = required[i];
+        if (!cl.phrase) continue;
+        ARROW_ASSIGN_OR_RAISE(const uint32_t f, tf_at(cl, d));
+        const auto tf = static_cast<float>(f);
         contrib[cl.clause] = cl.w * (tf / (tf + nd));
-        if (contrib[cl.clause] > cl.block_ub) return AboveBound(d);
         partial += contrib[cl.clause];
         keep = f > 0;
       }

@@ -148,12 +148,6 @@ constexpr std::array<UnpackFn, sizeof...(B)> UnpackTable(std::index_sequence<B..
   return {&UnpackWide<static_cast<uint32_t>(B + 1)>...};
 }
 
-// Value i (< n) of n values of `bits` bits in the nbytes = PackedBytes(n,
-// bits) at p.
-uint32_t UnpackOne(const uint8_t* p, size_t nbytes, uint32_t bits, size_t i) {
-  return bits == 0 ? 0 : ReadPacked(p, nbytes, bits, i);
-}
-
 // Reads n values of `bits` bits from the nbytes = PackedBytes(n, bits) at p.
 void Unpack(const uint8_t* p, size_t nbytes, uint32_t bits, size_t n, uint32_t* out) {
   if (bits == 0) {
@@ -164,7 +158,19 @@ void Unpack(const uint8_t* p, size_t nbytes, uint32_t bits, size_t n, uint32_t* 
   // Values whose 8-byte load stays inside: i * bits / 8 + 8 <= nbytes.
   const size_t safe = nbytes < 8 ? 0 : std::min(n, (nbytes - 8) * 8 / bits + 1);
   kTable[bits - 1](p, 0, safe, out);
-  for (size_t i = safe; i < n; ++i) out[i] = UnpackOne(p, nbytes, bits, i);
+  if (safe == n) return;
+  // The rest start in the last 8 bytes: copied once into a zeroed buffer, so
+  // their loads are fixed 8-byte loads too.
+  const size_t first = safe * bits >> 3;
+  uint8_t tail[16] = {};
+  std::memcpy(tail, p + first, nbytes - first);
+  const uint64_t mask = (uint64_t{1} << bits) - 1;
+  for (size_t i = safe; i < n; ++i) {
+    const uint64_t bit = uint64_t{i} * bits - first * 8;
+    uint64_t w;
+    std::memcpy(&w, tail + (bit >> 3), 8);
+    out[i] = static_cast<uint32_t>((w >> (bit & 7)) & mask);
+  }
 }
 
 }  // namespace
@@ -713,14 +719,20 @@ arrow::Status TextIndex::ReadBlocks(const TextTermInfo& term,
 arrow::Status TextIndex::DecodeBlock(const PostingBlock& blk, uint32_t* rows, uint32_t* tfs) const {
   const size_t gap_bytes = PackedBytes(blk.n, blk.gap_bits);
   Unpack(blk.data, gap_bytes, blk.gap_bits, blk.n, rows);
-  uint64_t r = static_cast<uint64_t>(blk.prev_last + 1);
+  // Rows in 32 bits (one add per row on the dependency chain); the gaps'
+  // exact total says whether they end at the header's last row, and so that
+  // no sum wrapped.
+  auto r = static_cast<uint32_t>(blk.prev_last);  // -1: the first row counts from 0
+  uint64_t total = 0;
   for (uint32_t i = 0; i < blk.n; ++i) {
-    r += rows[i];
-    rows[i] = static_cast<uint32_t>(std::min<uint64_t>(r, UINT32_MAX));
-    ++r;
+    const uint32_t g = rows[i];
+    total += g;
+    r += g + 1;
+    rows[i] = r;
   }
-  if (r - 1 != blk.last_row) {
-    return arrow::Status::Invalid("text index: a posting block's rows end at ", r - 1,
+  const uint64_t end = static_cast<uint64_t>(blk.prev_last + 1) + total + blk.n - 1;
+  if (end != blk.last_row) {
+    return arrow::Status::Invalid("text index: a posting block's rows end at ", end,
                                   " (its header says ", blk.last_row, ")");
   }
   return tfs != nullptr ? DecodeBlockTfs(blk, tfs) : arrow::Status::OK();

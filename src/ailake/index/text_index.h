@@ -138,7 +138,7 @@ inline uint32_t ReadPacked(const uint8_t* p, size_t nbytes, uint32_t bits, size_
   if (byte + 8 <= nbytes) {
     std::memcpy(&w, p + byte, 8);
   } else {
-    std::memcpy(&w, p + byte, std::min<size_t>(8, nbytes - byte));
+    for (size_t k = 0; byte + k < nbytes; ++k) w |= uint64_t{p[byte + k]} << (8 * k);
   }
   return static_cast<uint32_t>((w >> (bit & 7)) & ((uint64_t{1} << bits) - 1));
 }

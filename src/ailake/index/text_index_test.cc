@@ -264,7 +264,7 @@ TEST(TextIndex, BlockBoundPointsCoverEveryRow) {
 TEST(TextIndex, BoundPointsThatUnderstateARowAreReported) {
   auto a = Plain();
   TextIndexBuilder b(a);
-  for (const char* d : {"a a a", "a", "b"}) {
+  for (const char* d : {"a a a c", "a", "b c"}) {
     std::string_view v = d;
     ASSERT_TRUE(b.AddRow({&v, 1}).ok());
   }
@@ -274,23 +274,23 @@ TEST(TextIndex, BoundPointsThatUnderstateARowAreReported) {
   std::vector<PostingBlock> blocks;
   ASSERT_TRUE(good->ReadBlocks(*good->Find("a").ValueOrDie(), &blocks).ok());
   ASSERT_EQ(blocks.size(), 1u);
-  // Rows (tf 3, length 3) and (tf 1, length 1): two points.
+  // Rows (tf 3, length 4) and (tf 1, length 1): two points.
   ASSERT_EQ(blocks[0].bounds, 2u);
   EXPECT_EQ(blocks[0].bound_tf[0], 3u);
-  EXPECT_EQ(blocks[0].bound_norm[0], 3u);
+  EXPECT_EQ(blocks[0].bound_norm[0], 4u);
   EXPECT_EQ(blocks[0].bound_tf[1], 1u);
   EXPECT_EQ(blocks[0].bound_norm[1], 1u);
   // "a" is the first term: its block header is varint last row (1), varint
   // max tf (3), min length code (1), gap bits, tf bits | points - 1 << 6,
-  // then the first point's length code (3), raised here to 4.
+  // then the first point's length code (4), raised here to 5.
   auto copy = arrow::AllocateBuffer(blob->size()).ValueOrDie();
   uint8_t* m = copy->mutable_data();
   std::memcpy(m, blob->data(), blob->size());
   uint64_t postings = 0;
   std::memcpy(&postings, m + 80, 8);
   ASSERT_EQ(m[postings + 1], 3);
-  ASSERT_EQ(m[postings + 5], 3);
-  m[postings + 5] = 4;
+  ASSERT_EQ(m[postings + 5], 4);
+  m[postings + 5] = 5;
   const uint64_t body = core::Checksum64(m + 128, blob->size() - 128);
   std::memcpy(m + 112, &body, 8);
   const uint64_t head = core::Checksum64(m, 120);
@@ -299,17 +299,22 @@ TEST(TextIndex, BoundPointsThatUnderstateARowAreReported) {
   const auto st = bad->Validate();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(
-      st.message().find("row 0 (tf 3, length code 3) lies outside its posting block's bounds"),
+      st.message().find("row 0 (tf 3, length code 4) lies outside its posting block's bounds"),
       std::string::npos)
       << st.message();
-  auto q = ParseTextQuery("a", bad->analyzer()).ValueOrDie();
-  auto fq = TextFileQuery::Prepare(*bad, q, nullptr).ValueOrDie();
-  TextStats stats;
-  fq.AddStats(&stats);
-  auto hits = fq.Search(stats, 10, nullptr);
-  ASSERT_FALSE(hits.ok());
-  EXPECT_NE(hits.status().message().find("above its posting block's bound"), std::string::npos)
-      << hits.status().message();
+  // One term (a block loop), two (an intersection), a term or another
+  // (MaxScore): each reads row 0 and refuses it.
+  for (const char* qs : {"a", "+a +c", "a b"}) {
+    auto q = ParseTextQuery(qs, bad->analyzer()).ValueOrDie();
+    auto fq = TextFileQuery::Prepare(*bad, q, nullptr).ValueOrDie();
+    TextStats stats;
+    fq.AddStats(&stats);
+    auto hits = fq.Search(stats, 10, nullptr);
+    ASSERT_FALSE(hits.ok()) << qs;
+    EXPECT_NE(hits.status().message().find("row 0 scores above its posting block's bound"),
+              std::string::npos)
+        << qs << ": " << hits.status().message();
+  }
 }
 
 // Version 1 blobs (one bound point per block) still load and answer every

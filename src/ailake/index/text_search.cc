@@ -969,6 +969,13 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchConjunctive(
     return true;
   };
   std::vector<float> contrib(clauses_.size(), 0.0f);
+  // Term clauses only, every one required: a range is matched, then scored.
+  const bool batch =
+      optional.empty() && excluded.empty() &&
+      std::none_of(required.begin(), required.end(), [](const Cl& cl) { return cl.phrase; });
+  std::vector<uint32_t> match_idx(batch ? parts.size() * kTextPostingBlockDocs : 0);
+  uint32_t match_row[kTextPostingBlockDocs];
+  float match_nd[kTextPostingBlockDocs], match_score[kTextPostingBlockDocs];
   TopHits top(k);
   uint32_t target = 0;
   // The rows [.., range_end] lie in the current block of every required
@@ -1022,6 +1029,62 @@ arrow::Result<std::vector<TextHit>> TextFileQuery::SearchConjunctive(
     for (size_t i = 1; i < lead.size(); ++i) ARROW_RETURN_NOT_OK(parts[lead[i]].c.Seek(d0));
     const uint32_t* lead_rows = first.rows();
     const uint32_t lead_n = first.block().n;
+    if (batch) {
+      // Term clauses only, all required: the range's matching rows first
+      // (with each term's index in its block), then scored in clause order
+      // in loops with no data-dependent branch but the offer.
+      uint32_t nm = 0, li = first.index();
+      for (; li < lead_n && lead_rows[li] <= range_end; ++li) {
+        const uint32_t d = lead_rows[li];
+        bool all = true;
+        for (size_t i = 1; i < lead.size() && all; ++i) all = parts[lead[i]].c.AdvanceTo(d);
+        if (!all || (allow != nullptr && !allow->Contains(d))) continue;
+        match_row[nm] = d;
+        for (size_t i = 0; i < lead.size(); ++i) {
+          match_idx[lead[i] * kTextPostingBlockDocs + nm] = i == 0 ? li : parts[lead[i]].c.index();
+        }
+        ++nm;
+      }
+      first.set_index(std::min(li, lead_n - 1));  // rows past the range stay for the next
+      uint32_t bad = 0;
+      for (uint32_t j = 0; j < nm; ++j) {
+        match_nd[j] = norm[norms[match_row[j]]];
+        match_score[j] = 0;
+      }
+      for (const Cl& cl : required) {  // clause order: the general path's sum
+        const size_t p = cl.parts[0];
+        const PostingBlock& blk = parts[p].c.block();
+        const uint32_t* idx = match_idx.data() + p * kTextPostingBlockDocs;
+        for (uint32_t j = 0; j < nm; ++j) {
+          uint32_t f = 0;
+          bad |= TextIndex::TryBlockTf(blk, idx[j], &f) ? 0u : 1u;
+          bad |= norms[match_row[j]] < blk.min_norm ? 1u : 0u;
+          const auto tf = static_cast<float>(f);
+          const float share = cl.w * (tf / (tf + match_nd[j]));
+          bad |= share > cl.block_ub ? 1u : 0u;
+          match_score[j] += share;
+        }
+      }
+      if (bad != 0) {
+        // Name the first row at fault, as the row-by-row path would.
+        for (uint32_t j = 0; j < nm; ++j) {
+          for (const Cl& cl : required) {
+            Part& part = parts[cl.parts[0]];
+            part.c.set_index(match_idx[cl.parts[0] * kTextPostingBlockDocs + j]);
+            ARROW_RETURN_NOT_OK(check_norm(part, match_row[j]));
+            ARROW_ASSIGN_OR_RAISE(const uint32_t f, part.c.tf());
+            const auto tf = static_cast<float>(f);
+            if (cl.w * (tf / (tf + match_nd[j])) > cl.block_ub) return AboveBound(match_row[j]);
+          }
+        }
+      }
+      for (uint32_t j = 0; j < nm; ++j) {
+        if (!top.full() || match_score[j] >= top.kth()) top.Offer({match_row[j], match_score[j]});
+      }
+      if (range_end == UINT32_MAX) break;
+      target = range_end + 1;
+      continue;
+    }
     for (uint32_t li = first.index(); li < lead_n && lead_rows[li] <= range_end; ++li) {
       if (top.full() && bound * kMargin < top.kth()) break;  // the k-th score rose past it
       const uint32_t d = lead_rows[li];

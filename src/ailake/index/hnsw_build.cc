@@ -172,6 +172,7 @@ class Builder {
     VisitedTable visited;
     std::vector<Candidate> cand, top, links, selected, peers;
     std::vector<uint32_t> copy;
+    std::vector<float> copy_d;
   };
 
   const uint8_t* NormsBytes() const {
@@ -271,13 +272,15 @@ void Builder::SearchLayer(uint32_t ep, float ep_d, uint32_t level, const Walk& w
     // Unvisited neighbours first, all their rows prefetched, then distances.
     size_t nf = 0;
     for (const uint32_t nb : w->copy) {
-      if (!w->visited.Mark(nb)) continue;
-      walk.Prefetch(nb);
-      w->copy[nf++] = nb;
+      w->copy[nf] = nb;
+      nf += w->visited.Mark(nb) ? 1 : 0;
     }
+    for (size_t i = 0; i < nf; ++i) walk.Prefetch(w->copy[i]);
+    w->copy_d.resize(nf);
+    walk.Many(w->copy.data(), nf, w->copy_d.data());
     for (size_t i = 0; i < nf; ++i) {
       const uint32_t nb = w->copy[i];
-      const float d = walk(nb);
+      const float d = w->copy_d[i];
       if (w->top.size() < efc_ || d < w->top.front().d) {
         w->cand.push_back({d, nb});
         std::push_heap(w->cand.begin(), w->cand.end(), CloserFirst{});

@@ -109,4 +109,39 @@ void Sq8Distance::SetQuery(const float* q) {
   }
 }
 
+void Sq8Distance::Many(const uint32_t* rows, size_t n, float* out) const {
+  // Batches are one node's neighbours: at most m0 (<= 512) rows.
+  constexpr size_t kChunk = 64;
+  int32_t dots[kChunk];
+  for (size_t first = 0; first < n; first += kChunk) {
+    const size_t count = std::min(kChunk, n - first);
+    const uint32_t* r = rows + first;
+    float* o = out + first;
+    k_->dot_i16_i8_rows(wq_.data(), codes_, stride_, r, count, stride_, dots);
+    switch (metric_) {
+      case DistanceMetric::kEuclidean:
+        for (size_t j = 0; j < count; ++j) {
+          o[j] = base_ - 2.0f * t_ * static_cast<float>(dots[j]) + LoadF32(terms_ + 4ull * r[j]);
+        }
+        break;
+      case DistanceMetric::kDotProduct:
+        for (size_t j = 0; j < count; ++j) o[j] = -(base_ + t_ * static_cast<float>(dots[j]));
+        break;
+      case DistanceMetric::kNormalizedCosine:
+        for (size_t j = 0; j < count; ++j) o[j] = 1.0f - (base_ + t_ * static_cast<float>(dots[j]));
+        break;
+      case DistanceMetric::kCosine:
+        if (q_zero_) {
+          for (size_t j = 0; j < count; ++j) o[j] = (*this)(r[j]);
+          break;
+        }
+        for (size_t j = 0; j < count; ++j) {
+          o[j] = 1.0f - (base_ + t_ * static_cast<float>(dots[j])) * q_inv_norm_ *
+                            LoadF32(inv_norms_ + 4ull * r[j]);
+        }
+        break;
+    }
+  }
+}
+
 }  // namespace ailake::index

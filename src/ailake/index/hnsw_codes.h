@@ -70,6 +70,9 @@ class Sq8Distance {
     }
     return 0.0f;
   }
+  // out[j] = (*this)(rows[j]) for j < n, the kernel dispatched once and the
+  // metric's case chosen once.
+  void Many(const uint32_t* rows, size_t n, float* out) const;
   void Prefetch(uint32_t r) const {
     const int8_t* row = codes_ + static_cast<size_t>(r) * stride_;
     for (uint32_t o = 0; o < stride_ && o < 256; o += 64) __builtin_prefetch(row + o);

@@ -56,6 +56,9 @@ class HnswDistance {
     }
     return scorer_.Distance(row);
   }
+  void Many(const uint32_t* rows, size_t n, float* out) const {
+    for (size_t j = 0; j < n; ++j) out[j] = (*this)(rows[j]);
+  }
   const VectorView& view() const { return *view_; }
   // Starts loading row r (every cache line of it, up to kPrefetchBytes) so a
   // batch of neighbours is fetched in parallel before their distances.
@@ -85,11 +88,11 @@ class VisitedTable {
       epoch_ = 1;
     }
   }
-  // True when newly marked.
+  // True when newly marked (no branch on the answer).
   bool Mark(uint32_t r) {
-    if (tags_[r] == epoch_) return false;
+    const bool fresh = tags_[r] != epoch_;
     tags_[r] = epoch_;
-    return true;
+    return fresh;
   }
   bool Seen(uint32_t r) const { return tags_[r] == epoch_; }
   const uint16_t* data() const { return tags_.data(); }

@@ -42,6 +42,7 @@ struct BlobHnswLayout {
     const uint32_t count = LoadU32(list);
     return {list + 4, level == 0 ? std::min(count, graph.m0) : count};
   }
+  void PrefetchLinks(uint32_t node) const { __builtin_prefetch(graph.Links(node, 0)); }
   static bool OnLevel(uint32_t /*node*/, uint32_t /*level*/) { return true; }
   static uint32_t RowOf(uint32_t node) { return node; }
 };

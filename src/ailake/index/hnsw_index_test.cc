@@ -5,13 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include "ailake/index/hnsw_codes.h"
 #include "ailake/index/test_util.h"
+#include "ailake/vec/distance.h"
 
 namespace ailake::index {
 namespace {
 
 using testing::ClusteredData;
 using testing::Encode;
+using testing::EncodedVectors;
 
 struct Fixture {
   Fixture(uint32_t n, uint32_t dim, DistanceMetric m, Precision prec, uint32_t seed = 1)
@@ -299,6 +302,45 @@ TEST(HnswIndexTest, Sq8TraversalKeepsRecallAndExactDistances) {
   p.hnsw.traversal = HnswTraversal::kExact;
   auto without = BuildIndex(p, i8.enc.view).ValueOrDie()->Serialize().ValueOrDie();
   EXPECT_TRUE(with->Equals(*without));
+}
+
+// The batched distance the walk uses gives each row what the one-row call
+// gives, for every metric, a zero query and batches past the kernel's chunk.
+TEST(HnswIndexTest, Sq8ManyEqualsOneRowAtATime) {
+  for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
+                           DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine}) {
+    const uint32_t n = 300, dim = 37;
+    std::vector<float> rows = ClusteredData(n, dim, 5, 11);
+    for (uint32_t i = 0; i < dim; ++i) rows[7 * dim + i] = 0.0f;  // a zero row
+    EncodedVectors enc = Encode(rows, dim, Precision::kF32);
+    const Sq8Codes codes = EncodeSq8(enc.view, m, 2);
+    std::vector<float> params(codes.mean);
+    params.insert(params.end(), codes.scale.begin(), codes.scale.end());
+    std::vector<float> inv_norms(n);
+    for (uint32_t r = 0; r < n; ++r) {
+      inv_norms[r] = vec::InverseNorm(Precision::kF32, dim, {}, enc.view.Row(r));
+    }
+    Sq8Distance dist(
+        m, dim, codes.stride, codes.codes.data(), reinterpret_cast<const uint8_t*>(params.data()),
+        codes.terms.empty() ? nullptr : reinterpret_cast<const uint8_t*>(codes.terms.data()),
+        m == DistanceMetric::kCosine ? reinterpret_cast<const uint8_t*>(inv_norms.data())
+                                     : nullptr);
+    std::vector<uint32_t> ids(150);
+    for (size_t j = 0; j < ids.size(); ++j) ids[j] = static_cast<uint32_t>((j * 37 + 7) % n);
+    for (const std::vector<float>& q :
+         {std::vector<float>(rows.begin() + 3 * dim, rows.begin() + 4 * dim),
+          std::vector<float>(dim, 0.0f)}) {
+      dist.SetQuery(q.data());
+      for (size_t count : {size_t{0}, size_t{1}, size_t{5}, ids.size()}) {
+        std::vector<float> got(count + 1, -7.0f);
+        dist.Many(ids.data(), count, got.data());
+        for (size_t j = 0; j < count; ++j) {
+          EXPECT_FLOAT_EQ(got[j], dist(ids[j])) << MetricName(m) << " row " << ids[j];
+        }
+        EXPECT_EQ(got[count], -7.0f);
+      }
+    }
+  }
 }
 
 // Codes that are not the vectors' are refused on load, as wrong inverse

@@ -34,6 +34,8 @@ concept HnswLayout = std::copyable<G> && requires(const G g, uint32_t node, uint
   // The node's list at `level` (<= the node's level): size(), operator[](i).
   { g.Links(node, level).size() } -> std::convertible_to<size_t>;
   { g.Links(node, level)[size_t{0}] } -> std::same_as<uint32_t>;
+  // Starts loading the node's level-0 list.
+  g.PrefetchLinks(node);
   // Whether a node reached by an upper-level link has that level (layouts
   // whose loader checked every link say true).
   { g.OnLevel(node, level) } -> std::same_as<bool>;
@@ -44,10 +46,12 @@ concept HnswLayout = std::copyable<G> && requires(const G g, uint32_t node, uint
 };
 
 // `dist(node)`: distance from the query to the node's vector (lower = closer);
-// `dist.Prefetch(node)` starts loading that vector.
+// `dist.Many(nodes, n, out)`: the same for n nodes at once; `dist.Prefetch(node)`
+// starts loading that vector.
 template <class D>
-concept HnswNodeDistance = requires(const D d, uint32_t node) {
+concept HnswNodeDistance = requires(const D d, uint32_t node, const uint32_t* nodes, float* out) {
   { d(node) } -> std::same_as<float>;
+  d.Many(nodes, size_t{1}, out);
   d.Prefetch(node);
 };
 
@@ -82,7 +86,9 @@ std::vector<Neighbor> SearchHnswGraph(const Graph graph, const Distance& dist, u
   thread_local VisitedTable visited;
   thread_local std::vector<Candidate> cand, top;
   thread_local std::vector<uint32_t> fresh;
+  thread_local std::vector<float> fresh_d;
   fresh.resize(graph.max_links0());
+  fresh_d.resize(graph.max_links0());
   visited.Reset(graph.num_nodes());
   cand.clear();
   top.clear();
@@ -94,20 +100,26 @@ std::vector<Neighbor> SearchHnswGraph(const Graph graph, const Distance& dist, u
     if (top.size() >= ef && c.d > top.front().d) break;
     std::pop_heap(cand.begin(), cand.end(), CloserFirst{});
     cand.pop_back();
+    // The next node to expand is most likely the new nearest candidate: its
+    // list loads while this node's neighbours are scored.
+    if (!cand.empty()) graph.PrefetchLinks(cand.front().id);
     const auto links = graph.Links(c.id, 0);
     const size_t count = links.size();
     // Unvisited neighbours first (the table also drops self and repeated
     // links), all their vectors prefetched, then their distances.
     size_t nf = 0;
+    // (Branch-free: whether a neighbour is new is a coin toss to the
+    // predictor.)
     for (size_t i = 0; i < count; ++i) {
       const uint32_t nb = links[i];
-      if (!visited.Mark(nb)) continue;
-      dist.Prefetch(nb);
-      fresh[nf++] = nb;
+      fresh[nf] = nb;
+      nf += visited.Mark(nb) ? 1 : 0;
     }
+    for (size_t i = 0; i < nf; ++i) dist.Prefetch(fresh[i]);
+    dist.Many(fresh.data(), nf, fresh_d.data());
     for (size_t i = 0; i < nf; ++i) {
       const uint32_t nb = fresh[i];
-      const float d = dist(nb);
+      const float d = fresh_d[i];
       if (top.size() < ef || d < top.front().d) {
         cand.push_back({d, nb});
         std::push_heap(cand.begin(), cand.end(), CloserFirst{});

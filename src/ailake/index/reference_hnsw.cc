@@ -56,6 +56,7 @@ struct ReferenceHnswLayout {
     const uint8_t* list = blob + list_at[first_list[node] + level];
     return {list + 8, LoadU64(list)};
   }
+  void PrefetchLinks(uint32_t node) const { __builtin_prefetch(blob + list_at[first_list[node]]); }
   bool OnLevel(uint32_t node, uint32_t level) const {
     return first_list[node + 1] - first_list[node] - 1 >= level;
   }

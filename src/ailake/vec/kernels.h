@@ -91,6 +91,12 @@ struct KernelTable {
   // traversal of HNSW). Exact while |sum| < 2^31: callers bound |q_i| so that
   // 127 * d * max|q_i| < 2^31.
   int32_t (*dot_i16_i8)(const int16_t* q, const int8_t* c, size_t d);
+  // The same for n rows of a code matrix at once: out[j] = dot_i16_i8(q,
+  // codes + rows[j] * stride, d). Two rows share each query load, and both
+  // rows' loads are in flight together (the rows of a graph walk are
+  // scattered: each load is a cache miss).
+  void (*dot_i16_i8_rows)(const int16_t* q, const int8_t* codes, size_t stride,
+                          const uint32_t* rows, size_t n, size_t d, int32_t* out);
 };
 
 // The largest u8 value of a 4-bit PQ table over m sub-spaces: a sum of m

@@ -379,13 +379,82 @@ int32_t DotI16I8(const int16_t* q, const int8_t* c, size_t d) {
   return r;
 }
 
+// Horizontal sum of eight int32 lanes.
+int32_t SumI32(__m256i acc) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+void DotI16I8Rows(const int16_t* q, const int8_t* codes, size_t stride, const uint32_t* rows,
+                  size_t n, size_t d, int32_t* out) {
+  const size_t body = d / 16 * 16;
+  size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const int8_t* r0 = codes + size_t{rows[j]} * stride;
+    const int8_t* r1 = codes + size_t{rows[j + 1]} * stride;
+    const int8_t* r2 = codes + size_t{rows[j + 2]} * stride;
+    const int8_t* r3 = codes + size_t{rows[j + 3]} * stride;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i < body; i += 16) {
+      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i));
+      auto row = [&](const int8_t* c) {
+        return _mm256_madd_epi16(
+            qv, _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + i))));
+      };
+      a0 = _mm256_add_epi32(a0, row(r0));
+      a1 = _mm256_add_epi32(a1, row(r1));
+      a2 = _mm256_add_epi32(a2, row(r2));
+      a3 = _mm256_add_epi32(a3, row(r3));
+    }
+    int32_t s0 = SumI32(a0), s1 = SumI32(a1), s2 = SumI32(a2), s3 = SumI32(a3);
+    for (size_t i = body; i < d; ++i) {
+      int16_t qi;
+      std::memcpy(&qi, q + i, 2);
+      s0 += static_cast<int32_t>(qi) * r0[i];
+      s1 += static_cast<int32_t>(qi) * r1[i];
+      s2 += static_cast<int32_t>(qi) * r2[i];
+      s3 += static_cast<int32_t>(qi) * r3[i];
+    }
+    out[j] = s0;
+    out[j + 1] = s1;
+    out[j + 2] = s2;
+    out[j + 3] = s3;
+  }
+  for (; j + 2 <= n; j += 2) {
+    const int8_t* a = codes + size_t{rows[j]} * stride;
+    const int8_t* b = codes + size_t{rows[j + 1]} * stride;
+    __m256i acc_a = _mm256_setzero_si256(), acc_b = _mm256_setzero_si256();
+    for (size_t i = 0; i < body; i += 16) {
+      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i));
+      const __m256i av =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+      const __m256i bv =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)));
+      acc_a = _mm256_add_epi32(acc_a, _mm256_madd_epi16(qv, av));
+      acc_b = _mm256_add_epi32(acc_b, _mm256_madd_epi16(qv, bv));
+    }
+    int32_t ra = SumI32(acc_a), rb = SumI32(acc_b);
+    for (size_t i = body; i < d; ++i) {
+      int16_t qi;
+      std::memcpy(&qi, q + i, 2);
+      ra += static_cast<int32_t>(qi) * a[i];
+      rb += static_cast<int32_t>(qi) * b[i];
+    }
+    out[j] = ra;
+    out[j + 1] = rb;
+  }
+  if (j < n) out[j] = DotI16I8(q, codes + size_t{rows[j]} * stride, d);
+}
+
 }  // namespace
 
 const KernelTable& Avx2Kernels() {
   static const KernelTable t{
-      SimdLevel::kAvx2, DotF32,   L2F32,    DotNormF32,  DotF16,     L2F16, DotNormF16,
-      StatsI8,          F16ToF32, F32ToF16, IpTile,      ArgminTile, PqLut, NearestPanels,
-      IpScreen,         PqScan,   Pq4Scan,  Pq4Quantize, DotI16I8};
+      SimdLevel::kAvx2, DotF32,   L2F32,    DotNormF32,  DotF16,     L2F16,       DotNormF16,
+      StatsI8,          F16ToF32, F32ToF16, IpTile,      ArgminTile, PqLut,       NearestPanels,
+      IpScreen,         PqScan,   Pq4Scan,  Pq4Quantize, DotI16I8,   DotI16I8Rows};
   return t;
 }
 

@@ -533,6 +533,37 @@ int32_t DotI16I8(const int16_t* q, const int8_t* c, size_t d) {
   return _mm512_reduce_add_epi32(acc);
 }
 
+void DotI16I8Rows(const int16_t* q, const int8_t* codes, size_t stride, const uint32_t* rows,
+                  size_t n, size_t d, int32_t* out) {
+  const size_t body = d / 32 * 32;
+  const __mmask32 tail = static_cast<__mmask32>((uint64_t{1} << (d - body)) - 1);
+  size_t j = 0;
+  for (; j + 2 <= n; j += 2) {
+    const int8_t* a = codes + size_t{rows[j]} * stride;
+    const int8_t* b = codes + size_t{rows[j + 1]} * stride;
+    __m512i acc_a = _mm512_setzero_si512(), acc_b = _mm512_setzero_si512();
+    for (size_t i = 0; i < body; i += 32) {
+      const __m512i qv = _mm512_loadu_si512(q + i);
+      const __m512i av =
+          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i)));
+      const __m512i bv =
+          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i)));
+      acc_a = _mm512_add_epi32(acc_a, _mm512_madd_epi16(qv, av));
+      acc_b = _mm512_add_epi32(acc_b, _mm512_madd_epi16(qv, bv));
+    }
+    if (body < d) {
+      const __m512i qv = _mm512_maskz_loadu_epi16(tail, q + body);
+      const __m512i av = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(tail, a + body));
+      const __m512i bv = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(tail, b + body));
+      acc_a = _mm512_add_epi32(acc_a, _mm512_madd_epi16(qv, av));
+      acc_b = _mm512_add_epi32(acc_b, _mm512_madd_epi16(qv, bv));
+    }
+    out[j] = _mm512_reduce_add_epi32(acc_a);
+    out[j + 1] = _mm512_reduce_add_epi32(acc_b);
+  }
+  if (j < n) out[j] = DotI16I8(q, codes + size_t{rows[j]} * stride, d);
+}
+
 }  // namespace
 
 const KernelTable& Avx512Kernels() {
@@ -554,7 +585,8 @@ const KernelTable& Avx512Kernels() {
                              PqScan,
                              Pq4Scan,
                              Pq4Quantize,
-                             DotI16I8};
+                             DotI16I8,
+                             DotI16I8Rows};
   return t;
 }
 

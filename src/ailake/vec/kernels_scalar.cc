@@ -274,6 +274,11 @@ int32_t DotI16I8(const int16_t* q, const int8_t* c, size_t d) {
   return s;
 }
 
+void DotI16I8Rows(const int16_t* q, const int8_t* codes, size_t stride, const uint32_t* rows,
+                  size_t n, size_t d, int32_t* out) {
+  for (size_t j = 0; j < n; ++j) out[j] = DotI16I8(q, codes + size_t{rows[j]} * stride, d);
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
@@ -295,7 +300,8 @@ const KernelTable& ScalarKernels() {
                              PqScan,
                              Pq4Scan,
                              Pq4Quantize,
-                             DotI16I8};
+                             DotI16I8,
+                             DotI16I8Rows};
   return t;
 }
 

@@ -352,6 +352,42 @@ TEST(KernelsTest, Pq4QuantizeIsTheDocumentedRoundingAtEveryLevel) {
   }
 }
 
+TEST(KernelsTest, DotI16I8RowsEqualsOneRowAtATime) {
+  // Scattered rows of a code matrix, repeated rows and both parities of n:
+  // every level gives each row's exact single-row dot product.
+  std::mt19937 rng(37);
+  std::uniform_int_distribution<int> q16(-2000, 2000);
+  std::uniform_int_distribution<int> c8(-128, 127);
+  for (size_t d : {0u, 1u, 15u, 16u, 31u, 32u, 33u, 96u, 100u, 384u}) {
+    const size_t stride = d + 5, num_rows = 37;
+    Unaligned<int16_t> q(d + 1);
+    Unaligned<int8_t> codes(stride * num_rows);
+    for (size_t i = 0; i < d; ++i) {
+      const int16_t v = static_cast<int16_t>(q16(rng));
+      std::memcpy(q.get() + i, &v, 2);
+    }
+    for (size_t i = 0; i < stride * num_rows; ++i) codes.get()[i] = static_cast<int8_t>(c8(rng));
+    for (size_t n : {0u, 1u, 2u, 7u, 32u}) {
+      std::vector<uint32_t> rows(n);
+      for (size_t j = 0; j < n; ++j) rows[j] = static_cast<uint32_t>((j * 11 + n) % num_rows);
+      if (n > 3) rows[3] = rows[1];
+      std::vector<int32_t> want(n);
+      for (size_t j = 0; j < n; ++j) {
+        want[j] = ScalarKernels().dot_i16_i8(q.get(), codes.get() + rows[j] * stride, d);
+      }
+      std::vector<const KernelTable*> tables = SimdTables();
+      tables.push_back(&ScalarKernels());
+      for (const KernelTable* k : tables) {
+        std::vector<int32_t> got(n + 1, 12345);
+        k->dot_i16_i8_rows(q.get(), codes.get(), stride, rows.data(), n, d, got.data());
+        EXPECT_EQ(std::vector<int32_t>(got.begin(), got.begin() + static_cast<long>(n)), want)
+            << SimdLevelName(k->level) << " d=" << d << " n=" << n;
+        EXPECT_EQ(got[n], 12345) << "wrote past n";
+      }
+    }
+  }
+}
+
 TEST(KernelsTest, DotI16I8IsExactAtEveryLevelAndDimension) {
   // Integer arithmetic: every level must give the exact sum, bit for bit,
   // including at the extremes (|q| = 32767, c = -128) and odd tails.

@@ -75,31 +75,39 @@ class HnswDistance {
   vec::QueryScorer scorer_;
 };
 
-// Visited marks by epoch: reset is O(1) except once every 65535 searches.
+// Visited marks: one bit per node (an eighth of a u16 tag table, so a walk's
+// marks stay in the first cache levels), and the words a search set, so a
+// reset clears only those (a walk touches a few thousand of n nodes).
 class VisitedTable {
  public:
   void Reset(uint32_t n) {
-    if (tags_.size() < n) {
-      tags_.assign(n, 0);
-      epoch_ = 0;
+    const size_t words = (static_cast<size_t>(n) + 63) / 64;
+    if (bits_.size() < words) {
+      bits_.assign(words, 0);
+      touched_.clear();
+      return;
     }
-    if (++epoch_ == 0) {
-      std::fill(tags_.begin(), tags_.end(), 0);
-      epoch_ = 1;
+    if (touched_.size() > words / 8) {
+      std::fill(bits_.begin(), bits_.end(), 0);
+    } else {
+      for (const uint32_t w : touched_) bits_[w] = 0;
     }
+    touched_.clear();
   }
   // True when newly marked (no branch on the answer).
   bool Mark(uint32_t r) {
-    const bool fresh = tags_[r] != epoch_;
-    tags_[r] = epoch_;
+    uint64_t& word = bits_[r >> 6];
+    const uint64_t bit = uint64_t{1} << (r & 63);
+    const bool fresh = (word & bit) == 0;
+    word |= bit;
+    touched_.push_back(r >> 6);
     return fresh;
   }
-  bool Seen(uint32_t r) const { return tags_[r] == epoch_; }
-  const uint16_t* data() const { return tags_.data(); }
+  bool Seen(uint32_t r) const { return (bits_[r >> 6] >> (r & 63) & 1) != 0; }
 
  private:
-  std::vector<uint16_t> tags_;
-  uint16_t epoch_ = 0;
+  std::vector<uint64_t> bits_;
+  std::vector<uint32_t> touched_;
 };
 
 struct Candidate {

@@ -61,6 +61,19 @@ concept HnswNodeDistance = requires(const D d, uint32_t node, const uint32_t* no
 template <HnswLayout Graph, HnswNodeDistance Distance>
 std::vector<Neighbor> SearchHnswGraph(const Graph graph, const Distance& dist, uint32_t ef,
                                       uint32_t k, const RowFilter* filter) {
+  // One set of buffers per thread and layout, reused across searches.
+  thread_local VisitedTable visited;
+  thread_local std::vector<Candidate> cand, top;
+  thread_local std::vector<uint32_t> fresh;
+  thread_local std::vector<float> fresh_d;
+  auto reserve = [](size_t n) {
+    if (fresh.size() < n) {
+      fresh.resize(n);
+      fresh_d.resize(n);
+    }
+  };
+  reserve(graph.max_links0());
+
   uint32_t cur = graph.entry();
   float cur_d = dist(cur);
   for (uint32_t level = graph.max_level(); level > 0; --level) {
@@ -69,26 +82,25 @@ std::vector<Neighbor> SearchHnswGraph(const Graph graph, const Distance& dist, u
       changed = false;
       const auto links = graph.Links(cur, level);
       const size_t count = links.size();
+      reserve(count);
+      size_t nu = 0;
       for (size_t i = 0; i < count; ++i) {
         const uint32_t nb = links[i];
-        if (!graph.OnLevel(nb, level)) continue;
-        const float d = dist(nb);
-        if (d < cur_d) {
-          cur_d = d;
-          cur = nb;
+        fresh[nu] = nb;
+        nu += graph.OnLevel(nb, level) ? 1 : 0;
+      }
+      for (size_t i = 0; i < nu; ++i) dist.Prefetch(fresh[i]);
+      dist.Many(fresh.data(), nu, fresh_d.data());
+      for (size_t i = 0; i < nu; ++i) {
+        if (fresh_d[i] < cur_d) {
+          cur_d = fresh_d[i];
+          cur = fresh[i];
           changed = true;
         }
       }
     }
   }
 
-  // One set of buffers per thread and layout, reused across searches.
-  thread_local VisitedTable visited;
-  thread_local std::vector<Candidate> cand, top;
-  thread_local std::vector<uint32_t> fresh;
-  thread_local std::vector<float> fresh_d;
-  fresh.resize(graph.max_links0());
-  fresh_d.resize(graph.max_links0());
   visited.Reset(graph.num_nodes());
   cand.clear();
   top.clear();

@@ -24,9 +24,9 @@ Sq8Codes EncodeSq8(const VectorView& vectors, DistanceMetric metric, uint32_t nu
   out.codes.assign(static_cast<size_t>(n) * out.stride, 0);
   if (metric == DistanceMetric::kEuclidean) out.terms.assign(n, 0.0f);
   if (n == 0) return out;
-  // Mean, deviation and largest deviation per dimension (in double, in row
-  // order: the same bytes whatever the thread count).
-  std::vector<double> sum(d, 0.0), sum2(d, 0.0);
+  // Mean and largest deviation per dimension (in double, in row order: the
+  // same bytes whatever the thread count).
+  std::vector<double> sum(d, 0.0);
   std::vector<float> row(d);
   for (uint32_t r = 0; r < n; ++r) {
     vectors.Decode(r, row.data());
@@ -38,13 +38,15 @@ Sq8Codes EncodeSq8(const VectorView& vectors, DistanceMetric metric, uint32_t nu
     vectors.Decode(r, row.data());
     for (uint32_t i = 0; i < d; ++i) {
       const double dev = static_cast<double>(row[i]) - out.mean[i];
-      sum2[i] += dev * dev;
       max_dev[i] = std::max(max_dev[i], static_cast<float>(std::fabs(dev)));
     }
   }
+  // The full range, no clipping: clipping at 5 sigma lost walk recall where
+  // it mattered (a heavy-tailed cosine set: 0.992 instead of 1.0 at ef 512;
+  // the hard L2 set: 0.9715 instead of 0.975 at ef 64), because a clipped
+  // row is misplaced by far more than a coarser step costs every row.
   for (uint32_t i = 0; i < d; ++i) {
-    const float sigma = static_cast<float>(std::sqrt(sum2[i] / n));
-    const float range = std::min(max_dev[i], 5.0f * sigma);
+    const float range = max_dev[i];
     // A constant dimension codes as 0 whatever the scale.
     out.scale[i] = range > 0.0f && std::isfinite(range) ? range / 127.0f : 1.0f;
   }

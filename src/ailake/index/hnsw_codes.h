@@ -1,8 +1,8 @@
 // The compact copy of the vectors an HNSW graph is walked on (docs/FORMAT.md
 // 3.3.1): 8-bit scalar codes, one byte per dimension, with a mean and a scale
 // per dimension, c_i = round((v_i - mean_i) / scale_i) clamped to +-127 and
-// scale_i = min(max |v_i - mean_i|, 5 sigma_i) / 127 (so a few outliers do
-// not coarsen a dimension for every row). The walk scores rows on the codes
+// scale_i = max |v_i - mean_i| / 127 (no clipping: clipping outliers cost
+// walk recall on heavy-tailed data). The walk scores rows on the codes
 // (a quarter of the f32 bytes, one integer dot product per row) and the
 // candidates it ends with are re-ranked exactly on the stored vectors, so
 // every distance returned is still exact.

@@ -103,7 +103,6 @@ class VisitedTable {
     touched_.push_back(r >> 6);
     return fresh;
   }
-  bool Seen(uint32_t r) const { return (bits_[r >> 6] >> (r & 63) & 1) != 0; }
 
  private:
   std::vector<uint64_t> bits_;

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 #include <sstream>
@@ -25,6 +26,9 @@
 #include <string_view>
 #include <vector>
 
+#include <arrow/io/file.h>
+
+#include "ailake/core/large_buffer.h"
 #include "ailake/index.h"
 #include "ailake/vec/npy.h"
 #include "vecs_file.h"
@@ -52,14 +56,12 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 }
 
 std::shared_ptr<arrow::Buffer> ReadWholeFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) throw std::runtime_error("cannot open " + path);
-  std::string bytes;
-  char chunk[1 << 16];
-  size_t got;
-  while ((got = std::fread(chunk, 1, sizeof chunk, f)) > 0) bytes.append(chunk, got);
-  std::fclose(f);
-  return arrow::Buffer::FromString(std::move(bytes));
+  // Read as AilakeFileReader reads an index section (core::ReadLarge).
+  auto f = arrow::io::ReadableFile::Open(path);
+  if (!f.ok()) throw std::runtime_error("cannot open " + path + ": " + f.status().ToString());
+  auto bytes = ailake::core::ReadLarge(f->get(), 0, (*f)->GetSize().ValueOrDie());
+  if (!bytes.ok()) throw std::runtime_error(bytes.status().ToString());
+  return *bytes;
 }
 
 void WriteWholeFile(const std::string& path, const arrow::Buffer& blob) {
@@ -140,10 +142,15 @@ int main(int argc, char** argv) {
     ailake::IndexBuildOptions options;
     options.num_threads = static_cast<uint32_t>(std::stoul(get("--threads", "2")));
 
-    auto view =
-        ailake::VectorView::Contiguous(ailake::Precision::kF32, dim, {},
-                                       reinterpret_cast<const uint8_t*>(base.values.data()), n)
+    // The base rows in the memory the library gives its own copies
+    // (core/large_buffer.h), as the Python binding holds them.
+    const auto base_buf =
+        ailake::core::AllocateLargeBuffer(static_cast<int64_t>(base.values.size() * 4))
             .ValueOrDie();
+    std::memcpy(base_buf->mutable_data(), base.values.data(), base.values.size() * 4);
+    const uint8_t* basep = base_buf->data();
+    auto view =
+        ailake::VectorView::Contiguous(ailake::Precision::kF32, dim, {}, basep, n).ValueOrDie();
     const double c0 = ProcessCpu();
     const auto t0 = Clock::now();
     // --load-index: a blob an earlier run saved (--save-index) over the same

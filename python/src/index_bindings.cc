@@ -21,6 +21,7 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
+#include "ailake/core/large_buffer.h"
 #include "ailake/index.h"
 #include "bindings.h"
 #include "convert.h"
@@ -62,7 +63,11 @@ class PyIndex {
     IndexBuildOptions build;
     build.num_threads = num_threads;
     auto st = NoGil([&]() -> arrow::Status {
-      ARROW_ASSIGN_OR_RAISE(auto buf, arrow::AllocateBuffer(n * dim * sizeof(float)));
+      // Huge-page advised when large (core/large_buffer.h): searches read its
+      // rows at random.
+      ARROW_ASSIGN_OR_RAISE(
+          std::shared_ptr<arrow::Buffer> buf,
+          core::AllocateLargeBuffer(static_cast<int64_t>(n * dim * sizeof(float))));
       auto* dst = reinterpret_cast<float*>(buf->mutable_data());
       std::memcpy(dst, src, n * dim * sizeof(float));
       if (ix.policy_.pre_normalize) {
@@ -75,7 +80,7 @@ class PyIndex {
           }
         }
       }
-      ix.vectors_ = std::shared_ptr<arrow::Buffer>(std::move(buf));
+      ix.vectors_ = std::move(buf);
       ARROW_ASSIGN_OR_RAISE(
           ix.view_, VectorView::Contiguous(Precision::kF32, ix.policy_.dim, {}, ix.vectors_->data(),
                                            static_cast<uint32_t>(n)));
@@ -98,7 +103,7 @@ class PyIndex {
       } else {
         ARROW_ASSIGN_OR_RAISE(auto f, arrow::io::ReadableFile::Open(path));
         ARROW_ASSIGN_OR_RAISE(auto size, f->GetSize());
-        ARROW_ASSIGN_OR_RAISE(bytes, f->ReadAt(0, size));
+        ARROW_ASSIGN_OR_RAISE(bytes, core::ReadLarge(f.get(), 0, size));
       }
       const uint64_t size = static_cast<uint64_t>(bytes->size());
       if (size < kHeaderBytes || std::memcmp(bytes->data(), kMagic, 8) != 0) {

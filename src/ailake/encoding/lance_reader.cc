@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 
+#include "ailake/core/large_buffer.h"
 #include "ailake/encoding/lance21.h"
 #include "ailake/encoding/lance_format.pb.h"
 #include "ailake/encoding/lance_tail.h"
@@ -491,11 +492,10 @@ struct LanceFileReader::Impl {
                      std::to_string(length) + ") lies outside the file (" + std::to_string(size) +
                      " bytes)");
     }
-    ARROW_ASSIGN_OR_RAISE(auto buf,
-                          file->ReadAt(static_cast<int64_t>(offset), static_cast<int64_t>(length)));
-    if (buf->size() != static_cast<int64_t>(length))
-      return Corrupt(std::string(what) + " short read");
-    return buf;
+    // Large page buffers (vector columns, read at random by searches) get
+    // huge-page memory (core/large_buffer.h); a short read is an IOError
+    // naming the offset.
+    return core::ReadLarge(file.get(), static_cast<int64_t>(offset), static_cast<int64_t>(length));
   }
 
   arrow::Result<std::shared_ptr<arrow::ArrayData>> DecodePage(const Node& node,

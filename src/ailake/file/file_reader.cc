@@ -13,6 +13,7 @@
 #include <cstring>
 #include <queue>
 
+#include "ailake/core/large_buffer.h"
 #include "ailake/file.h"
 #include "ailake/file/ailk_section.h"
 #include "ailake/file/filter_eval.h"
@@ -375,8 +376,10 @@ arrow::Status AilakeFileReader::Impl::LoadSections(const arrow::KeyValueMetadata
       return arrow::Status::Invalid("AILK section at file offset ", off, ": length ", len,
                                     " runs past the Parquet footer at ", footer_start);
     }
-    ARROW_ASSIGN_OR_RAISE(auto sec,
-                          file->ReadAt(static_cast<int64_t>(off), static_cast<int64_t>(len)));
+    // The index blob is searched in place, at random: huge-page memory
+    // when large (core/large_buffer.h).
+    ARROW_ASSIGN_OR_RAISE(auto sec, core::ReadLarge(file.get(), static_cast<int64_t>(off),
+                                                    static_cast<int64_t>(len)));
     if (static_cast<uint64_t>(sec->size()) != len) {
       return arrow::Status::IOError("short read of the AILK section at file offset ", off);
     }

@@ -18,6 +18,7 @@
 #include <arrow/util/future.h>
 
 #include "ailake/core/checksum.h"
+#include "ailake/core/large_buffer.h"
 #include "ailake/file/reader_impl.h"
 #include "ailake/file/thrift_compact.h"
 #include "ailake/io/read_cache.h"
@@ -231,7 +232,8 @@ AilakeFileReader::Impl::VectorsInPlace(size_t v) const {
     const int64_t start = cc->data_page_offset();
     const int64_t len = cc->total_compressed_size();
     // Open() checked the chunk lies before the footer.
-    ARROW_ASSIGN_OR_RAISE(auto chunk, file->ReadAt(start, len));
+    // Rows are read at random by searches: huge-page memory when large.
+    ARROW_ASSIGN_OR_RAISE(auto chunk, core::ReadLarge(file.get(), start, len));
     if (chunk->size() != len) return arrow::Status::IOError("short read of row group ", rg);
     held->keep.push_back(chunk);
     const auto& pages = offsets->page_locations();
@@ -309,7 +311,7 @@ AilakeFileReader::Impl::HeldCopyOf(const VectorColumnInfo& info, const arrow::Ch
   const auto& type = static_cast<const arrow::FixedSizeBinaryType&>(*col.type());
   const int64_t rb = type.byte_width();
   ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buf,
-                        arrow::AllocateBuffer(col.length() * rb));
+                        core::AllocateLargeBuffer(col.length() * rb));
   uint8_t* dst = buf->mutable_data();
   for (const auto& chunk : col.chunks()) {
     const auto& a = static_cast<const arrow::FixedSizeBinaryArray&>(*chunk);

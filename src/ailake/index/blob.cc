@@ -4,17 +4,20 @@
 
 #include <arrow/memory_pool.h>
 
+#include "ailake/core/large_buffer.h"
+
 namespace ailake::index {
 
 arrow::Result<std::shared_ptr<arrow::Buffer>> BlobWriter::Finish() {
   const size_t n = (bytes_.size() + kSectionAlign - 1) / kSectionAlign * kSectionAlign;
   bytes_.resize(n, 0);
   PutU64(24, n);
-  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::ResizableBuffer> buf,
-                        arrow::AllocateResizableBuffer(static_cast<int64_t>(n)));
+  // Searches read the blob at random: huge-page memory when large.
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buf,
+                        core::AllocateLargeBuffer(static_cast<int64_t>(n)));
   std::memcpy(buf->mutable_data(), bytes_.data(), n);
   std::vector<uint8_t>().swap(bytes_);
-  return std::shared_ptr<arrow::Buffer>(std::move(buf));
+  return buf;
 }
 
 // Layout (docs/FORMAT.md 3.1):

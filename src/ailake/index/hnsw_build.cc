@@ -21,6 +21,7 @@
 #include <optional>
 #include <tuple>
 
+#include "ailake/core/large_buffer.h"
 #include "ailake/index/hnsw_codes.h"
 #include "ailake/index/hnsw_graph.h"
 #include "ailake/index/hnsw_index.h"
@@ -328,8 +329,13 @@ template <class Walk>
 void Builder::PlanWith(uint32_t x, uint32_t batch_begin, Plan* plan, const Walk& walk,
                        bool exact_walk, Worker* w) {
   const uint32_t level = Level(x);
+  // The batch's earlier rows, scored in one call (consecutive rows).
   w->peers.clear();
-  for (uint32_t y = batch_begin; y < x; ++y) w->peers.push_back({walk(y), y});
+  w->copy.resize(x - batch_begin);
+  w->copy_d.resize(x - batch_begin);
+  for (uint32_t y = batch_begin; y < x; ++y) w->copy[y - batch_begin] = y;
+  walk.Many(w->copy.data(), w->copy.size(), w->copy_d.data());
+  for (uint32_t y = batch_begin; y < x; ++y) w->peers.push_back({w->copy_d[y - batch_begin], y});
   const uint32_t top_level = max_level_;
   uint32_t cur = entry_;
   float cur_d = walk(cur);
@@ -375,7 +381,14 @@ void Builder::PlanWith(uint32_t x, uint32_t batch_begin, Plan* plan, const Walk&
     if (!exact_walk) {
       // The candidates by their exact distances: the neighbour heuristic and
       // the back-links compare exact distances only.
-      for (Candidate& c : w->top) c.d = w->dist(c.id);
+      // Rows prefetched a few ahead: they are scattered over the column.
+      constexpr size_t kAhead = 6;
+      const size_t nt = w->top.size();
+      for (size_t i = 0; i < std::min(kAhead, nt); ++i) w->dist.Prefetch(w->top[i].id);
+      for (size_t i = 0; i < nt; ++i) {
+        if (i + kAhead < nt) w->dist.Prefetch(w->top[i + kAhead].id);
+        w->top[i].d = w->dist(w->top[i].id);
+      }
       std::sort(w->top.begin(), w->top.end(), [](const Candidate& a, const Candidate& b) {
         return a.d < b.d || (a.d == b.d && a.id < b.id);
       });
@@ -545,10 +558,10 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
     codes_off = at;
     at = align(at + static_cast<uint64_t>(codes->stride) * n_);
   }
-  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> buf,
-                        arrow::AllocateBuffer(static_cast<int64_t>(at)));
-  uint8_t* p = buf->mutable_data();
-  std::memset(p, 0, at);
+  // Searches read the blob at random: huge-page memory when large.
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buf,
+                        core::AllocateLargeBuffer(static_cast<int64_t>(at)));
+  uint8_t* p = buf->mutable_data();  // zeroed
   BlobWriter header(kHnswHeaderBytes);
   CommonHeader h;
   h.type = IndexType::kHnsw;
@@ -591,7 +604,7 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
   if (!level0_.empty()) std::memcpy(p + level0_off, level0_.data(), 4ull * level0_.size());
   if (n_ > 0) std::memcpy(p + upper_index_off, upper_index_.data(), 4ull * n_);
   if (!upper_.empty()) std::memcpy(p + upper_off, upper_.data(), 4ull * upper_.size());
-  return std::shared_ptr<arrow::Buffer>(std::move(buf));
+  return buf;
 }
 
 }  // namespace

@@ -76,37 +76,42 @@ class HnswDistance {
 };
 
 // Visited marks: one bit per node (an eighth of a u16 tag table, so a walk's
-// marks stay in the first cache levels), and the words a search set, so a
-// reset clears only those (a walk touches a few thousand of n nodes).
+// marks stay in the first cache levels), and each word a search set, listed
+// once, so a reset clears only those (a walk touches a few thousand of n
+// nodes).
 class VisitedTable {
  public:
   void Reset(uint32_t n) {
     const size_t words = (static_cast<size_t>(n) + 63) / 64;
     if (bits_.size() < words) {
       bits_.assign(words, 0);
-      touched_.clear();
+      touched_.assign(words + 1, 0);  // + 1: Mark writes one slot past the count
+      count_ = 0;
       return;
     }
-    if (touched_.size() > words / 8) {
+    if (count_ > words / 8) {
       std::fill(bits_.begin(), bits_.end(), 0);
     } else {
-      for (const uint32_t w : touched_) bits_[w] = 0;
+      for (size_t i = 0; i < count_; ++i) bits_[touched_[i]] = 0;
     }
-    touched_.clear();
+    count_ = 0;
   }
-  // True when newly marked (no branch on the answer).
+  // True when newly marked. No branch: the word's index is always written
+  // to the next slot, and kept (the count moves) only when the word was
+  // empty before.
   bool Mark(uint32_t r) {
     uint64_t& word = bits_[r >> 6];
-    const uint64_t bit = uint64_t{1} << (r & 63);
-    const bool fresh = (word & bit) == 0;
-    word |= bit;
-    touched_.push_back(r >> 6);
-    return fresh;
+    const uint64_t old = word, bit = uint64_t{1} << (r & 63);
+    word = old | bit;
+    touched_[count_] = r >> 6;
+    count_ += old == 0 ? 1 : 0;
+    return (old & bit) == 0;
   }
 
  private:
   std::vector<uint64_t> bits_;
-  std::vector<uint32_t> touched_;
+  std::vector<uint32_t> touched_;  // words set since the last reset, count_ of them
+  size_t count_ = 0;
 };
 
 struct Candidate {

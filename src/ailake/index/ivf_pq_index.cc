@@ -26,7 +26,7 @@ namespace {
 // Type header after the common header (docs/FORMAT.md 3.4).
 constexpr size_t kNlistAt = 64, kMAt = 68, kNbitsAt = 72, kNprobeAt = 76, kRefineAt = 80,
                  kFingerprintAt = 88, kCodebookOffAt = 96, kCodebookBytesAt = 104, kListsAt = 112,
-                 kIdsAt = 120, kCodesAt = 128;
+                 kIdsAt = 120, kCodesAt = 128, kRowTermsAt = 136;
 constexpr size_t kIvfHeaderBytes = 192;
 constexpr uint32_t kMaxRefine = 4096;  // a larger default re-ranking factor is corrupt
 constexpr uint32_t kBlockRows = 32;    // rows per fast-scan block (4-bit codes)
@@ -37,11 +37,17 @@ uint32_t PaddedM(uint32_t m) { return (m + 1) & ~1u; }
 // A list's lookup table as the scan reads it. 8-bit codes: f32 tables
 // (m x 256) and the list's base score. 4-bit codes: u8 tables (PaddedM(m) x
 // 16), the score of a row being bias + scale * (sum of its u8 entries).
+// 4-bit codes under squared L2 with row terms (docs/FORMAT.md 3.4.2): one
+// u8 table per query, rq, the score of a row being rbias + its term +
+// rscale * (sum of its u8 entries); q is then null unless a part without
+// row terms is scanned too (SearchSharedIvfPq).
 struct ListLut {
   const float* f = nullptr;
   float base = 0;
   const uint8_t* q = nullptr;
   float bias = 0, scale = 1;
+  const uint8_t* rq = nullptr;
+  float rbias = 0, rscale = 1;
 };
 
 // Calls score(row, bytes) for each of `rows`, prefetching the rows a few
@@ -70,15 +76,39 @@ float QuantizeLut4(const float* lut, const float* add, uint32_t m, std::vector<u
   return vec::Kernels().pq4_quantize(lut, add, m, q->data(), step);
 }
 
+// 4-bit codes under squared L2: the query-independent part of list l's
+// lookup table, |r_jc|^2 + 2 c_lj . r_jc for sub-space j, codeword c (m x
+// 16), computed as PqCodebook::ListTerms computes it. A row's term is the
+// sum over j of its codewords' entries (docs/FORMAT.md 3.4.2).
+void ListTermTable(const PqCodebook& cb, uint32_t list, std::vector<float>* table) {
+  const uint32_t d = cb.dim(), m = cb.m(), ds = cb.dsub();
+  std::vector<float> cl(d);
+  const float* c = cb.centroid(list);
+  for (uint32_t t = 0; t < d; ++t) cl[t] = vec::Ld(c + t);
+  table->resize(size_t{m} * 16);
+  for (uint32_t j = 0; j < m; ++j) {
+    vec::Kernels().pq_lut(cl.data() + size_t{j} * ds, cb.panels(j), 1, cb.code_norms(j), 2.0f, ds,
+                          table->data() + size_t{j} * 16);
+  }
+}
+
+// The code of row i (0 .. 31) of a 4-bit block in sub-space j.
+uint8_t BlockCode(const uint8_t* block, uint32_t j, uint32_t i) {
+  const uint8_t byte = block[j * 16 + i % 16];
+  return i < 16 ? byte & 15 : byte >> 4;
+}
+
 // The list probing of a search, shared by one index and by several built
 // with one codebook (SearchSharedIvfPq): the coarse distances of the prepared
 // query q from dots[c] = q . centroid_c, the probe order, the lookup table of
 // each probed list, and scan(list, ListLut) for the nprobe nearest lists,
 // then further ones while enough() is false (a filtered search returns
-// min(k, allowed rows) results).
+// min(k, allowed rows) results). 4-bit codes under squared L2: `row_terms`
+// when some scanned index has row terms (the per-query table, rq), and
+// `list_tables` when some has not (the per-list tables, q).
 template <class Scan, class Enough>
 void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_t nprobe,
-                Scan&& scan, Enough&& enough) {
+                bool row_terms, bool list_tables, Scan&& scan, Enough&& enough) {
   const uint32_t d = cb.dim(), nlist = cb.nlist(), m = cb.m(), dsub = cb.dsub(), ksub = cb.ksub();
   const vec::KernelTable& kt = vec::Kernels();
   const vec::PackedRows& packed = cb.PackedCentroids();
@@ -114,14 +144,19 @@ void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_
   const bool shared_lut = space == PqSpace::kInnerProduct || space == PqSpace::kUnit;
   const bool four = ksub == 16;
   float sum_min = 0, scale = 1;
-  // 4-bit L2: -2 q_j . r_jc once, plus each list's precomputed terms.
-  const float* terms = four && !shared_lut ? cb.ListTerms() : nullptr;
+  // 4-bit L2: -2 q_j . r_jc once; with row terms that is the whole table
+  // (quantized once), else each list's precomputed terms are added to it.
+  const bool four_l2 = four && !shared_lut;
+  const float* terms = four_l2 && list_tables ? cb.ListTerms() : nullptr;
   thread_local std::vector<float> qtab;
-  if (terms != nullptr) {
+  thread_local std::vector<uint8_t> rowq;
+  float row_min = 0, row_scale = 1;
+  if (four_l2 && (row_terms || terms != nullptr)) {
     qtab.resize(size_t{m} * 16);
     for (uint32_t j = 0; j < m; ++j) {
       kt.pq_lut(q + size_t{j} * dsub, cb.panels(j), 1, nullptr, -2.0f, dsub, &qtab[j * 16]);
     }
+    if (row_terms) row_min = QuantizeLut4(qtab.data(), nullptr, m, &rowq, &row_scale);
   }
   if (shared_lut) {
     for (uint32_t j = 0; j < m; ++j) {
@@ -144,8 +179,15 @@ void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_
       for (size_t off = 0; off < size_t{m} * 16; off += 16) __builtin_prefetch(next + off);
     }
     ListLut t;
+    if (four_l2 && row_terms) {  // |q - c - r|^2 = |q - c|^2 - 2 q.r + (the row's term)
+      t.rq = rowq.data();
+      t.rbias = coarse[list] + row_min;
+      t.rscale = row_scale;
+    }
     if (shared_lut) {
       t.base = -dots[list];
+    } else if (four_l2 && !list_tables) {
+      t.base = coarse[list];
     } else if (terms != nullptr) {  // |q - c - r|^2 = |q - c|^2 - 2 q.r + (2 c.r + |r|^2)
       t.base = coarse[list];
       sum_min = QuantizeLut4(qtab.data(), terms + size_t{list} * m * 16, m, &lut4, &scale);
@@ -160,7 +202,7 @@ void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_
       if (four) sum_min = QuantizeLut4(lut.data(), nullptr, m, &lut4, &scale);
     }
     t.f = lut.data();
-    if (four) {
+    if (four && !(four_l2 && !list_tables)) {
       t.q = lut4.data();
       t.bias = t.base + sum_min;
       t.scale = scale;
@@ -180,11 +222,22 @@ class IvfPqIndex final : public VectorIndex {
     lists_ = p + LoadU64(p + kListsAt);
     ids_ = p + LoadU64(p + kIdsAt);
     codes_ = p + LoadU64(p + kCodesAt);
+    if (LoadU64(p + kRowTermsAt) != 0) {
+      row_terms_ = reinterpret_cast<const float*>(p + LoadU64(p + kRowTermsAt));
+    }
     if (cb_->ksub() == 16) {  // where each list's fast-scan blocks start
       block_start_.resize(size_t{cb_->nlist()} + 1, 0);
       for (uint32_t l = 0; l < cb_->nlist(); ++l) {
         const uint32_t cnt = LoadU32(lists_ + 4ull * l + 4) - LoadU32(lists_ + 4ull * l);
         block_start_[l + 1] = block_start_[l] + (cnt + kBlockRows - 1) / kBlockRows;
+      }
+    }
+    if (row_terms_ != nullptr) {  // each list's smallest term, for the scan's integer bound
+      min_term_.assign(cb_->nlist(), 0.0f);
+      for (uint32_t l = 0; l < cb_->nlist(); ++l) {
+        const uint32_t cnt = LoadU32(lists_ + 4ull * l + 4) - LoadU32(lists_ + 4ull * l);
+        const float* t = row_terms_ + block_start_[l] * kBlockRows;
+        if (cnt > 0) min_term_[l] = *std::min_element(t, t + cnt);
       }
     }
   }
@@ -224,6 +277,9 @@ class IvfPqIndex final : public VectorIndex {
   // The same for 4-bit codes, 32 rows per kernel step.
   template <class Pool>
   void ScanList4(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand) const;
+  // 4-bit codes with row terms: the per-query table plus each row's term.
+  template <class Pool>
+  void ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand) const;
 
   friend arrow::Result<std::vector<PartNeighbor>> ailake::SearchSharedIvfPq(
       std::span<const IndexPart> parts, std::span<const float> query, uint32_t k,
@@ -238,12 +294,17 @@ class IvfPqIndex final : public VectorIndex {
   const uint8_t* lists_ = nullptr;
   const uint8_t* ids_ = nullptr;
   const uint8_t* codes_ = nullptr;
+  // 4-bit codes under squared L2 (docs/FORMAT.md 3.4.2): a f32 per row in
+  // the order of the blocks (8-aligned in the blob); null when absent.
+  const float* row_terms_ = nullptr;
+  std::vector<float> min_term_;        // with row terms: the smallest of each list
   std::vector<uint64_t> block_start_;  // 4-bit codes: first block of each list
 };
 
 template <class Pool>
 void IvfPqIndex::ScanList(uint32_t list, const ListLut& lut, const RowFilter* filter,
                           Pool* cand) const {
+  if (row_terms_ != nullptr && lut.rq != nullptr) return ScanList4Terms(list, lut, filter, cand);
   if (lut.q != nullptr) return ScanList4(list, lut, filter, cand);
   const uint32_t b = LoadU32(lists_ + 4ull * list), e = LoadU32(lists_ + 4ull * list + 4);
   const uint32_t m = cb_->m();
@@ -297,6 +358,51 @@ void IvfPqIndex::ScanList4(uint32_t list, const ListLut& lut, const RowFilter* f
       if (filter != nullptr && !Allowed(filter, id)) continue;
       cand->Push(id, lut.bias + lut.scale * static_cast<float>(sums[i]));
       lim = limit();
+    }
+  }
+}
+
+template <class Pool>
+void IvfPqIndex::ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilter* filter,
+                                Pool* cand) const {
+  const uint32_t b = LoadU32(lists_ + 4ull * list), e = LoadU32(lists_ + 4ull * list + 4);
+  if (b == e) return;
+  const uint32_t m = cb_->m(), count = e - b;
+  const size_t nblocks = (count + kBlockRows - 1) / kBlockRows;
+  thread_local std::vector<uint16_t> sums;
+  thread_local std::vector<uint32_t> masks;
+  sums.resize(nblocks * kBlockRows);
+  masks.resize(nblocks);
+  // A row may enter the pool when rbias + term + rscale * sum < threshold.
+  // With the list's smallest term that gives one integer bound for every
+  // row (a step of slack for rounding), which the kernel tests as it sums;
+  // a row under it is then scored with its own term.
+  const float low = lut.rbias + min_term_[list];
+  auto limit = [&]() -> uint32_t {
+    const float f = (cand->threshold() - low) / lut.rscale;
+    if (!(f < 65535.0f)) return 65536;  // an open pool, or a NaN threshold
+    return f < 0 ? 0 : static_cast<uint32_t>(f) + 1;
+  };
+  // The list's terms and ids load while the kernel sums its codes.
+  const float* terms = row_terms_ + block_start_[list] * kBlockRows;
+  for (uint32_t i = 0; i < count; i += 16) {
+    __builtin_prefetch(terms + i);
+    __builtin_prefetch(ids_ + 4ull * (b + i));
+  }
+  vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.rq,
+                          limit(), sums.data(), masks.data());
+  for (size_t blk = 0; blk < nblocks; ++blk) {
+    uint32_t bits = masks[blk];
+    const uint32_t first = static_cast<uint32_t>(blk) * kBlockRows;
+    if (count - first < kBlockRows) bits &= (uint32_t{1} << (count - first)) - 1;  // padding
+    while (bits != 0) {
+      const uint32_t i = first + static_cast<uint32_t>(__builtin_ctz(bits));
+      bits &= bits - 1;
+      const float s = lut.rbias + terms[i] + lut.rscale * static_cast<float>(sums[i]);
+      if (!(s < cand->threshold())) continue;
+      const uint32_t id = LoadU32(ids_ + 4ull * (b + i));
+      if (filter != nullptr && !Allowed(filter, id)) continue;
+      cand->Push(id, s);
     }
   }
 }
@@ -390,15 +496,16 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::SearchWithDots(const float* que
     }
   }
   CandidatePool<uint32_t> cand(std::min<uint64_t>(uint64_t{k} * refine, h_.num_rows));
+  const bool four = cb_->ksub() == 16;
   ProbeLists(
-      *cb_, q, dots, nprobe,
+      *cb_, q, dots, nprobe, four && row_terms_ != nullptr, four && row_terms_ == nullptr,
       [&](uint32_t list, const ListLut& lut) { ScanList(list, lut, filter, &cand); },
       [&] { return cand.size() >= k; });
 
   // Exact re-ranking: every returned distance is the metric's true distance.
   thread_local std::vector<uint32_t> rows;
   rows.clear();
-  for (const auto& c : cand.Take()) rows.push_back(c.key);
+  for (const auto& c : cand.TakeUnordered()) rows.push_back(c.key);  // TopK ranks them
   if (view_.on_demand()) ARROW_RETURN_NOT_OK(view_.Fetch(rows));
   vec::QueryScorer scorer(h_.metric, view_.precision(), d, view_.int8());
   scorer.SetQuery(query);
@@ -455,6 +562,55 @@ struct PartSink {
   float threshold() const { return pool->threshold(); }
   void Push(uint32_t row, float score) { pool->Push((uint64_t{part} << 32) | row, score); }
 };
+
+// Row terms (docs/FORMAT.md 3.4.2): only with 4-bit codes under squared
+// L2, in range and 4-aligned, every value finite, and those of an even
+// sample of up to 1,024 rows equal (to a relative 1e-4) to the sums their
+// codes give.
+arrow::Status CheckRowTerms(const uint8_t* p, uint64_t size, const PqCodebook& cb, uint64_t blocks,
+                            uint64_t off) {
+  if (cb.ksub() != 16 || cb.space() != PqSpace::kL2) {
+    return arrow::Status::Invalid(
+        "IVF-PQ blob: row terms (offset 136) are only for 4-bit codes under squared L2");
+  }
+  if (off % 4 != 0) {
+    return arrow::Status::Invalid("IVF-PQ blob: row terms at ", off, " are not 4-byte aligned");
+  }
+  ARROW_RETURN_NOT_OK(CheckSection(size, off, blocks * kBlockRows, 4, "ivf_pq.row_terms"));
+  const uint64_t count = blocks * kBlockRows;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (!std::isfinite(LoadF32(p + off + 4 * i))) {
+      return arrow::Status::Invalid("IVF-PQ blob: row term ", i, " is not finite");
+    }
+  }
+  const uint32_t nlist = cb.nlist(), m = cb.m(), m2 = PaddedM(m);
+  const uint8_t* lists = p + LoadU64(p + kListsAt);
+  const uint8_t* codes = p + LoadU64(p + kCodesAt);
+  const uint32_t n = LoadU32(lists + 4ull * nlist);
+  const uint32_t step = std::max(1u, n / 1024);
+  std::vector<float> table;
+  uint64_t first_block = 0;
+  uint32_t next = 0;  // the next sampled entry
+  for (uint32_t l = 0; l < nlist && next < n; ++l) {
+    const uint32_t b = LoadU32(lists + 4ull * l), e = LoadU32(lists + 4ull * l + 4);
+    if (next < e) ListTermTable(cb, l, &table);
+    for (; next < e; next += step) {
+      const uint32_t i = next - b;
+      const uint64_t block = first_block + i / kBlockRows;
+      const uint8_t* blk = codes + block * 16 * m2;
+      float want = 0;
+      for (uint32_t j = 0; j < m; ++j)
+        want += table[size_t{j} * 16 + BlockCode(blk, j, i % kBlockRows)];
+      const float got = LoadF32(p + off + 4 * (block * kBlockRows + i % kBlockRows));
+      if (!(std::fabs(got - want) <= 1e-4f * (std::fabs(want) + 1.0f))) {
+        return arrow::Status::Invalid("IVF-PQ blob: row term of entry ", next, " is ", got,
+                                      ", its codes give ", want);
+      }
+    }
+    first_block += (e - b + kBlockRows - 1) / kBlockRows;
+  }
+  return arrow::Status::OK();
+}
 
 arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const CommonHeader& h,
                        std::shared_ptr<const IvfPqCodebook> external,
@@ -525,6 +681,9 @@ arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const Com
   if (nbits == 4) {
     ARROW_RETURN_NOT_OK(
         CheckSection(size, codes, blocks, uint64_t{16} * PaddedM(m), "ivf_pq.codes (4-bit)"));
+  }
+  if (const uint64_t terms = LoadU64(p + kRowTermsAt); terms != 0) {
+    ARROW_RETURN_NOT_OK(CheckRowTerms(p, size, cb, blocks, terms));
   }
   // The lists are a permutation of the rows: each row exactly once.
   std::vector<uint64_t> seen((n + 63) / 64, 0);
@@ -615,6 +774,27 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStorageP
     std::memcpy(&sorted[size_t{at} * m], &codes[size_t{r} * m], m);
   }
   std::vector<uint8_t>().swap(codes);
+  std::vector<float> row_terms;  // 4-bit codes under squared L2 (docs/FORMAT.md 3.4.2)
+  if (cb->ksub() == 16 && cb->space() == PqSpace::kL2) {
+    uint64_t blocks = 0;
+    for (uint32_t l = 0; l < nlist; ++l)
+      blocks += (lists[l + 1] - lists[l] + kBlockRows - 1) / kBlockRows;
+    row_terms.assign(blocks * kBlockRows, 0.0f);
+    std::vector<float> table;
+    uint64_t block = 0;
+    for (uint32_t l = 0; l < nlist; ++l) {
+      const uint32_t cnt = lists[l + 1] - lists[l];
+      if (cnt == 0) continue;
+      ListTermTable(*cb, l, &table);
+      for (uint32_t i = 0; i < cnt; ++i) {
+        const uint8_t* code = &sorted[size_t{lists[l] + i} * m];
+        float t = 0;
+        for (uint32_t j = 0; j < m; ++j) t += table[size_t{j} * 16 + code[j]];
+        row_terms[block * kBlockRows + i] = t;
+      }
+      block += (cnt + kBlockRows - 1) / kBlockRows;
+    }
+  }
   if (cb->ksub() == 16) {
     // 4-bit codes in blocks of 32 rows per list (docs/FORMAT.md 3.4.1):
     // sub-space j of a block is 16 bytes, row i in the low nibble of byte i,
@@ -661,6 +841,7 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStorageP
   w.PutU64(kListsAt, w.Append(lists.data(), lists.size() * 4));
   w.PutU64(kIdsAt, w.Append(ids.data(), ids.size() * 4));
   w.PutU64(kCodesAt, w.Append(sorted.data(), sorted.size()));
+  if (!row_terms.empty()) w.PutU64(kRowTermsAt, w.Append(row_terms.data(), row_terms.size() * 4));
   ARROW_ASSIGN_OR_RAISE(auto blob, w.Finish());
   ARROW_ASSIGN_OR_RAISE(CommonHeader parsed, ReadCommonHeader(*blob));
   return LoadIvfPqIndex(std::move(blob), parsed, vectors, options.ivf_pq_codebook);
@@ -744,8 +925,11 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
   first.PrepareQuery(query.data(), q.data());
   vec::InnerProducts(q.data(), 1, cb.PackedCentroids(), dots.data(), nlist);
   index::CandidatePool<uint64_t> cand(std::min<uint64_t>(uint64_t{k} * refine, total_rows));
+  bool with_terms = false, without_terms = false;
+  for (const IvfPqIndex* ix : idx) (ix->row_terms_ != nullptr ? with_terms : without_terms) = true;
+  const bool four = cb.ksub() == 16;
   index::ProbeLists(
-      cb, q.data(), dots.data(), nprobe,
+      cb, q.data(), dots.data(), nprobe, four && with_terms, four && without_terms,
       [&](uint32_t list, const index::ListLut& lut) {
         for (size_t p = 0; p < idx.size(); ++p) {
           index::PartSink sink{&cand, static_cast<uint32_t>(p)};
@@ -754,7 +938,7 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
       },
       [&] { return cand.size() >= k; });
   std::vector<PartNeighbor> pool;
-  for (const auto& c : cand.Take()) {
+  for (const auto& c : cand.TakeUnordered()) {  // PartTopK ranks them
     pool.push_back({static_cast<uint32_t>(c.key >> 32), static_cast<uint32_t>(c.key), c.score});
   }
   return rerank(pool);

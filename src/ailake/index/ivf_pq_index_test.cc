@@ -1,5 +1,7 @@
 #include "ailake/index/ivf_pq_index.h"
 
+#include <algorithm>
+#include <limits>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -359,6 +361,113 @@ TEST(IvfPqIndexTest, ListsThatAreNotAPermutationAreRefused) {
   auto r = LoadIndex(std::make_shared<arrow::Buffer>(bad.data(), bad.size()), enc.view);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("a second time"), std::string::npos) << r.status().message();
+}
+
+// 4-bit codes under squared L2 carry a term per row (docs/FORMAT.md 3.4.2),
+// so a search quantizes one table per query instead of one per list. A
+// section without them (the layout before them: offset 136 zero) still
+// loads and searches, alone and beside parts that have them; terms that are
+// not the sums their codes give, or not finite, or misplaced, are refused.
+TEST(IvfPqIndexTest, RowTermsOfFourBitL2Codes) {
+  const uint32_t dim = 32, n = 3000;
+  const auto rows = ClusteredData(n, dim, 16, 41);
+  const auto queries = ClusteredData(40, dim, 16, 42);
+  auto enc = Encode(rows, dim, Precision::kF32);
+  const auto l2 = DistanceMetric::kEuclidean;
+  auto blob = BuildIndex(IvfPolicy(dim, l2, Precision::kF32, 4), enc.view)
+                  .ValueOrDie()
+                  ->Serialize()
+                  .ValueOrDie();
+  const uint64_t terms_at = LoadU64(blob->data() + 136);
+  EXPECT_NE(terms_at, 0u);
+  // Other widths and spaces have none.
+  for (auto [m, nbits] : {std::pair{l2, 8u}, std::pair{DistanceMetric::kDotProduct, 4u},
+                          std::pair{DistanceMetric::kCosine, 4u}}) {
+    auto other = BuildIndex(IvfPolicy(dim, m, Precision::kF32, nbits), enc.view).ValueOrDie();
+    EXPECT_EQ(LoadU64(other->Serialize().ValueOrDie()->data() + 136), 0u) << MetricName(m);
+  }
+  const std::vector<uint8_t> good(blob->data(), blob->data() + blob->size());
+  std::vector<uint8_t> old = good;
+  std::memset(old.data() + 136, 0, 8);
+  auto with = LoadIndex(blob, enc.view).ValueOrDie();
+  auto without =
+      LoadIndex(std::make_shared<arrow::Buffer>(old.data(), old.size()), enc.view).ValueOrDie();
+  SearchParams sp;
+  sp.nprobe = 8;
+  const double r_with = MeanRecall(*with, l2, enc, dim, queries, sp);
+  const double r_without = MeanRecall(*without, l2, enc, dim, queries, sp);
+  EXPECT_GT(r_with, 0.9);
+  EXPECT_GT(r_without, 0.9);
+  EXPECT_NEAR(r_with, r_without, 0.05);
+  sp.refine_factor = n;  // every probed row re-ranked: both find the same rows
+  sp.nprobe = 32;
+  EXPECT_EQ(MeanRecall(*with, l2, enc, dim, queries, sp), 1.0);
+  EXPECT_EQ(MeanRecall(*without, l2, enc, dim, queries, sp), 1.0);
+
+  // Parts of one codebook, one with terms and one without, in one search.
+  auto policy = IvfPolicy(dim, l2, Precision::kF32, 4);
+  IndexBuildOptions opt;
+  opt.ivf_pq_codebook = TrainIvfPqCodebook(policy, enc.view).ValueOrDie();
+  auto first = Encode({rows.begin(), rows.begin() + 1800 * dim}, dim, Precision::kF32);
+  auto second = Encode({rows.begin() + 1800 * dim, rows.end()}, dim, Precision::kF32);
+  auto p0 = BuildIndex(policy, first.view, opt).ValueOrDie();
+  auto b1 = BuildIndex(policy, second.view, opt).ValueOrDie()->Serialize().ValueOrDie();
+  std::vector<uint8_t> b1_old(b1->data(), b1->data() + b1->size());
+  std::memset(b1_old.data() + 136, 0, 8);
+  auto p1 = LoadIndex(std::make_shared<arrow::Buffer>(b1_old.data(), b1_old.size()), second.view,
+                      opt.ivf_pq_codebook)
+                .ValueOrDie();
+  const std::vector<IndexPart> parts = {{p0.get(), nullptr}, {p1.get(), nullptr}};
+  double hits = 0;
+  const uint32_t nq = static_cast<uint32_t>(queries.size() / dim);
+  for (uint32_t i = 0; i < nq; ++i) {
+    const float* q = &queries[size_t{i} * dim];
+    SearchParams sp8;
+    sp8.nprobe = 8;
+    auto got = SearchSharedIvfPq(parts, {q, dim}, 10, sp8).ValueOrDie();
+    const auto want = testing::OracleTopK(l2, enc.decoded, dim, q, 10);
+    ASSERT_EQ(got.size(), 10u);
+    for (const PartNeighbor& nb : got) {
+      const uint32_t row = nb.row + (nb.part == 1 ? 1800 : 0);
+      const double t = testing::OracleDistance(l2, q, &enc.decoded[size_t{row} * dim], dim);
+      EXPECT_NEAR(nb.distance, t, 2e-3 * (1 + std::fabs(t)));
+      hits += std::count(want.begin(), want.end(), row);
+    }
+  }
+  EXPECT_GT(hits / (10.0 * nq), 0.9);
+
+  // Refused: a term that is not finite, one its codes do not give, terms
+  // that are misaligned or run past the blob, and terms of 8-bit codes.
+  auto refused = [&](std::vector<uint8_t> bad, const std::string& why) {
+    auto r = LoadIndex(std::make_shared<arrow::Buffer>(bad.data(), bad.size()), enc.view);
+    ASSERT_FALSE(r.ok()) << why;
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().message();
+  };
+  auto put_f32 = [](std::vector<uint8_t>* b, uint64_t at, float v) {
+    std::memcpy(b->data() + at, &v, 4);
+  };
+  std::vector<uint8_t> bad = good;
+  put_f32(&bad, terms_at + 4, std::numeric_limits<float>::quiet_NaN());
+  refused(bad, "row term 1 is not finite");
+  bad = good;
+  put_f32(&bad, terms_at, LoadF32(good.data() + terms_at) + 1000.0f);  // entry 0 is sampled
+  refused(bad, "its codes give");
+  bad = good;
+  const uint64_t shifted = terms_at + 2;
+  std::memcpy(bad.data() + 136, &shifted, 8);
+  refused(bad, "not 4-byte aligned");
+  bad = good;
+  const uint64_t past = good.size() - 64;
+  std::memcpy(bad.data() + 136, &past, 8);
+  refused(bad, "ivf_pq.row_terms");
+  auto b8 = BuildIndex(IvfPolicy(dim, l2, Precision::kF32, 8), enc.view)
+                .ValueOrDie()
+                ->Serialize()
+                .ValueOrDie();
+  bad.assign(b8->data(), b8->data() + b8->size());
+  const uint64_t some = LoadU64(bad.data() + 128);  // the codes' offset: in range
+  std::memcpy(bad.data() + 136, &some, 8);
+  refused(bad, "only for 4-bit codes under squared L2");
 }
 
 TEST(IvfPqIndexTest, InvalidParametersAreRejected) {

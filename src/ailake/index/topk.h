@@ -91,6 +91,12 @@ class CandidatePool {
     std::sort(buf_.begin(), buf_.end());
     return std::move(buf_);
   }
+  // The same pairs in no particular order, for a caller that ranks them
+  // again (an exact re-ranking); leaves the pool empty.
+  std::vector<Entry> TakeUnordered() {
+    Prune();
+    return std::move(buf_);
+  }
 
  private:
   void Prune() {

@@ -223,7 +223,7 @@ class IvfPqIndex final : public VectorIndex {
     ids_ = p + LoadU64(p + kIdsAt);
     codes_ = p + LoadU64(p + kCodesAt);
     if (LoadU64(p + kRowTermsAt) != 0) {
-      row_terms_ = reinterpret_cast<const float*>(p + LoadU64(p + kRowTermsAt));
+      row_terms_ = p + LoadU64(p + kRowTermsAt);
     }
     if (cb_->ksub() == 16) {  // where each list's fast-scan blocks start
       block_start_.resize(size_t{cb_->nlist()} + 1, 0);
@@ -236,8 +236,10 @@ class IvfPqIndex final : public VectorIndex {
       min_term_.assign(cb_->nlist(), 0.0f);
       for (uint32_t l = 0; l < cb_->nlist(); ++l) {
         const uint32_t cnt = LoadU32(lists_ + 4ull * l + 4) - LoadU32(lists_ + 4ull * l);
-        const float* t = row_terms_ + block_start_[l] * kBlockRows;
-        if (cnt > 0) min_term_[l] = *std::min_element(t, t + cnt);
+        const uint8_t* t = row_terms_ + block_start_[l] * kBlockRows * 4;
+        float low = std::numeric_limits<float>::infinity();
+        for (uint32_t i = 0; i < cnt; ++i) low = std::min(low, LoadF32(t + 4ull * i));
+        if (cnt > 0) min_term_[l] = low;
       }
     }
   }
@@ -295,8 +297,9 @@ class IvfPqIndex final : public VectorIndex {
   const uint8_t* ids_ = nullptr;
   const uint8_t* codes_ = nullptr;
   // 4-bit codes under squared L2 (docs/FORMAT.md 3.4.2): a f32 per row in
-  // the order of the blocks (8-aligned in the blob); null when absent.
-  const float* row_terms_ = nullptr;
+  // the order of the blocks; null when absent. Read with LoadF32: the blob
+  // itself may lie at any address.
+  const uint8_t* row_terms_ = nullptr;
   std::vector<float> min_term_;        // with row terms: the smallest of each list
   std::vector<uint64_t> block_start_;  // 4-bit codes: first block of each list
 };
@@ -384,9 +387,9 @@ void IvfPqIndex::ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilt
     return f < 0 ? 0 : static_cast<uint32_t>(f) + 1;
   };
   // The list's terms and ids load while the kernel sums its codes.
-  const float* terms = row_terms_ + block_start_[list] * kBlockRows;
+  const uint8_t* terms = row_terms_ + block_start_[list] * kBlockRows * 4;
   for (uint32_t i = 0; i < count; i += 16) {
-    __builtin_prefetch(terms + i);
+    __builtin_prefetch(terms + 4ull * i);
     __builtin_prefetch(ids_ + 4ull * (b + i));
   }
   vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.rq,
@@ -398,7 +401,8 @@ void IvfPqIndex::ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilt
     while (bits != 0) {
       const uint32_t i = first + static_cast<uint32_t>(__builtin_ctz(bits));
       bits &= bits - 1;
-      const float s = lut.rbias + terms[i] + lut.rscale * static_cast<float>(sums[i]);
+      const float s =
+          lut.rbias + LoadF32(terms + 4ull * i) + lut.rscale * static_cast<float>(sums[i]);
       if (!(s < cand->threshold())) continue;
       const uint32_t id = LoadU32(ids_ + 4ull * (b + i));
       if (filter != nullptr && !Allowed(filter, id)) continue;

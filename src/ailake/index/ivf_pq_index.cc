@@ -76,6 +76,22 @@ float QuantizeLut4(const float* lut, const float* add, uint32_t m, std::vector<u
   return vec::Kernels().pq4_quantize(lut, add, m, q->data(), step);
 }
 
+// Calls f(i) for each row i of a list's 4-bit blocks whose bit is set in
+// masks (the pq4_scan kernel's), leaving out the padding of the last block.
+template <class F>
+void ForEachMarked(const uint32_t* masks, size_t nblocks, uint32_t count, F&& f) {
+  for (size_t blk = 0; blk < nblocks; ++blk) {
+    uint32_t bits = masks[blk];
+    const uint32_t first = static_cast<uint32_t>(blk) * kBlockRows;
+    if (count - first < kBlockRows) bits &= (uint32_t{1} << (count - first)) - 1;
+    while (bits != 0) {
+      const uint32_t i = first + static_cast<uint32_t>(__builtin_ctz(bits));
+      bits &= bits - 1;
+      f(i);
+    }
+  }
+}
+
 // 4-bit codes under squared L2: the query-independent part of list l's
 // lookup table, |r_jc|^2 + 2 c_lj . r_jc for sub-space j, codeword c (m x
 // 16), computed as PqCodebook::ListTerms computes it. A row's term is the
@@ -348,21 +364,13 @@ void IvfPqIndex::ScanList4(uint32_t list, const ListLut& lut, const RowFilter* f
   uint32_t lim = limit();
   vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.q, lim,
                           sums.data(), masks.data());
-  const uint32_t count = e - b;
-  for (size_t blk = 0; blk < nblocks; ++blk) {
-    uint32_t bits = masks[blk];
-    const uint32_t first = static_cast<uint32_t>(blk) * kBlockRows;
-    if (count - first < kBlockRows) bits &= (uint32_t{1} << (count - first)) - 1;  // padding
-    while (bits != 0) {
-      const uint32_t i = first + static_cast<uint32_t>(__builtin_ctz(bits));
-      bits &= bits - 1;
-      if (sums[i] >= lim) continue;
-      const uint32_t id = LoadU32(ids_ + 4ull * (b + i));
-      if (filter != nullptr && !Allowed(filter, id)) continue;
-      cand->Push(id, lut.bias + lut.scale * static_cast<float>(sums[i]));
-      lim = limit();
-    }
-  }
+  ForEachMarked(masks.data(), nblocks, e - b, [&](uint32_t i) {
+    if (sums[i] >= lim) return;
+    const uint32_t id = LoadU32(ids_ + 4ull * (b + i));
+    if (filter != nullptr && !Allowed(filter, id)) return;
+    cand->Push(id, lut.bias + lut.scale * static_cast<float>(sums[i]));
+    lim = limit();
+  });
 }
 
 template <class Pool>
@@ -394,21 +402,14 @@ void IvfPqIndex::ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilt
   }
   vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.rq,
                           limit(), sums.data(), masks.data());
-  for (size_t blk = 0; blk < nblocks; ++blk) {
-    uint32_t bits = masks[blk];
-    const uint32_t first = static_cast<uint32_t>(blk) * kBlockRows;
-    if (count - first < kBlockRows) bits &= (uint32_t{1} << (count - first)) - 1;  // padding
-    while (bits != 0) {
-      const uint32_t i = first + static_cast<uint32_t>(__builtin_ctz(bits));
-      bits &= bits - 1;
-      const float s =
-          lut.rbias + LoadF32(terms + 4ull * i) + lut.rscale * static_cast<float>(sums[i]);
-      if (!(s < cand->threshold())) continue;
-      const uint32_t id = LoadU32(ids_ + 4ull * (b + i));
-      if (filter != nullptr && !Allowed(filter, id)) continue;
-      cand->Push(id, s);
-    }
-  }
+  ForEachMarked(masks.data(), nblocks, count, [&](uint32_t i) {
+    const float s =
+        lut.rbias + LoadF32(terms + 4ull * i) + lut.rscale * static_cast<float>(sums[i]);
+    if (!(s < cand->threshold())) return;
+    const uint32_t id = LoadU32(ids_ + 4ull * (b + i));
+    if (filter != nullptr && !Allowed(filter, id)) return;
+    cand->Push(id, s);
+  });
 }
 
 void IvfPqIndex::PrepareQuery(const float* query, float* out) const {

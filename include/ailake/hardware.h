@@ -12,7 +12,8 @@ namespace ailake {
 
 // The widest instruction set the distance kernels use on this CPU. Chosen once
 // per process (CPUID), never at compile time; AILAKE_SIMD=scalar|avx2|avx512
-// in the environment caps it (for tests and comparisons).
+// in the environment caps it (for tests and comparisons); any other value is
+// an error from BuildIndex, LoadIndex and table searches.
 enum class SimdLevel : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
 
 std::string_view SimdLevelName(SimdLevel level);

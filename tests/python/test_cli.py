@@ -191,6 +191,29 @@ def test_compact_rejects_a_non_positive_target(cli, tmp_path):
     assert r.returncode == 1 and "target_rows_per_fragment" in r.stderr
 
 
+def test_a_mistyped_simd_cap_is_an_error_naming_it(cli, tmp_path):
+    """AILAKE_SIMD takes scalar, avx2 or avx512: another value fails the index
+    build and the search with a message naming it, instead of capping nothing."""
+    import os
+
+    src, x = make_input(tmp_path, n=100)
+    table = tmp_path / "t"
+    cli("write", table, src, "--metric", "euclidean")
+    env = dict(os.environ, AILAKE_SIMD="avx-2")
+    q = json.dumps(x[3].tolist())
+    for args in (["search", table, "--query-json", q, "-k", "3"],
+                 ["write", tmp_path / "t2", src, "--metric", "euclidean"]):
+        r = subprocess.run([str(cli.exe), *map(str, args)], capture_output=True, text=True,
+                           timeout=120, env=env)
+        assert r.returncode != 0, r.stdout
+        assert "AILAKE_SIMD is 'avx-2'" in r.stderr, r.stderr
+    ok = subprocess.run([str(cli.exe), "--json", "search", str(table), "--query-json", q, "-k", "1"],
+                        capture_output=True, text=True, timeout=120,
+                        env=dict(os.environ, AILAKE_SIMD="scalar"))
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["rows"][0]["id"] == 3
+
+
 def test_global_options_before_or_after_the_command(cli, tmp_path):
     src, x = make_input(tmp_path, n=50)
     t = tmp_path / "t"

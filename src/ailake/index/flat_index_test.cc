@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "ailake/index/test_util.h"
+#include "ailake/vec/kernels.h"
 
 namespace ailake::index {
 namespace {
@@ -152,6 +154,36 @@ TEST(FlatIndexTest, WrongQueryDimIsAnError) {
           .ValueOrDie();
   std::vector<float> q(3);
   EXPECT_TRUE(idx->Search(q, 1).status().IsInvalid());
+}
+
+// AILAKE_SIMD is read once per process, at the first kernel use, so each
+// setting is made first thing in a fresh process.
+TEST(FlatIndexTest, AnUnknownSimdCapIsAnErrorNamingIt) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const auto policy =
+      testing::Policy(4, DistanceMetric::kEuclidean, Precision::kF32, IndexType::kFlat);
+  EXPECT_EXIT(
+      {
+        setenv("AILAKE_SIMD", "avx3", 1);
+        auto enc = Encode(ClusteredData(10, 4, 2, 7), 4, Precision::kF32);
+        auto blob = BuildFlatIndex(policy, enc.view).ValueOrDie()->Serialize().ValueOrDie();
+        auto built = BuildIndex(policy, enc.view);
+        auto loaded = LoadIndex(blob, enc.view);
+        auto named = [](const arrow::Status& s) {
+          return s.IsInvalid() && s.message().find("AILAKE_SIMD is 'avx3'") != std::string::npos;
+        };
+        std::exit(
+            !built.ok() && named(built.status()) && !loaded.ok() && named(loaded.status()) ? 3 : 4);
+      },
+      ::testing::ExitedWithCode(3), "");
+  EXPECT_EXIT(
+      {
+        setenv("AILAKE_SIMD", "scalar", 1);
+        auto enc = Encode(ClusteredData(10, 4, 2, 7), 4, Precision::kF32);
+        auto built = BuildIndex(policy, enc.view);
+        std::exit(built.ok() && vec::ActiveSimdLevel() == ailake::SimdLevel::kScalar ? 3 : 4);
+      },
+      ::testing::ExitedWithCode(3), "");
 }
 
 TEST(VectorViewTest, SegmentedLocatesRowsAcrossSegments) {

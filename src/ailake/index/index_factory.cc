@@ -11,6 +11,7 @@
 #include "ailake/index/flat_index.h"
 #include "ailake/index/hnsw_index.h"
 #include "ailake/index/ivf_pq_index.h"
+#include "ailake/vec/kernels.h"
 #include "ailake/vec/parallel.h"
 
 namespace ailake {
@@ -95,6 +96,7 @@ arrow::Result<std::vector<std::vector<Neighbor>>> VectorIndex::SearchBatch(
 arrow::Result<std::unique_ptr<VectorIndex>> BuildIndex(const VectorStoragePolicy& policy,
                                                        const VectorView& vectors,
                                                        const IndexBuildOptions& options) {
+  ARROW_RETURN_NOT_OK(vec::CheckSimdSetting());
   ARROW_RETURN_NOT_OK(policy.Validate());
   if (vectors.dim() != policy.dim || vectors.precision() != policy.precision) {
     return arrow::Status::Invalid("BuildIndex: vectors are dim ", vectors.dim(), " ",
@@ -130,6 +132,7 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIndex(const VectorStoragePolicy
 arrow::Result<std::unique_ptr<VectorIndex>> LoadIndex(
     std::shared_ptr<arrow::Buffer> blob, const VectorView& vectors,
     std::shared_ptr<const IvfPqCodebook> codebook) {
+  ARROW_RETURN_NOT_OK(vec::CheckSimdSetting());
   if (blob == nullptr) return arrow::Status::Invalid("LoadIndex: null blob");
   ARROW_ASSIGN_OR_RAISE(index::CommonHeader h, index::ReadCommonHeader(*blob));
   ARROW_RETURN_NOT_OK(index::CheckVectorsMatch(h, vectors));

@@ -30,6 +30,7 @@
 #include "ailake/table/table_context.h"
 #include "ailake/table/table_schema.h"
 #include "ailake/vec/centroid.h"
+#include "ailake/vec/kernels.h"
 
 namespace ailake {
 namespace {
@@ -103,6 +104,7 @@ struct Plan {
 arrow::Result<Plan> MakePlan(const Table& table, std::span<const float> queries_in,
                              uint32_t num_queries, const SearchOptions& options) {
   Plan plan;
+  ARROW_RETURN_NOT_OK(vec::CheckSimdSetting());
   ARROW_ASSIGN_OR_RAISE(plan.policy, table.vector_column(options.vector_column));
   const VectorStoragePolicy& policy = plan.policy;
   const uint32_t dim = policy.dim;

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "ailake/vec/kernels.h"
 
@@ -30,19 +31,44 @@ SimdLevel CpuLevel() {
   return SimdLevel::kScalar;
 }
 
-SimdLevel ChooseLevel() {
-  SimdLevel level = CpuLevel();
-  if (const char* cap = std::getenv("AILAKE_SIMD")) {
-    SimdLevel want = level;
-    if (std::strcmp(cap, "scalar") == 0) want = SimdLevel::kScalar;
-    if (std::strcmp(cap, "avx2") == 0) want = SimdLevel::kAvx2;
-    if (std::strcmp(cap, "avx512") == 0) want = SimdLevel::kAvx512;
-    if (want < level) level = want;
+// The cap AILAKE_SIMD asks for: unset is no cap (the widest level), and a
+// value it does not take is reported by CheckSimdSetting.
+struct SimdCap {
+  SimdLevel level = SimdLevel::kAvx512;
+  bool valid = true;
+};
+
+SimdCap ReadSimdCap() {
+  SimdCap cap;
+  const char* v = std::getenv("AILAKE_SIMD");
+  if (v == nullptr) return cap;
+  if (std::strcmp(v, "scalar") == 0) {
+    cap.level = SimdLevel::kScalar;
+  } else if (std::strcmp(v, "avx2") == 0) {
+    cap.level = SimdLevel::kAvx2;
+  } else if (std::strcmp(v, "avx512") != 0) {
+    cap.valid = false;
   }
-  return level;
+  return cap;
+}
+
+const SimdCap& Cap() {
+  static const SimdCap cap = ReadSimdCap();
+  return cap;
+}
+
+SimdLevel ChooseLevel() {
+  const SimdLevel level = CpuLevel();
+  return Cap().level < level ? Cap().level : level;
 }
 
 }  // namespace
+
+arrow::Status CheckSimdSetting() {
+  if (Cap().valid) return arrow::Status::OK();
+  return arrow::Status::Invalid("AILAKE_SIMD is '", std::string(std::getenv("AILAKE_SIMD")),
+                                "'; it takes scalar, avx2 or avx512");
+}
 
 SimdLevel ActiveSimdLevel() {
   static const SimdLevel level = ChooseLevel();

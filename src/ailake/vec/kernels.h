@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include <arrow/status.h>
+
 #include "ailake/hardware.h"
 
 namespace ailake::vec {
@@ -130,6 +132,11 @@ const KernelTable& Kernels();
 const KernelTable* KernelsFor(SimdLevel level);
 // The level Kernels() uses.
 SimdLevel ActiveSimdLevel();
+// An error naming AILAKE_SIMD's value when it is not one the cap takes
+// (scalar, avx2, avx512); such a value caps nothing. Checked where vector work
+// enters the library (BuildIndex, LoadIndex, a table's search plan), so a
+// mistyped setting is reported instead of silently ignored.
+arrow::Status CheckSimdSetting();
 
 const KernelTable& ScalarKernels();
 const KernelTable& Avx2Kernels();    // only call when the CPU has AVX2+FMA+F16C

@@ -8,6 +8,7 @@
 #include "ailake/vec/distance.h"
 #include "ailake/vec/matrix.h"
 #include "ailake/vec/parallel.h"
+#include "ailake/vec/prefetch.h"
 
 namespace ailake::index {
 namespace {
@@ -203,7 +204,7 @@ std::vector<Neighbor> ExactSearch(const VectorView& vectors, DistanceMetric metr
   const bool with_norms = inv_norms != nullptr && metric == DistanceMetric::kCosine;
   for (uint32_t r = 0; r < n; ++r) {
     if (filter != nullptr && !Allowed(filter, r)) continue;
-    if (r + 4 < n) __builtin_prefetch(vectors.Row(r + 4));
+    if (r + 4 < n) vec::PrefetchLine(vectors.Row(r + 4));
     const float dist =
         with_norms ? scorer.CosineWithInvNorm(vectors.Row(r), LoadF32(inv_norms + size_t{r} * 4))
                    : scorer.Distance(vectors.Row(r));

@@ -21,6 +21,7 @@
 
 #include "ailake/index/blob.h"
 #include "ailake/vec/kernels.h"
+#include "ailake/vec/prefetch.h"
 
 namespace ailake::index {
 
@@ -74,8 +75,7 @@ class Sq8Distance {
   // metric's case chosen once.
   void Many(const uint32_t* rows, size_t n, float* out) const;
   void Prefetch(uint32_t r) const {
-    const int8_t* row = codes_ + static_cast<size_t>(r) * stride_;
-    for (uint32_t o = 0; o < stride_ && o < 256; o += 64) __builtin_prefetch(row + o);
+    vec::PrefetchBytes(codes_ + static_cast<size_t>(r) * stride_, std::min<size_t>(stride_, 256));
   }
 
  private:

@@ -13,6 +13,7 @@
 #include "ailake/index/blob.h"
 #include "ailake/vec/codec.h"
 #include "ailake/vec/distance.h"
+#include "ailake/vec/prefetch.h"
 
 namespace ailake::index {
 
@@ -63,9 +64,7 @@ class HnswDistance {
   // Starts loading row r (every cache line of it, up to kPrefetchBytes) so a
   // batch of neighbours is fetched in parallel before their distances.
   void Prefetch(uint32_t r) const {
-    const uint8_t* row = view_->Row(r);
-    const size_t bytes = std::min<size_t>(view_->row_bytes(), kPrefetchBytes);
-    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(row + o);
+    vec::PrefetchBytes(view_->Row(r), std::min<size_t>(view_->row_bytes(), kPrefetchBytes));
   }
   static constexpr size_t kPrefetchBytes = 1024;
 

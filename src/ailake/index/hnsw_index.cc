@@ -11,6 +11,7 @@
 #include "ailake/index/hnsw_codes.h"
 #include "ailake/index/hnsw_graph.h"
 #include "ailake/index/hnsw_search.h"
+#include "ailake/vec/prefetch.h"
 
 namespace ailake::index {
 namespace {
@@ -42,7 +43,7 @@ struct BlobHnswLayout {
     const uint32_t count = LoadU32(list);
     return {list + 4, level == 0 ? std::min(count, graph.m0) : count};
   }
-  void PrefetchLinks(uint32_t node) const { __builtin_prefetch(graph.Links(node, 0)); }
+  void PrefetchLinks(uint32_t node) const { vec::PrefetchLine(graph.Links(node, 0)); }
   static bool OnLevel(uint32_t /*node*/, uint32_t /*level*/) { return true; }
   static uint32_t RowOf(uint32_t node) { return node; }
 };

@@ -19,6 +19,7 @@
 #include "ailake/vec/matrix.h"
 #include "ailake/vec/parallel.h"
 #include "ailake/vec/pq.h"
+#include "ailake/vec/prefetch.h"
 
 namespace ailake::index {
 namespace {
@@ -57,10 +58,7 @@ template <class Score>
 void RerankRows(const VectorView& view, std::span<const uint32_t> rows, Score&& score) {
   constexpr size_t kAhead = 16;
   const size_t bytes = view.row_bytes();
-  auto prefetch = [&](uint32_t r) {
-    const uint8_t* p = view.Row(r);
-    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
-  };
+  auto prefetch = [&](uint32_t r) { vec::PrefetchBytes(view.Row(r), bytes); };
   for (size_t i = 0; i < std::min(kAhead, rows.size()); ++i) prefetch(rows[i]);
   for (size_t i = 0; i < rows.size(); ++i) {
     if (i + kAhead < rows.size()) prefetch(rows[i + kAhead]);
@@ -192,7 +190,7 @@ void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_
       // The next list's terms (m x 16 floats, most of them not cached) load
       // while this list is scanned.
       const float* next = terms + size_t{order[i + 1]} * m * 16;
-      for (size_t off = 0; off < size_t{m} * 16; off += 16) __builtin_prefetch(next + off);
+      vec::PrefetchBytes(next, size_t{m} * 16 * sizeof(float));
     }
     ListLut t;
     if (four_l2 && row_terms) {  // |q - c - r|^2 = |q - c|^2 - 2 q.r + (the row's term)
@@ -397,8 +395,8 @@ void IvfPqIndex::ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilt
   // The list's terms and ids load while the kernel sums its codes.
   const uint8_t* terms = row_terms_ + block_start_[list] * kBlockRows * 4;
   for (uint32_t i = 0; i < count; i += 16) {
-    __builtin_prefetch(terms + 4ull * i);
-    __builtin_prefetch(ids_ + 4ull * (b + i));
+    vec::PrefetchLine(terms + 4ull * i);
+    vec::PrefetchLine(ids_ + 4ull * (b + i));
   }
   vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.rq,
                           limit(), sums.data(), masks.data());

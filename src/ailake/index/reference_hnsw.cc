@@ -13,6 +13,7 @@
 #include "ailake/index/hnsw_search.h"
 #include "ailake/index/reference_index.h"
 #include "ailake/index/topk.h"
+#include "ailake/vec/prefetch.h"
 
 namespace ailake::index {
 namespace {
@@ -56,7 +57,7 @@ struct ReferenceHnswLayout {
     const uint8_t* list = blob + list_at[first_list[node] + level];
     return {list + 8, LoadU64(list)};
   }
-  void PrefetchLinks(uint32_t node) const { __builtin_prefetch(blob + list_at[first_list[node]]); }
+  void PrefetchLinks(uint32_t node) const { vec::PrefetchLine(blob + list_at[first_list[node]]); }
   bool OnLevel(uint32_t node, uint32_t level) const {
     return first_list[node + 1] - first_list[node] - 1 >= level;
   }

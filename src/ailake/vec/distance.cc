@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "ailake/vec/codec.h"
+#include "ailake/vec/prefetch.h"
 
 namespace ailake::vec {
 
@@ -78,7 +79,7 @@ float QueryScorer::Distance(const uint8_t* row) const {
 
 void QueryScorer::DistanceMany(const uint8_t* rows, size_t n, size_t row_bytes, float* out) const {
   for (size_t i = 0; i < n; ++i) {
-    if (i + 2 < n) __builtin_prefetch(rows + (i + 2) * row_bytes);
+    if (i + 2 < n) PrefetchLine(rows + (i + 2) * row_bytes);
     out[i] = Distance(rows + i * row_bytes);
   }
 }

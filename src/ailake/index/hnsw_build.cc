@@ -390,7 +390,7 @@ void Builder::PlanWith(uint32_t x, uint32_t batch_begin, Plan* plan, const Walk&
       // The candidates by their exact distances: the neighbour heuristic and
       // the back-links compare exact distances only.
       // Rows prefetched a few ahead: they are scattered over the column.
-      constexpr size_t kAhead = 6;
+      const size_t kAhead = vec::PrefetchRowsAhead(view_.row_bytes());
       const size_t nt = w->top.size();
       for (size_t i = 0; i < std::min(kAhead, nt); ++i) w->dist.Prefetch(w->top[i].id);
       for (size_t i = 0; i < nt; ++i) {

@@ -123,7 +123,7 @@ arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> qu
   ARROW_RETURN_NOT_OK(view_.Fetch(rows));  // on-demand views: only these rows are read
   // The beam's rows are scattered over the vector column: each is prefetched
   // a few rows ahead, so their cache misses overlap.
-  constexpr size_t kAhead = 8;
+  const size_t kAhead = vec::PrefetchRowsAhead(view_.row_bytes());
   for (size_t i = 0; i < std::min(kAhead, found.size()); ++i) dist.Prefetch(found[i].row);
   for (size_t i = 0; i < found.size(); ++i) {
     if (i + kAhead < found.size()) dist.Prefetch(found[i + kAhead].row);

@@ -56,8 +56,8 @@ struct ListLut {
 // cache misses overlap instead of following one another.
 template <class Score>
 void RerankRows(const VectorView& view, std::span<const uint32_t> rows, Score&& score) {
-  constexpr size_t kAhead = 16;
   const size_t bytes = view.row_bytes();
+  const size_t kAhead = vec::PrefetchRowsAhead(bytes);
   auto prefetch = [&](uint32_t r) { vec::PrefetchBytes(view.Row(r), bytes); };
   for (size_t i = 0; i < std::min(kAhead, rows.size()); ++i) prefetch(rows[i]);
   for (size_t i = 0; i < rows.size(); ++i) {

@@ -28,4 +28,12 @@ inline void PrefetchBytes(const void* p, size_t bytes) {
   asm volatile("" : : "r"(c));
 }
 
+// How many rows ahead a loop over scattered rows prefetches: about 2 KiB in
+// flight, 2 to 16 rows. On 384-byte rows 3 to 6 rows ahead measured 1.03-1.10x
+// faster than 16, whose 96 lines in flight outrun what a core tracks.
+inline size_t PrefetchRowsAhead(size_t row_bytes) {
+  const size_t rows = 2048 / (row_bytes == 0 ? 1 : row_bytes);
+  return rows < 2 ? 2 : (rows > 16 ? 16 : rows);
+}
+
 }  // namespace ailake::vec

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "ailake/index.h"
@@ -61,7 +63,8 @@ class TopK {
 // (score, key) of everything pushed, except that a pair tying the threshold
 // after a pruning no longer enters (as with TopK, the first of equal scores
 // stays), at O(1) per push where a heap pays log cap. NaN scores count as
-// +inf.
+// +inf. 32-bit keys are kept packed with their score in one 64-bit integer
+// whose order is (score, key), so the selection compares integers.
 template <class Key>
 class CandidatePool {
  public:
@@ -82,33 +85,68 @@ class CandidatePool {
     if (cap_ == 0) return;
     if (score != score) score = std::numeric_limits<float>::infinity();
     if (!(score < thr_) && thr_ != std::numeric_limits<float>::infinity()) return;
-    buf_.push_back({score, key});
+    buf_.push_back(Pack(score, key));
     if (buf_.size() >= 2 * cap_) Prune();
   }
   // The kept pairs, ascending; leaves the pool empty.
   std::vector<Entry> Take() {
     Prune();
     std::sort(buf_.begin(), buf_.end());
-    return std::move(buf_);
+    return Unpacked();
   }
   // The same pairs in no particular order, for a caller that ranks them
   // again (an exact re-ranking); leaves the pool empty.
   std::vector<Entry> TakeUnordered() {
     Prune();
-    return std::move(buf_);
+    return Unpacked();
   }
 
  private:
+  static constexpr bool kPacked = sizeof(Key) == 4;
+  using Stored = std::conditional_t<kPacked, uint64_t, Entry>;
+
+  // (score, key) as one integer in the same order: the score's bits made
+  // monotonic (a negative score's bits inverted, a positive one's sign bit
+  // set; -0 counts as +0, as the float comparison has it) above the key.
+  static Stored Pack(float score, Key key) {
+    if constexpr (kPacked) {
+      const uint32_t bits = std::bit_cast<uint32_t>(score + 0.0f);
+      const uint32_t ordered = (bits & 0x80000000u) != 0 ? ~bits : (bits | 0x80000000u);
+      return (uint64_t{ordered} << 32) | key;
+    } else {
+      return Entry{score, key};
+    }
+  }
+  static Entry Unpack(const Stored& s) {
+    if constexpr (kPacked) {
+      const auto ordered = static_cast<uint32_t>(s >> 32);
+      const uint32_t bits = (ordered & 0x80000000u) != 0 ? (ordered & 0x7fffffffu) : ~ordered;
+      return Entry{std::bit_cast<float>(bits), static_cast<Key>(s)};
+    } else {
+      return s;
+    }
+  }
+  std::vector<Entry> Unpacked() {
+    std::vector<Entry> out;
+    if constexpr (kPacked) {
+      out.reserve(buf_.size());
+      for (const Stored& s : buf_) out.push_back(Unpack(s));
+      buf_.clear();
+    } else {
+      out = std::move(buf_);
+    }
+    return out;
+  }
   void Prune() {
     if (buf_.size() <= cap_) return;
     std::nth_element(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(cap_ - 1), buf_.end());
-    thr_ = buf_[cap_ - 1].score;
+    thr_ = Unpack(buf_[cap_ - 1]).score;
     buf_.resize(static_cast<size_t>(cap_));
   }
 
   uint64_t cap_;
   float thr_ = std::numeric_limits<float>::infinity();
-  std::vector<Entry> buf_;
+  std::vector<Stored> buf_;
 };
 
 // Rows allowed by `filter` (all rows when null), at most `limit` counted.

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <map>
 #include <random>
 #include <thread>
@@ -375,8 +376,11 @@ TEST_F(SearchTextTest, ConcurrentTextSearchesShareOneTable) {
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
   threads.reserve(6);
+  // All threads start together, so their first searches overlap.
+  std::latch start(6);
   for (int i = 0; i < 6; ++i) {
     threads.emplace_back([&] {
+      start.arrive_and_wait();
       for (int j = 0; j < 5; ++j) {
         auto r = fresh->SearchText("lake vector", o);
         if (!r.ok() || IdsAndScores(**r) != want) ++bad;

@@ -23,7 +23,13 @@ arrow::Result<std::string> SerializeSchema(const arrow::Schema& schema);
 arrow::Result<std::shared_ptr<arrow::Schema>> DeserializeSchema(const std::string& bytes);
 
 // The current table schema of a manifest.
+// Its fingerprints are computed before it returns (see WarmFingerprints).
 arrow::Result<std::shared_ptr<arrow::Schema>> ManifestSchema(const Manifest& manifest);
+
+// Computes the Arrow fingerprints of `schema`, its fields and their types,
+// and of the singleton types the read paths add, so that threads later
+// sharing them only read them.
+void WarmFingerprints(const arrow::Schema& schema);
 
 // Top-level field id of column `name`, or -1.
 int32_t TopLevelFieldId(const Manifest& manifest, const std::string& name);

@@ -102,6 +102,13 @@ void NearestPanelsVia(IpTileFn ip_tile, ArgminTileFn argmin_tile, const float* q
   }
 }
 
+void IpPanelsVia(IpTileFn ip_tile, const float* q, const float* panels, size_t npanels, size_t d,
+                 float* out) {
+  for (size_t p = 0; p < npanels; ++p) {
+    ip_tile(q, d, 1, panels + p * d * kPanelRows, d, out + p * kPanelRows);
+  }
+}
+
 void IpScreenVia(IpTileFn ip_tile, const float* q, size_t ldq, size_t nq, const float* panel,
                  size_t valid, size_t d, const float* bias, const float* scale, const float* thr,
                  float* out, uint32_t* masks) {

@@ -99,6 +99,12 @@ struct KernelTable {
   // scattered: each load is a cache miss).
   void (*dot_i16_i8_rows)(const int16_t* q, const int8_t* codes, size_t stride,
                           const uint32_t* rows, size_t n, size_t d, int32_t* out);
+  // One query against npanels consecutive panels (panel p at panels + p * d *
+  // kPanelRows): out[p * kPanelRows + j] = dot(q, row j of panel p), bit for
+  // bit what ip_tile gives that query alone, panel by panel. A lone query's
+  // tile is one chain of dependent FMAs per register, bound by their
+  // latency; this runs several panels' chains side by side.
+  void (*ip_panels)(const float* q, const float* panels, size_t npanels, size_t d, float* out);
 };
 
 // The largest u8 value of a 4-bit PQ table over m sub-spaces: a sum of m
@@ -124,6 +130,11 @@ void NearestPanelsVia(IpTileFn ip_tile, ArgminTileFn argmin_tile, const float* q
 void IpScreenVia(IpTileFn ip_tile, const float* q, size_t ldq, size_t nq, const float* panel,
                  size_t valid, size_t d, const float* bias, const float* scale, const float* thr,
                  float* out, uint32_t* masks);
+
+// ip_panels as ip_tile with one query, panel by panel (the scalar and
+// AVX-512 tables use it).
+void IpPanelsVia(IpTileFn ip_tile, const float* q, const float* panels, size_t npanels, size_t d,
+                 float* out);
 
 // The table for the detected (or AILAKE_SIMD-capped) level, chosen once.
 const KernelTable& Kernels();

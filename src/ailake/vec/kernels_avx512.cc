@@ -195,6 +195,10 @@ void IpTile(const float* q, size_t ldq, size_t nq, const float* panel, size_t d,
   }
 }
 
+void IpPanels(const float* q, const float* panels, size_t npanels, size_t d, float* out) {
+  IpPanelsVia(IpTile, q, panels, npanels, d, out);
+}
+
 void ArgminTile(const float* tile, size_t nq, const float* norms2, size_t valid, uint32_t base,
                 float* best, uint32_t* arg) {
   const __mmask16 m = valid >= 16 ? static_cast<__mmask16>(0xffff) : TailMask(valid);
@@ -586,7 +590,8 @@ const KernelTable& Avx512Kernels() {
                              Pq4Scan,
                              Pq4Quantize,
                              DotI16I8,
-                             DotI16I8Rows};
+                             DotI16I8Rows,
+                             IpPanels};
   return t;
 }
 

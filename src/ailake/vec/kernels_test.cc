@@ -132,6 +132,29 @@ TEST(KernelsTest, IpTileMatchesScalarForEveryQueryCount) {
   }
 }
 
+TEST(KernelsTest, IpPanelsIsIpTileOfOneQueryBitForBit) {
+  std::mt19937 rng(4);
+  std::vector<const KernelTable*> tables = SimdTables();
+  tables.push_back(&ScalarKernels());
+  for (size_t d : kDims) {
+    for (size_t np : {0u, 1u, 2u, 3u, 4u, 5u, 8u, 9u}) {
+      std::vector<float> q(d), panels(np * d * kPanelRows + 1);
+      Fill(q.data(), q.size(), &rng);
+      Fill(panels.data(), panels.size(), &rng);
+      for (const KernelTable* k : tables) {
+        std::vector<float> want(np * kPanelRows + 1, -7.0f), got(np * kPanelRows + 1, -7.0f);
+        for (size_t p = 0; p < np; ++p) {
+          k->ip_tile(q.data(), d, 1, panels.data() + p * d * kPanelRows, d,
+                     want.data() + p * kPanelRows);
+        }
+        k->ip_panels(q.data(), panels.data(), np, d, got.data());
+        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
+            << SimdLevelName(k->level) << " d=" << d << " panels=" << np;
+      }
+    }
+  }
+}
+
 TEST(KernelsTest, ArgminTileMatchesScalarIncludingTiesAndPartialPanels) {
   std::mt19937 rng(13);
   std::vector<float> tile(kTileQueries * kPanelRows), norms(kPanelRows);
@@ -537,6 +560,29 @@ TEST(KernelsTest, IpScreenMatchesScalarOnOneAndTwoPanels) {
             }
           }
         }
+      }
+    }
+  }
+}
+
+TEST(MatrixTest, AQueryAloneGetsTheBitsItGetsInABatch) {
+  // IVF-PQ probes the lists these products rank: a query must probe the
+  // same lists whether it is searched alone or in any place of a batch.
+  std::mt19937 rng(6);
+  for (size_t d : {3u, 17u, 96u}) {
+    for (size_t n : {5u, 37u, 64u, 1024u}) {
+      const size_t nq = 13;
+      std::vector<float> q(nq * d), x(n * d);
+      Fill(q.data(), q.size(), &rng);
+      Fill(x.data(), x.size(), &rng);
+      const PackedRows packed = PackRows(x.data(), n, d);
+      std::vector<float> batch(nq * n);
+      InnerProducts(q.data(), nq, packed, batch.data(), n);
+      for (size_t i = 0; i < nq; ++i) {
+        std::vector<float> alone(n);
+        InnerProducts(q.data() + i * d, 1, packed, alone.data(), n);
+        EXPECT_EQ(0, std::memcmp(alone.data(), batch.data() + i * n, n * sizeof(float)))
+            << "d=" << d << " n=" << n << " query " << i;
       }
     }
   }

@@ -31,6 +31,17 @@ void InnerProducts(const float* q, size_t nq, const PackedRows& packed, float* o
   float tile[kTileQueries * kPanelRows];
   for (size_t q0 = 0; q0 < nq; q0 += kTileQueries) {
     const size_t tq = std::min(kTileQueries, nq - q0);
+    if (tq == 1) {
+      // A lone query: the full panels straight into its row (the same bits
+      // as ip_tile gives), the last, partial one through the tile.
+      const size_t full = packed.n / kPanelRows;
+      k.ip_panels(q + q0 * d, packed.panels.data(), full, d, out + q0 * ldo);
+      if (full < panels) {
+        k.ip_tile(q + q0 * d, d, 1, packed.panels.data() + full * d * kPanelRows, d, tile);
+        std::copy(tile, tile + (packed.n - full * kPanelRows), out + q0 * ldo + full * kPanelRows);
+      }
+      continue;
+    }
     for (size_t p = 0; p < panels; ++p) {
       k.ip_tile(q + q0 * d, d, tq, packed.panels.data() + p * d * kPanelRows, d, tile);
       const size_t r0 = p * kPanelRows;

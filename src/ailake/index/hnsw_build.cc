@@ -389,14 +389,11 @@ void Builder::PlanWith(uint32_t x, uint32_t batch_begin, Plan* plan, const Walk&
     if (!exact_walk) {
       // The candidates by their exact distances: the neighbour heuristic and
       // the back-links compare exact distances only.
-      // Rows prefetched a few ahead: they are scattered over the column.
-      const size_t kAhead = vec::PrefetchRowsAhead(view_.row_bytes());
-      const size_t nt = w->top.size();
-      for (size_t i = 0; i < std::min(kAhead, nt); ++i) w->dist.Prefetch(w->top[i].id);
-      for (size_t i = 0; i < nt; ++i) {
-        if (i + kAhead < nt) w->dist.Prefetch(w->top[i + kAhead].id);
-        w->top[i].d = w->dist(w->top[i].id);
-      }
+      // Rows prefetched ahead: they are scattered over the column.
+      vec::VisitRowsPrefetched(
+          w->top.size(), std::min<size_t>(view_.row_bytes(), HnswDistance::kPrefetchBytes),
+          [&](size_t i) { return view_.Row(w->top[i].id); },
+          [&](size_t i) { w->top[i].d = w->dist(w->top[i].id); });
       std::sort(w->top.begin(), w->top.end(), [](const Candidate& a, const Candidate& b) {
         return a.d < b.d || (a.d == b.d && a.id < b.id);
       });

@@ -122,13 +122,11 @@ arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> qu
   for (size_t i = 0; i < found.size(); ++i) rows[i] = found[i].row;
   ARROW_RETURN_NOT_OK(view_.Fetch(rows));  // on-demand views: only these rows are read
   // The beam's rows are scattered over the vector column: each is prefetched
-  // a few rows ahead, so their cache misses overlap.
-  const size_t kAhead = vec::PrefetchRowsAhead(view_.row_bytes());
-  for (size_t i = 0; i < std::min(kAhead, found.size()); ++i) dist.Prefetch(found[i].row);
-  for (size_t i = 0; i < found.size(); ++i) {
-    if (i + kAhead < found.size()) dist.Prefetch(found[i + kAhead].row);
-    found[i].distance = dist(found[i].row);
-  }
+  // ahead, so their cache misses overlap.
+  vec::VisitRowsPrefetched(
+      found.size(), std::min<size_t>(view_.row_bytes(), HnswDistance::kPrefetchBytes),
+      [&](size_t i) { return view_.Row(found[i].row); },
+      [&](size_t i) { found[i].distance = dist(found[i].row); });
   // NaN (a NaN query through a bare index) sorts last: a strict weak order.
   auto key = [](float d) { return std::isnan(d) ? std::numeric_limits<float>::infinity() : d; };
   std::sort(found.begin(), found.end(), [&](const Neighbor& a, const Neighbor& b) {

@@ -51,19 +51,14 @@ struct ListLut {
   float rbias = 0, rscale = 1;
 };
 
-// Calls score(row, bytes) for each of `rows`, prefetching the rows a few
-// ahead: the candidates are scattered over the vector column, and their
-// cache misses overlap instead of following one another.
+// Calls score(row, bytes) for each of `rows`, prefetching the rows ahead:
+// the candidates are scattered over the vector column, and their cache
+// misses overlap instead of following one another.
 template <class Score>
 void RerankRows(const VectorView& view, std::span<const uint32_t> rows, Score&& score) {
-  const size_t bytes = view.row_bytes();
-  const size_t kAhead = vec::PrefetchRowsAhead(bytes);
-  auto prefetch = [&](uint32_t r) { vec::PrefetchBytes(view.Row(r), bytes); };
-  for (size_t i = 0; i < std::min(kAhead, rows.size()); ++i) prefetch(rows[i]);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (i + kAhead < rows.size()) prefetch(rows[i + kAhead]);
-    score(rows[i], view.Row(rows[i]));
-  }
+  vec::VisitRowsPrefetched(
+      rows.size(), view.row_bytes(), [&](size_t i) { return view.Row(rows[i]); },
+      [&](size_t i) { score(rows[i], view.Row(rows[i])); });
 }
 
 // The u8 tables of 4-bit codes (vec::KernelTable::pq4_quantize): returns

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
     for (auto type :
          {ailake::IndexType::kFlat, ailake::IndexType::kHnsw, ailake::IndexType::kIvfPq}) {
       for (auto metric : {ailake::DistanceMetric::kEuclidean, ailake::DistanceMetric::kCosine})
-        for (auto traversal : {ailake::HnswTraversal::kExact, ailake::HnswTraversal::kSq8})
+        for (auto traversal : {ailake::HnswTraversal::kExact, ailake::HnswTraversal::kSq8,
+                               ailake::HnswTraversal::kSq4})
           for (uint32_t nbits : {8u, 4u}) {
             // 4-bit (fast-scan) codes: IVF-PQ with its own codebook only.
             if (nbits == 4 &&
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
               continue;
             }
             // Traversal codes: HNSW over f32 / f16 rows only.
-            if (traversal == ailake::HnswTraversal::kSq8 &&
+            if (traversal != ailake::HnswTraversal::kExact &&
                 (type != ailake::IndexType::kHnsw ||
                  v.view.precision() == ailake::Precision::kInt8)) {
               continue;
@@ -67,7 +68,9 @@ int main(int argc, char** argv) {
             const std::string name = std::string(argv[1]) + "/" + std::to_string(sel) + "_" +
                                      std::string(ailake::IndexTypeName(type)) + "_" +
                                      std::string(ailake::MetricName(metric)) +
-                                     (traversal == ailake::HnswTraversal::kSq8 ? "_sq8" : "") +
+                                     (traversal != ailake::HnswTraversal::kExact
+                                          ? "_" + std::string(ailake::HnswTraversalName(traversal))
+                                          : std::string()) +
                                      (nbits == 4 ? "_4bit" : "");
             std::ofstream out(name, std::ios::binary);
             out.put(static_cast<char>(sel));

@@ -6,7 +6,8 @@
 // int64 ground truth); .fvecs / .ivecs files (SIFT, GIST) are read too.
 //
 //   ailake_ann_bench --base B.npy --queries Q.npy --gt GT.npy --metric l2|cosine|dot
-//                    --index hnsw|ivf_pq|flat [--m 16 --ef-construction 200 --traversal exact|sq8]
+//                    --index hnsw|ivf_pq|flat [--m 16 --ef-construction 200 --traversal
+//                    exact|sq8|sq4]
 //                    [--nlist 1024 --pq-m 16 --pq-bits 8|4 --refine 4] [--threads 2]
 //                    [--sweep 10,20,40] [--k 10] [--repeat 1]
 //                    [--save-index F | --load-index F]  (a blob over the same base)
@@ -132,9 +133,9 @@ int main(int argc, char** argv) {
     policy.hnsw.ef_construction =
         static_cast<uint32_t>(std::stoul(get("--ef-construction", "200")));
     const std::string traversal = get("--traversal", "exact");
-    if (traversal != "exact" && traversal != "sq8") return Fail("--traversal is exact or sq8");
-    policy.hnsw.traversal =
-        traversal == "sq8" ? ailake::HnswTraversal::kSq8 : ailake::HnswTraversal::kExact;
+    auto parsed = ailake::ParseHnswTraversal(traversal);
+    if (!parsed.ok()) return Fail("--traversal is exact, sq8 or sq4");
+    policy.hnsw.traversal = *parsed;
     policy.ivf_pq.nlist = static_cast<uint32_t>(std::stoul(get("--nlist", "1024")));
     policy.ivf_pq.m = static_cast<uint32_t>(std::stoul(get("--pq-m", "16")));
     policy.ivf_pq.nbits = static_cast<uint32_t>(std::stoul(get("--pq-bits", "8")));

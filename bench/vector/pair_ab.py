@@ -11,8 +11,9 @@ Two processes of each build take turns, so that where a process's memory
 landed weighs on both sides. The result is the median of the per-slice
 ratios of A's time to B's (above 1: B is faster), with its quartiles.
 
-  pair_ab.py --a OLD_BIN --b NEW_BIN --index BLOB --base B.npy --queries Q.npy \\
-             --gt GT.npy [--metric l2] [--params 64,128] [--slice 50] [--rounds 200]
+  pair_ab.py --a OLD_BIN --b NEW_BIN --index BLOB [--index-b BLOB_B] --base B.npy \\
+             --queries Q.npy --gt GT.npy [--metric l2] [--params 64,128] [--slice 50] \\
+             [--rounds 200]
 """
 import argparse
 import os
@@ -21,10 +22,10 @@ import subprocess
 import sys
 
 
-def start(binary, args, core):
+def start(binary, args, core, index):
     cmd = ["taskset", "-c", str(core), binary, "--base", args.base, "--queries", args.queries,
            "--gt", args.gt, "--metric", args.metric, "--index", args.kind,
-           "--load-index", args.index, "--serve", "1"]
+           "--load-index", index, "--serve", "1"]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     header = proc.stdout.readline()  # the build line, ended once loaded
     if not header:
@@ -44,6 +45,8 @@ def main():
     ap.add_argument("--a", required=True)
     ap.add_argument("--b", required=True)
     ap.add_argument("--index", required=True, help="blob saved by ailake_ann_bench --save-index")
+    ap.add_argument("--index-b", help="B's blob, when B loads another index (for example the "
+                    "same graph with other traversal codes; --b may then be --a's binary)")
     ap.add_argument("--base", required=True)
     ap.add_argument("--queries", required=True)
     ap.add_argument("--gt", required=True)
@@ -56,7 +59,10 @@ def main():
     args = ap.parse_args()
     # Two processes of each build, started A B B A: whichever of a pair
     # starts first (and so where its memory lies) weighs on both orders alike.
-    procs = [start(binary, args, args.core) for binary in (args.a, args.b, args.b, args.a)]
+    index_b = args.index_b or args.index
+    procs = [start(binary, args, args.core, index)
+             for binary, index in ((args.a, args.index), (args.b, index_b), (args.b, index_b),
+                                   (args.a, args.index))]
     pairs = [(procs[0], procs[1]), (procs[3], procs[2])]
     nq = 1000
     try:

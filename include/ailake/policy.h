@@ -53,8 +53,10 @@ enum class IndexType : uint8_t {
 // stored vectors, so returned distances stay exact). Measured 1.4-1.7x the
 // queries per second at the same recall (docs/BENCHMARKS.md). An int8
 // column is walked on its own 8-bit codes whichever is set: no copy is
-// added. docs/FORMAT.md 3.3.1.
-enum class HnswTraversal : uint8_t { kExact = 0, kSq8 = 1 };
+// added. kSq4 walks on 4-bit codes with a scale and offset per row (half
+// sq8's bytes per row: for wide vectors, where the walk waits on its loads).
+// docs/FORMAT.md 3.3.1-3.3.2.
+enum class HnswTraversal : uint8_t { kExact = 0, kSq8 = 1, kSq4 = 2 };
 
 struct HnswConfig {
   uint32_t m = 16;                 // links per node on upper layers; 2*m on layer 0
@@ -114,7 +116,7 @@ std::string_view IndexTypeName(IndexType t);
 arrow::Result<DistanceMetric> ParseMetric(std::string_view name);
 arrow::Result<Precision> ParsePrecision(std::string_view name);
 arrow::Result<IndexType> ParseIndexType(std::string_view name);
-std::string_view HnswTraversalName(HnswTraversal t);  // "exact", "sq8"
+std::string_view HnswTraversalName(HnswTraversal t);  // "exact", "sq8", "sq4"
 arrow::Result<HnswTraversal> ParseHnswTraversal(std::string_view name);
 // Rejects values outside the enumeration (for bytes read from files).
 arrow::Result<DistanceMetric> MetricFromCode(uint32_t code);

@@ -26,6 +26,9 @@ def batch_recall(ids, x, qs, metric, k):
         # Walked on 8-bit codes, the beam re-ranked exactly: same recall bar.
         ("hnsw", "euclidean", dict(m=16, ef_construction=100, traversal="sq8"), dict(ef=64), 0.95),
         ("hnsw", "cosine", dict(m=16, ef_construction=100, traversal="sq8"), dict(ef=128), 0.95),
+        # Walked on 4-bit codes with a scale per row, re-ranked exactly.
+        ("hnsw", "euclidean", dict(m=16, ef_construction=100, traversal="sq4"), dict(ef=64), 0.95),
+        ("hnsw", "cosine", dict(m=16, ef_construction=100, traversal="sq4"), dict(ef=128), 0.95),
         ("ivf_pq", "euclidean", dict(nlist=32, pq_m=8), dict(nprobe=16, refine_factor=10), 0.9),
         # 4-bit fast-scan codes: coarser, so twice the sub-spaces and more re-ranking.
         ("ivf_pq", "euclidean", dict(nlist=32, pq_m=16, pq_bits=4), dict(nprobe=16, refine_factor=20),

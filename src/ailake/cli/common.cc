@@ -166,8 +166,8 @@ void PolicyArgs::Add(CLI::App* app) {
   app->add_option("--ef-construction", ef_construction, "HNSW ef_construction")
       ->capture_default_str();
   app->add_option("--traversal", traversal,
-                  "HNSW: walk the graph on the stored vectors (exact) or on 8-bit codes kept "
-                  "beside it, re-ranked exactly (sq8)")
+                  "HNSW: walk the graph on the stored vectors (exact) or on codes kept beside "
+                  "it, re-ranked exactly: 8-bit (sq8) or 4-bit with a scale per row (sq4)")
       ->capture_default_str();
   app->add_option("--nlist", nlist, "IVF lists")->capture_default_str();
   app->add_option("--pq-m", pq_m, "PQ sub-spaces")->capture_default_str();

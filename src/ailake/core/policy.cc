@@ -76,14 +76,20 @@ arrow::Result<IndexType> ParseIndexType(std::string_view name) {
 }
 
 std::string_view HnswTraversalName(HnswTraversal t) {
-  return t == HnswTraversal::kSq8 ? "sq8" : "exact";
+  switch (t) {
+    case HnswTraversal::kExact: return "exact";
+    case HnswTraversal::kSq8: return "sq8";
+    case HnswTraversal::kSq4: return "sq4";
+  }
+  return "unknown";
 }
 
 arrow::Result<HnswTraversal> ParseHnswTraversal(std::string_view name) {
   const std::string n = Lower(name);
   if (n == "exact") return HnswTraversal::kExact;
   if (n == "sq8") return HnswTraversal::kSq8;
-  return arrow::Status::Invalid("unknown HNSW traversal '", name, "' (expected exact or sq8)");
+  if (n == "sq4") return HnswTraversal::kSq4;
+  return arrow::Status::Invalid("unknown HNSW traversal '", name, "' (expected exact, sq8 or sq4)");
 }
 
 arrow::Result<DistanceMetric> MetricFromCode(uint32_t code) {
@@ -155,9 +161,10 @@ arrow::Status VectorStoragePolicy::Validate() const {
     return arrow::Status::Invalid("VectorStoragePolicy.hnsw.ef_search: ", hnsw.ef_search,
                                   " is out of range [1, 100000]");
   }
-  if (hnsw.traversal != HnswTraversal::kExact && hnsw.traversal != HnswTraversal::kSq8) {
+  if (hnsw.traversal != HnswTraversal::kExact && hnsw.traversal != HnswTraversal::kSq8 &&
+      hnsw.traversal != HnswTraversal::kSq4) {
     return arrow::Status::Invalid("VectorStoragePolicy.hnsw.traversal: ",
-                                  static_cast<int>(hnsw.traversal), " is not exact or sq8");
+                                  static_cast<int>(hnsw.traversal), " is not exact, sq8 or sq4");
   }
   if (index_type != IndexType::kIvfPq) return arrow::Status::OK();
   if (ivf_pq.nlist < 1 || ivf_pq.nlist > (1u << 20)) {

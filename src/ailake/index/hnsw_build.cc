@@ -143,8 +143,10 @@ class Builder {
   // in-link when its list is full). Returns the links added.
   uint32_t RepairConnectivity();
 
+  // With the 8-bit or the 4-bit traversal codes (at most one non-null).
   arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize(const VectorStoragePolicy& policy,
-                                                          const Sq8Codes* codes);
+                                                          const Sq8Codes* codes8,
+                                                          const Sq4Codes* codes4);
 
  private:
   // The neighbours a row of a batch links to, per level (0 .. its level,
@@ -541,9 +543,39 @@ uint32_t Builder::RepairConnectivity() {
 }
 
 arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorStoragePolicy& policy,
-                                                                 const Sq8Codes* codes) {
+                                                                 const Sq8Codes* codes8,
+                                                                 const Sq4Codes* codes4) {
   auto align = [](uint64_t v) { return (v + kSectionAlign - 1) / kSectionAlign * kSectionAlign; };
-  uint64_t at = codes != nullptr ? kHnswHeaderBytes + kHnswExtBytes : kHnswHeaderBytes;
+  // The traversal section written: the 4-bit records when given, else the
+  // 8-bit codes when given, else none.
+  struct Section {
+    uint32_t kind, stride;
+    const std::vector<float>*mean, *scale;
+    const uint8_t* bytes;
+    // The per-row section at the terms offset, when there is one (sq8's
+    // euclidean terms).
+    const uint8_t* row_bytes;
+    uint64_t row_size;
+  };
+  std::optional<Section> codes;
+  if (codes4 != nullptr) {
+    codes = Section{kCodeKindSq4,
+                    codes4->stride,
+                    &codes4->mean,
+                    &codes4->scale,
+                    codes4->records.data(),
+                    nullptr,
+                    0};
+  } else if (codes8 != nullptr) {
+    codes = Section{kCodeKindSq8,
+                    codes8->stride,
+                    &codes8->mean,
+                    &codes8->scale,
+                    reinterpret_cast<const uint8_t*>(codes8->codes.data()),
+                    reinterpret_cast<const uint8_t*>(codes8->terms.data()),
+                    metric_ == DistanceMetric::kEuclidean ? 4u : 0u};
+  }
+  uint64_t at = codes ? kHnswHeaderBytes + kHnswExtBytes : kHnswHeaderBytes;
   const uint64_t norms_off = inv_norms_.empty() ? 0 : at;
   if (!inv_norms_.empty()) at = align(at + 4ull * n_);
   const uint64_t level0_off = at;
@@ -553,12 +585,12 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
   const uint64_t upper_off = at;
   at = align(at + 4ull * upper_.size());
   uint64_t codes_off = 0, params_off = 0, terms_off = 0;
-  if (codes != nullptr) {
+  if (codes) {
     params_off = at;
     at = align(at + 8ull * view_.dim());
-    if (metric_ == DistanceMetric::kEuclidean) {  // present even with no row
+    if (codes->row_size != 0) {  // present even with no row
       terms_off = at;
-      at = align(at + 4ull * n_);
+      at = align(at + codes->row_size * n_);
     }
     codes_off = at;
     at = align(at + static_cast<uint64_t>(codes->stride) * n_);
@@ -574,7 +606,7 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
   h.precision = view_.precision();
   h.int8 = view_.int8();
   h.flags = static_cast<uint16_t>((inv_norms_.empty() ? 0 : kFlagInverseNorms) |
-                                  (codes != nullptr ? kFlagTraversalCodes : 0));
+                                  (codes ? kFlagTraversalCodes : 0));
   h.dim = view_.dim();
   h.num_rows = n_;
   WriteCommonHeader(&header, h);
@@ -591,18 +623,19 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
   header.PutU64(kHnswUpperOff, upper_off);
   header.PutU64(kHnswUpperWords, upper_.size());
   std::memcpy(p, header.bytes().data(), kHnswHeaderBytes);
-  if (codes != nullptr) {
+  if (codes) {
     BlobWriter ext(kHnswHeaderBytes + kHnswExtBytes);
     ext.PutU64(kHnswCodesOff, codes_off);
     ext.PutU64(kHnswCodeParamsOff, params_off);
     ext.PutU64(kHnswCodeTermsOff, terms_off);
-    ext.PutU32(kHnswCodeKind, kCodeKindSq8);
+    ext.PutU32(kHnswCodeKind, codes->kind);
     ext.PutU32(kHnswCodeStride, codes->stride);
     std::memcpy(p + kHnswHeaderBytes, ext.bytes().data() + kHnswHeaderBytes, kHnswExtBytes);
-    std::memcpy(p + params_off, codes->mean.data(), 4ull * view_.dim());
-    std::memcpy(p + params_off + 4ull * view_.dim(), codes->scale.data(), 4ull * view_.dim());
-    if (!codes->terms.empty()) std::memcpy(p + terms_off, codes->terms.data(), 4ull * n_);
-    if (!codes->codes.empty()) std::memcpy(p + codes_off, codes->codes.data(), codes->codes.size());
+    std::memcpy(p + params_off, codes->mean->data(), 4ull * view_.dim());
+    std::memcpy(p + params_off + 4ull * view_.dim(), codes->scale->data(), 4ull * view_.dim());
+    if (terms_off != 0 && n_ > 0)
+      std::memcpy(p + terms_off, codes->row_bytes, codes->row_size * n_);
+    if (n_ > 0) std::memcpy(p + codes_off, codes->bytes, static_cast<size_t>(codes->stride) * n_);
   }
   // (Empty vectors may have null data: copy only what exists.)
   if (norms_off != 0) std::memcpy(p + norms_off, inv_norms_.data(), 4ull * n_);
@@ -622,14 +655,21 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePo
     Builder b(policy, vectors);
     b.ComputeInverseNorms(options.num_threads);
     std::optional<Sq8Codes> codes;
+    std::optional<Sq4Codes> codes4;
     // An int8 column is already 8-bit codes: its graph is walked on them.
-    if (policy.hnsw.traversal == HnswTraversal::kSq8 && vectors.precision() != Precision::kInt8) {
+    // The graph is built on 8-bit codes for either traversal (building on
+    // 4-bit ones would cost the graph's quality for little time).
+    if (policy.hnsw.traversal != HnswTraversal::kExact && vectors.precision() != Precision::kInt8) {
       codes = EncodeSq8(vectors, policy.metric, options.num_threads);
       b.UseCodes(&*codes);
+      if (policy.hnsw.traversal == HnswTraversal::kSq4) {
+        codes4 = EncodeSq4(vectors, policy.metric, options.num_threads);
+      }
     }
     b.Build(options.num_threads);
     b.RepairConnectivity();
-    ARROW_ASSIGN_OR_RAISE(blob, b.Serialize(policy, codes ? &*codes : nullptr));
+    ARROW_ASSIGN_OR_RAISE(blob, b.Serialize(policy, codes4 ? nullptr : (codes ? &*codes : nullptr),
+                                            codes4 ? &*codes4 : nullptr));
   }
   ARROW_ASSIGN_OR_RAISE(CommonHeader h, ReadCommonHeader(*blob));
   return LoadHnswIndex(std::move(blob), h, vectors);

@@ -91,4 +91,69 @@ class Sq8Distance {
   bool q_zero_ = false;
 };
 
+// ---------------------------------------------------------------------------
+// 4-bit traversal codes (code kind 2, docs/FORMAT.md 3.3.2): half the bytes of
+// sq8 per row, with a scale and offset per row so 16 levels cover each row's
+// own range. A row u (for cosine, the row divided by its norm, so the walk
+// needs no norm) is centred and scaled per dimension, r_i = (u_i - mean_i) /
+// scale_i (scale_i: the dimension's standard deviation), and coded as
+// c_i in [0, 15] with r_i ~ lo + delta * c_i; lo and delta are fitted to the
+// row by least squares. Each row is one record: its codes (Sq4CodeBytes(dim)
+// bytes, nibble layout of vec::KernelTable::dot_i8_u4_rows), then 16 bytes of
+// scalars: f32 lo, f32 delta, f32 term (sum_i (scale_i (lo + delta c_i))^2,
+// euclidean; else 0) and f32 0. (Scalars in a section of their own, so that
+// 256 dimensions' codes are two whole cache lines instead of a record over
+// three, measured 0.92x: the walk is bound by its loads in flight, and a
+// second stream costs more than a third adjacent line.)
+//
+// A query becomes weights w_i = x_i * scale_i (x = q - mean for euclidean, q
+// for dot, q / |q| for cosine), quantized to int8 with one scale t, W =
+// sum_i w_i, and x . (u - mean) ~ lo * W + delta * t * (wq . c).
+
+inline constexpr uint32_t kCodeKindSq4 = 2;
+inline constexpr uint32_t kSq4RowScalars = 16;  // lo, delta, term, 0
+
+inline uint32_t Sq4CodeBytes(uint32_t dim) { return (dim + 31) / 32 * 16; }
+inline uint32_t Sq4Stride(uint32_t dim) { return Sq4CodeBytes(dim) + kSq4RowScalars; }
+
+struct Sq4Codes {
+  uint32_t stride = 0;
+  std::vector<float> mean, scale;
+  std::vector<uint8_t> records;  // num_rows x stride
+};
+Sq4Codes EncodeSq4(const VectorView& vectors, DistanceMetric metric, uint32_t num_threads);
+
+// One row's codes (Sq4CodeBytes(dim) bytes at `codes`) and scalars (16 bytes
+// at `scalars`) from its vector v (dim floats; for cosine the raw row: it is
+// normalized here), given the means and scales.
+void EncodeSq4Row(const float* v, uint32_t dim, DistanceMetric metric, const float* mean,
+                  const float* scale, uint8_t* codes, uint8_t* scalars);
+
+// Distance from the current query to a row's 4-bit record (an
+// HnswNodeDistance of hnsw_search.h), read in place.
+class Sq4Distance {
+ public:
+  // `params`: dim f32 means then dim f32 scales; `records`: num_rows records.
+  Sq4Distance(DistanceMetric metric, uint32_t dim, const uint8_t* records, const uint8_t* params);
+  void SetQuery(const float* q);
+  float operator()(uint32_t r) const {
+    float d;
+    Many(&r, 1, &d);
+    return d;
+  }
+  void Many(const uint32_t* rows, size_t n, float* out) const;
+  void Prefetch(uint32_t r) const {
+    vec::PrefetchBytes(records_ + static_cast<size_t>(r) * stride_, stride_);
+  }
+
+ private:
+  DistanceMetric metric_;
+  uint32_t dim_, nbytes_, stride_;
+  const uint8_t* records_;
+  const uint8_t* params_;
+  const vec::KernelTable* k_;
+  std::vector<int8_t> wq_;
+  float base_ = 0.0f, t_ = 0.0f, w_sum_ = 0.0f;
+};
+
 }  // namespace ailake::index

@@ -66,6 +66,7 @@ class HnswIndex final : public VectorIndex {
     const uint64_t norms = LoadU64(p + kHnswNormsOff);
     inv_norms_ = norms == 0 ? nullptr : p + norms;
     if ((h.flags & kFlagTraversalCodes) != 0) {
+      code_kind_ = LoadU32(p + kHnswCodeKind);
       codes_ = reinterpret_cast<const int8_t*>(p + LoadU64(p + kHnswCodesOff));
       code_params_ = p + LoadU64(p + kHnswCodeParamsOff);
       const uint64_t terms = LoadU64(p + kHnswCodeTermsOff);
@@ -94,6 +95,7 @@ class HnswIndex final : public VectorIndex {
   uint32_t ef_search_ = 64;
   // Traversal codes (null: the graph is walked on the stored vectors).
   const int8_t* codes_ = nullptr;
+  uint32_t code_kind_ = 0;
   const uint8_t* code_params_ = nullptr;
   const uint8_t* code_terms_ = nullptr;
   uint32_t code_stride_ = 0;
@@ -114,10 +116,17 @@ arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> qu
   auto scan = [&] { return ExactSearch(view_, h_.metric, query.data(), k, filter, inv_norms_); };
   if (codes_ == nullptr) return SearchHnsw(layout_, dist, ef, k, filter, scan);
   // Walk on the codes, keep the whole beam, re-rank it on the stored vectors.
-  Sq8Distance approx(h_.metric, h_.dim, code_stride_, codes_, code_params_, code_terms_,
-                     inv_norms_);
-  approx.SetQuery(query.data());
-  std::vector<Neighbor> found = SearchHnsw(layout_, approx, ef, k, filter, scan, ef);
+  std::vector<Neighbor> found;
+  if (code_kind_ == kCodeKindSq4) {
+    Sq4Distance approx(h_.metric, h_.dim, reinterpret_cast<const uint8_t*>(codes_), code_params_);
+    approx.SetQuery(query.data());
+    found = SearchHnsw(layout_, approx, ef, k, filter, scan, ef);
+  } else {
+    Sq8Distance approx(h_.metric, h_.dim, code_stride_, codes_, code_params_, code_terms_,
+                       inv_norms_);
+    approx.SetQuery(query.data());
+    found = SearchHnsw(layout_, approx, ef, k, filter, scan, ef);
+  }
   std::vector<uint32_t> rows(found.size());
   for (size_t i = 0; i < found.size(); ++i) rows[i] = found[i].row;
   ARROW_RETURN_NOT_OK(view_.Fetch(rows));  // on-demand views: only these rows are read
@@ -177,22 +186,40 @@ arrow::Status Validate(const arrow::Buffer& blob, const CommonHeader& h) {
                                     "and traversal-code extension");
     }
     const uint32_t kind = LoadU32(p + kHnswCodeKind), stride = LoadU32(p + kHnswCodeStride);
-    if (kind != kCodeKindSq8) {
+    if (kind != kCodeKindSq8 && kind != kCodeKindSq4) {
       return arrow::Status::Invalid("HNSW blob: traversal code kind ", kind,
-                                    " at offset 152 is not one this build reads (1: sq8)");
+                                    " at offset 152 is not one this build reads (1: sq8, 2: sq4)");
     }
-    if (stride != Sq8Stride(h.dim)) {
-      return arrow::Status::Invalid("HNSW blob: traversal code stride ", stride,
-                                    " at offset 156, dim ", h.dim, " needs ", Sq8Stride(h.dim));
-    }
+    const bool sq4 = kind == kCodeKindSq4;
     const uint64_t codes = LoadU64(p + kHnswCodesOff), params = LoadU64(p + kHnswCodeParamsOff);
     const uint64_t terms = LoadU64(p + kHnswCodeTermsOff);
-    const bool euclidean = h.metric == DistanceMetric::kEuclidean;
-    if (euclidean != (terms != 0)) {
+    const uint32_t want_stride = sq4 ? Sq4Stride(h.dim) : Sq8Stride(h.dim);
+    if (stride != want_stride) {
+      return arrow::Status::Invalid("HNSW blob: traversal code stride ", stride,
+                                    " at offset 156, dim ", h.dim, " needs ", want_stride);
+    }
+    // sq8 keeps euclidean row terms in their own section, sq4 in its records.
+    if ((!sq4 && h.metric == DistanceMetric::kEuclidean) != (terms != 0)) {
       return arrow::Status::Invalid("HNSW blob: traversal code terms present=", terms != 0,
-                                    " but metric is ", MetricName(h.metric));
+                                    " but metric is ", MetricName(h.metric), " and code kind ",
+                                    kind);
     }
     ARROW_RETURN_NOT_OK(CheckSection(size, codes, n, stride, "hnsw.codes"));
+    if (sq4) {
+      // Every record's scale and offset finite (a NaN would poison the walk's
+      // heaps), the scale not negative.
+      const uint32_t nbytes = Sq4CodeBytes(h.dim);
+      for (uint32_t r = 0; r < n; ++r) {
+        const uint8_t* s = p + codes + static_cast<uint64_t>(r) * stride + nbytes;
+        const float lo = LoadF32(s), delta = LoadF32(s + 4), term = LoadF32(s + 8);
+        if (!std::isfinite(lo) || !std::isfinite(delta) || !(delta >= 0.0f) ||
+            !std::isfinite(term)) {
+          return arrow::Status::Invalid("HNSW blob: 4-bit traversal record of row ", r, " (lo ", lo,
+                                        ", delta ", delta, ", term ", term,
+                                        ") is not finite with delta >= 0");
+        }
+      }
+    }
     ARROW_RETURN_NOT_OK(CheckSection(size, params, 2ull * h.dim, 4, "hnsw.code_params"));
     if (terms != 0) ARROW_RETURN_NOT_OK(CheckSection(size, terms, n, 4, "hnsw.code_terms"));
     for (uint32_t i = 0; i < h.dim; ++i) {
@@ -295,6 +322,40 @@ arrow::Status CheckTraversalCodes(const arrow::Buffer& blob, const CommonHeader&
   const uint32_t stride = LoadU32(p + kHnswCodeStride);
   std::vector<float> v(h.dim);
   const uint32_t step = std::max<uint32_t>(1, h.num_rows / 1024);
+  if (LoadU32(p + kHnswCodeKind) == kCodeKindSq4) {
+    // The record re-encoded here must match the stored one up to rounding: a
+    // code one level off, lo and delta within 1e-3 of the row's range (a
+    // writer built with other floating-point contraction may round a tie the
+    // other way; another row's record differs by far more).
+    std::vector<float> mean(h.dim), scale(h.dim);
+    for (uint32_t i = 0; i < h.dim; ++i) {
+      mean[i] = LoadF32(params + 4ull * i);
+      scale[i] = LoadF32(params + 4ull * (h.dim + i));
+    }
+    const uint32_t nbytes = Sq4CodeBytes(h.dim);
+    std::vector<uint8_t> want(nbytes), want_s(kSq4RowScalars);
+    for (uint32_t r = 0; r < h.num_rows; r += step) {
+      vectors.Decode(r, v.data());
+      EncodeSq4Row(v.data(), h.dim, h.metric, mean.data(), scale.data(), want.data(),
+                   want_s.data());
+      const uint8_t* got = p + LoadU64(p + kHnswCodesOff) + static_cast<uint64_t>(r) * stride;
+      const uint8_t* got_s = got + nbytes;
+      const float lo = LoadF32(want_s.data()), delta = LoadF32(want_s.data() + 4);
+      const float tol = 1e-3f * (15.0f * delta + std::fabs(lo)) + 1e-6f;
+      bool same =
+          std::fabs(LoadF32(got_s) - lo) <= tol && std::fabs(LoadF32(got_s + 4) - delta) <= tol;
+      for (uint32_t b = 0; same && b < nbytes; ++b) {
+        same = std::abs((got[b] & 0x0f) - (want[b] & 0x0f)) <= 1 &&
+               std::abs((got[b] >> 4) - (want[b] >> 4)) <= 1;
+      }
+      if (!same) {
+        return arrow::Status::Invalid("HNSW blob: 4-bit traversal record of row ", r,
+                                      " is not its vector's (the index does not belong to these "
+                                      "vectors)");
+      }
+    }
+    return arrow::Status::OK();
+  }
   for (uint32_t r = 0; r < h.num_rows; r += step) {
     vectors.Decode(r, v.data());
     for (uint32_t i = 0; i < h.dim; ++i) {

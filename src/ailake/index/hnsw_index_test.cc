@@ -251,11 +251,11 @@ TEST(HnswIndexTest, CorruptBlobsAreRejectedNotCrashed) {
   }
 }
 
-// A graph walked on 8-bit traversal codes: the same recall as a walk on the
-// stored vectors (the beam is re-ranked exactly), exact distances, every
-// metric and f32/f16; filters still go inside; the blob round-trips; int8
-// columns refuse it.
-TEST(HnswIndexTest, Sq8TraversalKeepsRecallAndExactDistances) {
+// A graph walked on 8-bit or 4-bit traversal codes: about the recall of a
+// walk on the stored vectors (the beam is re-ranked exactly), exact
+// distances, every metric and f32/f16; filters still go inside; the blob
+// round-trips; sq4's blob is smaller than sq8's; int8 columns refuse both.
+TEST(HnswIndexTest, CodedTraversalsKeepRecallAndExactDistances) {
   for (Precision prec : {Precision::kF32, Precision::kF16}) {
     for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
                              DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine}) {
@@ -263,45 +263,61 @@ TEST(HnswIndexTest, Sq8TraversalKeepsRecallAndExactDistances) {
       VectorStoragePolicy pe = f.policy;
       pe.hnsw.traversal = HnswTraversal::kExact;
       auto exact = BuildIndex(pe, f.enc.view, {2}).ValueOrDie();
-      VectorStoragePolicy p = f.policy;
-      p.hnsw.traversal = HnswTraversal::kSq8;
-      auto sq8 = BuildIndex(p, f.enc.view, {2}).ValueOrDie();
-      auto blob = sq8->Serialize().ValueOrDie();
-      EXPECT_GT(blob->size(), exact->Serialize().ValueOrDie()->size() + 3000 * 40);
-      // MeanRecall also checks every distance against the oracle's.
+      const size_t exact_bytes = exact->Serialize().ValueOrDie()->size();
       const double r_exact = MeanRecall(*exact, f, 10, 64);
-      const double r_sq8 = MeanRecall(*sq8, f, 10, 64);
-      EXPECT_GE(r_sq8, r_exact - 0.02) << MetricName(m) << " " << PrecisionName(prec);
       testing::FilterBits third(3000, [](uint32_t r) { return r % 3 == 0; });
-      EXPECT_GE(MeanRecall(*sq8, f, 10, 64, &third.filter),
-                MeanRecall(*exact, f, 10, 64, &third.filter) - 0.03);
-      auto loaded = LoadIndex(blob, f.enc.view).ValueOrDie();
-      const float* q = f.queries.data();
-      auto a = sq8->Search({q, f.dim}, 7).ValueOrDie();
-      auto b = loaded->Search({q, f.dim}, 7).ValueOrDie();
-      ASSERT_EQ(a.size(), b.size());
-      for (size_t j = 0; j < a.size(); ++j) EXPECT_EQ(a[j].row, b[j].row);
+      const double r_exact_third = MeanRecall(*exact, f, 10, 64, &third.filter);
+      size_t sq8_bytes = 0;
+      for (HnswTraversal t : {HnswTraversal::kSq8, HnswTraversal::kSq4}) {
+        const bool sq4 = t == HnswTraversal::kSq4;
+        VectorStoragePolicy p = f.policy;
+        p.hnsw.traversal = t;
+        auto coded = BuildIndex(p, f.enc.view, {2}).ValueOrDie();
+        auto blob = coded->Serialize().ValueOrDie();
+        // 40 dimensions: sq8 64 code bytes per row (+ 4 of terms for
+        // euclidean), sq4 32 code bytes and 16 of scalars.
+        EXPECT_GT(blob->size(), exact_bytes + 3000 * (sq4 ? 48 : 40));
+        if (sq4) {
+          EXPECT_LT(blob->size(), sq8_bytes);
+        }
+        sq8_bytes = blob->size();
+        // MeanRecall also checks every distance against the oracle's.
+        const std::string what = std::string(HnswTraversalName(t)) + " " +
+                                 std::string(MetricName(m)) + " " +
+                                 std::string(PrecisionName(prec));
+        EXPECT_GE(MeanRecall(*coded, f, 10, 64), r_exact - (sq4 ? 0.03 : 0.02)) << what;
+        EXPECT_GE(MeanRecall(*coded, f, 10, 64, &third.filter), r_exact_third - (sq4 ? 0.04 : 0.03))
+            << what;
+        auto loaded = LoadIndex(blob, f.enc.view).ValueOrDie();
+        const float* q = f.queries.data();
+        auto a = coded->Search({q, f.dim}, 7).ValueOrDie();
+        auto b = loaded->Search({q, f.dim}, 7).ValueOrDie();
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t j = 0; j < a.size(); ++j) EXPECT_EQ(a[j].row, b[j].row);
+      }
     }
   }
-  // A NaN query through a bare index (tables refuse it) neither crashes nor
-  // trips the sanitizers.
-  {
+  for (HnswTraversal t : {HnswTraversal::kSq8, HnswTraversal::kSq4}) {
+    // A NaN or infinite query through a bare index (tables refuse it)
+    // neither crashes nor trips the sanitizers.
     Fixture f(500, 16, DistanceMetric::kEuclidean, Precision::kF32);
-    auto idx = BuildIndex(f.policy, f.enc.view).ValueOrDie();
+    VectorStoragePolicy p = f.policy;
+    p.hnsw.traversal = t;
+    auto idx = BuildIndex(p, f.enc.view).ValueOrDie();
     std::vector<float> q(16, 0.5f);
     q[3] = std::numeric_limits<float>::quiet_NaN();
     (void)idx->Search(q, 5);
     q[3] = std::numeric_limits<float>::infinity();
     (void)idx->Search(q, 5);
+    // An int8 column is walked on its own codes: no copy is added.
+    Fixture i8(100, 8, DistanceMetric::kEuclidean, Precision::kInt8);
+    VectorStoragePolicy pi = i8.policy;
+    pi.hnsw.traversal = t;
+    auto with = BuildIndex(pi, i8.enc.view).ValueOrDie()->Serialize().ValueOrDie();
+    pi.hnsw.traversal = HnswTraversal::kExact;
+    auto without = BuildIndex(pi, i8.enc.view).ValueOrDie()->Serialize().ValueOrDie();
+    EXPECT_TRUE(with->Equals(*without));
   }
-  // An int8 column is walked on its own codes: no copy is added.
-  Fixture i8(100, 8, DistanceMetric::kEuclidean, Precision::kInt8);
-  VectorStoragePolicy p = i8.policy;
-  p.hnsw.traversal = HnswTraversal::kSq8;
-  auto with = BuildIndex(p, i8.enc.view).ValueOrDie()->Serialize().ValueOrDie();
-  p.hnsw.traversal = HnswTraversal::kExact;
-  auto without = BuildIndex(p, i8.enc.view).ValueOrDie()->Serialize().ValueOrDie();
-  EXPECT_TRUE(with->Equals(*without));
 }
 
 // The batched distance the walk uses gives each row what the one-row call
@@ -380,6 +396,126 @@ TEST(HnswIndexTest, Sq8CodesOfOtherVectorsAreRefused) {
     for (int j = 0; j < 3; ++j) m[lo + rng() % span] ^= static_cast<uint8_t>(1u << (rng() % 8));
     auto r = LoadIndex(std::make_shared<arrow::Buffer>(m.data(), m.size()), f.enc.view);
     if (r.ok()) (void)(*r)->Search({f.queries.data(), f.dim}, 5);
+  }
+}
+
+// The walk's distance against the distance to the row the record decodes to
+// (decoded here from the format's rules, in double): equal up to the int8
+// rounding of the query, for every metric, zero rows and a zero query,
+// batches past the kernel's chunk.
+TEST(HnswIndexTest, Sq4DistanceIsTheDistanceToTheDecodedRow) {
+  for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
+                           DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine}) {
+    for (uint32_t dim : {5u, 37u, 64u, 96u, 128u, 256u}) {
+      const uint32_t n = 300;
+      std::vector<float> rows = ClusteredData(n, dim, 5, 11);
+      for (uint32_t i = 0; i < dim; ++i) rows[7 * dim + i] = 0.0f;  // a zero row
+      EncodedVectors enc = Encode(rows, dim, Precision::kF32);
+      const Sq4Codes codes = EncodeSq4(enc.view, m, 2);
+      const uint32_t nbytes = (dim + 31) / 32 * 16;
+      ASSERT_EQ(codes.stride, nbytes + 16);
+      std::vector<float> params(codes.mean);
+      params.insert(params.end(), codes.scale.begin(), codes.scale.end());
+      Sq4Distance dist(m, dim, codes.records.data(),
+                       reinterpret_cast<const uint8_t*>(params.data()));
+      auto decoded = [&](uint32_t r) {
+        const uint8_t* rec = codes.records.data() + size_t{r} * codes.stride;
+        const double lo = LoadF32(rec + nbytes), delta = LoadF32(rec + nbytes + 4);
+        std::vector<double> u(dim);
+        for (uint32_t i = 0; i < dim; ++i) {
+          // Groups of 32 bytes hold 64 positions, a last one of 16 holds 32.
+          const uint32_t full = nbytes / 32 * 32;
+          const uint32_t at = i < 2 * full ? i / 64 * 32 : full, g = i < 2 * full ? 32 : 16;
+          const uint32_t off = i - 2 * at;
+          const uint8_t b = rec[at + off % g];
+          const int c = off < g ? b & 0x0f : b >> 4;
+          u[i] = codes.mean[i] + static_cast<double>(codes.scale[i]) * (lo + delta * c);
+        }
+        return u;
+      };
+      std::vector<uint32_t> ids(150);
+      for (size_t j = 0; j < ids.size(); ++j) ids[j] = static_cast<uint32_t>((j * 37 + 7) % n);
+      for (const std::vector<float>& q :
+           {std::vector<float>(rows.begin() + 3 * dim, rows.begin() + 4 * dim),
+            std::vector<float>(dim, 0.0f)}) {
+        dist.SetQuery(q.data());
+        double qq = 0;
+        for (float x : q) qq += static_cast<double>(x) * x;
+        std::vector<float> got(ids.size() + 1, -7.0f);
+        dist.Many(ids.data(), ids.size(), got.data());
+        EXPECT_EQ(got[ids.size()], -7.0f);
+        for (size_t j = 0; j < ids.size(); ++j) {
+          const std::vector<double> u = decoded(ids[j]);
+          // The walk rounds the centred query's weights to int8: the error
+          // scales with |x| |u - mean| (x = q - mean for euclidean, q, or
+          // q / |q| for cosine).
+          double dot = 0, l2 = 0, xx = 0, uc = 0;
+          const double qn = m == DistanceMetric::kCosine && qq > 0 ? 1 / std::sqrt(qq) : 1;
+          for (uint32_t i = 0; i < dim; ++i) {
+            dot += q[i] * u[i];
+            l2 += (q[i] - u[i]) * (q[i] - u[i]);
+            const double x = m == DistanceMetric::kEuclidean ? q[i] - codes.mean[i] : q[i] * qn;
+            xx += x * x;
+            uc += (u[i] - codes.mean[i]) * (u[i] - codes.mean[i]);
+          }
+          const double tol = 0.02 * (xx + uc) + 1e-4;
+          double want = 0;
+          switch (m) {
+            case DistanceMetric::kEuclidean: want = l2; break;
+            case DistanceMetric::kDotProduct: want = -dot; break;
+            case DistanceMetric::kNormalizedCosine: want = 1 - dot; break;
+            case DistanceMetric::kCosine: want = qq > 0 ? 1 - dot / std::sqrt(qq) : 1.0; break;
+          }
+          EXPECT_NEAR(got[j], want, tol) << MetricName(m) << " dim " << dim << " row " << ids[j];
+          EXPECT_FLOAT_EQ(got[j], dist(ids[j]));
+        }
+      }
+    }
+  }
+}
+
+// 4-bit records that are not the vectors' are refused on load; a record with
+// a NaN scale is named; random flips are refused or searched.
+TEST(HnswIndexTest, Sq4RecordsOfOtherVectorsAreRefused) {
+  for (uint32_t dim : {24u, 128u}) {
+    Fixture f(800, dim, DistanceMetric::kEuclidean, Precision::kF32);
+    VectorStoragePolicy p = f.policy;
+    p.hnsw.traversal = HnswTraversal::kSq4;
+    auto blob = BuildIndex(p, f.enc.view).ValueOrDie()->Serialize().ValueOrDie();
+    const std::vector<uint8_t> good(blob->data(), blob->data() + blob->size());
+    auto load = [&](const std::vector<uint8_t>& bytes) {
+      return LoadIndex(std::make_shared<arrow::Buffer>(bytes.data(), bytes.size()), f.enc.view)
+          .status();
+    };
+    ASSERT_TRUE(load(good).ok());
+    ASSERT_EQ(LoadU32(good.data() + kHnswCodeKind), kCodeKindSq4);
+    const uint64_t codes = LoadU64(good.data() + kHnswCodesOff);
+    ASSERT_EQ(LoadU64(good.data() + kHnswCodeTermsOff), 0u);
+    const uint32_t stride = Sq4Stride(dim);
+    ASSERT_EQ(LoadU32(good.data() + kHnswCodeStride), stride);
+    std::vector<uint8_t> bad = good;
+    // Row 0's codes replaced by row 1's.
+    std::memcpy(bad.data() + codes, good.data() + codes + stride, Sq4CodeBytes(dim));
+    auto st = load(bad);
+    EXPECT_NE(st.message().find("record of row 0 is not its vector's"), std::string::npos)
+        << st.ToString();
+    bad = good;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const uint64_t delta5 = codes + 5ull * stride + Sq4CodeBytes(dim) + 4;
+    std::memcpy(bad.data() + delta5, &nan, 4);
+    st = load(bad);
+    EXPECT_NE(st.message().find("record of row 5"), std::string::npos) << st.ToString();
+    bad = good;
+    bad[kHnswCodeStride] = 8;
+    EXPECT_NE(load(bad).message().find("stride"), std::string::npos);
+    std::mt19937 rng(3);
+    for (int t = 0; t < 200; ++t) {
+      std::vector<uint8_t> m = good;
+      const size_t lo = kHnswHeaderBytes, span = m.size() - lo;
+      for (int j = 0; j < 3; ++j) m[lo + rng() % span] ^= static_cast<uint8_t>(1u << (rng() % 8));
+      auto r = LoadIndex(std::make_shared<arrow::Buffer>(m.data(), m.size()), f.enc.view);
+      if (r.ok()) (void)(*r)->Search({f.queries.data(), f.dim}, 5);
+    }
   }
 }
 

@@ -105,6 +105,14 @@ struct KernelTable {
   // tile is one chain of dependent FMAs per register, bound by their
   // latency; this runs several panels' chains side by side.
   void (*ip_panels)(const float* q, const float* panels, size_t npanels, size_t d, float* out);
+  // sum_p q[p] * code(p) for n rows of 4-bit codes (the 4-bit traversal of
+  // HNSW, docs/FORMAT.md 3.3.2): row j is the nbytes (a multiple of 16) at
+  // codes + rows[j] * stride, read as groups of 32 bytes and, when nbytes is
+  // an odd multiple of 16, a last group of 16; byte i of a group of g bytes
+  // that starts at position b holds position b + i in its low nibble and
+  // b + g + i in its high nibble. q has 2 * nbytes entries. Always exact.
+  void (*dot_i8_u4_rows)(const int8_t* q, const uint8_t* codes, size_t stride, const uint32_t* rows,
+                         size_t n, size_t nbytes, int32_t* out);
 };
 
 // The largest u8 value of a 4-bit PQ table over m sub-spaces: a sum of m

@@ -7,6 +7,7 @@
 
 #include "ailake/vec/kernels.h"
 #include "ailake/vec/pq4_avx2.h"
+#include "ailake/vec/u4_avx2.h"
 
 namespace ailake::vec {
 namespace {
@@ -491,7 +492,8 @@ const KernelTable& Avx2Kernels() {
   static const KernelTable t{
       SimdLevel::kAvx2, DotF32,   L2F32,    DotNormF32,  DotF16,     L2F16,        DotNormF16,
       StatsI8,          F16ToF32, F32ToF16, IpTile,      ArgminTile, PqLut,        NearestPanels,
-      IpScreen,         PqScan,   Pq4Scan,  Pq4Quantize, DotI16I8,   DotI16I8Rows, IpPanels};
+      IpScreen,         PqScan,   Pq4Scan,  Pq4Quantize, DotI16I8,   DotI16I8Rows, IpPanels,
+      u4::DotI8U4Rows};
   return t;
 }
 

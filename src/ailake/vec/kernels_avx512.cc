@@ -7,6 +7,7 @@
 
 #include "ailake/vec/kernels.h"
 #include "ailake/vec/pq4_avx2.h"
+#include "ailake/vec/u4_avx2.h"
 
 namespace ailake::vec {
 namespace {
@@ -591,7 +592,8 @@ const KernelTable& Avx512Kernels() {
                              Pq4Quantize,
                              DotI16I8,
                              DotI16I8Rows,
-                             IpPanels};
+                             IpPanels,
+                             u4::DotI8U4Rows};
   return t;
 }
 

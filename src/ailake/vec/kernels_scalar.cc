@@ -283,6 +283,24 @@ void DotI16I8Rows(const int16_t* q, const int8_t* codes, size_t stride, const ui
   for (size_t j = 0; j < n; ++j) out[j] = DotI16I8(q, codes + size_t{rows[j]} * stride, d);
 }
 
+void DotI8U4Rows(const int8_t* q, const uint8_t* codes, size_t stride, const uint32_t* rows,
+                 size_t n, size_t nbytes, int32_t* out) {
+  for (size_t j = 0; j < n; ++j) {
+    const uint8_t* c = codes + size_t{rows[j]} * stride;
+    int32_t s = 0;
+    for (size_t at = 0; at < nbytes;) {
+      const size_t g = nbytes - at >= 32 ? 32 : 16;  // bytes in this group
+      const int8_t* qg = q + 2 * at;                 // its first position
+      for (size_t i = 0; i < g; ++i) {
+        s += static_cast<int32_t>(qg[i]) * (c[at + i] & 0x0f) +
+             static_cast<int32_t>(qg[g + i]) * (c[at + i] >> 4);
+      }
+      at += g;
+    }
+    out[j] = s;
+  }
+}
+
 }  // namespace
 
 const KernelTable& ScalarKernels() {
@@ -306,7 +324,8 @@ const KernelTable& ScalarKernels() {
                              Pq4Quantize,
                              DotI16I8,
                              DotI16I8Rows,
-                             IpPanels};
+                             IpPanels,
+                             DotI8U4Rows};
   return t;
 }
 

@@ -411,6 +411,63 @@ TEST(KernelsTest, DotI16I8RowsEqualsOneRowAtATime) {
   }
 }
 
+TEST(KernelsTest, DotI8U4RowsIsTheSumOverPositions) {
+  // Each position's nibble is located from the layout's rule (groups of 32
+  // bytes = 64 positions, a last group of 16 = 32 positions), the sum taken
+  // in int64, and every level must give it exactly, the extremes (q = -128,
+  // codes 15) included, for scattered and repeated rows.
+  std::mt19937 rng(41);
+  std::uniform_int_distribution<int> q8(-128, 127);
+  std::uniform_int_distribution<int> byte(0, 255);
+  auto code = [](const uint8_t* row, size_t nbytes, size_t p) {
+    const size_t full = nbytes / 32 * 32;  // bytes in groups of 32
+    size_t at, g;
+    if (p < 2 * full) {
+      at = p / 64 * 32, g = 32;
+    } else {
+      at = full, g = 16;
+    }
+    const size_t off = p - 2 * at;
+    const uint8_t b = row[at + off % g];
+    return off < g ? b & 0x0f : b >> 4;
+  };
+  for (size_t nbytes : {0u, 16u, 32u, 48u, 64u, 80u, 128u, 192u, 208u, 512u}) {
+    for (int trial = 0; trial < 2; ++trial) {
+      const size_t stride = nbytes + 16, num_rows = 29;
+      Unaligned<int8_t> q(2 * nbytes + 1);
+      Unaligned<uint8_t> codes(stride * num_rows);
+      for (size_t i = 0; i < 2 * nbytes; ++i) {
+        q.get()[i] = static_cast<int8_t>(trial == 1 ? -128 : q8(rng));
+      }
+      for (size_t i = 0; i < stride * num_rows; ++i) {
+        codes.get()[i] = static_cast<uint8_t>(trial == 1 ? 0xff : byte(rng));
+      }
+      for (size_t n : {0u, 1u, 3u, 4u, 5u, 9u, 32u}) {
+        std::vector<uint32_t> rows(n);
+        for (size_t j = 0; j < n; ++j) rows[j] = static_cast<uint32_t>((j * 7 + n) % num_rows);
+        if (n > 3) rows[3] = rows[1];
+        std::vector<int32_t> want(n);
+        for (size_t j = 0; j < n; ++j) {
+          int64_t sum = 0;
+          for (size_t p = 0; p < 2 * nbytes; ++p) {
+            sum += int64_t{q.get()[p]} * code(codes.get() + rows[j] * stride, nbytes, p);
+          }
+          want[j] = static_cast<int32_t>(sum);
+        }
+        std::vector<const KernelTable*> tables = SimdTables();
+        tables.push_back(&ScalarKernels());
+        for (const KernelTable* k : tables) {
+          std::vector<int32_t> got(n + 1, 12345);
+          k->dot_i8_u4_rows(q.get(), codes.get(), stride, rows.data(), n, nbytes, got.data());
+          EXPECT_EQ(std::vector<int32_t>(got.begin(), got.begin() + static_cast<long>(n)), want)
+              << SimdLevelName(k->level) << " nbytes=" << nbytes << " n=" << n;
+          EXPECT_EQ(got[n], 12345) << "wrote past n";
+        }
+      }
+    }
+  }
+}
+
 TEST(KernelsTest, DotI16I8IsExactAtEveryLevelAndDimension) {
   // Integer arithmetic: every level must give the exact sum, bit for bit,
   // including at the extremes (|q| = 32767, c = -128) and odd tails.

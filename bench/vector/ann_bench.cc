@@ -9,7 +9,7 @@
 //                    --index hnsw|ivf_pq|flat [--m 16 --ef-construction 200 --traversal
 //                    exact|sq8|sq4]
 //                    [--nlist 1024 --pq-m 16 --pq-bits 8|4 --refine 4] [--threads 2]
-//                    [--sweep 10,20,40] [--k 10] [--repeat 1]
+//                    [--sweep 10,20,40] [--k 10] [--repeat 1] [--search-refine 0]
 //                    [--save-index F | --load-index F]  (a blob over the same base)
 //                    [--serve 1]  (queries on request, for bench/vector/pair_ab.py)
 #include <sys/resource.h>
@@ -169,6 +169,10 @@ int main(int argc, char** argv) {
     if (!save_path.empty()) WriteWholeFile(save_path, *blob);
     // --repeat: timed passes per sweep point, the fastest kept (a noisy host).
     const uint32_t repeat = static_cast<uint32_t>(std::stoul(get("--repeat", "1")));
+    // --search-refine: SearchParams::refine_factor of every search (HNSW on
+    // traversal codes: k * it rows of the beam re-ranked; 0 = the whole beam;
+    // IVF-PQ: overrides --refine).
+    const uint32_t search_refine = static_cast<uint32_t>(std::stoul(get("--search-refine", "0")));
 
     std::string sweep_name = policy.index_type == ailake::IndexType::kIvfPq ? "nprobe" : "ef";
     std::vector<uint32_t> sweep = ParseList(get("--sweep", "10,20,40,80,160"));
@@ -189,6 +193,7 @@ int main(int argc, char** argv) {
       // hits@k, so a driver can alternate two processes every few
       // milliseconds and both see the same machine.
       ailake::SearchParams sp;
+      sp.refine_factor = search_refine;
       std::vector<std::vector<ailake::Neighbor>> results;
       uint32_t p = 0, first = 0, count = 0;
       std::printf("}\n");
@@ -219,6 +224,7 @@ int main(int argc, char** argv) {
       ailake::SearchParams sp;
       sp.ef = p;
       sp.nprobe = p;
+      sp.refine_factor = search_refine;
       std::vector<std::vector<ailake::Neighbor>> results(nq_single);
       // Warm-up pass, then the timed pass (single thread, one query at a time).
       for (uint32_t i = 0; i < std::min<uint32_t>(nq, 50); ++i) {

@@ -22,10 +22,10 @@ import subprocess
 import sys
 
 
-def start(binary, args, core, index):
+def start(binary, args, core, index, extra):
     cmd = ["taskset", "-c", str(core), binary, "--base", args.base, "--queries", args.queries,
            "--gt", args.gt, "--metric", args.metric, "--index", args.kind,
-           "--load-index", index, "--serve", "1"]
+           "--load-index", index, "--serve", "1"] + extra.split()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     header = proc.stdout.readline()  # the build line, ended once loaded
     if not header:
@@ -47,6 +47,9 @@ def main():
     ap.add_argument("--index", required=True, help="blob saved by ailake_ann_bench --save-index")
     ap.add_argument("--index-b", help="B's blob, when B loads another index (for example the "
                     "same graph with other traversal codes; --b may then be --a's binary)")
+    ap.add_argument("--a-args", default="", help="more ailake_ann_bench flags for A")
+    ap.add_argument("--b-args", default="", help="more ailake_ann_bench flags for B "
+                    "(for example --search-refine 4)")
     ap.add_argument("--base", required=True)
     ap.add_argument("--queries", required=True)
     ap.add_argument("--gt", required=True)
@@ -60,9 +63,9 @@ def main():
     # Two processes of each build, started A B B A: whichever of a pair
     # starts first (and so where its memory lies) weighs on both orders alike.
     index_b = args.index_b or args.index
-    procs = [start(binary, args, args.core, index)
-             for binary, index in ((args.a, args.index), (args.b, index_b), (args.b, index_b),
-                                   (args.a, args.index))]
+    side_a, side_b = (args.a, args.index, args.a_args), (args.b, index_b, args.b_args)
+    procs = [start(binary, args, args.core, index, extra)
+             for binary, index, extra in (side_a, side_b, side_b, side_a)]
     pairs = [(procs[0], procs[1]), (procs[3], procs[2])]
     nq = 1000
     try:

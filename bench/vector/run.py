@@ -197,7 +197,8 @@ def pq4_m(args, dim):
 
 def build_ailake(kind, base, queries, metric, args, nbits=8):
     ailake = ailake_module(args)
-    params = ({"m": args.M, "ef_construction": args.efc} if kind == "hnsw" else
+    params = ({"m": args.M, "ef_construction": args.efc, "traversal": args.hnsw_traversal}
+              if kind == "hnsw" else
               {"nlist": args.nlist, "refine_factor": args.refine, "pq_bits": nbits,
                "pq_m": args.pq_m if nbits == 8 else pq4_m(args, base.shape[1])})
     with Timer() as t:
@@ -205,10 +206,14 @@ def build_ailake(kind, base, queries, metric, args, nbits=8):
                                    num_threads=args.threads, **params)
     key = "ef" if kind == "hnsw" else "nprobe"
 
+    extra = {"refine_factor": args.hnsw_refine} if kind == "hnsw" and args.hnsw_refine else {}
+
     def search(p, q, k):
-        return index.search(q, k, num_threads=1, **{key: p}).ids
+        return index.search(q, k, num_threads=1, **{key: p}, **extra).ids
 
     label = kind if nbits == 8 else "ivf_pq4"
+    if kind == "hnsw":
+        label += f"_{args.hnsw_traversal}" + (f"_refine{args.hnsw_refine}" if args.hnsw_refine else "")
     return Built("ailake", label, t, saved_size(index.save), search, queries, key)
 
 
@@ -464,6 +469,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="build threads")
     ap.add_argument("--M", type=int, default=16)
     ap.add_argument("--efc", type=int, default=200)
+    ap.add_argument("--hnsw-traversal", default="sq8", choices=["exact", "sq8", "sq4"],
+                    help="what ailake's HNSW walks on")
+    ap.add_argument("--hnsw-refine", type=int, default=0,
+                    help="ailake HNSW: re-rank the k * this nearest rows of the beam (0: all ef)")
     ap.add_argument("--nlist", type=int, default=1024)
     ap.add_argument("--pq-m", dest="pq_m", type=int, default=16)
     ap.add_argument("--pq4-m", dest="pq4_m", type=int, default=0,

@@ -32,9 +32,13 @@ namespace ailake {
 
 // Per-call index parameters; 0 means "the index's default".
 struct SearchParams {
-  uint32_t ef = 0;             // HNSW: candidate list size (>= k is enforced)
-  uint32_t nprobe = 0;         // IVF-PQ: inverted lists probed
-  uint32_t refine_factor = 0;  // IVF-PQ: k * refine_factor candidates re-ranked exactly
+  uint32_t ef = 0;      // HNSW: candidate list size (>= k is enforced)
+  uint32_t nprobe = 0;  // IVF-PQ: inverted lists probed
+  // IVF-PQ: k * refine_factor candidates re-ranked exactly (0: the index's
+  // default). HNSW walked on traversal codes: the k * refine_factor nearest
+  // rows of the beam by code distance re-ranked exactly (0: the whole beam,
+  // ef rows; at most ef). Returned distances are exact either way.
+  uint32_t refine_factor = 0;
 };
 
 struct SearchOptions {

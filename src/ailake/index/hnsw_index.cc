@@ -115,17 +115,22 @@ arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> qu
   dist.SetQuery(query.data());
   auto scan = [&] { return ExactSearch(view_, h_.metric, query.data(), k, filter, inv_norms_); };
   if (codes_ == nullptr) return SearchHnsw(layout_, dist, ef, k, filter, scan);
-  // Walk on the codes, keep the whole beam, re-rank it on the stored vectors.
+  // Walk on the codes and re-rank on the stored vectors the whole beam, or
+  // with a refine factor its k * refine_factor nearest by code distance.
+  const uint32_t pool =
+      params.refine_factor != 0
+          ? static_cast<uint32_t>(std::clamp<uint64_t>(uint64_t{k} * params.refine_factor, k, ef))
+          : ef;
   std::vector<Neighbor> found;
   if (code_kind_ == kCodeKindSq4) {
     Sq4Distance approx(h_.metric, h_.dim, reinterpret_cast<const uint8_t*>(codes_), code_params_);
     approx.SetQuery(query.data());
-    found = SearchHnsw(layout_, approx, ef, k, filter, scan, ef);
+    found = SearchHnsw(layout_, approx, ef, k, filter, scan, pool);
   } else {
     Sq8Distance approx(h_.metric, h_.dim, code_stride_, codes_, code_params_, code_terms_,
                        inv_norms_);
     approx.SetQuery(query.data());
-    found = SearchHnsw(layout_, approx, ef, k, filter, scan, ef);
+    found = SearchHnsw(layout_, approx, ef, k, filter, scan, pool);
   }
   std::vector<uint32_t> rows(found.size());
   for (size_t i = 0; i < found.size(); ++i) rows[i] = found[i].row;

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <random>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -35,13 +36,14 @@ struct Fixture {
 };
 
 double MeanRecall(const VectorIndex& idx, const Fixture& f, uint32_t k, uint32_t ef,
-                  const RowFilter* filter = nullptr) {
+                  const RowFilter* filter = nullptr, uint32_t refine_factor = 0) {
   double sum = 0;
   const uint32_t nq = static_cast<uint32_t>(f.queries.size() / f.dim);
   for (uint32_t i = 0; i < nq; ++i) {
     const float* q = &f.queries[size_t{i} * f.dim];
     SearchParams p;
     p.ef = ef;
+    p.refine_factor = refine_factor;
     auto got = idx.Search({q, f.dim}, k, p, filter).ValueOrDie();
     const auto want = testing::OracleTopK(f.metric, f.enc.decoded, f.dim, q, k, filter);
     EXPECT_EQ(got.size(), want.size());
@@ -396,6 +398,41 @@ TEST(HnswIndexTest, Sq8CodesOfOtherVectorsAreRefused) {
     for (int j = 0; j < 3; ++j) m[lo + rng() % span] ^= static_cast<uint8_t>(1u << (rng() % 8));
     auto r = LoadIndex(std::make_shared<arrow::Buffer>(m.data(), m.size()), f.enc.view);
     if (r.ok()) (void)(*r)->Search({f.queries.data(), f.dim}, 5);
+  }
+}
+
+// A refine factor re-ranks only the k * refine_factor nearest rows of the
+// beam by code distance: distances stay exact, recall cannot pass the whole
+// beam's, a factor of ef / k or more is the whole beam, and the walk (so the
+// beam) is the same whatever the factor.
+TEST(HnswIndexTest, RefineFactorBoundsTheReRankedRows) {
+  for (HnswTraversal t : {HnswTraversal::kSq8, HnswTraversal::kSq4}) {
+    Fixture f(3000, 40, DistanceMetric::kEuclidean, Precision::kF32, 3);
+    VectorStoragePolicy p = f.policy;
+    p.hnsw.traversal = t;
+    auto idx = BuildIndex(p, f.enc.view, {2}).ValueOrDie();
+    const double whole = MeanRecall(*idx, f, 10, 64);
+    EXPECT_EQ(MeanRecall(*idx, f, 10, 64, nullptr, 7), whole);  // 70 >= ef
+    const double one = MeanRecall(*idx, f, 10, 64, nullptr, 1);
+    const double four = MeanRecall(*idx, f, 10, 64, nullptr, 4);
+    EXPECT_LE(one, four + 1e-9);
+    EXPECT_LE(four, whole + 1e-9);
+    EXPECT_GE(four, whole - 0.02) << HnswTraversalName(t);
+    // The 10 rows of factor 1 are the beam's 10 nearest by code distance:
+    // all of them among the 40 of factor 4.
+    const float* q = f.queries.data();
+    SearchParams p1;
+    p1.ef = 64;
+    p1.refine_factor = 1;
+    auto a = idx->Search({q, f.dim}, 10, p1).ValueOrDie();
+    auto b = idx->Search({q, f.dim}, 40, p1).ValueOrDie();  // k 40, factor 1: 40 rows
+    std::set<uint32_t> rows_b;
+    for (const Neighbor& nb : b) rows_b.insert(nb.row);
+    for (const Neighbor& nb : a) EXPECT_TRUE(rows_b.count(nb.row)) << nb.row;
+    // A filter still goes inside, with exact distances.
+    testing::FilterBits third(3000, [](uint32_t r) { return r % 3 == 0; });
+    EXPECT_GE(MeanRecall(*idx, f, 10, 64, &third.filter, 4),
+              MeanRecall(*idx, f, 10, 64, &third.filter) - 0.03);
   }
 }
 

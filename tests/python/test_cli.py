@@ -40,6 +40,12 @@ def test_write_search_scan_take_info(cli, tmp_path):
     approx = json.loads(cli("--json", "search", table, "--query-json", json.dumps(q.tolist()), "-k", "5",
                             "--ef", "100").stdout)
     assert approx["rows"][0]["id"] == 17
+    # Only k x 1 rows of the beam re-ranked: still the hit, distances exact.
+    refined = json.loads(cli("--json", "search", table, "--query-json", json.dumps(q.tolist()), "-k", "5",
+                             "--ef", "100", "--refine-factor", "1").stdout)
+    assert refined["rows"][0]["id"] == 17
+    for r in refined["rows"]:
+        assert abs(r["_distance"] - float(((x[r["id"]] - q) ** 2).sum())) < 1e-3
     # Filter inside the search.
     filt = json.loads(cli("--json", "search", table, "--query-json", json.dumps(q.tolist()), "-k", "7",
                           "--filter", "category = 2 AND id > 100", "--columns", "id,category").stdout)

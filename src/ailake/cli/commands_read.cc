@@ -15,7 +15,7 @@ namespace {
 struct SearchArgs {
   std::string uri, query_file, query_json, filter, columns, at, vector_column;
   std::string text, text_column, stemmer, fusion = "rrf";
-  uint32_t k = 10, ef = 0, nprobe = 0;
+  uint32_t k = 10, ef = 0, nprobe = 0, refine_factor = 0;
   bool exact = false;
 };
 
@@ -49,6 +49,7 @@ arrow::Status CmdSearchText(const SearchArgs& a) {
     o.vector.vector_column = a.vector_column;
     o.vector.params.ef = a.ef;
     o.vector.params.nprobe = a.nprobe;
+    o.vector.params.refine_factor = a.refine_factor;
     o.vector.exact = a.exact;
     o.text = text;
     ARROW_ASSIGN_OR_RAISE(r, t->SearchHybrid(q, a.text, o, &stats));
@@ -78,6 +79,7 @@ arrow::Status CmdSearch(const SearchArgs& a) {
   opt.vector_column = a.vector_column;
   opt.params.ef = a.ef;
   opt.params.nprobe = a.nprobe;
+  opt.params.refine_factor = a.refine_factor;
   opt.exact = a.exact;
   opt.columns = SplitList(a.columns);
   if (!a.filter.empty()) {
@@ -322,6 +324,9 @@ void AddReadCommands(CLI::App& app, Command* run) {
     c->add_option("--vector-column", a->vector_column, "vector column (default: the first)");
     c->add_option("--ef", a->ef, "HNSW ef per query");
     c->add_option("--nprobe", a->nprobe, "IVF lists probed");
+    c->add_option("--refine-factor", a->refine_factor,
+                  "rows re-ranked exactly, as a multiple of k (IVF-PQ; HNSW on traversal codes: "
+                  "of the beam, default all of it)");
     c->add_flag("--exact", a->exact, "exact scan (ground truth)");
     c->add_option("--text", a->text,
                   "full-text query: word, +must, -must_not, \"a phrase\", prefix*");

@@ -408,17 +408,21 @@ def test_create_index_on_an_existing_table(tmp_path, storage_format):
         t.create_index(index="hnsw", metric="cosine")
     with pytest.raises(ValueError, match="unknown vector column setting 'efc'"):
         t.create_index(index="hnsw", efc=3)
-    # HNSW walked on 8-bit codes: the setting is kept, searches return exact
-    # distances, verify (which loads every index over its vectors) passes.
-    t.create_index(index="hnsw", m=8, ef_construction=64, traversal="sq8")
-    assert t.vector_columns[0]["traversal"] == "sq8"
-    got = t.search(q, k=10, columns=["id"], ef=64)
-    assert len(set(got["id"].to_pylist()) & set(exact)) >= 9
-    ids = got["id"].to_numpy()
-    np.testing.assert_allclose(got["_distance"].to_numpy(), ((x[ids] - q) ** 2).sum(1), rtol=1e-4)
-    assert t.verify().ok
-    with pytest.raises(ValueError, match="unknown HNSW traversal 'sq4'"):
-        t.create_index(index="hnsw", traversal="sq4")
+    # HNSW walked on 8-bit or 4-bit codes: the setting is kept, searches
+    # return exact distances (also with only 4k rows of the beam re-ranked),
+    # verify (which loads every index over its vectors) passes.
+    for traversal in ("sq8", "sq4"):
+        t.create_index(index="hnsw", m=8, ef_construction=64, traversal=traversal)
+        assert t.vector_columns[0]["traversal"] == traversal
+        for refine in (0, 4):
+            got = t.search(q, k=10, columns=["id"], ef=64, refine_factor=refine)
+            assert len(set(got["id"].to_pylist()) & set(exact)) >= 9
+            ids = got["id"].to_numpy()
+            np.testing.assert_allclose(got["_distance"].to_numpy(), ((x[ids] - q) ** 2).sum(1),
+                                       rtol=1e-4)
+        assert t.verify().ok
+    with pytest.raises(ValueError, match="unknown HNSW traversal 'sq2'"):
+        t.create_index(index="hnsw", traversal="sq2")
 
 
 @pytest.mark.parametrize("storage_format", ["parquet", "lance"])

@@ -48,22 +48,26 @@ enum class IndexType : uint8_t {
 };
 
 // What an HNSW graph is walked on: the stored vectors (kExact), or 8-bit
-// scalar codes kept beside the graph (kSq8, the default: one byte per
-// dimension more per row; the beam the walk ends with is re-ranked on the
-// stored vectors, so returned distances stay exact). Measured 1.4-1.7x the
-// queries per second at the same recall (docs/BENCHMARKS.md). An int8
-// column is walked on its own 8-bit codes whichever is set: no copy is
-// added. kSq4 walks on 4-bit codes with a scale and offset per row (half
-// sq8's bytes per row: for wide vectors, where the walk waits on its loads).
-// docs/FORMAT.md 3.3.1-3.3.2.
-enum class HnswTraversal : uint8_t { kExact = 0, kSq8 = 1, kSq4 = 2 };
+// scalar codes kept beside the graph (kSq8: one byte per dimension more per
+// row; the beam's nearest rows are re-ranked on the stored vectors, so
+// returned distances stay exact). Measured 1.4-1.7x the queries per second
+// at the same recall (docs/BENCHMARKS.md). An int8 column is walked on its
+// own 8-bit codes whichever is set: no copy is added. kSq4 walks on 4-bit
+// codes with a scale and offset per row (half sq8's bytes per row: for wide
+// vectors, where the walk waits on its loads). kAuto, the default, picks
+// when each file's index is built, by measuring how well each code ranks a
+// sample's neighbours: sq4 (tried from kHnswSq4MinDim dimensions) when it
+// ranks them as well as sq8, sq8 unless it ranks them poorly, else exact
+// (docs/ARCHITECTURE.md). docs/FORMAT.md 3.3.1-3.3.2.
+enum class HnswTraversal : uint8_t { kExact = 0, kSq8 = 1, kSq4 = 2, kAuto = 3 };
+inline constexpr uint32_t kHnswSq4MinDim = 256;
 
 struct HnswConfig {
   uint32_t m = 16;                 // links per node on upper layers; 2*m on layer 0
   uint32_t ef_construction = 200;  // candidate list size while building
   uint32_t ef_search = 64;         // default candidate list size per query (overridable per call)
   uint64_t seed = 42;              // level assignment
-  HnswTraversal traversal = HnswTraversal::kSq8;
+  HnswTraversal traversal = HnswTraversal::kAuto;
 };
 
 struct IvfPqConfig {
@@ -116,7 +120,7 @@ std::string_view IndexTypeName(IndexType t);
 arrow::Result<DistanceMetric> ParseMetric(std::string_view name);
 arrow::Result<Precision> ParsePrecision(std::string_view name);
 arrow::Result<IndexType> ParseIndexType(std::string_view name);
-std::string_view HnswTraversalName(HnswTraversal t);  // "exact", "sq8", "sq4"
+std::string_view HnswTraversalName(HnswTraversal t);  // "exact", "sq8", "sq4", "auto"
 arrow::Result<HnswTraversal> ParseHnswTraversal(std::string_view name);
 // Rejects values outside the enumeration (for bytes read from files).
 arrow::Result<DistanceMetric> MetricFromCode(uint32_t code);

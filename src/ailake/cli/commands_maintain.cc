@@ -367,7 +367,8 @@ void AddMaintainCommands(CLI::App& app, Command* run) {
     c->add_option("--nlist", a->nlist, "IVF lists");
     c->add_option("--pq-m", a->pq_m, "PQ sub-spaces");
     c->add_option("--pq-bits", a->pq_bits, "bits per PQ code: 8, or 4 (fast-scan)");
-    c->add_option("--traversal", a->traversal, "HNSW: exact | sq8 | sq4 (default: the column's)");
+    c->add_option("--traversal", a->traversal,
+                  "HNSW: exact | sq8 | sq4 | auto (default: the column's)");
     c->callback([a, run] { *run = [a] { return CmdCreateIndex(*a); }; });
   }
   {

@@ -167,7 +167,8 @@ void PolicyArgs::Add(CLI::App* app) {
       ->capture_default_str();
   app->add_option("--traversal", traversal,
                   "HNSW: walk the graph on the stored vectors (exact) or on codes kept beside "
-                  "it, re-ranked exactly: 8-bit (sq8) or 4-bit with a scale per row (sq4)")
+                  "it, re-ranked exactly: 8-bit (sq8), 4-bit with a scale per row (sq4), or "
+                  "auto: sq4 from 256 dimensions, sq8 below")
       ->capture_default_str();
   app->add_option("--nlist", nlist, "IVF lists")->capture_default_str();
   app->add_option("--pq-m", pq_m, "PQ sub-spaces")->capture_default_str();

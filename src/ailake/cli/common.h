@@ -78,7 +78,7 @@ struct PolicyArgs {
   std::string precision = "f32";
   std::string index = "hnsw";
   uint32_t m = 16, ef_construction = 200, nlist = 256, pq_m = 16, pq_bits = 8;
-  std::string traversal = "sq8";
+  std::string traversal = "auto";
   bool normalize = false;
   std::string storage_format;  // empty: $AILAKE_STORAGE_FORMAT, else parquet
 

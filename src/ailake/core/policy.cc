@@ -80,6 +80,7 @@ std::string_view HnswTraversalName(HnswTraversal t) {
     case HnswTraversal::kExact: return "exact";
     case HnswTraversal::kSq8: return "sq8";
     case HnswTraversal::kSq4: return "sq4";
+    case HnswTraversal::kAuto: return "auto";
   }
   return "unknown";
 }
@@ -89,7 +90,9 @@ arrow::Result<HnswTraversal> ParseHnswTraversal(std::string_view name) {
   if (n == "exact") return HnswTraversal::kExact;
   if (n == "sq8") return HnswTraversal::kSq8;
   if (n == "sq4") return HnswTraversal::kSq4;
-  return arrow::Status::Invalid("unknown HNSW traversal '", name, "' (expected exact, sq8 or sq4)");
+  if (n == "auto") return HnswTraversal::kAuto;
+  return arrow::Status::Invalid("unknown HNSW traversal '", name,
+                                "' (expected exact, sq8, sq4 or auto)");
 }
 
 arrow::Result<DistanceMetric> MetricFromCode(uint32_t code) {
@@ -162,9 +165,10 @@ arrow::Status VectorStoragePolicy::Validate() const {
                                   " is out of range [1, 100000]");
   }
   if (hnsw.traversal != HnswTraversal::kExact && hnsw.traversal != HnswTraversal::kSq8 &&
-      hnsw.traversal != HnswTraversal::kSq4) {
-    return arrow::Status::Invalid("VectorStoragePolicy.hnsw.traversal: ",
-                                  static_cast<int>(hnsw.traversal), " is not exact, sq8 or sq4");
+      hnsw.traversal != HnswTraversal::kSq4 && hnsw.traversal != HnswTraversal::kAuto) {
+    return arrow::Status::Invalid(
+        "VectorStoragePolicy.hnsw.traversal: ", static_cast<int>(hnsw.traversal),
+        " is not exact, sq8, sq4 or auto");
   }
   if (index_type != IndexType::kIvfPq) return arrow::Status::OK();
   if (ivf_pq.nlist < 1 || ivf_pq.nlist > (1u << 20)) {

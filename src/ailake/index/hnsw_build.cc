@@ -94,6 +94,10 @@ class Builder {
   // Construction searches walk the graph on these codes (the ones the index
   // will carry), and their candidates are re-ranked exactly before the
   // neighbours are chosen, as a search's beam is. Null: exact walks.
+  const uint8_t* NormsBytes() const {
+    return inv_norms_.empty() ? nullptr : reinterpret_cast<const uint8_t*>(inv_norms_.data());
+  }
+
   void UseCodes(const Sq8Codes* codes) {
     codes_ = codes;
     if (codes == nullptr) return;
@@ -179,9 +183,6 @@ class Builder {
     std::vector<float> copy_d;
   };
 
-  const uint8_t* NormsBytes() const {
-    return inv_norms_.empty() ? nullptr : reinterpret_cast<const uint8_t*>(inv_norms_.data());
-  }
   uint32_t Level(uint32_t r) const {
     return upper_index_[r] == kNoUpper ? 0 : upper_[upper_index_[r]];
   }
@@ -645,7 +646,60 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
   return buf;
 }
 
+// How well a traversal code ranks neighbours: over up to 64 sample rows as
+// queries against up to 4,096 others (evenly spaced), the share of each
+// one's exact 10 nearest found among its 40 nearest by code distance.
+template <class Approx>
+double SampleCodeRecall(const VectorView& v, DistanceMetric metric, const uint8_t* norms,
+                        Approx& approx) {
+  constexpr uint32_t kQueries = 64, kPool = 4096, kTop = 10, kShort = 40;
+  const uint32_t n = v.num_rows();
+  if (n <= kShort) return 1.0;
+  const uint32_t np = std::min(n, kPool), nq = std::min(np, kQueries);
+  std::vector<uint32_t> pool(np);
+  for (uint32_t i = 0; i < np; ++i) pool[i] = static_cast<uint32_t>(uint64_t{i} * n / np);
+  HnswDistance exact(metric, v, norms);
+  std::vector<float> q(v.dim()), de(np), dc(np);
+  std::vector<uint32_t> by_exact(np), by_code(np);
+  uint64_t found = 0, wanted = 0;
+  for (uint32_t j = 0; j < nq; ++j) {
+    const uint32_t self = pool[static_cast<size_t>(uint64_t{j} * np / nq)];
+    v.Decode(self, q.data());
+    exact.SetQuery(q.data());
+    approx.SetQuery(q.data());
+    exact.Many(pool.data(), np, de.data());
+    approx.Many(pool.data(), np, dc.data());
+    // The query's own row is left out of both lists.
+    for (uint32_t i = 0; i < np; ++i) {
+      if (pool[i] == self) de[i] = dc[i] = std::numeric_limits<float>::infinity();
+      by_exact[i] = by_code[i] = i;
+    }
+    auto nearest = [&](std::vector<uint32_t>& ids, const std::vector<float>& d, uint32_t top) {
+      std::nth_element(ids.begin(), ids.begin() + top, ids.end(), [&](uint32_t a, uint32_t b) {
+        return d[a] < d[b] || (d[a] == d[b] && a < b);
+      });
+    };
+    nearest(by_exact, de, kTop);
+    nearest(by_code, dc, kShort);
+    std::vector<uint32_t> shortlist(by_code.begin(), by_code.begin() + kShort);
+    std::sort(shortlist.begin(), shortlist.end());
+    for (uint32_t t = 0; t < kTop; ++t) {
+      found += std::binary_search(shortlist.begin(), shortlist.end(), by_exact[t]) ? 1 : 0;
+    }
+    wanted += kTop;
+  }
+  return static_cast<double>(found) / static_cast<double>(wanted);
+}
+
 }  // namespace
+
+HnswTraversal ChooseTraversal(double sq8_recall, const double* sq4_recall) {
+  if (sq8_recall < kAutoMinCodeRecall) return HnswTraversal::kExact;
+  if (sq4_recall != nullptr && *sq4_recall >= sq8_recall - kAutoSq4RecallSlack) {
+    return HnswTraversal::kSq4;
+  }
+  return HnswTraversal::kSq8;
+}
 
 arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePolicy& policy,
                                                            const VectorView& vectors,
@@ -659,12 +713,39 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePo
     // An int8 column is already 8-bit codes: its graph is walked on them.
     // The graph is built on 8-bit codes for either traversal (building on
     // 4-bit ones would cost the graph's quality for little time).
-    if (policy.hnsw.traversal != HnswTraversal::kExact && vectors.precision() != Precision::kInt8) {
+    HnswTraversal traversal = policy.hnsw.traversal;
+    if (traversal != HnswTraversal::kExact && vectors.precision() != Precision::kInt8) {
       codes = EncodeSq8(vectors, policy.metric, options.num_threads);
-      b.UseCodes(&*codes);
-      if (policy.hnsw.traversal == HnswTraversal::kSq4) {
-        codes4 = EncodeSq4(vectors, policy.metric, options.num_threads);
+      const bool automatic = traversal == HnswTraversal::kAuto;
+      if (automatic || traversal == HnswTraversal::kSq4) {
+        if (!automatic || vectors.dim() >= kHnswSq4MinDim) {
+          codes4 = EncodeSq4(vectors, policy.metric, options.num_threads);
+        }
       }
+      if (automatic) {
+        // Measured on a sample: 4-bit records when they rank neighbours as
+        // well as 8-bit codes, 8-bit codes unless they rank them poorly.
+        std::vector<float> params8(codes->mean);
+        params8.insert(params8.end(), codes->scale.begin(), codes->scale.end());
+        Sq8Distance d8(
+            policy.metric, vectors.dim(), codes->stride, codes->codes.data(),
+            reinterpret_cast<const uint8_t*>(params8.data()),
+            codes->terms.empty() ? nullptr : reinterpret_cast<const uint8_t*>(codes->terms.data()),
+            b.NormsBytes());
+        const double r8 = SampleCodeRecall(vectors, policy.metric, b.NormsBytes(), d8);
+        double r4 = 0.0;
+        if (codes4) {
+          std::vector<float> params4(codes4->mean);
+          params4.insert(params4.end(), codes4->scale.begin(), codes4->scale.end());
+          Sq4Distance d4(policy.metric, vectors.dim(), codes4->records.data(),
+                         reinterpret_cast<const uint8_t*>(params4.data()));
+          r4 = SampleCodeRecall(vectors, policy.metric, b.NormsBytes(), d4);
+        }
+        traversal = ChooseTraversal(r8, codes4 ? &r4 : nullptr);
+        if (traversal != HnswTraversal::kSq4) codes4.reset();
+        if (traversal == HnswTraversal::kExact) codes.reset();
+      }
+      if (codes) b.UseCodes(&*codes);
     }
     b.Build(options.num_threads);
     b.RepairConnectivity();

@@ -21,6 +21,16 @@ inline constexpr size_t kHnswExtBytes = 64;
 inline constexpr size_t kHnswCodesOff = 128, kHnswCodeParamsOff = 136, kHnswCodeTermsOff = 144,
                         kHnswCodeKind = 152, kHnswCodeStride = 156;
 
+// HnswTraversal::kAuto, decided when each index is built from how well the
+// codes rank neighbours on a sample (up to 64 rows as queries against up to
+// 4,096 others: the share of each one's exact 10 nearest among its 40
+// nearest by code distance). 8-bit codes below kAutoMinCodeRecall are not
+// used (the graph is then built and walked on the stored vectors); 4-bit
+// records (tried from kHnswSq4MinDim dimensions) are used when within
+// kAutoSq4RecallSlack of the 8-bit codes. sq4_recall null: not tried.
+inline constexpr double kAutoMinCodeRecall = 0.9, kAutoSq4RecallSlack = 0.02;
+HnswTraversal ChooseTraversal(double sq8_recall, const double* sq4_recall);
+
 arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePolicy& policy,
                                                            const VectorView& vectors,
                                                            const IndexBuildOptions& options);
@@ -28,6 +38,11 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePo
 arrow::Result<std::unique_ptr<VectorIndex>> LoadHnswIndex(std::shared_ptr<arrow::Buffer> blob,
                                                           const CommonHeader& header,
                                                           const VectorView& vectors);
+
+// Rows of the beam (ef of them) re-ranked on the stored vectors after a walk
+// on traversal codes, the nearest by code distance: k * refine_factor, or
+// with 0 the whole beam; at least k, at most ef.
+uint32_t HnswReRankedRows(uint32_t k, uint32_t ef, uint32_t refine_factor);
 
 // Rows reachable on level 0 from the entry point of an HNSW blob (validated
 // first): num_rows for a connected graph.

@@ -168,6 +168,73 @@ TEST(HnswIndexTest, BlobCostsAtMostTwoMPlusEightWordsPerRow) {
   EXPECT_LE(static_cast<double>(sq8->size()) / 5000.0, (2.0 * 16 + 8) * 4 + 32);
 }
 
+// Rows around `clusters` centres drawn in [-100, 100]^dim, `noise` apart.
+std::vector<float> TightClusters(uint32_t n, uint32_t dim, uint32_t clusters, float noise,
+                                 uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-100.0f, 100.0f);
+  std::normal_distribution<float> g(0.0f, noise);
+  std::vector<float> centres(size_t{clusters} * dim), rows(size_t{n} * dim);
+  for (float& x : centres) x = u(rng);
+  for (uint32_t r = 0; r < n; ++r) {
+    const uint32_t c = rng() % clusters;
+    for (uint32_t i = 0; i < dim; ++i)
+      rows[size_t{r} * dim + i] = centres[size_t{c} * dim + i] + g(rng);
+  }
+  return rows;
+}
+
+// The code kind an HNSW blob was built with (0: walked on the stored vectors).
+uint32_t CodeKind(const VectorIndex& idx) {
+  auto blob = idx.Serialize().ValueOrDie();
+  const CommonHeader h = ReadCommonHeader(*blob).ValueOrDie();
+  return (h.flags & kFlagTraversalCodes) != 0 ? LoadU32(blob->data() + kHnswCodeKind) : 0;
+}
+
+// The default traversal, kAuto, is decided when the index is built, from how
+// well each code ranks a sample's neighbours: 4-bit records from
+// kHnswSq4MinDim dimensions where they rank them as well as 8-bit codes;
+// 8-bit codes where 4-bit ones cannot tell tight clusters' rows apart; the
+// stored vectors where 8-bit codes cannot either.
+TEST(HnswIndexTest, AutoTraversalIsMeasuredOnASample) {
+  EXPECT_EQ(HnswConfig{}.traversal, HnswTraversal::kAuto);
+  EXPECT_EQ(ParseHnswTraversal("auto").ValueOrDie(), HnswTraversal::kAuto);
+  EXPECT_EQ(HnswTraversalName(HnswTraversal::kAuto), "auto");
+  const double r4 = 0.97, r4_low = 0.5;
+  EXPECT_EQ(ChooseTraversal(1.0, &r4), HnswTraversal::kSq8);  // more than the slack below
+  const double r4_close = 1.0 - kAutoSq4RecallSlack;
+  EXPECT_EQ(ChooseTraversal(1.0, &r4_close), HnswTraversal::kSq4);
+  EXPECT_EQ(ChooseTraversal(0.95, &r4_low), HnswTraversal::kSq8);
+  EXPECT_EQ(ChooseTraversal(0.95, nullptr), HnswTraversal::kSq8);
+  EXPECT_EQ(ChooseTraversal(kAutoMinCodeRecall - 0.01, &r4_close), HnswTraversal::kExact);
+  // Spread clusters: 8-bit codes below kHnswSq4MinDim, 4-bit from it.
+  for (uint32_t dim : {kHnswSq4MinDim - 1, kHnswSq4MinDim}) {
+    Fixture f(600, dim, DistanceMetric::kCosine, Precision::kF32, 4);
+    ASSERT_EQ(f.policy.hnsw.traversal, HnswTraversal::kAuto);
+    auto idx = BuildIndex(f.policy, f.enc.view).ValueOrDie();
+    EXPECT_EQ(CodeKind(*idx), dim >= kHnswSq4MinDim ? kCodeKindSq4 : kCodeKindSq8) << dim;
+    EXPECT_GE(MeanRecall(*idx, f, 10, 64), 0.9) << dim;
+  }
+  // Tight clusters far apart: 8-bit codes at 256 dimensions, the stored
+  // vectors at 16 (every index still answers with exact distances).
+  struct Case {
+    uint32_t dim;
+    float noise;
+    uint32_t want;
+  };
+  for (const Case& c : {Case{256, 0.5f, kCodeKindSq8}, Case{16, 0.05f, 0u}}) {
+    const uint32_t n = 4000;
+    auto rows = TightClusters(n, c.dim, 20, c.noise, 9);
+    EncodedVectors enc = Encode(rows, c.dim, Precision::kF32);
+    VectorStoragePolicy p =
+        testing::Policy(c.dim, DistanceMetric::kEuclidean, Precision::kF32, IndexType::kHnsw);
+    auto idx = BuildIndex(p, enc.view).ValueOrDie();
+    EXPECT_EQ(CodeKind(*idx), c.want) << c.dim;
+    p.hnsw.traversal = HnswTraversal::kSq4;
+    EXPECT_EQ(CodeKind(*BuildIndex(p, enc.view).ValueOrDie()), kCodeKindSq4);  // as asked
+  }
+}
+
 TEST(HnswIndexTest, TinyAndEmptySets) {
   for (uint32_t n : {0u, 1u, 2u, 5u}) {
     Fixture f(n, 4, DistanceMetric::kEuclidean, Precision::kF32);
@@ -406,6 +473,14 @@ TEST(HnswIndexTest, Sq8CodesOfOtherVectorsAreRefused) {
 // beam's, a factor of ef / k or more is the whole beam, and the walk (so the
 // beam) is the same whatever the factor.
 TEST(HnswIndexTest, RefineFactorBoundsTheReRankedRows) {
+  EXPECT_EQ(HnswReRankedRows(10, 64, 0), 64u);  // the whole beam
+  EXPECT_EQ(HnswReRankedRows(10, 10, 0), 10u);
+  EXPECT_EQ(HnswReRankedRows(10, 64, 1), 10u);
+  EXPECT_EQ(HnswReRankedRows(10, 64, 4), 40u);
+  EXPECT_EQ(HnswReRankedRows(10, 64, 7), 64u);  // at most ef
+  EXPECT_EQ(HnswReRankedRows(10, 1024, 3), 30u);
+  EXPECT_EQ(HnswReRankedRows(4000000000u, 4000000000u, 4000000000u), 4000000000u);  // no overflow
+  EXPECT_EQ(HnswReRankedRows(20, 10, 0), 20u);  // k above ef: every row the walk keeps
   for (HnswTraversal t : {HnswTraversal::kSq8, HnswTraversal::kSq4}) {
     Fixture f(3000, 40, DistanceMetric::kEuclidean, Precision::kF32, 3);
     VectorStoragePolicy p = f.policy;

@@ -158,7 +158,7 @@ arrow::Result<VectorStoragePolicy> PolicyFromProto(const VectorColumn& vc,
   p.hnsw.m = vc.hnsw_m();
   p.hnsw.ef_construction = vc.hnsw_ef_construction();
   p.hnsw.ef_search = vc.hnsw_ef_search();
-  if (vc.hnsw_traversal() > static_cast<uint32_t>(HnswTraversal::kSq4)) {
+  if (vc.hnsw_traversal() > static_cast<uint32_t>(HnswTraversal::kAuto)) {
     return arrow::Status::Invalid("manifest: vector column '", name, "' has HNSW traversal ",
                                   vc.hnsw_traversal(), ", unknown to this build");
   }

@@ -19,6 +19,8 @@ recall@10 of 0.90 / 0.95 / 0.99 (read off the recall/QPS curve of a parameter
 sweep, interpolating between the two sweep points around the target), the highest recall
 over the sweep (HNSW ef up to 1024), index bytes, and ratios to the best peer. Ground truth by
 exact search (FAISS IndexFlat). Prints a table and writes JSON (--json).
+With --batch-threads N the sweep is run again with all queries searched as
+one batch on N threads (all cores), and a second table gives wall-clock QPS.
 
 Every library runs in this process through its Python package (ailake's from
 --build-dir, default build/release: `cmake --preset release
@@ -156,7 +158,7 @@ class Timer:
 
 class Built:
     """One library's index, built and ready: its build cost, its size, and a
-    search(param, queries, k) -> ids that runs on one thread."""
+    search(param, queries, k, threads=1) -> ids (one batch on `threads` threads)."""
 
     def __init__(self, library, index, timer, size, search, queries, sweep_param, **extra):
         self.info = {"library": library, "index": index, "build_s": round(timer.wall, 4),
@@ -166,12 +168,13 @@ class Built:
         self.queries = queries
 
 
-def interleaved_sweep(built, params, gt, k, reps):
+def interleaved_sweep(built, params, gt, k, reps, threads=1):
     """Times every library at every sweep point, alternating libraries within
     each point (reps rounds, a different library first each round) and keeping
     each library's best round, so that drift in machine speed during the run
     falls on all libraries alike. A library leaves the sweep once its recall
-    reaches 0.999."""
+    reaches 0.999. threads > 1: each library searches the queries as one
+    batch on that many threads (wall-clock QPS is the figure then)."""
     points = {id(b): [] for b in built}
     active = list(built)
     for p in params:
@@ -179,12 +182,12 @@ def interleaved_sweep(built, params, gt, k, reps):
             break
         best = {id(b): [float("inf"), float("inf"), None] for b in active}
         for b in active:
-            b.search(p, b.queries[:50], k)  # warm-up
+            b.search(p, b.queries[:50], k, threads)  # warm-up
         for rep in range(reps):
             order = active[rep % len(active):] + active[:rep % len(active)]
             for b in order:
                 with Timer() as t:
-                    ids = b.search(p, b.queries, k)
+                    ids = b.search(p, b.queries, k, threads)
                 e = best[id(b)]
                 e[0], e[1] = min(e[0], t.wall), min(e[1], t.cpu)
                 e[2] = ids
@@ -236,8 +239,8 @@ def build_ailake(kind, base, queries, metric, args, nbits=8):
 
     extra = {"refine_factor": args.hnsw_refine} if kind == "hnsw" and args.hnsw_refine else {}
 
-    def search(p, q, k):
-        return index.search(q, k, num_threads=1, **{key: p}, **extra).ids
+    def search(p, q, k, threads=1):
+        return index.search(q, k, num_threads=threads, **{key: p}, **extra).ids
 
     label = kind if nbits == 8 else "ivf_pq4"
     if kind == "hnsw":
@@ -257,9 +260,9 @@ def build_hnswlib(base, queries, metric, args):
     size = saved_size(index.save_index)
     index.set_num_threads(1)
 
-    def search(ef, q, k):
+    def search(ef, q, k, threads=1):
         index.set_ef(max(ef, k))
-        ids, _ = index.knn_query(q, k=k, num_threads=1)
+        ids, _ = index.knn_query(q, k=k, num_threads=threads)
         return ids
 
     return Built("hnswlib", "hnsw", t, size, search, queries, "ef")
@@ -293,8 +296,8 @@ def build_faiss_hnsw(base, queries, metric, args, sq8=False):
     size = len(faiss.serialize_index(index))
     del b
 
-    def search(ef, qq, k):
-        faiss.omp_set_num_threads(1)
+    def search(ef, qq, k, threads=1):
+        faiss.omp_set_num_threads(threads)
         index.hnsw.efSearch = max(ef, k)
         return index.search(qq, k)[1]
 
@@ -324,8 +327,8 @@ def build_faiss_ivfpq(base, queries, metric, args, fast_scan=False):
     size = len(faiss.serialize_index(index))
     del b
 
-    def search(nprobe, qq, k, keep=(quant, ivf)):  # keep: the wrapped indexes stay alive
-        faiss.omp_set_num_threads(1)
+    def search(nprobe, qq, k, threads=1, keep=(quant, ivf)):  # keep: the wrapped indexes stay alive
+        faiss.omp_set_num_threads(threads)
         ivf.nprobe = nprobe
         index.k_factor = args.refine
         return index.search(qq, k)[1]
@@ -345,9 +348,9 @@ def build_usearch(base, queries, metric, args, dtype="f32"):
         index.add(np.arange(base.shape[0]), base, threads=args.threads)
     size = saved_size(index.save)
 
-    def search(ef, q, k):
+    def search(ef, q, k, threads=1):
         index.expansion_search = max(ef, k)
-        return index.search(q, k, threads=1).keys.astype(np.int64)
+        return index.search(q, k, threads=threads).keys.astype(np.int64)
 
     return Built("usearch", "hnsw" if dtype == "f32" else f"hnsw_{dtype}", t, size, search, queries,
                  "expansion_search")
@@ -463,9 +466,11 @@ def summarize(results):
     return results
 
 
-def table(results, title):
+def table(results, title, batched=0):
     lines = [f"### {title}", "",
-             "QPS = single-thread queries per CPU-second (wall-clock QPS in the JSON); "
+             (f"QPS = wall-clock queries per second, queries searched as one batch on {batched} "
+              "threads; " if batched else
+              "QPS = single-thread queries per CPU-second (wall-clock QPS in the JSON); ") +
              "build = CPU seconds (wall in brackets); max recall = the highest over the sweep "
              "(a library leaves it at 0.999); ratios are to the best other library.", "",
              "| library | index | build CPU s (wall) | QPS@0.90 | QPS@0.95 | QPS@0.99 | max recall | "
@@ -474,13 +479,14 @@ def table(results, title):
     f = lambda v: "-" if v is None else f"{v:,.0f}"
     g = lambda v: "-" if v is None else f"{v:.2f}"
     for r in results:
-        q = r["qps_cpu_at"]
+        q = r["qps_at" if batched else "qps_cpu_at"]
         rr = r["ratio_to_best_peer"]
+        rk = "qps" if batched else "qps_cpu"
         lines.append(f"| {r['library']} | {r['index']} | {r['build_cpu_s']:.1f} ({r['build_s']:.1f}) | "
                      f"{f(q['0.9'])} | {f(q['0.95'])} | {f(q['0.99'])} | "
                      f"{max((p['recall'] for p in r['points']), default=0):.4f} | "
-                     f"{r['index_bytes'] / 1e6:.1f} | {g(rr['qps_cpu@0.9'])} | "
-                     f"{g(rr['qps_cpu@0.95'])} | {g(rr['qps_cpu@0.99'])} | {g(rr['build_cpu'])} |")
+                     f"{r['index_bytes'] / 1e6:.1f} | {g(rr[rk + '@0.9'])} | "
+                     f"{g(rr[rk + '@0.95'])} | {g(rr[rk + '@0.99'])} | {g(rr['build_cpu'])} |")
     return "\n".join(lines)
 
 
@@ -511,6 +517,9 @@ def main():
     ap.add_argument("--flat-single", dest="flat_single", type=int, default=200,
                     help="queries timed one at a time for the exact-search comparison")
     ap.add_argument("--debian", default="/work/main/.cache/datasets/debian_minilm.npy")
+    ap.add_argument("--batch-threads", dest="batch_threads", type=int, default=0,
+                    help="after the single-thread sweep, sweep again with the queries as one batch "
+                         "on this many threads (0: not)")
     ap.add_argument("--reps", type=int, default=3,
                     help="alternating timing rounds per sweep point (best kept)")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"),
@@ -552,7 +561,7 @@ def main():
     unknown = [x for x in libs if x not in builders and x not in ("ailake-flat", "faiss-flat")]
     if unknown:
         ap.error(f"unknown --libs entries: {unknown}")
-    results = []
+    results, batched = [], []
     for kind, sweep in (("hnsw", EF_SWEEP), ("ivf_pq", NPROBE_SWEEP)):
         built = []
         for name in libs:
@@ -563,6 +572,9 @@ def main():
         if built:
             log(f"== {kind} sweep, {args.reps} alternating rounds per point")
             results += interleaved_sweep(built, sweep, gt, args.k, args.reps)
+            if args.batch_threads:
+                log(f"== {kind} sweep, batches on {args.batch_threads} threads")
+                batched += interleaved_sweep(built, sweep, gt, args.k, args.reps, args.batch_threads)
         del built
     if "ailake-flat" in libs or "faiss-flat" in libs:
         log("== exact search")
@@ -570,12 +582,19 @@ def main():
     flat = [r for r in results if r["index"] == "flat"]
     hnsw = summarize([r for r in results if r["index"].startswith("hnsw")])
     ivf = summarize([r for r in results if r["index"].startswith("ivf_pq")])
+    hnsw_b = summarize([r for r in batched if r["index"].startswith("hnsw")])
+    ivf_b = summarize([r for r in batched if r["index"].startswith("ivf_pq")])
     title = (f"{args.dataset}: {base.shape[0]:,} x {base.shape[1]}, {metric}, {queries.shape[0]} "
              f"queries, k={args.k}, M={args.M}, ef_construction={args.efc}, build threads={args.threads}")
     print(table(hnsw, "HNSW — " + title))
     print()
-    print(table(ivf, f"IVF-PQ (nlist={args.nlist}, m={args.pq_m}, 4-bit m={pq4_m(args, base.shape[1])}, "
-                     f"refine x{args.refine}) — " + title))
+    ivf_title = (f"IVF-PQ (nlist={args.nlist}, m={args.pq_m}, 4-bit m={pq4_m(args, base.shape[1])}, "
+                 f"refine x{args.refine}) — " + title)
+    print(table(ivf, ivf_title))
+    for rs, t in ((hnsw_b, "HNSW — " + title), (ivf_b, ivf_title)):
+        if rs:
+            print()
+            print(table(rs, f"{t}, batches on {args.batch_threads} threads", args.batch_threads))
     if flat:
         print()
         print("### Exact search (flat), one thread, queries per CPU-second")
@@ -593,7 +612,8 @@ def main():
            "threads": args.threads, "M": args.M, "ef_construction": args.efc,
            "nlist": args.nlist, "pq_m": args.pq_m, "pq4_m": pq4_m(args, base.shape[1]),
            "refine": args.refine,
-           "command": " ".join(sys.argv), "hnsw": hnsw, "ivf_pq": ivf, "flat": flat}
+           "command": " ".join(sys.argv), "hnsw": hnsw, "ivf_pq": ivf, "flat": flat,
+           "batch_threads": args.batch_threads, "hnsw_batched": hnsw_b, "ivf_pq_batched": ivf_b}
     print(json.dumps(doc))
     if args.json:
         with open(args.json, "w") as f:

@@ -504,7 +504,7 @@ def main():
     ap.add_argument("--M", type=int, default=16)
     ap.add_argument("--efc", type=int, default=200)
     ap.add_argument("--hnsw-traversal", default="auto", choices=["exact", "sq8", "sq4", "auto"],
-                    help="what ailake's HNSW walks on (auto, the default: sq4 from 256 dimensions)")
+                    help="what ailake's HNSW walks on (auto, the default: chosen per index by measuring)")
     ap.add_argument("--hnsw-refine", type=int, default=0,
                     help="ailake HNSW: re-rank the k * this nearest rows of the beam (0: all ef)")
     ap.add_argument("--nlist", type=int, default=1024)

@@ -411,7 +411,9 @@ def test_create_index_on_an_existing_table(tmp_path, storage_format):
     # HNSW walked on 8-bit or 4-bit codes: the setting is kept, searches
     # return exact distances (also with only 4k rows of the beam re-ranked),
     # verify (which loads every index over its vectors) passes.
-    for traversal in ("sq8", "sq4"):
+    # "auto", the default, is kept as the setting (each file's index measures
+    # its own sample when it is built).
+    for traversal in ("sq8", "sq4", "auto"):
         t.create_index(index="hnsw", m=8, ef_construction=64, traversal=traversal)
         assert t.vector_columns[0]["traversal"] == traversal
         for refine in (0, 4):

@@ -168,7 +168,7 @@ void PolicyArgs::Add(CLI::App* app) {
   app->add_option("--traversal", traversal,
                   "HNSW: walk the graph on the stored vectors (exact) or on codes kept beside "
                   "it, re-ranked exactly: 8-bit (sq8), 4-bit with a scale per row (sq4), or "
-                  "auto: sq4 from 256 dimensions, sq8 below")
+                  "auto: chosen per index by how well each code ranks a sample's neighbours")
       ->capture_default_str();
   app->add_option("--nlist", nlist, "IVF lists")->capture_default_str();
   app->add_option("--pq-m", pq_m, "PQ sub-spaces")->capture_default_str();

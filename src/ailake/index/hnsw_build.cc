@@ -91,18 +91,18 @@ class Builder {
     });
   }
 
-  // Construction searches walk the graph on these codes (the ones the index
-  // will carry), and their candidates are re-ranked exactly before the
-  // neighbours are chosen, as a search's beam is. Null: exact walks.
+  // 1/|v| per row (cosine), as the blob's bytes; null without.
   const uint8_t* NormsBytes() const {
     return inv_norms_.empty() ? nullptr : reinterpret_cast<const uint8_t*>(inv_norms_.data());
   }
 
+  // Construction searches walk the graph on these codes (the ones the index
+  // will carry), and their candidates are re-ranked exactly before the
+  // neighbours are chosen, as a search's beam is. Null: exact walks.
   void UseCodes(const Sq8Codes* codes) {
     codes_ = codes;
     if (codes == nullptr) return;
-    sq8_params_ = codes->mean;
-    sq8_params_.insert(sq8_params_.end(), codes->scale.begin(), codes->scale.end());
+    sq8_params_ = CodeParams(codes->mean, codes->scale);
   }
 
   void Build(uint32_t threads) {
@@ -725,8 +725,7 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePo
       if (automatic) {
         // Measured on a sample: 4-bit records when they rank neighbours as
         // well as 8-bit codes, 8-bit codes unless they rank them poorly.
-        std::vector<float> params8(codes->mean);
-        params8.insert(params8.end(), codes->scale.begin(), codes->scale.end());
+        const std::vector<float> params8 = CodeParams(codes->mean, codes->scale);
         Sq8Distance d8(
             policy.metric, vectors.dim(), codes->stride, codes->codes.data(),
             reinterpret_cast<const uint8_t*>(params8.data()),
@@ -735,8 +734,7 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePo
         const double r8 = SampleCodeRecall(vectors, policy.metric, b.NormsBytes(), d8);
         double r4 = 0.0;
         if (codes4) {
-          std::vector<float> params4(codes4->mean);
-          params4.insert(params4.end(), codes4->scale.begin(), codes4->scale.end());
+          const std::vector<float> params4 = CodeParams(codes4->mean, codes4->scale);
           Sq4Distance d4(policy.metric, vectors.dim(), codes4->records.data(),
                          reinterpret_cast<const uint8_t*>(params4.data()));
           r4 = SampleCodeRecall(vectors, policy.metric, b.NormsBytes(), d4);

@@ -42,6 +42,13 @@ struct Sq8Codes {
   std::vector<int8_t> codes;
   std::vector<float> terms;  // euclidean only
 };
+// The code_params section of either code: dim means, then dim scales.
+inline std::vector<float> CodeParams(const std::vector<float>& mean,
+                                     const std::vector<float>& scale) {
+  std::vector<float> p(mean);
+  p.insert(p.end(), scale.begin(), scale.end());
+  return p;
+}
 Sq8Codes EncodeSq8(const VectorView& vectors, DistanceMetric metric, uint32_t num_threads);
 
 // The code of one value.

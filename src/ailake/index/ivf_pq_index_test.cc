@@ -142,6 +142,23 @@ TEST(IvfPqIndexTest, BatchSearchEqualsSingleSearch) {
       }
     }
   }
+  // One probed list holds fewer than k = 120 rows: a batch probes on for
+  // those queries as Search does.
+  {
+    auto enc = Encode(ClusteredData(n, dim, 8, 8), dim, Precision::kF32);
+    for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kCosine}) {
+      auto idx = BuildIndex(IvfPolicy(dim, m, Precision::kF32, 4), enc.view).ValueOrDie();
+      SearchParams p;
+      p.nprobe = 1;
+      auto batch = idx->SearchBatch(queries, nq, 120, p, nullptr, 1).ValueOrDie();
+      for (uint32_t i = 0; i < nq; ++i) {
+        auto one = idx->Search({&queries[size_t{i} * dim], dim}, 120, p, nullptr).ValueOrDie();
+        ASSERT_EQ(one.size(), 120u);
+        ASSERT_EQ(batch[i].size(), one.size()) << i;
+        for (size_t j = 0; j < one.size(); ++j) EXPECT_EQ(batch[i][j].row, one[j].row) << i;
+      }
+    }
+  }
   auto enc = Encode(ClusteredData(100, dim, 2, 9), dim, Precision::kF32);
   auto idx = BuildIndex(IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32), enc.view)
                  .ValueOrDie();

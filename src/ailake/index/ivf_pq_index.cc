@@ -585,14 +585,11 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
       }
     }
   }
-  // Grouped by list (a stable sort: within a list, queries in order).
-  std::stable_sort(probes.begin(), probes.end(),
-                   [](const Probe& a, const Probe& b) { return a.list < b.list; });
   const uint64_t cap = std::min<uint64_t>(uint64_t{k} * refine, h_.num_rows);
   std::vector<CandidatePool<uint32_t>> cand;
   cand.reserve(nq);
   for (uint32_t i = 0; i < nq; ++i) cand.emplace_back(cap);
-  for (const Probe& p : probes) {
+  auto scan = [&](const Probe& p) {
     ListLut t;
     const uint8_t* table = &tables[size_t{p.query} * m2 * 16];
     if (shared) {
@@ -606,7 +603,13 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
       t.rscale = step[p.query];
     }
     ScanList(p.list, t, nullptr, &cand[p.query]);
-  }
+  };
+  // Grouped by list (a stable sort: within a list, queries in order).
+  // (Scanning each query's nearest list first, to tighten its pool before
+  // the rest arrive in list order, measured no faster.)
+  std::stable_sort(probes.begin(), probes.end(),
+                   [](const Probe& a, const Probe& b) { return a.list < b.list; });
+  for (const Probe& p : probes) scan(p);
   // Exact re-ranking, as SearchWithDots. A query whose probed lists hold
   // fewer than k rows probes on by itself.
   vec::QueryScorer scorer(h_.metric, view_.precision(), d, view_.int8());

@@ -323,14 +323,27 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
 void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint32_t limit,
              uint16_t* out, uint32_t* masks) {
   const size_t m2 = (m + 1) & ~size_t{1};
+  const __m256i nib = _mm256_set1_epi8(0x0f);
   for (size_t b = 0; b < nblocks; ++b) {
     const uint8_t* blk = blocks + b * 16 * m2;
-    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                      _mm256_setzero_si256()};
+    // Each looked-up 16-bit lane holds an even row's byte plus 256 times the
+    // odd row's: whole lanes are summed (a0, a2: modulo 2^16) beside the odd
+    // rows' bytes (a1, a3), and the even rows' sums are recovered after the
+    // loop as a0 - 256 a1, exact because every row's sum fits in 16 bits
+    // (Pq4Levels). Named accumulators stay in registers.
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     for (size_t j = 0; j < m2; j += 2) {
-      pq4::Accumulate(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + j * 16)),
-                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + j * 16)), acc);
+      const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + j * 16));
+      const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + j * 16));
+      const __m256i rl = _mm256_shuffle_epi8(t, _mm256_and_si256(c, nib));
+      const __m256i rh = _mm256_shuffle_epi8(t, _mm256_and_si256(_mm256_srli_epi16(c, 4), nib));
+      a0 = _mm256_add_epi16(a0, rl);
+      a1 = _mm256_add_epi16(a1, _mm256_srli_epi16(rl, 8));
+      a2 = _mm256_add_epi16(a2, rh);
+      a3 = _mm256_add_epi16(a3, _mm256_srli_epi16(rh, 8));
     }
+    const __m256i acc[4] = {_mm256_sub_epi16(a0, _mm256_slli_epi16(a1, 8)), a1,
+                            _mm256_sub_epi16(a2, _mm256_slli_epi16(a3, 8)), a3};
     pq4::Sums(acc, out + b * 32);
     masks[b] = pq4::Below(out + b * 32, limit);
   }

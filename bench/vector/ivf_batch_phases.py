@@ -8,12 +8,12 @@ times them), at several nprobe:
           the per-query path (the same search with an all-true `allowed`
           mask, which SearchBatch runs query by query), alternated in one
           process; both return the same ids.
-  FAISS:  IndexRefineFlat(IndexIVFPQFastScan) with k_factor 16 against the
-          fast-scan index alone returning 160 candidates: the difference is
-          FAISS's re-ranking.
+  FAISS:  IndexRefineFlat(IndexIVFPQFastScan) with k_factor = --refine
+          against the fast-scan index alone returning 10 x refine
+          candidates: the difference is FAISS's re-ranking.
 
   ivf_batch_phases.py --base B.npy --queries Q.npy --gt GT.npy --metric cosine|l2
-                      [--pq-m 192] [--nlist 1024] [--index-cache F]
+                      [--pq-m 192] [--nlist 1024] [--refine 16] [--index-cache F]
   ivf_batch_phases.py --make-synthetic DIR   (132,876 + 1,000 unit rows, 384-d,
                       2,000 Gaussian clusters, exact top-100 by inner product)
 """
@@ -61,6 +61,7 @@ def main():
     ap.add_argument("--nlist", type=int, default=1024)
     ap.add_argument("--nprobe", default="8,16,32")
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--refine", type=int, default=16, help="re-ranking factor of both")
     ap.add_argument("--index-cache", help="ailake index file, built once")
     ap.add_argument("--build-dir", default="build/ci")
     args = ap.parse_args()
@@ -94,23 +95,23 @@ def main():
     ref.train(fb)
     ref.add(fb)
     faiss.omp_set_num_threads(1)
-    ref.k_factor = 16
+    ref.k_factor = args.refine
     mask = np.ones(n, dtype=bool)
     nq = len(q)
-    print(f"{n} x {d} {args.metric}, nlist {args.nlist}, m {m} x 4 bits, refine 16, "
+    print(f"{n} x {d} {args.metric}, nlist {args.nlist}, m {m} x 4 bits, refine {args.refine}, "
           f"{nq} queries in one batch, one thread (QPS from CPU time, medians of {args.rounds})")
     for npb in [int(x) for x in args.nprobe.split(",")]:
         ivf.nprobe = npb
         t = {"grouped": [], "per_query": [], "faiss": [], "faiss_base": []}
         for _ in range(args.rounds):
-            s, a = cpu(lambda: ai.search(q, 10, nprobe=npb, refine_factor=16, num_threads=1))
+            s, a = cpu(lambda: ai.search(q, 10, nprobe=npb, refine_factor=args.refine, num_threads=1))
             t["grouped"].append(s)
-            s, b = cpu(lambda: ai.search(q, 10, nprobe=npb, refine_factor=16, num_threads=1,
+            s, b = cpu(lambda: ai.search(q, 10, nprobe=npb, refine_factor=args.refine, num_threads=1,
                                          allowed=mask))
             t["per_query"].append(s)
             s, f = cpu(lambda: ref.search(fq, 10)[1])
             t["faiss"].append(s)
-            s, _ = cpu(lambda: ivf.search(fq, 160))
+            s, _ = cpu(lambda: ivf.search(fq, 10 * args.refine))
             t["faiss_base"].append(s)
         med = {k: float(np.median(v)) for k, v in t.items()}
         qps = {k: nq / v for k, v in med.items()}

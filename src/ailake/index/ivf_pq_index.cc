@@ -290,8 +290,9 @@ class IvfPqIndex final : public VectorIndex {
 
   // SearchBatch without a filter, for 4-bit codes whose tables are one per
   // query (inner product, unit vectors, squared L2 with row terms): the
-  // probes of up to kListGroup queries are made first and then grouped by
-  // list, each list scanned for every query of the group that probes it
+  // probes and tables of a group of queries (ListGroupSize) are made first;
+  // each query's nearest list is scanned, and then the other probes grouped
+  // by list, each list scanned for every query of the group that probes it
   // while its codes are in cache. Queries [q0, q0 + nq) into out.
   arrow::Status SearchGroupByList(std::span<const float> queries, uint32_t q0, uint32_t nq,
                                   uint32_t k, const SearchParams& params,
@@ -310,8 +311,8 @@ class IvfPqIndex final : public VectorIndex {
   // The memory of one group of SearchGroupByList: each query's u8 table (m
   // x 16 bytes), probes and candidate pool. The more queries a group holds,
   // the more of them probe each list while its codes are in cache (1,000
-  // queries of the 384-d synthetic set at nprobe 32: 1.13x the per-query
-  // path's QPS, docs/BENCHMARKS.md).
+  // queries of a 384-d set at nprobe 32: 1.26x the per-query path's QPS;
+  // docs/BENCHMARKS.md, session 24).
   static constexpr uint64_t kListGroupBytes = uint64_t{16} << 20;
   // Queries per group for these parameters: within kListGroupBytes, and an
   // even share of nq over `threads`.

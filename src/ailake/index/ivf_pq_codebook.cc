@@ -172,6 +172,9 @@ arrow::Result<std::shared_ptr<const PqCodebook>> TrainPqCodebook(const VectorSto
   ko.iterations = kCoarseIterations;
   ko.seed = policy.ivf_pq.seed;
   ko.threads = threads;
+  // Unit rows (cosine): unit centroids, so the coarse step's |q - c|
+  // ranks lists by q . c.
+  ko.spherical = space == PqSpace::kUnit;
   const std::vector<float> centroids = vec::KMeans(x.data(), rows.size(), d, ko);
   // Residuals of a PQ training sample against their nearest centroid.
   const auto pq_rows = vec::SampleRows(rows.size(), kPqTrainRows, policy.ivf_pq.seed + 7);

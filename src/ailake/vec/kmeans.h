@@ -18,6 +18,12 @@ namespace ailake::vec {
 
 struct KMeansOptions {
   uint32_t k = 256;
+  // Spherical k-means: every centroid is scaled to unit length after each
+  // update (a zero one is left as it is), for unit rows ranked by inner
+  // product. On the real 384-d embeddings (nlist 1024) lists probed this
+  // way hold more of the true neighbours per row scanned than plain means
+  // (docs/BENCHMARKS.md, session 24).
+  bool spherical = false;
   uint32_t iterations = 20;
   uint32_t max_points_per_centroid = 256;
   uint64_t seed = 42;

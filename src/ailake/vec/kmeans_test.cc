@@ -41,6 +41,44 @@ TEST(KMeansTest, RecoversWellSeparatedClusters) {
   EXPECT_EQ(std::set<uint32_t>(a.begin(), a.end()).size(), k);  // no empty cluster
 }
 
+// Spherical k-means on unit rows: every centroid has unit length, and each
+// lies along its cluster's direction (inner product with the true direction
+// near 1); plain k-means gives the same directions but shorter means.
+TEST(KMeansTest, SphericalCentroidsAreUnitAlongTheirClusters) {
+  const size_t d = 8, k = 6, per = 300;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 0.3f);
+  std::vector<float> dirs(k * d, 0.0f), x;
+  for (size_t j = 0; j < k; ++j) dirs[j * d + j] = 1.0f;
+  for (size_t j = 0; j < k; ++j) {
+    for (size_t i = 0; i < per; ++i) {
+      std::vector<float> v(d);
+      double nn = 0;
+      for (size_t t = 0; t < d; ++t) {
+        v[t] = dirs[j * d + t] + nd(rng);
+        nn += double{v[t]} * v[t];
+      }
+      for (size_t t = 0; t < d; ++t) x.push_back(static_cast<float>(v[t] / std::sqrt(nn)));
+    }
+  }
+  KMeansOptions o;
+  o.k = k;
+  o.spherical = true;
+  const auto c = KMeans(x.data(), k * per, d, o);
+  o.spherical = false;
+  const auto plain = KMeans(x.data(), k * per, d, o);
+  for (size_t i = 0; i < k; ++i) {
+    EXPECT_NEAR(Kernels().dot_f32(&c[i * d], &c[i * d], d), 1.0f, 1e-5f) << i;
+    EXPECT_LT(Kernels().dot_f32(&plain[i * d], &plain[i * d], d), 0.95f) << i;
+  }
+  for (size_t j = 0; j < k; ++j) {
+    float best = -1.0f;
+    for (size_t i = 0; i < k; ++i)
+      best = std::max(best, Kernels().dot_f32(&dirs[j * d], &c[i * d], d));
+    EXPECT_GT(best, 0.95f) << "direction " << j;
+  }
+}
+
 TEST(KMeansTest, DuplicatePointsStillGiveKCentroidsAndFewerRowsThanK) {
   std::vector<float> x(100 * 2, 1.0f);
   x[0] = 5.0f;

@@ -1,12 +1,12 @@
 #include "ailake/vec/kmeans.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <limits>
 #include <numeric>
 #include <random>
 
+#include "ailake/vec/codec.h"
 #include "ailake/vec/kernels.h"
 #include "ailake/vec/matrix.h"
 #include "ailake/vec/parallel.h"
@@ -71,17 +71,6 @@ std::vector<float> PlusPlus(const float* x, size_t m, size_t d, size_t k, uint64
     }
   }
   return c;
-}
-
-// Each of k centroids scaled to unit length; a zero one is left as it is.
-void NormalizeCentroids(float* c, size_t k, size_t d) {
-  for (size_t j = 0; j < k; ++j) {
-    double nn = 0;
-    for (size_t t = 0; t < d; ++t) nn += static_cast<double>(c[j * d + t]) * c[j * d + t];
-    if (!(nn > 0)) continue;
-    const double inv = 1.0 / std::sqrt(nn);
-    for (size_t t = 0; t < d; ++t) c[j * d + t] = static_cast<float>(c[j * d + t] * inv);
-  }
 }
 
 }  // namespace
@@ -160,7 +149,7 @@ std::vector<float> KMeans(const float* x, size_t n, size_t d, const KMeansOption
       count[j] = count[big] / 2;
       count[big] -= count[j];
     }
-    if (o.spherical) NormalizeCentroids(c.data(), k, d);
+    if (o.spherical) NormalizeRows(c.data(), k, static_cast<uint32_t>(d));
   }
   return c;
 }

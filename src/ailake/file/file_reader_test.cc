@@ -437,6 +437,29 @@ TEST(FileReader, EveryPrecisionAndListInput) {
 namespace ailake {
 namespace {
 
+// Row groups of 8,192 rows and 16 KiB data pages: a vector column of many
+// pages, fetched in ranges.
+FileWriteOptions ManyPages() {
+  FileWriteOptions o;
+  o.max_row_group_rows = 8192;
+  o.data_page_bytes = 16384;
+  return o;
+}
+
+// A reader of `file` whose vectors are fetched on demand, through a
+// CountingFile that counts the bytes read.
+struct OnDemandReader {
+  std::shared_ptr<file_test::CountingFile> counting;
+  std::unique_ptr<AilakeFileReader> reader;
+};
+arrow::Result<OnDemandReader> OpenOnDemand(const std::shared_ptr<arrow::Buffer>& file) {
+  OnDemandReader r;
+  r.counting = std::make_shared<file_test::CountingFile>(file);
+  ARROW_ASSIGN_OR_RAISE(r.reader, AilakeFileReader::Open(r.counting));
+  r.reader->SetVectorsOnDemand(true, 0);
+  return r;
+}
+
 // A file on object storage: IVF-PQ reads only the rows it re-ranks, and
 // finds exactly what the reader holding the whole column finds; HNSW on such
 // a view reads the whole column once, at load.
@@ -445,9 +468,7 @@ TEST(FileReader, OnDemandVectorsReadOnlyTheRerankedRows) {
   const uint32_t dim = 32;
   auto batch = file_test::MakeBatch(rows, 4);
   auto v = file_test::MakeVectors(rows, dim, 5);
-  FileWriteOptions o;
-  o.max_row_group_rows = 8192;
-  o.data_page_bytes = 16384;
+  const FileWriteOptions o = ManyPages();
   auto p = Policy(dim, IndexType::kIvfPq);
   p.ivf_pq.nlist = 32;
   p.ivf_pq.m = 8;
@@ -457,9 +478,9 @@ TEST(FileReader, OnDemandVectorsReadOnlyTheRerankedRows) {
     AilakeFileWriter w(p, o);
     ASSERT_OK_AND_ASSIGN(auto file, w.Write(*batch, v));
     ASSERT_OK_AND_ASSIGN(auto eager, AilakeFileReader::Open(file));
-    auto counting = std::make_shared<file_test::CountingFile>(file);
-    ASSERT_OK_AND_ASSIGN(auto lazy, AilakeFileReader::Open(counting));
-    lazy->SetVectorsOnDemand(true, 0);
+    ASSERT_OK_AND_ASSIGN(auto od, OpenOnDemand(file));
+    auto& counting = od.counting;
+    auto& lazy = od.reader;
     const int64_t column_bytes = rows * dim * 4;
     counting->Reset();
     auto q = file_test::MakeVectors(8, dim, 77);
@@ -490,6 +511,68 @@ TEST(FileReader, OnDemandVectorsReadOnlyTheRerankedRows) {
     }
     if (type == IndexType::kHnsw) {
       EXPECT_GE(counting->bytes_read(), column_bytes);
+    }
+  }
+}
+
+// A batch over 4-bit codes re-ranks its queries' candidates together, in
+// row order: on a view whose rows are fetched on demand it fetches them once
+// for the batch and finds what the reader holding the whole column finds.
+TEST(FileReader, OnDemandVectorsServeA4BitBatch) {
+  const int64_t rows = 20000;
+  const uint32_t dim = 32, nq = 40;
+  auto batch = file_test::MakeBatch(rows, 4);
+  auto v = file_test::MakeVectors(rows, dim, 5);
+  const FileWriteOptions o = ManyPages();
+  auto p = Policy(dim, IndexType::kIvfPq);
+  p.metric = DistanceMetric::kCosine;
+  p.ivf_pq.nlist = 32;
+  p.ivf_pq.m = 16;
+  p.ivf_pq.nbits = 4;
+  AilakeFileWriter w(p, o);
+  ASSERT_OK_AND_ASSIGN(auto file, w.Write(*batch, v));
+  ASSERT_OK_AND_ASSIGN(auto eager, AilakeFileReader::Open(file));
+  ASSERT_OK_AND_ASSIGN(auto lazy, OpenOnDemand(file));
+  ASSERT_OK_AND_ASSIGN(auto want_index, eager->LoadIndex());
+  ASSERT_OK_AND_ASSIGN(auto got_index, lazy.reader->LoadIndex());
+  // Queries in pairs of near twins, which share most of their candidates.
+  auto q = file_test::MakeVectors(nq / 2, dim, 77);
+  std::vector<float> queries;
+  for (uint32_t i = 0; i < nq / 2; ++i) {
+    for (int twin = 0; twin < 2; ++twin) {
+      for (uint32_t t = 0; t < dim; ++t) queries.push_back(q[i * dim + t] + 0.01f * twin);
+    }
+  }
+  SearchParams sp;
+  sp.nprobe = 4;
+  ASSERT_OK_AND_ASSIGN(auto want, want_index->SearchBatch(queries, nq, 10, sp, nullptr, 1));
+  lazy.counting->Reset();
+  ASSERT_OK_AND_ASSIGN(auto got, got_index->SearchBatch(queries, nq, 10, sp, nullptr, 1));
+  const int64_t batch_bytes = lazy.counting->bytes_read();
+  // The same queries one by one on a second reader fetch more: each search
+  // its own rows.
+  ASSERT_OK_AND_ASSIGN(auto lazy_one, OpenOnDemand(file));
+  ASSERT_OK_AND_ASSIGN(auto one_index, lazy_one.reader->LoadIndex());
+  lazy_one.counting->Reset();
+  for (uint32_t i = 0; i < nq; ++i) {
+    ASSERT_OK(one_index->Search({&queries[size_t{i} * dim], dim}, 10, sp, nullptr).status());
+  }
+  EXPECT_LT(batch_bytes, lazy_one.counting->bytes_read());
+  // Two threads: two groups, each fetching its own rows.
+  ASSERT_OK_AND_ASSIGN(auto got2, lazy_one.reader->LoadIndex());
+  ASSERT_OK_AND_ASSIGN(auto two, got2->SearchBatch(queries, nq, 10, sp, nullptr, 2));
+  ASSERT_EQ(two.size(), want.size());
+  for (uint32_t i = 0; i < nq; ++i) {
+    ASSERT_EQ(two[i].size(), want[i].size()) << i;
+    for (size_t j = 0; j < want[i].size(); ++j) EXPECT_EQ(two[i][j].row, want[i][j].row) << i;
+  }
+  ASSERT_EQ(got.size(), want.size());
+  for (uint32_t i = 0; i < nq; ++i) {
+    ASSERT_EQ(got[i].size(), 10u) << i;
+    ASSERT_EQ(got[i].size(), want[i].size()) << i;
+    for (size_t j = 0; j < want[i].size(); ++j) {
+      EXPECT_EQ(got[i][j].row, want[i][j].row) << i << " " << j;
+      EXPECT_EQ(got[i][j].distance, want[i][j].distance) << i << " " << j;
     }
   }
 }

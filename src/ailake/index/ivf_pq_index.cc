@@ -3,12 +3,14 @@
 #include "ailake/index/ivf_pq_index.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <mutex>
 #include <numeric>
 #include <span>
+#include <utility>
 
 #include "ailake/index/flat_index.h"
 #include "ailake/index/ivf_pq_codebook.h"
@@ -59,6 +61,23 @@ void RerankRows(const VectorView& view, std::span<const uint32_t> rows, Score&& 
   vec::VisitRowsPrefetched(
       rows.size(), view.row_bytes(), [&](size_t i) { return view.Row(rows[i]); },
       [&](size_t i) { score(rows[i], view.Row(rows[i])); });
+}
+
+// Sorts keys by their high 32 bits, all below `bound` (a stable radix sort
+// over the bits bound needs, 11 at a time; the low words keep their order).
+void SortByHighWord(std::vector<uint64_t>* keys, uint64_t bound) {
+  constexpr uint32_t kBits = 11, kBins = 1u << kBits;
+  const auto width = static_cast<uint32_t>(std::bit_width(bound > 0 ? bound - 1 : 0));
+  std::vector<uint64_t> tmp(keys->size());
+  std::vector<uint32_t> count(kBins);
+  for (uint32_t shift = 32; shift < 32 + width; shift += kBits) {
+    std::fill(count.begin(), count.end(), 0u);
+    for (const uint64_t x : *keys) ++count[(x >> shift) & (kBins - 1)];
+    uint32_t at = 0;
+    for (uint32_t& c : count) at += std::exchange(c, at);
+    for (const uint64_t x : *keys) tmp[count[(x >> shift) & (kBins - 1)]++] = x;
+    keys->swap(tmp);
+  }
 }
 
 // The u8 tables of 4-bit codes (vec::KernelTable::pq4_quantize): returns
@@ -119,6 +138,47 @@ uint8_t BlockCode(const uint8_t* block, uint32_t j, uint32_t i) {
   return i < 16 ? byte & 15 : byte >> 4;
 }
 
+// The probe order: order[0 .. nprobe) the lists of smallest coarse distance,
+// ascending (ties by list, NaN last), then, when `rest`, the other lists in
+// no set order. One pass keeps the nearest nprobe sorted: after the first
+// few lists almost none enters, where a partial sort of the ids compared
+// through the distances costs several times as much.
+void NearestLists(const float* coarse, uint32_t nlist, uint32_t nprobe, bool rest,
+                  std::vector<uint32_t>* order) {
+  auto key = [&](uint32_t c) {
+    const float v = coarse[c];
+    return v == v ? v : std::numeric_limits<float>::infinity();
+  };
+  auto closer = [&](uint32_t a, uint32_t b) {
+    const float x = key(a), y = key(b);
+    return x < y || (x == y && a < b);
+  };
+  order->resize(rest ? nlist : nprobe);
+  uint32_t* o = order->data();
+  if (nprobe > 64) {
+    std::vector<uint32_t> all(nlist);
+    std::iota(all.begin(), all.end(), 0u);
+    std::partial_sort(all.begin(), all.begin() + nprobe, all.end(), closer);
+    std::copy_n(all.begin(), order->size(), o);
+    return;
+  }
+  uint32_t held = 0;
+  for (uint32_t c = 0; c < nlist; ++c) {
+    // c is above every held list, so only a smaller distance puts it first.
+    if (held == nprobe && !(key(c) < key(o[held - 1]))) continue;
+    uint32_t at = held < nprobe ? held++ : held - 1;
+    for (; at > 0 && closer(c, o[at - 1]); --at) o[at] = o[at - 1];
+    o[at] = c;
+  }
+  if (!rest) return;
+  std::vector<bool> taken(nlist, false);
+  for (uint32_t j = 0; j < nprobe; ++j) taken[o[j]] = true;
+  uint32_t at = nprobe;
+  for (uint32_t c = 0; c < nlist; ++c) {
+    if (!taken[c]) o[at++] = c;
+  }
+}
+
 // The list probing of a search, shared by one index and by several built
 // with one codebook (SearchSharedIvfPq): the coarse distances of the prepared
 // query q from dots[c] = q . centroid_c, the probe order, the lookup table of
@@ -147,10 +207,10 @@ void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_
                     ? -dots[c]
                     : std::max(0.0f, qq + packed.norms2[c] - 2.0f * dots[c]);
   }
-  order.resize(nlist);
-  std::iota(order.begin(), order.end(), 0u);
-  auto closer = [&](uint32_t a, uint32_t b) { return coarse[a] < coarse[b]; };
-  std::partial_sort(order.begin(), order.begin() + nprobe, order.end(), closer);
+  NearestLists(coarse.data(), nlist, nprobe, true, &order);
+  auto closer = [&](uint32_t a, uint32_t b) {
+    return coarse[a] < coarse[b] || (coarse[a] == coarse[b] && a < b);
+  };
   bool rest_sorted = nprobe == nlist;
 
   // Lookup tables: lut[j][c] for sub-space j, codeword c. Inner product and
@@ -309,7 +369,7 @@ class IvfPqIndex final : public VectorIndex {
     return cb_->ksub() == 16 && (cb_->space() != PqSpace::kL2 || row_terms_ != nullptr);
   }
   // The memory of one group of SearchGroupByList: each query's u8 table (m
-  // x 16 bytes), probes and candidate pool. The more queries a group holds,
+  // x 16 bytes), probes, candidate pool and re-ranking state. The more queries a group holds,
   // the more of them probe each list while its codes are in cache (1,000
   // queries of a 384-d set at nprobe 32: 1.26x the per-query path's QPS;
   // docs/BENCHMARKS.md, session 24).
@@ -318,6 +378,11 @@ class IvfPqIndex final : public VectorIndex {
   // even share of nq over `threads`.
   uint32_t ListGroupSize(uint32_t nq, uint32_t threads, uint32_t k,
                          const SearchParams& params) const;
+  // The exact re-ranking of a group: pairs (row << 32 | query in the group)
+  // sorted by row, each query's k nearest into (*out)[q0 + query].
+  arrow::Status RerankGroup(std::span<const float> queries, uint32_t q0, uint32_t nq, uint32_t k,
+                            std::span<const uint64_t> pairs,
+                            std::vector<std::vector<Neighbor>>* out) const;
 
   // Adds the ADC scores of the rows of `list` to `cand` (anything with
   // threshold() and Push(row, score)): base + sum_j lut[j][code_j].
@@ -527,8 +592,11 @@ uint32_t IvfPqIndex::ListGroupSize(uint32_t nq, uint32_t threads, uint32_t k,
                                    const SearchParams& params) const {
   const uint64_t nprobe = NprobeOf(params);
   const uint64_t cap = std::min<uint64_t>(uint64_t{k} * RefineOf(params), h_.num_rows);
-  const uint64_t per_query =
-      uint64_t{PaddedM(cb_->m())} * 16 + nprobe * 12 + std::min<uint64_t>(2 * cap, 8192) * 8 + 64;
+  // Its table, probes, candidate pool, re-ranking pairs (twice, for the
+  // sort), query scorer and top k.
+  const uint64_t per_query = uint64_t{PaddedM(cb_->m())} * 16 + nprobe * 12 +
+                             std::min<uint64_t>(2 * cap, 8192) * 8 + cap * 16 +
+                             uint64_t{h_.dim} * 4 + uint64_t{k} * 8 + 128;
   const uint64_t fit = std::max<uint64_t>(1, kListGroupBytes / per_query);
   return static_cast<uint32_t>(std::min<uint64_t>(fit, (nq + threads - 1) / threads));
 }
@@ -573,9 +641,7 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
         for (uint32_t c = 0; c < nlist; ++c) {
           coarse[c] = ip ? -dq[c] : std::max(0.0f, qq + packed.norms2[c] - 2.0f * dq[c]);
         }
-        std::iota(order.begin(), order.end(), 0u);
-        std::partial_sort(order.begin(), order.begin() + nprobe, order.end(),
-                          [&](uint32_t x, uint32_t y) { return coarse[x] < coarse[y]; });
+        NearestLists(coarse.data(), nlist, nprobe, false, &order);
         for (uint32_t j = 0; j < nprobe; ++j) {
           const uint32_t list = order[j];
           probes[size_t{qi} * nprobe + j] = {list, qi, shared ? -dq[list] : coarse[list]};
@@ -618,23 +684,63 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
   std::stable_sort(probes.begin(), probes.end(),
                    [](const Probe& a, const Probe& b) { return a.list < b.list; });
   for (const Probe& p : probes) scan(p);
-  // Exact re-ranking, as SearchWithDots. A query whose probed lists hold
-  // fewer than k rows probes on by itself.
-  vec::QueryScorer scorer(h_.metric, view_.precision(), d, view_.int8());
-  std::vector<uint32_t> rows;
+  // Exact re-ranking of the whole group in row order. A query whose probed
+  // lists hold fewer than k rows probes on by itself.
+  // Exact re-ranking of the whole group in row order. A query whose probed
+  // lists hold fewer than k rows probes on by itself.
+  std::vector<uint64_t> pairs;  // (row << 32) | query
   for (uint32_t i = 0; i < nq; ++i) {
-    const float* query = &queries[size_t{q0 + i} * d];
     if (cand[i].size() < std::min<uint64_t>(k, h_.num_rows)) {
-      ARROW_ASSIGN_OR_RAISE((*out)[q0 + i], Search({query, d}, k, params, nullptr));
+      ARROW_ASSIGN_OR_RAISE((*out)[q0 + i],
+                            Search({&queries[size_t{q0 + i} * d], d}, k, params, nullptr));
       continue;
     }
-    rows.clear();
-    for (const auto& c : cand[i].TakeUnordered()) rows.push_back(c.key);
-    if (view_.on_demand()) ARROW_RETURN_NOT_OK(view_.Fetch(rows));
-    scorer.SetQuery(query);
-    TopK top(k);
-    RerankRows(view_, rows, [&](uint32_t r, const uint8_t* v) { top.Push(r, scorer.Distance(v)); });
-    (*out)[q0 + i] = top.Take();
+    for (const auto& c : cand[i].TakeUnordered()) pairs.push_back(uint64_t{c.key} << 32 | i);
+  }
+  cand.clear();
+  SortByHighWord(&pairs, h_.num_rows);
+  return RerankGroup(queries, q0, nq, k, pairs, out);
+}
+
+arrow::Status IvfPqIndex::RerankGroup(std::span<const float> queries, uint32_t q0, uint32_t nq,
+                                      uint32_t k, std::span<const uint64_t> pairs,
+                                      std::vector<std::vector<Neighbor>>* out) const {
+  // The group's candidates, sorted by row: each row is read once, however
+  // many queries re-rank it (1,000 queries of the real 384-d set re-rank
+  // 2.2 candidates per distinct row at refine 16), and the rows come in
+  // file order.
+  std::vector<uint32_t> rows;
+  std::vector<uint32_t> starts;  // rows[j]'s pairs are [starts[j], starts[j + 1])
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const auto r = static_cast<uint32_t>(pairs[i] >> 32);
+    if (rows.empty() || rows.back() != r) {
+      rows.push_back(r);
+      starts.push_back(static_cast<uint32_t>(i));
+    }
+  }
+  starts.push_back(static_cast<uint32_t>(pairs.size()));
+  if (view_.on_demand()) ARROW_RETURN_NOT_OK(view_.Fetch(rows));
+  const uint32_t d = h_.dim;
+  std::vector<vec::QueryScorer> scorers;
+  std::vector<TopK> tops;
+  scorers.reserve(nq);
+  tops.reserve(nq);
+  for (uint32_t i = 0; i < nq; ++i) {
+    scorers.emplace_back(h_.metric, view_.precision(), d, view_.int8());
+    scorers.back().SetQuery(&queries[size_t{q0 + i} * d]);
+    tops.emplace_back(k);
+  }
+  vec::VisitRowsPrefetched(
+      rows.size(), view_.row_bytes(), [&](size_t j) { return view_.Row(rows[j]); },
+      [&](size_t j) {
+        const uint8_t* v = view_.Row(rows[j]);
+        for (uint32_t p = starts[j]; p < starts[j + 1]; ++p) {
+          const auto i = static_cast<uint32_t>(pairs[p]);
+          tops[i].Push(rows[j], scorers[i].Distance(v));
+        }
+      });
+  for (uint32_t i = 0; i < nq; ++i) {
+    if (tops[i].size() != 0) (*out)[q0 + i] = tops[i].Take();
   }
   return arrow::Status::OK();
 }

@@ -139,14 +139,54 @@ class CandidatePool {
   }
   void Prune() {
     if (buf_.size() <= cap_) return;
-    std::nth_element(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(cap_ - 1), buf_.end());
+    if constexpr (kPacked) {
+      KeepSmallestPacked();
+    } else {
+      std::nth_element(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(cap_ - 1), buf_.end());
+    }
     thr_ = Unpack(buf_[cap_ - 1]).score;
     buf_.resize(static_cast<size_t>(cap_));
+  }
+
+  // Moves the cap_ smallest packed pairs to the front, the largest of them
+  // at cap_ - 1. A histogram of the scores' bits (256 bins over their range)
+  // finds the bin that holds the cap_-th; the bins below it are kept whole
+  // and only that bin is selected among. On the pools of an IVF-PQ search
+  // (2 cap_ pairs) it costs about half of a selection over all of them.
+  void KeepSmallestPacked() {
+    uint32_t lo = ~0u, hi = 0;
+    for (const Stored& x : buf_) {
+      const auto s = static_cast<uint32_t>(x >> 32);
+      lo = std::min(lo, s);
+      hi = std::max(hi, s);
+    }
+    const int shift = std::max(0, static_cast<int>(std::bit_width(hi - lo)) - 8);
+    uint32_t count[256] = {};
+    for (const Stored& x : buf_) ++count[(static_cast<uint32_t>(x >> 32) - lo) >> shift];
+    uint64_t below = 0;
+    uint32_t bin = 0;
+    while (below + count[bin] < cap_) below += count[bin++];
+    // Bins under `bin` to the front, then `bin`'s pairs; the rest dropped.
+    size_t kept = 0;
+    tie_.clear();
+    for (const Stored& x : buf_) {
+      const uint32_t b = (static_cast<uint32_t>(x >> 32) - lo) >> shift;
+      if (b < bin) {
+        buf_[kept++] = x;
+      } else if (b == bin) {
+        tie_.push_back(x);
+      }
+    }
+    const size_t need = static_cast<size_t>(cap_) - kept;
+    std::nth_element(tie_.begin(), tie_.begin() + static_cast<ptrdiff_t>(need - 1), tie_.end());
+    // The bin's need-th smallest, the largest kept pair, lands at cap_ - 1.
+    std::copy_n(tie_.begin(), need, buf_.begin() + static_cast<ptrdiff_t>(kept));
   }
 
   uint64_t cap_;
   float thr_ = std::numeric_limits<float>::infinity();
   std::vector<Stored> buf_;
+  std::vector<Stored> tie_;  // KeepSmallestPacked's bin of the cap_-th pair
 };
 
 // Rows allowed by `filter` (all rows when null), at most `limit` counted.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -46,6 +47,33 @@ TEST(CandidatePoolTest, KeepsTheCapSmallestByScoreThenKey) {
   for (uint64_t cap : {1, 5, 160, 1000}) {
     CheckAgainstSort<uint32_t>(cap, Distinct<uint32_t>(3000, 1, 3));
     CheckAgainstSort<uint64_t>(cap, Distinct<uint64_t>(3000, 2, uint64_t{7} << 32));
+  }
+}
+
+// Scores a few ulps apart (the bits of the pruning's histogram span less
+// than its 256 bins), and scores spread over many binades.
+TEST(CandidatePoolTest, NarrowAndWideScoreRanges) {
+  std::mt19937 rng(5);
+  std::vector<std::pair<float, uint32_t>> narrow, wide;
+  float s = 0.5f;
+  for (uint32_t i = 0; i < 3000; ++i) {
+    narrow.emplace_back(s, i * 13);
+    s = std::nextafter(s, 1.0f);
+    wide.emplace_back(
+        std::ldexp(static_cast<float>(rng() % 1000 + 1), static_cast<int>(i % 60) - 30), i);
+  }
+  std::shuffle(narrow.begin(), narrow.end(), rng);
+  for (uint64_t cap : {1, 7, 160, 999}) {
+    CheckAgainstSort<uint32_t>(cap, narrow);
+  }
+  // Distinct scores only: the wide set's duplicates could tie the threshold.
+  std::sort(wide.begin(), wide.end());
+  wide.erase(std::unique(wide.begin(), wide.end(),
+                         [](const auto& a, const auto& b) { return a.first == b.first; }),
+             wide.end());
+  std::shuffle(wide.begin(), wide.end(), rng);
+  for (uint64_t cap : {1, 7, 160, 999}) {
+    CheckAgainstSort<uint32_t>(cap, wide);
   }
 }
 

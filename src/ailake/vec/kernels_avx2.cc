@@ -60,15 +60,25 @@ float L2F32(const float* a, const float* b, size_t d) {
   return s;
 }
 
+// Both sums accumulate as DotF32 does (two chains, 16 floats a step), so qv
+// is DotF32(q, v) and vv DotF32(v, v) to the bit.
 void DotNormF32(const float* q, const float* v, size_t d, float* qv, float* vv) {
-  __m256 s = _mm256_setzero_ps(), n = _mm256_setzero_ps();
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  __m256 n0 = _mm256_setzero_ps(), n1 = _mm256_setzero_ps();
   size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    const __m256 x0 = _mm256_loadu_ps(v + i), x1 = _mm256_loadu_ps(v + i + 8);
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x0, s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), x1, s1);
+    n0 = _mm256_fmadd_ps(x0, x0, n0);
+    n1 = _mm256_fmadd_ps(x1, x1, n1);
+  }
   for (; i + 8 <= d; i += 8) {
     const __m256 x = _mm256_loadu_ps(v + i);
-    s = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x, s);
-    n = _mm256_fmadd_ps(x, x, n);
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x, s0);
+    n0 = _mm256_fmadd_ps(x, x, n0);
   }
-  float ss = HSum(s), nn = HSum(n);
+  float ss = HSum(_mm256_add_ps(s0, s1)), nn = HSum(_mm256_add_ps(n0, n1));
   for (; i < d; ++i) {
     ss += Ld(q + i) * Ld(v + i);
     nn += Ld(v + i) * Ld(v + i);

@@ -60,22 +60,32 @@ float L2F32(const float* a, const float* b, size_t d) {
   return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
+// Both sums accumulate as DotF32 does (two chains, 32 floats a step, the
+// tail in the second), so qv is DotF32(q, v) and vv DotF32(v, v) to the bit.
 void DotNormF32(const float* q, const float* v, size_t d, float* qv, float* vv) {
-  __m512 s = _mm512_setzero_ps(), n = _mm512_setzero_ps();
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  __m512 n0 = _mm512_setzero_ps(), n1 = _mm512_setzero_ps();
   size_t i = 0;
+  for (; i + 32 <= d; i += 32) {
+    const __m512 x0 = _mm512_loadu_ps(v + i), x1 = _mm512_loadu_ps(v + i + 16);
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), x0, s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), x1, s1);
+    n0 = _mm512_fmadd_ps(x0, x0, n0);
+    n1 = _mm512_fmadd_ps(x1, x1, n1);
+  }
   for (; i + 16 <= d; i += 16) {
     const __m512 x = _mm512_loadu_ps(v + i);
-    s = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), x, s);
-    n = _mm512_fmadd_ps(x, x, n);
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), x, s0);
+    n0 = _mm512_fmadd_ps(x, x, n0);
   }
   if (i < d) {
     const __mmask16 m = TailMask(d - i);
     const __m512 x = _mm512_maskz_loadu_ps(m, v + i);
-    s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), x, s);
-    n = _mm512_fmadd_ps(x, x, n);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), x, s1);
+    n1 = _mm512_fmadd_ps(x, x, n1);
   }
-  *qv = _mm512_reduce_add_ps(s);
-  *vv = _mm512_reduce_add_ps(n);
+  *qv = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+  *vv = _mm512_reduce_add_ps(_mm512_add_ps(n0, n1));
 }
 
 float DotF16(const float* q, const uint16_t* v, size_t d) {

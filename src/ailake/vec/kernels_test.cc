@@ -1,6 +1,7 @@
 #include "ailake/vec/kernels.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -58,6 +59,31 @@ TEST(KernelsTest, ActiveTableIsTheDetectedOne) {
   ASSERT_NE(active, nullptr);
   EXPECT_EQ(&Kernels(), active);
   EXPECT_EQ(ScalarKernels().level, SimdLevel::kScalar);
+}
+
+// A search that computes a row's norm once and then one dot product per
+// query (the re-ranking of an IVF-PQ batch) must give the distances of one
+// that calls dot_norm_f32 per query, to the bit.
+TEST(KernelsTest, DotNormIsDotAndNormToTheBit) {
+  std::vector<const KernelTable*> tables = SimdTables();
+  tables.push_back(&ScalarKernels());
+  std::mt19937 rng(11);
+  for (size_t d : {1, 3, 17, 24, 48, 100, 384, 768}) {
+    Unaligned<float> qa(d), va(d);
+    Fill(qa.get(), d, &rng);
+    Fill(va.get(), d, &rng);
+    for (const KernelTable* k : tables) {
+      SCOPED_TRACE(SimdLevelName(k->level));
+      float qv, vv;
+      k->dot_norm_f32(qa.get(), va.get(), d, &qv, &vv);
+      EXPECT_EQ(std::bit_cast<uint32_t>(qv),
+                std::bit_cast<uint32_t>(k->dot_f32(qa.get(), va.get(), d)))
+          << "d=" << d;
+      EXPECT_EQ(std::bit_cast<uint32_t>(vv),
+                std::bit_cast<uint32_t>(k->dot_f32(va.get(), va.get(), d)))
+          << "d=" << d;
+    }
+  }
 }
 
 TEST(KernelsTest, SimdMatchesScalarOnOddDimsAndUnalignedInputs) {

@@ -162,13 +162,35 @@ void NearestLists(const float* coarse, uint32_t nlist, uint32_t nprobe, bool res
     std::copy_n(all.begin(), order->size(), o);
     return;
   }
-  uint32_t held = 0;
-  for (uint32_t c = 0; c < nlist; ++c) {
-    // c is above every held list, so only a smaller distance puts it first.
-    if (held == nprobe && !(key(c) < key(o[held - 1]))) continue;
-    uint32_t at = held < nprobe ? held++ : held - 1;
-    for (; at > 0 && closer(c, o[at - 1]); --at) o[at] = o[at - 1];
+  // The first nprobe lists sorted, their distances (NaN as +inf) in held[],
+  // then each later one inserted when it is nearer than the farthest held.
+  // Sixteen at a time are first tested against that one by their minimum
+  // (NaN never enters).
+  float held[64];
+  uint32_t n = 0;
+  auto insert = [&](uint32_t c, float v) {
+    // c is above every held list: it goes after those not farther than it.
+    uint32_t at = n < nprobe ? n++ : n - 1;
+    for (; at > 0 && v < held[at - 1]; --at) {
+      held[at] = held[at - 1];
+      o[at] = o[at - 1];
+    }
+    held[at] = v;
     o[at] = c;
+  };
+  uint32_t c = 0;
+  for (; c < nlist && n < nprobe; ++c) {
+    insert(c, coarse[c] == coarse[c] ? coarse[c] : std::numeric_limits<float>::infinity());
+  }
+  for (; c < nlist; c += 16) {
+    const uint32_t e = std::min(nlist, c + 16);
+    const float worst = held[nprobe - 1];
+    float low = worst;
+    for (uint32_t t = c; t < e; ++t) low = coarse[t] < low ? coarse[t] : low;
+    if (!(low < worst)) continue;
+    for (uint32_t t = c; t < e; ++t) {
+      if (coarse[t] < held[nprobe - 1]) insert(t, coarse[t]);
+    }
   }
   if (!rest) return;
   std::vector<bool> taken(nlist, false);
@@ -730,10 +752,23 @@ arrow::Status IvfPqIndex::RerankGroup(std::span<const float> queries, uint32_t q
     scorers.back().SetQuery(&queries[size_t{q0 + i} * d]);
     tops.emplace_back(k);
   }
+  const vec::KernelTable& kt = vec::Kernels();
+  const bool norm_once =
+      h_.metric == DistanceMetric::kCosine && view_.precision() == Precision::kF32;
   vec::VisitRowsPrefetched(
       rows.size(), view_.row_bytes(), [&](size_t j) { return view_.Row(rows[j]); },
       [&](size_t j) {
         const uint8_t* v = view_.Row(rows[j]);
+        if (norm_once && starts[j + 1] - starts[j] > 1) {
+          // Cosine over f32 rows: the row's norm once, a dot product per query.
+          const auto* vf = reinterpret_cast<const float*>(v);
+          const float vv = kt.dot_f32(vf, vf, d);
+          for (uint32_t p = starts[j]; p < starts[j + 1]; ++p) {
+            const auto i = static_cast<uint32_t>(pairs[p]);
+            tops[i].Push(rows[j], scorers[i].CosineF32GivenNorm2(vf, vv));
+          }
+          return;
+        }
         for (uint32_t p = starts[j]; p < starts[j + 1]; ++p) {
           const auto i = static_cast<uint32_t>(pairs[p]);
           tops[i].Push(rows[j], scorers[i].Distance(v));

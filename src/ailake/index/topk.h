@@ -166,19 +166,20 @@ class CandidatePool {
     uint64_t below = 0;
     uint32_t bin = 0;
     while (below + count[bin] < cap_) below += count[bin++];
-    // Bins under `bin` to the front, then `bin`'s pairs; the rest dropped.
-    size_t kept = 0;
-    tie_.clear();
+    // Bins under `bin` to the front, `bin`'s pairs aside, the rest dropped;
+    // without branches, as about half the pairs go each way.
+    if (tie_.size() < buf_.size()) tie_.resize(buf_.size());
+    size_t kept = 0, ties = 0;
     for (const Stored& x : buf_) {
       const uint32_t b = (static_cast<uint32_t>(x >> 32) - lo) >> shift;
-      if (b < bin) {
-        buf_[kept++] = x;
-      } else if (b == bin) {
-        tie_.push_back(x);
-      }
+      buf_[kept] = x;
+      kept += b < bin ? 1 : 0;
+      tie_[ties] = x;
+      ties += b == bin ? 1 : 0;
     }
     const size_t need = static_cast<size_t>(cap_) - kept;
-    std::nth_element(tie_.begin(), tie_.begin() + static_cast<ptrdiff_t>(need - 1), tie_.end());
+    std::nth_element(tie_.begin(), tie_.begin() + static_cast<ptrdiff_t>(need - 1),
+                     tie_.begin() + static_cast<ptrdiff_t>(ties));
     // The bin's need-th smallest, the largest kept pair, lands at cap_ - 1.
     std::copy_n(tie_.begin(), need, buf_.begin() + static_cast<ptrdiff_t>(kept));
   }

@@ -13,6 +13,13 @@
 
 namespace ailake::vec {
 
+// Cosine distance from a dot product and squared norms; 0 when both vectors are
+// zero, 1 when exactly one is.
+inline float CosineFromDot(float qv, float qq, float vv) {
+  if (qq <= 0.0f || vv <= 0.0f) return (qq <= 0.0f && vv <= 0.0f) ? 0.0f : 1.0f;
+  return 1.0f - qv / std::sqrt(qq * vv);
+}
+
 class QueryScorer {
  public:
   QueryScorer(DistanceMetric metric, Precision precision, uint32_t dim, const Int8Params& int8);
@@ -29,6 +36,13 @@ class QueryScorer {
   float CosineWithInvNorm(const uint8_t* row, float inv_norm) const {
     if (q_zero_) return inv_norm == 0.0f ? 0.0f : 1.0f;
     return 1.0f - Dot(row) * q_inv_norm_ * inv_norm;
+  }
+
+  // kCosine over f32 rows: Distance(row) given vv = dot_f32(row, row), the
+  // same float (dot_norm_f32 sums as dot_f32 does), for a caller that scores
+  // one row against several queries.
+  float CosineF32GivenNorm2(const float* row, float vv) const {
+    return CosineFromDot(k_->dot_f32(q_.data(), row, dim_), q_norm2_, vv);
   }
 
   // One query against n rows stored back to back (row_bytes apart).
@@ -57,12 +71,5 @@ class QueryScorer {
 
 // 1 / |v| for a stored row (0 for a zero row); norms of cosine indexes.
 float InverseNorm(Precision precision, uint32_t dim, const Int8Params& int8, const uint8_t* row);
-
-// Cosine distance from a dot product and squared norms; 0 when both vectors are
-// zero, 1 when exactly one is.
-inline float CosineFromDot(float qv, float qq, float vv) {
-  if (qq <= 0.0f || vv <= 0.0f) return (qq <= 0.0f && vv <= 0.0f) ? 0.0f : 1.0f;
-  return 1.0f - qv / std::sqrt(qq * vv);
-}
 
 }  // namespace ailake::vec

@@ -103,6 +103,7 @@ class CandidatePool {
 
  private:
   static constexpr bool kPacked = sizeof(Key) == 4;
+  static constexpr uint32_t kTieMax = 128;  // KeepSmallestPacked's largest bin
   using Stored = std::conditional_t<kPacked, uint64_t, Entry>;
 
   // (score, key) as one integer in the same order: the score's bits made
@@ -166,28 +167,33 @@ class CandidatePool {
     uint64_t below = 0;
     uint32_t bin = 0;
     while (below + count[bin] < cap_) below += count[bin++];
-    // Bins under `bin` to the front, `bin`'s pairs aside, the rest dropped;
-    // without branches, as about half the pairs go each way.
-    if (tie_.size() < buf_.size()) tie_.resize(buf_.size());
+    // A crowded bin (many equal scores): a selection over all of them.
+    if (count[bin] > kTieMax) {
+      std::nth_element(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(cap_ - 1), buf_.end());
+      return;
+    }
+    // Bins under `bin` to the front, `bin`'s pairs aside (on the stack: the
+    // pools of a batch are many, and a buffer each would double their
+    // memory), the rest dropped; without branches, as about half the pairs go
+    // each way.
+    Stored tie[kTieMax + 1];
     size_t kept = 0, ties = 0;
     for (const Stored& x : buf_) {
       const uint32_t b = (static_cast<uint32_t>(x >> 32) - lo) >> shift;
       buf_[kept] = x;
       kept += b < bin ? 1 : 0;
-      tie_[ties] = x;
+      tie[ties] = x;
       ties += b == bin ? 1 : 0;
     }
     const size_t need = static_cast<size_t>(cap_) - kept;
-    std::nth_element(tie_.begin(), tie_.begin() + static_cast<ptrdiff_t>(need - 1),
-                     tie_.begin() + static_cast<ptrdiff_t>(ties));
+    std::nth_element(tie, tie + need - 1, tie + ties);
     // The bin's need-th smallest, the largest kept pair, lands at cap_ - 1.
-    std::copy_n(tie_.begin(), need, buf_.begin() + static_cast<ptrdiff_t>(kept));
+    std::copy_n(tie, need, buf_.begin() + static_cast<ptrdiff_t>(kept));
   }
 
   uint64_t cap_;
   float thr_ = std::numeric_limits<float>::infinity();
   std::vector<Stored> buf_;
-  std::vector<Stored> tie_;  // KeepSmallestPacked's bin of the cap_-th pair
 };
 
 // Rows allowed by `filter` (all rows when null), at most `limit` counted.

@@ -66,6 +66,13 @@ TEST(CandidatePoolTest, NarrowAndWideScoreRanges) {
   for (uint64_t cap : {1, 7, 160, 999}) {
     CheckAgainstSort<uint32_t>(cap, narrow);
   }
+  // A far score first: the first pruning's bins are wide, and the narrow
+  // scores crowd one of them (more than its 128 pairs aside hold).
+  std::vector<std::pair<float, uint32_t>> crowded = {{1e30f, 99999}};
+  crowded.insert(crowded.end(), narrow.begin(), narrow.end());
+  for (uint64_t cap : {7, 160}) {
+    CheckAgainstSort<uint32_t>(cap, crowded);
+  }
   // Distinct scores only: the wide set's duplicates could tie the threshold.
   std::sort(wide.begin(), wide.end());
   wide.erase(std::unique(wide.begin(), wide.end(),

@@ -58,7 +58,8 @@ class TopK {
 
 // The cap smallest (score, key) pairs pushed, collected without a heap: a
 // pair enters while its score is below the threshold, and when the buffer
-// holds 2 cap pairs the cap smallest are kept (nth_element) and the threshold
+// holds 2 cap pairs the cap smallest are kept (nth_element; for 32-bit keys a
+// histogram of the scores first, KeepSmallestPacked) and the threshold
 // becomes the largest of them. What is kept is the cap smallest pairs by
 // (score, key) of everything pushed, except that a pair tying the threshold
 // after a pruning no longer enters (as with TopK, the first of equal scores

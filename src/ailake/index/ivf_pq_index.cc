@@ -375,7 +375,8 @@ class IvfPqIndex final : public VectorIndex {
   // probes and tables of a group of queries (ListGroupSize) are made first;
   // each query's nearest list is scanned, and then the other probes grouped
   // by list, each list scanned for every query of the group that probes it
-  // while its codes are in cache. Queries [q0, q0 + nq) into out.
+  // while its codes are in cache; then RerankGroup. Queries [q0, q0 + nq)
+  // into out.
   arrow::Status SearchGroupByList(std::span<const float> queries, uint32_t q0, uint32_t nq,
                                   uint32_t k, const SearchParams& params,
                                   std::vector<std::vector<Neighbor>>* out) const;
@@ -391,10 +392,11 @@ class IvfPqIndex final : public VectorIndex {
     return cb_->ksub() == 16 && (cb_->space() != PqSpace::kL2 || row_terms_ != nullptr);
   }
   // The memory of one group of SearchGroupByList: each query's u8 table (m
-  // x 16 bytes), probes, candidate pool and re-ranking state. The more queries a group holds,
-  // the more of them probe each list while its codes are in cache (1,000
-  // queries of a 384-d set at nprobe 32: 1.26x the per-query path's QPS;
-  // docs/BENCHMARKS.md, session 24).
+  // x 16 bytes), probes, candidate pool and re-ranking state. The more
+  // queries a group holds, the more of them probe each list while its codes
+  // are in cache (1,000 queries of a 384-d set at nprobe 32: 1.26x the
+  // per-query path's QPS; docs/BENCHMARKS.md, session 24), and the more
+  // candidates share a row in the re-ranking.
   static constexpr uint64_t kListGroupBytes = uint64_t{16} << 20;
   // Queries per group for these parameters: within kListGroupBytes, and an
   // even share of nq over `threads`.
@@ -706,8 +708,6 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
   std::stable_sort(probes.begin(), probes.end(),
                    [](const Probe& a, const Probe& b) { return a.list < b.list; });
   for (const Probe& p : probes) scan(p);
-  // Exact re-ranking of the whole group in row order. A query whose probed
-  // lists hold fewer than k rows probes on by itself.
   // Exact re-ranking of the whole group in row order. A query whose probed
   // lists hold fewer than k rows probes on by itself.
   std::vector<uint64_t> pairs;  // (row << 32) | query

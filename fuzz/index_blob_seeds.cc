@@ -28,55 +28,63 @@ int main(int argc, char** argv) {
       for (auto metric : {ailake::DistanceMetric::kEuclidean, ailake::DistanceMetric::kCosine})
         for (auto traversal : {ailake::HnswTraversal::kExact, ailake::HnswTraversal::kSq8,
                                ailake::HnswTraversal::kSq4})
-          for (uint32_t nbits : {8u, 4u}) {
-            // 4-bit (fast-scan) codes: IVF-PQ with its own codebook only.
-            if (nbits == 4 &&
-                (type != ailake::IndexType::kIvfPq || traversal != ailake::HnswTraversal::kExact)) {
-              continue;
+          for (uint32_t nbits : {8u, 4u})
+            for (bool renumber : {true, false}) {
+              // Row-order nodes (docs/FORMAT.md 3.3.3 off): graphs on codes only.
+              if (!renumber && (type != ailake::IndexType::kHnsw ||
+                                traversal == ailake::HnswTraversal::kExact)) {
+                continue;
+              }
+              // 4-bit (fast-scan) codes: IVF-PQ with its own codebook only.
+              if (nbits == 4 && (type != ailake::IndexType::kIvfPq ||
+                                 traversal != ailake::HnswTraversal::kExact)) {
+                continue;
+              }
+              // Traversal codes: HNSW over f32 / f16 rows only.
+              if (traversal != ailake::HnswTraversal::kExact &&
+                  (type != ailake::IndexType::kHnsw ||
+                   v.view.precision() == ailake::Precision::kInt8)) {
+                continue;
+              }
+              ailake::VectorStoragePolicy p;
+              p.hnsw.traversal = traversal;
+              p.dim = v.view.dim();
+              p.precision = v.view.precision();
+              p.int8 = v.view.int8();
+              p.metric = metric;
+              p.index_type = type;
+              p.hnsw.m = 4;
+              p.hnsw.ef_construction = 20;
+              p.ivf_pq.nlist = 4;
+              p.ivf_pq.m = 4;
+              p.ivf_pq.nbits = nbits;
+              ailake::IndexBuildOptions opt;
+              opt.num_threads = 1;
+              opt.hnsw_renumber_nodes = renumber;
+              if (type == ailake::IndexType::kIvfPq && sel == 0 && nbits == 8 &&
+                  metric == ailake::DistanceMetric::kEuclidean && views.codebook) {
+                opt.ivf_pq_codebook = views.codebook;  // a blob naming a shared codebook
+              }
+              auto index = ailake::BuildIndex(p, v.view, opt);
+              if (!index.ok()) {
+                std::fprintf(stderr, "seed %d/%d/%d: %s\n", sel, static_cast<int>(type),
+                             static_cast<int>(metric), index.status().ToString().c_str());
+                return 1;
+              }
+              auto blob = (*index)->Serialize().ValueOrDie();
+              const std::string name =
+                  std::string(argv[1]) + "/" + std::to_string(sel) + "_" +
+                  std::string(ailake::IndexTypeName(type)) + "_" +
+                  std::string(ailake::MetricName(metric)) +
+                  (traversal != ailake::HnswTraversal::kExact
+                       ? "_" + std::string(ailake::HnswTraversalName(traversal))
+                       : std::string()) +
+                  (nbits == 4 ? "_4bit" : "") + (renumber ? "" : "_rows");
+              std::ofstream out(name, std::ios::binary);
+              out.put(static_cast<char>(sel));
+              out.write(reinterpret_cast<const char*>(blob->data()), blob->size());
+              ++written;
             }
-            // Traversal codes: HNSW over f32 / f16 rows only.
-            if (traversal != ailake::HnswTraversal::kExact &&
-                (type != ailake::IndexType::kHnsw ||
-                 v.view.precision() == ailake::Precision::kInt8)) {
-              continue;
-            }
-            ailake::VectorStoragePolicy p;
-            p.hnsw.traversal = traversal;
-            p.dim = v.view.dim();
-            p.precision = v.view.precision();
-            p.int8 = v.view.int8();
-            p.metric = metric;
-            p.index_type = type;
-            p.hnsw.m = 4;
-            p.hnsw.ef_construction = 20;
-            p.ivf_pq.nlist = 4;
-            p.ivf_pq.m = 4;
-            p.ivf_pq.nbits = nbits;
-            ailake::IndexBuildOptions opt;
-            opt.num_threads = 1;
-            if (type == ailake::IndexType::kIvfPq && sel == 0 && nbits == 8 &&
-                metric == ailake::DistanceMetric::kEuclidean && views.codebook) {
-              opt.ivf_pq_codebook = views.codebook;  // a blob naming a shared codebook
-            }
-            auto index = ailake::BuildIndex(p, v.view, opt);
-            if (!index.ok()) {
-              std::fprintf(stderr, "seed %d/%d/%d: %s\n", sel, static_cast<int>(type),
-                           static_cast<int>(metric), index.status().ToString().c_str());
-              return 1;
-            }
-            auto blob = (*index)->Serialize().ValueOrDie();
-            const std::string name = std::string(argv[1]) + "/" + std::to_string(sel) + "_" +
-                                     std::string(ailake::IndexTypeName(type)) + "_" +
-                                     std::string(ailake::MetricName(metric)) +
-                                     (traversal != ailake::HnswTraversal::kExact
-                                          ? "_" + std::string(ailake::HnswTraversalName(traversal))
-                                          : std::string()) +
-                                     (nbits == 4 ? "_4bit" : "");
-            std::ofstream out(name, std::ios::binary);
-            out.put(static_cast<char>(sel));
-            out.write(reinterpret_cast<const char*>(blob->data()), blob->size());
-            ++written;
-          }
     }
   }
   if (views.codebook) {

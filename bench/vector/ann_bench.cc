@@ -142,6 +142,8 @@ int main(int argc, char** argv) {
     policy.ivf_pq.refine_factor = static_cast<uint32_t>(std::stoul(get("--refine", "4")));
     ailake::IndexBuildOptions options;
     options.num_threads = static_cast<uint32_t>(std::stoul(get("--threads", "2")));
+    // --renumber 0: an HNSW graph walked on codes keeps node = row.
+    options.hnsw_renumber_nodes = get("--renumber", "1") != "0";
 
     // The base rows in the memory the library gives its own copies
     // (core/large_buffer.h), as the Python binding holds them.

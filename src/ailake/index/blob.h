@@ -28,6 +28,7 @@ enum BlobFlags : uint16_t {
   kFlagInverseNorms = 1,      // flat and HNSW, cosine: 1/|v| per row
   kFlagExternalCodebook = 2,  // IVF-PQ: codebook referenced by fingerprint, not embedded
   kFlagTraversalCodes = 4,    // HNSW: a compact copy of the vectors to walk the graph on
+  kFlagRenumberedNodes = 8,   // HNSW, with traversal codes: nodes in locality order, mapped to rows
 };
 
 struct CommonHeader {

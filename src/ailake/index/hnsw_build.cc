@@ -25,6 +25,7 @@
 #include "ailake/index/hnsw_codes.h"
 #include "ailake/index/hnsw_graph.h"
 #include "ailake/index/hnsw_index.h"
+#include "ailake/index/hnsw_order.h"
 #include "ailake/vec/parallel.h"
 #include "ailake/vec/prefetch.h"
 
@@ -147,10 +148,18 @@ class Builder {
   // in-link when its list is full). Returns the links added.
   uint32_t RepairConnectivity();
 
-  // With the 8-bit or the 4-bit traversal codes (at most one non-null).
+  // Renumbers the nodes: node i becomes row order[i]'s (a permutation), its
+  // lists move with it and every link is rewritten (docs/FORMAT.md 3.3.3).
+  // The inverse norms stay by row. Called once, after the build.
+  void Renumber(const std::vector<uint32_t>& order);
+
+  // With the 8-bit or the 4-bit traversal codes (at most one non-null), in
+  // node order; with `node_rows` (Renumber's order) the blob maps nodes to
+  // rows.
   arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize(const VectorStoragePolicy& policy,
                                                           const Sq8Codes* codes8,
-                                                          const Sq4Codes* codes4);
+                                                          const Sq4Codes* codes4,
+                                                          const std::vector<uint32_t>* node_rows);
 
  private:
   // The neighbours a row of a batch links to, per level (0 .. its level,
@@ -543,9 +552,39 @@ uint32_t Builder::RepairConnectivity() {
   return added;
 }
 
-arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorStoragePolicy& policy,
-                                                                 const Sq8Codes* codes8,
-                                                                 const Sq4Codes* codes4) {
+void Builder::Renumber(const std::vector<uint32_t>& order) {
+  std::vector<uint32_t> node_of(n_);
+  for (uint32_t i = 0; i < n_; ++i) node_of[order[i]] = i;
+  const size_t rec = 1 + size_t{m0_};
+  std::vector<uint32_t> level0(level0_.size(), 0), upper_index(n_, kNoUpper), upper;
+  upper.reserve(upper_.size());
+  for (uint32_t i = 0; i < n_; ++i) {
+    const uint32_t r = order[i];
+    const uint32_t* from = &level0_[r * rec];
+    uint32_t* to = &level0[i * rec];
+    to[0] = from[0];
+    for (uint32_t j = 1; j <= from[0]; ++j) to[j] = node_of[from[j]];
+    if (upper_index_[r] == kNoUpper) continue;
+    const uint32_t* block = &upper_[upper_index_[r]];
+    upper_index[i] = static_cast<uint32_t>(upper.size());
+    upper.push_back(block[0]);
+    for (uint32_t level = 1; level <= block[0]; ++level) {
+      const uint32_t* list = block + 1 + static_cast<size_t>(level - 1) * (1 + m_);
+      const size_t at = upper.size();
+      upper.resize(at + 1 + m_, 0);
+      upper[at] = list[0];
+      for (uint32_t j = 1; j <= list[0]; ++j) upper[at + j] = node_of[list[j]];
+    }
+  }
+  level0_ = std::move(level0);
+  upper_index_ = std::move(upper_index);
+  upper_ = std::move(upper);
+  if (entry_ != kNoNode) entry_ = node_of[entry_];
+}
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(
+    const VectorStoragePolicy& policy, const Sq8Codes* codes8, const Sq4Codes* codes4,
+    const std::vector<uint32_t>* node_rows) {
   auto align = [](uint64_t v) { return (v + kSectionAlign - 1) / kSectionAlign * kSectionAlign; };
   // The traversal section written: the 4-bit records when given, else the
   // 8-bit codes when given, else none.
@@ -576,6 +615,16 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
                     reinterpret_cast<const uint8_t*>(codes8->terms.data()),
                     metric_ == DistanceMetric::kEuclidean ? 4u : 0u};
   }
+  // Renumbered sq8 cosine: the walk's inverse norms by node in the terms
+  // section (the inv_norms section stays by row, for exact distances).
+  std::vector<float> node_norms;
+  if (node_rows != nullptr && codes && codes->kind == kCodeKindSq8 &&
+      metric_ == DistanceMetric::kCosine) {
+    node_norms.resize(n_);
+    for (uint32_t i = 0; i < n_; ++i) node_norms[i] = inv_norms_[(*node_rows)[i]];
+    codes->row_bytes = reinterpret_cast<const uint8_t*>(node_norms.data());
+    codes->row_size = 4;
+  }
   uint64_t at = codes ? kHnswHeaderBytes + kHnswExtBytes : kHnswHeaderBytes;
   const uint64_t norms_off = inv_norms_.empty() ? 0 : at;
   if (!inv_norms_.empty()) at = align(at + 4ull * n_);
@@ -596,6 +645,9 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
     codes_off = at;
     at = align(at + static_cast<uint64_t>(codes->stride) * n_);
   }
+  const bool renumbered = codes && node_rows != nullptr;
+  const uint64_t node_rows_off = renumbered ? at : 0;
+  if (renumbered) at = align(at + 4ull * n_);
   // Searches read the blob at random: huge-page memory when large.
   ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buf,
                         core::AllocateLargeBuffer(static_cast<int64_t>(at)));
@@ -607,7 +659,8 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
   h.precision = view_.precision();
   h.int8 = view_.int8();
   h.flags = static_cast<uint16_t>((inv_norms_.empty() ? 0 : kFlagInverseNorms) |
-                                  (codes ? kFlagTraversalCodes : 0));
+                                  (codes ? kFlagTraversalCodes : 0) |
+                                  (renumbered ? kFlagRenumberedNodes : 0));
   h.dim = view_.dim();
   h.num_rows = n_;
   WriteCommonHeader(&header, h);
@@ -631,12 +684,14 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> Builder::Serialize(const VectorSto
     ext.PutU64(kHnswCodeTermsOff, terms_off);
     ext.PutU32(kHnswCodeKind, codes->kind);
     ext.PutU32(kHnswCodeStride, codes->stride);
+    ext.PutU64(kHnswNodeRowsOff, node_rows_off);
     std::memcpy(p + kHnswHeaderBytes, ext.bytes().data() + kHnswHeaderBytes, kHnswExtBytes);
     std::memcpy(p + params_off, codes->mean->data(), 4ull * view_.dim());
     std::memcpy(p + params_off + 4ull * view_.dim(), codes->scale->data(), 4ull * view_.dim());
     if (terms_off != 0 && n_ > 0)
       std::memcpy(p + terms_off, codes->row_bytes, codes->row_size * n_);
     if (n_ > 0) std::memcpy(p + codes_off, codes->bytes, static_cast<size_t>(codes->stride) * n_);
+    if (renumbered && n_ > 0) std::memcpy(p + node_rows_off, node_rows->data(), 4ull * n_);
   }
   // (Empty vectors may have null data: copy only what exists.)
   if (norms_off != 0) std::memcpy(p + norms_off, inv_norms_.data(), 4ull * n_);
@@ -689,6 +744,18 @@ double SampleCodeRecall(const VectorView& v, DistanceMetric metric, const uint8_
     wanted += kTop;
   }
   return static_cast<double>(found) / static_cast<double>(wanted);
+}
+
+// Records of `stride` items, record i of the result being record order[i].
+template <class T>
+std::vector<T> PermuteRecords(const std::vector<T>& from, size_t stride,
+                              const std::vector<uint32_t>& order) {
+  std::vector<T> to(from.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    std::copy_n(from.begin() + static_cast<ptrdiff_t>(order[i] * stride), stride,
+                to.begin() + static_cast<ptrdiff_t>(i * stride));
+  }
+  return to;
 }
 
 }  // namespace
@@ -747,8 +814,21 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildHnswIndex(const VectorStoragePo
     }
     b.Build(options.num_threads);
     b.RepairConnectivity();
-    ARROW_ASSIGN_OR_RAISE(blob, b.Serialize(policy, codes4 ? nullptr : (codes ? &*codes : nullptr),
-                                            codes4 ? &*codes4 : nullptr));
+    // Nodes renumbered by locality, the codes moved with them.
+    std::vector<uint32_t> order;
+    if (options.hnsw_renumber_nodes && (codes || codes4) && vectors.num_rows() > 1) {
+      order = HnswLocalityOrder(vectors, policy.metric, options.num_threads, policy.hnsw.seed);
+      b.Renumber(order);
+      if (codes4) {
+        codes4->records = PermuteRecords(codes4->records, codes4->stride, order);
+      } else {
+        codes->codes = PermuteRecords(codes->codes, codes->stride, order);
+        if (!codes->terms.empty()) codes->terms = PermuteRecords(codes->terms, 1, order);
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        blob, b.Serialize(policy, codes4 ? nullptr : (codes ? &*codes : nullptr),
+                          codes4 ? &*codes4 : nullptr, order.empty() ? nullptr : &order));
   }
   ARROW_ASSIGN_OR_RAISE(CommonHeader h, ReadCommonHeader(*blob));
   return LoadHnswIndex(std::move(blob), h, vectors);

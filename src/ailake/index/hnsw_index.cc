@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 
 #include "ailake/index/flat_index.h"
 #include "ailake/index/hnsw_codes.h"
@@ -16,8 +17,9 @@
 namespace ailake::index {
 namespace {
 
-// Our blob as an HnswLayout (hnsw_search.h): a node is its row, and the
-// loader has checked every count and link, so nothing is re-checked here.
+// Our blob as an HnswLayout (hnsw_search.h): a node is its row, or with
+// renumbered nodes node_rows maps it to one; the loader has checked every
+// count, link and row, so nothing is re-checked here.
 struct BlobHnswLayout {
   // A [count, links...] list of u32 words; level-0 counts capped at m0.
   struct LinkList {
@@ -29,6 +31,7 @@ struct BlobHnswLayout {
   static constexpr bool kTiesByRow = false;  // the beam's order, as it always was
 
   HnswGraphRef graph;
+  const uint8_t* node_rows = nullptr;  // u32 per node; null: node = row
   uint32_t rows = 0;
   uint32_t entry_node = kNoNode;
   uint32_t top_level = 0;
@@ -45,7 +48,9 @@ struct BlobHnswLayout {
   }
   void PrefetchLinks(uint32_t node) const { vec::PrefetchLine(graph.Links(node, 0)); }
   static bool OnLevel(uint32_t /*node*/, uint32_t /*level*/) { return true; }
-  static uint32_t RowOf(uint32_t node) { return node; }
+  uint32_t RowOf(uint32_t node) const {
+    return node_rows == nullptr ? node : LoadU32(node_rows + 4ull * node);
+  }
 };
 
 class HnswIndex final : public VectorIndex {
@@ -72,6 +77,9 @@ class HnswIndex final : public VectorIndex {
       const uint64_t terms = LoadU64(p + kHnswCodeTermsOff);
       code_terms_ = terms == 0 ? nullptr : p + terms;
       code_stride_ = LoadU32(p + kHnswCodeStride);
+      if ((h.flags & kFlagRenumberedNodes) != 0) {
+        layout_.node_rows = p + LoadU64(p + kHnswNodeRowsOff);
+      }
     }
   }
 
@@ -124,8 +132,9 @@ arrow::Result<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> qu
     approx.SetQuery(query.data());
     found = SearchHnsw(layout_, approx, ef, k, filter, scan, pool);
   } else {
+    // (Renumbered, the walk's inverse norms are by node, in the terms section.)
     Sq8Distance approx(h_.metric, h_.dim, code_stride_, codes_, code_params_, code_terms_,
-                       inv_norms_);
+                       layout_.node_rows != nullptr ? code_terms_ : inv_norms_);
     approx.SetQuery(query.data());
     found = SearchHnsw(layout_, approx, ef, k, filter, scan, pool);
   }
@@ -179,8 +188,15 @@ arrow::Status Validate(const arrow::Buffer& blob, const CommonHeader& h) {
                                   " but metric is ", MetricName(h.metric));
   }
   if (norms != 0) ARROW_RETURN_NOT_OK(CheckSection(size, norms, n, 4, "hnsw.inv_norms"));
-  if ((h.flags & ~(kFlagInverseNorms | kFlagTraversalCodes)) != 0) {
+  if ((h.flags & ~(kFlagInverseNorms | kFlagTraversalCodes | kFlagRenumberedNodes)) != 0) {
     return arrow::Status::Invalid("HNSW blob: unknown flags ", h.flags, " at offset 10");
+  }
+  const bool renumbered = (h.flags & kFlagRenumberedNodes) != 0;
+  // What a graph position is called in messages.
+  const char* unit = renumbered ? "node " : "row ";
+  if (renumbered && (h.flags & kFlagTraversalCodes) == 0) {
+    return arrow::Status::Invalid("HNSW blob: renumbered nodes (flag 8) without traversal codes ",
+                                  "(flag 4)");
   }
   if ((h.flags & kFlagTraversalCodes) != 0) {
     if (size < kHnswHeaderBytes + kHnswExtBytes) {
@@ -200,8 +216,11 @@ arrow::Status Validate(const arrow::Buffer& blob, const CommonHeader& h) {
       return arrow::Status::Invalid("HNSW blob: traversal code stride ", stride,
                                     " at offset 156, dim ", h.dim, " needs ", want_stride);
     }
-    // sq8 keeps euclidean row terms in their own section, sq4 in its records.
-    if ((!sq4 && h.metric == DistanceMetric::kEuclidean) != (terms != 0)) {
+    // sq8 keeps euclidean row terms in their own section, sq4 in its records;
+    // renumbered sq8 cosine keeps its inverse norms by node there.
+    const bool want_terms = !sq4 && (h.metric == DistanceMetric::kEuclidean ||
+                                     (renumbered && h.metric == DistanceMetric::kCosine));
+    if (want_terms != (terms != 0)) {
       return arrow::Status::Invalid("HNSW blob: traversal code terms present=", terms != 0,
                                     " but metric is ", MetricName(h.metric), " and code kind ",
                                     kind);
@@ -216,10 +235,24 @@ arrow::Status Validate(const arrow::Buffer& blob, const CommonHeader& h) {
         const float lo = LoadF32(s), delta = LoadF32(s + 4), term = LoadF32(s + 8);
         if (!std::isfinite(lo) || !std::isfinite(delta) || !(delta >= 0.0f) ||
             !std::isfinite(term)) {
-          return arrow::Status::Invalid("HNSW blob: 4-bit traversal record of row ", r, " (lo ", lo,
-                                        ", delta ", delta, ", term ", term,
+          return arrow::Status::Invalid("HNSW blob: 4-bit traversal record of ", unit, r, " (lo ",
+                                        lo, ", delta ", delta, ", term ", term,
                                         ") is not finite with delta >= 0");
         }
+      }
+    }
+    if (renumbered) {
+      // Every row exactly once.
+      const uint64_t node_rows = LoadU64(p + kHnswNodeRowsOff);
+      ARROW_RETURN_NOT_OK(CheckSection(size, node_rows, n, 4, "hnsw.node_rows"));
+      std::vector<uint64_t> seen((static_cast<size_t>(n) + 63) / 64, 0);
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t r = LoadU32(p + node_rows + 4ull * i);
+        if (r >= n || ((seen[r / 64] >> (r % 64)) & 1) != 0) {
+          return arrow::Status::Invalid("HNSW blob: node ", i, " maps to row ", r,
+                                        r >= n ? ", past the last row" : ", already mapped");
+        }
+        seen[r / 64] |= uint64_t{1} << (r % 64);
       }
     }
     ARROW_RETURN_NOT_OK(CheckSection(size, params, 2ull * h.dim, 4, "hnsw.code_params"));
@@ -249,16 +282,16 @@ arrow::Status Validate(const arrow::Buffer& blob, const CommonHeader& h) {
     const uint32_t off = LoadU32(g.upper_index + 4ull * r);
     if (off == kNoUpper) continue;
     if (off >= words) {
-      return arrow::Status::Invalid("HNSW blob: row ", r, " upper offset ", off, " >= upper words ",
-                                    words);
+      return arrow::Status::Invalid("HNSW blob: ", unit, r, " upper offset ", off,
+                                    " >= upper words ", words);
     }
     const uint32_t level = LoadU32(g.upper + 4ull * off);
     if (level == 0 || level > max_level) {
-      return arrow::Status::Invalid("HNSW blob: row ", r, " has level ", level,
+      return arrow::Status::Invalid("HNSW blob: ", unit, r, " has level ", level,
                                     " outside [1, max level ", max_level, "]");
     }
     if (static_cast<uint64_t>(off) + 1 + static_cast<uint64_t>(level) * (1 + m) > words) {
-      return arrow::Status::Invalid("HNSW blob: row ", r, " upper block overruns the section");
+      return arrow::Status::Invalid("HNSW blob: ", unit, r, " upper block overruns the section");
     }
   }
   if (g.Level(entry) != max_level) {
@@ -271,13 +304,13 @@ arrow::Status Validate(const arrow::Buffer& blob, const CommonHeader& h) {
       const uint8_t* links = g.Links(r, level);
       const uint32_t count = LoadU32(links);
       if (count > (level == 0 ? m0 : m)) {
-        return arrow::Status::Invalid("HNSW blob: row ", r, " level ", level, " has ", count,
+        return arrow::Status::Invalid("HNSW blob: ", unit, r, " level ", level, " has ", count,
                                       " links, more than ", level == 0 ? m0 : m);
       }
       for (uint32_t i = 0; i < count; ++i) {
         const uint32_t nb = LoadU32(links + 4 + 4 * i);
         if (nb >= n || nb == r || (level > 0 && g.Level(nb) < level)) {
-          return arrow::Status::Invalid("HNSW blob: row ", r, " level ", level, " links to ", nb,
+          return arrow::Status::Invalid("HNSW blob: ", unit, r, " level ", level, " links to ", nb,
                                         nb >= n   ? ", past the last row"
                                         : nb == r ? ", itself"
                                                   : ", not on that level");
@@ -312,13 +345,38 @@ arrow::Status CheckInverseNorms(const arrow::Buffer& blob, const CommonHeader& h
   return arrow::Status::OK();
 }
 
+// The row of a node of a validated blob.
+uint32_t RowOfNode(const uint8_t* p, const CommonHeader& h, uint32_t node) {
+  if ((h.flags & kFlagRenumberedNodes) == 0) return node;
+  return LoadU32(p + LoadU64(p + kHnswNodeRowsOff) + 4ull * node);
+}
+
+// "row R", or in a renumbered blob "node N (row R)".
+std::string NodeName(const uint8_t* p, const CommonHeader& h, uint32_t node) {
+  const uint32_t r = RowOfNode(p, h, node);
+  if ((h.flags & kFlagRenumberedNodes) == 0) return "row " + std::to_string(r);
+  return "node " + std::to_string(node) + " (row " + std::to_string(r) + ")";
+}
+
 // Traversal codes must be those of the vectors the index is loaded over
 // (codes of other vectors would walk the graph astray; the re-rank keeps
-// distances exact, not results complete). An even sample of 1,024 rows.
+// distances exact, not results complete). An even sample of 1,024 nodes; a
+// renumbered sq8 cosine walk's inverse norms by node, all of them (they
+// must be the row's, to the bit).
 arrow::Status CheckTraversalCodes(const arrow::Buffer& blob, const CommonHeader& h,
                                   const VectorView& vectors) {
   if ((h.flags & kFlagTraversalCodes) == 0 || h.num_rows == 0) return arrow::Status::OK();
   const uint8_t* p = blob.data();
+  const uint64_t norms = LoadU64(p + kHnswNormsOff), terms = LoadU64(p + kHnswCodeTermsOff);
+  if ((h.flags & kFlagRenumberedNodes) != 0 && h.metric == DistanceMetric::kCosine && terms != 0) {
+    for (uint32_t node = 0; node < h.num_rows; ++node) {
+      const uint32_t r = RowOfNode(p, h, node);
+      if (LoadU32(p + terms + 4ull * node) != LoadU32(p + norms + 4ull * r)) {
+        return arrow::Status::Invalid("HNSW blob: the walk's inverse norm of node ", node,
+                                      " is not that of its row ", r);
+      }
+    }
+  }
   const auto* codes = reinterpret_cast<const int8_t*>(p + LoadU64(p + kHnswCodesOff));
   const uint8_t* params = p + LoadU64(p + kHnswCodeParamsOff);
   const uint32_t stride = LoadU32(p + kHnswCodeStride);
@@ -336,11 +394,12 @@ arrow::Status CheckTraversalCodes(const arrow::Buffer& blob, const CommonHeader&
     }
     const uint32_t nbytes = Sq4CodeBytes(h.dim);
     std::vector<uint8_t> want(nbytes), want_s(kSq4RowScalars);
-    for (uint32_t r = 0; r < h.num_rows; r += step) {
+    for (uint32_t node = 0; node < h.num_rows; node += step) {
+      const uint32_t r = RowOfNode(p, h, node);
       vectors.Decode(r, v.data());
       EncodeSq4Row(v.data(), h.dim, h.metric, mean.data(), scale.data(), want.data(),
                    want_s.data());
-      const uint8_t* got = p + LoadU64(p + kHnswCodesOff) + static_cast<uint64_t>(r) * stride;
+      const uint8_t* got = p + LoadU64(p + kHnswCodesOff) + static_cast<uint64_t>(node) * stride;
       const uint8_t* got_s = got + nbytes;
       const float lo = LoadF32(want_s.data()), delta = LoadF32(want_s.data() + 4);
       const float tol = 1e-3f * (15.0f * delta + std::fabs(lo)) + 1e-6f;
@@ -351,20 +410,22 @@ arrow::Status CheckTraversalCodes(const arrow::Buffer& blob, const CommonHeader&
                std::abs((got[b] >> 4) - (want[b] >> 4)) <= 1;
       }
       if (!same) {
-        return arrow::Status::Invalid("HNSW blob: 4-bit traversal record of row ", r,
+        return arrow::Status::Invalid("HNSW blob: 4-bit traversal record of ", NodeName(p, h, node),
                                       " is not its vector's (the index does not belong to these "
                                       "vectors)");
       }
     }
     return arrow::Status::OK();
   }
-  for (uint32_t r = 0; r < h.num_rows; r += step) {
+  for (uint32_t node = 0; node < h.num_rows; node += step) {
+    const uint32_t r = RowOfNode(p, h, node);
     vectors.Decode(r, v.data());
     for (uint32_t i = 0; i < h.dim; ++i) {
       const int8_t want =
           QuantizeSq8(v[i], LoadF32(params + 4ull * i), LoadF32(params + 4ull * (h.dim + i)));
-      if (codes[static_cast<size_t>(r) * stride + i] != want) {
-        return arrow::Status::Invalid("HNSW blob: traversal code of row ", r, " dimension ", i,
+      if (codes[static_cast<size_t>(node) * stride + i] != want) {
+        return arrow::Status::Invalid("HNSW blob: traversal code of ", NodeName(p, h, node),
+                                      " dimension ", i,
                                       " is not its vector's (the index does not belong to these "
                                       "vectors)");
       }

@@ -20,6 +20,8 @@ inline constexpr size_t kHnswM = 64, kHnswM0 = 68, kHnswMaxLevel = 72, kHnswEntr
 inline constexpr size_t kHnswExtBytes = 64;
 inline constexpr size_t kHnswCodesOff = 128, kHnswCodeParamsOff = 136, kHnswCodeTermsOff = 144,
                         kHnswCodeKind = 152, kHnswCodeStride = 156;
+// With kFlagRenumberedNodes (docs/FORMAT.md 3.3.3): the offset of node_rows.
+inline constexpr size_t kHnswNodeRowsOff = 160;
 
 // HnswTraversal::kAuto, decided when each index is built from how well the
 // codes rank neighbours on a sample (up to 64 rows as queries against up to

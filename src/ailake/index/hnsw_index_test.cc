@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "ailake/index/hnsw_codes.h"
+#include "ailake/index/hnsw_order.h"
 #include "ailake/index/test_util.h"
 #include "ailake/vec/distance.h"
 
@@ -182,6 +183,16 @@ std::vector<float> TightClusters(uint32_t n, uint32_t dim, uint32_t clusters, fl
       rows[size_t{r} * dim + i] = centres[size_t{c} * dim + i] + g(rng);
   }
   return rows;
+}
+
+// How the loader names a graph position of a blob: "node N (row R)" when its
+// nodes are renumbered, else "row N".
+std::string NodeText(const std::vector<uint8_t>& blob, uint32_t node) {
+  const CommonHeader h =
+      ReadCommonHeader(arrow::Buffer(blob.data(), static_cast<int64_t>(blob.size()))).ValueOrDie();
+  if ((h.flags & kFlagRenumberedNodes) == 0) return "row " + std::to_string(node);
+  const uint32_t row = LoadU32(blob.data() + LoadU64(blob.data() + kHnswNodeRowsOff) + 4ull * node);
+  return "node " + std::to_string(node) + " (row " + std::to_string(row) + ")";
 }
 
 // The code kind an HNSW blob was built with (0: walked on the stored vectors).
@@ -443,9 +454,11 @@ TEST(HnswIndexTest, Sq8CodesOfOtherVectorsAreRefused) {
   ASSERT_TRUE(load(good).ok());
   std::vector<uint8_t> bad = good;
   const uint64_t codes = LoadU64(bad.data() + kHnswCodesOff);
-  bad[codes + 3] = static_cast<uint8_t>(bad[codes + 3] ^ 0x40);  // row 0, dimension 3
+  bad[codes + 3] = static_cast<uint8_t>(bad[codes + 3] ^ 0x40);  // node 0, dimension 3
   auto st = load(bad);
-  EXPECT_NE(st.message().find("traversal code of row 0"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("traversal code of " + NodeText(good, 0) + " dimension 3"),
+            std::string::npos)
+      << st.ToString();
   bad = good;
   bad[kHnswCodeKind] = 9;
   EXPECT_NE(load(bad).message().find("code kind 9"), std::string::npos);
@@ -609,14 +622,15 @@ TEST(HnswIndexTest, Sq4RecordsOfOtherVectorsAreRefused) {
     // Row 0's codes replaced by row 1's.
     std::memcpy(bad.data() + codes, good.data() + codes + stride, Sq4CodeBytes(dim));
     auto st = load(bad);
-    EXPECT_NE(st.message().find("record of row 0 is not its vector's"), std::string::npos)
+    EXPECT_NE(st.message().find("record of " + NodeText(good, 0) + " is not its vector's"),
+              std::string::npos)
         << st.ToString();
     bad = good;
     const float nan = std::numeric_limits<float>::quiet_NaN();
     const uint64_t delta5 = codes + 5ull * stride + Sq4CodeBytes(dim) + 4;
     std::memcpy(bad.data() + delta5, &nan, 4);
     st = load(bad);
-    EXPECT_NE(st.message().find("record of row 5"), std::string::npos) << st.ToString();
+    EXPECT_NE(st.message().find("record of node 5 "), std::string::npos) << st.ToString();
     bad = good;
     bad[kHnswCodeStride] = 8;
     EXPECT_NE(load(bad).message().find("stride"), std::string::npos);
@@ -629,6 +643,184 @@ TEST(HnswIndexTest, Sq4RecordsOfOtherVectorsAreRefused) {
       if (r.ok()) (void)(*r)->Search({f.queries.data(), f.dim}, 5);
     }
   }
+}
+
+// The row of each node of a renumbered blob (empty when it is not renumbered).
+std::vector<uint32_t> NodeRows(const arrow::Buffer& blob) {
+  const CommonHeader h = ReadCommonHeader(blob).ValueOrDie();
+  if ((h.flags & kFlagRenumberedNodes) == 0) return {};
+  std::vector<uint32_t> rows(h.num_rows);
+  const uint64_t at = LoadU64(blob.data() + kHnswNodeRowsOff);
+  for (uint32_t i = 0; i < h.num_rows; ++i) rows[i] = LoadU32(blob.data() + at + 4ull * i);
+  return rows;
+}
+
+// Item 2 of issue #16: a graph walked on traversal codes is stored with its
+// nodes renumbered by locality (docs/FORMAT.md 3.3.3). It is the same graph
+// relabelled, so every search, filtered or not, returns what the row-order
+// blob returns, row for row and distance for distance, for both code kinds
+// and every metric, built or loaded; the blob maps nodes to rows with a
+// permutation that is not the identity.
+TEST(HnswIndexTest, RenumberedNodesFindWhatRowOrderFinds) {
+  for (HnswTraversal t : {HnswTraversal::kSq8, HnswTraversal::kSq4}) {
+    for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kDotProduct,
+                             DistanceMetric::kCosine, DistanceMetric::kNormalizedCosine}) {
+      SCOPED_TRACE(::testing::Message()
+                   << "traversal " << static_cast<int>(t) << " metric " << MetricName(m));
+      Fixture f(3000, 40, m, Precision::kF32, 3);
+      VectorStoragePolicy p = f.policy;
+      p.hnsw.traversal = t;
+      IndexBuildOptions row_order;
+      row_order.hnsw_renumber_nodes = false;
+      auto a = BuildIndex(p, f.enc.view, row_order).ValueOrDie();
+      auto b = BuildIndex(p, f.enc.view).ValueOrDie();
+      auto blob_a = a->Serialize().ValueOrDie(), blob_b = b->Serialize().ValueOrDie();
+      EXPECT_TRUE(NodeRows(*blob_a).empty());
+      const std::vector<uint32_t> node_rows = NodeRows(*blob_b);
+      ASSERT_EQ(node_rows.size(), 3000u);
+      EXPECT_EQ(std::set<uint32_t>(node_rows.begin(), node_rows.end()).size(), 3000u);
+      uint32_t in_place = 0;
+      for (uint32_t i = 0; i < 3000; ++i) in_place += node_rows[i] == i ? 1 : 0;
+      EXPECT_LT(in_place, 300u);
+      auto loaded = LoadIndex(blob_b, f.enc.view).ValueOrDie();
+      testing::FilterBits most(3000, [](uint32_t r) { return r % 5 != 0; });
+      for (uint32_t i = 0; i < 50; ++i) {
+        const float* q = &f.queries[size_t{i} * f.dim];
+        for (uint32_t ef : {16u, 64u}) {
+          for (const RowFilter* filter : {static_cast<const RowFilter*>(nullptr),
+                                          static_cast<const RowFilter*>(&most.filter)}) {
+            SearchParams sp;
+            sp.ef = ef;
+            const auto want = a->Search({q, f.dim}, 10, sp, filter).ValueOrDie();
+            for (const VectorIndex* idx : {b.get(), loaded.get()}) {
+              const auto got = idx->Search({q, f.dim}, 10, sp, filter).ValueOrDie();
+              ASSERT_EQ(got.size(), want.size());
+              for (size_t j = 0; j < got.size(); ++j) {
+                EXPECT_EQ(got[j].row, want[j].row) << "query " << i << " ef " << ef;
+                EXPECT_EQ(got[j].distance, want[j].distance);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The links of a renumbered graph join nearby nodes: the median distance
+// between a node's number and its neighbours' falls well below the row
+// order's, on rows of 20 clusters in random order.
+TEST(HnswIndexTest, RenumberedLinksJoinNearbyNodes) {
+  Fixture f(6000, 32, DistanceMetric::kEuclidean, Precision::kF32, 4);
+  f.policy.hnsw.traversal = HnswTraversal::kSq8;
+  auto median_span = [&](bool renumber) {
+    IndexBuildOptions o;
+    o.hnsw_renumber_nodes = renumber;
+    auto blob = BuildIndex(f.policy, f.enc.view, o).ValueOrDie()->Serialize().ValueOrDie();
+    const uint8_t* level0 = blob->data() + LoadU64(blob->data() + kHnswLevel0Off);
+    const uint32_t m0 = LoadU32(blob->data() + kHnswM0);
+    std::vector<uint32_t> spans;
+    for (uint32_t node = 0; node < 6000; ++node) {
+      const uint8_t* list = level0 + 4ull * (1 + m0) * node;
+      for (uint32_t j = 0; j < LoadU32(list); ++j) {
+        const uint32_t nb = LoadU32(list + 4 + 4 * j);
+        spans.push_back(nb > node ? nb - node : node - nb);
+      }
+    }
+    std::nth_element(spans.begin(), spans.begin() + spans.size() / 2, spans.end());
+    return spans[spans.size() / 2];
+  };
+  const uint32_t row_order = median_span(false), renumbered = median_span(true);
+  EXPECT_GT(row_order, 1000u);
+  EXPECT_LT(renumbered * 4, row_order) << renumbered << " against " << row_order;
+}
+
+// The order: a permutation, the same whatever the thread count, and on
+// tight, far-apart clusters in random row order each leaf of the two-level
+// k-means holds one cluster, so consecutive nodes change cluster only at a
+// leaf's end (at most kOrderTopClusters x kOrderSubClusters leaves), where
+// the rows' own order changes cluster at almost every step.
+TEST(HnswIndexTest, LocalityOrderGroupsClusters) {
+  for (uint32_t n : {2000u, 10000u}) {
+    const uint32_t dim = 16, clusters = 8;
+    std::mt19937 rng(n);
+    std::uniform_real_distribution<float> u(-100.0f, 100.0f);
+    std::normal_distribution<float> g(0.0f, 0.5f);
+    std::vector<float> centres(size_t{clusters} * dim), rows(size_t{n} * dim);
+    std::vector<uint32_t> cluster(n);
+    for (float& x : centres) x = u(rng);
+    for (uint32_t r = 0; r < n; ++r) {
+      cluster[r] = rng() % clusters;
+      for (uint32_t i = 0; i < dim; ++i)
+        rows[size_t{r} * dim + i] = centres[size_t{cluster[r]} * dim + i] + g(rng);
+    }
+    const auto enc = testing::Encode(rows, dim, Precision::kF32);
+    const auto order = HnswLocalityOrder(enc.view, DistanceMetric::kEuclidean, 1, 42);
+    ASSERT_EQ(order.size(), n);
+    EXPECT_EQ(std::set<uint32_t>(order.begin(), order.end()).size(), n);
+    for (uint32_t threads : {2u, 3u}) {
+      EXPECT_EQ(HnswLocalityOrder(enc.view, DistanceMetric::kEuclidean, threads, 42), order)
+          << threads << " threads";
+    }
+    uint32_t changes = 0, row_changes = 0;
+    for (uint32_t i = 1; i < n; ++i) {
+      changes += cluster[order[i]] != cluster[order[i - 1]] ? 1 : 0;
+      row_changes += cluster[i] != cluster[i - 1] ? 1 : 0;
+    }
+    const uint32_t leaves = std::min<uint32_t>((n + kOrderLeafRows - 1) / kOrderLeafRows,
+                                               kOrderTopClusters * kOrderSubClusters);
+    EXPECT_LE(changes, leaves) << n << " rows";
+    EXPECT_GT(row_changes, n / 2);
+  }
+}
+
+// A renumbered blob's node map and the walk's inverse norms by node are
+// checked on load: a row mapped twice or past the end, the flag without
+// traversal codes, a norm that is not its row's, or two nodes' rows swapped
+// (a permutation, but not the codes') are refused with what was wrong.
+TEST(HnswIndexTest, RenumberedBlobsAreCheckedOnLoad) {
+  Fixture f(500, 16, DistanceMetric::kCosine, Precision::kF32);
+  f.policy.hnsw.traversal = HnswTraversal::kSq8;
+  auto blob = BuildIndex(f.policy, f.enc.view).ValueOrDie()->Serialize().ValueOrDie();
+  const std::vector<uint8_t> good(blob->data(), blob->data() + blob->size());
+  auto load = [&](const std::vector<uint8_t>& bytes) {
+    return LoadIndex(std::make_shared<arrow::Buffer>(bytes.data(), bytes.size()), f.enc.view)
+        .status();
+  };
+  ASSERT_TRUE(load(good).ok());
+  const uint64_t node_rows = LoadU64(good.data() + kHnswNodeRowsOff);
+  const uint64_t terms = LoadU64(good.data() + kHnswCodeTermsOff);
+  ASSERT_NE(node_rows, 0u);
+  ASSERT_NE(terms, 0u);  // sq8 cosine: the walk's inverse norms by node
+  auto put = [](std::vector<uint8_t>* b, uint64_t at, uint32_t v) {
+    std::memcpy(b->data() + at, &v, 4);
+  };
+  std::vector<uint8_t> bad = good;
+  put(&bad, node_rows + 4, LoadU32(good.data() + node_rows));
+  EXPECT_NE(load(bad).message().find("node 1 maps to row " +
+                                     std::to_string(LoadU32(good.data() + node_rows)) +
+                                     ", already mapped"),
+            std::string::npos)
+      << load(bad).ToString();
+  bad = good;
+  put(&bad, node_rows, 500);
+  EXPECT_NE(load(bad).message().find("node 0 maps to row 500, past the last row"),
+            std::string::npos);
+  bad = good;
+  put(&bad, kHnswNodeRowsOff, static_cast<uint32_t>(good.size()));
+  EXPECT_NE(load(bad).message().find("hnsw.node_rows"), std::string::npos) << load(bad).ToString();
+  bad = good;
+  bad[10] = static_cast<uint8_t>(bad[10] & ~kFlagTraversalCodes);
+  EXPECT_NE(load(bad).message().find("without traversal codes"), std::string::npos);
+  bad = good;
+  put(&bad, terms + 4 * 3, LoadU32(good.data() + terms + 4 * 3) ^ 1u);
+  EXPECT_NE(load(bad).message().find("inverse norm of node 3 is not that of its row"),
+            std::string::npos)
+      << load(bad).ToString();
+  bad = good;
+  put(&bad, node_rows, LoadU32(good.data() + node_rows + 4));
+  put(&bad, node_rows + 4, LoadU32(good.data() + node_rows));
+  EXPECT_FALSE(load(bad).ok());
 }
 
 }  // namespace

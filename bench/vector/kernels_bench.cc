@@ -84,8 +84,9 @@ void BM_Pq4Scan(benchmark::State& state) {
   std::vector<uint16_t> sums(nblocks * 32);
   std::vector<uint32_t> masks(nblocks);
   size_t l = 0;
+  const uint32_t open = 65536;
   for (auto _ : state) {
-    k->pq4_scan(codes.data() + l * list_bytes, nblocks, m, lut.data(), 65536, sums.data(),
+    k->pq4_scan(codes.data() + l * list_bytes, nblocks, m, lut.data(), &open, 0, sums.data(),
                 masks.data());
     benchmark::DoNotOptimize(sums.data());
     l = (l + 7919) % lists;

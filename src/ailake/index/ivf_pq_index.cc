@@ -330,14 +330,17 @@ class IvfPqIndex final : public VectorIndex {
         block_start_[l + 1] = block_start_[l] + (cnt + kBlockRows - 1) / kBlockRows;
       }
     }
-    if (row_terms_ != nullptr) {  // each list's smallest term, for the scan's integer bound
-      min_term_.assign(cb_->nlist(), 0.0f);
+    if (row_terms_ != nullptr) {  // each block's smallest term, for the scan's integer bound
+      block_min_term_.assign(block_start_.back(), 0.0f);
       for (uint32_t l = 0; l < cb_->nlist(); ++l) {
         const uint32_t cnt = LoadU32(lists_ + 4ull * l + 4) - LoadU32(lists_ + 4ull * l);
         const uint8_t* t = row_terms_ + block_start_[l] * kBlockRows * 4;
-        float low = std::numeric_limits<float>::infinity();
-        for (uint32_t i = 0; i < cnt; ++i) low = std::min(low, LoadF32(t + 4ull * i));
-        if (cnt > 0) min_term_[l] = low;
+        for (uint32_t i = 0; i < cnt; i += kBlockRows) {
+          float low = LoadF32(t + 4ull * i);
+          for (uint32_t j = i + 1; j < std::min(cnt, i + kBlockRows); ++j)
+            low = std::min(low, LoadF32(t + 4ull * j));
+          block_min_term_[block_start_[l] + i / kBlockRows] = low;
+        }
       }
     }
   }
@@ -436,7 +439,7 @@ class IvfPqIndex final : public VectorIndex {
   // the order of the blocks; null when absent. Read with LoadF32: the blob
   // itself may lie at any address.
   const uint8_t* row_terms_ = nullptr;
-  std::vector<float> min_term_;        // with row terms: the smallest of each list
+  std::vector<float> block_min_term_;  // with row terms: the smallest of each block
   std::vector<uint64_t> block_start_;  // 4-bit codes: first block of each list
 };
 
@@ -482,7 +485,7 @@ void IvfPqIndex::ScanList4(uint32_t list, const ListLut& lut, const RowFilter* f
     return f < 0 ? 0 : static_cast<uint32_t>(f) + 1;
   };
   uint32_t lim = limit();
-  vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.q, lim,
+  vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.q, &lim, 0,
                           sums.data(), masks.data());
   ForEachMarked(masks.data(), nblocks, e - b, [&](uint32_t i) {
     if (sums[i] >= lim) return;
@@ -501,19 +504,23 @@ void IvfPqIndex::ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilt
   const uint32_t m = cb_->m(), count = e - b;
   const size_t nblocks = (count + kBlockRows - 1) / kBlockRows;
   thread_local std::vector<uint16_t> sums;
-  thread_local std::vector<uint32_t> masks;
+  thread_local std::vector<uint32_t> masks, limits;
   sums.resize(nblocks * kBlockRows);
   masks.resize(nblocks);
+  limits.resize(nblocks);
   // A row may enter the pool when rbias + term + rscale * sum < threshold.
-  // With the list's smallest term that gives one integer bound for every
-  // row (a step of slack for rounding), which the kernel tests as it sums;
-  // a row under it is then scored with its own term.
-  const float low = lut.rbias + min_term_[list];
-  auto limit = [&]() -> uint32_t {
-    const float f = (cand->threshold() - low) / lut.rscale;
-    if (!(f < 65535.0f)) return 65536;  // an open pool, or a NaN threshold
-    return f < 0 ? 0 : static_cast<uint32_t>(f) + 1;
-  };
+  // With the smallest term of the row's block that gives one integer bound
+  // per block (a step of slack for rounding), which the kernel tests as it
+  // sums; a row under it is then scored with its own term. Lists are
+  // written sorted by term, so a block's terms are close together and its
+  // bound nearly the rows' own.
+  const float thr = cand->threshold();
+  const float* block_min = block_min_term_.data() + block_start_[list];
+  for (size_t k = 0; k < nblocks; ++k) {
+    const float f = (thr - lut.rbias - block_min[k]) / lut.rscale;
+    // An open pool (or a NaN threshold) passes every row.
+    limits[k] = !(f < 65535.0f) ? 65536u : f < 0 ? 0u : static_cast<uint32_t>(f) + 1;
+  }
   // The list's terms and ids load while the kernel sums its codes.
   const uint8_t* terms = row_terms_ + block_start_[list] * kBlockRows * 4;
   for (uint32_t i = 0; i < count; i += 16) {
@@ -521,7 +528,7 @@ void IvfPqIndex::ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilt
     vec::PrefetchLine(ids_ + 4ull * (b + i));
   }
   vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.rq,
-                          limit(), sums.data(), masks.data());
+                          limits.data(), 1, sums.data(), masks.data());
   ForEachMarked(masks.data(), nblocks, count, [&](uint32_t i) {
     const float s =
         lut.rbias + LoadF32(terms + 4ull * i) + lut.rscale * static_cast<float>(sums[i]);
@@ -1088,17 +1095,35 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStorageP
     for (uint32_t l = 0; l < nlist; ++l)
       blocks += (lists[l + 1] - lists[l] + kBlockRows - 1) / kBlockRows;
     row_terms.assign(blocks * kBlockRows, 0.0f);
-    std::vector<float> table;
+    std::vector<float> table, terms;
+    std::vector<uint32_t> order, list_ids;
+    std::vector<uint8_t> list_codes;
     uint64_t block = 0;
     for (uint32_t l = 0; l < nlist; ++l) {
       const uint32_t cnt = lists[l + 1] - lists[l];
       if (cnt == 0) continue;
       ListTermTable(*cb, l, &table);
+      terms.resize(cnt);
       for (uint32_t i = 0; i < cnt; ++i) {
         const uint8_t* code = &sorted[size_t{lists[l] + i} * m];
         float t = 0;
         for (uint32_t j = 0; j < m; ++j) t += table[size_t{j} * 16 + code[j]];
-        row_terms[block * kBlockRows + i] = t;
+        terms[i] = t;
+      }
+      // The list sorted by term (rows in order among equal terms), so that
+      // each 32-row block's smallest term bounds its rows closely (the
+      // scan's integer bound, ScanList4Terms).
+      order.resize(cnt);
+      for (uint32_t i = 0; i < cnt; ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](uint32_t a, uint32_t b) { return terms[a] < terms[b]; });
+      list_ids.assign(ids.begin() + lists[l], ids.begin() + lists[l + 1]);
+      list_codes.assign(sorted.begin() + static_cast<ptrdiff_t>(size_t{lists[l]} * m),
+                        sorted.begin() + static_cast<ptrdiff_t>(size_t{lists[l + 1]} * m));
+      for (uint32_t i = 0; i < cnt; ++i) {
+        ids[lists[l] + i] = list_ids[order[i]];
+        std::memcpy(&sorted[size_t{lists[l] + i} * m], &list_codes[size_t{order[i]} * m], m);
+        row_terms[block * kBlockRows + i] = terms[order[i]];
       }
       block += (cnt + kBlockRows - 1) / kBlockRows;
     }

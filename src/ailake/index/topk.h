@@ -36,14 +36,9 @@ class TopK {
     if (k_ == 0) return;
     if (distance != distance) distance = std::numeric_limits<float>::infinity();  // NaN last
     const Neighbor n{row, distance};
-    if (!full()) {
-      heap_.push_back(n);
-      std::push_heap(heap_.begin(), heap_.end(), NeighborOrder{});
-    } else if (NeighborLess(n, heap_.front())) {
-      std::pop_heap(heap_.begin(), heap_.end(), NeighborOrder{});
-      heap_.back() = n;
-      std::push_heap(heap_.begin(), heap_.end(), NeighborOrder{});
-    }
+    // Most pushes of a re-rank lose to the heap's top: that test stays inline.
+    if (full() && !NeighborLess(n, heap_.front())) return;
+    Insert(n);
   }
   // Ascending by distance; leaves the heap empty.
   std::vector<Neighbor> Take() {
@@ -52,6 +47,18 @@ class TopK {
   }
 
  private:
+  // n enters: pushed while the heap is short, else in place of its top.
+  [[gnu::noinline]] void Insert(const Neighbor& n) {
+    if (!full()) {
+      heap_.push_back(n);
+      std::push_heap(heap_.begin(), heap_.end(), NeighborOrder{});
+    } else {
+      std::pop_heap(heap_.begin(), heap_.end(), NeighborOrder{});
+      heap_.back() = n;
+      std::push_heap(heap_.begin(), heap_.end(), NeighborOrder{});
+    }
+  }
+
   uint32_t k_;
   std::vector<Neighbor> heap_;
 };
@@ -197,6 +204,7 @@ class CandidatePool {
   uint64_t cap_;
   float thr_ = std::numeric_limits<float>::infinity();
   std::vector<Stored> buf_;
+  uint32_t lo_ = ~0u, hi_ = 0;  // packed: the range of the buffered scores' ordered bits
 };
 
 // Rows allowed by `filter` (all rows when null), at most `limit` counted.

@@ -77,9 +77,10 @@ struct KernelTable {
   // i + 16 in its high nibble. lut is m2 x 16 u8 (rows past m zero).
   // out[32 b + i] = sum_j lut[16 j + code(b, j, i)] mod 2^16: callers bound
   // the table so that no sum passes 65535. Bit i of masks[b] is set when
-  // out[32 b + i] < limit (limit 0: none; above 65535: all).
+  // out[32 b + i] < limits[b * limit_step] (a limit of 0: none; above 65535:
+  // all); limit_step 0 gives every block limits[0].
   void (*pq4_scan)(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut,
-                   uint32_t limit, uint16_t* out, uint32_t* masks);
+                   const uint32_t* limits, size_t limit_step, uint16_t* out, uint32_t* masks);
   // The u8 tables pq4_scan reads, from m f32 tables of 16 entries, t = lut +
   // add (add may be null = 0): entry c of table j becomes round((t[16 j + c] -
   // min_j) / step) clamped to

@@ -330,8 +330,8 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
 }
 
 // 4-bit fast-scan: two sub-spaces per shuffle (pq4_avx2.h).
-void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint32_t limit,
-             uint16_t* out, uint32_t* masks) {
+void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut,
+             const uint32_t* limits, size_t limit_step, uint16_t* out, uint32_t* masks) {
   const size_t m2 = (m + 1) & ~size_t{1};
   const __m256i nib = _mm256_set1_epi8(0x0f);
   for (size_t b = 0; b < nblocks; ++b) {
@@ -355,7 +355,7 @@ void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut
     const __m256i acc[4] = {_mm256_sub_epi16(a0, _mm256_slli_epi16(a1, 8)), a1,
                             _mm256_sub_epi16(a2, _mm256_slli_epi16(a3, 8)), a3};
     pq4::Sums(acc, out + b * 32);
-    masks[b] = pq4::Below(out + b * 32, limit);
+    masks[b] = pq4::Below(out + b * 32, limits[b * limit_step]);
   }
 }
 

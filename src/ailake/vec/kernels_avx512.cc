@@ -418,8 +418,8 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
 
 // Four sub-spaces per shuffle (one per 128-bit lane), the layout of the AVX2
 // kernel widened; a last pair of sub-spaces takes one 256-bit step.
-void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint32_t limit,
-             uint16_t* out, uint32_t* masks) {
+void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut,
+             const uint32_t* limits, size_t limit_step, uint16_t* out, uint32_t* masks) {
   const size_t m2 = (m + 1) & ~size_t{1};
   const size_t m4 = m2 & ~size_t{3};
   const __m512i nib = _mm512_set1_epi8(0x0f), low = _mm512_set1_epi16(0x00ff);
@@ -447,6 +447,7 @@ void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut
                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + m4 * 16)), acc);
     }
     pq4::Sums(acc, out + b * 32);
+    const uint32_t limit = limits[b * limit_step];
     masks[b] = limit > 65535 ? ~0u
                : limit == 0  ? 0u
                              : static_cast<uint32_t>(_mm512_cmplt_epu16_mask(

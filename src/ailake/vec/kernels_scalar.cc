@@ -208,11 +208,12 @@ void PqScan(const uint8_t* codes, size_t n, size_t m, const float* lut, float ba
   }
 }
 
-void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut, uint32_t limit,
-             uint16_t* out, uint32_t* masks) {
+void Pq4Scan(const uint8_t* blocks, size_t nblocks, size_t m, const uint8_t* lut,
+             const uint32_t* limits, size_t limit_step, uint16_t* out, uint32_t* masks) {
   const size_t m2 = (m + 1) & ~size_t{1};
   for (size_t b = 0; b < nblocks; ++b) {
     const uint8_t* blk = blocks + b * 16 * m2;
+    const uint32_t limit = limits[b * limit_step];
     uint32_t acc[32] = {};
     for (size_t j = 0; j < m2; ++j) {
       const uint8_t* t = lut + j * 16;

@@ -308,7 +308,7 @@ TEST(KernelsTest, Pq4ScanMatchesTheLayoutForEverySubspaceCount) {
                {0u, 1u, 200u, 3000u, static_cast<uint32_t>(want[0]), 65535u, 65536u}) {
             std::fill(got.begin(), got.end(), uint16_t{7});
             std::vector<uint32_t> masks(nblocks + 1, 0xabcdu);
-            k->pq4_scan(blocks.get(), nblocks, m, lut.data(), limit, got.data(), masks.data());
+            k->pq4_scan(blocks.get(), nblocks, m, lut.data(), &limit, 0, got.data(), masks.data());
             for (size_t i = 0; i <= nblocks * 32; ++i) {
               ASSERT_EQ(got[i], want[i]) << SimdLevelName(k->level) << " m=" << m << " i=" << i;
             }
@@ -321,6 +321,26 @@ TEST(KernelsTest, Pq4ScanMatchesTheLayoutForEverySubspaceCount) {
             }
             EXPECT_EQ(masks[nblocks], 0xabcdu);  // nothing written past the blocks
           }
+          // A limit per block (every other entry of the array: limit_step 2),
+          // each block's the median of its sums, or 0, or open.
+          std::vector<uint32_t> limits(2 * nblocks, 0xdeadu);
+          for (size_t b = 0; b < nblocks; ++b) {
+            std::vector<uint16_t> s(want.begin() + static_cast<ptrdiff_t>(b * 32),
+                                    want.begin() + static_cast<ptrdiff_t>(b * 32 + 32));
+            std::nth_element(s.begin(), s.begin() + 16, s.end());
+            limits[2 * b] = b % 3 == 1 ? 0u : b % 3 == 2 ? 65536u : uint32_t{s[16]};
+          }
+          std::vector<uint32_t> masks(nblocks + 1, 0xabcdu);
+          k->pq4_scan(blocks.get(), nblocks, m, lut.data(), limits.data(), 2, got.data(),
+                      masks.data());
+          for (size_t b = 0; b < nblocks; ++b) {
+            uint32_t mask = 0;
+            for (size_t i = 0; i < 32; ++i) {
+              if (want[b * 32 + i] < limits[2 * b]) mask |= uint32_t{1} << i;
+            }
+            ASSERT_EQ(masks[b], mask) << SimdLevelName(k->level) << " block " << b;
+          }
+          EXPECT_EQ(masks[nblocks], 0xabcdu);
         }
       }
     }

@@ -204,7 +204,6 @@ class CandidatePool {
   uint64_t cap_;
   float thr_ = std::numeric_limits<float>::infinity();
   std::vector<Stored> buf_;
-  uint32_t lo_ = ~0u, hi_ = 0;  // packed: the range of the buffered scores' ordered bits
 };
 
 // Rows allowed by `filter` (all rows when null), at most `limit` counted.

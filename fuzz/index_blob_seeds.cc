@@ -30,9 +30,13 @@ int main(int argc, char** argv) {
                                ailake::HnswTraversal::kSq4})
           for (uint32_t nbits : {8u, 4u})
             for (bool renumber : {true, false}) {
-              // Row-order nodes (docs/FORMAT.md 3.3.3 off): graphs on codes only.
-              if (!renumber && (type != ailake::IndexType::kHnsw ||
-                                traversal == ailake::HnswTraversal::kExact)) {
+              // Row-order nodes (docs/FORMAT.md 3.3.3 off): graphs on codes
+              // only. For IVF-PQ the same switch gives rows second lists
+              // (3.4.3; euclidean and cosine, the spaces that have them).
+              const bool ivf = type == ailake::IndexType::kIvfPq;
+              if (!renumber && !ivf &&
+                  (type != ailake::IndexType::kHnsw ||
+                   traversal == ailake::HnswTraversal::kExact)) {
                 continue;
               }
               // 4-bit (fast-scan) codes: IVF-PQ with its own codebook only.
@@ -61,6 +65,8 @@ int main(int argc, char** argv) {
               ailake::IndexBuildOptions opt;
               opt.num_threads = 1;
               opt.hnsw_renumber_nodes = renumber;
+              opt.ivf_pq_spill = !ivf || renumber ? ailake::IndexBuildOptions::IvfSpill::kOff
+                                                  : ailake::IndexBuildOptions::IvfSpill::kOn;
               if (type == ailake::IndexType::kIvfPq && sel == 0 && nbits == 8 &&
                   metric == ailake::DistanceMetric::kEuclidean && views.codebook) {
                 opt.ivf_pq_codebook = views.codebook;  // a blob naming a shared codebook
@@ -79,7 +85,10 @@ int main(int argc, char** argv) {
                   (traversal != ailake::HnswTraversal::kExact
                        ? "_" + std::string(ailake::HnswTraversalName(traversal))
                        : std::string()) +
-                  (nbits == 4 ? "_4bit" : "") + (renumber ? "" : "_rows");
+                  (nbits == 4 ? "_4bit" : "") +
+                  (renumber ? ""
+                   : ivf    ? "_spilled"
+                            : "_rows");
               std::ofstream out(name, std::ios::binary);
               out.put(static_cast<char>(sel));
               out.write(reinterpret_cast<const char*>(blob->data()), blob->size());

@@ -48,6 +48,14 @@ struct IndexBuildOptions {
   // rows. Results are the same; walks read fewer pages. false keeps node =
   // row (to measure the difference). Ignored by graphs walked on the vectors.
   bool hnsw_renumber_nodes = true;
+  // IVF-PQ: whether rows also sit in a second list (docs/FORMAT.md 3.4.3),
+  // chosen so that the two lists' residuals are not parallel. kAuto, the
+  // default, measures on a sample of the rows, when the index is built,
+  // whether that makes a search scan fewer rows for the same coarse recall,
+  // and spills only then; kOff and kOn decide without measuring (to measure
+  // the difference). Not for inner-product indexes, which never spill.
+  enum class IvfSpill : uint8_t { kAuto = 0, kOff = 1, kOn = 2 };
+  IvfSpill ivf_pq_spill = IvfSpill::kAuto;
 };
 
 class VectorIndex {

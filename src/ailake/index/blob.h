@@ -29,6 +29,7 @@ enum BlobFlags : uint16_t {
   kFlagExternalCodebook = 2,  // IVF-PQ: codebook referenced by fingerprint, not embedded
   kFlagTraversalCodes = 4,    // HNSW: a compact copy of the vectors to walk the graph on
   kFlagRenumberedNodes = 8,   // HNSW, with traversal codes: nodes in locality order, mapped to rows
+  kFlagSpilledRows = 16,      // IVF-PQ: some rows also sit in a second list (entries > rows)
 };
 
 struct CommonHeader {

@@ -18,6 +18,7 @@
 #include "ailake/vec/codec.h"
 #include "ailake/vec/distance.h"
 #include "ailake/vec/kernels.h"
+#include "ailake/vec/kmeans.h"
 #include "ailake/vec/matrix.h"
 #include "ailake/vec/parallel.h"
 #include "ailake/vec/pq.h"
@@ -30,6 +31,8 @@ namespace {
 constexpr size_t kNlistAt = 64, kMAt = 68, kNbitsAt = 72, kNprobeAt = 76, kRefineAt = 80,
                  kFingerprintAt = 88, kCodebookOffAt = 96, kCodebookBytesAt = 104, kListsAt = 112,
                  kIdsAt = 120, kCodesAt = 128, kRowTermsAt = 136;
+// Entries past num_rows: rows held by a second list (flag kFlagSpilledRows).
+constexpr size_t kSpilledAt = 84;
 constexpr size_t kIvfHeaderBytes = 192;
 constexpr uint32_t kMaxRefine = 4096;  // a larger default re-ranking factor is corrupt
 constexpr uint32_t kBlockRows = 32;    // rows per fast-scan block (4-bit codes)
@@ -317,6 +320,7 @@ class IvfPqIndex final : public VectorIndex {
     const uint8_t* p = blob_->data();
     nprobe_ = LoadU32(p + kNprobeAt);
     refine_ = LoadU32(p + kRefineAt);
+    entries_ = h_.num_rows + LoadU32(p + kSpilledAt);
     lists_ = p + LoadU64(p + kListsAt);
     ids_ = p + LoadU64(p + kIdsAt);
     codes_ = p + LoadU64(p + kCodesAt);
@@ -349,6 +353,18 @@ class IvfPqIndex final : public VectorIndex {
   DistanceMetric metric() const override { return h_.metric; }
   uint32_t dim() const override { return h_.dim; }
   uint32_t size() const override { return h_.num_rows; }
+  // With second lists (docs/FORMAT.md 3.4.3) a row may enter a candidate
+  // pool twice, so a pool holds at least 2 k entries (k distinct rows), and
+  // the re-ranks score each row once.
+  bool spilled() const { return entries_ != h_.num_rows; }
+  uint64_t PoolCap(uint32_t k, uint32_t refine) const {
+    const uint64_t want = uint64_t{k} * refine;
+    return std::min<uint64_t>(spilled() ? std::max<uint64_t>(want, 2ull * k) : want, entries_);
+  }
+  // Entries a pool needs before it holds k distinct rows (or every row).
+  uint64_t Enough(uint32_t k) const {
+    return std::min<uint64_t>(spilled() ? 2ull * k : k, entries_);
+  }
   arrow::Result<std::shared_ptr<arrow::Buffer>> Serialize() const override { return blob_; }
 
   arrow::Result<std::vector<Neighbor>> Search(std::span<const float> query, uint32_t k,
@@ -406,9 +422,10 @@ class IvfPqIndex final : public VectorIndex {
   uint32_t ListGroupSize(uint32_t nq, uint32_t threads, uint32_t k,
                          const SearchParams& params) const;
   // The exact re-ranking of a group: pairs (row << 32 | query in the group)
-  // sorted by row, each query's k nearest into (*out)[q0 + query].
+  // sorted by row, each query's k nearest into (*out)[q0 + query]. Drops
+  // repeated pairs from `pairs`.
   arrow::Status RerankGroup(std::span<const float> queries, uint32_t q0, uint32_t nq, uint32_t k,
-                            std::span<const uint64_t> pairs,
+                            std::span<uint64_t> pairs,
                             std::vector<std::vector<Neighbor>>* out) const;
 
   // Adds the ADC scores of the rows of `list` to `cand` (anything with
@@ -432,6 +449,7 @@ class IvfPqIndex final : public VectorIndex {
   VectorView view_;
   std::shared_ptr<const PqCodebook> cb_;
   uint32_t nprobe_ = 16, refine_ = 4;
+  uint32_t entries_ = 0;  // num_rows, and the second entries (kFlagSpilledRows)
   const uint8_t* lists_ = nullptr;
   const uint8_t* ids_ = nullptr;
   const uint8_t* codes_ = nullptr;
@@ -622,7 +640,7 @@ arrow::Result<std::vector<std::vector<Neighbor>>> IvfPqIndex::SearchBatch(
 uint32_t IvfPqIndex::ListGroupSize(uint32_t nq, uint32_t threads, uint32_t k,
                                    const SearchParams& params) const {
   const uint64_t nprobe = NprobeOf(params);
-  const uint64_t cap = std::min<uint64_t>(uint64_t{k} * RefineOf(params), h_.num_rows);
+  const uint64_t cap = PoolCap(k, RefineOf(params));
   // Its table, probes, candidate pool, re-ranking pairs (twice, for the
   // sort), query scorer and top k.
   const uint64_t per_query = uint64_t{PaddedM(cb_->m())} * 16 + nprobe * 12 +
@@ -683,7 +701,7 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
       }
     }
   }
-  const uint64_t cap = std::min<uint64_t>(uint64_t{k} * refine, h_.num_rows);
+  const uint64_t cap = PoolCap(k, refine);
   std::vector<CandidatePool<uint32_t>> cand;
   cand.reserve(nq);
   for (uint32_t i = 0; i < nq; ++i) cand.emplace_back(cap);
@@ -719,7 +737,7 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
   // lists hold fewer than k rows probes on by itself.
   std::vector<uint64_t> pairs;  // (row << 32) | query
   for (uint32_t i = 0; i < nq; ++i) {
-    if (cand[i].size() < std::min<uint64_t>(k, h_.num_rows)) {
+    if (cand[i].size() < Enough(k)) {
       ARROW_ASSIGN_OR_RAISE((*out)[q0 + i],
                             Search({&queries[size_t{q0 + i} * d], d}, k, params, nullptr));
       continue;
@@ -732,21 +750,27 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
 }
 
 arrow::Status IvfPqIndex::RerankGroup(std::span<const float> queries, uint32_t q0, uint32_t nq,
-                                      uint32_t k, std::span<const uint64_t> pairs,
+                                      uint32_t k, std::span<uint64_t> pairs,
                                       std::vector<std::vector<Neighbor>>* out) const {
   // The group's candidates, sorted by row: each row is read once, however
   // many queries re-rank it (1,000 queries of the real 384-d set re-rank
   // 2.2 candidates per distinct row at refine 16), and the rows come in
-  // file order.
+  // file order. A query that holds a row twice (its two lists, 3.4.3) has
+  // its pairs side by side (the sort is stable and pairs were added query
+  // by query): one is dropped.
   std::vector<uint32_t> rows;
   std::vector<uint32_t> starts;  // rows[j]'s pairs are [starts[j], starts[j + 1])
+  size_t kept = 0;
   for (size_t i = 0; i < pairs.size(); ++i) {
+    if (kept != 0 && pairs[i] == pairs[kept - 1]) continue;
+    pairs[kept++] = pairs[i];
     const auto r = static_cast<uint32_t>(pairs[i] >> 32);
     if (rows.empty() || rows.back() != r) {
       rows.push_back(r);
-      starts.push_back(static_cast<uint32_t>(i));
+      starts.push_back(static_cast<uint32_t>(kept - 1));
     }
   }
+  pairs = pairs.first(kept);
   starts.push_back(static_cast<uint32_t>(pairs.size()));
   if (view_.on_demand()) ARROW_RETURN_NOT_OK(view_.Fetch(rows));
   const uint32_t d = h_.dim;
@@ -810,17 +834,21 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::SearchWithDots(const float* que
       return ExactSearch(view_, h_.metric, query, k, filter);
     }
   }
-  CandidatePool<uint32_t> cand(std::min<uint64_t>(uint64_t{k} * refine, h_.num_rows));
+  CandidatePool<uint32_t> cand(PoolCap(k, refine));
   const bool four = cb_->ksub() == 16;
   ProbeLists(
       *cb_, q, dots, nprobe, four && row_terms_ != nullptr, four && row_terms_ == nullptr,
       [&](uint32_t list, const ListLut& lut) { ScanList(list, lut, filter, &cand); },
-      [&] { return cand.size() >= k; });
+      [&] { return cand.size() >= Enough(k); });
 
   // Exact re-ranking: every returned distance is the metric's true distance.
   thread_local std::vector<uint32_t> rows;
   rows.clear();
   for (const auto& c : cand.TakeUnordered()) rows.push_back(c.key);  // TopK ranks them
+  if (spilled()) {  // a row found in both its lists is scored once
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  }
   if (view_.on_demand()) ARROW_RETURN_NOT_OK(view_.Fetch(rows));
   vec::QueryScorer scorer(h_.metric, view_.precision(), d, view_.int8());
   scorer.SetQuery(query);
@@ -943,6 +971,9 @@ arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const Com
     return arrow::Status::Invalid("IVF-PQ blob: parameters at offset 64 are invalid (nlist ", nlist,
                                   ", m ", m, ", nbits ", nbits, ", dim ", h.dim, ")");
   }
+  if ((h.flags & ~(kFlagExternalCodebook | kFlagSpilledRows)) != 0) {
+    return arrow::Status::Invalid("IVF-PQ blob: unknown flags ", h.flags);
+  }
   const uint64_t fingerprint = LoadU64(p + kFingerprintAt);
   if ((h.flags & kFlagExternalCodebook) != 0) {
     if (external == nullptr) {
@@ -973,7 +1004,20 @@ arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const Com
                                   ", m ", cb.m(), ", nbits ", cb.nbits(),
                                   ") does not match the index (nbits ", nbits, ")");
   }
-  const uint32_t n = h.num_rows;
+  const uint32_t rows = h.num_rows;
+  // Entries: the rows, and with flag kFlagSpilledRows those that sit in a
+  // second list too (docs/FORMAT.md 3.4.3).
+  const uint32_t spilled = LoadU32(p + kSpilledAt);
+  if ((h.flags & kFlagSpilledRows) == 0 ? spilled != 0 : spilled == 0 || spilled > rows) {
+    return arrow::Status::Invalid(
+        "IVF-PQ blob: ", spilled, " rows in a second list (offset 84)",
+        (h.flags & kFlagSpilledRows) == 0 ? " without flag bit 4" : " is not in 1 .. num_rows");
+  }
+  if (uint64_t{rows} + spilled > std::numeric_limits<uint32_t>::max()) {
+    return arrow::Status::Invalid("IVF-PQ blob: ", rows, " rows and ", spilled,
+                                  " second entries pass the u32 list offsets");
+  }
+  const uint32_t n = rows + spilled;  // entries
   const uint64_t lists = LoadU64(p + kListsAt), ids = LoadU64(p + kIdsAt),
                  codes = LoadU64(p + kCodesAt);
   ARROW_RETURN_NOT_OK(CheckSection(size, lists, uint64_t{nlist} + 1, 4, "ivf_pq.lists"));
@@ -986,13 +1030,13 @@ arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const Com
     const uint32_t v = LoadU32(p + lists + 4ull * l);
     if (v < prev || v > n) {
       return arrow::Status::Invalid("IVF-PQ blob: list ", l - 1, " ends at ", v, " (previous ",
-                                    prev, ", rows ", n, ")");
+                                    prev, ", entries ", n, ")");
     }
     blocks += (uint64_t{v} - prev + kBlockRows - 1) / kBlockRows;
     prev = v;
   }
   if (prev != n)
-    return arrow::Status::Invalid("IVF-PQ blob: lists hold ", prev, " of ", n, " rows");
+    return arrow::Status::Invalid("IVF-PQ blob: lists hold ", prev, " of ", n, " entries");
   if (nbits == 4) {
     ARROW_RETURN_NOT_OK(
         CheckSection(size, codes, blocks, uint64_t{16} * PaddedM(m), "ivf_pq.codes (4-bit)"));
@@ -1000,18 +1044,33 @@ arrow::Status Validate(const std::shared_ptr<arrow::Buffer>& blob_ptr, const Com
   if (const uint64_t terms = LoadU64(p + kRowTermsAt); terms != 0) {
     ARROW_RETURN_NOT_OK(CheckRowTerms(p, size, cb, blocks, terms));
   }
-  // The lists are a permutation of the rows: each row exactly once.
-  std::vector<uint64_t> seen((n + 63) / 64, 0);
+  // Every row in the lists once, and with second lists `spilled` of them
+  // twice (the entries count them: every row seen and none a third time).
+  std::vector<uint64_t> seen((rows + 63) / 64, 0), twice(spilled == 0 ? 0 : seen.size(), 0);
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t id = LoadU32(p + ids + 4ull * i);
-    if (id >= n) {
-      return arrow::Status::Invalid("IVF-PQ blob: entry ", i, " names row ", id, " >= ", n);
+    if (id >= rows) {
+      return arrow::Status::Invalid("IVF-PQ blob: entry ", i, " names row ", id, " >= ", rows);
     }
-    if (seen[id >> 6] & (uint64_t{1} << (id & 63))) {
+    const uint64_t bit = uint64_t{1} << (id & 63);
+    if ((seen[id >> 6] & bit) == 0) {
+      seen[id >> 6] |= bit;
+    } else if (spilled == 0) {
       return arrow::Status::Invalid("IVF-PQ blob: entry ", i, " names row ", id,
                                     " a second time (lists must hold each row once)");
+    } else if ((twice[id >> 6] & bit) != 0) {
+      return arrow::Status::Invalid("IVF-PQ blob: entry ", i, " names row ", id,
+                                    " a third time (a row sits in at most two lists)");
+    } else {
+      twice[id >> 6] |= bit;
     }
-    seen[id >> 6] |= uint64_t{1} << (id & 63);
+  }
+  // n entries, none a third time: a row missing means another is held twice
+  // more than `spilled` allows, so counting the rows seen suffices.
+  uint64_t held = 0;
+  for (uint64_t w : seen) held += static_cast<uint64_t>(std::popcount(w));
+  if (held != rows) {
+    return arrow::Status::Invalid("IVF-PQ blob: the lists hold ", held, " of ", rows, " rows");
   }
   return arrow::Status::OK();
 }
@@ -1051,6 +1110,185 @@ void EncodeAll(const VectorView& vectors, const PqCodebook& cb, uint32_t threads
   });
 }
 
+constexpr uint32_t kNoList = ~0u;
+// A row's second list is the best, by the loss below, of the lists nearest
+// to it after its own.
+constexpr uint32_t kSpillCandidates = 8;
+// The weight of the loss's parallel part: |x - c'|^2 + kSpillParallel *
+// <r, x - c'>^2 / |r|^2, r = x - c the row's residual in its own list.
+// A second list whose residual is parallel to r errs the same way for the
+// queries that its first list misses; 1 measured best of 0, 1, 2 and 4
+// (bench/vector/ivf_spill_rows.py).
+constexpr float kSpillParallel = 1.0f;
+
+// Each row's second list (kSpillCandidates nearest after its own, by the
+// loss above) and the PQ code of its residual there (n x m).
+void SecondLists(const VectorView& vectors, const PqCodebook& cb, uint32_t threads,
+                 const std::vector<uint32_t>& list_of, std::vector<uint32_t>* second,
+                 std::vector<uint8_t>* codes) {
+  const uint32_t n = vectors.num_rows(), d = vectors.dim(), m = cb.m(), nlist = cb.nlist();
+  const std::vector<float> centroids = cb.Centroids();
+  const std::vector<float> words = cb.Codewords();
+  const vec::PackedRows& packed = cb.PackedCentroids();
+  second->assign(n, kNoList);
+  codes->resize(size_t{n} * m);
+  constexpr size_t kChunk = 256;
+  vec::ParallelFor(n, threads, kChunk, [&](size_t b, size_t e, uint32_t) {
+    const size_t cnt = e - b;
+    std::vector<float> x(cnt * d), ip(cnt * nlist), res(cnt * d);
+    DecodeRowsForSpace(vectors, cb.space(), b, e, x.data());
+    vec::InnerProducts(x.data(), cnt, packed, ip.data(), nlist);
+    std::pair<float, uint32_t> near[kSpillCandidates];
+    for (size_t i = 0; i < cnt; ++i) {
+      const float* xi = &x[i * d];
+      const uint32_t own = list_of[b + i];
+      // The nearest lists after its own, by |x - c|^2 - |x|^2.
+      uint32_t held = 0;
+      for (uint32_t c = 0; c < nlist; ++c) {
+        const float dist = packed.norms2[c] - 2.0f * ip[i * nlist + c];
+        if (c == own || (held == kSpillCandidates && !(dist < near[held - 1].first))) continue;
+        uint32_t at = held < kSpillCandidates ? held++ : held - 1;
+        for (; at > 0 && dist < near[at - 1].first; --at) near[at] = near[at - 1];
+        near[at] = {dist, c};
+      }
+      const float* c1 = &centroids[size_t{own} * d];
+      float rr = 0;
+      for (uint32_t t = 0; t < d; ++t) rr += (xi[t] - c1[t]) * (xi[t] - c1[t]);
+      if (!(rr > 0)) continue;  // on its centroid: a second list adds nothing
+      float best = std::numeric_limits<float>::infinity();
+      for (uint32_t j = 0; j < held; ++j) {
+        const float* c2 = &centroids[size_t{near[j].second} * d];
+        float dd = 0, par = 0;
+        for (uint32_t t = 0; t < d; ++t) {
+          const float r2 = xi[t] - c2[t];
+          dd += r2 * r2;
+          par += (xi[t] - c1[t]) * r2;
+        }
+        const float loss = dd + kSpillParallel * par * par / rr;
+        if (loss < best) {
+          best = loss;
+          (*second)[b + i] = near[j].second;
+        }
+      }
+      const uint32_t to = (*second)[b + i];
+      if (to == kNoList) continue;
+      const float* c2 = &centroids[size_t{to} * d];
+      for (uint32_t t = 0; t < d; ++t) res[i * d + t] = xi[t] - c2[t];
+    }
+    vec::EncodeProductQuantizer(words.data(), d, m, cb.ksub(), res.data(), cnt,
+                                codes->data() + b * m, 1);
+  });
+}
+
+// Whether second lists let a search reach the same coarse recall scanning
+// fewer rows, measured with up to 256 sample rows as queries: their exact
+// 10 nearest other rows, and how many rows the nearest p lists hold when
+// they first hold each of them (p up to 64), with and without the second
+// lists. Spills when, at coarse recall 0.95 (or the highest both reach),
+// the second lists need at most 0.85 as many rows, and at 0.90 no more.
+// On the real 132,876 x 384 set that is 0.49x / 0.62x (spilled); on the
+// hard 100k x 96 set (a few large clusters, whose lists the second copies
+// double) 1.5x / 1.4x (not spilled).
+bool SpillPays(const VectorView& vectors, const PqCodebook& cb,
+               const std::vector<uint32_t>& list_of, const std::vector<uint32_t>& second,
+               uint64_t seed) {
+  const uint32_t n = vectors.num_rows(), d = vectors.dim(), nlist = cb.nlist();
+  const uint32_t nq = std::min<uint32_t>(256, n / 8), k = 10, kMaxProbe = std::min(64u, nlist);
+  if (nq < 32 || nlist < 4) return false;
+  const auto sample = vec::SampleRows(n, nq, seed + 13);
+  std::vector<float> q(size_t{nq} * d);
+  for (uint32_t i = 0; i < nq; ++i) {
+    DecodeRowsForSpace(vectors, cb.space(), sample[i], sample[i] + 1, &q[size_t{i} * d]);
+  }
+  // Exact neighbours (squared L2 in the codebook's space), the query's own
+  // row left out.
+  std::vector<TopK> near;
+  near.reserve(nq);
+  for (uint32_t i = 0; i < nq; ++i) near.emplace_back(k);
+  std::vector<float> qq(nq);
+  for (uint32_t i = 0; i < nq; ++i) {
+    qq[i] = vec::Kernels().dot_f32(&q[size_t{i} * d], &q[size_t{i} * d], d);
+  }
+  constexpr size_t kChunk = 2048;
+  std::vector<float> x(kChunk * d), ip(size_t{nq} * kChunk);
+  for (size_t b = 0; b < n; b += kChunk) {
+    const size_t cnt = std::min<size_t>(kChunk, n - b);
+    DecodeRowsForSpace(vectors, cb.space(), b, b + cnt, x.data());
+    const vec::PackedRows rows = vec::PackRows(x.data(), cnt, d);
+    vec::InnerProducts(q.data(), nq, rows, ip.data(), cnt);
+    for (uint32_t i = 0; i < nq; ++i) {
+      for (size_t j = 0; j < cnt; ++j) {
+        if (b + j == sample[i]) continue;
+        near[i].Push(static_cast<uint32_t>(b + j),
+                     qq[i] + rows.norms2[j] - 2.0f * ip[size_t{i} * cnt + j]);
+      }
+    }
+  }
+  // Each query's lists in order of distance, and the rows each probe adds.
+  std::vector<uint32_t> size1(nlist, 0), size2(nlist, 0);
+  for (uint32_t r = 0; r < n; ++r) {
+    ++size1[list_of[r]];
+    if (second[r] != kNoList) ++size2[second[r]];
+  }
+  std::vector<float> cip(size_t{nq} * nlist);
+  const vec::PackedRows& packed = cb.PackedCentroids();
+  vec::InnerProducts(q.data(), nq, packed, cip.data(), nlist);
+  // found[s][p]: neighbours held by the nearest p + 1 lists; rows[s][p]:
+  // rows those lists hold (s 0: one list per row, 1: with second lists).
+  std::vector<double> found[2], rows[2];
+  for (int s = 0; s < 2; ++s) {
+    found[s].assign(kMaxProbe, 0);
+    rows[s].assign(kMaxProbe, 0);
+  }
+  std::vector<uint32_t> order(nlist), rank(nlist);
+  for (uint32_t i = 0; i < nq; ++i) {
+    const float* c = &cip[size_t{i} * nlist];
+    std::iota(order.begin(), order.end(), 0u);
+    std::partial_sort(order.begin(), order.begin() + kMaxProbe, order.end(),
+                      [&](uint32_t a, uint32_t b) {
+                        const float da = packed.norms2[a] - 2.0f * c[a];
+                        const float db = packed.norms2[b] - 2.0f * c[b];
+                        return da < db || (da == db && a < b);
+                      });
+    std::fill(rank.begin(), rank.end(), kMaxProbe);
+    double held[2] = {0, 0};
+    for (uint32_t p = 0; p < kMaxProbe; ++p) {
+      rank[order[p]] = p;
+      held[0] += size1[order[p]];
+      held[1] += size1[order[p]] + size2[order[p]];
+      rows[0][p] += held[0];
+      rows[1][p] += held[1];
+    }
+    for (const Neighbor& nb : near[i].Take()) {
+      const uint32_t r1 = rank[list_of[nb.row]];
+      const uint32_t r2 = second[nb.row] == kNoList ? kMaxProbe : rank[second[nb.row]];
+      for (uint32_t p = r1; p < kMaxProbe; ++p) found[0][p] += 1;
+      for (uint32_t p = std::min(r1, r2); p < kMaxProbe; ++p) found[1][p] += 1;
+    }
+  }
+  // Rows at coarse recall t, interpolated between probes; -1 when not reached.
+  auto rows_at = [&](int s, double t) {
+    double prev_rec = 0, prev_rows = 0;
+    for (uint32_t p = 0; p < kMaxProbe; ++p) {
+      const double rec = found[s][p] / (static_cast<double>(nq) * k), rw = rows[s][p] / nq;
+      if (rec >= t) {
+        if (p == 0 || rec <= prev_rec) return rw;
+        return prev_rows + (t - prev_rec) / (rec - prev_rec) * (rw - prev_rows);
+      }
+      prev_rec = rec;
+      prev_rows = rw;
+    }
+    return -1.0;
+  };
+  const double top =
+      std::min(found[0][kMaxProbe - 1], found[1][kMaxProbe - 1]) / (static_cast<double>(nq) * k);
+  const double high = std::min(0.95, top), low = std::min(0.90, top);
+  const double plain_high = rows_at(0, high), spill_high = rows_at(1, high);
+  const double plain_low = rows_at(0, low), spill_low = rows_at(1, low);
+  if (plain_high < 0 || spill_high < 0 || plain_low < 0 || spill_low < 0) return false;
+  return spill_high <= 0.85 * plain_high && spill_low <= plain_low;
+}
+
 }  // namespace
 
 arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStoragePolicy& policy,
@@ -1078,17 +1316,41 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStorageP
   std::vector<uint8_t> codes;
   EncodeAll(vectors, *cb, options.num_threads, &list_of, &codes);
   const uint32_t n = vectors.num_rows(), nlist = cb->nlist(), m = cb->m();
+  // Second lists (docs/FORMAT.md 3.4.3): entries past n, each a row's
+  // residual in its second list. Entries must fit the u32 list offsets.
+  std::vector<uint32_t> second;
+  std::vector<uint8_t> codes2;
+  using Spill = IndexBuildOptions::IvfSpill;
+  if (options.ivf_pq_spill != Spill::kOff && cb->space() != PqSpace::kInnerProduct && nlist > 1 &&
+      uint64_t{n} * 2 <= std::numeric_limits<uint32_t>::max()) {
+    SecondLists(vectors, *cb, options.num_threads, list_of, &second, &codes2);
+    if (options.ivf_pq_spill == Spill::kAuto &&
+        !SpillPays(vectors, *cb, list_of, second, policy.ivf_pq.seed)) {
+      second.clear();
+      codes2.clear();
+    }
+  }
+  const bool spilled = !second.empty();
   std::vector<uint32_t> lists(nlist + 1, 0);
   for (uint32_t l : list_of) ++lists[l + 1];
+  for (uint32_t l : second) lists[l + 1] += l != kNoList ? 1 : 0;
   for (uint32_t l = 0; l < nlist; ++l) lists[l + 1] += lists[l];
-  std::vector<uint32_t> ids(n), fill(lists.begin(), lists.end() - 1);
-  std::vector<uint8_t> sorted(size_t{n} * m);
+  const uint32_t entries = lists[nlist];
+  std::vector<uint32_t> ids(entries), fill(lists.begin(), lists.end() - 1);
+  std::vector<uint8_t> sorted(size_t{entries} * m);
   for (uint32_t r = 0; r < n; ++r) {
     const uint32_t at = fill[list_of[r]]++;
     ids[at] = r;
     std::memcpy(&sorted[size_t{at} * m], &codes[size_t{r} * m], m);
   }
+  for (uint32_t r = 0; spilled && r < n; ++r) {
+    if (second[r] == kNoList) continue;
+    const uint32_t at = fill[second[r]]++;
+    ids[at] = r;
+    std::memcpy(&sorted[size_t{at} * m], &codes2[size_t{r} * m], m);
+  }
   std::vector<uint8_t>().swap(codes);
+  std::vector<uint8_t>().swap(codes2);
   std::vector<float> row_terms;  // 4-bit codes under squared L2 (docs/FORMAT.md 3.4.2)
   if (cb->ksub() == 16 && cb->space() == PqSpace::kL2) {
     uint64_t blocks = 0;
@@ -1156,10 +1418,12 @@ arrow::Result<std::unique_ptr<VectorIndex>> BuildIvfPqIndex(const VectorStorageP
   h.metric = policy.metric;
   h.precision = vectors.precision();
   h.int8 = vectors.int8();
-  h.flags = shared ? kFlagExternalCodebook : 0;
+  h.flags = static_cast<uint16_t>((shared ? kFlagExternalCodebook : 0) |
+                                  (spilled ? kFlagSpilledRows : 0));
   h.dim = vectors.dim();
   h.num_rows = n;
   WriteCommonHeader(&w, h);
+  w.PutU32(kSpilledAt, entries - n);
   w.PutU32(kNlistAt, nlist);
   w.PutU32(kMAt, m);
   w.PutU32(kNbitsAt, cb->nbits());
@@ -1195,7 +1459,8 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
                                                            const SearchParams& params) {
   using index::IvfPqIndex;
   std::vector<const IvfPqIndex*> idx;
-  uint64_t total_rows = 0;
+  uint64_t total_rows = 0, total_entries = 0;
+  bool spilled = false;
   for (const auto& part : parts) {
     const auto* ivf = dynamic_cast<const IvfPqIndex*>(part.index);
     if (ivf == nullptr) return arrow::Status::Invalid("SearchSharedIvfPq: a part is not IVF-PQ");
@@ -1208,6 +1473,8 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
     }
     idx.push_back(ivf);
     total_rows += ivf->h_.num_rows;
+    total_entries += ivf->entries_;
+    spilled = spilled || ivf->spilled();
   }
   if (idx.empty() || k == 0 || total_rows == 0) return std::vector<PartNeighbor>{};
   const IvfPqIndex& first = *idx[0];
@@ -1220,8 +1487,19 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
   // The re-ranking step: candidates (part, row) scored exactly, best k kept.
   vec::QueryScorer scorer(first.h_.metric, first.view_.precision(), d, first.view_.int8());
   scorer.SetQuery(query.data());
-  auto rerank =
-      [&](const std::vector<PartNeighbor>& pool) -> arrow::Result<std::vector<PartNeighbor>> {
+  auto rerank = [&](std::vector<PartNeighbor>& pool) -> arrow::Result<std::vector<PartNeighbor>> {
+    // A row of a part with second lists (docs/FORMAT.md 3.4.3) may be
+    // pooled twice: scored once.
+    if (spilled) {
+      auto key = [](const PartNeighbor& c) { return uint64_t{c.part} << 32 | c.row; };
+      std::sort(pool.begin(), pool.end(),
+                [&](const PartNeighbor& a, const PartNeighbor& b) { return key(a) < key(b); });
+      pool.erase(std::unique(pool.begin(), pool.end(),
+                             [&](const PartNeighbor& a, const PartNeighbor& b) {
+                               return key(a) == key(b);
+                             }),
+                 pool.end());
+    }
     std::vector<std::vector<uint32_t>> rows(idx.size());
     for (const auto& c : pool) {
       if (idx[c.part]->view_.on_demand()) rows[c.part].push_back(c.row);
@@ -1257,7 +1535,12 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
   std::vector<float> q(d), dots(nlist);
   first.PrepareQuery(query.data(), q.data());
   vec::InnerProducts(q.data(), 1, cb.PackedCentroids(), dots.data(), nlist);
-  index::CandidatePool<uint64_t> cand(std::min<uint64_t>(uint64_t{k} * refine, total_rows));
+  // As IvfPqIndex::PoolCap and Enough: with second lists, 2 k entries hold
+  // k distinct rows.
+  const uint64_t want = uint64_t{k} * refine,
+                 enough = std::min<uint64_t>(spilled ? 2ull * k : k, total_entries);
+  index::CandidatePool<uint64_t> cand(
+      std::min<uint64_t>(spilled ? std::max<uint64_t>(want, 2ull * k) : want, total_entries));
   bool with_terms = false, without_terms = false;
   for (const IvfPqIndex* ix : idx) (ix->row_terms_ != nullptr ? with_terms : without_terms) = true;
   const bool four = cb.ksub() == 16;
@@ -1269,7 +1552,7 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
           idx[p]->ScanList(list, lut, parts[p].filter, &sink);
         }
       },
-      [&] { return cand.size() >= k; });
+      [&] { return cand.size() >= enough; });
   std::vector<PartNeighbor> pool;
   for (const auto& c : cand.TakeUnordered()) {  // PartTopK ranks them
     pool.push_back({static_cast<uint32_t>(c.key >> 32), static_cast<uint32_t>(c.key), c.score});

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -29,6 +30,20 @@ VectorStoragePolicy IvfPolicy(uint32_t dim, DistanceMetric m, Precision p, uint3
 }
 
 constexpr uint32_t kBits[] = {8, 4};
+
+// Loading `bytes` over `view` fails with a message containing `why`.
+void ExpectRefused(const std::vector<uint8_t>& bytes, const VectorView& view,
+                   const std::string& why) {
+  auto r = LoadIndex(std::make_shared<arrow::Buffer>(bytes.data(), bytes.size()), view);
+  ASSERT_FALSE(r.ok()) << why;
+  EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().message();
+}
+
+// Writes v's bytes at offset `at` of *b.
+template <class T>
+void Put(std::vector<uint8_t>* b, uint64_t at, T v) {
+  std::memcpy(b->data() + at, &v, sizeof v);
+}
 
 double MeanRecall(const VectorIndex& idx, DistanceMetric m, const testing::EncodedVectors& enc,
                   uint32_t dim, const std::vector<float>& queries, SearchParams params,
@@ -456,19 +471,14 @@ TEST(IvfPqIndexTest, RowTermsOfFourBitL2Codes) {
 
   // Refused: a term that is not finite, one its codes do not give, terms
   // that are misaligned or run past the blob, and terms of 8-bit codes.
-  auto refused = [&](std::vector<uint8_t> bad, const std::string& why) {
-    auto r = LoadIndex(std::make_shared<arrow::Buffer>(bad.data(), bad.size()), enc.view);
-    ASSERT_FALSE(r.ok()) << why;
-    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().message();
-  };
-  auto put_f32 = [](std::vector<uint8_t>* b, uint64_t at, float v) {
-    std::memcpy(b->data() + at, &v, 4);
+  auto refused = [&](const std::vector<uint8_t>& bad, const std::string& why) {
+    ExpectRefused(bad, enc.view, why);
   };
   std::vector<uint8_t> bad = good;
-  put_f32(&bad, terms_at + 4, std::numeric_limits<float>::quiet_NaN());
+  Put(&bad, terms_at + 4, std::numeric_limits<float>::quiet_NaN());
   refused(bad, "row term 1 is not finite");
   bad = good;
-  put_f32(&bad, terms_at, LoadF32(good.data() + terms_at) + 1000.0f);  // entry 0 is sampled
+  Put(&bad, terms_at, LoadF32(good.data() + terms_at) + 1000.0f);  // entry 0 is sampled
   refused(bad, "its codes give");
   bad = good;
   const uint64_t shifted = terms_at + 2;
@@ -559,6 +569,205 @@ TEST(IvfPqIndexTest, ListsAreSortedByRowTermAndTheOrderChangesNoResult) {
       }
     }
   }
+}
+
+// Second lists (docs/FORMAT.md 3.4.3): with IvfSpill::kOn every row sits
+// in its nearest list and in a second one, so a few probes hold more of a
+// query's neighbours; the pool may hold a row twice, and every search path
+// returns it once, at its exact distance, as the same search does one query
+// at a time. Inner-product indexes never spill.
+TEST(IvfPqIndexTest, SecondListsFindMoreAndReturnEachRowOnce) {
+  const uint32_t dim = 24, n = 3000, nq = 40, k = 10;
+  const auto queries = ClusteredData(nq, dim, 8, 71);
+  testing::FilterBits odd(n, [](uint32_t r) { return r % 2 == 1; });
+  using Spill = IndexBuildOptions::IvfSpill;
+  for (DistanceMetric m : {DistanceMetric::kEuclidean, DistanceMetric::kCosine}) {
+    auto enc = Encode(ClusteredData(n, dim, 8, 12), dim, Precision::kF32);
+    for (uint32_t nbits : kBits) {
+      SCOPED_TRACE(std::string(MetricName(m)) + " nbits " + std::to_string(nbits));
+      auto policy = IvfPolicy(dim, m, Precision::kF32, nbits);
+      IndexBuildOptions on, off;
+      on.ivf_pq_spill = Spill::kOn;
+      off.ivf_pq_spill = Spill::kOff;
+      auto spilled = BuildIndex(policy, enc.view, on).ValueOrDie();
+      auto plain = BuildIndex(policy, enc.view, off).ValueOrDie();
+      auto blob = spilled->Serialize().ValueOrDie();
+      uint16_t flags = 0;
+      std::memcpy(&flags, blob->data() + 10, 2);
+      EXPECT_EQ(flags & 16, 16);
+      EXPECT_GT(LoadU32(blob->data() + 84), n / 2);  // rows in a second list
+      EXPECT_EQ(LoadU32(plain->Serialize().ValueOrDie()->data() + 84), 0u);
+      // Loaded from its bytes, as a reader does.
+      auto loaded = LoadIndex(blob, enc.view).ValueOrDie();
+      SearchParams sp;
+      sp.nprobe = 1;
+      sp.refine_factor = 4;
+      const double r_spilled = MeanRecall(*loaded, m, enc, dim, queries, sp);
+      const double r_plain = MeanRecall(*plain, m, enc, dim, queries, sp);
+      EXPECT_GT(r_spilled, r_plain + 0.05) << r_spilled << " vs " << r_plain;
+      const RowFilter* none = nullptr;
+      for (const RowFilter* filter : {none, static_cast<const RowFilter*>(&odd.filter)}) {
+        for (uint32_t refine : {1u, 4u}) {
+          sp.nprobe = 2;
+          sp.refine_factor = refine;
+          auto batch = loaded->SearchBatch(queries, nq, k, sp, filter, 1).ValueOrDie();
+          for (uint32_t i = 0; i < nq; ++i) {
+            auto one = loaded->Search({&queries[size_t{i} * dim], dim}, k, sp, filter).ValueOrDie();
+            ASSERT_EQ(one.size(), k) << "refine " << refine << " query " << i;
+            ASSERT_EQ(batch[i].size(), k);
+            std::set<uint32_t> rows;
+            for (size_t j = 0; j < k; ++j) {
+              rows.insert(one[j].row);
+              EXPECT_EQ(batch[i][j].row, one[j].row) << i << " " << j;
+              EXPECT_EQ(batch[i][j].distance, one[j].distance) << i << " " << j;
+            }
+            EXPECT_EQ(rows.size(), k) << "a row returned twice, query " << i;
+          }
+        }
+      }
+    }
+  }
+  // Parts of one codebook, one with second lists: each (part, row) once.
+  auto enc = Encode(ClusteredData(n, dim, 8, 12), dim, Precision::kF32);
+  IndexBuildOptions on;
+  on.ivf_pq_spill = Spill::kOn;
+  {
+    auto policy = IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32, 4);
+    IndexBuildOptions shared_on = on, shared_off;
+    shared_off.ivf_pq_spill = Spill::kOff;
+    shared_on.ivf_pq_codebook = shared_off.ivf_pq_codebook =
+        TrainIvfPqCodebook(policy, enc.view).ValueOrDie();
+    auto first =
+        Encode({enc.decoded.begin(), enc.decoded.begin() + 1800 * dim}, dim, Precision::kF32);
+    auto rest = Encode({enc.decoded.begin() + 1800 * dim, enc.decoded.end()}, dim, Precision::kF32);
+    auto p0 = BuildIndex(policy, first.view, shared_on).ValueOrDie();
+    auto p1 = BuildIndex(policy, rest.view, shared_off).ValueOrDie();
+    const std::vector<IndexPart> parts = {{p0.get(), nullptr}, {p1.get(), nullptr}};
+    for (uint32_t refine : {1u, 4u}) {
+      SearchParams sp;
+      sp.nprobe = 2;
+      sp.refine_factor = refine;
+      for (uint32_t i = 0; i < nq; ++i) {
+        auto got = SearchSharedIvfPq(parts, {&queries[size_t{i} * dim], dim}, k, sp).ValueOrDie();
+        ASSERT_EQ(got.size(), k);
+        std::set<std::pair<uint32_t, uint32_t>> seen;
+        for (const PartNeighbor& nb : got) seen.insert({nb.part, nb.row});
+        EXPECT_EQ(seen.size(), k) << "a row returned twice, query " << i;
+      }
+    }
+  }
+  // Inner product: no second lists, even when asked.
+  auto ip =
+      BuildIndex(IvfPolicy(dim, DistanceMetric::kDotProduct, Precision::kF32, 4), enc.view, on)
+          .ValueOrDie()
+          ->Serialize()
+          .ValueOrDie();
+  EXPECT_EQ(LoadU32(ip->data() + 84), 0u);
+}
+
+// kAuto measures on a sample of the rows whether second lists let a search
+// reach the same coarse recall scanning fewer rows. Tight clusters, one per
+// list, far apart: a row's neighbours are all in its own list, a second
+// copy only adds rows, and nothing spills. Gaussian rows in 16 dimensions,
+// 32 lists: the second lists need 1.08x the rows at coarse recall 0.95,
+// and nothing spills either. The decision is the same on 1 and 2 threads.
+// (Where second lists pay, on the real 132,876 x 384 embeddings, is
+// measured in docs/BENCHMARKS.md, session 27: no synthetic set of this
+// size that we tried made them pay.)
+TEST(IvfPqIndexTest, SecondListsOnlyWhenTheSampleSaysTheyPay) {
+  const uint32_t dim = 16, n = 4000;
+  auto policy = IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32, 4);
+  auto spilled_of = [&](const std::vector<float>& rows, uint32_t threads,
+                        IndexBuildOptions::IvfSpill spill) {
+    auto enc = Encode(rows, dim, Precision::kF32);
+    IndexBuildOptions opt;
+    opt.num_threads = threads;
+    opt.ivf_pq_spill = spill;
+    return LoadU32(
+        BuildIndex(policy, enc.view, opt).ValueOrDie()->Serialize().ValueOrDie()->data() + 84);
+  };
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> tight(size_t{n} * dim), even(size_t{n} * dim);
+  for (uint32_t r = 0; r < n; ++r) {
+    for (uint32_t t = 0; t < dim; ++t) {
+      tight[size_t{r} * dim + t] =
+          (t == r % 32 % dim ? 1000.0f * (r % 32 < 16 ? 1 : -1) : 0.0f) + 0.01f * g(rng);
+      even[size_t{r} * dim + t] = g(rng);
+    }
+  }
+  using Spill = IndexBuildOptions::IvfSpill;
+  for (uint32_t threads : {1u, 2u}) {
+    EXPECT_EQ(spilled_of(tight, threads, Spill::kAuto), 0u);
+    EXPECT_EQ(spilled_of(even, threads, Spill::kAuto), 0u);
+    // Asked for, they are built all the same.
+    EXPECT_GT(spilled_of(even, threads, Spill::kOn), n / 2);
+  }
+}
+
+// Second lists are checked on load: the count at offset 84 and flag bit 4
+// agree, the count is at most num_rows, and every row sits in one or two
+// lists.
+TEST(IvfPqIndexTest, SecondListsAreCheckedOnLoad) {
+  const uint32_t dim = 16, n = 2000;
+  auto enc = Encode(ClusteredData(n, dim, 8, 14), dim, Precision::kF32);
+  IndexBuildOptions on;
+  on.ivf_pq_spill = IndexBuildOptions::IvfSpill::kOn;
+  auto blob =
+      BuildIndex(IvfPolicy(dim, DistanceMetric::kEuclidean, Precision::kF32, 8), enc.view, on)
+          .ValueOrDie()
+          ->Serialize()
+          .ValueOrDie();
+  const std::vector<uint8_t> good(blob->data(), blob->data() + blob->size());
+  ASSERT_TRUE(LoadIndex(std::make_shared<arrow::Buffer>(good.data(), good.size()), enc.view).ok());
+  auto refused = [&](const std::vector<uint8_t>& bad, const std::string& why) {
+    ExpectRefused(bad, enc.view, why);
+  };
+  std::vector<uint8_t> bad = good;
+  bad[10] = static_cast<uint8_t>(bad[10] & ~16);  // the count without the flag
+  refused(bad, "without flag bit 4");
+  bad = good;
+  Put(&bad, 84, 0u);  // the flag without a count
+  refused(bad, "is not in 1 .. num_rows");
+  bad = good;
+  Put(&bad, 84, n + 1);
+  refused(bad, "is not in 1 .. num_rows");
+  bad = good;
+  bad[10] = static_cast<uint8_t>(bad[10] | 64);
+  refused(bad, "unknown flags");
+  // Entry 0's row named by the first three entries: a row in three lists.
+  const uint64_t ids = LoadU64(good.data() + 120);
+  bad = good;
+  for (uint64_t i = 0; i < 3; ++i) Put(&bad, ids + 4 * i, LoadU32(good.data() + ids));
+  uint32_t copies = 0;
+  for (uint32_t i = 0; i < n + LoadU32(good.data() + 84); ++i) {
+    copies += LoadU32(bad.data() + ids + 4ull * i) == LoadU32(good.data() + ids) ? 1 : 0;
+  }
+  ASSERT_GE(copies, 3u);
+  refused(bad, "a third time");
+  // A row in no list. Every row is here in two lists (2 n entries), so the
+  // count is lowered by two and the last list loses its last two entries
+  // (their rows are then held once), and both entries of entry 0's row are
+  // given those two rows instead.
+  const uint32_t entries = 2 * n, nlist = 32;
+  ASSERT_EQ(LoadU32(good.data() + 84), n);
+  const uint64_t lists = LoadU64(good.data() + 112);
+  const uint32_t a = LoadU32(good.data() + ids + 4ull * (entries - 1)),
+                 b = LoadU32(good.data() + ids + 4ull * (entries - 2)),
+                 r0 = LoadU32(good.data() + ids);
+  ASSERT_TRUE(a != b && a != r0 && b != r0);
+  ASSERT_LE(LoadU32(good.data() + lists + 4ull * (nlist - 1)), entries - 2);
+  bad = good;
+  Put(&bad, 84, n - 2);
+  Put(&bad, lists + 4ull * nlist, entries - 2);
+  std::vector<uint32_t> with_r0;
+  for (uint32_t i = 0; i < entries - 2; ++i) {
+    if (LoadU32(good.data() + ids + 4ull * i) == r0) with_r0.push_back(i);
+  }
+  ASSERT_EQ(with_r0.size(), 2u);
+  Put(&bad, ids + 4ull * with_r0[0], a);
+  Put(&bad, ids + 4ull * with_r0[1], b);
+  refused(bad, "the lists hold 1999 of 2000 rows");
 }
 
 TEST(IvfPqIndexTest, InvalidParametersAreRejected) {

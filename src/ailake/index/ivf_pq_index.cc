@@ -1186,9 +1186,11 @@ void SecondLists(const VectorView& vectors, const PqCodebook& cb, uint32_t threa
 // they first hold each of them (p up to 64), with and without the second
 // lists. Spills when, at coarse recall 0.95 (or the highest both reach),
 // the second lists need at most 0.85 as many rows, and at 0.90 no more.
-// On the real 132,876 x 384 set that is 0.49x / 0.62x (spilled); on the
-// hard 100k x 96 set (a few large clusters, whose lists the second copies
-// double) 1.5x / 1.4x (not spilled).
+// Counted with the benchmark's own queries (bench/vector/ivf_spill_rows.py),
+// second lists need 0.49x / 0.62x the rows at 0.95 / 0.90 on the real
+// 132,876 x 384 set, which spills, and 1.5x / 1.4x on the hard 100k x 96
+// set (a few large clusters, whose lists the second copies double), which
+// does not.
 bool SpillPays(const VectorView& vectors, const PqCodebook& cb,
                const std::vector<uint32_t>& list_of, const std::vector<uint32_t>& second,
                uint64_t seed) {

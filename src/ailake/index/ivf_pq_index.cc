@@ -3,6 +3,7 @@
 #include "ailake/index/ivf_pq_index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -54,6 +55,15 @@ struct ListLut {
   float bias = 0, scale = 1;
   const uint8_t* rq = nullptr;
   float rbias = 0, rscale = 1;
+};
+
+// The buffers of one list scan, kept by the caller across its lists (a
+// thread_local looked up per list cost 2.5% of a batch: the extension
+// reaches its thread-local storage through __tls_get_addr).
+struct ScanScratch {
+  std::vector<float> scores;
+  std::vector<uint16_t> sums;
+  std::vector<uint32_t> masks, limits;
 };
 
 // Calls score(row, bytes) for each of `rows`, prefetching the rows ahead:
@@ -204,6 +214,26 @@ void NearestLists(const float* coarse, uint32_t nlist, uint32_t nprobe, bool res
   }
 }
 
+// The coarse distance of the prepared query q to each centroid c from
+// dots[c] = q . c: -q.c under inner product, else |q|^2 + |c|^2 - 2 q.c
+// (at least 0; NaN as 0).
+void CoarseDistances(bool ip, const float* q, uint32_t d, const vec::PackedRows& packed,
+                     const float* __restrict dots, float* __restrict out) {
+  const auto n = static_cast<uint32_t>(packed.n);
+  if (ip) {
+    for (uint32_t c = 0; c < n; ++c) out[c] = -dots[c];
+    return;
+  }
+  const float qq = vec::Kernels().dot_f32(q, q, d);
+  const float* __restrict norms2 = packed.norms2.data();
+  auto one = [&](uint32_t c) { out[c] = std::max(0.0f, qq + norms2[c] - 2.0f * dots[c]); };
+  uint32_t c = 0;
+  for (; c + 16 <= n; c += 16) {  // fixed-length steps, which -O2 vectorizes
+    for (uint32_t j = c; j < c + 16; ++j) one(j);
+  }
+  for (; c < n; ++c) one(c);
+}
+
 // The list probing of a search, shared by one index and by several built
 // with one codebook (SearchSharedIvfPq): the coarse distances of the prepared
 // query q from dots[c] = q . centroid_c, the probe order, the lookup table of
@@ -225,13 +255,8 @@ void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_
   const PqSpace space = cb.space();
 
   // Coarse distances from the dot products, and the probe order.
-  const float qq = space == PqSpace::kInnerProduct ? 0.0f : kt.dot_f32(q, q, d);
   coarse.resize(nlist);
-  for (uint32_t c = 0; c < nlist; ++c) {
-    coarse[c] = space == PqSpace::kInnerProduct
-                    ? -dots[c]
-                    : std::max(0.0f, qq + packed.norms2[c] - 2.0f * dots[c]);
-  }
+  CoarseDistances(space == PqSpace::kInnerProduct, q, d, packed, dots, coarse.data());
   NearestLists(coarse.data(), nlist, nprobe, true, &order);
   auto closer = [&](uint32_t a, uint32_t b) {
     return coarse[a] < coarse[b] || (coarse[a] == coarse[b] && a < b);
@@ -312,6 +337,14 @@ void ProbeLists(const PqCodebook& cb, const float* q, const float* dots, uint32_
   }
 }
 
+// The bytes of lists (codes, terms, ids) up to which SearchGroupByList scans
+// query by query. 1,000 queries on one thread, nprobe 8 to 16
+// (docs/BENCHMARKS.md, session 28): query order is 1.04x as fast with 3.7 MB
+// of lists (100k x 96, 48 sub-spaces), as fast with 28 MB (the real 384-d
+// set), and 0.93x with 41 MB (1M x 128).
+constexpr uint64_t kQueryOrderBytes = uint64_t{8} << 20;
+std::atomic<uint64_t> query_order_bytes{kQueryOrderBytes};  // unless a test sets another
+
 class IvfPqIndex final : public VectorIndex {
  public:
   IvfPqIndex(std::shared_ptr<arrow::Buffer> blob, const CommonHeader& h, const VectorView& view,
@@ -333,6 +366,9 @@ class IvfPqIndex final : public VectorIndex {
         const uint32_t cnt = LoadU32(lists_ + 4ull * l + 4) - LoadU32(lists_ + 4ull * l);
         block_start_[l + 1] = block_start_[l] + (cnt + kBlockRows - 1) / kBlockRows;
       }
+      scanned_bytes_ =
+          block_start_.back() * kBlockRows * (PaddedM(cb_->m()) / 2 + (row_terms_ ? 4 : 0)) +
+          uint64_t{entries_} * 4;
     }
     if (row_terms_ != nullptr) {  // each block's smallest term, for the scan's integer bound
       block_min_term_.assign(block_start_.back(), 0.0f);
@@ -395,7 +431,9 @@ class IvfPqIndex final : public VectorIndex {
   // each query's nearest list is scanned, and then the other probes grouped
   // by list, each list scanned for every query of the group that probes it
   // while its codes are in cache; then RerankGroup. Queries [q0, q0 + nq)
-  // into out.
+  // into out. When all the lists fit in kQueryOrderBytes they are scanned
+  // query by query instead, which keeps each query's table and pool in
+  // cache.
   arrow::Status SearchGroupByList(std::span<const float> queries, uint32_t q0, uint32_t nq,
                                   uint32_t k, const SearchParams& params,
                                   std::vector<std::vector<Neighbor>>* out) const;
@@ -431,13 +469,16 @@ class IvfPqIndex final : public VectorIndex {
   // Adds the ADC scores of the rows of `list` to `cand` (anything with
   // threshold() and Push(row, score)): base + sum_j lut[j][code_j].
   template <class Pool>
-  void ScanList(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand) const;
+  void ScanList(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand,
+                ScanScratch* scratch) const;
   // The same for 4-bit codes, 32 rows per kernel step.
   template <class Pool>
-  void ScanList4(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand) const;
+  void ScanList4(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand,
+                 ScanScratch* scratch) const;
   // 4-bit codes with row terms: the per-query table plus each row's term.
   template <class Pool>
-  void ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand) const;
+  void ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand,
+                      ScanScratch* scratch) const;
 
   friend arrow::Result<std::vector<PartNeighbor>> ailake::SearchSharedIvfPq(
       std::span<const IndexPart> parts, std::span<const float> query, uint32_t k,
@@ -459,16 +500,20 @@ class IvfPqIndex final : public VectorIndex {
   const uint8_t* row_terms_ = nullptr;
   std::vector<float> block_min_term_;  // with row terms: the smallest of each block
   std::vector<uint64_t> block_start_;  // 4-bit codes: first block of each list
+  // 4-bit codes: the bytes a scan reads, codes, terms and ids of all lists.
+  uint64_t scanned_bytes_ = 0;
 };
 
 template <class Pool>
-void IvfPqIndex::ScanList(uint32_t list, const ListLut& lut, const RowFilter* filter,
-                          Pool* cand) const {
-  if (row_terms_ != nullptr && lut.rq != nullptr) return ScanList4Terms(list, lut, filter, cand);
-  if (lut.q != nullptr) return ScanList4(list, lut, filter, cand);
+void IvfPqIndex::ScanList(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand,
+                          ScanScratch* scratch) const {
+  if (row_terms_ != nullptr && lut.rq != nullptr) {
+    return ScanList4Terms(list, lut, filter, cand, scratch);
+  }
+  if (lut.q != nullptr) return ScanList4(list, lut, filter, cand, scratch);
   const uint32_t b = LoadU32(lists_ + 4ull * list), e = LoadU32(lists_ + 4ull * list + 4);
   const uint32_t m = cb_->m();
-  thread_local std::vector<float> scores;
+  std::vector<float>& scores = scratch->scores;
   scores.resize(e - b);
   vec::Kernels().pq_scan(codes_ + static_cast<size_t>(b) * m, e - b, m, lut.f, lut.base,
                          scores.data());
@@ -482,14 +527,14 @@ void IvfPqIndex::ScanList(uint32_t list, const ListLut& lut, const RowFilter* fi
 }
 
 template <class Pool>
-void IvfPqIndex::ScanList4(uint32_t list, const ListLut& lut, const RowFilter* filter,
-                           Pool* cand) const {
+void IvfPqIndex::ScanList4(uint32_t list, const ListLut& lut, const RowFilter* filter, Pool* cand,
+                           ScanScratch* scratch) const {
   const uint32_t b = LoadU32(lists_ + 4ull * list), e = LoadU32(lists_ + 4ull * list + 4);
   if (b == e) return;
   const uint32_t m = cb_->m();
   const size_t nblocks = (e - b + kBlockRows - 1) / kBlockRows;
-  thread_local std::vector<uint16_t> sums;
-  thread_local std::vector<uint32_t> masks;
+  std::vector<uint16_t>& sums = scratch->sums;
+  std::vector<uint32_t>& masks = scratch->masks;
   sums.resize(nblocks * kBlockRows);
   masks.resize(nblocks);
   // A row may enter the pool when bias + scale * sum < threshold, that is
@@ -516,13 +561,14 @@ void IvfPqIndex::ScanList4(uint32_t list, const ListLut& lut, const RowFilter* f
 
 template <class Pool>
 void IvfPqIndex::ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilter* filter,
-                                Pool* cand) const {
+                                Pool* cand, ScanScratch* scratch) const {
   const uint32_t b = LoadU32(lists_ + 4ull * list), e = LoadU32(lists_ + 4ull * list + 4);
   if (b == e) return;
   const uint32_t m = cb_->m(), count = e - b;
   const size_t nblocks = (count + kBlockRows - 1) / kBlockRows;
-  thread_local std::vector<uint16_t> sums;
-  thread_local std::vector<uint32_t> masks, limits;
+  std::vector<uint16_t>& sums = scratch->sums;
+  std::vector<uint32_t>& masks = scratch->masks;
+  std::vector<uint32_t>& limits = scratch->limits;
   sums.resize(nblocks * kBlockRows);
   masks.resize(nblocks);
   limits.resize(nblocks);
@@ -547,14 +593,34 @@ void IvfPqIndex::ScanList4Terms(uint32_t list, const ListLut& lut, const RowFilt
   }
   vec::Kernels().pq4_scan(codes_ + block_start_[list] * 16 * PaddedM(m), nblocks, m, lut.rq,
                           limits.data(), 1, sums.data(), masks.data());
-  ForEachMarked(masks.data(), nblocks, count, [&](uint32_t i) {
-    const float s =
-        lut.rbias + LoadF32(terms + 4ull * i) + lut.rscale * static_cast<float>(sums[i]);
-    if (!(s < cand->threshold())) return;
-    const uint32_t id = LoadU32(ids_ + 4ull * (b + i));
-    if (filter != nullptr && !Allowed(filter, id)) return;
-    cand->Push(id, s);
-  });
+  // A marked block's 32 scores at once (the compiler's SIMD), tested against
+  // the pool's threshold as the block starts; the rows under it are pushed,
+  // each tested again as the threshold falls.
+  for (size_t blk = 0; blk < nblocks; ++blk) {
+    uint32_t bits = masks[blk];
+    const uint32_t first = static_cast<uint32_t>(blk) * kBlockRows;
+    if (count - first < kBlockRows) bits &= (uint32_t{1} << (count - first)) - 1;
+    if (bits == 0) continue;
+    const uint8_t* block_terms = terms + 4ull * first;
+    const uint16_t* block_sums = sums.data() + first;
+    float s[kBlockRows];
+    for (uint32_t j = 0; j < kBlockRows; ++j) {
+      s[j] = lut.rbias + LoadF32(block_terms + 4ull * j) +
+             lut.rscale * static_cast<float>(block_sums[j]);
+    }
+    const float thr = cand->threshold();
+    uint32_t under = 0;
+    for (uint32_t j = 0; j < kBlockRows; ++j) under |= (s[j] < thr ? uint32_t{1} : 0u) << j;
+    bits &= under;
+    while (bits != 0) {
+      const auto j = static_cast<uint32_t>(__builtin_ctz(bits));
+      bits &= bits - 1;
+      if (!(s[j] < cand->threshold())) continue;
+      const uint32_t id = LoadU32(ids_ + 4ull * (b + first + j));
+      if (filter != nullptr && !Allowed(filter, id)) continue;
+      cand->Push(id, s[j]);
+    }
+  }
 }
 
 void IvfPqIndex::PrepareQuery(const float* query, float* out) const {
@@ -658,7 +724,6 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
   const bool ip = cb_->space() == PqSpace::kInnerProduct;
   const bool shared = cb_->space() != PqSpace::kL2;  // else row terms
   const vec::PackedRows& packed = cb_->PackedCentroids();
-  const vec::KernelTable& kt = vec::Kernels();
 
   // Per query: its u8 table, the table's offset and step, and its probes
   // (list, coarse distance or -q.c), nprobe per query.
@@ -686,10 +751,7 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
         const float* qv = &q[size_t{i} * d];
         const float* dq = &dots[size_t{i} * nlist];
         // As ProbeLists computes them, so a batch probes what Search does.
-        const float qq = ip ? 0.0f : kt.dot_f32(qv, qv, d);
-        for (uint32_t c = 0; c < nlist; ++c) {
-          coarse[c] = ip ? -dq[c] : std::max(0.0f, qq + packed.norms2[c] - 2.0f * dq[c]);
-        }
+        CoarseDistances(ip, qv, d, packed, dq, coarse.data());
         NearestLists(coarse.data(), nlist, nprobe, false, &order);
         for (uint32_t j = 0; j < nprobe; ++j) {
           const uint32_t list = order[j];
@@ -705,6 +767,7 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
   std::vector<CandidatePool<uint32_t>> cand;
   cand.reserve(nq);
   for (uint32_t i = 0; i < nq; ++i) cand.emplace_back(cap);
+  ScanScratch scratch;
   auto scan = [&](const Probe& p) {
     ListLut t;
     const uint8_t* table = &tables[size_t{p.query} * m2 * 16];
@@ -718,12 +781,18 @@ arrow::Status IvfPqIndex::SearchGroupByList(std::span<const float> queries, uint
       t.rbias = p.base + offset[p.query];
       t.rscale = step[p.query];
     }
-    ScanList(p.list, t, nullptr, &cand[p.query]);
+    ScanList(p.list, t, nullptr, &cand[p.query], &scratch);
   };
+  if (scanned_bytes_ <= query_order_bytes.load(std::memory_order_relaxed)) {
+    // Lists that stay in cache: query by query, nearest list first, so that
+    // each query's table and pool stay in cache too.
+    for (const Probe& p : probes) scan(p);
+    probes.clear();
+  }
   // Each query's nearest list first, query by query, so that its pool's
   // threshold is already tight when the rest arrive in list order (fewer
   // rows pass the scan kernel's integer bound and enter the pool).
-  for (uint32_t i = 0; i < nq; ++i) scan(probes[size_t{i} * nprobe]);
+  for (size_t i = 0; i < probes.size(); i += nprobe) scan(probes[i]);
   // The rest grouped by list (a stable sort: within a list, queries in order).
   size_t at = 0;
   for (size_t i = 0; i < probes.size(); ++i) {
@@ -836,9 +905,11 @@ arrow::Result<std::vector<Neighbor>> IvfPqIndex::SearchWithDots(const float* que
   }
   CandidatePool<uint32_t> cand(PoolCap(k, refine));
   const bool four = cb_->ksub() == 16;
+  thread_local ScanScratch scratch_of_thread;
+  ScanScratch* scratch = &scratch_of_thread;
   ProbeLists(
       *cb_, q, dots, nprobe, four && row_terms_ != nullptr, four && row_terms_ == nullptr,
-      [&](uint32_t list, const ListLut& lut) { ScanList(list, lut, filter, &cand); },
+      [&](uint32_t list, const ListLut& lut) { ScanList(list, lut, filter, &cand, scratch); },
       [&] { return cand.size() >= Enough(k); });
 
   // Exact re-ranking: every returned distance is the metric's true distance.
@@ -1546,12 +1617,13 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
   bool with_terms = false, without_terms = false;
   for (const IvfPqIndex* ix : idx) (ix->row_terms_ != nullptr ? with_terms : without_terms) = true;
   const bool four = cb.ksub() == 16;
+  index::ScanScratch scratch;
   index::ProbeLists(
       cb, q.data(), dots.data(), nprobe, four && with_terms, four && without_terms,
       [&](uint32_t list, const index::ListLut& lut) {
         for (size_t p = 0; p < idx.size(); ++p) {
           index::PartSink sink{&cand, static_cast<uint32_t>(p)};
-          idx[p]->ScanList(list, lut, parts[p].filter, &sink);
+          idx[p]->ScanList(list, lut, parts[p].filter, &sink, &scratch);
         }
       },
       [&] { return cand.size() >= enough; });
@@ -1565,6 +1637,10 @@ arrow::Result<std::vector<PartNeighbor>> SearchSharedIvfPq(std::span<const Index
 }  // namespace ailake
 
 namespace ailake::index {
+
+uint64_t SetIvfPqQueryOrderBytesForTesting(uint64_t bytes) {
+  return query_order_bytes.exchange(bytes);
+}
 
 arrow::Result<uint64_t> IvfPqFingerprintOf(const arrow::Buffer& blob) {
   if (static_cast<uint64_t>(blob.size()) < kIvfHeaderBytes) {

@@ -19,5 +19,10 @@ arrow::Result<std::unique_ptr<VectorIndex>> LoadIvfPqIndex(
 // The codebook fingerprint an IVF-PQ blob records (offset 88), checked to lie
 // inside the blob.
 arrow::Result<uint64_t> IvfPqFingerprintOf(const arrow::Buffer& blob);
+// Tests only: the bytes of lists up to which a batch of 4-bit searches scans
+// query by query rather than grouped by list (8 MiB unless set), so that the
+// small indexes of tests take both paths. Returns the previous value; safe
+// to call from any thread.
+uint64_t SetIvfPqQueryOrderBytesForTesting(uint64_t bytes);
 
 }  // namespace ailake::index

@@ -139,12 +139,18 @@ TEST(IvfPqIndexTest, BatchSearchEqualsSingleSearch) {
       const RowFilter* none = nullptr;
       const RowFilter* odd_rows = &odd.filter;
       for (const RowFilter* filter : {none, odd_rows}) {
-        for (uint32_t threads : {1u, 2u}) {
+        // Threads, and (4-bit codes) lists scanned query by query or grouped.
+        for (uint32_t variant = 0; variant < 4; ++variant) {
+          const uint32_t threads = 1 + variant % 2;
+          const bool grouped = variant >= 2;
           SCOPED_TRACE(std::string(MetricName(m)) + (filter ? " filtered" : "") + " threads " +
-                       std::to_string(threads) + " nbits " + std::to_string(nbits));
+                       std::to_string(threads) + " nbits " + std::to_string(nbits) +
+                       (grouped ? " grouped by list" : ""));
           SearchParams p;
           p.nprobe = 3;
+          const uint64_t before = SetIvfPqQueryOrderBytesForTesting(grouped ? 0 : 1ull << 40);
           auto batch = idx->SearchBatch(queries, nq, k, p, filter, threads).ValueOrDie();
+          SetIvfPqQueryOrderBytesForTesting(before);
           ASSERT_EQ(batch.size(), nq);
           for (uint32_t i = 0; i < nq; ++i) {
             auto one = idx->Search({&queries[size_t{i} * dim], dim}, k, p, filter).ValueOrDie();
@@ -607,10 +613,14 @@ TEST(IvfPqIndexTest, SecondListsFindMoreAndReturnEachRowOnce) {
       EXPECT_GT(r_spilled, r_plain + 0.05) << r_spilled << " vs " << r_plain;
       const RowFilter* none = nullptr;
       for (const RowFilter* filter : {none, static_cast<const RowFilter*>(&odd.filter)}) {
-        for (uint32_t refine : {1u, 4u}) {
+        for (uint32_t variant = 0; variant < 4; ++variant) {
+          const uint32_t refine = variant % 2 == 0 ? 1 : 4;
+          const bool grouped = variant >= 2;  // lists grouped (4-bit), or query by query
           sp.nprobe = 2;
           sp.refine_factor = refine;
+          const uint64_t before = SetIvfPqQueryOrderBytesForTesting(grouped ? 0 : 1ull << 40);
           auto batch = loaded->SearchBatch(queries, nq, k, sp, filter, 1).ValueOrDie();
+          SetIvfPqQueryOrderBytesForTesting(before);
           for (uint32_t i = 0; i < nq; ++i) {
             auto one = loaded->Search({&queries[size_t{i} * dim], dim}, k, sp, filter).ValueOrDie();
             ASSERT_EQ(one.size(), k) << "refine " << refine << " query " << i;

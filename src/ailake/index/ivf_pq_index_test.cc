@@ -1,8 +1,10 @@
 #include "ailake/index/ivf_pq_index.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -121,6 +123,51 @@ TEST(IvfPqIndexTest, FourBitCodesRankLikeTheirCodebook) {
     EXPECT_GT(r1, 0.5) << MetricName(m);
     EXPECT_GT(r10, 0.95) << MetricName(m);
     EXPECT_GE(r10, r1) << MetricName(m);
+  }
+}
+
+TEST(IvfPqIndexTest, NearestListsAreTheSmallestDistancesInOrder) {
+  std::mt19937 rng(5);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  for (uint32_t nlist : {1u, 7u, 16u, 17u, 100u, 1024u, 1031u}) {
+    for (int kind = 0; kind < 5; ++kind) {
+      // Distinct values, few distinct values (ties), some NaN, some infinite,
+      // all equal.
+      std::vector<float> coarse(nlist);
+      std::uniform_real_distribution<float> u(0.0f, 10.0f);
+      for (uint32_t c = 0; c < nlist; ++c) {
+        float v = u(rng);
+        if (kind == 1) v = std::floor(v);
+        if (kind == 2 && c % 3 == 0) v = nan;
+        if (kind == 3 && c % 2 == 0) v = inf;
+        if (kind == 4) v = 1.0f;
+        coarse[c] = v;
+      }
+      // The reference: all lists sorted by (distance with NaN as +inf, list).
+      auto key = [&](uint32_t c) { return std::isnan(coarse[c]) ? inf : coarse[c]; };
+      std::vector<uint32_t> want(nlist);
+      std::iota(want.begin(), want.end(), 0u);
+      std::sort(want.begin(), want.end(), [&](uint32_t a, uint32_t b) {
+        return key(a) < key(b) || (key(a) == key(b) && a < b);
+      });
+      for (uint32_t nprobe : {1u, 3u, 8u, 16u, 65u, 128u, 2000u}) {
+        const uint32_t np = std::min(nprobe, nlist);
+        SCOPED_TRACE("nlist " + std::to_string(nlist) + " kind " + std::to_string(kind) +
+                     " nprobe " + std::to_string(np));
+        for (bool rest : {false, true}) {
+          std::vector<uint32_t> order;
+          NearestLists(coarse.data(), nlist, np, rest, &order);
+          ASSERT_EQ(order.size(), rest ? nlist : np);
+          EXPECT_TRUE(std::equal(order.begin(), order.begin() + np, want.begin()));
+          if (rest) {  // the others follow, each once
+            std::vector<uint32_t> all = order;
+            std::sort(all.begin(), all.end());
+            for (uint32_t c = 0; c < nlist; ++c) ASSERT_EQ(all[c], c);
+          }
+        }
+      }
+    }
   }
 }
 

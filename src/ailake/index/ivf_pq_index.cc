@@ -188,7 +188,7 @@ void NearestLists(const float* coarse, uint32_t nlist, uint32_t nprobe, bool res
   // sorted array as they come).
   constexpr uint32_t kBlock = 16;
   const uint32_t nblocks = nlist / kBlock;  // whole blocks; the tail is tested with them
-  float held[64];  // the nprobe smallest minima, ascending
+  float held[64];                           // the nprobe smallest minima, ascending
   uint32_t n = 0;
   thread_local std::vector<float> mins;
   thread_local std::vector<uint32_t> near;

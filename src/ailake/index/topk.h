@@ -89,7 +89,9 @@ class CandidatePool {
   size_t size() const { return buf_.size(); }
   // A pair must score below this to enter (+inf until the first pruning).
   float threshold() const { return thr_; }
-  void Push(Key key, float score) {
+  // Inline at the scans that call it per row (a call cost 3.5% of an IVF-PQ
+  // batch); the pruning is not.
+  [[gnu::always_inline]] void Push(Key key, float score) {
     if (cap_ == 0) return;
     if (score != score) score = std::numeric_limits<float>::infinity();
     if (!(score < thr_) && thr_ != std::numeric_limits<float>::infinity()) return;
@@ -146,7 +148,7 @@ class CandidatePool {
     }
     return out;
   }
-  void Prune() {
+  [[gnu::noinline]] void Prune() {
     if (buf_.size() <= cap_) return;
     if constexpr (kPacked) {
       KeepSmallestPacked();
